@@ -1,0 +1,91 @@
+//! Commands: what clients ask of the store, as carried in the Raft log.
+
+use serde::{Deserialize, Serialize};
+
+use super::KvError;
+
+/// Identifies a client session.
+pub type ClientId = u64;
+
+/// One operation on the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Set `key` to `value`.
+    Put {
+        /// The key.
+        key: String,
+        /// The new value.
+        value: String,
+    },
+    /// Read `key`.
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Remove `key`.
+    Delete {
+        /// The key.
+        key: String,
+    },
+    /// Set `key` to `new` if it currently holds `old`.
+    Cas {
+        /// The key.
+        key: String,
+        /// The value it must hold.
+        old: String,
+        /// The value to set.
+        new: String,
+    },
+}
+
+impl Op {
+    /// The key the operation touches.
+    pub fn key(&self) -> &str {
+        match self {
+            Op::Put { key, .. } | Op::Get { key } | Op::Delete { key } | Op::Cas { key, .. } => key,
+        }
+    }
+
+    /// Whether the operation changes the store (and so goes through the log).
+    pub fn is_write(&self) -> bool {
+        !matches!(self, Op::Get { .. })
+    }
+}
+
+/// The result of applying an operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpResult {
+    /// A `put` or `delete` was applied.
+    Done,
+    /// A `get` read this value (`None`: absent).
+    Value(Option<String>),
+    /// A `cas` swapped (true) or found another value (false).
+    Swapped(bool),
+}
+
+/// An operation with the client session that issued it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// The client's session id.
+    pub client: ClientId,
+    /// The client's sequence number for this operation, from 1, increasing.
+    pub seq: u64,
+    /// The operation.
+    pub op: Op,
+}
+
+impl Command {
+    /// Encodes the command for a log entry.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing plain strings and integers into a Vec cannot fail.
+        postcard::to_allocvec(self).unwrap_or_default()
+    }
+
+    /// Decodes a command from the log entry at `index`.
+    pub fn decode(index: u64, bytes: &[u8]) -> Result<Command, KvError> {
+        postcard::from_bytes(bytes).map_err(|e| KvError::Decode {
+            index,
+            reason: e.to_string(),
+        })
+    }
+}

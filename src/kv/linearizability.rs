@@ -1,0 +1,2 @@
+//! Linearizability checking of KV histories (Wing–Gong/Lowe search,
+//! partitioned per key as Porcupine does).

@@ -1,0 +1,183 @@
+//! The replicated key-value store with exactly-once client sessions.
+
+use std::collections::BTreeMap;
+
+use super::{ClientId, Command, KvError, Op, OpResult};
+use crate::raft::{Entry, EntryData, Index};
+
+/// A command's outcome, to hand back to the client that proposed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// Log index of the entry.
+    pub index: Index,
+    /// The client that issued the command.
+    pub client: ClientId,
+    /// Its sequence number.
+    pub seq: u64,
+    /// What happened.
+    pub result: OpResult,
+}
+
+/// The state machine: a sorted map plus the last result of each client.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KvStore {
+    data: BTreeMap<String, String>,
+    /// Last applied sequence number and its result, per client.
+    sessions: BTreeMap<ClientId, (u64, OpResult)>,
+    applied: Index,
+}
+
+impl KvStore {
+    /// An empty store.
+    pub fn new() -> KvStore {
+        KvStore::default()
+    }
+
+    /// Index of the last entry applied.
+    pub fn applied_index(&self) -> Index {
+        self.applied
+    }
+
+    /// The value of `key`, as of `applied_index()`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.data.get(key).map(String::as_str)
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the store holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// All keys and values, sorted.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.data.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Applies a committed entry. Entries must come in index order, each
+    /// exactly once. A command already applied for its client (a retry) is
+    /// not applied again; its first result is returned.
+    pub fn apply(&mut self, entry: &Entry) -> Result<Option<Applied>, KvError> {
+        self.applied = entry.index;
+        let EntryData::Command(bytes) = &entry.data else {
+            return Ok(None);
+        };
+        let command = Command::decode(entry.index, bytes)?;
+        let result = match self.sessions.get(&command.client) {
+            Some((seq, result)) if *seq == command.seq => result.clone(),
+            // An older sequence number: the client has moved on and no longer
+            // waits for it; do not apply it again.
+            Some((seq, _)) if *seq > command.seq => return Ok(None),
+            _ => {
+                let result = self.execute(&command.op);
+                self.sessions
+                    .insert(command.client, (command.seq, result.clone()));
+                result
+            }
+        };
+        Ok(Some(Applied {
+            index: entry.index,
+            client: command.client,
+            seq: command.seq,
+            result,
+        }))
+    }
+
+    /// Runs a read against the current state.
+    pub fn read(&self, op: &Op) -> OpResult {
+        match op {
+            Op::Get { key } => OpResult::Value(self.data.get(key).cloned()),
+            // Writes are never served as reads; report what a get would.
+            other => OpResult::Value(self.data.get(other.key()).cloned()),
+        }
+    }
+
+    fn execute(&mut self, op: &Op) -> OpResult {
+        match op {
+            Op::Put { key, value } => {
+                self.data.insert(key.clone(), value.clone());
+                OpResult::Done
+            }
+            Op::Get { key } => OpResult::Value(self.data.get(key).cloned()),
+            Op::Delete { key } => {
+                self.data.remove(key);
+                OpResult::Done
+            }
+            Op::Cas { key, old, new } => {
+                if self.data.get(key) == Some(old) {
+                    self.data.insert(key.clone(), new.clone());
+                    OpResult::Swapped(true)
+                } else {
+                    OpResult::Swapped(false)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(index: Index, client: ClientId, seq: u64, op: Op) -> Entry {
+        let cmd = Command { client, seq, op };
+        Entry {
+            index,
+            term: 1,
+            data: EntryData::Command(cmd.encode()),
+        }
+    }
+
+    fn put(k: &str, v: &str) -> Op {
+        Op::Put {
+            key: k.into(),
+            value: v.into(),
+        }
+    }
+
+    #[test]
+    fn put_get_delete_cas() {
+        let mut kv = KvStore::new();
+        kv.apply(&entry(1, 1, 1, put("x", "1"))).unwrap();
+        assert_eq!(kv.get("x"), Some("1"));
+        let cas = Op::Cas {
+            key: "x".into(),
+            old: "1".into(),
+            new: "2".into(),
+        };
+        let a = kv.apply(&entry(2, 1, 2, cas.clone())).unwrap().unwrap();
+        assert_eq!(a.result, OpResult::Swapped(true));
+        let a = kv.apply(&entry(3, 2, 1, cas)).unwrap().unwrap();
+        assert_eq!(a.result, OpResult::Swapped(false));
+        kv.apply(&entry(4, 1, 3, Op::Delete { key: "x".into() }))
+            .unwrap();
+        assert_eq!(kv.get("x"), None);
+        assert_eq!(kv.applied_index(), 4);
+    }
+
+    #[test]
+    fn retried_write_applies_once() {
+        let mut kv = KvStore::new();
+        kv.apply(&entry(1, 7, 1, put("x", "a"))).unwrap();
+        kv.apply(&entry(2, 8, 1, put("x", "b"))).unwrap();
+        // Client 7 retries its first put: it must not overwrite "b".
+        let a = kv.apply(&entry(3, 7, 1, put("x", "a"))).unwrap().unwrap();
+        assert_eq!(a.result, OpResult::Done);
+        assert_eq!(kv.get("x"), Some("b"));
+    }
+
+    #[test]
+    fn undecodable_entry_is_an_error() {
+        let mut kv = KvStore::new();
+        let bad = Entry {
+            index: 1,
+            term: 1,
+            data: EntryData::Command(vec![0xff, 0xff, 0xff]),
+        };
+        assert!(kv.apply(&bad).is_err());
+    }
+}

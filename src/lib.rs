@@ -1,0 +1,19 @@
+//! raftlab: an interactive Raft cluster playground and a deterministic
+//! simulator that checks it.
+//!
+//! The layers, each knowing only those below it:
+//!
+//! - [`raft`]: the protocol as a pure state machine (no threads, clocks, IO).
+//! - [`kv`]: the key-value state machine, client histories and the
+//!   linearizability checker.
+//! - [`net`]: the fault model of the network (the link matrix).
+//! - [`sim`]: a single-threaded cluster on virtual time, driven by one seed,
+//!   checking Raft's safety invariants after every step.
+//! - [`scenario`]: the script language that drives the simulator (and, later,
+//!   the dashboard's guided tours).
+
+pub mod kv;
+pub mod net;
+pub mod raft;
+pub mod scenario;
+pub mod sim;

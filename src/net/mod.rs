@@ -1,0 +1,1 @@
+//! The network fabric: which links are up, lossy or slow.

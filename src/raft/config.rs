@@ -1,0 +1,133 @@
+//! Configuration of one Raft node: who its peers are and how long its timers run.
+
+use serde::{Deserialize, Serialize};
+
+use super::{NodeId, Ticks};
+
+/// Settings of one node. Times are in ticks; the driver decides how long a
+/// tick lasts (10 ms in the live cluster and the simulator).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// This node's id.
+    pub id: NodeId,
+    /// Every voter of the cluster, this node included.
+    pub voters: Vec<NodeId>,
+    /// Election timeouts are drawn uniformly from `[min, max)` ticks
+    /// (default 15..30: the Raft paper's 150–300 ms at a 10 ms tick).
+    pub election_timeout_min: Ticks,
+    /// See `election_timeout_min`.
+    pub election_timeout_max: Ticks,
+    /// Ticks between a leader's heartbeats (default 5: 50 ms).
+    pub heartbeat_interval: Ticks,
+    /// Most entries carried by one `Append` (default 64).
+    pub max_append_entries: usize,
+    /// Most `Append` messages with entries in flight to one follower before
+    /// the leader waits for answers (default 4).
+    pub max_inflight: usize,
+    /// Run a pre-vote round before an election (default on).
+    pub pre_vote: bool,
+    /// A leader that has not heard from a quorum within an election timeout
+    /// steps down, and followers that heard from a leader recently refuse
+    /// votes (default on).
+    pub check_quorum: bool,
+    /// Known-unsafe protocol variants, for teaching and to prove the checks
+    /// can fail. All off by default.
+    pub bugs: Bugs,
+}
+
+/// Deliberately broken variants of the protocol (`raftlab check --bug NAME`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bugs {
+    /// Commit entries of older terms by counting replicas (Raft Figure 8).
+    pub commit_old_terms: bool,
+    /// Accept appends without checking the entry before them.
+    pub skip_prev_check: bool,
+    /// Forget the vote when restarting from durable state.
+    pub forget_vote: bool,
+    /// A leader answers reads at once, without confirming it is still leader.
+    pub leader_reads_without_read_index: bool,
+}
+
+impl Bugs {
+    /// Names accepted by `--bug`, with a one-line explanation each.
+    pub const NAMES: &'static [(&'static str, &'static str)] = &[
+        (
+            "commit-old-terms",
+            "commit entries of older terms by counting replicas (Raft Figure 8)",
+        ),
+        (
+            "skip-prev-check",
+            "accept appends without checking the previous entry",
+        ),
+        ("forget-vote", "forget the vote on restart"),
+        (
+            "stale-leader-reads",
+            "serve reads at the leader without ReadIndex",
+        ),
+    ];
+
+    /// Turns on the variant called `name`; false when no variant has that name.
+    pub fn enable(&mut self, name: &str) -> bool {
+        match name {
+            "commit-old-terms" => self.commit_old_terms = true,
+            "skip-prev-check" => self.skip_prev_check = true,
+            "forget-vote" => self.forget_vote = true,
+            "stale-leader-reads" => self.leader_reads_without_read_index = true,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Whether any variant is on.
+    pub fn any(&self) -> bool {
+        *self != Bugs::default()
+    }
+}
+
+impl Config {
+    /// The defaults for node `id` in a cluster of `voters`.
+    pub fn new(id: NodeId, voters: Vec<NodeId>) -> Config {
+        Config {
+            id,
+            voters,
+            election_timeout_min: 15,
+            election_timeout_max: 30,
+            heartbeat_interval: 5,
+            max_append_entries: 64,
+            max_inflight: 4,
+            pre_vote: true,
+            check_quorum: true,
+            bugs: Bugs::default(),
+        }
+    }
+
+    /// Checks that the settings make sense.
+    pub fn validate(&self) -> Result<(), super::RaftError> {
+        use super::RaftError::InvalidConfig;
+        if !self.voters.contains(&self.id) {
+            return Err(InvalidConfig(format!(
+                "node {} is not among the voters {:?}",
+                self.id, self.voters
+            )));
+        }
+        if self.election_timeout_min == 0 || self.election_timeout_max <= self.election_timeout_min
+        {
+            return Err(InvalidConfig(format!(
+                "election timeout range {}..{} is empty",
+                self.election_timeout_min, self.election_timeout_max
+            )));
+        }
+        if self.heartbeat_interval == 0 || self.heartbeat_interval >= self.election_timeout_min {
+            return Err(InvalidConfig(format!(
+                "heartbeat interval {} must be at least 1 and below the election timeout {}",
+                self.heartbeat_interval, self.election_timeout_min
+            )));
+        }
+        if self.max_append_entries == 0 || self.max_inflight == 0 {
+            return Err(InvalidConfig(
+                "max_append_entries and max_inflight must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,132 @@
+//! Messages between Raft nodes: one variant per RPC and one per response.
+//!
+//! Every message carries the sender's term. A receiver that sees a higher
+//! term steps down to follower in that term before handling the message,
+//! except for pre-votes, whose term is the *proposed* next term of the sender
+//! and must not disturb anyone (Raft thesis §9.6).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Index, NodeId, Term};
+
+/// One entry of the replicated log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Position in the log, starting at 1.
+    pub index: Index,
+    /// Term of the leader that created the entry.
+    pub term: Term,
+    /// What the entry carries.
+    pub data: EntryData,
+}
+
+/// The payload of a log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryData {
+    /// Appended by every new leader so it can commit entries of its term
+    /// (and through them, older ones) without waiting for a client.
+    Noop,
+    /// An opaque command for the state machine (the KV store encodes its own).
+    Command(Vec<u8>),
+}
+
+/// A message from one node to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// The sender's current term (for `PreVote`, the term it would campaign in).
+    pub term: Term,
+    /// What the message says.
+    pub body: Body,
+}
+
+/// The RPCs of Raft with their responses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Body {
+    /// "Would you vote for me in `term`?" Sent before a real election, so a
+    /// node that cannot win (for example one cut off from the cluster) never
+    /// bumps its term and disrupts a healthy leader.
+    PreVote {
+        /// Index of the candidate's last log entry.
+        last_index: Index,
+        /// Term of the candidate's last log entry.
+        last_term: Term,
+    },
+    /// Answer to a `PreVote`.
+    PreVoteResponse {
+        /// Whether the pre-vote was granted.
+        granted: bool,
+    },
+    /// RequestVote: a candidate asks for a vote in its term.
+    Vote {
+        /// Index of the candidate's last log entry.
+        last_index: Index,
+        /// Term of the candidate's last log entry.
+        last_term: Term,
+    },
+    /// Answer to a `Vote`.
+    VoteResponse {
+        /// Whether the vote was granted.
+        granted: bool,
+    },
+    /// AppendEntries: the leader replicates entries following
+    /// (`prev_index`, `prev_term`), which the follower must already hold.
+    Append {
+        /// Index of the entry just before `entries`.
+        prev_index: Index,
+        /// Term of the entry at `prev_index`.
+        prev_term: Term,
+        /// The entries to append (may be empty to probe).
+        entries: Vec<Entry>,
+        /// The leader's commit index.
+        commit: Index,
+    },
+    /// Answer to an `Append`.
+    AppendResponse {
+        /// Whether the follower's log now matches the leader's up to `index`.
+        success: bool,
+        /// On success: the last index known to match. On rejection: the
+        /// `prev_index` that was rejected.
+        index: Index,
+        /// On rejection: where the leader should try next (fast backup by
+        /// term, Raft §5.3): the first index of the conflicting term, or the
+        /// follower's last index + 1 when its log is too short.
+        hint: Index,
+    },
+    /// The leader asserts its leadership and confirms reads. Carries the
+    /// leader's commit, capped at what the follower is known to hold.
+    Heartbeat {
+        /// The commit index the follower may adopt.
+        commit: Index,
+        /// Read round this heartbeat belongs to (ReadIndex).
+        read_seq: u64,
+    },
+    /// Answer to a `Heartbeat`.
+    HeartbeatResponse {
+        /// Echo of the heartbeat's read round.
+        read_seq: u64,
+    },
+    /// Leadership transfer: the leader tells an up-to-date follower to start
+    /// an election now, skipping pre-vote.
+    TimeoutNow,
+}
+
+impl Body {
+    /// A short name of the message type, for traces and the dashboard.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Body::PreVote { .. } => "PreVote",
+            Body::PreVoteResponse { .. } => "PreVoteResp",
+            Body::Vote { .. } => "Vote",
+            Body::VoteResponse { .. } => "VoteResp",
+            Body::Append { .. } => "Append",
+            Body::AppendResponse { .. } => "AppendResp",
+            Body::Heartbeat { .. } => "Heartbeat",
+            Body::HeartbeatResponse { .. } => "HeartbeatResp",
+            Body::TimeoutNow => "TimeoutNow",
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! What a node hands back to its driver: the `Ready` drained after each
+//! input, events for observers, and the node's status.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Entry, Index, Message, NodeId, Term, Ticks};
+
+/// The state a node must persist before it sends anything that depends on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HardState {
+    /// The latest term this node has seen.
+    pub term: Term,
+    /// Whom it voted for in `term`, if anyone.
+    pub vote: Option<NodeId>,
+}
+
+/// Everything a node keeps across a crash; what `Node::new` restores from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DurableState {
+    /// Term and vote.
+    pub hard_state: HardState,
+    /// The log, from index 1 upwards without gaps.
+    pub entries: Vec<Entry>,
+}
+
+/// A change to the durable log: keep the entries below `from`, drop the
+/// rest, then append `entries` (which start at `from`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogWrite {
+    /// First index that is rewritten.
+    pub from: Index,
+    /// The new entries from `from` on (may be empty: a pure truncation).
+    pub entries: Vec<Entry>,
+}
+
+/// Identifies a read request across the driver and the node.
+pub type ReadId = u64;
+
+/// The outcome of a `Node::read`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadOutcome {
+    /// The read is linearizable once the state machine has applied `index`.
+    Ready {
+        /// The commit index at the time the read arrived, confirmed by a quorum.
+        index: Index,
+    },
+    /// This node cannot serve the read; try the leader, if one is known.
+    NotLeader {
+        /// The leader this node knows of.
+        leader: Option<NodeId>,
+    },
+}
+
+/// Answer to one read request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadResult {
+    /// The request's id, as given to `Node::read`.
+    pub id: ReadId,
+    /// Whether and when it can be served.
+    pub outcome: ReadOutcome,
+}
+
+/// The role a node plays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Follows a leader (or waits for one).
+    Follower,
+    /// Asks for pre-votes before starting an election.
+    PreCandidate,
+    /// Asks for votes in its own term.
+    Candidate,
+    /// Replicates the log and serves clients.
+    Leader,
+}
+
+impl Role {
+    /// The role's name spelled out.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Follower => "Follower",
+            Role::PreCandidate => "PreCandidate",
+            Role::Candidate => "Candidate",
+            Role::Leader => "Leader",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Something an observer may want to know; nothing depends on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    /// The node changed role.
+    RoleChanged {
+        /// The new role.
+        role: Role,
+        /// Its term.
+        term: Term,
+    },
+    /// The node learned who leads (or that nobody does) in `term`.
+    LeaderChanged {
+        /// The leader, if known.
+        leader: Option<NodeId>,
+        /// The term.
+        term: Term,
+    },
+    /// The commit index moved forward.
+    CommitAdvanced {
+        /// The new commit index.
+        index: Index,
+    },
+    /// A leader lost contact with a quorum and stepped down (CheckQuorum).
+    QuorumLost {
+        /// The term it led.
+        term: Term,
+    },
+    /// The leader began handing leadership to `to`.
+    TransferStarted {
+        /// The target.
+        to: NodeId,
+    },
+    /// The node's log lost a suffix that conflicted with the leader's.
+    LogTruncated {
+        /// First index removed.
+        from: Index,
+    },
+}
+
+/// Everything produced by the inputs since the last drain. The driver must
+/// persist `hard_state` and `log`, then send `messages`, then apply
+/// `committed` and answer `reads`, in that order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// New term/vote to persist, when it changed.
+    pub hard_state: Option<HardState>,
+    /// Change to the durable log, when it changed.
+    pub log: Option<LogWrite>,
+    /// Messages to send, after persisting.
+    pub messages: Vec<Message>,
+    /// Newly committed entries to apply, in order.
+    pub committed: Vec<Entry>,
+    /// Reads that can be answered (or must be refused).
+    pub reads: Vec<ReadResult>,
+    /// Events for observers.
+    pub events: Vec<Event>,
+}
+
+impl Ready {
+    /// Whether there is nothing in it.
+    pub fn is_empty(&self) -> bool {
+        self.hard_state.is_none()
+            && self.log.is_none()
+            && self.messages.is_empty()
+            && self.committed.is_empty()
+            && self.reads.is_empty()
+            && self.events.is_empty()
+    }
+}
+
+/// How far a follower's log is known to match the leader's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Highest index known to be replicated on the follower.
+    pub match_index: Index,
+    /// Next index to send.
+    pub next_index: Index,
+}
+
+/// A snapshot of a node's volatile and durable state, for observers and
+/// invariant checks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// The node's id.
+    pub id: NodeId,
+    /// Its role.
+    pub role: Role,
+    /// Its current term.
+    pub term: Term,
+    /// Its vote in the current term.
+    pub vote: Option<NodeId>,
+    /// The leader it knows of.
+    pub leader: Option<NodeId>,
+    /// Highest index known committed.
+    pub commit: Index,
+    /// Index of its last log entry.
+    pub last_index: Index,
+    /// Term of its last log entry.
+    pub last_term: Term,
+    /// Ticks since the election timer was last reset.
+    pub election_elapsed: Ticks,
+    /// The current randomized election timeout.
+    pub election_timeout: Ticks,
+    /// On a leader: each follower's progress, by id.
+    pub progress: Vec<(NodeId, Progress)>,
+}
