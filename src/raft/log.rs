@@ -115,6 +115,11 @@ impl RaftLog {
         first
     }
 
+    /// Whether there is a write the driver has not taken yet.
+    pub fn has_write(&self) -> bool {
+        self.dirty_from.is_some()
+    }
+
     /// The write the driver must make durable since the last call, if any.
     pub fn take_write(&mut self) -> Option<LogWrite> {
         let from = self.dirty_from.take()?;
@@ -169,9 +174,8 @@ mod tests {
 
     #[test]
     fn first_index_of_term() {
-        let log =
-            RaftLog::from_entries(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)])
-                .unwrap();
+        let log = RaftLog::from_entries(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)])
+            .unwrap();
         assert_eq!(log.first_index_of_term_at(4), 2);
         assert_eq!(log.first_index_of_term_at(1), 1);
         assert_eq!(log.first_index_of_term_at(9), 5);
