@@ -1,0 +1,121 @@
+//! Parsers for the argument forms the subcommands share: node counts, seed
+//! ranges and durations. Each returns a message fit to show the user.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The largest cluster raftlab runs (node ids are single digits).
+pub const MAX_NODES: usize = 9;
+
+/// Parses a cluster size, 1 to 9.
+pub fn parse_nodes(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of nodes (1–{MAX_NODES})"))?;
+    if !(1..=MAX_NODES).contains(&n) {
+        return Err(format!("a cluster has 1 to {MAX_NODES} nodes, not {n}"));
+    }
+    Ok(n)
+}
+
+/// A half-open range of seeds, `A..B`, or a single seed `A` (= `A..A+1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedRange {
+    /// First seed.
+    pub start: u64,
+    /// One past the last seed.
+    pub end: u64,
+}
+
+impl SeedRange {
+    /// How many seeds the range holds.
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    /// Whether the range is empty (never true for a parsed range).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for SeedRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+impl FromStr for SeedRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SeedRange, String> {
+        let bad = || format!("'{s}' is not a seed range: write A..B (B excluded) or one seed A");
+        let (start, end) = match s.split_once("..") {
+            Some((a, b)) => {
+                let start: u64 = a.trim().parse().map_err(|_| bad())?;
+                let end: u64 = b.trim().parse().map_err(|_| bad())?;
+                (start, end)
+            }
+            None => {
+                let start: u64 = s.trim().parse().map_err(|_| bad())?;
+                (start, start.checked_add(1).ok_or_else(bad)?)
+            }
+        };
+        if end <= start {
+            return Err(format!(
+                "the seed range {start}..{end} is empty: the end is excluded, so it must be above the start"
+            ));
+        }
+        Ok(SeedRange { start, end })
+    }
+}
+
+/// Parses a duration such as `10s`, `500ms`, `2m` or `1500us` into microseconds.
+pub fn parse_duration_us(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("'{s}' is not a duration: write e.g. 500ms, 10s or 2m");
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "us" => 1,
+        "ms" => 1_000,
+        "s" => 1_000_000,
+        "m" => 60_000_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_ranges() {
+        assert_eq!("3..7".parse(), Ok(SeedRange { start: 3, end: 7 }));
+        assert_eq!("5".parse(), Ok(SeedRange { start: 5, end: 6 }));
+        assert!("7..3".parse::<SeedRange>().is_err());
+        assert!("4..4".parse::<SeedRange>().is_err());
+        assert!("a..b".parse::<SeedRange>().is_err());
+        assert!("-1..3".parse::<SeedRange>().is_err());
+    }
+
+    #[test]
+    fn node_counts() {
+        assert_eq!(parse_nodes("5"), Ok(5));
+        assert!(parse_nodes("0").is_err());
+        assert!(parse_nodes("10").is_err());
+        assert!(parse_nodes("x").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_us("10s"), Ok(10_000_000));
+        assert_eq!(parse_duration_us("500ms"), Ok(500_000));
+        assert_eq!(parse_duration_us("2m"), Ok(120_000_000));
+        assert!(parse_duration_us("fast").is_err());
+        assert!(parse_duration_us("10").is_err());
+    }
+}

@@ -1,0 +1,346 @@
+//! `raftlab check`: many seeded fault runs of the simulator, in parallel.
+//!
+//! Each seed is one independent run: a cluster under the chosen faults with
+//! concurrent clients. The simulator checks Raft's invariants after every
+//! step; at the end the client history must be linearizable. The first
+//! violation (lowest seed among those found) is printed with the command
+//! that replays it, and the exit code is 1.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use clap::Args;
+
+use super::args::{SeedRange, parse_duration_us, parse_nodes};
+use crate::raft::Bugs;
+use crate::sim::{FaultSchedule, Sim, SimOptions, Violation};
+
+/// Arguments of `raftlab check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Seeds to run, `A..B` (B excluded) or a single seed.
+    #[arg(long, default_value = "0..200")]
+    seeds: SeedRange,
+    /// Nodes per cluster (1–9).
+    #[arg(long, default_value = "5", value_parser = parse_nodes)]
+    nodes: usize,
+    /// Faults to inject: `all`, `none`, or a comma-separated list of crash,
+    /// partition, isolate, bridge, oneway, loss, delay, duplicate.
+    #[arg(long, default_value = "all")]
+    faults: String,
+    /// Client operations per run (spread over the run's duration).
+    #[arg(long, default_value_t = 1000)]
+    ops: u64,
+    /// Simulated time per run, e.g. 10s or 500ms.
+    #[arg(long, default_value = "10s", value_parser = parse_duration_us)]
+    duration: u64,
+    /// Concurrent clients per run.
+    #[arg(long, default_value_t = 5)]
+    clients: usize,
+    /// Distinct keys the clients use.
+    #[arg(long, default_value_t = 5)]
+    keys: usize,
+    /// Write each run's client history to DIR/seed-N.jsonl.
+    #[arg(long, value_name = "DIR")]
+    history: Option<PathBuf>,
+    /// Turn on a known-unsafe protocol variant (repeatable):
+    /// commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads.
+    #[arg(long = "bug", value_name = "NAME")]
+    bugs: Vec<String>,
+    /// Runs in parallel (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Keep going after a violation and report every failing seed.
+    #[arg(long)]
+    keep_going: bool,
+}
+
+/// What one run produced, for the summary.
+#[derive(Default)]
+struct Totals {
+    runs: u64,
+    ops: u64,
+    elections: u64,
+    messages: u64,
+    sim_us: u64,
+    violations: Vec<Violation>,
+}
+
+/// Runs `raftlab check`.
+pub fn run(args: CheckArgs) -> ExitCode {
+    let plan = match Plan::new(&args) {
+        Ok(plan) => plan,
+        Err(message) => {
+            eprintln!("raftlab check: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(dir) = &args.history
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!(
+            "raftlab check: cannot create the history directory {}: {e}",
+            dir.display()
+        );
+        return ExitCode::from(2);
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let started = Instant::now();
+    let totals = Mutex::new(Totals::default());
+    let next = AtomicU64::new(args.seeds.start);
+    let stop = AtomicBool::new(false);
+    let done = AtomicU64::new(0);
+    let progress = Progress::new(args.seeds.len());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| {
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed >= args.seeds.end {
+                        return;
+                    }
+                    let outcome = plan.run_seed(seed, args.history.as_deref());
+                    let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
+                    t.runs += 1;
+                    t.ops += outcome.ops;
+                    t.elections += outcome.elections;
+                    t.messages += outcome.messages;
+                    t.sim_us += outcome.sim_us;
+                    if let Some(v) = outcome.violation {
+                        t.violations.push(v);
+                        if !args.keep_going {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress.update(finished, t.violations.len());
+                }
+            });
+        }
+    });
+    progress.finish();
+    let mut totals = totals.into_inner().unwrap_or_else(|e| e.into_inner());
+    totals.violations.sort_by_key(|v| v.seed);
+    let elapsed = started.elapsed().as_secs_f64();
+    for v in &totals.violations {
+        println!("{v}");
+        println!("replay: {}", plan.replay_command(v.seed));
+        println!();
+    }
+    println!(
+        "checked {} runs (seeds {}, {} nodes, faults {}{}): {} client operations, {} elections, {} messages, {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
+        totals.runs,
+        args.seeds,
+        args.nodes,
+        args.faults,
+        plan.bug_label(),
+        totals.ops,
+        totals.elections,
+        totals.messages,
+        totals.sim_us as f64 / 1e6,
+        elapsed,
+        totals.sim_us as f64 / 1e6 / elapsed.max(1e-9),
+        totals.violations.len(),
+        if totals.violations.len() == 1 { "" } else { "s" },
+    );
+    if totals.violations.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The validated settings every run of this check shares.
+struct Plan {
+    nodes: usize,
+    faults: FaultSchedule,
+    faults_text: String,
+    ops: u64,
+    duration_us: u64,
+    clients: usize,
+    keys: usize,
+    bugs: Bugs,
+    bug_names: Vec<String>,
+}
+
+/// What one seed's run produced.
+struct Outcome {
+    ops: u64,
+    elections: u64,
+    messages: u64,
+    sim_us: u64,
+    violation: Option<Violation>,
+}
+
+impl Plan {
+    fn new(args: &CheckArgs) -> Result<Plan, String> {
+        let faults = FaultSchedule::parse(&args.faults).map_err(|e| e.to_string())?;
+        let mut bugs = Bugs::default();
+        for name in &args.bugs {
+            if !bugs.enable(name) {
+                let known: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "unknown bug '{name}'; known bugs: {}",
+                    known.join(", ")
+                ));
+            }
+        }
+        if args.duration == 0 {
+            return Err("the duration must be above zero".into());
+        }
+        if args.clients == 0 && args.ops > 0 {
+            return Err("--ops needs at least one client (--clients)".into());
+        }
+        if args.keys == 0 {
+            return Err("--keys must be at least 1".into());
+        }
+        Ok(Plan {
+            nodes: args.nodes,
+            faults,
+            faults_text: args.faults.clone(),
+            ops: args.ops,
+            duration_us: args.duration,
+            clients: args.clients,
+            keys: args.keys,
+            bugs,
+            bug_names: args.bugs.clone(),
+        })
+    }
+
+    fn options(&self, seed: u64) -> SimOptions {
+        let seconds = (self.duration_us as f64 / 1e6).max(1e-6);
+        SimOptions {
+            nodes: self.nodes,
+            seed,
+            bugs: self.bugs,
+            faults: self.faults.clone(),
+            clients: self.clients,
+            ops_per_sec: (self.ops as f64 / seconds).round() as u64,
+            keys: self.keys,
+            ..SimOptions::default()
+        }
+    }
+
+    fn run_seed(&self, seed: u64, history_dir: Option<&std::path::Path>) -> Outcome {
+        let mut outcome = Outcome {
+            ops: 0,
+            elections: 0,
+            messages: 0,
+            sim_us: 0,
+            violation: None,
+        };
+        let mut sim = match Sim::new(self.options(seed)) {
+            Ok(sim) => sim,
+            Err(e) => {
+                outcome.violation = Some(Violation::setup(seed, e.to_string()));
+                return outcome;
+            }
+        };
+        let result = sim
+            .run_for(self.duration_us)
+            .and_then(|()| sim.check_history());
+        let stats = sim.stats();
+        outcome.ops = stats.ops_completed();
+        outcome.elections = stats.elections;
+        outcome.messages = stats.messages_sent;
+        outcome.sim_us = sim.now_us();
+        outcome.violation = result.err();
+        if let Some(dir) = history_dir {
+            let path = dir.join(format!("seed-{seed}.jsonl"));
+            let written = std::fs::File::create(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|f| {
+                    crate::kv::history::write_jsonl(sim.history(), std::io::BufWriter::new(f))
+                        .map_err(|e| e.to_string())
+                });
+            if let Err(e) = written {
+                eprintln!(
+                    "raftlab check: cannot write the history {}: {e}",
+                    path.display()
+                );
+            }
+        }
+        outcome
+    }
+
+    fn bug_label(&self) -> String {
+        if self.bug_names.is_empty() {
+            String::new()
+        } else {
+            format!(", bugs {}", self.bug_names.join(","))
+        }
+    }
+
+    /// The command that replays exactly one seed of this check.
+    fn replay_command(&self, seed: u64) -> String {
+        let mut cmd = format!(
+            "raftlab check --seeds {seed} --nodes {} --faults {} --ops {} --duration {}ms --clients {} --keys {}",
+            self.nodes,
+            self.faults_text,
+            self.ops,
+            self.duration_us / 1000,
+            self.clients,
+            self.keys
+        );
+        for bug in &self.bug_names {
+            cmd.push_str(&format!(" --bug {bug}"));
+        }
+        cmd
+    }
+}
+
+/// A progress line on stderr: rewritten in place on a terminal, printed
+/// every few seconds otherwise.
+struct Progress {
+    total: u64,
+    started: Instant,
+    last: Mutex<Instant>,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: u64) -> Progress {
+        Progress {
+            total,
+            started: Instant::now(),
+            last: Mutex::new(Instant::now()),
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn update(&self, done: u64, violations: usize) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let every = if self.tty { 0.1 } else { 5.0 };
+        if last.elapsed().as_secs_f64() < every && done < self.total {
+            return;
+        }
+        *last = Instant::now();
+        let line = format!(
+            "checking: {done}/{} runs, {violations} violations, {:.1} s",
+            self.total,
+            self.started.elapsed().as_secs_f64()
+        );
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let _ = write!(err, "\r{line}\x1b[K");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
+}

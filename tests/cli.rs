@@ -1,0 +1,116 @@
+//! The command line as a user meets it: run the real binary, look at its
+//! exit code and what it prints.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn raftlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(args)
+        .output()
+        .expect("run raftlab")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("raftlab-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Bad input: one clear line on stderr, exit code 2, no panic.
+fn assert_bad_input(args: &[&str], needle: &str) {
+    let out = raftlab(args);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err:?}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+}
+
+#[test]
+fn out_of_range_cluster_sizes_are_refused() {
+    assert_bad_input(&["--nodes", "10"], "1 to 9");
+    assert_bad_input(&["--nodes", "0"], "1 to 9");
+    assert_bad_input(&["check", "--nodes", "12"], "1 to 9");
+}
+
+#[test]
+fn bad_seed_ranges_are_refused() {
+    assert_bad_input(&["check", "--seeds", "9..3"], "empty");
+    assert_bad_input(&["check", "--seeds", "x..y"], "not a seed range");
+}
+
+#[test]
+fn unknown_bugs_and_faults_are_refused() {
+    assert_bad_input(&["check", "--bug", "nonsense"], "unknown bug 'nonsense'");
+    assert_bad_input(&["check", "--faults", "earthquake"], "earthquake");
+}
+
+#[test]
+fn unknown_flags_are_refused() {
+    assert_bad_input(&["check", "--frobnicate"], "--frobnicate");
+}
+
+#[test]
+fn a_missing_script_is_refused() {
+    assert_bad_input(&["script", "/nonexistent/raftlab.scen"], "/nonexistent/raftlab.scen");
+}
+
+#[test]
+fn a_malformed_script_points_at_line_and_column() {
+    let path = temp_file("bad.scen", "# intent\ncluster 3\nrun fast\n");
+    let out = raftlab(&["script", path.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.scen:3:"), "{err}");
+}
+
+#[test]
+fn a_passing_script_prints_its_transcript_and_exits_zero() {
+    let path = temp_file(
+        "ok.scen",
+        "# a write is read back\ncluster 3 seed 4\nwait leader within 3s\nput greeting hello -> ok\nget greeting -> \"hello\"\n",
+    );
+    let out = raftlab(&["script", path.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("hello"), "{stdout}");
+}
+
+#[test]
+fn a_failed_expectation_exits_one() {
+    let path = temp_file(
+        "fail.scen",
+        "# expects the wrong value on purpose\ncluster 3 seed 4\nwait leader within 3s\nput x 1 -> ok\nget x -> \"2\"\n",
+    );
+    let out = raftlab(&["script", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_short_check_without_bugs_passes_and_summarizes() {
+    let out = raftlab(&["check", "--seeds", "0..4", "--duration", "3s", "--ops", "200"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("checked 4 runs"), "{stdout}");
+    assert!(stdout.contains("0 violations"), "{stdout}");
+}
+
+#[test]
+fn check_writes_histories_that_parse() {
+    let dir = std::env::temp_dir().join(format!("raftlab-hist-{}", std::process::id()));
+    let out = raftlab(&[
+        "check", "--seeds", "3", "--duration", "2s", "--ops", "100", "--history",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let file = std::fs::read_to_string(dir.join("seed-3.jsonl")).unwrap();
+    let events = raftlab::kv::history::read_jsonl(file.as_bytes()).unwrap();
+    assert!(events.len() > 10, "{} events", events.len());
+    let _ = std::fs::remove_dir_all(dir);
+}
