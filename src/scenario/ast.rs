@@ -2,7 +2,7 @@
 //! line and source text so the transcript can echo it. Names given by `let`
 //! are checked by the parser, so the runner only meets names that exist.
 
-use crate::raft::NodeId;
+use crate::raft::{NodeId, Role};
 
 use super::ClusterSpec;
 
@@ -207,6 +207,15 @@ pub enum Cond {
         /// The node compared with.
         node: NodeRef,
     },
+    /// `role NODE == ROLE` / `role NODE != ROLE`: the role a node believes it has.
+    Role {
+        /// The node.
+        node: NodeRef,
+        /// True for `!=`.
+        negate: bool,
+        /// The role compared with.
+        role: Role,
+    },
     /// `term CMP NUM`: the highest term among running nodes.
     Term(Cmp, Num),
     /// `committed CMP NUM [on NODES]` (`on all` by default).
@@ -296,4 +305,6 @@ pub enum Expected {
     Timeout,
     /// `unavailable`.
     Unavailable,
+    /// `A | B …`: any of these.
+    AnyOf(Vec<Expected>),
 }

@@ -184,6 +184,20 @@ impl Ctx {
                     },
                 }
             }
+            Cond::Role { node, negate, role } => {
+                let id = self.resolve(c, node)?;
+                match c.status(id) {
+                    None => fail(&format!("n{id} down")),
+                    Some(s) => Check {
+                        ok: (s.role == *role) != *negate,
+                        detail: format!(
+                            "n{id} is {} in term {}",
+                            s.role.name().to_lowercase(),
+                            s.term
+                        ),
+                    },
+                }
+            }
             Cond::Term(cmp, num) => {
                 let want = self.num(num)?;
                 let term = max_term(c);

@@ -134,6 +134,13 @@ fn client_statements() {
     assert_eq!(get("get x -> nil").2, Some(Expected::Value(None)));
     assert_eq!(get("get x -> timeout").2, Some(Expected::Timeout));
     assert_eq!(
+        get("get x -> nil | timeout").2,
+        Some(Expected::AnyOf(vec![
+            Expected::Value(None),
+            Expected::Timeout
+        ]))
+    );
+    assert_eq!(
         get("get x on 2 -> unavailable").2,
         Some(Expected::Unavailable)
     );
@@ -326,6 +333,14 @@ fn conditions() {
             node: id(2)
         }
     );
+    assert_eq!(
+        cond("role old != leader"),
+        Cond::Role {
+            node: NodeRef::Saved("old".into()),
+            negate: true,
+            role: crate::raft::Role::Leader
+        }
+    );
     assert_eq!(cond("term >= 2"), Cond::Term(Cmp::Ge, lit(2)));
     assert_eq!(
         cond("term > t - 1"),
@@ -470,11 +485,11 @@ fn every_error_kind_has_a_located_message() {
         ),
         (
             "expect",
-            "t.scen:2:7: expected a condition (leader, no leader, term, committed, applied, logs converged, value, messages, elections, linearizable), found end of line",
+            "t.scen:2:7: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, linearizable), found end of line",
         ),
         (
             "expect happy",
-            "t.scen:2:8: expected a condition (leader, no leader, term, committed, applied, logs converged, value, messages, elections, linearizable), found \"happy\"",
+            "t.scen:2:8: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, linearizable), found \"happy\"",
         ),
         (
             "expect term 3",

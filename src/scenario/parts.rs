@@ -4,6 +4,7 @@
 use super::ast::{ClientOp, Cmp, Cond, Expected, NodeRef, NodeSet, Num, OpKind};
 use super::cursor::{Cursor, Fail};
 use super::parser::{NameKind, Parser, is_name, parse_node_id};
+use crate::raft::Role;
 
 impl Parser {
     fn node_hint(&self) -> String {
@@ -161,7 +162,7 @@ impl Parser {
 
     /// A condition, for `expect` and `wait`.
     pub(super) fn cond(&mut self, c: &mut Cursor) -> Result<Cond, Fail> {
-        let what = "a condition (leader, no leader, term, committed, applied, logs converged, value, messages, elections, linearizable)";
+        let what = "a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, linearizable)";
         let word = c.next(what)?;
         let cond = match word.text.as_str() {
             _ if word.quoted => {
@@ -190,6 +191,34 @@ impl Parser {
                 } else {
                     Cond::Leader { among: None }
                 }
+            }
+            "role" => {
+                let node = self.node(c)?;
+                let negate = if c.eat("!=") {
+                    true
+                } else if c.eat("==") || c.eat("=") {
+                    false
+                } else {
+                    return Err(c.expected("`==` or `!=`"));
+                };
+                let role_col = c.col();
+                let word = c.next("a role (leader, follower, candidate, precandidate)")?;
+                let role = match word.text.to_ascii_lowercase().as_str() {
+                    "leader" => Role::Leader,
+                    "follower" => Role::Follower,
+                    "candidate" => Role::Candidate,
+                    "precandidate" => Role::PreCandidate,
+                    _ => {
+                        return Err(Fail::at(
+                            role_col,
+                            format!(
+                                "expected a role (leader, follower, candidate, precandidate), found {:?}",
+                                word.text
+                            ),
+                        ));
+                    }
+                };
+                Cond::Role { node, negate, role }
             }
             "no" => {
                 c.keyword("leader")?;
@@ -296,7 +325,15 @@ impl Parser {
             ));
         }
         if c.eat("->") {
-            op.expect = Some(self.expected_outcome(verb, c)?);
+            let mut any = vec![self.expected_outcome(verb, c)?];
+            while c.eat("|") {
+                any.push(self.expected_outcome(verb, c)?);
+            }
+            op.expect = Some(if any.len() == 1 {
+                any.remove(0)
+            } else {
+                Expected::AnyOf(any)
+            });
         } else if !c.at_end() {
             return Err(c.expected("`on NODE`, `timeout D`, `-> RESULT` or the end of the line"));
         }

@@ -371,6 +371,10 @@ fn show_expected(ctx: &Ctx, expected: &Expected) -> String {
         Expected::Swapped(b) => b.to_string(),
         Expected::Timeout => "timeout".to_string(),
         Expected::Unavailable => "unavailable".to_string(),
+        Expected::AnyOf(any) => {
+            let shown: Vec<String> = any.iter().map(|e| show_expected(ctx, e)).collect();
+            shown.join(" or ")
+        }
     }
 }
 
@@ -383,6 +387,7 @@ fn matches(ctx: &Ctx, expected: &Expected, outcome: &ClientOutcome) -> bool {
         (Expected::Swapped(want), ClientOutcome::Ok(OpResult::Swapped(got))) => want == got,
         (Expected::Timeout, ClientOutcome::Timeout) => true,
         (Expected::Unavailable, ClientOutcome::Unavailable(_)) => true,
+        (Expected::AnyOf(any), outcome) => any.iter().any(|e| matches(ctx, e, outcome)),
         _ => false,
     }
 }

@@ -145,6 +145,12 @@ fn unavailable_and_refusals() {
         "cluster 3\nwait leader\nkill 2\nput x 1 on 2 -> unavailable\nget x stale on 2 -> unavailable\n",
     );
     fails_at("cluster 3\nkill 2\nkill 2\n", 3, "node 2 is not running");
+    passes("cluster 3\nwait leader\nkill 2 3\nput x 1 timeout 1s -> timeout | unavailable\n");
+    fails_at(
+        "cluster 3\nwait leader\nput x 1 -> timeout | unavailable\n",
+        3,
+        "expected timeout or unavailable, got ok",
+    );
     fails_at("cluster 3\nput x 1 on leader\n", 2, "there is no leader");
 }
 
@@ -240,5 +246,12 @@ fn random_picks_are_deterministic_per_seed() {
 
 #[test]
 fn follower_means_a_running_non_leader() {
-    passes("cluster 3\nwait leader\nlet f = follower\nkill follower\nexpect leader != f\n");
+    passes(
+        "cluster 3\nwait leader\nlet f = follower\nexpect role f == follower\nexpect role leader = leader\nkill follower\nexpect leader != f\n",
+    );
+    fails_at(
+        "cluster 3\nwait leader\nexpect role 2 != follower\n",
+        3,
+        "got n2 is follower in term 1",
+    );
 }
