@@ -35,6 +35,8 @@ mod transcript;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
+mod files_tests;
+#[cfg(test)]
 mod parser_tests;
 #[cfg(test)]
 mod runner_tests;
