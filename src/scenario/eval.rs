@@ -209,57 +209,25 @@ impl Ctx {
             Cond::Committed(cmp, num, on) | Cond::Applied(cmp, num, on) => {
                 let want = self.num(num)?;
                 let ids = self.resolve_set(c, on, All::Up)?;
-                if ids.is_empty() {
-                    return Ok(fail("no node is running"));
-                }
                 let committed = matches!(cond, Cond::Committed(..));
-                let mut ok = true;
-                let mut seen = Vec::new();
-                for id in ids {
+                per_node(&ids, |id| {
                     let value = if committed {
                         c.status(id).map(|s| s.commit)
                     } else {
                         c.applied_index(id)
                     };
-                    match value {
-                        Some(v) => {
-                            ok &= cmp.holds(v, want);
-                            seen.push(format!("n{id}={v}"));
-                        }
-                        None => {
-                            ok = false;
-                            seen.push(format!("n{id} down"));
-                        }
-                    }
-                }
-                Check {
-                    ok,
-                    detail: seen.join(" "),
-                }
+                    value.map(|v| (cmp.holds(v, want), v.to_string()))
+                })
             }
             Cond::LogsConverged => logs_converged(c),
             Cond::Value { key, value, on } => {
                 let key = self.subst(key);
                 let want = value.as_ref().map(|v| self.subst(v));
                 let ids = self.resolve_set(c, on, All::Up)?;
-                let mut ok = !ids.is_empty();
-                let mut seen = Vec::new();
-                for id in ids {
-                    match c.local_get(id, &key) {
-                        Some(v) => {
-                            ok &= v == want;
-                            seen.push(format!("n{id}={}", show_value(v.as_deref())));
-                        }
-                        None => {
-                            ok = false;
-                            seen.push(format!("n{id} down"));
-                        }
-                    }
-                }
-                Check {
-                    ok,
-                    detail: seen.join(" "),
-                }
+                per_node(&ids, |id| {
+                    c.local_get(id, &key)
+                        .map(|v| (v == want, show_value(v.as_deref())))
+                })
             }
             Cond::Messages(cmp, num) => {
                 let n = c
@@ -284,6 +252,32 @@ impl Ctx {
             },
         };
         Ok(check)
+    }
+}
+
+/// Checks every node in `ids` with `check`, which returns whether the node
+/// passes and what it holds, or `None` when it is down (a failure).
+fn per_node(ids: &[NodeId], mut check: impl FnMut(NodeId) -> Option<(bool, String)>) -> Check {
+    if ids.is_empty() {
+        return fail("no node is running");
+    }
+    let mut ok = true;
+    let mut seen = Vec::new();
+    for &id in ids {
+        match check(id) {
+            Some((pass, shown)) => {
+                ok &= pass;
+                seen.push(format!("n{id}={shown}"));
+            }
+            None => {
+                ok = false;
+                seen.push(format!("n{id} down"));
+            }
+        }
+    }
+    Check {
+        ok,
+        detail: seen.join(" "),
     }
 }
 
