@@ -1,0 +1,310 @@
+//! The parsed form of a script: a list of statements, each remembering its
+//! line and source text so the transcript can echo it. Names given by `let`
+//! are checked by the parser, so the runner only meets names that exist.
+
+use crate::raft::{NodeId, Role};
+
+use super::ClusterSpec;
+
+/// A parsed script.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Script {
+    /// The script's name (usually its file path).
+    pub name: String,
+    /// The text of its first comment: what the scenario shows.
+    pub intent: Option<String>,
+    /// The statements, in order.
+    pub statements: Vec<Stmt>,
+}
+
+/// One statement, with where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    /// Line number, from 1.
+    pub line: usize,
+    /// The statement's text, trimmed, without its comment.
+    pub source: String,
+    /// What it does.
+    pub kind: StmtKind,
+}
+
+/// What a statement does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// `cluster N [seed S] [bug NAME]…`: replace the cluster with a new one.
+    Cluster(ClusterSpec),
+    /// `run D`: let time pass.
+    Run(u64),
+    /// `wait COND [within D]`: run until the condition holds; fail at the deadline.
+    Wait {
+        /// The condition.
+        cond: Cond,
+        /// How long to wait at most, in µs.
+        within_us: u64,
+    },
+    /// `expect COND`: the condition must hold now.
+    Expect(Cond),
+    /// `put`/`get`/`delete`/`cas`.
+    Client(ClientOp),
+    /// `concurrently N: OP`: N copies of an operation at once (`$i` = 1..N).
+    Concurrently {
+        /// How many.
+        count: u64,
+        /// The operation, with `$i` in its key or values.
+        op: ClientOp,
+    },
+    /// `repeat N { … }` or `repeat N: STMT`: run the body N times (`$i` = 1..N).
+    Repeat {
+        /// How many times.
+        count: u64,
+        /// The statements repeated.
+        body: Vec<Stmt>,
+    },
+    /// `kill NODES`: crash nodes.
+    Kill(NodeSet),
+    /// `restart NODES`: start crashed nodes; crash and start running ones.
+    Restart(NodeSet),
+    /// `isolate NODES`: cut every link of each node.
+    Isolate(NodeSet),
+    /// `partition A… | B… [| …]`: split the network; unlisted nodes form one more group.
+    Partition(Vec<Vec<NodeRef>>),
+    /// `cut A -> B`: drop messages from A to B.
+    Cut {
+        /// Sender side.
+        from: NodeRef,
+        /// Receiver side.
+        to: NodeRef,
+    },
+    /// `heal`: restore every link.
+    Heal,
+    /// `loss P%`.
+    Loss(f64),
+    /// `delay MIN..MAX` (or one fixed delay), in µs.
+    Delay {
+        /// Lowest delay.
+        min_us: u64,
+        /// Highest delay.
+        max_us: u64,
+    },
+    /// `duplicate P%`.
+    Duplicate(f64),
+    /// `transfer NODE`: leadership transfer.
+    Transfer(NodeRef),
+    /// `let NAME = VALUE`: remember a node or a number.
+    Let {
+        /// The name.
+        name: String,
+        /// What is remembered.
+        value: LetValue,
+    },
+    /// `reset stats`: count messages and elections from now.
+    ResetStats,
+    /// `say "TEXT"`: narration, shown in the transcript (and by tours).
+    Say(String),
+}
+
+/// A single node, named in a script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeRef {
+    /// A literal id (`3` or `n3`).
+    Id(NodeId),
+    /// The current leader.
+    Leader,
+    /// The lowest-numbered running node that is not the leader.
+    Follower,
+    /// A running node picked by the run's seeded random generator.
+    Random,
+    /// A node remembered with `let`.
+    Saved(String),
+}
+
+/// Several nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeSet {
+    /// Every running node (for `restart`: every node).
+    All,
+    /// The nodes listed.
+    List(Vec<NodeRef>),
+}
+
+/// What `let` remembers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LetValue {
+    /// A node (resolved when the `let` runs).
+    Node(NodeRef),
+    /// The highest term among running nodes.
+    Term,
+    /// The highest commit index among running nodes.
+    Committed,
+}
+
+/// A number in a condition: a literal or a remembered number, plus an offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Num {
+    /// A remembered name, or `None` for a literal.
+    pub name: Option<String>,
+    /// The literal, or the offset added to the name's value.
+    pub offset: i64,
+}
+
+/// A comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    /// `==` (or `=`).
+    Eq,
+    /// `!=`.
+    Ne,
+    /// `<`.
+    Lt,
+    /// `<=`.
+    Le,
+    /// `>`.
+    Gt,
+    /// `>=`.
+    Ge,
+}
+
+impl Cmp {
+    /// Whether `a CMP b`.
+    pub fn holds(self, a: u64, b: u64) -> bool {
+        match self {
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b,
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+        }
+    }
+
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Cmp::Eq => "==",
+            Cmp::Ne => "!=",
+            Cmp::Lt => "<",
+            Cmp::Le => "<=",
+            Cmp::Gt => ">",
+            Cmp::Ge => ">=",
+        }
+    }
+}
+
+/// A condition for `expect` and `wait`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cond {
+    /// `leader [in NODES]`: there is a leader (among those nodes).
+    Leader {
+        /// The nodes it must be among, if given.
+        among: Option<Vec<NodeRef>>,
+    },
+    /// `no leader`.
+    NoLeader,
+    /// `leader == NODE` / `leader != NODE`.
+    LeaderIs {
+        /// True for `!=`.
+        negate: bool,
+        /// The node compared with.
+        node: NodeRef,
+    },
+    /// `role NODE == ROLE` / `role NODE != ROLE`: the role a node believes it has.
+    Role {
+        /// The node.
+        node: NodeRef,
+        /// True for `!=`.
+        negate: bool,
+        /// The role compared with.
+        role: Role,
+    },
+    /// `term CMP NUM`: the highest term among running nodes.
+    Term(Cmp, Num),
+    /// `committed CMP NUM [on NODES]` (`on all` by default).
+    Committed(Cmp, Num, NodeSet),
+    /// `applied CMP NUM [on NODES]` (`on all` by default).
+    Applied(Cmp, Num, NodeSet),
+    /// `logs converged`: every running node holds the same log.
+    LogsConverged,
+    /// `value KEY = VALUE|nil [on NODES]`: a local (stale) read on each node.
+    Value {
+        /// The key.
+        key: String,
+        /// The value expected, `None` for absent.
+        value: Option<String>,
+        /// The nodes read.
+        on: NodeSet,
+    },
+    /// `messages CMP NUM`: messages sent since the last `reset stats`.
+    Messages(Cmp, Num),
+    /// `elections CMP NUM`: elections since the last `reset stats`.
+    Elections(Cmp, Num),
+    /// `linearizable`: the client history so far is linearizable.
+    Linearizable,
+}
+
+/// A client operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientOp {
+    /// The operation.
+    pub kind: OpKind,
+    /// The node to send it to; by default the client picks.
+    pub on: Option<NodeRef>,
+    /// How long to wait, in µs; by default [`DEFAULT_OP_TIMEOUT_US`].
+    pub timeout_us: Option<u64>,
+    /// The expected outcome; without one any outcome passes.
+    pub expect: Option<Expected>,
+}
+
+/// Default client timeout: 2 s.
+pub const DEFAULT_OP_TIMEOUT_US: u64 = 2_000_000;
+/// Default `wait … within`: 5 s.
+pub const DEFAULT_WAIT_US: u64 = 5_000_000;
+
+/// Which operation, with its arguments (which may contain `$i`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    /// `put KEY VALUE`.
+    Put {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// `get KEY [stale]`.
+    Get {
+        /// The key.
+        key: String,
+        /// Read the node's store directly instead of through Raft.
+        stale: bool,
+    },
+    /// `delete KEY`.
+    Delete {
+        /// The key.
+        key: String,
+    },
+    /// `cas KEY OLD NEW`.
+    Cas {
+        /// The key.
+        key: String,
+        /// The value it must hold.
+        old: String,
+        /// The value to set.
+        new: String,
+    },
+}
+
+/// The outcome a client operation should have (`-> …`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expected {
+    /// `ok`: any answer.
+    Ok,
+    /// `"v"` or `nil`: a get read this.
+    Value(Option<String>),
+    /// `true`/`false`: a cas swapped or not.
+    Swapped(bool),
+    /// `timeout`.
+    Timeout,
+    /// `unavailable`.
+    Unavailable,
+    /// `A | B …`: any of these.
+    AnyOf(Vec<Expected>),
+}

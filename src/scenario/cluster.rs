@@ -1,0 +1,115 @@
+//! The cluster a script drives, as a trait: the simulator implements it by
+//! forwarding to its own methods, and the live runtime (for guided tours)
+//! can implement it later. Every method is object-safe, so the runner holds
+//! a `Box<dyn Cluster>` made by a factory when the script says `cluster N`.
+
+use crate::kv::{Op, OpResult};
+use crate::raft::{Bugs, Entry, Index, NodeId, Status};
+
+use super::ClusterError;
+
+/// What a `cluster` statement asks the factory to build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterSpec {
+    /// Number of nodes, 1 to 9; their ids are 1 to `nodes`.
+    pub nodes: usize,
+    /// The seed of the run; `None` lets the factory choose (e.g. from a
+    /// command-line flag).
+    pub seed: Option<u64>,
+    /// Known-unsafe protocol variants to turn on (`bug NAME`).
+    pub bugs: Bugs,
+}
+
+/// How a client operation ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientOutcome {
+    /// The cluster answered.
+    Ok(OpResult),
+    /// No answer within the timeout; the operation may or may not take effect.
+    Timeout,
+    /// The request was refused without being tried (e.g. the target is down).
+    Unavailable(String),
+}
+
+/// Counters that only grow; the runner subtracts a baseline taken at the
+/// start and at each `reset stats`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClusterStats {
+    /// Messages sent by any node (including ones the network then dropped).
+    pub messages_sent: u64,
+    /// Elections started (a candidate bumping its term).
+    pub elections: u64,
+}
+
+/// A Raft cluster running a replicated KV store, on virtual or real time.
+///
+/// Node ids are those of [`node_ids`](Cluster::node_ids). Queries about a
+/// node that is down return `None`. Durations are in microseconds.
+pub trait Cluster {
+    /// Time since the cluster started.
+    fn now_us(&self) -> u64;
+    /// Every node's id, in increasing order, whether up or down.
+    fn node_ids(&self) -> Vec<NodeId>;
+    /// Advances time by `us`.
+    fn run_for(&mut self, us: u64) -> Result<(), ClusterError>;
+    /// The node the cluster considers leader, if any.
+    fn leader(&self) -> Option<NodeId>;
+    /// A node's state; `None` when it is down.
+    fn status(&self, id: NodeId) -> Option<Status>;
+    /// Whether the node is running.
+    fn is_up(&self, id: NodeId) -> bool;
+    /// A node's log; `None` when it is down.
+    fn log(&self, id: NodeId) -> Option<&[Entry]>;
+    /// The last index a node applied to its store; `None` when it is down.
+    fn applied_index(&self, id: NodeId) -> Option<Index>;
+    /// Reads `key` from a node's store directly (a stale read): the outer
+    /// `None` means the node is down, the inner one that the key is absent.
+    fn local_get(&self, id: NodeId, key: &str) -> Option<Option<String>>;
+    /// Crashes a node: it stops, and loses everything it had not persisted.
+    fn crash(&mut self, id: NodeId) -> Result<(), ClusterError>;
+    /// Starts a crashed node again from its durable state.
+    fn restart(&mut self, id: NodeId) -> Result<(), ClusterError>;
+    /// Cuts every link to and from the node.
+    fn isolate(&mut self, id: NodeId) -> Result<(), ClusterError>;
+    /// Splits the nodes into groups that can talk only within themselves;
+    /// the runner always passes groups that cover every node exactly once.
+    fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), ClusterError>;
+    /// Cuts the one-way link `from` → `to`.
+    fn cut(&mut self, from: NodeId, to: NodeId) -> Result<(), ClusterError>;
+    /// Restores every link (loss, delay and duplication settings stay).
+    fn heal(&mut self) -> Result<(), ClusterError>;
+    /// Sets the probability, 0 to 1, that any message is lost.
+    fn set_loss(&mut self, p: f64) -> Result<(), ClusterError>;
+    /// Sets the range of message delay.
+    fn set_delay(&mut self, min_us: u64, max_us: u64) -> Result<(), ClusterError>;
+    /// Sets the probability, 0 to 1, that a message is delivered twice.
+    fn set_duplicate(&mut self, p: f64) -> Result<(), ClusterError>;
+    /// Asks the leader to hand leadership to `to`.
+    fn transfer_leader(&mut self, to: NodeId) -> Result<(), ClusterError>;
+    /// Submits one client operation (to `target`, or to whichever node the
+    /// client picks) and runs the cluster until it completes or times out.
+    fn submit(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<ClientOutcome, ClusterError>;
+    /// Submits several operations at the same instant, from distinct
+    /// clients, and runs until all complete or time out. The default submits
+    /// them one after the other; a cluster that can overlap them should.
+    fn submit_concurrent(
+        &mut self,
+        ops: Vec<(Op, Option<NodeId>)>,
+        timeout_us: u64,
+    ) -> Result<Vec<ClientOutcome>, ClusterError> {
+        ops.into_iter()
+            .map(|(op, target)| self.submit(op, target, timeout_us))
+            .collect()
+    }
+    /// Counters since the cluster started.
+    fn stats(&self) -> ClusterStats;
+    /// A hash of everything that happened, to show two runs are identical.
+    fn trace_hash(&self) -> u64;
+    /// Checks the client history so far for linearizability.
+    fn check_history(&self) -> Result<(), ClusterError>;
+}
