@@ -1,0 +1,68 @@
+//! `raftlab script FILE…`: runs scenario scripts in the simulator and
+//! prints each transcript.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::scenario::{self, ScriptError};
+
+/// Arguments of `raftlab script`.
+#[derive(Debug, Args)]
+pub struct ScriptArgs {
+    /// Scenario files to run, in order.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Seed for scripts whose `cluster` statement names none.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Print only the verdict line of each script.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs `raftlab script`: exit 0 when every script passed, 1 when an
+/// expectation failed, 2 when a script could not be read or parsed.
+pub fn run(args: ScriptArgs) -> ExitCode {
+    let mut bad_input = false;
+    let mut failed = false;
+    for path in &args.files {
+        let name = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("raftlab script: cannot read {name}: {e}");
+                bad_input = true;
+                continue;
+            }
+        };
+        match scenario::run_script(&text, &name, scenario::sim_factory(args.seed)) {
+            Ok(report) => {
+                let rendered = report.render();
+                if args.quiet {
+                    print!("{}", rendered.lines().last().unwrap_or_default());
+                    println!();
+                } else {
+                    print!("{rendered}");
+                }
+                failed |= !report.passed;
+            }
+            Err(ScriptError::Parse(errors)) => {
+                eprintln!("{errors}");
+                bad_input = true;
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                bad_input = true;
+            }
+        }
+    }
+    if bad_input {
+        ExitCode::from(2)
+    } else if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
