@@ -115,6 +115,11 @@ impl RaftLog {
         first
     }
 
+    /// Whether there is a write the driver has not taken yet.
+    pub fn has_write(&self) -> bool {
+        self.dirty_from.is_some()
+    }
+
     /// The write the driver must make durable since the last call, if any.
     pub fn take_write(&mut self) -> Option<LogWrite> {
         let from = self.dirty_from.take()?;

@@ -66,6 +66,10 @@ pub enum Body {
         last_index: Index,
         /// Term of the candidate's last log entry.
         last_term: Term,
+        /// The election was ordered by the leader (`TimeoutNow`), so
+        /// followers must not refuse it for having heard from that leader
+        /// recently.
+        transfer: bool,
     },
     /// Answer to a `Vote`.
     VoteResponse {

@@ -89,3 +89,6 @@ fn leader_name(leader: &Option<NodeId>) -> String {
         None => "unknown".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;
