@@ -262,3 +262,21 @@ fn survey() {
     }
     println!("total {:?}", start.elapsed());
 }
+
+#[test]
+fn an_isolated_leader_is_replaced_and_the_majority_serves_writes() {
+    let mut sim = Sim::new(opts(6)).unwrap();
+    let old = elect(&mut sim);
+    sim.fabric_mut().isolate(old).unwrap();
+    let replaced = sim
+        .run_until(3_000_000, |s| s.leader().is_some_and(|l| l != old))
+        .unwrap();
+    assert!(replaced, "{}", sim.fabric());
+    let out = sim.submit(put("y", "2"), None, 2_000_000).unwrap();
+    assert_eq!(out, ClientOutcome::Ok(crate::kv::OpResult::Done));
+    // CheckQuorum: the cut-off leader steps down; after healing it catches up.
+    sim.fabric_mut().heal();
+    sim.run_for(1_000_000).unwrap();
+    assert_ne!(sim.status(old).unwrap().role, crate::raft::Role::Leader);
+    assert_eq!(sim.local_get(old, "y"), Some(Some("2".into())));
+}
