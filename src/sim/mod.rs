@@ -1,1 +1,137 @@
-//! The deterministic simulator.
+//! The deterministic simulator: a whole Raft cluster on one thread, in
+//! virtual time, driven by one seed.
+//!
+//! A [`Sim`] holds `n` Raft nodes (ids `1..=n`), each with a durable store
+//! (hard state and log, kept across crashes) and a [`KvStore`](crate::kv::KvStore)
+//! state machine (lost on a crash and rebuilt from the log). Time is a
+//! counter of microseconds; everything that happens — a node's tick, a
+//! message arriving, a fault, a client's timer — is an event in one queue,
+//! processed in time order. Every random choice (election timeouts, tick
+//! phases, loss, delays, the fault schedule, client operations) comes from
+//! ChaCha RNGs derived from [`SimOptions::seed`], so a seed replays a run
+//! bit for bit; [`Sim::trace_hash`] proves it.
+//!
+//! After every input to a node the simulator drains the node's `Ready` and
+//! carries it out in the order Raft requires — persist, send, apply, answer
+//! reads — and then checks Raft's safety invariants incrementally (see
+//! [`invariants`]). The first broken invariant stops the run with a
+//! [`Violation`] that names the seed, the evidence, the last events and the
+//! command that replays it. Background clients (and [`Sim::submit`], a
+//! foreground client) record a history of operations which
+//! [`Sim::check_history`] judges for linearizability.
+//!
+//! Files: `cluster.rs` (the `Sim` and its public API), `driver.rs` (the
+//! event loop and how a node's output is carried out), `clients.rs`,
+//! `faults.rs`, `invariants.rs`, `events.rs`, `stats.rs`.
+
+mod clients;
+mod cluster;
+mod driver;
+mod events;
+mod faults;
+pub mod invariants;
+mod stats;
+
+pub use cluster::Sim;
+pub use faults::{FaultKind, FaultSchedule};
+pub use invariants::Violation;
+pub use stats::SimStats;
+
+use crate::kv::OpResult;
+use crate::net::FabricError;
+use crate::raft::{Bugs, NodeId, RaftError};
+
+/// Settings of a simulation run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimOptions {
+    /// Number of nodes, 1 to 9 (default 5); their ids are `1..=nodes`.
+    pub nodes: usize,
+    /// The seed every random choice derives from.
+    pub seed: u64,
+    /// Known-unsafe protocol variants to turn on.
+    pub bugs: Bugs,
+    /// Length of a Raft tick in µs (default 10 000: 10 ms).
+    pub tick_us: u64,
+    /// The faults injected (default: none).
+    pub faults: FaultSchedule,
+    /// Background clients issuing random operations (default 0).
+    pub clients: usize,
+    /// Operations per second started by all background clients together
+    /// (default 100).
+    pub ops_per_sec: u64,
+    /// Number of keys the background clients use (default 3).
+    pub keys: usize,
+    /// Stop starting background operations after this many (0: no limit).
+    pub max_ops: u64,
+    /// A background operation gives up after this long, in µs (default 1 s).
+    pub op_timeout_us: u64,
+    /// A client tries another node after waiting this long for one, in µs
+    /// (default 200 ms).
+    pub attempt_timeout_us: u64,
+}
+
+impl Default for SimOptions {
+    fn default() -> SimOptions {
+        SimOptions {
+            nodes: 5,
+            seed: 0,
+            bugs: Bugs::default(),
+            tick_us: 10_000,
+            faults: FaultSchedule::none(),
+            clients: 0,
+            ops_per_sec: 100,
+            keys: 3,
+            max_ops: 0,
+            op_timeout_us: 1_000_000,
+            attempt_timeout_us: 200_000,
+        }
+    }
+}
+
+/// How a foreground client operation ([`Sim::submit`]) ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientOutcome {
+    /// It completed with this result.
+    Ok(OpResult),
+    /// It timed out after some node accepted it: it may or may not take effect.
+    Timeout,
+    /// No node accepted it before the timeout; it did not take effect.
+    Unavailable(String),
+}
+
+/// Errors of simulator operations: bad options or requests.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SimError {
+    /// The options are not usable.
+    #[error("invalid simulation options: {0}")]
+    InvalidOptions(String),
+    /// No such node.
+    #[error("node {0} is not part of the cluster")]
+    UnknownNode(NodeId),
+    /// The node is down (crashed and not restarted).
+    #[error("node {0} is down")]
+    NodeDown(NodeId),
+    /// The node is already up.
+    #[error("node {0} is already up")]
+    NodeUp(NodeId),
+    /// The request needs a leader and there is none.
+    #[error("there is no leader")]
+    NoLeader,
+    /// A fault name `FaultSchedule::parse` does not know.
+    #[error(
+        "unknown fault {0:?} (known: crash, partition, isolate, bridge, oneway, loss, delay, duplicate, all, none)"
+    )]
+    UnknownFault(String),
+    /// The Raft node refused.
+    #[error(transparent)]
+    Raft(#[from] RaftError),
+    /// The network refused.
+    #[error(transparent)]
+    Fabric(#[from] FabricError),
+    /// An invariant broke while carrying out the request.
+    #[error("{0}")]
+    Violation(Box<Violation>),
+}
+
+#[cfg(test)]
+mod tests;

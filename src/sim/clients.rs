@@ -1,0 +1,509 @@
+//! Clients: the background load and the foreground [`Sim::submit`].
+//!
+//! A client has at most one operation open (it is one "process" of the
+//! history). It sends the operation to the node it believes leads — or the
+//! node asked for, or a random one — follows `NotLeader` redirects, and
+//! when a node does not answer within the attempt timeout tries again,
+//! always with the same (client, seq) so a write is applied at most once.
+//! At the operation's deadline it gives up: a write some node accepted is
+//! recorded `info` (it may still take effect), anything else `fail`.
+//! Writes complete when the node they were proposed at applies them; reads
+//! go through ReadIndex and are answered once the node has applied the
+//! confirmed index.
+
+use std::collections::BTreeMap;
+
+use rand::RngExt;
+
+use super::events::{Event, Note};
+use super::{ClientOutcome, Sim, Violation};
+use crate::kv::history::{EventType, EventValue, HistoryEvent, OpKind};
+use crate::kv::{Applied, Command, Op, OpResult};
+use crate::raft::{NodeId, RaftError, ReadId, ReadOutcome, ReadResult};
+
+/// Delay before retrying at a node a redirect named (one client round trip).
+const REDIRECT_US: u64 = 1_000;
+/// Delay before retrying when no leader is known.
+const BACKOFF_US: u64 = 20_000;
+
+/// One client session.
+pub(super) struct Client {
+    /// History process id, also the KV client id.
+    process: u64,
+    /// Background clients start operations by themselves.
+    background: bool,
+    /// Sequence number of the latest operation.
+    seq: u64,
+    /// The node last believed to lead.
+    leader_hint: Option<NodeId>,
+    /// Bumped whenever a timer is set; older timers are ignored.
+    generation: u64,
+    pending: Option<Pending>,
+    /// The foreground client's finished outcome, for `submit`.
+    done: Option<ClientOutcome>,
+    /// Last value seen per key, to build `cas` operations that may succeed.
+    seen: BTreeMap<String, String>,
+}
+
+/// The open operation of a client.
+struct Pending {
+    op: Op,
+    seq: u64,
+    deadline: u64,
+    /// Where to send the first attempt (foreground `target`).
+    first_target: Option<NodeId>,
+    /// Some node accepted it: a write may take effect.
+    accepted: bool,
+    attempt: Option<Attempt>,
+    last_error: String,
+}
+
+/// Where the current attempt waits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    Write { node: NodeId },
+    Read { node: NodeId, id: ReadId },
+}
+
+impl Client {
+    pub(super) fn new(process: u64, background: bool) -> Client {
+        Client {
+            process,
+            background,
+            seq: 0,
+            leader_hint: None,
+            generation: 0,
+            pending: None,
+            done: None,
+            seen: BTreeMap::new(),
+        }
+    }
+}
+
+impl Sim {
+    /// A foreground client operation: sends `op` to `target` (or the known
+    /// leader), follows redirects and retries with the same (client, seq),
+    /// and runs the simulation until it completes or `timeout_us` passes.
+    pub fn submit(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<ClientOutcome, Violation> {
+        self.stopped()?;
+        if let Some(t) = target
+            && self.slot(t).is_none()
+        {
+            return Ok(ClientOutcome::Unavailable(format!(
+                "node {t} is not part of the cluster"
+            )));
+        }
+        let c = self.clients.len() - 1;
+        self.clients[c].done = None;
+        self.start_op(c, op, timeout_us, target)?;
+        loop {
+            if let Some(outcome) = self.clients[c].done.take() {
+                return Ok(outcome);
+            }
+            if self.queue.peek_time().is_none() {
+                return Ok(ClientOutcome::Unavailable("the simulation stopped".into()));
+            }
+            self.step_event()?;
+        }
+    }
+
+    /// A clearly stale read: what node `node`'s state machine holds for
+    /// `key` right now, without asking Raft. Not recorded in the history.
+    pub fn submit_stale_read(&mut self, node: NodeId, key: &str) -> Option<Option<String>> {
+        let value = self.local_get(node, key);
+        self.note(Note::Text(format!("stale read n{node} {key} → {value:?}")));
+        value
+    }
+
+    /// Schedules each background client's first operation.
+    pub(super) fn schedule_first_ops(&mut self) {
+        for c in 0..self.clients.len() {
+            if self.clients[c].background {
+                let at = self.now + self.think_time();
+                self.set_timer(c, at);
+            }
+        }
+    }
+
+    /// A client's timer fired.
+    pub(super) fn client_timer(&mut self, c: usize, generation: u64) -> Result<(), Violation> {
+        let Some(client) = self.clients.get(c) else {
+            return Ok(());
+        };
+        if client.generation != generation {
+            return Ok(());
+        }
+        match &client.pending {
+            None if client.background => self.start_background_op(c),
+            None => Ok(()),
+            Some(p) if self.now >= p.deadline => {
+                self.give_up(c);
+                Ok(())
+            }
+            Some(_) => self.attempt(c),
+        }
+    }
+
+    fn start_background_op(&mut self, c: usize) -> Result<(), Violation> {
+        if self.opts.max_ops > 0 && self.ops_started >= self.opts.max_ops {
+            return Ok(());
+        }
+        self.ops_started += 1;
+        let op = self.random_op(c);
+        self.start_op(c, op, self.opts.op_timeout_us, None)
+    }
+
+    fn random_op(&mut self, c: usize) -> Op {
+        let rng = &mut self.client_rng;
+        let key = format!("k{}", rng.random_range(0..self.opts.keys.max(1)));
+        let client = &self.clients[c];
+        let fresh = format!("{}.{}", client.process, client.seq + 1);
+        match rng.random_range(0..100) {
+            0..40 => Op::Get { key },
+            40..70 => Op::Put { key, value: fresh },
+            70..80 => Op::Delete { key },
+            _ => {
+                let old = match client.seen.get(&key) {
+                    Some(v) if rng.random_bool(0.8) => v.clone(),
+                    _ => format!("{}.0", client.process),
+                };
+                Op::Cas {
+                    key,
+                    old,
+                    new: fresh,
+                }
+            }
+        }
+    }
+
+    fn start_op(
+        &mut self,
+        c: usize,
+        op: Op,
+        timeout_us: u64,
+        target: Option<NodeId>,
+    ) -> Result<(), Violation> {
+        let now = self.now;
+        let client = &mut self.clients[c];
+        client.seq += 1;
+        let (process, seq) = (client.process, client.seq);
+        client.pending = Some(Pending {
+            op: op.clone(),
+            seq,
+            deadline: now.saturating_add(timeout_us),
+            first_target: target,
+            accepted: false,
+            attempt: None,
+            last_error: "no node answered".to_string(),
+        });
+        self.record(process, EventType::Invoke, &op, None);
+        self.note(Note::Text(format!("c{process} invoke {}", describe(&op))));
+        self.attempt(c)
+    }
+
+    /// Sends the open operation to a node.
+    fn attempt(&mut self, c: usize) -> Result<(), Violation> {
+        let n = self.nodes.len();
+        let pick = self.client_rng.random_range(1..=n as NodeId);
+        let client = &mut self.clients[c];
+        let hint = client.leader_hint;
+        let process = client.process;
+        let Some(pending) = client.pending.as_mut() else {
+            return Ok(());
+        };
+        let target = pending.first_target.take().or(hint).unwrap_or(pick);
+        pending.attempt = None;
+        let (seq, op) = (pending.seq, pending.op.clone());
+        if !self.is_up(target) {
+            let client = &mut self.clients[c];
+            client.leader_hint = None;
+            if let Some(p) = client.pending.as_mut() {
+                p.last_error = format!("node {target} is down");
+            }
+            self.retry_after(c, BACKOFF_US);
+            return Ok(());
+        }
+        if op.is_write() {
+            let data = Command {
+                client: process,
+                seq,
+                op,
+            }
+            .encode();
+            self.set_attempt(c, Attempt::Write { node: target });
+            let timeout = self.opts.attempt_timeout_us;
+            self.retry_after(c, timeout);
+            match self.drive(target, |node| node.propose(data))? {
+                Some(Ok(_)) => {
+                    if let Some(p) = self.clients[c].pending.as_mut() {
+                        p.accepted = true;
+                    }
+                }
+                Some(Err(RaftError::NotLeader { leader })) => self.redirect(c, target, leader),
+                Some(Err(e)) => {
+                    self.set_error(c, e.to_string());
+                    self.retry_after(c, BACKOFF_US);
+                }
+                None => {}
+            }
+        } else {
+            let id = self.next_read_id;
+            self.next_read_id += 1;
+            self.reads.insert(id, c);
+            self.set_attempt(c, Attempt::Read { node: target, id });
+            let timeout = self.opts.attempt_timeout_us;
+            self.retry_after(c, timeout);
+            self.drive(target, |node| node.read(id))?;
+        }
+        Ok(())
+    }
+
+    fn set_attempt(&mut self, c: usize, attempt: Attempt) {
+        if let Some(p) = self.clients[c].pending.as_mut() {
+            p.attempt = Some(attempt);
+        }
+    }
+
+    fn set_error(&mut self, c: usize, error: String) {
+        if let Some(p) = self.clients[c].pending.as_mut() {
+            p.last_error = error;
+            p.attempt = None;
+        }
+    }
+
+    /// `node` is not the leader; try `leader` next, or back off.
+    fn redirect(&mut self, c: usize, node: NodeId, leader: Option<NodeId>) {
+        let hint = leader.filter(|&l| l != node);
+        self.clients[c].leader_hint = hint;
+        self.set_error(c, format!("node {node} is not the leader"));
+        self.retry_after(
+            c,
+            if hint.is_some() {
+                REDIRECT_US
+            } else {
+                BACKOFF_US
+            },
+        );
+    }
+
+    /// Sets the client's only live timer `delay` from now, capped at the deadline.
+    fn retry_after(&mut self, c: usize, delay: u64) {
+        let at = self.now.saturating_add(delay);
+        let at = match &self.clients[c].pending {
+            Some(p) => at.min(p.deadline),
+            None => at,
+        };
+        self.set_timer(c, at);
+    }
+
+    fn set_timer(&mut self, c: usize, at: u64) {
+        let client = &mut self.clients[c];
+        client.generation += 1;
+        let generation = client.generation;
+        self.queue.push(
+            at,
+            Event::Client {
+                client: c,
+                generation,
+            },
+        );
+    }
+
+    /// A node applied a command: complete the client waiting there for it.
+    pub(super) fn on_applied(&mut self, node: NodeId, applied: &Applied) {
+        let Some(c) = usize::try_from(applied.client)
+            .ok()
+            .and_then(|p| p.checked_sub(1))
+        else {
+            return;
+        };
+        let Some(pending) = self.clients.get(c).and_then(|cl| cl.pending.as_ref()) else {
+            return;
+        };
+        if pending.seq == applied.seq && pending.attempt == Some(Attempt::Write { node }) {
+            self.complete(c, applied.result.clone());
+        }
+    }
+
+    /// Raft's answer to a read: wait for the index to apply, or redirect.
+    pub(super) fn on_read_result(&mut self, node: NodeId, read: ReadResult) {
+        let Some(&c) = self.reads.get(&read.id) else {
+            return;
+        };
+        match read.outcome {
+            ReadOutcome::Ready { index } => {
+                if let Some(slot) = self.slot_mut(node) {
+                    slot.pending_reads.push((read.id, index));
+                }
+            }
+            ReadOutcome::NotLeader { leader } => {
+                self.reads.remove(&read.id);
+                let waiting = self.clients[c].pending.as_ref().and_then(|p| p.attempt);
+                if waiting == Some(Attempt::Read { node, id: read.id }) {
+                    self.redirect(c, node, leader);
+                }
+            }
+        }
+    }
+
+    /// Answers the confirmed reads whose index node `node` has applied.
+    pub(super) fn answer_reads(&mut self, node: NodeId) {
+        let Some(slot) = self.slot_mut(node) else {
+            return;
+        };
+        if slot.pending_reads.is_empty() {
+            return;
+        }
+        let applied = slot.kv.applied_index();
+        let (ready, waiting): (Vec<_>, Vec<_>) = slot
+            .pending_reads
+            .drain(..)
+            .partition(|&(_, index)| index <= applied);
+        slot.pending_reads = waiting;
+        for (id, _) in ready {
+            let Some(c) = self.reads.remove(&id) else {
+                continue;
+            };
+            let Some(pending) = self.clients[c].pending.as_ref() else {
+                continue;
+            };
+            if pending.attempt != Some(Attempt::Read { node, id }) {
+                continue;
+            }
+            let key = pending.op.key().to_string();
+            let value = self
+                .slot(node)
+                .and_then(|s| s.kv.get(&key).map(str::to_string));
+            self.complete(c, OpResult::Value(value));
+        }
+    }
+
+    /// The open operation succeeded with `result`.
+    fn complete(&mut self, c: usize, result: OpResult) {
+        let Some(pending) = self.clients[c].pending.take() else {
+            return;
+        };
+        self.forget_read(&pending);
+        let process = self.clients[c].process;
+        self.stats.ops_ok += 1;
+        self.record(process, EventType::Ok, &pending.op, Some(&result));
+        self.note(Note::Text(format!(
+            "c{process} ok {} → {result:?}",
+            describe(&pending.op)
+        )));
+        let seen = match (&pending.op, &result) {
+            (Op::Put { value, .. }, _) => Some(Some(value.clone())),
+            (Op::Cas { new, .. }, OpResult::Swapped(true)) => Some(Some(new.clone())),
+            (Op::Get { .. }, OpResult::Value(v)) => Some(v.clone()),
+            (Op::Delete { .. }, _) => Some(None),
+            _ => None,
+        };
+        let client = &mut self.clients[c];
+        match seen {
+            Some(Some(v)) => {
+                client.seen.insert(pending.op.key().to_string(), v);
+            }
+            Some(None) => {
+                client.seen.remove(pending.op.key());
+            }
+            None => {}
+        }
+        self.finish(c, ClientOutcome::Ok(result));
+    }
+
+    /// The deadline passed: `info` for a write some node accepted, else `fail`.
+    fn give_up(&mut self, c: usize) {
+        let Some(pending) = self.clients[c].pending.take() else {
+            return;
+        };
+        self.forget_read(&pending);
+        let process = self.clients[c].process;
+        let unknown = pending.accepted && pending.op.is_write();
+        let kind = if unknown {
+            self.stats.ops_info += 1;
+            EventType::Info
+        } else {
+            self.stats.ops_fail += 1;
+            EventType::Fail
+        };
+        self.record(process, kind, &pending.op, None);
+        self.note(Note::Text(format!(
+            "c{process} {} {}: {}",
+            if unknown { "info" } else { "fail" },
+            describe(&pending.op),
+            pending.last_error
+        )));
+        let outcome = if pending.accepted {
+            ClientOutcome::Timeout
+        } else {
+            ClientOutcome::Unavailable(pending.last_error)
+        };
+        self.finish(c, outcome);
+    }
+
+    fn forget_read(&mut self, pending: &Pending) {
+        if let Some(Attempt::Read { id, .. }) = pending.attempt {
+            self.reads.remove(&id);
+        }
+    }
+
+    /// After an operation: a background client thinks, then starts another;
+    /// the foreground client hands the outcome to `submit`.
+    fn finish(&mut self, c: usize, outcome: ClientOutcome) {
+        if self.clients[c].background {
+            let at = self.now + self.think_time();
+            self.set_timer(c, at);
+        } else {
+            self.clients[c].generation += 1;
+            self.clients[c].done = Some(outcome);
+        }
+    }
+
+    /// Time between a background client's operations, uniform with the mean
+    /// that gives `ops_per_sec` over all clients.
+    fn think_time(&mut self) -> u64 {
+        let clients = self.opts.clients.max(1) as u64;
+        if self.opts.ops_per_sec == 0 {
+            return u64::MAX / 4;
+        }
+        let mean = (clients * 1_000_000 / self.opts.ops_per_sec).max(1);
+        self.client_rng.random_range(0..2 * mean)
+    }
+
+    fn record(&mut self, process: u64, kind: EventType, op: &Op, result: Option<&OpResult>) {
+        let (f, value) = match op {
+            Op::Put { value, .. } => (OpKind::Put, EventValue::Str(value.clone())),
+            Op::Get { .. } => (OpKind::Get, EventValue::Null),
+            Op::Delete { .. } => (OpKind::Delete, EventValue::Null),
+            Op::Cas { old, new, .. } => (OpKind::Cas, EventValue::Pair(old.clone(), new.clone())),
+        };
+        let value = match result {
+            Some(OpResult::Value(Some(v))) => EventValue::Str(v.clone()),
+            Some(OpResult::Value(None)) => EventValue::Null,
+            Some(OpResult::Swapped(b)) => EventValue::Bool(*b),
+            Some(OpResult::Done) | None => value,
+        };
+        self.history.push(HistoryEvent {
+            process,
+            kind,
+            f,
+            key: op.key().to_string(),
+            value,
+            time: self.now,
+        });
+    }
+}
+
+fn describe(op: &Op) -> String {
+    match op {
+        Op::Put { key, value } => format!("put {key} {value}"),
+        Op::Get { key } => format!("get {key}"),
+        Op::Delete { key } => format!("delete {key}"),
+        Op::Cas { key, old, new } => format!("cas {key} {old} {new}"),
+    }
+}

@@ -1,0 +1,450 @@
+//! The [`Sim`]: the cluster's nodes, durable stores and state machines, the
+//! network, the clients and the checks, with the public API that tests,
+//! scenarios and `raftlab check` drive.
+
+use std::collections::BTreeMap;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::clients::Client;
+use super::events::{EventQueue, Note, Recent, TraceHash};
+use super::invariants::{Breach, Checker};
+use super::{SimError, SimOptions, SimStats, Violation};
+use crate::kv::KvStore;
+use crate::kv::history::HistoryEvent;
+use crate::net::Fabric;
+use crate::raft::{Config, DurableState, Entry, Index, Node, NodeId, ReadId, Role, Status};
+
+use super::events::Event;
+
+/// How many recent events a violation shows.
+const RECENT_EVENTS: usize = 40;
+
+/// One node's slot: the live Raft node (when up) and what survives it.
+pub(super) struct NodeSlot {
+    /// The Raft node; `None` while crashed.
+    pub(super) node: Option<Node>,
+    /// The state machine; emptied by a crash.
+    pub(super) kv: KvStore,
+    /// Hard state and log as persisted; survives crashes.
+    pub(super) durable: DurableState,
+    /// Bumped by every crash, so messages sent to an earlier life are lost.
+    pub(super) incarnation: u64,
+    /// Reads confirmed by Raft, waiting for the store to apply their index.
+    pub(super) pending_reads: Vec<(ReadId, Index)>,
+}
+
+/// A deterministic simulated cluster. See the [module docs](super).
+pub struct Sim {
+    pub(super) opts: SimOptions,
+    pub(super) now: u64,
+    pub(super) queue: EventQueue,
+    /// Slot of node `id` is at `id - 1`.
+    pub(super) nodes: Vec<NodeSlot>,
+    pub(super) fabric: Fabric,
+    /// Seeds for restarted nodes.
+    pub(super) master_rng: ChaCha8Rng,
+    /// Loss, delay and duplication draws.
+    pub(super) net_rng: ChaCha8Rng,
+    /// The fault schedule's choices.
+    pub(super) fault_rng: ChaCha8Rng,
+    /// Client operations, targets and think times.
+    pub(super) client_rng: ChaCha8Rng,
+    pub(super) checker: Checker,
+    pub(super) stats: SimStats,
+    pub(super) history: Vec<HistoryEvent>,
+    /// Background clients, then the foreground client (last).
+    pub(super) clients: Vec<Client>,
+    /// Which client waits for each read in flight.
+    pub(super) reads: BTreeMap<ReadId, usize>,
+    pub(super) next_read_id: ReadId,
+    /// Background operations started so far.
+    pub(super) ops_started: u64,
+    pub(super) trace: TraceHash,
+    pub(super) recent: Recent,
+    /// The first violation; the run stops there.
+    pub(super) violation: Option<Violation>,
+    /// The node that last became leader.
+    pub(super) last_leader: Option<NodeId>,
+}
+
+impl Sim {
+    /// Builds a cluster of `opts.nodes` fresh nodes, all connected, and
+    /// schedules their ticks, the fault schedule and the background clients.
+    pub fn new(opts: SimOptions) -> Result<Sim, SimError> {
+        validate(&opts)?;
+        let ids: Vec<NodeId> = (1..=opts.nodes as NodeId).collect();
+        let fabric = Fabric::new(&ids)?;
+        let mut master_rng = ChaCha8Rng::seed_from_u64(opts.seed);
+        let mut derive = || ChaCha8Rng::seed_from_u64(master_rng.next_u64());
+        let (net_rng, fault_rng, client_rng) = (derive(), derive(), derive());
+        let mut nodes = Vec::with_capacity(ids.len());
+        let mut queue = EventQueue::default();
+        for &id in &ids {
+            let node = Node::new(
+                node_config(&opts, id),
+                DurableState::default(),
+                master_rng.next_u64(),
+            )?;
+            nodes.push(NodeSlot {
+                node: Some(node),
+                kv: KvStore::new(),
+                durable: DurableState::default(),
+                incarnation: 0,
+                pending_reads: Vec::new(),
+            });
+            let phase = rand::RngExt::random_range(&mut master_rng, 0..opts.tick_us);
+            queue.push(phase, Event::Tick(id));
+        }
+        let clients = (0..=opts.clients)
+            .map(|i| Client::new(i as u64 + 1, i < opts.clients))
+            .collect();
+        let mut sim = Sim {
+            opts,
+            now: 0,
+            queue,
+            nodes,
+            fabric,
+            master_rng,
+            net_rng,
+            fault_rng,
+            client_rng,
+            checker: Checker::default(),
+            stats: SimStats::default(),
+            history: Vec::new(),
+            clients,
+            reads: BTreeMap::new(),
+            next_read_id: 1,
+            ops_started: 0,
+            trace: TraceHash::default(),
+            recent: Recent::new(RECENT_EVENTS),
+            violation: None,
+            last_leader: None,
+        };
+        sim.schedule_first_faults();
+        sim.schedule_first_ops();
+        Ok(sim)
+    }
+
+    /// The options the simulation was built with.
+    pub fn options(&self) -> &SimOptions {
+        &self.opts
+    }
+
+    /// Virtual time, in µs since the start.
+    pub fn now_us(&self) -> u64 {
+        self.now
+    }
+
+    /// The node ids, `1..=n`.
+    pub fn node_ids(&self) -> Vec<NodeId> {
+        (1..=self.nodes.len() as NodeId).collect()
+    }
+
+    /// The up node that is leader in the highest term, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .filter_map(|s| s.node.as_ref())
+            .filter(|n| n.role() == Role::Leader)
+            .max_by_key(|n| (n.term(), std::cmp::Reverse(n.id())))
+            .map(Node::id)
+    }
+
+    /// Node `id`'s status; `None` when it is down or unknown.
+    pub fn status(&self, id: NodeId) -> Option<Status> {
+        self.node(id).map(Node::status)
+    }
+
+    /// Whether node `id` exists and is up.
+    pub fn is_up(&self, id: NodeId) -> bool {
+        self.node(id).is_some()
+    }
+
+    /// Node `id`'s log: the live one when up, the durable one when down.
+    pub fn log(&self, id: NodeId) -> Option<&[Entry]> {
+        let slot = self.slot(id)?;
+        Some(match &slot.node {
+            Some(node) => node.log().entries(),
+            None => &slot.durable.entries,
+        })
+    }
+
+    /// Index of the last entry node `id`'s state machine applied (`None`
+    /// when down or unknown).
+    pub fn applied_index(&self, id: NodeId) -> Option<Index> {
+        self.node(id)?;
+        self.slot(id).map(|s| s.kv.applied_index())
+    }
+
+    /// A stale read of `key` from node `id`'s state machine, as of what it
+    /// applied. The outer `None`: the node is down or unknown.
+    pub fn local_get(&self, id: NodeId, key: &str) -> Option<Option<String>> {
+        self.node(id)?;
+        self.slot(id).map(|s| s.kv.get(key).map(str::to_string))
+    }
+
+    /// Crashes node `id`: the Raft node, its state machine and messages in
+    /// flight to it are lost; its durable hard state and log are kept.
+    pub fn crash(&mut self, id: NodeId) -> Result<(), SimError> {
+        if !self.is_up(id) {
+            return Err(self.missing(id));
+        }
+        self.note(Note::Text(format!("crash n{id}")));
+        self.crash_node(id);
+        Ok(())
+    }
+
+    /// Restarts node `id` from its durable state. Its state machine starts
+    /// empty and is rebuilt as Raft hands out committed entries again.
+    pub fn restart(&mut self, id: NodeId) -> Result<(), SimError> {
+        match self.slot(id) {
+            None => return Err(SimError::UnknownNode(id)),
+            Some(slot) if slot.node.is_some() => return Err(SimError::NodeUp(id)),
+            Some(_) => {}
+        }
+        self.note(Note::Text(format!("restart n{id}")));
+        self.restart_node(id)
+    }
+
+    /// The network.
+    pub fn fabric(&self) -> &Fabric {
+        &self.fabric
+    }
+
+    /// The network, to cut, partition or heal it.
+    pub fn fabric_mut(&mut self) -> &mut Fabric {
+        &mut self.fabric
+    }
+
+    /// Asks the current leader to hand leadership to `to`.
+    pub fn transfer_leader(&mut self, to: NodeId) -> Result<(), SimError> {
+        if self.slot(to).is_none() {
+            return Err(SimError::UnknownNode(to));
+        }
+        let leader = self.leader().ok_or(SimError::NoLeader)?;
+        self.note(Note::Text(format!("transfer leadership n{leader} → n{to}")));
+        match self.drive(leader, |n| n.transfer_leader(to)) {
+            Ok(Some(result)) => Ok(result?),
+            Ok(None) => Err(SimError::NodeDown(leader)),
+            Err(v) => Err(SimError::Violation(Box::new(v))),
+        }
+    }
+
+    /// Counters of the run so far.
+    pub fn stats(&self) -> &SimStats {
+        &self.stats
+    }
+
+    /// Every client operation event so far, in time order.
+    pub fn history(&self) -> &[HistoryEvent] {
+        &self.history
+    }
+
+    /// The first invariant violation, if the run hit one.
+    pub fn violation(&self) -> Option<&Violation> {
+        self.violation.as_ref()
+    }
+
+    /// Checks the history is linearizable and every up node's state machine
+    /// equals a replay of its log up to its applied index.
+    pub fn check_history(&self) -> Result<(), Violation> {
+        self.check_state()?;
+        linearizability_check(&self.history)
+            .map_err(|details| self.make_violation(("linearizability", details)))
+    }
+
+    /// The full (non-incremental) check that each up node's state machine
+    /// equals a replay of its committed log prefix.
+    pub fn check_state(&self) -> Result<(), Violation> {
+        for slot in &self.nodes {
+            let Some(node) = &slot.node else { continue };
+            let applied = slot.kv.applied_index();
+            let mut replay = KvStore::new();
+            for entry in node.log().slice(1, applied) {
+                if let Err(e) = replay.apply(entry) {
+                    return Err(self.make_violation(("commands decode", e.to_string())));
+                }
+            }
+            if replay != slot.kv {
+                return Err(self.make_violation((
+                    "applied state equals replay",
+                    format!(
+                        "n{}'s store at index {applied} differs from a replay of its log",
+                        node.id()
+                    ),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A hash of every event processed and the node states after each; two
+    /// runs with the same options have the same hash.
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.value()
+    }
+
+    /// The command line that replays this run.
+    pub fn replay_command(&self) -> String {
+        let o = &self.opts;
+        let mut cmd = format!(
+            "raftlab check --seeds {}..{} --nodes {} --faults {}",
+            o.seed,
+            o.seed.saturating_add(1),
+            o.nodes,
+            o.faults.names()
+        );
+        if o.max_ops > 0 {
+            cmd.push_str(&format!(" --ops {}", o.max_ops));
+        }
+        for (name, _) in crate::raft::Bugs::NAMES {
+            let mut probe = crate::raft::Bugs::default();
+            probe.enable(name);
+            if probe.any() && bugs_include(&o.bugs, &probe) {
+                cmd.push_str(&format!(" --bug {name}"));
+            }
+        }
+        cmd
+    }
+
+    pub(super) fn slot(&self, id: NodeId) -> Option<&NodeSlot> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.nodes.get(i)
+    }
+
+    pub(super) fn slot_mut(&mut self, id: NodeId) -> Option<&mut NodeSlot> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.nodes.get_mut(i)
+    }
+
+    pub(super) fn node(&self, id: NodeId) -> Option<&Node> {
+        self.slot(id)?.node.as_ref()
+    }
+
+    fn missing(&self, id: NodeId) -> SimError {
+        if self.slot(id).is_some() {
+            SimError::NodeDown(id)
+        } else {
+            SimError::UnknownNode(id)
+        }
+    }
+
+    /// Loses node `id`'s volatile state.
+    pub(super) fn crash_node(&mut self, id: NodeId) {
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        slot.node = None;
+        slot.kv = KvStore::new();
+        slot.incarnation += 1;
+        slot.pending_reads.clear();
+        self.checker.node_crashed(id);
+        self.stats.crashes += 1;
+    }
+
+    /// Brings node `id` back from its durable state.
+    pub(super) fn restart_node(&mut self, id: NodeId) -> Result<(), SimError> {
+        let seed = self.master_rng.next_u64();
+        let config = node_config(&self.opts, id);
+        let slot = self.slot_mut(id).ok_or(SimError::UnknownNode(id))?;
+        let node = Node::new(config, slot.durable.clone(), seed)?;
+        slot.node = Some(node);
+        self.stats.restarts += 1;
+        self.after_input(id, false)
+            .map_err(|v| SimError::Violation(Box::new(v)))
+    }
+
+    /// Records a note for the recent-events ring.
+    pub(super) fn note(&mut self, note: Note) {
+        self.recent.push(self.now, note);
+    }
+
+    /// A violation at the current time with the recent events; does not
+    /// stop the run (see `breach`).
+    pub(super) fn make_violation(&self, (invariant, details): Breach) -> Violation {
+        Violation {
+            seed: self.opts.seed,
+            time_us: self.now,
+            invariant,
+            details,
+            recent: self.recent.lines(),
+            replay: self.replay_command(),
+        }
+    }
+
+    /// Records the first violation, which stops the run, and returns it.
+    pub(super) fn breach(&mut self, breach: Breach) -> Violation {
+        let v = self.make_violation(breach);
+        if self.violation.is_none() {
+            self.violation = Some(v.clone());
+        }
+        v
+    }
+
+    /// A simulator error met while carrying out the fault schedule, as a
+    /// violation (it means the node could not restart from its own state).
+    pub(super) fn sim_error_violation(&mut self, e: SimError) -> Violation {
+        match e {
+            SimError::Violation(v) => *v,
+            other => self.breach(("restart from durable state", other.to_string())),
+        }
+    }
+}
+
+fn validate(opts: &SimOptions) -> Result<(), SimError> {
+    let bad = |s: &str| Err(SimError::InvalidOptions(s.to_string()));
+    if !(1..=9).contains(&opts.nodes) {
+        return bad(&format!("nodes must be 1 to 9, not {}", opts.nodes));
+    }
+    if opts.tick_us == 0 {
+        return bad("tick_us must be at least 1");
+    }
+    if opts.clients > 0 && opts.keys == 0 {
+        return bad("background clients need at least one key");
+    }
+    if opts.attempt_timeout_us == 0 || opts.op_timeout_us == 0 {
+        return bad("client timeouts must be at least 1 µs");
+    }
+    Ok(())
+}
+
+/// The Raft configuration of node `id`: defaults plus the run's bugs.
+fn node_config(opts: &SimOptions, id: NodeId) -> Config {
+    let voters = (1..=opts.nodes as NodeId).collect();
+    let mut config = Config::new(id, voters);
+    config.bugs = opts.bugs;
+    config
+}
+
+/// Whether every variant on in `probe` is on in `bugs`.
+fn bugs_include(bugs: &crate::raft::Bugs, probe: &crate::raft::Bugs) -> bool {
+    (!probe.commit_old_terms || bugs.commit_old_terms)
+        && (!probe.skip_prev_check || bugs.skip_prev_check)
+        && (!probe.forget_vote || bugs.forget_vote)
+        && (!probe.leader_reads_without_read_index || bugs.leader_reads_without_read_index)
+}
+
+/// The linearizability check of a history.
+///
+/// TODO(kv-linearizability): switch to `crate::kv::linearizability` once it
+/// lands on `main`; until then every history passes. This is the only call
+/// site. The body to put here (tried against the checker in `wt-kv`: no
+/// false alarm on 100 faulty seeds, and it catches `stale-leader-reads`):
+///
+/// ```text
+/// use crate::kv::linearizability::{Verdict, check};
+/// match check(history) {
+///     Ok(Verdict::Linearizable) => Ok(()),
+///     Ok(Verdict::Unknown) => Err("the checker ran out of time".into()),
+///     Ok(Verdict::NotLinearizable { key, explanation }) => {
+///         Err(format!("key {key}: {explanation}"))
+///     }
+///     Err(e) => Err(format!("the history does not pair up: {e}")),
+/// }
+/// ```
+fn linearizability_check(history: &[HistoryEvent]) -> Result<(), String> {
+    let _ = history;
+    Ok(())
+}

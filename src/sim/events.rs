@@ -1,0 +1,240 @@
+//! The simulator's event queue, the trace hash and the ring of recent events.
+//!
+//! Everything that happens in a simulation is an [`Event`] scheduled at a
+//! virtual time. Events at the same time run in the order they were
+//! scheduled (a sequence number breaks ties), which is what makes a run a
+//! pure function of its seed. Every processed event is folded into a
+//! [`TraceHash`]; the last few are kept as [`Note`]s so a violation can show
+//! what led to it.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+
+use super::faults::FaultStep;
+use crate::raft::{Message, NodeId, Role, Term};
+
+/// Something scheduled to happen.
+#[derive(Debug)]
+pub(super) enum Event {
+    /// A node's logical clock advances one tick.
+    Tick(NodeId),
+    /// A message arrives, if its receiver has not crashed since it was sent.
+    Deliver {
+        /// The message.
+        msg: Message,
+        /// The receiver's incarnation when the message was sent.
+        incarnation: u64,
+    },
+    /// The fault schedule does its next step.
+    Fault(FaultStep),
+    /// A client's timer: start an op, retry, or give up. Stale when `gen`
+    /// is not the client's current generation.
+    Client {
+        /// Index of the client.
+        client: usize,
+        /// The client's timer generation when scheduled.
+        generation: u64,
+    },
+}
+
+struct Scheduled {
+    time: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    /// Reversed, so the max-heap pops the earliest event first.
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// A min-queue of events by (time, scheduling order).
+#[derive(Default)]
+pub(super) struct EventQueue {
+    heap: BinaryHeap<Scheduled>,
+    seq: u64,
+}
+
+impl EventQueue {
+    /// Schedules `event` at `time`.
+    pub(super) fn push(&mut self, time: u64, event: Event) {
+        self.seq += 1;
+        self.heap.push(Scheduled {
+            time,
+            seq: self.seq,
+            event,
+        });
+    }
+
+    /// Time of the earliest event.
+    pub(super) fn peek_time(&self) -> Option<u64> {
+        self.heap.peek().map(|s| s.time)
+    }
+
+    /// Removes and returns the earliest event.
+    pub(super) fn pop(&mut self) -> Option<(u64, Event)> {
+        self.heap.pop().map(|s| (s.time, s.event))
+    }
+}
+
+/// A running 64-bit hash of the words fed to it (FNV-style multiply with a
+/// SplitMix finaliser per word), stable across platforms and Rust versions.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TraceHash(u64);
+
+impl Default for TraceHash {
+    fn default() -> TraceHash {
+        TraceHash(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl TraceHash {
+    /// Folds one word in.
+    pub(super) fn add(&mut self, word: u64) {
+        self.0 = (self.0 ^ mix(word)).wrapping_mul(0x0100_0000_01b3);
+    }
+
+    /// The hash so far.
+    pub(super) fn value(self) -> u64 {
+        mix(self.0)
+    }
+}
+
+/// SplitMix64's finaliser: spreads every input bit over the word.
+pub(super) fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Hashes a byte string (FNV-1a, then mixed).
+pub(super) fn hash_bytes(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    mix(h)
+}
+
+/// A compact record of something that happened, formatted only when a
+/// violation needs it.
+#[derive(Clone, Debug)]
+pub(super) enum Note {
+    /// A message arrived.
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        term: Term,
+        kind: &'static str,
+    },
+    /// A message was lost (link down, loss, or a crashed receiver).
+    Drop {
+        from: NodeId,
+        to: NodeId,
+        kind: &'static str,
+    },
+    /// A node changed role.
+    Role { id: NodeId, role: Role, term: Term },
+    /// A node's commit index moved.
+    Commit { id: NodeId, index: u64 },
+    /// Anything rarer: faults, client operations.
+    Text(String),
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Note::Deliver {
+                from,
+                to,
+                term,
+                kind,
+            } => write!(f, "n{from} → n{to} {kind} t{term}"),
+            Note::Drop { from, to, kind } => write!(f, "n{from} ⇥ n{to} {kind} (lost)"),
+            Note::Role { id, role, term } => write!(f, "n{id} is {role} in t{term}"),
+            Note::Commit { id, index } => write!(f, "n{id} commit {index}"),
+            Note::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+/// The last `cap` notes with their times.
+pub(super) struct Recent {
+    notes: VecDeque<(u64, Note)>,
+    cap: usize,
+}
+
+impl Recent {
+    /// A ring holding up to `cap` notes.
+    pub(super) fn new(cap: usize) -> Recent {
+        Recent {
+            notes: VecDeque::with_capacity(cap),
+            cap,
+        }
+    }
+
+    /// Records a note at `time`, forgetting the oldest when full.
+    pub(super) fn push(&mut self, time: u64, note: Note) {
+        if self.notes.len() == self.cap {
+            self.notes.pop_front();
+        }
+        self.notes.push_back((time, note));
+    }
+
+    /// The notes, oldest first, as `[   1.234567s] text` lines.
+    pub(super) fn lines(&self) -> Vec<String> {
+        self.notes
+            .iter()
+            .map(|(t, n)| format!("[{}] {n}", fmt_time(*t)))
+            .collect()
+    }
+}
+
+/// Formats microseconds as seconds with six decimals.
+pub(super) fn fmt_time(us: u64) -> String {
+    format!("{}.{:06}s", us / 1_000_000, us % 1_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_pops_by_time_then_schedule_order() {
+        let mut q = EventQueue::default();
+        q.push(5, Event::Tick(1));
+        q.push(3, Event::Tick(2));
+        q.push(5, Event::Tick(3));
+        q.push(3, Event::Tick(4));
+        let order: Vec<(u64, NodeId)> = std::iter::from_fn(|| q.pop())
+            .map(|(t, e)| match e {
+                Event::Tick(id) => (t, id),
+                _ => (t, 0),
+            })
+            .collect();
+        assert_eq!(order, vec![(3, 2), (3, 4), (5, 1), (5, 3)]);
+    }
+
+    #[test]
+    fn recent_keeps_the_last_notes() {
+        let mut r = Recent::new(2);
+        for i in 0..3 {
+            r.push(i, Note::Text(format!("e{i}")));
+        }
+        assert_eq!(r.lines(), vec!["[0.000001s] e1", "[0.000002s] e2"]);
+    }
+}

@@ -1,0 +1,772 @@
+//! Raft's safety invariants, checked after every simulated step.
+//!
+//! Each invariant is one small function that receives exactly the facts it
+//! judges and returns a [`Breach`] with the evidence when they are wrong.
+//! The [`Checker`] keeps what the checks need to be *incremental* — the
+//! leader of each term, every (index, term) ever written to a durable log,
+//! the cluster-wide committed prefix with a digest of the state a replay
+//! reaches at each index — so a step costs only what changed in it, never
+//! a walk over whole logs.
+//!
+//! The invariants (Raft paper §5.2–5.4, Figure 3):
+//!
+//! - *election safety*: at most one leader per term;
+//! - *terms never decrease* on a node, across crashes too (terms are durable);
+//! - *leader append-only*: a leader never overwrites or deletes its entries;
+//! - *log matching*: entries with the same index and term carry the same
+//!   command and follow the same entry (hence identical prefixes);
+//! - *commit never goes back* on a node while it is up, and *nothing
+//!   committed is lost*: every node agrees with the committed prefix, no
+//!   durable log drops a committed entry, every new leader holds them all;
+//! - *state machine safety*: nodes apply entries in order, only committed
+//!   ones, the same command at the same index, and each reaches the state
+//!   a replay of the committed prefix reaches.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use super::events::{fmt_time, hash_bytes, mix};
+use crate::kv::{Applied, Command, KvStore, OpResult};
+use crate::raft::{Entry, EntryData, Index, LogWrite, Node, NodeId, Role, Term};
+
+/// A broken invariant: its name and the evidence.
+pub type Breach = (&'static str, String);
+
+/// A broken invariant, with everything needed to understand and replay it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The run's seed.
+    pub seed: u64,
+    /// Virtual time of the step that broke it, in µs.
+    pub time_us: u64,
+    /// Which invariant.
+    pub invariant: &'static str,
+    /// The evidence.
+    pub details: String,
+    /// The last events before it, oldest first.
+    pub recent: Vec<String>,
+    /// The command that replays the run.
+    pub replay: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "invariant violated: {} (seed {}, at {})",
+            self.invariant,
+            self.seed,
+            fmt_time(self.time_us)
+        )?;
+        writeln!(f, "  {}", self.details)?;
+        if !self.recent.is_empty() {
+            writeln!(f, "last events:")?;
+            for line in &self.recent {
+                writeln!(f, "  {line}")?;
+            }
+        }
+        write!(f, "replay: {}", self.replay)
+    }
+}
+
+impl std::error::Error for Violation {}
+
+/// What the checker remembers of one committed index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Committed {
+    /// The entry's term.
+    pub term: Term,
+    /// Hash of the entry's payload.
+    pub hash: u64,
+    /// Digest of the state a replay reaches after applying it.
+    pub digest: u64,
+    /// Hash of the result applying it produced.
+    pub result: u64,
+}
+
+/// What the checker remembers of one node between steps.
+#[derive(Clone, Copy, Debug, Default)]
+struct NodeTrack {
+    term: Term,
+    role: Option<Role>,
+    commit: Index,
+    digest: u64,
+}
+
+/// Incremental state of the invariant checks.
+#[derive(Default)]
+pub(super) struct Checker {
+    leaders: BTreeMap<Term, NodeId>,
+    nodes: BTreeMap<NodeId, NodeTrack>,
+    /// (index, term) → (payload hash, term of the entry before).
+    entries: HashMap<(Index, Term), (u64, Term)>,
+    committed: Vec<Committed>,
+    reference: KvStore,
+    reference_digest: u64,
+}
+
+impl Checker {
+    /// Length of the committed prefix seen so far.
+    pub(super) fn committed_len(&self) -> Index {
+        self.committed.len() as Index
+    }
+
+    /// Forgets a crashed node's volatile state (role, commit, state machine).
+    pub(super) fn node_crashed(&mut self, id: NodeId) {
+        let track = self.nodes.entry(id).or_default();
+        track.role = None;
+        track.commit = 0;
+        track.digest = 0;
+    }
+
+    /// Checks a log write before it lands on `durable` (the node's durable
+    /// log as it is): leader append-only and no committed entry lost.
+    pub(super) fn before_log_write(
+        &self,
+        id: NodeId,
+        leader_before: bool,
+        leader_after: bool,
+        durable: &[Entry],
+        write: &LogWrite,
+    ) -> Result<(), Breach> {
+        if leader_before || leader_after {
+            leader_append_only(id, durable, write)?;
+        }
+        committed_not_lost(&self.committed, id, durable, write)
+    }
+
+    /// Records the entries a write put at `from..` of `durable` (the log
+    /// after the write) and checks log matching for each.
+    pub(super) fn after_log_write(
+        &mut self,
+        id: NodeId,
+        durable: &[Entry],
+        from: Index,
+    ) -> Result<(), Breach> {
+        let start = from.saturating_sub(1) as usize;
+        for (offset, entry) in durable.iter().enumerate().skip(start) {
+            let prev_term = if offset == 0 {
+                0
+            } else {
+                durable[offset - 1].term
+            };
+            log_matching(
+                &mut self.entries,
+                id,
+                entry,
+                payload_hash(&entry.data),
+                prev_term,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Checks what an input changed on an up node: term, role, commit.
+    pub(super) fn after_input(&mut self, id: NodeId, node: &Node) -> Result<(), Breach> {
+        let track = self.nodes.entry(id).or_default();
+        let before = *track;
+        let (term, role) = (node.term(), node.role());
+        track.term = term;
+        track.role = Some(role);
+        term_never_decreases(id, before.term, term)?;
+        if role == Role::Leader {
+            election_safety(&mut self.leaders, id, term)?;
+            if before.role != Some(Role::Leader) || before.term != term {
+                let last = self
+                    .committed
+                    .last()
+                    .map(|c| (self.committed.len(), c.term));
+                if let Some((index, want)) = last {
+                    let index = index as Index;
+                    leader_completeness(id, term, index, want, node.log().term_at(index))?;
+                }
+            }
+        }
+        self.observe_commit(id, node)
+    }
+
+    /// Extends the committed prefix with what `node` now knows is
+    /// committed, checking it agrees with what others committed.
+    pub(super) fn observe_commit(&mut self, id: NodeId, node: &Node) -> Result<(), Breach> {
+        let track = self.nodes.entry(id).or_default();
+        let (before, commit) = (track.commit, node.commit_index());
+        commit_never_decreases(id, before, commit)?;
+        track.commit = commit;
+        for index in before + 1..=commit {
+            let Some(entry) = node.log().get(index) else {
+                return Err((
+                    "commit within log",
+                    format!(
+                        "n{id} commits {commit} but its log ends at {}",
+                        node.log().last_index()
+                    ),
+                ));
+            };
+            let hash = payload_hash(&entry.data);
+            match self.committed.get(index as usize - 1) {
+                Some(known) => committed_agrees(id, entry, hash, known)?,
+                None => {
+                    let (applied, digest) =
+                        apply_tracked(&mut self.reference, self.reference_digest, entry)?;
+                    self.reference_digest = digest;
+                    self.committed.push(Committed {
+                        term: entry.term,
+                        hash,
+                        digest,
+                        result: result_hash(applied.as_ref()),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies `entry` to node `id`'s store, checking it is next in order,
+    /// committed, the command committed at its index, and that the store
+    /// reaches the same state as the reference replay.
+    pub(super) fn apply(
+        &mut self,
+        id: NodeId,
+        entry: &Entry,
+        kv: &mut KvStore,
+    ) -> Result<Option<Applied>, Breach> {
+        apply_in_order(id, kv.applied_index(), entry.index)?;
+        let Some(known) = self.committed.get(entry.index as usize - 1).copied() else {
+            return Err((
+                "apply only committed",
+                format!(
+                    "n{id} applies index {} but only {} entries are known committed",
+                    entry.index,
+                    self.committed.len()
+                ),
+            ));
+        };
+        let hash = payload_hash(&entry.data);
+        applied_matches_committed(id, entry, hash, &known)?;
+        let track = self.nodes.entry(id).or_default();
+        let (applied, digest) = apply_tracked(kv, track.digest, entry)?;
+        track.digest = digest;
+        state_matches_replay(
+            id,
+            entry.index,
+            digest,
+            result_hash(applied.as_ref()),
+            &known,
+        )?;
+        Ok(applied)
+    }
+}
+
+/// At most one leader per term.
+pub(super) fn election_safety(
+    leaders: &mut BTreeMap<Term, NodeId>,
+    id: NodeId,
+    term: Term,
+) -> Result<(), Breach> {
+    match leaders.get(&term) {
+        Some(&other) if other != id => Err((
+            "election safety",
+            format!("n{other} and n{id} are both leader in term {term}"),
+        )),
+        Some(_) => Ok(()),
+        None => {
+            leaders.insert(term, id);
+            Ok(())
+        }
+    }
+}
+
+/// A node's term never decreases.
+pub(super) fn term_never_decreases(id: NodeId, before: Term, after: Term) -> Result<(), Breach> {
+    if after < before {
+        return Err((
+            "term never decreases",
+            format!("n{id} went from term {before} back to term {after}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A leader never overwrites or deletes entries of its log: a write may
+/// only rewrite an index with the identical entry, and never shorten.
+pub(super) fn leader_append_only(
+    id: NodeId,
+    durable: &[Entry],
+    write: &LogWrite,
+) -> Result<(), Breach> {
+    let old_len = durable.len() as Index;
+    let new_len = write.from.saturating_sub(1) + write.entries.len() as Index;
+    if new_len < old_len {
+        return Err((
+            "leader append-only",
+            format!("leader n{id} shrinks its log from {old_len} to {new_len} entries"),
+        ));
+    }
+    for new in &write.entries {
+        if let Some(old) = durable.get(new.index as usize - 1)
+            && old != new
+        {
+            return Err((
+                "leader append-only",
+                format!(
+                    "leader n{id} overwrites index {} (term {} → term {})",
+                    new.index, old.term, new.term
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A durable log never loses a committed entry it holds.
+pub(super) fn committed_not_lost(
+    committed: &[Committed],
+    id: NodeId,
+    durable: &[Entry],
+    write: &LogWrite,
+) -> Result<(), Breach> {
+    let first = write.from.max(1);
+    let last = (durable.len() as Index).min(committed.len() as Index);
+    for index in first..=last {
+        let i = index as usize - 1;
+        let (old, known) = (&durable[i], &committed[i]);
+        if old.term != known.term || payload_hash(&old.data) != known.hash {
+            continue;
+        }
+        let kept = write
+            .entries
+            .get((index - write.from) as usize)
+            .is_some_and(|new| new.term == known.term);
+        if !kept {
+            return Err((
+                "nothing committed is lost",
+                format!(
+                    "n{id} removes committed entry {index} (term {}) from its durable log",
+                    known.term
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Same index and term ⇒ same command and same preceding term (and so, by
+/// induction over every write, identical prefixes).
+pub(super) fn log_matching(
+    entries: &mut HashMap<(Index, Term), (u64, Term)>,
+    id: NodeId,
+    entry: &Entry,
+    hash: u64,
+    prev_term: Term,
+) -> Result<(), Breach> {
+    match entries.get(&(entry.index, entry.term)) {
+        None => {
+            entries.insert((entry.index, entry.term), (hash, prev_term));
+            Ok(())
+        }
+        Some(&(h, p)) if h == hash && p == prev_term => Ok(()),
+        Some(&(h, p)) => Err((
+            "log matching",
+            format!(
+                "n{id} holds index {} term {} with {} after term {prev_term}; another log has {} after term {p}",
+                entry.index,
+                entry.term,
+                describe_hash(hash),
+                describe_hash(h)
+            ),
+        )),
+    }
+}
+
+/// A node's commit index never goes back while it is up.
+pub(super) fn commit_never_decreases(
+    id: NodeId,
+    before: Index,
+    after: Index,
+) -> Result<(), Breach> {
+    if after < before {
+        return Err((
+            "commit never goes back",
+            format!("n{id} commit index went from {before} back to {after}"),
+        ));
+    }
+    Ok(())
+}
+
+/// What a node commits at an index is what everyone committed there.
+pub(super) fn committed_agrees(
+    id: NodeId,
+    entry: &Entry,
+    hash: u64,
+    known: &Committed,
+) -> Result<(), Breach> {
+    if entry.term != known.term || hash != known.hash {
+        return Err((
+            "nothing committed is lost",
+            format!(
+                "n{id} commits index {} term {}, but term {} was committed there",
+                entry.index, entry.term, known.term
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A new leader holds every committed entry (it is enough to hold the last
+/// one: log matching gives the rest).
+pub(super) fn leader_completeness(
+    id: NodeId,
+    term: Term,
+    index: Index,
+    want: Term,
+    has: Option<Term>,
+) -> Result<(), Breach> {
+    if has != Some(want) {
+        let has = has.map_or("nothing".to_string(), |t| format!("term {t}"));
+        return Err((
+            "leader completeness",
+            format!(
+                "n{id} became leader of term {term} without committed entry {index} (term {want}); it has {has} there"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A node applies entries one by one, in index order.
+pub(super) fn apply_in_order(id: NodeId, applied: Index, index: Index) -> Result<(), Breach> {
+    if index != applied + 1 {
+        return Err((
+            "apply in order",
+            format!("n{id} applies index {index} after index {applied}"),
+        ));
+    }
+    Ok(())
+}
+
+/// No two nodes apply different commands at one index.
+pub(super) fn applied_matches_committed(
+    id: NodeId,
+    entry: &Entry,
+    hash: u64,
+    known: &Committed,
+) -> Result<(), Breach> {
+    if entry.term != known.term || hash != known.hash {
+        return Err((
+            "state machine safety",
+            format!(
+                "n{id} applies index {} from term {} ({}), but the committed entry is from term {} ({})",
+                entry.index,
+                entry.term,
+                describe_hash(hash),
+                known.term,
+                describe_hash(known.hash)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The state a node reaches equals the replay of the committed prefix.
+pub(super) fn state_matches_replay(
+    id: NodeId,
+    index: Index,
+    digest: u64,
+    result: u64,
+    known: &Committed,
+) -> Result<(), Breach> {
+    if digest != known.digest || result != known.result {
+        return Err((
+            "applied state equals replay",
+            format!(
+                "n{id} after applying {index}: state {digest:016x} result {result:016x}; replay: state {:016x} result {:016x}",
+                known.digest, known.result
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Applies `entry` to `kv`, updating `digest`, an order-free hash of the
+/// store's contents (XOR of one hash per key/value pair).
+fn apply_tracked(
+    kv: &mut KvStore,
+    digest: u64,
+    entry: &Entry,
+) -> Result<(Option<Applied>, u64), Breach> {
+    let undecodable = |e: crate::kv::KvError| ("commands decode", e.to_string());
+    let key = match &entry.data {
+        EntryData::Noop => None,
+        EntryData::Command(bytes) => Some(
+            Command::decode(entry.index, bytes)
+                .map_err(undecodable)?
+                .op
+                .key()
+                .to_string(),
+        ),
+    };
+    let mut digest = digest;
+    if let Some(key) = &key {
+        digest ^= pair_hash(key, kv.get(key));
+    }
+    let applied = kv.apply(entry).map_err(undecodable)?;
+    if let Some(key) = &key {
+        digest ^= pair_hash(key, kv.get(key));
+    }
+    Ok((applied, digest))
+}
+
+fn pair_hash(key: &str, value: Option<&str>) -> u64 {
+    match value {
+        None => 0,
+        Some(v) => mix(hash_bytes(key.as_bytes()) ^ hash_bytes(v.as_bytes()).rotate_left(17)),
+    }
+}
+
+fn payload_hash(data: &EntryData) -> u64 {
+    match data {
+        EntryData::Noop => 1,
+        EntryData::Command(bytes) => hash_bytes(bytes),
+    }
+}
+
+fn result_hash(applied: Option<&Applied>) -> u64 {
+    match applied.map(|a| &a.result) {
+        None => 0,
+        Some(OpResult::Done) => 1,
+        Some(OpResult::Value(None)) => 2,
+        Some(OpResult::Value(Some(v))) => mix(hash_bytes(v.as_bytes()) ^ 3),
+        Some(OpResult::Swapped(b)) => 4 + u64::from(*b),
+    }
+}
+
+fn describe_hash(hash: u64) -> String {
+    if hash == 1 {
+        "a no-op".to_string()
+    } else {
+        format!("command #{hash:016x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::Op;
+
+    fn entry(index: Index, term: Term) -> Entry {
+        Entry {
+            index,
+            term,
+            data: EntryData::Noop,
+        }
+    }
+
+    fn put(index: Index, term: Term, key: &str, value: &str) -> Entry {
+        let cmd = Command {
+            client: 1,
+            seq: index,
+            op: Op::Put {
+                key: key.into(),
+                value: value.into(),
+            },
+        };
+        Entry {
+            index,
+            term,
+            data: EntryData::Command(cmd.encode()),
+        }
+    }
+
+    fn committed_of(entries: &[Entry]) -> Vec<Committed> {
+        entries
+            .iter()
+            .map(|e| Committed {
+                term: e.term,
+                hash: payload_hash(&e.data),
+                digest: 0,
+                result: 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_leaders_in_one_term_fail() {
+        let mut leaders = BTreeMap::new();
+        assert!(election_safety(&mut leaders, 1, 3).is_ok());
+        assert!(election_safety(&mut leaders, 1, 3).is_ok());
+        assert!(election_safety(&mut leaders, 2, 4).is_ok());
+        let (name, details) = election_safety(&mut leaders, 2, 3).unwrap_err();
+        assert_eq!(name, "election safety");
+        assert!(details.contains("n1 and n2"), "{details}");
+    }
+
+    #[test]
+    fn falling_term_and_commit_fail() {
+        assert!(term_never_decreases(1, 3, 3).is_ok());
+        assert!(term_never_decreases(1, 3, 2).is_err());
+        assert!(commit_never_decreases(1, 5, 6).is_ok());
+        assert!(commit_never_decreases(1, 5, 4).is_err());
+    }
+
+    #[test]
+    fn leader_overwriting_or_truncating_fails() {
+        let log = vec![entry(1, 1), entry(2, 2), entry(3, 2)];
+        let append = LogWrite {
+            from: 4,
+            entries: vec![entry(4, 2)],
+        };
+        assert!(leader_append_only(1, &log, &append).is_ok());
+        let same = LogWrite {
+            from: 3,
+            entries: vec![entry(3, 2), entry(4, 2)],
+        };
+        assert!(leader_append_only(1, &log, &same).is_ok());
+        let overwrite = LogWrite {
+            from: 3,
+            entries: vec![entry(3, 3)],
+        };
+        assert!(leader_append_only(1, &log, &overwrite).is_err());
+        let truncate = LogWrite {
+            from: 2,
+            entries: vec![],
+        };
+        assert_eq!(
+            leader_append_only(1, &log, &truncate).unwrap_err().0,
+            "leader append-only"
+        );
+    }
+
+    #[test]
+    fn log_matching_catches_different_entries_at_same_index_and_term() {
+        let mut map = HashMap::new();
+        let a = put(2, 1, "x", "1");
+        let b = put(2, 1, "x", "2");
+        assert!(log_matching(&mut map, 1, &a, payload_hash(&a.data), 1).is_ok());
+        assert!(log_matching(&mut map, 2, &a, payload_hash(&a.data), 1).is_ok());
+        assert!(log_matching(&mut map, 3, &b, payload_hash(&b.data), 1).is_err());
+        // Same entry but a different predecessor: the prefixes differ.
+        assert!(log_matching(&mut map, 3, &a, payload_hash(&a.data), 0).is_err());
+    }
+
+    #[test]
+    fn truncating_a_committed_entry_fails() {
+        let log = vec![entry(1, 1), put(2, 1, "x", "1"), entry(3, 1)];
+        let committed = committed_of(&log[..2]);
+        // Dropping the uncommitted tail is fine.
+        let ok = LogWrite {
+            from: 3,
+            entries: vec![entry(3, 2)],
+        };
+        assert!(committed_not_lost(&committed, 2, &log, &ok).is_ok());
+        // Rewriting a committed index with itself is fine.
+        let same = LogWrite {
+            from: 2,
+            entries: vec![log[1].clone()],
+        };
+        assert!(committed_not_lost(&committed, 2, &log, &same).is_ok());
+        let bad = LogWrite {
+            from: 2,
+            entries: vec![entry(2, 2)],
+        };
+        assert_eq!(
+            committed_not_lost(&committed, 2, &log, &bad).unwrap_err().0,
+            "nothing committed is lost"
+        );
+    }
+
+    #[test]
+    fn leader_without_committed_entry_fails() {
+        assert!(leader_completeness(1, 3, 5, 2, Some(2)).is_ok());
+        assert!(leader_completeness(1, 3, 5, 2, Some(1)).is_err());
+        assert!(leader_completeness(1, 3, 5, 2, None).is_err());
+    }
+
+    #[test]
+    fn applying_out_of_order_or_a_different_command_fails() {
+        assert!(apply_in_order(1, 4, 5).is_ok());
+        assert!(apply_in_order(1, 4, 6).is_err());
+        assert!(apply_in_order(1, 4, 4).is_err());
+        let a = put(1, 1, "x", "1");
+        let b = put(1, 1, "x", "2");
+        let known = committed_of(std::slice::from_ref(&a))[0];
+        assert!(applied_matches_committed(1, &a, payload_hash(&a.data), &known).is_ok());
+        assert_eq!(
+            applied_matches_committed(1, &b, payload_hash(&b.data), &known)
+                .unwrap_err()
+                .0,
+            "state machine safety"
+        );
+    }
+
+    #[test]
+    fn checker_tracks_state_digest_through_apply() {
+        let log = vec![
+            put(1, 1, "x", "1"),
+            put(2, 1, "y", "2"),
+            put(3, 1, "x", "3"),
+        ];
+        let mut checker = Checker::default();
+        // Build the reference by hand, as observe_commit would.
+        for e in &log {
+            let (applied, digest) =
+                apply_tracked(&mut checker.reference, checker.reference_digest, e).unwrap();
+            checker.reference_digest = digest;
+            checker.committed.push(Committed {
+                term: e.term,
+                hash: payload_hash(&e.data),
+                digest,
+                result: result_hash(applied.as_ref()),
+            });
+        }
+        let mut kv = KvStore::new();
+        for e in &log {
+            checker.apply(1, e, &mut kv).unwrap();
+        }
+        let mut other = Checker {
+            committed: checker.committed.clone(),
+            ..Checker::default()
+        };
+        let mut kv2 = KvStore::new();
+        other.apply(2, &log[0], &mut kv2).unwrap();
+        // Skipping index 2 is out of order.
+        assert_eq!(
+            other.apply(2, &log[2], &mut kv2).unwrap_err().0,
+            "apply in order"
+        );
+        // A store that drifted (here: it holds an extra key) reaches a
+        // different state from the same command.
+        let mut third = Checker {
+            committed: checker.committed.clone(),
+            ..Checker::default()
+        };
+        third.nodes.entry(3).or_default().digest = pair_hash("z", Some("9"));
+        let mut fresh = KvStore::new();
+        assert_eq!(
+            third.apply(3, &log[0], &mut fresh).unwrap_err().0,
+            "applied state equals replay"
+        );
+    }
+
+    #[test]
+    fn violation_display_names_everything() {
+        let v = Violation {
+            seed: 42,
+            time_us: 1_500_000,
+            invariant: "election safety",
+            details: "n1 and n2 are both leader in term 3".into(),
+            recent: vec!["[1.400000s] n2 is Leader in t3".into()],
+            replay: "raftlab check --seeds 42..43".into(),
+        };
+        let s = v.to_string();
+        for part in [
+            "seed 42",
+            "1.500000s",
+            "election safety",
+            "n1 and n2",
+            "n2 is Leader",
+            "--seeds 42..43",
+        ] {
+            assert!(s.contains(part), "{s}");
+        }
+    }
+}
