@@ -169,9 +169,8 @@ mod tests {
 
     #[test]
     fn first_index_of_term() {
-        let log =
-            RaftLog::from_entries(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)])
-                .unwrap();
+        let log = RaftLog::from_entries(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)])
+            .unwrap();
         assert_eq!(log.first_index_of_term_at(4), 2);
         assert_eq!(log.first_index_of_term_at(1), 1);
         assert_eq!(log.first_index_of_term_at(9), 5);
