@@ -12,6 +12,7 @@
 //! - [`scenario`]: the script language that drives the simulator (and, later,
 //!   the dashboard's guided tours).
 
+pub mod cli;
 pub mod kv;
 pub mod net;
 pub mod raft;

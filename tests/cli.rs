@@ -28,7 +28,10 @@ fn assert_bad_input(args: &[&str], needle: &str) {
     let out = raftlab(args);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err:?}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected {needle:?} in {err:?}"
+    );
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
 }
 
@@ -58,7 +61,10 @@ fn unknown_flags_are_refused() {
 
 #[test]
 fn a_missing_script_is_refused() {
-    assert_bad_input(&["script", "/nonexistent/raftlab.scen"], "/nonexistent/raftlab.scen");
+    assert_bad_input(
+        &["script", "/nonexistent/raftlab.scen"],
+        "/nonexistent/raftlab.scen",
+    );
 }
 
 #[test]
@@ -94,7 +100,15 @@ fn a_failed_expectation_exits_one() {
 
 #[test]
 fn a_short_check_without_bugs_passes_and_summarizes() {
-    let out = raftlab(&["check", "--seeds", "0..4", "--duration", "3s", "--ops", "200"]);
+    let out = raftlab(&[
+        "check",
+        "--seeds",
+        "0..4",
+        "--duration",
+        "3s",
+        "--ops",
+        "200",
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("checked 4 runs"), "{stdout}");
@@ -105,7 +119,14 @@ fn a_short_check_without_bugs_passes_and_summarizes() {
 fn check_writes_histories_that_parse() {
     let dir = std::env::temp_dir().join(format!("raftlab-hist-{}", std::process::id()));
     let out = raftlab(&[
-        "check", "--seeds", "3", "--duration", "2s", "--ops", "100", "--history",
+        "check",
+        "--seeds",
+        "3",
+        "--duration",
+        "2s",
+        "--ops",
+        "100",
+        "--history",
         dir.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));

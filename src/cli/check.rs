@@ -67,7 +67,19 @@ struct Totals {
     elections: u64,
     messages: u64,
     sim_us: u64,
-    violations: Vec<Violation>,
+    violations: Vec<Failed>,
+}
+
+/// A seed whose run failed, with the report to print.
+struct Failed {
+    seed: u64,
+    report: String,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.report)
+    }
 }
 
 /// Runs `raftlab check`.
@@ -133,9 +145,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     totals.violations.sort_by_key(|v| v.seed);
     let elapsed = started.elapsed().as_secs_f64();
     for v in &totals.violations {
-        println!("{v}");
-        println!("replay: {}", plan.replay_command(v.seed));
-        println!();
+        println!("{v}\n");
     }
     println!(
         "checked {} runs (seeds {}, {} nodes, faults {}{}): {} client operations, {} elections, {} messages, {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
@@ -151,7 +161,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         elapsed,
         totals.sim_us as f64 / 1e6 / elapsed.max(1e-9),
         totals.violations.len(),
-        if totals.violations.len() == 1 { "" } else { "s" },
+        if totals.violations.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
     );
     if totals.violations.is_empty() {
         ExitCode::SUCCESS
@@ -179,7 +193,7 @@ struct Outcome {
     elections: u64,
     messages: u64,
     sim_us: u64,
-    violation: Option<Violation>,
+    violation: Option<Failed>,
 }
 
 impl Plan {
@@ -197,6 +211,15 @@ impl Plan {
         }
         if args.duration == 0 {
             return Err("the duration must be above zero".into());
+        }
+        // Catch what the simulator would refuse before starting any thread.
+        if let Err(e) = Sim::new(SimOptions {
+            nodes: args.nodes,
+            clients: args.clients,
+            keys: args.keys,
+            ..SimOptions::default()
+        }) {
+            return Err(e.to_string());
         }
         if args.clients == 0 && args.ops > 0 {
             return Err("--ops needs at least one client (--clients)".into());
@@ -225,7 +248,8 @@ impl Plan {
             bugs: self.bugs,
             faults: self.faults.clone(),
             clients: self.clients,
-            ops_per_sec: (self.ops as f64 / seconds).round() as u64,
+            ops_per_sec: (self.ops as f64 / seconds).ceil() as u64,
+            max_ops: self.ops,
             keys: self.keys,
             ..SimOptions::default()
         }
@@ -242,7 +266,8 @@ impl Plan {
         let mut sim = match Sim::new(self.options(seed)) {
             Ok(sim) => sim,
             Err(e) => {
-                outcome.violation = Some(Violation::setup(seed, e.to_string()));
+                let report = format!("seed {seed}: the simulation could not start: {e}");
+                outcome.violation = Some(Failed { seed, report });
                 return outcome;
             }
         };
@@ -250,11 +275,18 @@ impl Plan {
             .run_for(self.duration_us)
             .and_then(|()| sim.check_history());
         let stats = sim.stats();
-        outcome.ops = stats.ops_completed();
+        outcome.ops = stats.ops_ok + stats.ops_fail + stats.ops_info;
         outcome.elections = stats.elections;
         outcome.messages = stats.messages_sent;
         outcome.sim_us = sim.now_us();
-        outcome.violation = result.err();
+        outcome.violation = result.err().map(|mut v: Violation| {
+            // The simulator knows its options, not the whole command line.
+            v.replay = self.replay_command(seed);
+            Failed {
+                seed,
+                report: v.to_string(),
+            }
+        });
         if let Some(dir) = history_dir {
             let path = dir.join(format!("seed-{seed}.jsonl"));
             let written = std::fs::File::create(&path)

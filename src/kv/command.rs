@@ -89,3 +89,16 @@ impl Command {
         })
     }
 }
+
+/// How a client operation ended, as a client sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientOutcome {
+    /// The cluster answered with this result.
+    Ok(OpResult),
+    /// No answer in time after some node accepted the operation: it may or
+    /// may not take effect.
+    Timeout,
+    /// No node accepted it (e.g. the target is down, no leader was found in
+    /// time); it did not take effect.
+    Unavailable(String),
+}

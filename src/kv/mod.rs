@@ -15,7 +15,7 @@ pub mod history;
 pub mod linearizability;
 mod store;
 
-pub use command::{ClientId, Command, Op, OpResult};
+pub use command::{ClientId, ClientOutcome, Command, Op, OpResult};
 pub use store::{Applied, KvStore};
 
 /// Errors of the KV layer.

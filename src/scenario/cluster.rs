@@ -3,7 +3,8 @@
 //! can implement it later. Every method is object-safe, so the runner holds
 //! a `Box<dyn Cluster>` made by a factory when the script says `cluster N`.
 
-use crate::kv::{Op, OpResult};
+pub use crate::kv::ClientOutcome;
+use crate::kv::Op;
 use crate::raft::{Bugs, Entry, Index, NodeId, Status};
 
 use super::ClusterError;
@@ -18,17 +19,6 @@ pub struct ClusterSpec {
     pub seed: Option<u64>,
     /// Known-unsafe protocol variants to turn on (`bug NAME`).
     pub bugs: Bugs,
-}
-
-/// How a client operation ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientOutcome {
-    /// The cluster answered.
-    Ok(OpResult),
-    /// No answer within the timeout; the operation may or may not take effect.
-    Timeout,
-    /// The request was refused without being tried (e.g. the target is down).
-    Unavailable(String),
 }
 
 /// Counters that only grow; the runner subtracts a baseline taken at the

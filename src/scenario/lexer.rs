@@ -35,6 +35,33 @@ pub fn tokenize(text: &str) -> Result<Line, usize> {
         code_len: chars.len(),
         ..Line::default()
     };
+    // `say` takes the rest of the line as it is written (up to a comment),
+    // so narration keeps its punctuation and spacing.
+    let trimmed = text.trim_start();
+    if let Some(rest) = trimmed.strip_prefix("say")
+        && (rest.is_empty() || rest.starts_with(char::is_whitespace))
+    {
+        let col = text.len() - trimmed.len() + 1;
+        let (said, comment) = match rest.split_once('#') {
+            Some((said, comment)) => (said, Some(comment.trim().to_string())),
+            None => (rest, None),
+        };
+        line.comment = comment;
+        line.tokens.push(Token {
+            text: "say".into(),
+            col,
+            quoted: false,
+        });
+        let said = said.trim();
+        if !said.is_empty() {
+            line.tokens.push(Token {
+                text: said.to_string(),
+                col: col + 4,
+                quoted: true,
+            });
+        }
+        return Ok(line);
+    }
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];

@@ -30,6 +30,7 @@ mod lexer;
 mod parser;
 mod parts;
 mod runner;
+mod sim_cluster;
 mod transcript;
 
 #[cfg(test)]
@@ -46,6 +47,7 @@ pub use cluster::{ClientOutcome, Cluster, ClusterSpec, ClusterStats};
 pub use error::{ClusterError, ParseError, ParseErrors, ScriptError};
 pub use parser::{MAX_NODES, parse};
 pub use runner::{Factory, POLL_US, run};
+pub use sim_cluster::sim_factory;
 pub use transcript::{Failure, Mark, Report, TranscriptLine, format_us};
 
 /// Parses `text` (a script called `name`, usually its path) and runs it,

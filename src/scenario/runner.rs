@@ -153,7 +153,7 @@ impl Runner<'_, '_> {
             return self.create(spec);
         }
         if let StmtKind::Say(text) = &stmt.kind {
-            return info(text.clone());
+            return Ok((Mark::Note, text.clone()));
         }
         let Some(cluster) = self.cluster.as_deref_mut() else {
             return Err(StepError::Fail("no cluster yet".to_string()));

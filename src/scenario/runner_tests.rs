@@ -202,7 +202,7 @@ fn fabric_statements_reach_the_cluster() {
     assert!(text.contains("20% of messages lost"));
     assert!(text.contains("messages take 5ms to 50ms"));
     assert!(text.contains("n1 n3 | n2"), "{text}");
-    assert!(text.contains("→ done"), "{text}");
+    assert!(text.contains("» done"), "{text}");
     assert_eq!(calls.len(), 1);
 }
 

@@ -13,6 +13,8 @@ pub enum Mark {
     Pass,
     /// An expectation failed, or the cluster refused or found a violation.
     Fail,
+    /// Narration (`say`): shown as text, not as a statement.
+    Note,
 }
 
 impl Mark {
@@ -22,6 +24,7 @@ impl Mark {
             Mark::Info => "→",
             Mark::Pass => "✓",
             Mark::Fail => "✗",
+            Mark::Note => "»",
         }
     }
 }
@@ -48,6 +51,10 @@ const SOURCE_WIDTH: usize = 32;
 
 impl fmt::Display for TranscriptLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mark == Mark::Note {
+            let indent = "  ".repeat(self.depth);
+            return write!(f, "{:>9}  {indent}» {}", format_us(self.at_us), self.detail);
+        }
         let source = format!("{}{}", "  ".repeat(self.depth), self.source);
         let line = format!(
             "{:>9}  {:<width$} {} {}",

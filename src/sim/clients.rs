@@ -112,6 +112,60 @@ impl Sim {
         }
     }
 
+    /// Several foreground operations at once, each from its own client
+    /// session, started at the same instant: runs the simulation until all
+    /// have completed or timed out, and returns their outcomes in order.
+    pub fn submit_concurrent(
+        &mut self,
+        ops: Vec<(Op, Option<NodeId>)>,
+        timeout_us: u64,
+    ) -> Result<Vec<ClientOutcome>, Violation> {
+        self.stopped()?;
+        // Foreground sessions beyond the first are added on demand; each is
+        // a history process of its own.
+        let foreground: Vec<usize> = (0..self.clients.len())
+            .filter(|&c| !self.clients[c].background)
+            .collect();
+        let mut sessions = foreground;
+        while sessions.len() < ops.len() {
+            let process = self.clients.len() as u64 + 1;
+            self.clients.push(Client::new(process, false));
+            sessions.push(self.clients.len() - 1);
+        }
+        let mut outcomes: Vec<Option<ClientOutcome>> = vec![None; ops.len()];
+        for (k, (op, target)) in ops.into_iter().enumerate() {
+            let c = sessions[k];
+            if let Some(t) = target
+                && self.slot(t).is_none()
+            {
+                outcomes[k] = Some(ClientOutcome::Unavailable(format!(
+                    "node {t} is not part of the cluster"
+                )));
+                continue;
+            }
+            self.clients[c].done = None;
+            self.start_op(c, op, timeout_us, target)?;
+        }
+        loop {
+            for (k, outcome) in outcomes.iter_mut().enumerate() {
+                if outcome.is_none() {
+                    *outcome = self.clients[sessions[k]].done.take();
+                }
+            }
+            if outcomes.iter().all(Option::is_some) {
+                return Ok(outcomes.into_iter().flatten().collect());
+            }
+            if self.queue.peek_time().is_none() {
+                let stopped = ClientOutcome::Unavailable("the simulation stopped".into());
+                return Ok(outcomes
+                    .into_iter()
+                    .map(|o| o.unwrap_or_else(|| stopped.clone()))
+                    .collect());
+            }
+            self.step_event()?;
+        }
+    }
+
     /// A clearly stale read: what node `node`'s state machine holds for
     /// `key` right now, without asking Raft. Not recorded in the history.
     pub fn submit_stale_read(&mut self, node: NodeId, key: &str) -> Option<Option<String>> {

@@ -256,6 +256,9 @@ impl Sim {
         for event in events {
             match event {
                 crate::raft::Event::RoleChanged { role, term } => {
+                    if role == Role::Candidate {
+                        self.stats.candidacies += 1;
+                    }
                     self.note(Note::Role { id, role, term })
                 }
                 crate::raft::Event::CommitAdvanced { index } => {

@@ -37,7 +37,7 @@ pub use faults::{FaultKind, FaultSchedule};
 pub use invariants::Violation;
 pub use stats::SimStats;
 
-use crate::kv::OpResult;
+pub use crate::kv::ClientOutcome;
 use crate::net::FabricError;
 use crate::raft::{Bugs, NodeId, RaftError};
 
@@ -86,17 +86,6 @@ impl Default for SimOptions {
             attempt_timeout_us: 200_000,
         }
     }
-}
-
-/// How a foreground client operation ([`Sim::submit`]) ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientOutcome {
-    /// It completed with this result.
-    Ok(OpResult),
-    /// It timed out after some node accepted it: it may or may not take effect.
-    Timeout,
-    /// No node accepted it before the timeout; it did not take effect.
-    Unavailable(String),
 }
 
 /// Errors of simulator operations: bad options or requests.

@@ -20,6 +20,9 @@ pub struct SimStats {
     pub messages_duplicated: u64,
     /// Times any node became leader.
     pub elections: u64,
+    /// Times a node became a candidate, bumping its term (pre-votes that
+    /// went nowhere are not counted).
+    pub candidacies: u64,
     /// Times a node became leader after a different node had led.
     pub leader_changes: u64,
     /// Client operations that completed.

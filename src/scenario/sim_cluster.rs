@@ -1,0 +1,161 @@
+//! The simulator as a [`Cluster`] a script can drive: each method forwards
+//! to [`Sim`], turning its errors into [`ClusterError`]s.
+
+use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
+use crate::kv::Op;
+use crate::raft::{Entry, Index, NodeId, Status};
+use crate::sim::{Sim, SimError, SimOptions, Violation};
+
+impl From<Violation> for ClusterError {
+    fn from(v: Violation) -> ClusterError {
+        ClusterError::Violation(v.to_string())
+    }
+}
+
+impl From<SimError> for ClusterError {
+    fn from(e: SimError) -> ClusterError {
+        match e {
+            SimError::Violation(v) => ClusterError::Violation(v.to_string()),
+            other => ClusterError::Refused(other.to_string()),
+        }
+    }
+}
+
+/// A factory that builds simulated clusters; `default_seed` is used when a
+/// script's `cluster` statement names no seed.
+pub fn sim_factory(
+    default_seed: u64,
+) -> impl FnMut(ClusterSpec) -> Result<Box<dyn Cluster>, String> {
+    move |spec: ClusterSpec| {
+        let opts = SimOptions {
+            nodes: spec.nodes,
+            seed: spec.seed.unwrap_or(default_seed),
+            bugs: spec.bugs,
+            ..SimOptions::default()
+        };
+        let sim = Sim::new(opts).map_err(|e| e.to_string())?;
+        Ok(Box::new(sim) as Box<dyn Cluster>)
+    }
+}
+
+impl Cluster for Sim {
+    fn now_us(&self) -> u64 {
+        Sim::now_us(self)
+    }
+
+    fn node_ids(&self) -> Vec<NodeId> {
+        Sim::node_ids(self)
+    }
+
+    fn run_for(&mut self, us: u64) -> Result<(), ClusterError> {
+        Ok(Sim::run_for(self, us)?)
+    }
+
+    fn leader(&self) -> Option<NodeId> {
+        Sim::leader(self)
+    }
+
+    fn status(&self, id: NodeId) -> Option<Status> {
+        Sim::status(self, id)
+    }
+
+    fn is_up(&self, id: NodeId) -> bool {
+        Sim::is_up(self, id)
+    }
+
+    fn log(&self, id: NodeId) -> Option<&[Entry]> {
+        Sim::log(self, id)
+    }
+
+    fn applied_index(&self, id: NodeId) -> Option<Index> {
+        Sim::applied_index(self, id)
+    }
+
+    fn local_get(&self, id: NodeId, key: &str) -> Option<Option<String>> {
+        Sim::local_get(self, id, key)
+    }
+
+    fn crash(&mut self, id: NodeId) -> Result<(), ClusterError> {
+        Ok(Sim::crash(self, id)?)
+    }
+
+    fn restart(&mut self, id: NodeId) -> Result<(), ClusterError> {
+        Ok(Sim::restart(self, id)?)
+    }
+
+    fn isolate(&mut self, id: NodeId) -> Result<(), ClusterError> {
+        self.fabric_mut().isolate(id).map_err(SimError::from)?;
+        Ok(())
+    }
+
+    fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), ClusterError> {
+        self.fabric_mut()
+            .partition(groups)
+            .map_err(SimError::from)?;
+        Ok(())
+    }
+
+    fn cut(&mut self, from: NodeId, to: NodeId) -> Result<(), ClusterError> {
+        self.fabric_mut().cut(from, to).map_err(SimError::from)?;
+        Ok(())
+    }
+
+    fn heal(&mut self) -> Result<(), ClusterError> {
+        self.fabric_mut().heal();
+        Ok(())
+    }
+
+    fn set_loss(&mut self, p: f64) -> Result<(), ClusterError> {
+        self.fabric_mut().set_loss(p).map_err(SimError::from)?;
+        Ok(())
+    }
+
+    fn set_delay(&mut self, min_us: u64, max_us: u64) -> Result<(), ClusterError> {
+        self.fabric_mut()
+            .set_delay(min_us, max_us)
+            .map_err(SimError::from)?;
+        Ok(())
+    }
+
+    fn set_duplicate(&mut self, p: f64) -> Result<(), ClusterError> {
+        self.fabric_mut().set_duplicate(p).map_err(SimError::from)?;
+        Ok(())
+    }
+
+    fn transfer_leader(&mut self, to: NodeId) -> Result<(), ClusterError> {
+        Ok(Sim::transfer_leader(self, to)?)
+    }
+
+    fn submit(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<ClientOutcome, ClusterError> {
+        Ok(Sim::submit(self, op, target, timeout_us)?)
+    }
+
+    fn submit_concurrent(
+        &mut self,
+        ops: Vec<(Op, Option<NodeId>)>,
+        timeout_us: u64,
+    ) -> Result<Vec<ClientOutcome>, ClusterError> {
+        Ok(Sim::submit_concurrent(self, ops, timeout_us)?)
+    }
+
+    fn stats(&self) -> ClusterStats {
+        let s = Sim::stats(self);
+        ClusterStats {
+            messages_sent: s.messages_sent,
+            elections: s.candidacies,
+        }
+    }
+
+    fn trace_hash(&self) -> u64 {
+        Sim::trace_hash(self)
+    }
+
+    fn check_history(&self) -> Result<(), ClusterError> {
+        Ok(Sim::check_history(self)?)
+    }
+}
