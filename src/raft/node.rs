@@ -258,6 +258,39 @@ impl Node {
             self.tick_leader();
         } else if self.election_elapsed >= self.election_timeout {
             self.start_election(false);
+        } else if self.election_elapsed % self.config.heartbeat_interval == 0 {
+            self.resend_vote_requests();
+        }
+    }
+
+    /// A (pre-)candidate asks again the peers that have not answered yet:
+    /// requests or answers may have been lost, and waiting for a whole new
+    /// election would cost a term (Raft §5.1: servers retry RPCs).
+    fn resend_vote_requests(&mut self) {
+        let (pre, answered) = match &self.role {
+            RoleState::PreCandidate { granted, refused } => (true, granted | refused),
+            RoleState::Candidate { granted, refused } => (false, granted | refused),
+            _ => return,
+        };
+        let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
+        for peer in self.peers() {
+            if answered.contains(&peer) {
+                continue;
+            }
+            if pre {
+                let body = Body::PreVote {
+                    last_index,
+                    last_term,
+                };
+                self.send_with_term(peer, self.term() + 1, body);
+            } else {
+                let body = Body::Vote {
+                    last_index,
+                    last_term,
+                    transfer: false,
+                };
+                self.send(peer, body);
+            }
         }
     }
 

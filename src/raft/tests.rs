@@ -745,3 +745,29 @@ fn old_leader_with_conflicting_entries_converges() {
             .all(|e| e.data != cmd(b"doomed"))
     );
 }
+
+#[test]
+fn candidates_ask_again_when_requests_are_lost() {
+    let mut net = Net::with(3, |mut c| {
+        c.pre_vote = false;
+        c
+    });
+    // Node 1 campaigns while its requests are lost; the links come back
+    // before its election timer runs out, and the resent requests win.
+    net.cut.insert((1, 2));
+    net.cut.insert((1, 3));
+    net.node_mut(1).campaign();
+    net.deliver_all();
+    let term = net.node(1).term();
+    net.heal();
+    for _ in 0..6 {
+        for node in net.nodes.values_mut() {
+            if node.id() == 1 {
+                node.tick();
+            }
+        }
+        net.deliver_all();
+    }
+    assert_eq!(net.leaders(), vec![1]);
+    assert_eq!(net.node(1).term(), term, "won in the same term");
+}
