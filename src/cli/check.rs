@@ -23,13 +23,13 @@ use crate::sim::{FaultSchedule, Sim, SimOptions, Violation};
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Seeds to run, `A..B` (B excluded) or a single seed.
-    #[arg(long, default_value = "0..200")]
+    #[arg(long, default_value = "0..1000")]
     seeds: SeedRange,
     /// Nodes per cluster (1–9).
     #[arg(long, default_value = "5", value_parser = parse_nodes)]
     nodes: usize,
     /// Faults to inject: `all`, `none`, or a comma-separated list of crash,
-    /// partition, isolate, bridge, oneway, loss, delay, duplicate.
+    /// partition, isolate, bridge, oneway, loss, delay, duplicate, churn.
     #[arg(long, default_value = "all")]
     faults: String,
     /// Client operations per run (spread over the run's duration).

@@ -67,6 +67,8 @@ pub struct Sim {
     pub(super) violation: Option<Violation>,
     /// The node that last became leader.
     pub(super) last_leader: Option<NodeId>,
+    /// Leader churn will crash the leader at its next client command.
+    pub(super) churn_armed: bool,
 }
 
 impl Sim {
@@ -121,6 +123,7 @@ impl Sim {
             recent: Recent::new(RECENT_EVENTS),
             violation: None,
             last_leader: None,
+            churn_armed: false,
         };
         sim.schedule_first_faults();
         sim.schedule_first_ops();

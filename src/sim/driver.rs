@@ -11,7 +11,7 @@
 use super::Sim;
 use super::events::{Event, Note, hash_bytes};
 use super::invariants::Violation;
-use crate::raft::{Message, Node, NodeId, Ready, Role};
+use crate::raft::{EntryData, Message, Node, NodeId, Ready, Role};
 
 /// Most `Ready`s drained after one input (a node should need one).
 const MAX_READY_ROUNDS: usize = 8;
@@ -193,9 +193,21 @@ impl Sim {
         let Some(i) = (id as usize).checked_sub(1) else {
             return Ok(());
         };
+        let persisted = hard_state.is_some() || log.is_some();
+        let voted = hard_state.is_some_and(|hs| hs.vote.is_some_and(|v| v != id));
         if let Some(hs) = hard_state {
             self.nodes[i].durable.hard_state = hs;
         }
+        let is_leader = self.nodes[i]
+            .node
+            .as_ref()
+            .is_some_and(|n| n.role() == Role::Leader);
+        let appended_command = is_leader
+            && log.as_ref().is_some_and(|w| {
+                w.entries
+                    .iter()
+                    .any(|e| matches!(e.data, EntryData::Command(_)))
+            });
         if let Some(write) = log {
             let slot = &mut self.nodes[i];
             let leader_after = slot.node.as_ref().is_some_and(|n| n.role() == Role::Leader);
@@ -231,8 +243,24 @@ impl Sim {
                 .after_log_write(id, &slot.durable.entries, write.from);
             checked.map_err(|b| self.breach(b))?;
         }
+        if self.churn_strikes(id, appended_command) {
+            return Ok(());
+        }
+        let crash_point = if persisted {
+            self.roll_crash_point(voted)
+        } else {
+            None
+        };
+        if crash_point == Some(true) {
+            self.crash_at_point(id, true);
+            return Ok(());
+        }
         for msg in messages {
             self.send(msg);
+        }
+        if crash_point == Some(false) {
+            self.crash_at_point(id, false);
+            return Ok(());
         }
         if !committed.is_empty() {
             let slot = &mut self.nodes[i];

@@ -37,11 +37,20 @@ pub enum FaultKind {
     Delay,
     /// Deliver some messages twice.
     Duplicate,
+    /// Crash points: a node crashes at the instant it has made new state
+    /// durable — before its messages leave, or just after — and reboots a
+    /// moment later. That is where durability bugs (a forgotten vote, an
+    /// acknowledgement of unsaved entries) show.
+    CrashPoint,
+    /// Leader churn, the nemesis of the Raft Figure 8 tests: for a while,
+    /// crash the leader (sometimes another node) again and again, a few
+    /// tens of milliseconds apart, restarting crashed nodes in between.
+    Churn,
 }
 
 impl FaultKind {
     /// Every kind, in the order of their names.
-    pub const ALL: [FaultKind; 8] = [
+    pub const ALL: [FaultKind; 10] = [
         FaultKind::Crash,
         FaultKind::Partition,
         FaultKind::Isolate,
@@ -50,6 +59,8 @@ impl FaultKind {
         FaultKind::Loss,
         FaultKind::Delay,
         FaultKind::Duplicate,
+        FaultKind::CrashPoint,
+        FaultKind::Churn,
     ];
 
     /// The name used on the command line (`--faults crash,partition`).
@@ -63,6 +74,8 @@ impl FaultKind {
             FaultKind::Loss => "loss",
             FaultKind::Delay => "delay",
             FaultKind::Duplicate => "duplicate",
+            FaultKind::CrashPoint => "crashpoint",
+            FaultKind::Churn => "churn",
         }
     }
 
@@ -75,7 +88,10 @@ impl FaultKind {
     }
 
     fn is_network(self) -> bool {
-        self != FaultKind::Crash
+        !matches!(
+            self,
+            FaultKind::Crash | FaultKind::Churn | FaultKind::CrashPoint
+        )
     }
 }
 
@@ -162,6 +178,15 @@ pub(super) enum FaultStep {
     NetStart,
     /// Reset the fabric.
     NetEnd,
+    /// Begin a window of leader churn.
+    ChurnStart,
+    /// One blow of leader churn; the window lasts until `until` (µs).
+    ChurnTick {
+        /// When the window closes.
+        until: u64,
+    },
+    /// Restart a node a crash point took down.
+    Reboot(NodeId),
 }
 
 impl FaultStep {
@@ -172,6 +197,9 @@ impl FaultStep {
             FaultStep::CrashEnd(id) => 2 + (id << 8),
             FaultStep::NetStart => 3,
             FaultStep::NetEnd => 4,
+            FaultStep::ChurnStart => 5,
+            FaultStep::ChurnTick { until } => 6 + (until << 8),
+            FaultStep::Reboot(id) => 7 + (id << 8),
         }
     }
 }
@@ -186,6 +214,10 @@ impl Sim {
         if self.opts.faults.has_network() {
             let at = self.now + self.fault_gap();
             self.queue.push(at, Event::Fault(FaultStep::NetStart));
+        }
+        if self.opts.faults.kinds.contains(&FaultKind::Churn) {
+            let at = self.now + self.fault_gap();
+            self.queue.push(at, Event::Fault(FaultStep::ChurnStart));
         }
     }
 
@@ -231,6 +263,126 @@ impl Sim {
                 self.note(Note::Text("fault over: network healed".to_string()));
                 let at = self.now + self.fault_gap();
                 self.queue.push(at, Event::Fault(FaultStep::NetStart));
+            }
+            FaultStep::ChurnStart => {
+                self.stats.faults += 1;
+                self.note(Note::Text("fault: leader churn".to_string()));
+                let until = self.now + self.fault_duration();
+                self.queue
+                    .push(self.now, Event::Fault(FaultStep::ChurnTick { until }));
+            }
+            FaultStep::Reboot(id) => {
+                if !self.is_up(id) {
+                    self.note(Note::Text(format!("reboot n{id}")));
+                    self.restart_node(id)
+                        .map_err(|e| self.sim_error_violation(e))?;
+                }
+            }
+            FaultStep::ChurnTick { until } => {
+                if self.now >= until {
+                    self.end_churn()?;
+                    let at = self.now + self.fault_gap();
+                    self.queue.push(at, Event::Fault(FaultStep::ChurnStart));
+                } else {
+                    self.churn_blow()?;
+                    let pause = self.fault_rng.random_range(CHURN_PAUSE_US);
+                    let next = Event::Fault(FaultStep::ChurnTick { until });
+                    self.queue.push(self.now + pause, next);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One blow of leader churn, after the Raft Figure 8 tests: when fewer
+    /// than a quorum are up, restart a random crashed node; otherwise crash
+    /// the leader — now, or (half the time) at the instant it appends its
+    /// next client command, before that command leaves it. Crashed nodes
+    /// stay down until a quorum is missing, so leaders of different terms
+    /// are left holding different uncommitted entries at the same index,
+    /// which is what exposes an unsafe commit rule.
+    fn churn_blow(&mut self) -> Result<(), Violation> {
+        let ids = self.node_ids();
+        let down: Vec<NodeId> = ids.iter().copied().filter(|&id| !self.is_up(id)).collect();
+        let quorum = ids.len() / 2 + 1;
+        if ids.len() - down.len() < quorum {
+            let id = down[self.fault_rng.random_range(0..down.len())];
+            self.note(Note::Text(format!("churn: restart n{id}")));
+            return self
+                .restart_node(id)
+                .map_err(|e| self.sim_error_violation(e));
+        }
+        if self.churn_armed {
+            return Ok(());
+        }
+        if self.fault_rng.random_bool(0.5) {
+            self.churn_armed = true;
+        } else if let Some(id) = self.leader() {
+            self.note(Note::Text(format!("churn: crash leader n{id}")));
+            self.crash_node(id);
+        }
+        Ok(())
+    }
+
+    /// Whether churn waits to crash the leader at its next client command,
+    /// and `id` (a leader that just appended one) is it: then it crashes
+    /// now, before the command leaves it.
+    pub(super) fn churn_strikes(&mut self, id: NodeId, appended_command: bool) -> bool {
+        if !self.churn_armed || !appended_command {
+            return false;
+        }
+        self.churn_armed = false;
+        self.stats.faults += 1;
+        self.note(Note::Text(format!(
+            "churn: crash leader n{id} as it appends a command"
+        )));
+        self.crash_node(id);
+        true
+    }
+
+    /// Whether node output just made durable meets a crash point, and where:
+    /// `Some(true)` crashes it before its messages leave, `Some(false)` just
+    /// after. Draws from the fault RNG only when crash points are enabled.
+    /// `voted`: what was persisted includes a vote just granted, the rare
+    /// moment Raft's safety rests on, so it meets a crash point more often
+    /// than a routine log append.
+    pub(super) fn roll_crash_point(&mut self, voted: bool) -> Option<bool> {
+        if !self.opts.faults.kinds.contains(&FaultKind::CrashPoint) {
+            return None;
+        }
+        let p = if voted {
+            CRASH_POINT_VOTE_P
+        } else {
+            CRASH_POINT_P
+        };
+        if !self.fault_rng.random_bool(p) {
+            return None;
+        }
+        Some(self.fault_rng.random_bool(0.5))
+    }
+
+    /// Crashes node `id` at a crash point and schedules its reboot.
+    pub(super) fn crash_at_point(&mut self, id: NodeId, before_send: bool) {
+        let when = if before_send {
+            "before sending"
+        } else {
+            "after sending"
+        };
+        self.stats.faults += 1;
+        self.note(Note::Text(format!("crash point: n{id} {when}")));
+        self.crash_node(id);
+        let at = self.now + self.fault_rng.random_range(REBOOT_US);
+        self.queue.push(at, Event::Fault(FaultStep::Reboot(id)));
+    }
+
+    /// Ends a churn window: every crashed node comes back.
+    fn end_churn(&mut self) -> Result<(), Violation> {
+        self.churn_armed = false;
+        self.note(Note::Text("fault over: churn ends".to_string()));
+        for id in self.node_ids() {
+            if !self.is_up(id) {
+                self.restart_node(id)
+                    .map_err(|e| self.sim_error_violation(e))?;
             }
         }
         Ok(())
@@ -333,6 +485,18 @@ impl Sim {
     }
 }
 
+/// Chance that a node crashes right after persisting new state.
+const CRASH_POINT_P: f64 = 0.002;
+
+/// Chance that a node crashes right after persisting a vote it granted.
+const CRASH_POINT_VOTE_P: f64 = 0.3;
+
+/// How long a node a crash point took down stays down, in µs.
+const REBOOT_US: std::ops::Range<u64> = 1_000..60_000;
+
+/// Pause between two blows of leader churn, in µs.
+const CHURN_PAUSE_US: std::ops::Range<u64> = 1_000..150_000;
+
 /// Fisher–Yates with the given RNG.
 pub(super) fn shuffle<T>(items: &mut [T], rng: &mut ChaCha8Rng) {
     for i in (1..items.len()).rev() {
@@ -351,7 +515,7 @@ mod tests {
         assert_eq!(s.names(), "crash,partition,loss");
         assert_eq!(FaultSchedule::parse(&s.names()).unwrap(), s);
         assert_eq!(FaultSchedule::parse("none").unwrap().names(), "none");
-        assert_eq!(FaultSchedule::parse("all").unwrap().kinds.len(), 8);
+        assert_eq!(FaultSchedule::parse("all").unwrap().kinds.len(), 10);
         assert!(matches!(
             FaultSchedule::parse("crash,flood"),
             Err(SimError::UnknownFault(name)) if name == "flood"

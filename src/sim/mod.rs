@@ -108,7 +108,7 @@ pub enum SimError {
     NoLeader,
     /// A fault name `FaultSchedule::parse` does not know.
     #[error(
-        "unknown fault {0:?} (known: crash, partition, isolate, bridge, oneway, loss, delay, duplicate, all, none)"
+        "unknown fault {0:?} (known: crash, partition, isolate, bridge, oneway, loss, delay, duplicate, churn, all, none)"
     )]
     UnknownFault(String),
     /// The Raft node refused.
