@@ -40,3 +40,36 @@ fn a_scenario_replays_identically_from_its_seed() {
     assert_eq!(a.trace_hash, b.trace_hash);
     assert_eq!(a.render(), b.render());
 }
+
+/// Scripts in `tests/bugs/` turn on a known-unsafe variant and play the
+/// schedule that breaks it; the simulator must report the violation their
+/// first comment names (`Expected to FAIL with "…"`).
+#[test]
+fn every_bug_script_is_caught() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bugs");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scen"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).unwrap();
+        let expected = text
+            .split("Expected to FAIL with \"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("{name} does not say which violation it expects"));
+        let report = run_script(&text, &name, sim_factory(1)).unwrap();
+        let failure = report.failure.as_ref().map(|f| f.message.clone());
+        assert!(
+            failure
+                .as_deref()
+                .is_some_and(|m| m.contains("invariant violated") && m.contains(expected)),
+            "{name}: expected a {expected:?} violation, got:\n{}",
+            report.render()
+        );
+    }
+}

@@ -78,6 +78,22 @@ impl Bugs {
         true
     }
 
+    /// The names (as `--bug` takes them) of the variants turned on.
+    pub fn names(&self) -> Vec<&'static str> {
+        let on = [
+            self.commit_old_terms,
+            self.skip_prev_check,
+            self.forget_vote,
+            self.leader_reads_without_read_index,
+        ];
+        Bugs::NAMES
+            .iter()
+            .zip(on)
+            .filter(|(_, on)| *on)
+            .map(|((name, _), _)| *name)
+            .collect()
+    }
+
     /// Whether any variant is on.
     pub fn any(&self) -> bool {
         *self != Bugs::default()

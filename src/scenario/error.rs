@@ -61,7 +61,7 @@ pub enum ScriptError {
 pub enum ClusterError {
     /// A safety invariant was broken (the simulator's `Violation`): the run
     /// found a bug, and the evidence is in the message.
-    #[error("invariant violated: {0}")]
+    #[error("{0}")]
     Violation(String),
     /// The cluster refused a request (the simulator's `SimError`), e.g. to
     /// restart a node that is running.

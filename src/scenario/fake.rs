@@ -295,7 +295,7 @@ impl Cluster for Fake {
     fn check_history(&self) -> Result<(), ClusterError> {
         if self.broken_history {
             Err(ClusterError::Violation(
-                "history is not linearizable".to_string(),
+                "invariant violated: history is not linearizable".to_string(),
             ))
         } else {
             Ok(())

@@ -321,7 +321,7 @@ impl Runner<'_, '_> {
             detail.push_str(&format!(", seed {seed}"));
         }
         if spec.bugs.any() {
-            detail.push_str(&format!(", bugs on: {:?}", spec.bugs));
+            detail.push_str(&format!(", bugs on: {}", spec.bugs.names().join(", ")));
         }
         info(detail)
     }

@@ -7,7 +7,10 @@ use crate::raft::{Entry, Index, NodeId, Status};
 use crate::sim::{Sim, SimError, SimOptions, Violation};
 
 impl From<Violation> for ClusterError {
-    fn from(v: Violation) -> ClusterError {
+    fn from(mut v: Violation) -> ClusterError {
+        // A script is replayed by running the script again, not by the
+        // `raftlab check` command the simulator would suggest.
+        v.replay.clear();
         ClusterError::Violation(v.to_string())
     }
 }
@@ -15,7 +18,7 @@ impl From<Violation> for ClusterError {
 impl From<SimError> for ClusterError {
     fn from(e: SimError) -> ClusterError {
         match e {
-            SimError::Violation(v) => ClusterError::Violation(v.to_string()),
+            SimError::Violation(v) => ClusterError::from(*v),
             other => ClusterError::Refused(other.to_string()),
         }
     }

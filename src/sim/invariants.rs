@@ -65,7 +65,11 @@ impl fmt::Display for Violation {
                 writeln!(f, "  {line}")?;
             }
         }
-        write!(f, "replay: {}", self.replay)
+        if self.replay.is_empty() {
+            Ok(())
+        } else {
+            write!(f, "replay: {}", self.replay)
+        }
     }
 }
 
