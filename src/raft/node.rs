@@ -258,7 +258,10 @@ impl Node {
             self.tick_leader();
         } else if self.election_elapsed >= self.election_timeout {
             self.start_election(false);
-        } else if self.election_elapsed % self.config.heartbeat_interval == 0 {
+        } else if self
+            .election_elapsed
+            .is_multiple_of(self.config.heartbeat_interval)
+        {
             self.resend_vote_requests();
         }
     }
