@@ -12,6 +12,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use super::faults::FaultStep;
+use crate::kv::{Op, OpResult};
 use crate::raft::{Message, NodeId, Role, Term};
 
 /// Something scheduled to happen.
@@ -151,8 +152,33 @@ pub(super) enum Note {
     Role { id: NodeId, role: Role, term: Term },
     /// A node's commit index moved.
     Commit { id: NodeId, index: u64 },
-    /// Anything rarer: faults, client operations.
+    /// A client operation began or ended (boxed: it is large and rarer
+    /// than the notes above, which stay small to move).
+    Client(Box<ClientNote>),
+    /// Anything rarer: faults, crashes, stale reads.
     Text(String),
+}
+
+/// A step of a client operation, kept as data and formatted only when a
+/// violation shows it.
+#[derive(Clone, Debug)]
+pub(super) enum ClientNote {
+    /// A client started an operation.
+    Invoke { process: u64, op: Op },
+    /// A client's operation succeeded.
+    Done {
+        process: u64,
+        op: Op,
+        result: OpResult,
+    },
+    /// A client gave up on an operation: `info` when it may still take
+    /// effect, `fail` when it did not.
+    GaveUp {
+        process: u64,
+        op: Op,
+        info: bool,
+        error: String,
+    },
 }
 
 impl fmt::Display for Note {
@@ -167,7 +193,46 @@ impl fmt::Display for Note {
             Note::Drop { from, to, kind } => write!(f, "n{from} ⇥ n{to} {kind} (lost)"),
             Note::Role { id, role, term } => write!(f, "n{id} is {role} in t{term}"),
             Note::Commit { id, index } => write!(f, "n{id} commit {index}"),
+            Note::Client(note) => note.fmt(f),
             Note::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Display for ClientNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientNote::Invoke { process, op } => {
+                write!(f, "c{process} invoke {}", Describe(op))
+            }
+            ClientNote::Done {
+                process,
+                op,
+                result,
+            } => write!(f, "c{process} ok {} → {result:?}", Describe(op)),
+            ClientNote::GaveUp {
+                process,
+                op,
+                info,
+                error,
+            } => {
+                let kind = if *info { "info" } else { "fail" };
+                write!(f, "c{process} {kind} {}: {error}", Describe(op))
+            }
+        }
+    }
+}
+
+/// An operation as a client would type it: `put k v`, `cas k old new`.
+struct Describe<'a>(&'a Op);
+
+impl fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Op::Put { key, value } => write!(f, "put {key} {value}"),
+            Op::Get { key } => write!(f, "get {key}"),
+            Op::Delete { key } => write!(f, "delete {key}"),
+            Op::Cas { key, old, new } => write!(f, "cas {key} {old} {new}"),
         }
     }
 }
