@@ -39,10 +39,12 @@ pub(super) enum Event {
     },
 }
 
+/// A queue entry: when, in which order, and where the event waits. Kept
+/// small so the heap moves 24 bytes per sift step, not a whole message.
 struct Scheduled {
     time: u64,
     seq: u64,
-    event: Event,
+    slot: usize,
 }
 
 impl PartialEq for Scheduled {
@@ -63,21 +65,34 @@ impl Ord for Scheduled {
     }
 }
 
-/// A min-queue of events by (time, scheduling order).
+/// A min-queue of events by (time, scheduling order). The events live in
+/// reusable slots; the heap orders small keys pointing at them.
 #[derive(Default)]
 pub(super) struct EventQueue {
     heap: BinaryHeap<Scheduled>,
     seq: u64,
+    slots: Vec<Option<Event>>,
+    free: Vec<usize>,
 }
 
 impl EventQueue {
     /// Schedules `event` at `time`.
     pub(super) fn push(&mut self, time: u64, event: Event) {
         self.seq += 1;
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                self.slots.len() - 1
+            }
+        };
         self.heap.push(Scheduled {
             time,
             seq: self.seq,
-            event,
+            slot,
         });
     }
 
@@ -88,7 +103,12 @@ impl EventQueue {
 
     /// Removes and returns the earliest event.
     pub(super) fn pop(&mut self) -> Option<(u64, Event)> {
-        self.heap.pop().map(|s| (s.time, s.event))
+        let Scheduled { time, slot, .. } = self.heap.pop()?;
+        let event = self.slots[slot]
+            .take()
+            .expect("a queued key points at its event until popped");
+        self.free.push(slot);
+        Some((time, event))
     }
 }
 
