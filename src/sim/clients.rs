@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use rand::RngExt;
 
-use super::events::{Event, Note};
+use super::events::{ClientNote, Event, Note};
 use super::{ClientOutcome, Sim, Violation};
 use crate::kv::history::{EventType, EventValue, HistoryEvent, OpKind};
 use crate::kv::{Applied, Command, Op, OpResult};
@@ -214,7 +214,7 @@ impl Sim {
 
     fn random_op(&mut self, c: usize) -> Op {
         let rng = &mut self.client_rng;
-        let key = format!("k{}", rng.random_range(0..self.opts.keys.max(1)));
+        let key = self.key_names[rng.random_range(0..self.key_names.len())].clone();
         let client = &self.clients[c];
         let fresh = format!("{}.{}", client.process, client.seq + 1);
         match rng.random_range(0..100) {
@@ -256,7 +256,7 @@ impl Sim {
             last_error: "no node answered".to_string(),
         });
         self.record(process, EventType::Invoke, &op, None);
-        self.note(Note::Text(format!("c{process} invoke {}", describe(&op))));
+        self.note(Note::Client(Box::new(ClientNote::Invoke { process, op })));
         self.attempt(c)
     }
 
@@ -446,10 +446,6 @@ impl Sim {
         let process = self.clients[c].process;
         self.stats.ops_ok += 1;
         self.record(process, EventType::Ok, &pending.op, Some(&result));
-        self.note(Note::Text(format!(
-            "c{process} ok {} → {result:?}",
-            describe(&pending.op)
-        )));
         let seen = match (&pending.op, &result) {
             (Op::Put { value, .. }, _) => Some(Some(value.clone())),
             (Op::Cas { new, .. }, OpResult::Swapped(true)) => Some(Some(new.clone())),
@@ -467,6 +463,13 @@ impl Sim {
             }
             None => {}
         }
+        // The note keeps the operation and is formatted only if a
+        // violation shows it.
+        self.note(Note::Client(Box::new(ClientNote::Done {
+            process,
+            op: pending.op,
+            result: result.clone(),
+        })));
         self.finish(c, ClientOutcome::Ok(result));
     }
 
@@ -486,17 +489,17 @@ impl Sim {
             EventType::Fail
         };
         self.record(process, kind, &pending.op, None);
-        self.note(Note::Text(format!(
-            "c{process} {} {}: {}",
-            if unknown { "info" } else { "fail" },
-            describe(&pending.op),
-            pending.last_error
-        )));
         let outcome = if pending.accepted {
             ClientOutcome::Timeout
         } else {
-            ClientOutcome::Unavailable(pending.last_error)
+            ClientOutcome::Unavailable(pending.last_error.clone())
         };
+        self.note(Note::Client(Box::new(ClientNote::GaveUp {
+            process,
+            op: pending.op,
+            info: unknown,
+            error: pending.last_error,
+        })));
         self.finish(c, outcome);
     }
 
@@ -550,14 +553,5 @@ impl Sim {
             value,
             time: self.now,
         });
-    }
-}
-
-fn describe(op: &Op) -> String {
-    match op {
-        Op::Put { key, value } => format!("put {key} {value}"),
-        Op::Get { key } => format!("get {key}"),
-        Op::Delete { key } => format!("delete {key}"),
-        Op::Cas { key, old, new } => format!("cas {key} {old} {new}"),
     }
 }

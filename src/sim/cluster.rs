@@ -51,6 +51,8 @@ pub struct Sim {
     pub(super) fault_rng: ChaCha8Rng,
     /// Client operations, targets and think times.
     pub(super) client_rng: ChaCha8Rng,
+    /// The keys background clients use, `k0..k{keys-1}`, named once.
+    pub(super) key_names: Vec<String>,
     pub(super) checker: Checker,
     pub(super) stats: SimStats,
     pub(super) history: Vec<HistoryEvent>,
@@ -102,6 +104,7 @@ impl Sim {
         let clients = (0..=opts.clients)
             .map(|i| Client::new(i as u64 + 1, i < opts.clients))
             .collect();
+        let key_names = (0..opts.keys.max(1)).map(|k| format!("k{k}")).collect();
         let mut sim = Sim {
             opts,
             now: 0,
@@ -112,6 +115,7 @@ impl Sim {
             net_rng,
             fault_rng,
             client_rng,
+            key_names,
             checker: Checker::default(),
             stats: SimStats::default(),
             history: Vec::new(),

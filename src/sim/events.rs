@@ -12,6 +12,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use super::faults::FaultStep;
+use crate::kv::{Op, OpResult};
 use crate::raft::{Message, NodeId, Role, Term};
 
 /// Something scheduled to happen.
@@ -38,10 +39,12 @@ pub(super) enum Event {
     },
 }
 
+/// A queue entry: when, in which order, and where the event waits. Kept
+/// small so the heap moves 24 bytes per sift step, not a whole message.
 struct Scheduled {
     time: u64,
     seq: u64,
-    event: Event,
+    slot: usize,
 }
 
 impl PartialEq for Scheduled {
@@ -62,21 +65,34 @@ impl Ord for Scheduled {
     }
 }
 
-/// A min-queue of events by (time, scheduling order).
+/// A min-queue of events by (time, scheduling order). The events live in
+/// reusable slots; the heap orders small keys pointing at them.
 #[derive(Default)]
 pub(super) struct EventQueue {
     heap: BinaryHeap<Scheduled>,
     seq: u64,
+    slots: Vec<Option<Event>>,
+    free: Vec<usize>,
 }
 
 impl EventQueue {
     /// Schedules `event` at `time`.
     pub(super) fn push(&mut self, time: u64, event: Event) {
         self.seq += 1;
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot] = Some(event);
+                slot
+            }
+            None => {
+                self.slots.push(Some(event));
+                self.slots.len() - 1
+            }
+        };
         self.heap.push(Scheduled {
             time,
             seq: self.seq,
-            event,
+            slot,
         });
     }
 
@@ -87,7 +103,12 @@ impl EventQueue {
 
     /// Removes and returns the earliest event.
     pub(super) fn pop(&mut self) -> Option<(u64, Event)> {
-        self.heap.pop().map(|s| (s.time, s.event))
+        let Scheduled { time, slot, .. } = self.heap.pop()?;
+        let event = self.slots[slot]
+            .take()
+            .expect("a queued key points at its event until popped");
+        self.free.push(slot);
+        Some((time, event))
     }
 }
 
@@ -151,8 +172,33 @@ pub(super) enum Note {
     Role { id: NodeId, role: Role, term: Term },
     /// A node's commit index moved.
     Commit { id: NodeId, index: u64 },
-    /// Anything rarer: faults, client operations.
+    /// A client operation began or ended (boxed: it is large and rarer
+    /// than the notes above, which stay small to move).
+    Client(Box<ClientNote>),
+    /// Anything rarer: faults, crashes, stale reads.
     Text(String),
+}
+
+/// A step of a client operation, kept as data and formatted only when a
+/// violation shows it.
+#[derive(Clone, Debug)]
+pub(super) enum ClientNote {
+    /// A client started an operation.
+    Invoke { process: u64, op: Op },
+    /// A client's operation succeeded.
+    Done {
+        process: u64,
+        op: Op,
+        result: OpResult,
+    },
+    /// A client gave up on an operation: `info` when it may still take
+    /// effect, `fail` when it did not.
+    GaveUp {
+        process: u64,
+        op: Op,
+        info: bool,
+        error: String,
+    },
 }
 
 impl fmt::Display for Note {
@@ -167,7 +213,46 @@ impl fmt::Display for Note {
             Note::Drop { from, to, kind } => write!(f, "n{from} ⇥ n{to} {kind} (lost)"),
             Note::Role { id, role, term } => write!(f, "n{id} is {role} in t{term}"),
             Note::Commit { id, index } => write!(f, "n{id} commit {index}"),
+            Note::Client(note) => note.fmt(f),
             Note::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+impl fmt::Display for ClientNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientNote::Invoke { process, op } => {
+                write!(f, "c{process} invoke {}", Describe(op))
+            }
+            ClientNote::Done {
+                process,
+                op,
+                result,
+            } => write!(f, "c{process} ok {} → {result:?}", Describe(op)),
+            ClientNote::GaveUp {
+                process,
+                op,
+                info,
+                error,
+            } => {
+                let kind = if *info { "info" } else { "fail" };
+                write!(f, "c{process} {kind} {}: {error}", Describe(op))
+            }
+        }
+    }
+}
+
+/// An operation as a client would type it: `put k v`, `cas k old new`.
+struct Describe<'a>(&'a Op);
+
+impl fmt::Display for Describe<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Op::Put { key, value } => write!(f, "put {key} {value}"),
+            Op::Get { key } => write!(f, "get {key}"),
+            Op::Delete { key } => write!(f, "delete {key}"),
+            Op::Cas { key, old, new } => write!(f, "cas {key} {old} {new}"),
         }
     }
 }

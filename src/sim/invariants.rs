@@ -24,6 +24,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::events::{fmt_time, hash_bytes, mix};
 use crate::kv::{Applied, Command, KvStore, OpResult};
@@ -76,7 +77,7 @@ impl fmt::Display for Violation {
 impl std::error::Error for Violation {}
 
 /// What the checker remembers of one committed index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Committed {
     /// The entry's term.
     pub term: Term,
@@ -86,6 +87,10 @@ pub(super) struct Committed {
     pub digest: u64,
     /// Hash of the result applying it produced.
     pub result: u64,
+    /// The key the command touches (`None` for a no-op), decoded once
+    /// here so that applying the same payload on each node does not
+    /// decode it again just to find the key.
+    pub key: Option<Box<str>>,
 }
 
 /// What the checker remembers of one node between steps.
@@ -101,12 +106,45 @@ struct NodeTrack {
 #[derive(Default)]
 pub(super) struct Checker {
     leaders: BTreeMap<Term, NodeId>,
-    nodes: BTreeMap<NodeId, NodeTrack>,
+    /// Node `id`'s track is at `id` (grown on demand; ids are small).
+    nodes: Vec<NodeTrack>,
     /// (index, term) → (payload hash, term of the entry before).
-    entries: HashMap<(Index, Term), (u64, Term)>,
+    entries: EntryMap,
     committed: Vec<Committed>,
     reference: KvStore,
     reference_digest: u64,
+}
+
+/// The map behind log matching. Looked up once per entry written, so it
+/// uses a cheap hash of the two words instead of SipHash (no input here
+/// is adversarial, and its order never reaches an output).
+pub(super) type EntryMap = HashMap<(Index, Term), (u64, Term), BuildHasherDefault<WordHasher>>;
+
+/// A hasher for keys made of a few integers: mixes each word in.
+#[derive(Default)]
+pub(super) struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = mix(self.0 ^ hash_bytes(bytes));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = mix(self.0.rotate_left(23) ^ word);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// What the checker remembers of node `id`, in `nodes` indexed by id.
+fn track(nodes: &mut Vec<NodeTrack>, id: NodeId) -> &mut NodeTrack {
+    let i = usize::try_from(id).expect("node ids fit in memory");
+    if i >= nodes.len() {
+        nodes.resize(i + 1, NodeTrack::default());
+    }
+    &mut nodes[i]
 }
 
 impl Checker {
@@ -117,7 +155,7 @@ impl Checker {
 
     /// Forgets a crashed node's volatile state (role, commit, state machine).
     pub(super) fn node_crashed(&mut self, id: NodeId) {
-        let track = self.nodes.entry(id).or_default();
+        let track = track(&mut self.nodes, id);
         track.role = None;
         track.commit = 0;
         track.digest = 0;
@@ -167,7 +205,7 @@ impl Checker {
 
     /// Checks what an input changed on an up node: term, role, commit.
     pub(super) fn after_input(&mut self, id: NodeId, node: &Node) -> Result<(), Breach> {
-        let track = self.nodes.entry(id).or_default();
+        let track = track(&mut self.nodes, id);
         let before = *track;
         let (term, role) = (node.term(), node.role());
         track.term = term;
@@ -192,7 +230,7 @@ impl Checker {
     /// Extends the committed prefix with what `node` now knows is
     /// committed, checking it agrees with what others committed.
     pub(super) fn observe_commit(&mut self, id: NodeId, node: &Node) -> Result<(), Breach> {
-        let track = self.nodes.entry(id).or_default();
+        let track = track(&mut self.nodes, id);
         let (before, commit) = (track.commit, node.commit_index());
         commit_never_decreases(id, before, commit)?;
         track.commit = commit;
@@ -210,14 +248,20 @@ impl Checker {
             match self.committed.get(index as usize - 1) {
                 Some(known) => committed_agrees(id, entry, hash, known)?,
                 None => {
-                    let (applied, digest) =
-                        apply_tracked(&mut self.reference, self.reference_digest, entry)?;
+                    let key = command_key(entry)?;
+                    let (applied, digest) = apply_tracked(
+                        &mut self.reference,
+                        self.reference_digest,
+                        entry,
+                        key.as_deref(),
+                    )?;
                     self.reference_digest = digest;
                     self.committed.push(Committed {
                         term: entry.term,
                         hash,
                         digest,
                         result: result_hash(applied.as_ref()),
+                        key,
                     });
                 }
             }
@@ -235,7 +279,7 @@ impl Checker {
         kv: &mut KvStore,
     ) -> Result<Option<Applied>, Breach> {
         apply_in_order(id, kv.applied_index(), entry.index)?;
-        let Some(known) = self.committed.get(entry.index as usize - 1).copied() else {
+        let Some(known) = self.committed.get(entry.index as usize - 1) else {
             return Err((
                 "apply only committed",
                 format!(
@@ -246,16 +290,18 @@ impl Checker {
             ));
         };
         let hash = payload_hash(&entry.data);
-        applied_matches_committed(id, entry, hash, &known)?;
-        let track = self.nodes.entry(id).or_default();
-        let (applied, digest) = apply_tracked(kv, track.digest, entry)?;
+        applied_matches_committed(id, entry, hash, known)?;
+        // The payload equals the committed one (same hash), so it touches
+        // the key recorded for it.
+        let track = track(&mut self.nodes, id);
+        let (applied, digest) = apply_tracked(kv, track.digest, entry, known.key.as_deref())?;
         track.digest = digest;
         state_matches_replay(
             id,
             entry.index,
             digest,
             result_hash(applied.as_ref()),
-            &known,
+            known,
         )?;
         Ok(applied)
     }
@@ -357,7 +403,7 @@ pub(super) fn committed_not_lost(
 /// Same index and term ⇒ same command and same preceding term (and so, by
 /// induction over every write, identical prefixes).
 pub(super) fn log_matching(
-    entries: &mut HashMap<(Index, Term), (u64, Term)>,
+    entries: &mut EntryMap,
     id: NodeId,
     entry: &Entry,
     hash: u64,
@@ -491,30 +537,36 @@ pub(super) fn state_matches_replay(
     Ok(())
 }
 
-/// Applies `entry` to `kv`, updating `digest`, an order-free hash of the
-/// store's contents (XOR of one hash per key/value pair).
+fn undecodable(e: crate::kv::KvError) -> Breach {
+    ("commands decode", e.to_string())
+}
+
+/// The key `entry`'s command touches; `None` for a no-op.
+fn command_key(entry: &Entry) -> Result<Option<Box<str>>, Breach> {
+    match &entry.data {
+        EntryData::Noop => Ok(None),
+        EntryData::Command(bytes) => {
+            let command = Command::decode(entry.index, bytes).map_err(undecodable)?;
+            Ok(Some(command.op.key().into()))
+        }
+    }
+}
+
+/// Applies `entry`, whose command touches `key` (see [`command_key`]), to
+/// `kv`, updating `digest`, an order-free hash of the store's contents (XOR
+/// of one hash per key/value pair).
 fn apply_tracked(
     kv: &mut KvStore,
     digest: u64,
     entry: &Entry,
+    key: Option<&str>,
 ) -> Result<(Option<Applied>, u64), Breach> {
-    let undecodable = |e: crate::kv::KvError| ("commands decode", e.to_string());
-    let key = match &entry.data {
-        EntryData::Noop => None,
-        EntryData::Command(bytes) => Some(
-            Command::decode(entry.index, bytes)
-                .map_err(undecodable)?
-                .op
-                .key()
-                .to_string(),
-        ),
-    };
     let mut digest = digest;
-    if let Some(key) = &key {
+    if let Some(key) = key {
         digest ^= pair_hash(key, kv.get(key));
     }
     let applied = kv.apply(entry).map_err(undecodable)?;
-    if let Some(key) = &key {
+    if let Some(key) = key {
         digest ^= pair_hash(key, kv.get(key));
     }
     Ok((applied, digest))
@@ -589,6 +641,7 @@ mod tests {
                 hash: payload_hash(&e.data),
                 digest: 0,
                 result: 0,
+                key: None,
             })
             .collect()
     }
@@ -642,7 +695,7 @@ mod tests {
 
     #[test]
     fn log_matching_catches_different_entries_at_same_index_and_term() {
-        let mut map = HashMap::new();
+        let mut map = EntryMap::default();
         let a = put(2, 1, "x", "1");
         let b = put(2, 1, "x", "2");
         assert!(log_matching(&mut map, 1, &a, payload_hash(&a.data), 1).is_ok());
@@ -692,7 +745,7 @@ mod tests {
         assert!(apply_in_order(1, 4, 4).is_err());
         let a = put(1, 1, "x", "1");
         let b = put(1, 1, "x", "2");
-        let known = committed_of(std::slice::from_ref(&a))[0];
+        let known = committed_of(std::slice::from_ref(&a)).remove(0);
         assert!(applied_matches_committed(1, &a, payload_hash(&a.data), &known).is_ok());
         assert_eq!(
             applied_matches_committed(1, &b, payload_hash(&b.data), &known)
@@ -712,14 +765,21 @@ mod tests {
         let mut checker = Checker::default();
         // Build the reference by hand, as observe_commit would.
         for e in &log {
-            let (applied, digest) =
-                apply_tracked(&mut checker.reference, checker.reference_digest, e).unwrap();
+            let key = command_key(e).unwrap();
+            let (applied, digest) = apply_tracked(
+                &mut checker.reference,
+                checker.reference_digest,
+                e,
+                key.as_deref(),
+            )
+            .unwrap();
             checker.reference_digest = digest;
             checker.committed.push(Committed {
                 term: e.term,
                 hash: payload_hash(&e.data),
                 digest,
                 result: result_hash(applied.as_ref()),
+                key,
             });
         }
         let mut kv = KvStore::new();
@@ -743,7 +803,7 @@ mod tests {
             committed: checker.committed.clone(),
             ..Checker::default()
         };
-        third.nodes.entry(3).or_default().digest = pair_hash("z", Some("9"));
+        track(&mut third.nodes, 3).digest = pair_hash("z", Some("9"));
         let mut fresh = KvStore::new();
         assert_eq!(
             third.apply(3, &log[0], &mut fresh).unwrap_err().0,
