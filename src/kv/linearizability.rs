@@ -122,7 +122,7 @@ type Value = u32;
 const ABSENT: Value = 0;
 
 /// One operation as a step of the register model.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Step {
     /// Set the value (an ok or unknown put).
     Put(Value),
@@ -140,6 +140,18 @@ enum Step {
 }
 
 impl Step {
+    /// Whether the step never changes the register, whatever it holds.
+    fn is_read(self) -> bool {
+        matches!(
+            self,
+            Step::Get(_)
+                | Step::Cas {
+                    swapped: Some(false),
+                    ..
+                }
+        )
+    }
+
     /// The register after this step from `state`, or `None` if the step's
     /// result contradicts `state`.
     fn apply(self, state: Value) -> Option<Value> {
@@ -168,44 +180,82 @@ const HEAD: u32 = 0;
 struct Partition<'a> {
     ops: Vec<&'a Operation>,
     steps: Vec<Step>,
-    /// The string of each value, `values[v - 1]` for value `v`.
-    values: Vec<&'a str>,
+    /// For an operation of unknown outcome, the previous one (by invoke
+    /// time) with the same step; see `search`.
+    class_prev: Vec<Option<u32>>,
+    /// An ok get of a value no operation writes, if any: a sure failure.
+    never_written: Option<usize>,
 }
 
 impl<'a> Partition<'a> {
     fn new(ops: Vec<&'a Operation>) -> Partition<'a> {
+        // Values that can make a difference are those some result is
+        // compared with: values read, and the old values of cas. Writes of
+        // any other value behave alike, so they all become one value; that
+        // makes more configurations equal and the cache more effective.
         let mut ids: HashMap<&'a str, Value> = HashMap::new();
-        let mut values: Vec<&'a str> = Vec::new();
-        let mut intern = |s: &'a str| -> Value {
-            *ids.entry(s).or_insert_with(|| {
-                values.push(s);
+        for op in &ops {
+            let observed = match (&op.op, &op.outcome) {
+                (Op::Get { .. }, Outcome::Ok(OpResult::Value(Some(v)))) => Some(v),
+                (Op::Cas { old, .. }, _) => Some(old),
+                _ => None,
+            };
+            if let Some(v) = observed {
                 // Counts stay far below u32::MAX: one value per operation.
-                Value::try_from(values.len()).unwrap_or(Value::MAX)
-            })
-        };
+                let next = Value::try_from(ids.len() + 1).unwrap_or(Value::MAX);
+                ids.entry(v).or_insert(next);
+            }
+        }
+        let unobserved = Value::try_from(ids.len() + 1).unwrap_or(Value::MAX);
+        let id = |v: &str| ids.get(v).copied().unwrap_or(unobserved);
         let mut steps = Vec::with_capacity(ops.len());
+        let mut written = vec![false; ids.len() + 2];
         for op in &ops {
             let known = match &op.outcome {
                 Outcome::Ok(result) => Some(result),
                 _ => None,
             };
             let step = match (&op.op, known) {
-                (Op::Put { value, .. }, _) => Step::Put(intern(value)),
+                (Op::Put { value, .. }, _) => Step::Put(id(value)),
                 (Op::Delete { .. }, _) => Step::Delete,
-                (Op::Get { .. }, Some(OpResult::Value(Some(v)))) => Step::Get(intern(v)),
+                (Op::Get { .. }, Some(OpResult::Value(Some(v)))) => Step::Get(id(v)),
                 (Op::Get { .. }, _) => Step::Get(ABSENT),
                 (Op::Cas { old, new, .. }, result) => Step::Cas {
-                    old: intern(old),
-                    new: intern(new),
+                    old: id(old),
+                    new: id(new),
                     swapped: match result {
                         Some(OpResult::Swapped(b)) => Some(*b),
                         _ => None,
                     },
                 },
             };
+            if let Step::Put(v) | Step::Cas { new: v, .. } = step {
+                written[v as usize] = true;
+            }
             steps.push(step);
         }
-        Partition { ops, steps, values }
+        let never_written = steps
+            .iter()
+            .position(|step| matches!(step, Step::Get(v) if *v != ABSENT && !written[*v as usize]));
+
+        // Operations of unknown outcome with the same step are
+        // interchangeable: whichever was invoked earlier can stand in for a
+        // later one anywhere the later one could take effect. So the search
+        // only linearizes them in invoke order, which cuts the 2^k subsets
+        // of k such operations down to k + 1 prefixes.
+        let mut unknown: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].ret.is_none()).collect();
+        unknown.sort_by_key(|&i| (ops[i].call, i));
+        let mut last: HashMap<Step, u32> = HashMap::new();
+        let mut class_prev = vec![None; ops.len()];
+        for i in unknown {
+            class_prev[i] = last.insert(steps[i], i as u32);
+        }
+        Partition {
+            ops,
+            steps,
+            class_prev,
+            never_written,
+        }
     }
 
     /// Wing–Gong search with Lowe's cache over this partition.
@@ -213,6 +263,15 @@ impl<'a> Partition<'a> {
         let n = self.ops.len();
         if n == 0 {
             return Search::Linearizable;
+        }
+        if let Some(get) = self.never_written {
+            return Search::Stuck(Stuck {
+                prefix: Vec::new(),
+                state: None,
+                blocked: self.ops[get],
+                pending: Vec::new(),
+                never_written: true,
+            });
         }
         let mut list = EntryList::new(&self.ops);
         let words = n.div_ceil(64);
@@ -223,10 +282,12 @@ impl<'a> Partition<'a> {
         let mut state = ABSENT;
         // Call entries linearized so far, each with the state before it.
         let mut stack: Vec<(u32, Value)> = Vec::new();
+        // Whether each choice on the stack was forced (see below).
+        let mut forced: Vec<bool> = Vec::new();
         // The deepest point where the search got stuck, kept to explain a
-        // failure: the stack then, the state and the blocked operation.
+        // failure: the stack then and the blocked operation.
         // Copying into a reused buffer keeps this cheap on success.
-        let mut deepest: Option<(Value, u32)> = None;
+        let mut deepest: Option<u32> = None;
         let mut deepest_stack: Vec<(u32, Value)> = Vec::new();
         let mut entry = list.next[HEAD as usize];
         let mut steps_taken: u64 = 0;
@@ -236,13 +297,31 @@ impl<'a> Partition<'a> {
             }
             steps_taken += 1;
             let e = entry as usize;
+            let mut dead = false;
             if let Some(ret) = list.call_of[e] {
                 let op = list.op[e] as usize;
+                let out_of_turn =
+                    self.class_prev[op].is_some_and(|prev| !has_bit(&linearized, prev as usize));
+                if out_of_turn {
+                    entry = list.next[e];
+                    continue;
+                }
                 if let Some(next_state) = self.steps[op].apply(state) {
+                    // A read (a get, or a cas that did not swap) can go
+                    // first in any order that exists from here: whatever had
+                    // to precede it is linearized already (its return would
+                    // have come first in the list), it succeeds now, and
+                    // since it never changes the register, taking it out of
+                    // its later place changes no other result. So if it
+                    // fails here, so does every other choice at this level.
+                    // (A put of the value held is not a read: later on it
+                    // might have changed the register.)
+                    let keeps = self.steps[op].is_read();
                     set_bit(&mut linearized, op);
                     lin_hash ^= zobrist[op];
                     if cache.insert(&linearized, lin_hash, next_state) {
                         stack.push((entry, state));
+                        forced.push(keeps);
                         state = next_state;
                         list.lift(entry, ret);
                         entry = list.next[HEAD as usize];
@@ -250,43 +329,50 @@ impl<'a> Partition<'a> {
                     }
                     clear_bit(&mut linearized, op);
                     lin_hash ^= zobrist[op];
+                    // Already explored, and it failed: this level is dead.
+                    dead = keeps;
                 }
-                entry = list.next[e];
+                if !dead {
+                    entry = list.next[e];
+                    continue;
+                }
             } else {
                 // The return of an operation not yet linearized: it had to
                 // take effect by now, so this branch is dead.
                 if deepest.is_none() || stack.len() > deepest_stack.len() {
-                    deepest = Some((state, list.op[e]));
+                    deepest = Some(list.op[e]);
                     deepest_stack.clear();
                     deepest_stack.extend_from_slice(&stack);
                 }
+            }
+            // Backtrack: undo the last choice and try the next one at its
+            // level, skipping levels whose choice was forced.
+            loop {
                 let Some((call, previous)) = stack.pop() else {
                     // Nothing left to undo: no linearization exists.
-                    let (state, blocked) = deepest.unwrap_or((state, list.op[e]));
-                    return Search::Stuck(self.stuck(&list, &deepest_stack, state, blocked));
+                    let blocked = deepest.unwrap_or(list.op[e]);
+                    return Search::Stuck(self.stuck(&list, &deepest_stack, blocked));
                 };
+                let was_forced = forced.pop().unwrap_or(false);
                 let op = list.op[call as usize] as usize;
                 clear_bit(&mut linearized, op);
                 lin_hash ^= zobrist[op];
                 state = previous;
                 list.unlift(call);
                 entry = list.next[call as usize];
+                if !was_forced {
+                    break;
+                }
             }
         }
         Search::Linearizable
     }
 
     /// Describes the search stuck after linearizing the calls in `stack`,
-    /// leaving `state`, when operation `blocked` returned.
-    fn stuck(
-        &self,
-        list: &EntryList,
-        stack: &[(u32, Value)],
-        state: Value,
-        blocked: u32,
-    ) -> Stuck<'a> {
+    /// when operation `blocked` returned.
+    fn stuck(&self, list: &EntryList, stack: &[(u32, Value)], blocked: u32) -> Stuck<'a> {
         let mut in_prefix = vec![false; self.ops.len()];
-        let prefix = stack
+        let prefix: Vec<&Operation> = stack
             .iter()
             .map(|(call, _)| {
                 let op = list.op[*call as usize] as usize;
@@ -306,15 +392,29 @@ impl<'a> Partition<'a> {
             .filter(|op| !std::ptr::eq(*op, blocked))
             .collect();
         Stuck {
+            state: replay(&prefix),
             prefix,
-            state: match state {
-                ABSENT => None,
-                v => self.values.get(v as usize - 1).copied(),
-            },
             blocked,
             pending,
+            never_written: false,
         }
     }
+}
+
+/// The value a register holds after `ops` in this order (a linearization
+/// found by the search), shown quoted; the search itself only knows values
+/// by number, and merges those never observed.
+fn replay(ops: &[&Operation]) -> Option<String> {
+    let mut value: Option<&str> = None;
+    for op in ops {
+        match &op.op {
+            Op::Put { value: v, .. } => value = Some(v),
+            Op::Delete { .. } => value = None,
+            Op::Cas { old, new, .. } if value == Some(old.as_str()) => value = Some(new),
+            Op::Get { .. } | Op::Cas { .. } => {}
+        }
+    }
+    value.map(|v| format!("{v:?}"))
 }
 
 /// How the search of one partition ended.
@@ -328,9 +428,12 @@ enum Search<'a> {
 /// the register then, and the operation that could not follow.
 struct Stuck<'a> {
     prefix: Vec<&'a Operation>,
-    state: Option<&'a str>,
+    /// The register after the prefix, as shown to a person.
+    state: Option<String>,
     blocked: &'a Operation,
     pending: Vec<&'a Operation>,
+    /// The blocked operation reads a value nothing writes.
+    never_written: bool,
 }
 
 /// How many operations of a long prefix the explanation lists.
@@ -340,6 +443,14 @@ impl Stuck<'_> {
     fn explain(&self, key: &str) -> String {
         use std::fmt::Write;
         let mut s = String::new();
+        if self.never_written {
+            let _ = writeln!(
+                s,
+                "this read of key {key:?} returned a value no operation on the key writes:\n  {}",
+                self.blocked
+            );
+            return s;
+        }
         let _ = writeln!(
             s,
             "the operations on key {key:?} cannot be linearized; the longest order found explains {} of them:",
@@ -352,8 +463,8 @@ impl Stuck<'_> {
         for op in &self.prefix[skipped..] {
             let _ = writeln!(s, "  {op}");
         }
-        let _ = match self.state {
-            Some(v) => writeln!(s, "after which {key:?} holds {v:?}."),
+        let _ = match &self.state {
+            Some(v) => writeln!(s, "after which {key:?} holds {v}."),
             None => writeln!(s, "after which {key:?} is absent."),
         };
         let _ = writeln!(
@@ -453,6 +564,10 @@ impl EntryList {
         }
         self.relink(call);
     }
+}
+
+fn has_bit(bits: &[u64], i: usize) -> bool {
+    bits[i / 64] & (1 << (i % 64)) != 0
 }
 
 fn set_bit(bits: &mut [u64], i: usize) {

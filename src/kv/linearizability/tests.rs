@@ -312,6 +312,35 @@ fn keys_are_independent() {
     assert!(h.linearizable());
 }
 
+/// `writes` pending writes of unknown outcome, alternately "a" and "b",
+/// then `reads` reads that see the value flip every time.
+fn flips(writes: u64, reads: u64) -> H {
+    let mut h = H::default();
+    for p in 0..writes {
+        let v = if p % 2 == 0 { "a" } else { "b" };
+        h = h.info(1000 + p, put("x", v), p, None);
+    }
+    for i in 0..reads {
+        let v = if i % 2 == 0 { "a" } else { "b" };
+        h = h.get(1, "x", Some(v), 1000 + 10 * i, 1005 + 10 * i);
+    }
+    h
+}
+
+#[test]
+fn many_pending_unknown_writes_stay_cheap() {
+    // Without treating equal pending writes as interchangeable these are
+    // searches over 2^200 and 2^40 subsets.
+    let verdict = check_with_budget(&flips(200, 100).0, Duration::from_secs(5)).unwrap();
+    assert_eq!(verdict, Verdict::Linearizable);
+    // One flip more than the writes allow.
+    let verdict = check_with_budget(&flips(40, 41).0, Duration::from_secs(5)).unwrap();
+    assert!(
+        matches!(verdict, Verdict::NotLinearizable { .. }),
+        "{verdict:?}"
+    );
+}
+
 #[test]
 fn explanation_names_the_operations_and_times() {
     let h = H::default()
