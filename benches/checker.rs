@@ -41,7 +41,7 @@ const RUNS: usize = 3;
 
 /// Beyond this a check answers `unknown`, so a pathological shape cannot
 /// hang the benchmark.
-const BUDGET: Duration = Duration::from_secs(10);
+const BUDGET: Duration = Duration::from_secs(5);
 
 fn main() {
     let seed = 42;
@@ -51,6 +51,8 @@ fn main() {
     );
     for &(ops, keys, clients) in &[
         (10_000, 10, 20),
+        (10_000, 1, 5),
+        (10_000, 1, 10),
         (10_000, 1, 20),
         (100_000, 10, 20),
         (10_000, 10, 100),

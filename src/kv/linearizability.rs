@@ -30,6 +30,10 @@ use super::history::{HistoryError, HistoryEvent, Operation, Outcome, operations}
 /// The budget [`check`] gives the search before answering `Unknown`.
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
 
+/// The most memory Lowe's cache may hold, in 64-bit words (1 GiB): past
+/// it the search gives up with `Unknown` rather than exhaust the machine.
+const MAX_CACHE_WORDS: usize = 1 << 27;
+
 /// What the checker concluded about a history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -43,7 +47,8 @@ pub enum Verdict {
         /// The operations involved, and where the search got stuck.
         explanation: String,
     },
-    /// The time budget ran out before an answer.
+    /// The time budget (or the memory cap of the search) ran out before
+    /// an answer.
     Unknown,
 }
 
@@ -292,7 +297,9 @@ impl<'a> Partition<'a> {
         let mut entry = list.next[HEAD as usize];
         let mut steps_taken: u64 = 0;
         while list.next[HEAD as usize] != NIL {
-            if steps_taken.is_multiple_of(1024) && deadline.passed() {
+            if steps_taken.is_multiple_of(1024)
+                && (deadline.passed() || cache.bits.len() > MAX_CACHE_WORDS)
+            {
                 return Search::OutOfTime;
             }
             steps_taken += 1;
