@@ -597,3 +597,27 @@ fn agrees_with_brute_force_on_tiny_histories() {
         "{rejected} of 3000 rejected"
     );
 }
+
+#[test]
+fn checks_a_history_read_from_a_file() {
+    let text = r#"{"process":1,"type":"invoke","f":"put","key":"x","value":"1","time":0}
+{"process":1,"type":"ok","f":"put","key":"x","value":"1","time":10}
+{"process":2,"type":"invoke","f":"cas","key":"x","value":["1","2"],"time":20}
+{"process":2,"type":"ok","f":"cas","key":"x","value":true,"time":30}
+{"process":3,"type":"invoke","f":"get","key":"x","value":null,"time":40}
+{"process":3,"type":"ok","f":"get","key":"x","value":"1","time":50}
+"#;
+    let events = crate::kv::history::read_jsonl(text.as_bytes()).unwrap();
+    let Verdict::NotLinearizable { key, explanation } = check(&events).unwrap() else {
+        panic!("a read of the value the cas replaced must be rejected");
+    };
+    assert_eq!(key, "x");
+    assert!(
+        explanation.contains("process 2: cas \"x\" \"1\"→\"2\" → true [20µs, 30µs]"),
+        "{explanation}"
+    );
+    // Written back out, it is byte for byte the text read.
+    let mut out = Vec::new();
+    crate::kv::history::write_jsonl(&events, &mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), text);
+}
