@@ -29,7 +29,8 @@ pub struct CheckArgs {
     #[arg(long, default_value = "5", value_parser = parse_nodes)]
     nodes: usize,
     /// Faults to inject: `all`, `none`, or a comma-separated list of crash,
-    /// partition, isolate, bridge, oneway, loss, delay, duplicate, churn.
+    /// partition, isolate, bridge, oneway, loss, delay, duplicate, crashpoint,
+    /// churn.
     #[arg(long, default_value = "all")]
     faults: String,
     /// Client operations per run (spread over the run's duration).
@@ -148,10 +149,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
         println!("{v}\n");
     }
     println!(
-        "checked {} runs (seeds {}, {} nodes, faults {}{}): {} client operations, {} elections, {} messages, {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
+        "checked {} runs (seeds {}, {} node{}, faults {}{}): {} client operations, {} elections, {} messages, {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
         totals.runs,
         args.seeds,
         args.nodes,
+        if args.nodes == 1 { "" } else { "s" },
         args.faults,
         plan.bug_label(),
         totals.ops,
