@@ -48,7 +48,7 @@ pub use message::{Body, Entry, EntryData, Message};
 pub use node::Node;
 pub use output::{
     DurableState, Event, HardState, LogWrite, Progress, ReadId, ReadOutcome, ReadResult, Ready,
-    Role, Status,
+    Role, Snapshot, SnapshotMeta, Status,
 };
 
 /// Identifies a node; 1 to 9 in raftlab.

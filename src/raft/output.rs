@@ -14,12 +14,34 @@ pub struct HardState {
     pub vote: Option<NodeId>,
 }
 
+/// Where a snapshot ends: the last log entry whose effect it contains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    /// Index of the last entry the snapshot covers (0: none).
+    pub index: Index,
+    /// Term of that entry.
+    pub term: Term,
+}
+
+/// A snapshot of the state machine, standing for every log entry up to
+/// `meta.index`. The data is opaque to Raft (the KV store encodes it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The last entry it covers.
+    pub meta: SnapshotMeta,
+    /// The state machine's encoded state.
+    pub data: Vec<u8>,
+}
+
 /// Everything a node keeps across a crash; what `Node::new` restores from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DurableState {
     /// Term and vote.
     pub hard_state: HardState,
-    /// The log, from index 1 upwards without gaps.
+    /// The latest snapshot, if the log was ever compacted.
+    pub snapshot: Option<Snapshot>,
+    /// The log after the snapshot (from `snapshot.meta.index + 1`, or from
+    /// index 1 without one), without gaps.
     pub entries: Vec<Entry>,
 }
 

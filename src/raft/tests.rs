@@ -659,6 +659,7 @@ fn invalid_durable_state_is_rejected() {
             term: 1,
             vote: None,
         },
+        snapshot: None,
         entries,
     };
     assert!(matches!(
@@ -675,6 +676,7 @@ fn invalid_durable_state_is_rejected() {
             term: 1,
             vote: None,
         },
+        snapshot: None,
         entries,
     };
     assert!(matches!(
