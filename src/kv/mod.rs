@@ -29,4 +29,10 @@ pub enum KvError {
         /// What went wrong.
         reason: String,
     },
+    /// A snapshot of the store could not be restored.
+    #[error("cannot restore the KV snapshot: {reason}")]
+    Snapshot {
+        /// What is wrong with it.
+        reason: String,
+    },
 }

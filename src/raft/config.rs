@@ -24,6 +24,9 @@ pub struct Config {
     /// Most `Append` messages with entries in flight to one follower before
     /// the leader waits for answers (default 4).
     pub max_inflight: usize,
+    /// Largest chunk of a snapshot sent in one `InstallSnapshot` (default
+    /// 16 KiB).
+    pub snapshot_chunk_bytes: usize,
     /// Run a pre-vote round before an election (default on).
     pub pre_vote: bool,
     /// A leader that has not heard from a quorum within an election timeout
@@ -111,6 +114,7 @@ impl Config {
             heartbeat_interval: 5,
             max_append_entries: 64,
             max_inflight: 4,
+            snapshot_chunk_bytes: 16 * 1024,
             pre_vote: true,
             check_quorum: true,
             bugs: Bugs::default(),
@@ -139,9 +143,11 @@ impl Config {
                 self.heartbeat_interval, self.election_timeout_min
             )));
         }
-        if self.max_append_entries == 0 || self.max_inflight == 0 {
+        if self.max_append_entries == 0 || self.max_inflight == 0 || self.snapshot_chunk_bytes == 0
+        {
             return Err(InvalidConfig(
-                "max_append_entries and max_inflight must be at least 1".into(),
+                "max_append_entries, max_inflight and snapshot_chunk_bytes must be at least 1"
+                    .into(),
             ));
         }
         Ok(())

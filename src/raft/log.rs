@@ -1,12 +1,16 @@
-//! The in-memory Raft log of one node, with the bookkeeping the driver needs
-//! to persist exactly what changed.
+//! The in-memory Raft log of one node: the entries after the latest
+//! snapshot, with the bookkeeping the driver needs to persist exactly what
+//! changed.
 
-use super::{Entry, Index, LogWrite, Term};
+use super::{Entry, Index, LogWrite, SnapshotMeta, Term};
 
-/// A node's log: entries from index 1 without gaps, and the lowest index
-/// changed since the driver last persisted.
+/// A node's log: the entries after `snapshot` without gaps, and the lowest
+/// index changed since the driver last persisted.
 #[derive(Clone, Debug, Default)]
 pub struct RaftLog {
+    /// The last entry covered by the snapshot (index 0: none).
+    snapshot: SnapshotMeta,
+    /// Entries from `snapshot.index + 1` on.
     entries: Vec<Entry>,
     /// Lowest index rewritten since the last `take_write`, if any.
     dirty_from: Option<Index>,
@@ -15,68 +19,88 @@ pub struct RaftLog {
 impl RaftLog {
     /// A log holding `entries`, which must start at index 1 and be contiguous.
     pub fn from_entries(entries: Vec<Entry>) -> Result<RaftLog, String> {
+        RaftLog::from_parts(SnapshotMeta::default(), entries)
+    }
+
+    /// A log after `snapshot`: `entries` must start right after it, be
+    /// contiguous, and never go down in term.
+    pub fn from_parts(snapshot: SnapshotMeta, entries: Vec<Entry>) -> Result<RaftLog, String> {
+        let mut prev_term = snapshot.term;
         for (i, entry) in entries.iter().enumerate() {
-            let want = i as Index + 1;
+            let want = snapshot.index + i as Index + 1;
             if entry.index != want {
                 return Err(format!(
                     "entry at position {i} has index {}, expected {want}",
                     entry.index
                 ));
             }
-            if i > 0 && entry.term < entries[i - 1].term {
+            if entry.term < prev_term {
                 return Err(format!(
-                    "entry {} has term {} below the term {} of the entry before it",
-                    entry.index,
-                    entry.term,
-                    entries[i - 1].term
+                    "entry {} has term {} below the term {prev_term} of the entry before it",
+                    entry.index, entry.term,
                 ));
             }
+            prev_term = entry.term;
         }
         Ok(RaftLog {
+            snapshot,
             entries,
             dirty_from: None,
         })
     }
 
-    /// Index of the last entry, 0 when empty.
+    /// The last entry covered by the snapshot (index 0 when there is none).
+    pub fn snapshot_meta(&self) -> SnapshotMeta {
+        self.snapshot
+    }
+
+    /// Index of the first entry held (one past the snapshot).
+    pub fn first_index(&self) -> Index {
+        self.snapshot.index + 1
+    }
+
+    /// Index of the last entry, or of the snapshot when no entry follows it.
     pub fn last_index(&self) -> Index {
-        self.entries.len() as Index
+        self.snapshot.index + self.entries.len() as Index
     }
 
-    /// Term of the last entry, 0 when empty.
+    /// Term of the last entry (or of the snapshot), 0 when empty.
     pub fn last_term(&self) -> Term {
-        self.entries.last().map_or(0, |e| e.term)
+        self.entries.last().map_or(self.snapshot.term, |e| e.term)
     }
 
-    /// Term of the entry at `index`: 0 for index 0, `None` past the end.
+    /// Term of the entry at `index`: the snapshot's term at its index (0 for
+    /// index 0), `None` below it (compacted away) or past the end.
     pub fn term_at(&self, index: Index) -> Option<Term> {
-        if index == 0 {
-            return Some(0);
+        if index == self.snapshot.index {
+            return Some(self.snapshot.term);
         }
         self.get(index).map(|e| e.term)
     }
 
-    /// The entry at `index`, if present.
+    /// The entry at `index`, if held (not compacted, not past the end).
     pub fn get(&self, index: Index) -> Option<&Entry> {
-        if index == 0 {
+        if index <= self.snapshot.index {
             return None;
         }
-        self.entries.get((index - 1) as usize)
+        self.entries.get((index - self.snapshot.index - 1) as usize)
     }
 
-    /// All entries, from index 1.
+    /// The entries held, from `first_index()`.
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
-    /// Entries from `from` (inclusive) up to `to` (inclusive), clamped to the log.
+    /// Entries from `from` (inclusive) up to `to` (inclusive), clamped to
+    /// what the log holds.
     pub fn slice(&self, from: Index, to: Index) -> &[Entry] {
-        let last = self.last_index();
-        let to = to.min(last);
-        if from == 0 || from > to {
+        let from = from.max(self.first_index());
+        let to = to.min(self.last_index());
+        if from > to {
             return &[];
         }
-        &self.entries[(from - 1) as usize..to as usize]
+        let base = self.snapshot.index + 1;
+        &self.entries[(from - base) as usize..=(to - base) as usize]
     }
 
     /// Appends one entry at the end; its index must be `last_index() + 1`.
@@ -86,13 +110,55 @@ impl RaftLog {
         self.entries.push(entry);
     }
 
-    /// Drops every entry from `from` on.
+    /// Drops every entry from `from` on (never the snapshot).
     pub fn truncate_from(&mut self, from: Index) {
-        if from == 0 || from > self.last_index() {
+        let from = from.max(self.first_index());
+        if from > self.last_index() {
             return;
         }
         self.mark_dirty(from);
-        self.entries.truncate((from - 1) as usize);
+        self.entries.truncate((from - self.first_index()) as usize);
+    }
+
+    /// Forgets the entries up to `meta.index`, which a snapshot now stands
+    /// for. The driver compacts its durable log itself, so this is not a
+    /// write to persist.
+    pub fn compact(&mut self, meta: SnapshotMeta) {
+        if meta.index <= self.snapshot.index {
+            return;
+        }
+        let drop = (meta.index - self.snapshot.index).min(self.entries.len() as Index);
+        self.entries.drain(..drop as usize);
+        self.snapshot = meta;
+        if let Some(d) = self.dirty_from
+            && d <= meta.index
+        {
+            // Whatever was pending below the snapshot is covered by it.
+            self.dirty_from = if self.entries.is_empty() {
+                None
+            } else {
+                Some(meta.index + 1)
+            };
+        }
+    }
+
+    /// Installs a snapshot received from the leader: entries after it are
+    /// kept if the log agrees with it at its index (Raft §7), otherwise the
+    /// whole log is discarded.
+    pub fn install_snapshot(&mut self, meta: SnapshotMeta) {
+        if self.term_at(meta.index) == Some(meta.term) {
+            self.compact(meta);
+            return;
+        }
+        let had_entries_after = self.last_index() > meta.index;
+        self.entries.clear();
+        self.snapshot = meta;
+        self.dirty_from = None;
+        if had_entries_after {
+            // The durable log may still hold conflicting entries past the
+            // snapshot: an empty write from there removes them.
+            self.dirty_from = Some(meta.index + 1);
+        }
     }
 
     /// Whether (`index`, `term`) is at least as up to date as this log's
@@ -104,12 +170,13 @@ impl RaftLog {
 
     /// The first index of the term of the entry at `index` — the hint a
     /// follower sends back so the leader can skip a whole conflicting term.
+    /// Never below the first entry held.
     pub fn first_index_of_term_at(&self, index: Index) -> Index {
         let Some(term) = self.term_at(index) else {
             return self.last_index() + 1;
         };
         let mut first = index;
-        while first > 1 && self.term_at(first - 1) == Some(term) {
+        while first > self.first_index() && self.term_at(first - 1) == Some(term) {
             first -= 1;
         }
         first
@@ -152,6 +219,10 @@ mod tests {
         assert!(RaftLog::from_entries(vec![entry(1, 1), entry(3, 1)]).is_err());
         assert!(RaftLog::from_entries(vec![entry(1, 2), entry(2, 1)]).is_err());
         assert!(RaftLog::from_entries(vec![entry(1, 1), entry(2, 2)]).is_ok());
+        let meta = SnapshotMeta { index: 5, term: 3 };
+        assert!(RaftLog::from_parts(meta, vec![entry(6, 3)]).is_ok());
+        assert!(RaftLog::from_parts(meta, vec![entry(7, 3)]).is_err());
+        assert!(RaftLog::from_parts(meta, vec![entry(6, 2)]).is_err());
     }
 
     #[test]
@@ -179,5 +250,43 @@ mod tests {
         assert_eq!(log.first_index_of_term_at(4), 2);
         assert_eq!(log.first_index_of_term_at(1), 1);
         assert_eq!(log.first_index_of_term_at(9), 5);
+    }
+
+    #[test]
+    fn compaction_keeps_indexes_and_terms() {
+        let mut log = RaftLog::default();
+        for i in 1..=6 {
+            log.push(entry(i, if i <= 3 { 1 } else { 2 }));
+        }
+        log.take_write();
+        log.compact(SnapshotMeta { index: 4, term: 2 });
+        assert_eq!((log.first_index(), log.last_index()), (5, 6));
+        assert_eq!(log.term_at(4), Some(2));
+        assert_eq!(log.term_at(3), None, "compacted away");
+        assert_eq!(log.get(4), None);
+        assert_eq!(log.get(5).unwrap().index, 5);
+        assert_eq!(log.slice(1, 9).len(), 2);
+        assert_eq!(log.first_index_of_term_at(6), 5);
+        assert!(!log.has_write(), "compaction is not a write");
+        log.truncate_from(2);
+        assert_eq!(log.last_index(), 4, "truncation stops at the snapshot");
+        log.compact(SnapshotMeta { index: 9, term: 3 });
+        assert_eq!((log.last_index(), log.last_term()), (9, 3));
+    }
+
+    #[test]
+    fn installing_a_snapshot_keeps_a_matching_suffix_only() {
+        let mut log = RaftLog::from_entries((1..=5).map(|i| entry(i, 1)).collect()).unwrap();
+        log.install_snapshot(SnapshotMeta { index: 3, term: 1 });
+        assert_eq!((log.first_index(), log.last_index()), (4, 5));
+        assert!(!log.has_write());
+        log.install_snapshot(SnapshotMeta { index: 4, term: 7 });
+        assert_eq!((log.last_index(), log.last_term()), (4, 7));
+        let w = log.take_write().unwrap();
+        assert_eq!(
+            (w.from, w.entries.len()),
+            (5, 0),
+            "drop the conflicting suffix"
+        );
     }
 }

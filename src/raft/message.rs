@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Index, NodeId, Term};
+use super::{Index, NodeId, SnapshotMeta, Term};
 
 /// One entry of the replicated log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +116,27 @@ pub enum Body {
     /// Leadership transfer: the leader tells an up-to-date follower to start
     /// an election now, skipping pre-vote.
     TimeoutNow,
+    /// InstallSnapshot: one chunk of the leader's snapshot, for a follower
+    /// whose next entry was compacted away. Chunks go one at a time.
+    InstallSnapshot {
+        /// The snapshot the chunk belongs to.
+        meta: SnapshotMeta,
+        /// Byte offset of `data` in the snapshot.
+        offset: u64,
+        /// The chunk.
+        data: Vec<u8>,
+        /// This is the last chunk.
+        done: bool,
+    },
+    /// Answer to an `InstallSnapshot`.
+    InstallSnapshotResponse {
+        /// Index of the snapshot being received.
+        index: Index,
+        /// Bytes received so far: the offset of the next chunk wanted.
+        offset: u64,
+        /// The snapshot is installed (or the follower already had it all).
+        done: bool,
+    },
 }
 
 impl Body {
@@ -131,6 +152,8 @@ impl Body {
             Body::Heartbeat { .. } => "Heartbeat",
             Body::HeartbeatResponse { .. } => "HeartbeatResp",
             Body::TimeoutNow => "TimeoutNow",
+            Body::InstallSnapshot { .. } => "InstallSnapshot",
+            Body::InstallSnapshotResponse { .. } => "InstallSnapshotResp",
         }
     }
 }

@@ -14,8 +14,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{
     Body, Config, DurableState, Entry, EntryData, Event, HardState, Index, Message, NodeId,
-    Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role, Status, Term,
-    Ticks,
+    Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role, Snapshot,
+    SnapshotMeta, Status, Term, Ticks,
 };
 
 /// Replication state of one follower, as the leader sees it.
@@ -37,6 +37,9 @@ struct Peer {
     read_ack: u64,
     /// Heard from in the current CheckQuorum window.
     active: bool,
+    /// A snapshot being sent instead of entries, and the offset of the
+    /// chunk in flight.
+    sending: Option<(SnapshotMeta, u64)>,
 }
 
 /// A read waiting for its heartbeat round to be acknowledged by a quorum.
@@ -102,6 +105,13 @@ pub struct Node {
     messages: Vec<Message>,
     reads: Vec<ReadResult>,
     events: Vec<Event>,
+    /// The latest snapshot (taken here or received), sent to followers
+    /// whose next entry was compacted away.
+    snapshot: Option<Snapshot>,
+    /// A snapshot being received from the leader, chunk by chunk.
+    receiving: Option<(SnapshotMeta, Vec<u8>)>,
+    /// A received snapshot the driver must persist and restore.
+    installed: Option<Snapshot>,
 }
 
 impl Node {
@@ -109,7 +119,12 @@ impl Node {
     /// `seed` seeds the node's election-timeout RNG.
     pub fn new(config: Config, durable: DurableState, seed: u64) -> Result<Node, RaftError> {
         config.validate()?;
-        let log = RaftLog::from_entries(durable.entries).map_err(RaftError::InvalidState)?;
+        let meta = durable
+            .snapshot
+            .as_ref()
+            .map(|s| s.meta)
+            .unwrap_or_default();
+        let log = RaftLog::from_parts(meta, durable.entries).map_err(RaftError::InvalidState)?;
         let mut hard_state = durable.hard_state;
         if hard_state.term < log.last_term() {
             return Err(RaftError::InvalidState(format!(
@@ -129,13 +144,18 @@ impl Node {
             hard_state_dirty: false,
             role: RoleState::Follower,
             leader: None,
-            commit: 0,
-            handed_out: 0,
+            // A snapshot holds only committed state, and the driver restores
+            // its state machine from it before anything is handed out.
+            commit: meta.index,
+            handed_out: meta.index,
             election_elapsed: 0,
             election_timeout: 0,
             messages: Vec::new(),
             reads: Vec::new(),
             events: Vec::new(),
+            snapshot: durable.snapshot,
+            receiving: None,
+            installed: None,
         };
         node.reset_election_timer();
         Ok(node)
@@ -201,6 +221,7 @@ impl Node {
             commit: self.commit,
             last_index: self.log.last_index(),
             last_term: self.log.last_term(),
+            snapshot_index: self.log.snapshot_meta().index,
             election_elapsed: self.election_elapsed,
             election_timeout: self.election_timeout,
             progress,
@@ -210,6 +231,7 @@ impl Node {
     /// Whether `take_ready` would return anything.
     pub fn has_ready(&self) -> bool {
         self.hard_state_dirty
+            || self.installed.is_some()
             || !self.messages.is_empty()
             || !self.reads.is_empty()
             || !self.events.is_empty()
@@ -239,12 +261,41 @@ impl Node {
         };
         Ready {
             hard_state,
+            snapshot: self.installed.take(),
             log: self.log.take_write(),
             messages: std::mem::take(&mut self.messages),
             committed,
             reads: std::mem::take(&mut self.reads),
             events: std::mem::take(&mut self.events),
         }
+    }
+
+    /// Compacts the log up to a snapshot the driver took of its state
+    /// machine (and made durable) after applying `snapshot.meta.index`. The
+    /// node keeps the snapshot to send to followers that fall behind it.
+    pub fn compact(&mut self, snapshot: Snapshot) -> Result<(), RaftError> {
+        let meta = snapshot.meta;
+        if meta.index > self.handed_out {
+            return Err(RaftError::InvalidState(format!(
+                "cannot compact up to index {}: only {} has been applied",
+                meta.index, self.handed_out
+            )));
+        }
+        if meta.index <= self.log.snapshot_meta().index {
+            return Ok(());
+        }
+        if self.log.term_at(meta.index) != Some(meta.term) {
+            return Err(RaftError::InvalidState(format!(
+                "snapshot at index {} claims term {}, the log has {:?} there",
+                meta.index,
+                meta.term,
+                self.log.term_at(meta.index)
+            )));
+        }
+        self.log.compact(meta);
+        self.snapshot = Some(snapshot);
+        self.events.push(Event::Compacted { index: meta.index });
+        Ok(())
     }
 
     // ---------------------------------------------------------------- inputs
@@ -498,7 +549,107 @@ impl Node {
                     self.start_election(true);
                 }
             }
+            Body::InstallSnapshot {
+                meta,
+                offset,
+                data,
+                done,
+            } => {
+                self.follow(from);
+                self.on_install_snapshot(from, meta, offset, data, done);
+            }
+            Body::InstallSnapshotResponse {
+                index,
+                offset,
+                done,
+            } => self.on_install_snapshot_response(from, index, offset, done),
         }
+    }
+
+    /// Receives one chunk of the leader's snapshot. Chunks must arrive in
+    /// order; anything else is answered with the offset wanted next.
+    fn on_install_snapshot(
+        &mut self,
+        from: NodeId,
+        meta: SnapshotMeta,
+        offset: u64,
+        data: Vec<u8>,
+        done: bool,
+    ) {
+        let reply = |node: &mut Node, offset: u64, done: bool| {
+            let body = Body::InstallSnapshotResponse {
+                index: meta.index,
+                offset,
+                done,
+            };
+            node.send(from, body);
+        };
+        if meta.index <= self.commit {
+            // Everything it covers is already committed here.
+            self.receiving = None;
+            return reply(self, offset + data.len() as u64, true);
+        }
+        let buffer = match &mut self.receiving {
+            Some((m, buffer)) if *m == meta && buffer.len() as u64 == offset => buffer,
+            _ if offset == 0 => &mut self.receiving.insert((meta, Vec::new())).1,
+            Some((m, buffer)) if *m == meta => {
+                let want = buffer.len() as u64;
+                return reply(self, want, false);
+            }
+            _ => return reply(self, 0, false),
+        };
+        buffer.extend_from_slice(&data);
+        let received = buffer.len() as u64;
+        if !done {
+            return reply(self, received, false);
+        }
+        let Some((_, data)) = self.receiving.take() else {
+            return;
+        };
+        self.log.install_snapshot(meta);
+        self.commit = self.commit.max(meta.index);
+        self.handed_out = self.handed_out.max(meta.index);
+        let snapshot = Snapshot { meta, data };
+        self.snapshot = Some(snapshot.clone());
+        self.installed = Some(snapshot);
+        self.events
+            .push(Event::SnapshotInstalled { index: meta.index });
+        reply(self, received, true);
+    }
+
+    fn on_install_snapshot_response(
+        &mut self,
+        from: NodeId,
+        index: Index,
+        offset: u64,
+        done: bool,
+    ) {
+        let RoleState::Leader(leader) = &mut self.role else {
+            return;
+        };
+        let Some(peer) = leader.peers.get_mut(&from) else {
+            return;
+        };
+        peer.active = true;
+        let Some((meta, _)) = peer.sending else {
+            return;
+        };
+        if meta.index != index {
+            return;
+        }
+        peer.progressed = true;
+        if done {
+            peer.sending = None;
+            peer.match_index = peer.match_index.max(index);
+            peer.next_index = peer.match_index + 1;
+            peer.probing = true;
+            peer.inflight = 0;
+            self.maybe_commit();
+        } else {
+            peer.sending = Some((meta, offset));
+            peer.inflight = 0;
+        }
+        self.send_append(from);
     }
 
     /// Accepts `from` as the leader of the current term.
@@ -567,6 +718,17 @@ impl Node {
             };
             node.send(from, body);
         };
+        if prev_index < self.commit {
+            // Everything up to our commit index matches the leader's log
+            // (and may be compacted away here): say so, and let the leader
+            // continue from there.
+            let body = Body::AppendResponse {
+                success: true,
+                index: self.commit,
+                hint: 0,
+            };
+            return self.send(from, body);
+        }
         if prev_index > self.log.last_index() {
             // Our log is too short: ask for what follows our last entry.
             let hint = self.log.last_index() + 1;
@@ -825,6 +987,7 @@ impl Node {
                     progressed: false,
                     read_ack: 0,
                     active: true,
+                    sending: None,
                 };
                 (id, peer)
             })
@@ -910,6 +1073,9 @@ impl Node {
             let Some(peer) = leader.peers.get_mut(&to) else {
                 return;
             };
+            if peer.sending.is_some() {
+                return self.send_snapshot_chunk(to);
+            }
             let has_entries = peer.next_index <= last_index;
             let may_send = if peer.probing {
                 peer.inflight == 0
@@ -921,7 +1087,9 @@ impl Node {
             }
             let prev_index = peer.next_index - 1;
             let Some(prev_term) = self.log.term_at(prev_index) else {
-                return;
+                // The entries it needs were compacted away: send the
+                // snapshot instead (one chunk in flight at a time).
+                return self.send_snapshot_chunk(to);
             };
             let upto = (prev_index + max_entries).min(last_index);
             let entries = self.log.slice(prev_index + 1, upto).to_vec();
@@ -941,6 +1109,45 @@ impl Node {
                 return;
             }
         }
+    }
+
+    /// Sends `to` the chunk of the latest snapshot it waits for, starting
+    /// over when a newer snapshot replaced the one being sent.
+    fn send_snapshot_chunk(&mut self, to: NodeId) {
+        let chunk_bytes = self.config.snapshot_chunk_bytes;
+        let Some(snapshot) = &self.snapshot else {
+            return;
+        };
+        let RoleState::Leader(leader) = &mut self.role else {
+            return;
+        };
+        let Some(peer) = leader.peers.get_mut(&to) else {
+            return;
+        };
+        if peer.inflight > 0 {
+            return;
+        }
+        let offset = match peer.sending {
+            Some((meta, offset)) if meta == snapshot.meta => offset,
+            _ => {
+                self.events.push(Event::SnapshotSending {
+                    to,
+                    index: snapshot.meta.index,
+                });
+                0
+            }
+        };
+        let start = (offset as usize).min(snapshot.data.len());
+        let end = (start + chunk_bytes).min(snapshot.data.len());
+        peer.sending = Some((snapshot.meta, start as u64));
+        peer.inflight = 1;
+        let body = Body::InstallSnapshot {
+            meta: snapshot.meta,
+            offset: start as u64,
+            data: snapshot.data[start..end].to_vec(),
+            done: end == snapshot.data.len(),
+        };
+        self.send(to, body);
     }
 
     fn broadcast_heartbeat(&mut self) {

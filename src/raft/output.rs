@@ -150,15 +150,37 @@ pub enum Event {
         /// First index removed.
         from: Index,
     },
+    /// The log was compacted up to a snapshot of the state machine.
+    Compacted {
+        /// Last index the snapshot covers.
+        index: Index,
+    },
+    /// A leader began sending its snapshot to a follower that is too far
+    /// behind for entries.
+    SnapshotSending {
+        /// The follower.
+        to: NodeId,
+        /// Last index the snapshot covers.
+        index: Index,
+    },
+    /// A snapshot from the leader was installed.
+    SnapshotInstalled {
+        /// Last index the snapshot covers.
+        index: Index,
+    },
 }
 
 /// Everything produced by the inputs since the last drain. The driver must
-/// persist `hard_state` and `log`, then send `messages`, then apply
-/// `committed` and answer `reads`, in that order.
+/// persist `hard_state`, `snapshot` (then compact its log up to it) and
+/// `log`, then send `messages`, then restore the state machine from
+/// `snapshot`, apply `committed` and answer `reads`, in that order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ready {
     /// New term/vote to persist, when it changed.
     pub hard_state: Option<HardState>,
+    /// A snapshot received from the leader: persist it, compact the durable
+    /// log up to its index, and restore the state machine from it.
+    pub snapshot: Option<Snapshot>,
     /// Change to the durable log, when it changed.
     pub log: Option<LogWrite>,
     /// Messages to send, after persisting.
@@ -175,6 +197,7 @@ impl Ready {
     /// Whether there is nothing in it.
     pub fn is_empty(&self) -> bool {
         self.hard_state.is_none()
+            && self.snapshot.is_none()
             && self.log.is_none()
             && self.messages.is_empty()
             && self.committed.is_empty()
@@ -210,6 +233,9 @@ pub struct Status {
     pub commit: Index,
     /// Index of its last log entry.
     pub last_index: Index,
+    /// Last index covered by its snapshot (0: none; entries up to it are
+    /// compacted away).
+    pub snapshot_index: Index,
     /// Term of its last log entry.
     pub last_term: Term,
     /// Ticks since the election timer was last reset.

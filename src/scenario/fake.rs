@@ -168,6 +168,7 @@ impl Cluster for Fake {
                 .log
                 .get(self.have[i].wrapping_sub(1))
                 .map_or(0, |e| e.term),
+            snapshot_index: 0,
             election_elapsed: 0,
             election_timeout: 0,
             progress: Vec::new(),

@@ -11,6 +11,7 @@
 use super::Sim;
 use super::events::{Event, Note, hash_bytes};
 use super::invariants::Violation;
+use crate::kv::KvStore;
 use crate::raft::{EntryData, Message, Node, NodeId, Ready, Role};
 
 /// Most `Ready`s drained after one input (a node should need one).
@@ -184,6 +185,7 @@ impl Sim {
     ) -> Result<(), Violation> {
         let Ready {
             hard_state,
+            snapshot,
             log,
             messages,
             committed,
@@ -193,10 +195,17 @@ impl Sim {
         let Some(i) = (id as usize).checked_sub(1) else {
             return Ok(());
         };
-        let persisted = hard_state.is_some() || log.is_some();
+        let persisted = hard_state.is_some() || snapshot.is_some() || log.is_some();
         let voted = hard_state.is_some_and(|hs| hs.vote.is_some_and(|v| v != id));
         if let Some(hs) = hard_state {
             self.nodes[i].durable.hard_state = hs;
+        }
+        if let Some(snapshot) = &snapshot {
+            let durable = &mut self.nodes[i].durable;
+            let first = durable.snapshot.as_ref().map_or(1, |s| s.meta.index + 1);
+            let drop = (snapshot.meta.index + 1).saturating_sub(first) as usize;
+            durable.entries.drain(..drop.min(durable.entries.len()));
+            durable.snapshot = Some(snapshot.clone());
         }
         let is_leader = self.nodes[i]
             .node
@@ -261,6 +270,16 @@ impl Sim {
         if crash_point == Some(false) {
             self.crash_at_point(id, false);
             return Ok(());
+        }
+        if let Some(snapshot) = snapshot {
+            let kv = KvStore::restore(&snapshot.data).map_err(|e| {
+                self.breach((
+                    "snapshots restore",
+                    format!("n{id} cannot restore its snapshot: {e}"),
+                ))
+            })?;
+            self.checker.restore(id, &kv).map_err(|b| self.breach(b))?;
+            self.nodes[i].kv = kv;
         }
         if !committed.is_empty() {
             let slot = &mut self.nodes[i];

@@ -154,6 +154,37 @@ impl Checker {
     }
 
     /// Forgets a crashed node's volatile state (role, commit, state machine).
+    /// Node `id` restored its state machine from a snapshot: what it holds
+    /// must equal a replay of the committed log up to the snapshot's index.
+    pub(super) fn restore(&mut self, id: NodeId, kv: &KvStore) -> Result<(), Breach> {
+        let index = kv.applied_index();
+        let digest = kv
+            .iter()
+            .fold(0, |d, (key, value)| d ^ pair_hash(key, Some(value)));
+        track(&mut self.nodes, id).digest = digest;
+        if index == 0 {
+            return Ok(());
+        }
+        let Some(known) = self.committed.get(index as usize - 1) else {
+            return Err((
+                "snapshot holds only committed state",
+                format!(
+                    "n{id} restored a snapshot at index {index}, but only {} entries are known committed",
+                    self.committed.len()
+                ),
+            ));
+        };
+        if digest != known.digest {
+            return Err((
+                "applied state equals replay",
+                format!(
+                    "n{id} restored a snapshot at index {index} whose state differs from a replay of the committed log"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn node_crashed(&mut self, id: NodeId) {
         let track = track(&mut self.nodes, id);
         track.role = None;
