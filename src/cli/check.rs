@@ -67,6 +67,8 @@ struct Totals {
     ops: u64,
     elections: u64,
     messages: u64,
+    snapshots: u64,
+    installed: u64,
     sim_us: u64,
     violations: Vec<Failed>,
 }
@@ -128,6 +130,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     t.ops += outcome.ops;
                     t.elections += outcome.elections;
                     t.messages += outcome.messages;
+                    t.snapshots += outcome.snapshots;
+                    t.installed += outcome.installed;
                     t.sim_us += outcome.sim_us;
                     if let Some(v) = outcome.violation {
                         t.violations.push(v);
@@ -149,7 +153,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         println!("{v}\n");
     }
     println!(
-        "checked {} runs (seeds {}, {} node{}, faults {}{}): {} client operations, {} elections, {} messages, {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
+        "checked {} runs (seeds {}, {} node{}, faults {}{}): {} client operations, {} elections, {} messages, {} snapshots ({} sent to followers), {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
         totals.runs,
         args.seeds,
         args.nodes,
@@ -159,6 +163,8 @@ pub fn run(args: CheckArgs) -> ExitCode {
         totals.ops,
         totals.elections,
         totals.messages,
+        totals.snapshots,
+        totals.installed,
         totals.sim_us as f64 / 1e6,
         elapsed,
         totals.sim_us as f64 / 1e6 / elapsed.max(1e-9),
@@ -194,6 +200,8 @@ struct Outcome {
     ops: u64,
     elections: u64,
     messages: u64,
+    snapshots: u64,
+    installed: u64,
     sim_us: u64,
     violation: Option<Failed>,
 }
@@ -262,6 +270,8 @@ impl Plan {
             ops: 0,
             elections: 0,
             messages: 0,
+            snapshots: 0,
+            installed: 0,
             sim_us: 0,
             violation: None,
         };
@@ -280,6 +290,8 @@ impl Plan {
         outcome.ops = stats.ops_ok + stats.ops_fail + stats.ops_info;
         outcome.elections = stats.elections;
         outcome.messages = stats.messages_sent;
+        outcome.snapshots = stats.snapshots;
+        outcome.installed = stats.snapshots_installed;
         outcome.sim_us = sim.now_us();
         outcome.violation = result.err().map(|mut v: Violation| {
             // The simulator knows its options, not the whole command line.

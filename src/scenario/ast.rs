@@ -222,6 +222,12 @@ pub enum Cond {
     Committed(Cmp, Num, NodeSet),
     /// `applied CMP NUM [on NODES]` (`on all` by default).
     Applied(Cmp, Num, NodeSet),
+    /// `snapshot CMP NUM [on NODES]`: the last index each node's snapshot
+    /// covers (0 before its first compaction).
+    Snapshot(Cmp, Num, NodeSet),
+    /// `log length CMP NUM [on NODES]`: entries each node's log holds after
+    /// its snapshot (`<=` by default), to show compaction bounds the log.
+    LogLength(Cmp, Num, NodeSet),
     /// `logs converged`: every running node holds the same log.
     LogsConverged,
     /// `value KEY = VALUE|nil [on NODES]`: a local (stale) read on each node.

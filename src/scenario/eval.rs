@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::raft::NodeId;
+use crate::raft::Status;
 
 use super::Cluster;
 use super::ast::{Cond, NodeRef, NodeSet, Num};
@@ -219,6 +220,19 @@ impl Ctx {
                     value.map(|v| (cmp.holds(v, want), v.to_string()))
                 })
             }
+            Cond::Snapshot(cmp, num, on) | Cond::LogLength(cmp, num, on) => {
+                let want = self.num(num)?;
+                let ids = self.resolve_set(c, on, All::Up)?;
+                let snapshot = matches!(cond, Cond::Snapshot(..));
+                per_node(&ids, |id| {
+                    let value = if snapshot {
+                        c.status(id).map(|s| s.snapshot_index)
+                    } else {
+                        c.log(id).map(|log| log.len() as u64)
+                    };
+                    value.map(|v| (cmp.holds(v, want), v.to_string()))
+                })
+            }
             Cond::LogsConverged => logs_converged(c),
             Cond::Value { key, value, on } => {
                 let key = self.subst(key);
@@ -326,30 +340,40 @@ fn logs_converged(c: &dyn Cluster) -> Check {
     let Some((&first, rest)) = up.split_first() else {
         return fail("no node is running");
     };
-    let Some(base) = c.log(first) else {
+    let (Some(base), Some(base_status)) = (c.log(first), c.status(first)) else {
         return fail(&format!("n{first} has no log"));
     };
+    let end = |s: &Status| (s.last_index, s.last_term);
     for &id in rest {
-        let Some(log) = c.log(id) else {
+        let (Some(log), Some(status)) = (c.log(id), c.status(id)) else {
             return fail(&format!("n{id} has no log"));
         };
-        if log != base {
-            let at = base
-                .iter()
-                .zip(log)
-                .position(|(a, b)| a != b)
-                .unwrap_or(base.len().min(log.len()))
-                + 1;
+        if end(&status) != end(&base_status) {
             return fail(&format!(
-                "n{id} differs from n{first} at index {at} (n{first} has {} entries, n{id} has {})",
-                base.len(),
-                log.len()
+                "n{id} ends at index {} (term {}), n{first} at index {} (term {})",
+                status.last_index, status.last_term, base_status.last_index, base_status.last_term
             ));
+        }
+        // Logs may be compacted at different points: compare the entries
+        // both still hold, by index.
+        let base_first = base.first().map_or(0, |e| e.index);
+        for entry in log {
+            let other = entry
+                .index
+                .checked_sub(base_first)
+                .and_then(|i| base.get(i as usize));
+            if other.is_some_and(|o| o != entry) {
+                return fail(&format!(
+                    "n{id} differs from n{first} at index {}",
+                    entry.index
+                ));
+            }
         }
     }
     pass(&format!(
-        "{} nodes hold the same {} entries",
+        "{} nodes end at index {} (term {}) with the same entries",
         up.len(),
-        base.len()
+        base_status.last_index,
+        base_status.last_term
     ))
 }

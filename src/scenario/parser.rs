@@ -443,6 +443,7 @@ pub(super) const RESERVED: &[&str] = &[
     "committed",
     "commit",
     "applied",
+    "snapshot",
     "stale",
 ];
 

@@ -229,9 +229,16 @@ impl Parser {
                 Cond::Committed(self.cmp(c, Some(Cmp::Ge))?, self.num(c)?, self.on_set(c)?)
             }
             "applied" => Cond::Applied(self.cmp(c, Some(Cmp::Ge))?, self.num(c)?, self.on_set(c)?),
+            "snapshot" => {
+                Cond::Snapshot(self.cmp(c, Some(Cmp::Ge))?, self.num(c)?, self.on_set(c)?)
+            }
             "logs" => {
                 c.keyword("converged")?;
                 Cond::LogsConverged
+            }
+            "log" => {
+                c.keyword("length")?;
+                Cond::LogLength(self.cmp(c, Some(Cmp::Le))?, self.num(c)?, self.on_set(c)?)
             }
             "value" => {
                 let key = self.text(c, "a key")?;

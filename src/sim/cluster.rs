@@ -10,11 +10,13 @@ use rand_chacha::ChaCha8Rng;
 use super::clients::Client;
 use super::events::{EventQueue, Note, Recent, TraceHash};
 use super::invariants::{Breach, Checker};
-use super::{SimError, SimOptions, SimStats, Violation};
+use super::{SimError, SimOptions, SimStats, Violation, disk};
 use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
 use crate::net::Fabric;
-use crate::raft::{Config, DurableState, Entry, Index, Node, NodeId, ReadId, Role, Status};
+use crate::raft::{
+    Config, DurableState, Entry, Index, Node, NodeId, ReadId, Role, Snapshot, SnapshotMeta, Status,
+};
 
 use super::events::Event;
 
@@ -268,8 +270,13 @@ impl Sim {
         for slot in &self.nodes {
             let Some(node) = &slot.node else { continue };
             let applied = slot.kv.applied_index();
-            let mut replay = KvStore::new();
-            for entry in node.log().slice(1, applied) {
+            let mut replay = match &slot.durable.snapshot {
+                Some(snapshot) => KvStore::restore(&snapshot.data).map_err(|e| {
+                    self.make_violation(("snapshots restore", format!("n{}: {e}", node.id())))
+                })?,
+                None => KvStore::new(),
+            };
+            for entry in node.log().slice(replay.applied_index() + 1, applied) {
                 if let Err(e) = replay.apply(entry) {
                     return Err(self.make_violation(("commands decode", e.to_string())));
                 }
@@ -278,7 +285,7 @@ impl Sim {
                 return Err(self.make_violation((
                     "applied state equals replay",
                     format!(
-                        "n{}'s store at index {applied} differs from a replay of its log",
+                        "n{}'s store at index {applied} differs from a replay of its snapshot and log",
                         node.id()
                     ),
                 )));
@@ -351,13 +358,67 @@ impl Sim {
         self.stats.crashes += 1;
     }
 
+    /// Compacts node `id`'s log once it applied `snapshot_threshold`
+    /// entries past its last snapshot: the snapshot of its store is made
+    /// durable first, then the node forgets the entries it covers.
+    pub(super) fn maybe_compact(&mut self, id: NodeId) -> Result<(), Violation> {
+        let threshold = self.opts.snapshot_threshold;
+        let Some(slot) = self.slot(id) else {
+            return Ok(());
+        };
+        let Some(node) = &slot.node else {
+            return Ok(());
+        };
+        let applied = slot.kv.applied_index();
+        let covered = node.log().snapshot_meta().index;
+        if threshold == 0 || applied < covered + threshold {
+            return Ok(());
+        }
+        let Some(term) = node.log().term_at(applied) else {
+            return Ok(());
+        };
+        let snapshot = Snapshot {
+            meta: SnapshotMeta {
+                index: applied,
+                term,
+            },
+            data: slot.kv.snapshot(),
+        };
+        let Some(slot) = self.slot_mut(id) else {
+            return Ok(());
+        };
+        disk::install_snapshot(&mut slot.durable, snapshot.clone());
+        let compacted = slot.node.as_mut().map(|n| n.compact(snapshot));
+        if let Some(Err(e)) = compacted {
+            return Err(self.breach(("compaction", format!("n{id}: {e}"))));
+        }
+        self.stats.snapshots += 1;
+        self.note(Note::Text(format!("n{id} snapshot at {applied}")));
+        Ok(())
+    }
+
     /// Brings node `id` back from its durable state.
     pub(super) fn restart_node(&mut self, id: NodeId) -> Result<(), SimError> {
         let seed = self.master_rng.next_u64();
         let config = node_config(&self.opts, id);
         let slot = self.slot_mut(id).ok_or(SimError::UnknownNode(id))?;
         let node = Node::new(config, slot.durable.clone(), seed)?;
+        // The store comes back from the durable snapshot; Raft hands out
+        // only the entries after it.
+        let kv = match &slot.durable.snapshot {
+            Some(snapshot) => KvStore::restore(&snapshot.data).map_err(|e| {
+                SimError::InvalidOptions(format!("n{id} cannot restore its snapshot: {e}"))
+            })?,
+            None => KvStore::new(),
+        };
         slot.node = Some(node);
+        let restored = self.checker.restore(id, &kv);
+        if let Some(slot) = self.slot_mut(id) {
+            slot.kv = kv;
+        }
+        if let Err(breach) = restored {
+            return Err(SimError::Violation(Box::new(self.breach(breach))));
+        }
         self.stats.restarts += 1;
         self.after_input(id, false)
             .map_err(|v| SimError::Violation(Box::new(v)))

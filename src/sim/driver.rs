@@ -8,9 +8,9 @@
 //! then answer confirmed reads. The invariant checks run on each of those
 //! steps and once more on the node's state after the input.
 
-use super::Sim;
 use super::events::{Event, Note, hash_bytes};
 use super::invariants::Violation;
+use super::{Sim, disk};
 use crate::kv::KvStore;
 use crate::raft::{EntryData, Message, Node, NodeId, Ready, Role};
 
@@ -201,11 +201,7 @@ impl Sim {
             self.nodes[i].durable.hard_state = hs;
         }
         if let Some(snapshot) = &snapshot {
-            let durable = &mut self.nodes[i].durable;
-            let first = durable.snapshot.as_ref().map_or(1, |s| s.meta.index + 1);
-            let drop = (snapshot.meta.index + 1).saturating_sub(first) as usize;
-            durable.entries.drain(..drop.min(durable.entries.len()));
-            durable.snapshot = Some(snapshot.clone());
+            disk::install_snapshot(&mut self.nodes[i].durable, snapshot.clone());
         }
         let is_leader = self.nodes[i]
             .node
@@ -220,19 +216,13 @@ impl Sim {
         if let Some(write) = log {
             let slot = &mut self.nodes[i];
             let leader_after = slot.node.as_ref().is_some_and(|n| n.role() == Role::Leader);
-            let well_formed = write
-                .entries
-                .iter()
-                .enumerate()
-                .all(|(k, e)| e.index == write.from + k as u64)
-                && write.from >= 1
-                && write.from <= slot.durable.entries.len() as u64 + 1;
-            if !well_formed {
+            if !disk::fits(&slot.durable, &write) {
                 let details = format!(
-                    "n{id} log write from {} with indexes {:?} onto a log of {}",
+                    "n{id} log write from {} with indexes {:?} onto a log of {}..={}",
                     write.from,
                     write.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
-                    slot.durable.entries.len()
+                    disk::first_index(&slot.durable),
+                    disk::last_index(&slot.durable)
                 );
                 return Err(self.breach(("log writes are contiguous", details)));
             }
@@ -240,16 +230,14 @@ impl Sim {
                 id,
                 leader_before,
                 leader_after,
-                &slot.durable.entries,
+                &slot.durable,
                 &write,
             );
             checked.map_err(|b| self.breach(b))?;
+            let from = write.from;
             let slot = &mut self.nodes[i];
-            slot.durable.entries.truncate(write.from as usize - 1);
-            slot.durable.entries.extend(write.entries);
-            let checked = self
-                .checker
-                .after_log_write(id, &slot.durable.entries, write.from);
+            disk::apply_write(&mut slot.durable, write);
+            let checked = self.checker.after_log_write(id, &slot.durable, from);
             checked.map_err(|b| self.breach(b))?;
         }
         if self.churn_strikes(id, appended_command) {
@@ -280,6 +268,7 @@ impl Sim {
             })?;
             self.checker.restore(id, &kv).map_err(|b| self.breach(b))?;
             self.nodes[i].kv = kv;
+            self.stats.snapshots_installed += 1;
         }
         if !committed.is_empty() {
             let slot = &mut self.nodes[i];
@@ -296,6 +285,7 @@ impl Sim {
                 }
             }
         }
+        self.maybe_compact(id)?;
         for read in reads {
             self.on_read_result(id, read);
         }

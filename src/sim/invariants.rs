@@ -26,9 +26,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::disk;
 use super::events::{fmt_time, hash_bytes, mix};
 use crate::kv::{Applied, Command, KvStore, OpResult};
-use crate::raft::{Entry, EntryData, Index, LogWrite, Node, NodeId, Role, Term};
+use crate::raft::{DurableState, Entry, EntryData, Index, LogWrite, Node, NodeId, Role, Term};
 
 /// A broken invariant: its name and the evidence.
 pub type Breach = (&'static str, String);
@@ -199,7 +200,7 @@ impl Checker {
         id: NodeId,
         leader_before: bool,
         leader_after: bool,
-        durable: &[Entry],
+        durable: &DurableState,
         write: &LogWrite,
     ) -> Result<(), Breach> {
         if leader_before || leader_after {
@@ -213,16 +214,11 @@ impl Checker {
     pub(super) fn after_log_write(
         &mut self,
         id: NodeId,
-        durable: &[Entry],
+        durable: &DurableState,
         from: Index,
     ) -> Result<(), Breach> {
-        let start = from.saturating_sub(1) as usize;
-        for (offset, entry) in durable.iter().enumerate().skip(start) {
-            let prev_term = if offset == 0 {
-                0
-            } else {
-                durable[offset - 1].term
-            };
+        for entry in durable.entries.iter().filter(|e| e.index >= from) {
+            let prev_term = disk::term_at(durable, entry.index - 1).unwrap_or(0);
             log_matching(
                 &mut self.entries,
                 id,
@@ -265,7 +261,10 @@ impl Checker {
         let (before, commit) = (track.commit, node.commit_index());
         commit_never_decreases(id, before, commit)?;
         track.commit = commit;
-        for index in before + 1..=commit {
+        // Entries a snapshot covers are gone from the log; the snapshot's
+        // state was checked against the replay when it was restored.
+        let first = (before + 1).max(node.log().first_index());
+        for index in first..=commit {
             let Some(entry) = node.log().get(index) else {
                 return Err((
                     "commit within log",
@@ -372,19 +371,19 @@ pub(super) fn term_never_decreases(id: NodeId, before: Term, after: Term) -> Res
 /// only rewrite an index with the identical entry, and never shorten.
 pub(super) fn leader_append_only(
     id: NodeId,
-    durable: &[Entry],
+    durable: &DurableState,
     write: &LogWrite,
 ) -> Result<(), Breach> {
-    let old_len = durable.len() as Index;
-    let new_len = write.from.saturating_sub(1) + write.entries.len() as Index;
-    if new_len < old_len {
+    let old_last = disk::last_index(durable);
+    let new_last = write.from.saturating_sub(1) + write.entries.len() as Index;
+    if new_last < old_last {
         return Err((
             "leader append-only",
-            format!("leader n{id} shrinks its log from {old_len} to {new_len} entries"),
+            format!("leader n{id} shrinks its log from index {old_last} to {new_last}"),
         ));
     }
     for new in &write.entries {
-        if let Some(old) = durable.get(new.index as usize - 1)
+        if let Some(old) = disk::get(durable, new.index)
             && old != new
         {
             return Err((
@@ -403,14 +402,17 @@ pub(super) fn leader_append_only(
 pub(super) fn committed_not_lost(
     committed: &[Committed],
     id: NodeId,
-    durable: &[Entry],
+    durable: &DurableState,
     write: &LogWrite,
 ) -> Result<(), Breach> {
-    let first = write.from.max(1);
-    let last = (durable.len() as Index).min(committed.len() as Index);
+    let first = write.from.max(disk::first_index(durable));
+    let last = disk::last_index(durable).min(committed.len() as Index);
     for index in first..=last {
-        let i = index as usize - 1;
-        let (old, known) = (&durable[i], &committed[i]);
+        let (Some(old), Some(known)) =
+            (disk::get(durable, index), committed.get(index as usize - 1))
+        else {
+            continue;
+        };
         if old.term != known.term || payload_hash(&old.data) != known.hash {
             continue;
         }
@@ -698,7 +700,7 @@ mod tests {
 
     #[test]
     fn leader_overwriting_or_truncating_fails() {
-        let log = vec![entry(1, 1), entry(2, 2), entry(3, 2)];
+        let log = durable(vec![entry(1, 1), entry(2, 2), entry(3, 2)]);
         let append = LogWrite {
             from: 4,
             entries: vec![entry(4, 2)],
@@ -724,6 +726,41 @@ mod tests {
         );
     }
 
+    /// A durable state holding `entries` from index 1.
+    fn durable(entries: Vec<Entry>) -> DurableState {
+        DurableState {
+            entries,
+            ..DurableState::default()
+        }
+    }
+
+    #[test]
+    fn checks_use_absolute_indexes_after_compaction() {
+        let mut log = durable(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)]);
+        disk::install_snapshot(
+            &mut log,
+            crate::raft::Snapshot {
+                meta: crate::raft::SnapshotMeta { index: 2, term: 2 },
+                data: vec![],
+            },
+        );
+        let overwrite = LogWrite {
+            from: 4,
+            entries: vec![entry(4, 3)],
+        };
+        assert!(leader_append_only(1, &log, &overwrite).is_err());
+        let append = LogWrite {
+            from: 5,
+            entries: vec![entry(5, 2)],
+        };
+        assert!(leader_append_only(1, &log, &append).is_ok());
+        let shrink = LogWrite {
+            from: 4,
+            entries: vec![],
+        };
+        assert!(leader_append_only(1, &log, &shrink).is_err());
+    }
+
     #[test]
     fn log_matching_catches_different_entries_at_same_index_and_term() {
         let mut map = EntryMap::default();
@@ -738,8 +775,8 @@ mod tests {
 
     #[test]
     fn truncating_a_committed_entry_fails() {
-        let log = vec![entry(1, 1), put(2, 1, "x", "1"), entry(3, 1)];
-        let committed = committed_of(&log[..2]);
+        let log = durable(vec![entry(1, 1), put(2, 1, "x", "1"), entry(3, 1)]);
+        let committed = committed_of(&log.entries[..2]);
         // Dropping the uncommitted tail is fine.
         let ok = LogWrite {
             from: 3,
@@ -749,7 +786,7 @@ mod tests {
         // Rewriting a committed index with itself is fine.
         let same = LogWrite {
             from: 2,
-            entries: vec![log[1].clone()],
+            entries: vec![log.entries[1].clone()],
         };
         assert!(committed_not_lost(&committed, 2, &log, &same).is_ok());
         let bad = LogWrite {

@@ -26,6 +26,7 @@
 
 mod clients;
 mod cluster;
+mod disk;
 mod driver;
 mod events;
 mod faults;
@@ -68,6 +69,9 @@ pub struct SimOptions {
     /// A client tries another node after waiting this long for one, in µs
     /// (default 200 ms).
     pub attempt_timeout_us: u64,
+    /// A node snapshots its store and compacts its log once it has applied
+    /// this many entries past its last snapshot (default 100; 0: never).
+    pub snapshot_threshold: u64,
 }
 
 impl Default for SimOptions {
@@ -84,6 +88,7 @@ impl Default for SimOptions {
             max_ops: 0,
             op_timeout_us: 1_000_000,
             attempt_timeout_us: 200_000,
+            snapshot_threshold: 100,
         }
     }
 }

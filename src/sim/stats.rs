@@ -39,6 +39,10 @@ pub struct SimStats {
     pub restarts: u64,
     /// Faults injected by the fault schedule.
     pub faults: u64,
+    /// Snapshots nodes took of their stores (log compactions).
+    pub snapshots: u64,
+    /// Snapshots followers installed from a leader.
+    pub snapshots_installed: u64,
 }
 
 impl fmt::Display for SimStats {
@@ -47,7 +51,7 @@ impl fmt::Display for SimStats {
             f,
             "{} events, {} msgs sent ({} delivered, {} dropped, {} duplicated), \
              {} elections ({} leader changes), {} commits, ops {} ok / {} fail / {} info, \
-             {} crashes, {} faults",
+             {} crashes, {} faults, {} snapshots ({} installed)",
             self.events,
             self.messages_sent,
             self.messages_delivered,
@@ -61,6 +65,8 @@ impl fmt::Display for SimStats {
             self.ops_info,
             self.crashes,
             self.faults,
+            self.snapshots,
+            self.snapshots_installed,
         )
     }
 }
