@@ -6,15 +6,23 @@ use std::path::Path;
 
 use raftlab::scenario::{run_script, sim_factory};
 
-#[test]
-fn every_scenario_passes() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+/// The `.scen` files in `tests/<dir>`, sorted.
+fn scripts(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "scen"))
         .collect();
     files.sort();
+    files
+}
+
+#[test]
+fn every_scenario_passes() {
+    let files = scripts("scenarios");
     assert!(files.len() >= 20, "only {} scenarios found", files.len());
     let mut failures = Vec::new();
     for path in &files {
@@ -46,13 +54,7 @@ fn a_scenario_replays_identically_from_its_seed() {
 /// first comment names (`Expected to FAIL with "…"`).
 #[test]
 fn every_bug_script_is_caught() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bugs");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scen"))
-        .collect();
-    files.sort();
+    let files = scripts("bugs");
     assert!(!files.is_empty());
     for path in &files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();

@@ -60,16 +60,33 @@ pub struct CheckArgs {
     keep_going: bool,
 }
 
-/// What one run produced, for the summary.
-#[derive(Default)]
-struct Totals {
-    runs: u64,
+/// Counters of runs, summed for the summary.
+#[derive(Clone, Copy, Default)]
+struct Counts {
     ops: u64,
     elections: u64,
     messages: u64,
     snapshots: u64,
     installed: u64,
     sim_us: u64,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, o: Counts) {
+        self.ops += o.ops;
+        self.elections += o.elections;
+        self.messages += o.messages;
+        self.snapshots += o.snapshots;
+        self.installed += o.installed;
+        self.sim_us += o.sim_us;
+    }
+}
+
+/// What the runs so far produced.
+#[derive(Default)]
+struct Totals {
+    runs: u64,
+    counts: Counts,
     violations: Vec<Failed>,
 }
 
@@ -127,12 +144,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
                     let outcome = plan.run_seed(seed, args.history.as_deref());
                     let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
                     t.runs += 1;
-                    t.ops += outcome.ops;
-                    t.elections += outcome.elections;
-                    t.messages += outcome.messages;
-                    t.snapshots += outcome.snapshots;
-                    t.installed += outcome.installed;
-                    t.sim_us += outcome.sim_us;
+                    t.counts += outcome.counts;
                     if let Some(v) = outcome.violation {
                         t.violations.push(v);
                         if !args.keep_going {
@@ -160,14 +172,14 @@ pub fn run(args: CheckArgs) -> ExitCode {
         if args.nodes == 1 { "" } else { "s" },
         args.faults,
         plan.bug_label(),
-        totals.ops,
-        totals.elections,
-        totals.messages,
-        totals.snapshots,
-        totals.installed,
-        totals.sim_us as f64 / 1e6,
+        totals.counts.ops,
+        totals.counts.elections,
+        totals.counts.messages,
+        totals.counts.snapshots,
+        totals.counts.installed,
+        totals.counts.sim_us as f64 / 1e6,
         elapsed,
-        totals.sim_us as f64 / 1e6 / elapsed.max(1e-9),
+        totals.counts.sim_us as f64 / 1e6 / elapsed.max(1e-9),
         totals.violations.len(),
         if totals.violations.len() == 1 {
             ""
@@ -197,12 +209,7 @@ struct Plan {
 
 /// What one seed's run produced.
 struct Outcome {
-    ops: u64,
-    elections: u64,
-    messages: u64,
-    snapshots: u64,
-    installed: u64,
-    sim_us: u64,
+    counts: Counts,
     violation: Option<Failed>,
 }
 
@@ -267,12 +274,7 @@ impl Plan {
 
     fn run_seed(&self, seed: u64, history_dir: Option<&std::path::Path>) -> Outcome {
         let mut outcome = Outcome {
-            ops: 0,
-            elections: 0,
-            messages: 0,
-            snapshots: 0,
-            installed: 0,
-            sim_us: 0,
+            counts: Counts::default(),
             violation: None,
         };
         let mut sim = match Sim::new(self.options(seed)) {
@@ -287,12 +289,14 @@ impl Plan {
             .run_for(self.duration_us)
             .and_then(|()| sim.check_history());
         let stats = sim.stats();
-        outcome.ops = stats.ops_ok + stats.ops_fail + stats.ops_info;
-        outcome.elections = stats.elections;
-        outcome.messages = stats.messages_sent;
-        outcome.snapshots = stats.snapshots;
-        outcome.installed = stats.snapshots_installed;
-        outcome.sim_us = sim.now_us();
+        outcome.counts = Counts {
+            ops: stats.ops_ok + stats.ops_fail + stats.ops_info,
+            elections: stats.elections,
+            messages: stats.messages_sent,
+            snapshots: stats.snapshots,
+            installed: stats.snapshots_installed,
+            sim_us: sim.now_us(),
+        };
         outcome.violation = result.err().map(|mut v: Violation| {
             // The simulator knows its options, not the whole command line.
             v.replay = self.replay_command(seed);
