@@ -673,12 +673,7 @@ impl LogStorage for FileStorage {
     }
 
     fn term(&self, index: Index) -> Result<Term> {
-        self.log.term(index).ok_or(StorageError::Unavailable {
-            lo: index,
-            hi: index + 1,
-            first: self.log.first(),
-            last: self.log.last(),
-        })
+        self.log.term_or_unavailable(index)
     }
 }
 

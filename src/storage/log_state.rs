@@ -47,6 +47,16 @@ impl LogState {
         self.entries.get(offset as usize).map(|e| e.term)
     }
 
+    /// Term at `index`, or the error `LogStorage::term` promises.
+    pub(super) fn term_or_unavailable(&self, index: Index) -> Result<Term> {
+        self.term(index).ok_or(StorageError::Unavailable {
+            lo: index,
+            hi: index + 1,
+            first: self.first(),
+            last: self.last(),
+        })
+    }
+
     /// Checks a write against the contract without changing anything.
     pub(super) fn check_write(&self, write: &LogWrite) -> Result<()> {
         let (first, last) = (self.first(), self.last());

@@ -171,12 +171,7 @@ impl LogStorage for MemStorage {
     }
 
     fn term(&self, index: Index) -> Result<Term> {
-        self.current.term(index).ok_or(StorageError::Unavailable {
-            lo: index,
-            hi: index + 1,
-            first: self.current.first(),
-            last: self.current.last(),
-        })
+        self.current.term_or_unavailable(index)
     }
 }
 

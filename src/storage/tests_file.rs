@@ -24,6 +24,16 @@ fn write_records(dir: &Path, writes: &[LogWrite]) -> (PathBuf, Vec<u64>, u64) {
     (path, starts, end)
 }
 
+/// A store with small segments holding `n` synced entries, one per record.
+fn filled(dir: &Path, n: Index) -> FileStorage {
+    let mut s = open_file(dir);
+    for i in 1..=n {
+        s.append(&write(i, 1, 1)).unwrap();
+    }
+    s.sync().unwrap();
+    s
+}
+
 /// Writes of 1..4 entries each, contiguous from index 1.
 fn writes() -> impl Strategy<Value = Vec<LogWrite>> {
     proptest::collection::vec((1u64..4, 0usize..24), 2..6).prop_map(|shapes| {
@@ -108,11 +118,7 @@ proptest! {
 #[test]
 fn corrupt_record_in_an_earlier_segment_is_an_error() {
     let dir = TempDir::new("earlier");
-    let mut s = open_file(&dir.0);
-    for i in 1..=60 {
-        s.append(&write(i, 1, 1)).unwrap();
-    }
-    s.sync().unwrap();
+    let s = filled(&dir.0, 60);
     let segments = s.segment_paths();
     assert!(segments.len() >= 3, "{segments:?}");
     drop(s);
@@ -135,11 +141,7 @@ fn corrupt_record_in_an_earlier_segment_is_an_error() {
 #[test]
 fn missing_segment_is_an_error_naming_it() {
     let dir = TempDir::new("missing");
-    let mut s = open_file(&dir.0);
-    for i in 1..=60 {
-        s.append(&write(i, 1, 1)).unwrap();
-    }
-    s.sync().unwrap();
+    let s = filled(&dir.0, 60);
     let segments = s.segment_paths();
     drop(s);
     fs::remove_file(&segments[1]).unwrap();
@@ -156,11 +158,7 @@ fn missing_segment_is_an_error_naming_it() {
 #[test]
 fn torn_segment_header_is_cut() {
     let dir = TempDir::new("header");
-    let mut s = open_file(&dir.0);
-    for i in 1..=60 {
-        s.append(&write(i, 1, 1)).unwrap();
-    }
-    s.sync().unwrap();
+    let s = filled(&dir.0, 60);
     let last = s.segment_paths().pop().unwrap();
     drop(s);
     // The crash came right after the segment was created.
@@ -175,11 +173,7 @@ fn torn_segment_header_is_cut() {
 #[test]
 fn compaction_deletes_old_segments() {
     let dir = TempDir::new("delete");
-    let mut s = open_file(&dir.0);
-    for i in 1..=40 {
-        s.append(&write(i, 1, 1)).unwrap();
-    }
-    s.sync().unwrap();
+    let mut s = filled(&dir.0, 40);
     let before = s.segment_paths().len();
     s.save_snapshot(&snap(35, 1)).unwrap();
     s.compact(SnapshotMeta { index: 35, term: 1 }).unwrap();
