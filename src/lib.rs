@@ -11,6 +11,8 @@
 //!   checking Raft's safety invariants after every step.
 //! - [`scenario`]: the script language that drives the simulator (and, later,
 //!   the dashboard's guided tours).
+//! - [`storage`]: durable log, hard state and snapshots of one node (files,
+//!   or memory with crash semantics for the simulator).
 
 pub mod cli;
 pub mod kv;
@@ -18,3 +20,4 @@ pub mod net;
 pub mod raft;
 pub mod scenario;
 pub mod sim;
+pub mod storage;

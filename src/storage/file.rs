@@ -1,0 +1,730 @@
+//! [`FileStorage`]: a node's storage in files under `DATA_DIR/node-<id>/`.
+//!
+//! The directory holds:
+//!
+//! - `meta` — written once when the directory is created: cluster id and
+//!   node id, so a directory from another cluster or node, or from another
+//!   format version, is refused with an error naming the file.
+//! - `hardstate` — term and vote, replaced atomically (temp file, fsync,
+//!   rename, directory fsync) on every change. A file of its own rather
+//!   than a log record: votes change rarely, and a record would have to be
+//!   carried forward whenever compaction deletes old segments.
+//! - `snapshot-<index>-<term>.snap` (numbers zero-padded to 20 digits) —
+//!   written atomically the same way; the two latest are kept.
+//! - `log-<seq>.seg` — the write-ahead log, in segments numbered 1, 2, …
+//!   in the order they were written (numbered by sequence rather than by
+//!   first index, because a later truncation may rewrite indexes below the
+//!   ones a segment started with). A new segment is started once the active
+//!   one would grow past [`FileOptions::segment_bytes`].
+//!
+//! `meta`, `hardstate` and snapshots share one layout: magic (8 bytes),
+//! format version (u32 LE), payload length (u64 LE), CRC32 of the payload
+//! (u32 LE), payload (postcard). A segment starts with magic `RLABLOG\0`
+//! and the version (u32 LE), then holds records, each framed as payload
+//! length (u32 LE), CRC32 of the payload (u32 LE), payload (postcard of a
+//! record). There are two kinds of record: *Write* `{from, entries}` is one
+//! whole [`LogWrite`] (truncation and append in one record, so a torn
+//! record loses the write whole), and *Compact* `{meta, keep, last}` is
+//! a compaction with its decision (keep the entries after `meta`, or drop
+//! the log) and the log's last index after it. Recovery replays the records in order.
+//!
+//! Appends only write (group commit): [`LogStorage::sync`] fsyncs the
+//! active segment once for all of them. Compaction writes its record,
+//! syncs, then deletes the leading segments that hold nothing above the
+//! compaction point. On open, a torn or partial last record of the last
+//! segment (what a crash mid-write leaves) is cut off and reported in
+//! [`Recovery::torn_tail`]; a bad record anywhere else, or one followed by a
+//! valid record, is [`StorageError::Corrupt`] with the file and offset.
+//!
+//! The live log is also kept in memory (compaction bounds it), so reads
+//! never touch the files.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::format::{
+    self, Frame, HARD_STATE_MAGIC, META_MAGIC, Meta, Record, RecordRef, SEGMENT_HEADER_LEN,
+    SNAPSHOT_MAGIC, io_err,
+};
+use super::log_state::{CompactKind, LogState, Replay};
+use super::{LogStorage, Result, StateStorage, StorageError};
+use crate::raft::{DurableState, Entry, HardState, Index, LogWrite, Snapshot, SnapshotMeta, Term};
+
+const META_FILE: &str = "meta";
+const HARD_STATE_FILE: &str = "hardstate";
+
+/// Tunables of a [`FileStorage`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileOptions {
+    /// Start a new segment once the active one would grow past this many
+    /// bytes (a single larger record still gets a segment of its own).
+    pub segment_bytes: u64,
+}
+
+impl Default for FileOptions {
+    /// 8 MiB segments.
+    fn default() -> FileOptions {
+        FileOptions {
+            segment_bytes: 8 << 20,
+        }
+    }
+}
+
+/// A torn last record that recovery cut off the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    /// The segment file.
+    pub path: PathBuf,
+    /// Where the torn record started; the file now ends here.
+    pub offset: u64,
+    /// How many bytes were cut off.
+    pub dropped: u64,
+}
+
+/// What [`FileStorage::open`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovery {
+    /// What the node restarts with (as [`StateStorage::load`] gives it).
+    pub durable: DurableState,
+    /// A torn last record, cut off (an unacknowledged write lost in a crash).
+    pub torn_tail: Option<TornTail>,
+}
+
+/// The directory of node `node_id` under `data_dir`: `data_dir/node-<id>`.
+pub fn node_dir(data_dir: &Path, node_id: u64) -> PathBuf {
+    data_dir.join(format!("node-{node_id}"))
+}
+
+/// One segment file and the highest index any of its records wrote.
+#[derive(Debug)]
+struct Segment {
+    seq: u64,
+    path: PathBuf,
+    max_index: Index,
+}
+
+/// A node's storage in files; see the module documentation for the format.
+#[derive(Debug)]
+pub struct FileStorage {
+    dir: PathBuf,
+    options: FileOptions,
+    log: LogState,
+    hard_state: HardState,
+    /// The latest snapshot saved.
+    snapshot: Option<Snapshot>,
+    /// Every segment file, oldest first; the last one is active.
+    segments: Vec<Segment>,
+    /// The active segment, opened for appending.
+    active: File,
+    /// Its length: where the next record goes, and where a failed write
+    /// is rolled back to.
+    active_len: u64,
+    /// Records written since the last fsync.
+    unsynced: bool,
+    /// A segment was created since the last directory fsync.
+    dir_dirty: bool,
+    /// Set when an fsync failed (or a failed write could not be rolled
+    /// back): the files can no longer be trusted until reopened.
+    poisoned: Option<&'static str>,
+    /// Fault injection: the next record write stops half way and fails.
+    fail_write: bool,
+    /// Reused encoding buffer.
+    buf: Vec<u8>,
+}
+
+fn segment_name(seq: u64) -> String {
+    format!("log-{seq:020}.seg")
+}
+
+fn snapshot_name(meta: SnapshotMeta) -> String {
+    format!("snapshot-{:020}-{:020}.snap", meta.index, meta.term)
+}
+
+fn parse_segment_name(name: &str) -> Option<u64> {
+    name.strip_prefix("log-")?
+        .strip_suffix(".seg")?
+        .parse()
+        .ok()
+}
+
+fn parse_snapshot_name(name: &str) -> Option<SnapshotMeta> {
+    let rest = name.strip_prefix("snapshot-")?.strip_suffix(".snap")?;
+    let (index, term) = rest.split_once('-')?;
+    Some(SnapshotMeta {
+        index: index.parse().ok()?,
+        term: term.parse().ok()?,
+    })
+}
+
+/// The files of a node directory, by kind.
+#[derive(Default)]
+struct Listing {
+    meta: bool,
+    hard_state: bool,
+    segments: Vec<u64>,
+    snapshots: Vec<SnapshotMeta>,
+    temps: Vec<PathBuf>,
+}
+
+fn list(dir: &Path) -> Result<Listing> {
+    let mut listing = Listing::default();
+    for item in fs::read_dir(dir).map_err(io_err(dir, "read directory"))? {
+        let item = item.map_err(io_err(dir, "read directory"))?;
+        let name = item.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == META_FILE {
+            listing.meta = true;
+        } else if name == HARD_STATE_FILE {
+            listing.hard_state = true;
+        } else if name.ends_with(".tmp") {
+            listing.temps.push(item.path());
+        } else if let Some(seq) = parse_segment_name(name) {
+            listing.segments.push(seq);
+        } else if let Some(meta) = parse_snapshot_name(name) {
+            listing.snapshots.push(meta);
+        }
+    }
+    listing.segments.sort_unstable();
+    listing
+        .snapshots
+        .sort_unstable_by_key(|m| (m.index, m.term));
+    Ok(listing)
+}
+
+/// Creates a segment file holding just its header.
+fn create_segment(path: &Path) -> Result<File> {
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .append(true)
+        .open(path)
+        .map_err(io_err(path, "create"))?;
+    file.write_all(&format::segment_header())
+        .map_err(io_err(path, "write"))?;
+    Ok(file)
+}
+
+impl FileStorage {
+    /// Opens (creating if needed) the storage of node `node_id` of cluster
+    /// `cluster_id` under `data_dir`, with default options, and recovers.
+    pub fn open(data_dir: &Path, cluster_id: u64, node_id: u64) -> Result<(FileStorage, Recovery)> {
+        FileStorage::open_with(data_dir, cluster_id, node_id, FileOptions::default())
+    }
+
+    /// [`open`](Self::open) with explicit options.
+    pub fn open_with(
+        data_dir: &Path,
+        cluster_id: u64,
+        node_id: u64,
+        options: FileOptions,
+    ) -> Result<(FileStorage, Recovery)> {
+        let dir = node_dir(data_dir, node_id);
+        fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
+        let listing = list(&dir)?;
+        check_meta(&dir, &listing, cluster_id, node_id)?;
+        for tmp in &listing.temps {
+            // A crash during an atomic replace leaves its temp file; the
+            // old file it was to replace is still whole.
+            fs::remove_file(tmp).map_err(io_err(tmp, "remove"))?;
+        }
+        let hard_state = if listing.hard_state {
+            format::read_checked(&dir.join(HARD_STATE_FILE), &HARD_STATE_MAGIC)?
+        } else {
+            HardState::default()
+        };
+        let snapshot = match listing.snapshots.last() {
+            Some(&meta) => Some(read_snapshot(&dir, meta)?),
+            None => None,
+        };
+        let (log, mut segments, torn_tail) = replay_segments(&dir, &listing.segments)?;
+        if segments.is_empty() {
+            let path = dir.join(segment_name(1));
+            create_segment(&path)?
+                .sync_all()
+                .map_err(io_err(&path, "fsync"))?;
+            format::sync_dir(&dir)?;
+            segments.push(Segment {
+                seq: 1,
+                path,
+                max_index: 0,
+            });
+        }
+        let (active, active_len) = open_active(&dir, &segments)?;
+        let mut storage = FileStorage {
+            dir,
+            options,
+            log,
+            hard_state,
+            snapshot,
+            segments,
+            active,
+            active_len,
+            unsynced: false,
+            dir_dirty: false,
+            poisoned: None,
+            fail_write: false,
+            buf: Vec::new(),
+        };
+        // A crash between saving a snapshot and compacting the log to it
+        // leaves the log behind; finish the compaction now.
+        if let Some(meta) = storage.snapshot.as_ref().map(|s| s.meta)
+            && meta.index > storage.log.base.index
+        {
+            storage.compact(meta)?;
+        }
+        let durable = storage.load()?;
+        Ok((storage, Recovery { durable, torn_tail }))
+    }
+
+    /// The node's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The segment files, oldest first (the last one is being written).
+    pub fn segment_paths(&self) -> Vec<PathBuf> {
+        self.segments.iter().map(|s| s.path.clone()).collect()
+    }
+
+    /// Fault injection, as a full disk: the next log record write stops
+    /// half way and fails with an IO error. The storage rolls the file back
+    /// and stays usable.
+    pub fn fail_next_write(&mut self) {
+        self.fail_write = true;
+    }
+
+    fn check_poisoned(&self) -> Result<()> {
+        match self.poisoned {
+            Some(op) => Err(StorageError::Poisoned {
+                path: self.dir.clone(),
+                op,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn active_path(&self) -> PathBuf {
+        self.segments
+            .last()
+            .map_or_else(|| self.dir.join(segment_name(1)), |s| s.path.clone())
+    }
+
+    /// Frames `record` and appends it to the active segment, rolling to a
+    /// new segment first when it would grow too large. On failure the
+    /// segment is cut back to where it was, so it never holds half a record
+    /// followed by later ones.
+    fn write_record(&mut self, record: &RecordRef<'_>, max_index: Index) -> Result<()> {
+        self.check_poisoned()?;
+        self.buf.clear();
+        let path = self.active_path();
+        format::encode_record(record, &mut self.buf).map_err(|reason| StorageError::Io {
+            path: path.clone(),
+            op: "encode a record for",
+            source: io::Error::new(io::ErrorKind::InvalidInput, reason),
+        })?;
+        if self.active_len > SEGMENT_HEADER_LEN
+            && self.active_len + self.buf.len() as u64 > self.options.segment_bytes
+        {
+            self.roll()?;
+        }
+        let path = self.active_path();
+        let result = if std::mem::take(&mut self.fail_write) {
+            let half = self.buf.len() / 2;
+            self.active
+                .write_all(&self.buf[..half])
+                .and(Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "injected: no space left on device",
+                )))
+        } else {
+            self.active.write_all(&self.buf)
+        };
+        if let Err(source) = result {
+            if self.active.set_len(self.active_len).is_err() {
+                self.poisoned = Some("write");
+            }
+            return Err(StorageError::Io {
+                path,
+                op: "append to",
+                source,
+            });
+        }
+        self.active_len += self.buf.len() as u64;
+        self.unsynced = true;
+        if let Some(seg) = self.segments.last_mut() {
+            seg.max_index = seg.max_index.max(max_index);
+        }
+        Ok(())
+    }
+
+    /// Closes the active segment (fsynced) and starts the next one.
+    fn roll(&mut self) -> Result<()> {
+        let path = self.active_path();
+        self.active.sync_data().map_err(|source| {
+            self.poisoned = Some("fsync");
+            StorageError::Io {
+                path,
+                op: "fsync",
+                source,
+            }
+        })?;
+        let seq = self.segments.last().map_or(1, |s| s.seq + 1);
+        let path = self.dir.join(segment_name(seq));
+        self.active = create_segment(&path)?;
+        self.active_len = SEGMENT_HEADER_LEN;
+        self.segments.push(Segment {
+            seq,
+            path,
+            max_index: 0,
+        });
+        self.unsynced = true;
+        self.dir_dirty = true;
+        Ok(())
+    }
+
+    /// Deletes the leading segments that hold nothing above `upto` (never
+    /// the active one, which holds the compaction record itself).
+    fn delete_compacted_segments(&mut self, upto: Index) -> Result<()> {
+        let mut removed = false;
+        while self.segments.len() > 1 && self.segments[0].max_index <= upto {
+            let seg = &self.segments[0];
+            fs::remove_file(&seg.path).map_err(io_err(&seg.path, "remove"))?;
+            self.segments.remove(0);
+            removed = true;
+        }
+        if removed {
+            format::sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// Validates `meta`, or creates it for a new directory.
+fn check_meta(dir: &Path, listing: &Listing, cluster_id: u64, node_id: u64) -> Result<()> {
+    let path = dir.join(META_FILE);
+    if !listing.meta {
+        if !listing.segments.is_empty() || !listing.snapshots.is_empty() || listing.hard_state {
+            return Err(StorageError::Corrupt {
+                path,
+                offset: 0,
+                reason: "missing, but the directory holds raftlab log files".into(),
+            });
+        }
+        let payload = postcard::to_allocvec(&Meta {
+            cluster_id,
+            node_id,
+        })
+        .map_err(|e| StorageError::Io {
+            path: path.clone(),
+            op: "encode",
+            source: io::Error::other(e.to_string()),
+        })?;
+        format::write_atomic(
+            dir,
+            META_FILE,
+            &format::encode_checked(&META_MAGIC, &payload),
+        )?;
+        return Ok(());
+    }
+    let meta: Meta = format::read_checked(&path, &META_MAGIC)?;
+    if meta.cluster_id != cluster_id {
+        return Err(StorageError::ClusterMismatch {
+            path,
+            found: meta.cluster_id,
+            expected: cluster_id,
+        });
+    }
+    if meta.node_id != node_id {
+        return Err(StorageError::NodeMismatch {
+            path,
+            found: meta.node_id,
+            expected: node_id,
+        });
+    }
+    Ok(())
+}
+
+fn read_snapshot(dir: &Path, meta: SnapshotMeta) -> Result<Snapshot> {
+    let path = dir.join(snapshot_name(meta));
+    let snapshot: Snapshot = format::read_checked(&path, &SNAPSHOT_MAGIC)?;
+    if snapshot.meta != meta {
+        return Err(StorageError::Corrupt {
+            path,
+            offset: 0,
+            reason: format!(
+                "holds a snapshot at index {} term {}, the name says index {} term {}",
+                snapshot.meta.index, snapshot.meta.term, meta.index, meta.term
+            ),
+        });
+    }
+    Ok(snapshot)
+}
+
+/// Replays every segment in order, cutting off a torn tail of the last.
+fn replay_segments(dir: &Path, seqs: &[u64]) -> Result<(LogState, Vec<Segment>, Option<TornTail>)> {
+    let mut replay = if seqs.first().is_none_or(|&s| s == 1) {
+        Replay::anchored()
+    } else {
+        Replay::default()
+    };
+    let mut segments = Vec::with_capacity(seqs.len());
+    let mut torn_tail = None;
+    for (i, &seq) in seqs.iter().enumerate() {
+        let path = dir.join(segment_name(seq));
+        if let Some(prev) = segments.last().map(|s: &Segment| s.seq)
+            && seq != prev + 1
+        {
+            return Err(StorageError::Corrupt {
+                path: dir.join(segment_name(prev + 1)),
+                offset: 0,
+                reason: format!("missing: the log jumps from segment {prev} to segment {seq}"),
+            });
+        }
+        let is_last = i + 1 == seqs.len();
+        let bytes = fs::read(&path).map_err(io_err(&path, "read"))?;
+        let mut max_index = 0;
+        if !format::check_segment_header(&path, &bytes)? {
+            if !is_last {
+                return Err(StorageError::Corrupt {
+                    path,
+                    offset: 0,
+                    reason: format!("{} bytes, shorter than a segment header", bytes.len()),
+                });
+            }
+            rewrite_header(&path)?;
+            torn_tail = Some(TornTail {
+                path: path.clone(),
+                offset: 0,
+                dropped: bytes.len() as u64,
+            });
+            segments.push(Segment {
+                seq,
+                path,
+                max_index,
+            });
+            continue;
+        }
+        let mut at = SEGMENT_HEADER_LEN as usize;
+        while at < bytes.len() {
+            let corrupt = |reason: String| StorageError::Corrupt {
+                path: path.clone(),
+                offset: at as u64,
+                reason,
+            };
+            match format::read_frame(&bytes, at) {
+                Frame::Record(record, next) => {
+                    let applied = match record {
+                        Record::Write { from, entries } => {
+                            let end = from.saturating_add(entries.len() as Index);
+                            max_index = max_index.max(end.saturating_sub(1));
+                            replay.write(from, &entries)
+                        }
+                        Record::Compact { meta, keep, last } => {
+                            replay.compact(meta, Record::compact_kind(keep), last)
+                        }
+                    };
+                    applied.map_err(corrupt)?;
+                    at = next;
+                }
+                Frame::Undecodable(reason) => return Err(corrupt(reason)),
+                Frame::Bad(reason) => {
+                    if !is_last || format::valid_record_after(&bytes, at) {
+                        return Err(corrupt(format!("{reason}, and valid records follow it")));
+                    }
+                    truncate(&path, at as u64)?;
+                    torn_tail = Some(TornTail {
+                        path: path.clone(),
+                        offset: at as u64,
+                        dropped: (bytes.len() - at) as u64,
+                    });
+                    break;
+                }
+            }
+        }
+        segments.push(Segment {
+            seq,
+            path,
+            max_index,
+        });
+    }
+    if !replay.anchored {
+        return Err(StorageError::Corrupt {
+            path: segments
+                .first()
+                .map_or_else(|| dir.to_path_buf(), |s| s.path.clone()),
+            offset: 0,
+            reason: "earlier segments are missing and no compaction record accounts for them"
+                .into(),
+        });
+    }
+    Ok((replay.state, segments, torn_tail))
+}
+
+fn truncate(path: &Path, len: u64) -> Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err(path, "open"))?;
+    file.set_len(len).map_err(io_err(path, "truncate"))?;
+    file.sync_all().map_err(io_err(path, "fsync"))
+}
+
+fn rewrite_header(path: &Path) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)
+        .map_err(io_err(path, "open"))?;
+    file.write_all(&format::segment_header())
+        .map_err(io_err(path, "write"))?;
+    file.sync_all().map_err(io_err(path, "fsync"))
+}
+
+/// Opens the last segment for appending, creating segment 1 in a new log.
+fn open_active(dir: &Path, segments: &[Segment]) -> Result<(File, u64)> {
+    match segments.last() {
+        Some(seg) => {
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&seg.path)
+                .map_err(io_err(&seg.path, "open"))?;
+            let len = file.metadata().map_err(io_err(&seg.path, "stat"))?.len();
+            Ok((file, len))
+        }
+        None => Err(StorageError::Corrupt {
+            path: dir.join(segment_name(1)),
+            offset: 0,
+            reason: "no segment to append to".into(),
+        }),
+    }
+}
+
+impl LogStorage for FileStorage {
+    fn append(&mut self, write: &LogWrite) -> Result<()> {
+        self.log.check_write(write)?;
+        let max_index = write.from + write.entries.len() as Index - 1;
+        self.write_record(
+            &RecordRef::Write {
+                from: write.from,
+                entries: &write.entries,
+            },
+            max_index,
+        )?;
+        self.log.apply_write(write.from, &write.entries);
+        Ok(())
+    }
+
+    fn compact(&mut self, upto: SnapshotMeta) -> Result<()> {
+        let Some(kind) = self.log.compact_kind(upto) else {
+            return Ok(());
+        };
+        let keep = kind == CompactKind::Keep;
+        let last = if keep { self.log.last() } else { upto.index };
+        self.write_record(
+            &RecordRef::Compact {
+                meta: upto,
+                keep,
+                last,
+            },
+            0,
+        )?;
+        self.log.apply_compact(upto, kind);
+        // The record must be durable before the segments it replaces go.
+        self.sync()?;
+        self.delete_compacted_segments(upto.index)
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        self.check_poisoned()?;
+        if self.unsynced {
+            let path = self.active_path();
+            if let Err(source) = self.active.sync_data() {
+                // After a failed fsync the kernel may have dropped the dirty
+                // pages; a retry could "succeed" without them (fsyncgate).
+                self.poisoned = Some("fsync");
+                return Err(StorageError::Io {
+                    path,
+                    op: "fsync",
+                    source,
+                });
+            }
+            self.unsynced = false;
+        }
+        if self.dir_dirty {
+            if let Err(e) = format::sync_dir(&self.dir) {
+                self.poisoned = Some("fsync directory");
+                return Err(e);
+            }
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    fn first_index(&self) -> Index {
+        self.log.first()
+    }
+
+    fn last_index(&self) -> Index {
+        self.log.last()
+    }
+
+    fn entries(&self, lo: Index, hi: Index) -> Result<Vec<Entry>> {
+        self.log.slice(lo, hi)
+    }
+
+    fn term(&self, index: Index) -> Result<Term> {
+        self.log.term_or_unavailable(index)
+    }
+}
+
+impl StateStorage for FileStorage {
+    fn save_hard_state(&mut self, hard_state: HardState) -> Result<()> {
+        let payload = postcard::to_allocvec(&hard_state).map_err(|e| StorageError::Io {
+            path: self.dir.join(HARD_STATE_FILE),
+            op: "encode",
+            source: io::Error::other(e.to_string()),
+        })?;
+        let bytes = format::encode_checked(&HARD_STATE_MAGIC, &payload);
+        format::write_atomic(&self.dir, HARD_STATE_FILE, &bytes)?;
+        self.hard_state = hard_state;
+        Ok(())
+    }
+
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
+        let name = snapshot_name(snapshot.meta);
+        let payload = postcard::to_allocvec(snapshot).map_err(|e| StorageError::Io {
+            path: self.dir.join(&name),
+            op: "encode",
+            source: io::Error::other(e.to_string()),
+        })?;
+        let bytes = format::encode_checked(&SNAPSHOT_MAGIC, &payload);
+        format::write_atomic(&self.dir, &name, &bytes)?;
+        let key = |m: SnapshotMeta| (m.index, m.term);
+        if self
+            .snapshot
+            .as_ref()
+            .is_none_or(|s| key(s.meta) <= key(snapshot.meta))
+        {
+            self.snapshot = Some(snapshot.clone());
+        }
+        let listing = list(&self.dir)?;
+        let excess = listing.snapshots.len().saturating_sub(2);
+        for &old in &listing.snapshots[..excess] {
+            let path = self.dir.join(snapshot_name(old));
+            fs::remove_file(&path).map_err(io_err(&path, "remove"))?;
+        }
+        if excess > 0 {
+            format::sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    fn load(&self) -> Result<DurableState> {
+        let entries = self.log.entries_after(self.snapshot.as_ref(), &self.dir)?;
+        Ok(DurableState {
+            hard_state: self.hard_state,
+            snapshot: self.snapshot.clone(),
+            entries,
+        })
+    }
+}
