@@ -54,7 +54,7 @@ fn skip_prev_check_is_caught() {
 
 #[test]
 fn forget_vote_is_caught() {
-    assert_caught("forget-vote", "election safety");
+    assert_caught("forget-vote", "one vote per term");
 }
 
 #[test]
@@ -68,4 +68,9 @@ fn the_correct_protocol_keeps_every_invariant() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("checked 200 runs"), "{out}");
     assert!(out.contains("0 violations"), "{out}");
+}
+
+#[test]
+fn ack_before_fsync_is_caught() {
+    assert_caught("ack-before-fsync", "invariant violated");
 }

@@ -49,6 +49,10 @@ pub struct Bugs {
     pub forget_vote: bool,
     /// A leader answers reads at once, without confirming it is still leader.
     pub leader_reads_without_read_index: bool,
+    /// The driver sends a `Ready`'s messages before its state is synced to
+    /// disk (it syncs later), so a crash can lose what a node acknowledged.
+    /// The Raft core ignores this; drivers honour it.
+    pub ack_before_fsync: bool,
 }
 
 impl Bugs {
@@ -67,6 +71,10 @@ impl Bugs {
             "stale-leader-reads",
             "serve reads at the leader without ReadIndex",
         ),
+        (
+            "ack-before-fsync",
+            "send acknowledgements before the state they promise is synced to disk",
+        ),
     ];
 
     /// Turns on the variant called `name`; false when no variant has that name.
@@ -76,6 +84,7 @@ impl Bugs {
             "skip-prev-check" => self.skip_prev_check = true,
             "forget-vote" => self.forget_vote = true,
             "stale-leader-reads" => self.leader_reads_without_read_index = true,
+            "ack-before-fsync" => self.ack_before_fsync = true,
             _ => return false,
         }
         true
@@ -88,6 +97,7 @@ impl Bugs {
             self.skip_prev_check,
             self.forget_vote,
             self.leader_reads_without_read_index,
+            self.ack_before_fsync,
         ];
         Bugs::NAMES
             .iter()

@@ -176,6 +176,11 @@ impl Node {
         self.hard_state.term
     }
 
+    /// Whom it voted for in its current term.
+    pub fn vote(&self) -> Option<NodeId> {
+        self.hard_state.vote
+    }
+
     /// The leader it knows of.
     pub fn leader(&self) -> Option<NodeId> {
         self.leader

@@ -4,21 +4,27 @@
 
 use std::collections::BTreeMap;
 
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::clients::Client;
 use super::events::{EventQueue, Note, Recent, TraceHash};
+use super::faults::FaultStep;
 use super::invariants::{Breach, Checker};
 use super::{SimError, SimOptions, SimStats, Violation, disk};
 use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
 use crate::net::Fabric;
 use crate::raft::{
-    Config, DurableState, Entry, Index, Node, NodeId, ReadId, Role, Snapshot, SnapshotMeta, Status,
+    Config, DurableState, Entry, HardState, Index, LogWrite, Node, NodeId, ReadId, Role, Snapshot,
+    SnapshotMeta, Status,
 };
+use crate::storage::{LogStorage, MemStorage, StateStorage, StorageError};
 
 use super::events::Event;
+
+/// How long a node stopped by a disk error stays down, in µs.
+const REBOOT_AFTER_DISK_ERROR_US: std::ops::Range<u64> = 10_000..200_000;
 
 /// How many recent events a violation shows.
 const RECENT_EVENTS: usize = 40;
@@ -29,8 +35,16 @@ pub(super) struct NodeSlot {
     pub(super) node: Option<Node>,
     /// The state machine; emptied by a crash.
     pub(super) kv: KvStore,
-    /// Hard state and log as persisted; survives crashes.
+    /// What the node has promised to keep: its hard state, snapshot and
+    /// log as of the last `Ready` whose messages may have left. With a
+    /// correct driver that is what its disk holds synced; the checks run
+    /// on it, and a restart must recover all of it.
     pub(super) durable: DurableState,
+    /// The node's disk, which loses unsynced writes in a crash.
+    pub(super) storage: MemStorage,
+    /// Hard state not yet saved (only with the `ack-before-fsync` bug,
+    /// which saves and syncs at the node's next tick).
+    pub(super) unsaved_hard_state: Option<HardState>,
     /// Bumped by every crash, so messages sent to an earlier life are lost.
     pub(super) incarnation: u64,
     /// Reads confirmed by Raft, waiting for the store to apply their index.
@@ -97,6 +111,8 @@ impl Sim {
                 node: Some(node),
                 kv: KvStore::new(),
                 durable: DurableState::default(),
+                storage: MemStorage::new(),
+                unsaved_hard_state: None,
                 incarnation: 0,
                 pending_reads: Vec::new(),
             });
@@ -313,12 +329,8 @@ impl Sim {
         if o.max_ops > 0 {
             cmd.push_str(&format!(" --ops {}", o.max_ops));
         }
-        for (name, _) in crate::raft::Bugs::NAMES {
-            let mut probe = crate::raft::Bugs::default();
-            probe.enable(name);
-            if probe.any() && bugs_include(&o.bugs, &probe) {
-                cmd.push_str(&format!(" --bug {name}"));
-            }
+        for name in o.bugs.names() {
+            cmd.push_str(&format!(" --bug {name}"));
         }
         cmd
     }
@@ -347,15 +359,87 @@ impl Sim {
 
     /// Loses node `id`'s volatile state.
     pub(super) fn crash_node(&mut self, id: NodeId) {
+        // What was written but not synced may or may not have reached the
+        // disk, and the first write lost may be torn; the seed decides.
+        let unsynced = self.slot(id).map_or(0, |s| s.storage.unsynced_writes());
+        let (survive, tear) = if unsynced > 0 {
+            let survive = self.fault_rng.random_range(0..=unsynced);
+            (survive, self.fault_rng.random_bool(0.5))
+        } else {
+            (0, false)
+        };
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        let report = slot.storage.crash(survive, tear);
+        slot.unsaved_hard_state = None;
         slot.node = None;
         slot.kv = KvStore::new();
         slot.incarnation += 1;
         slot.pending_reads.clear();
         self.checker.node_crashed(id);
         self.stats.crashes += 1;
+        if report.kept + report.lost > 0 {
+            self.note(Note::Text(format!(
+                "n{id} crash: {} unsynced writes kept, {} lost{}",
+                report.kept,
+                report.lost,
+                if report.torn { " (one torn)" } else { "" }
+            )));
+        }
+    }
+
+    /// Writes a `Ready`'s state to node `id`'s disk: the hard state, a
+    /// received snapshot (and the compaction it implies), the log write.
+    /// Nothing is synced yet.
+    pub(super) fn write_to_disk(
+        &mut self,
+        id: NodeId,
+        hard_state: Option<HardState>,
+        snapshot: Option<&Snapshot>,
+        log: Option<&LogWrite>,
+    ) -> Result<(), StorageError> {
+        let defer = self.opts.bugs.ack_before_fsync;
+        let Some(slot) = self.slot_mut(id) else {
+            return Ok(());
+        };
+        if let Some(hs) = hard_state {
+            if defer {
+                slot.unsaved_hard_state = Some(hs);
+            } else {
+                slot.storage.save_hard_state(hs)?;
+            }
+        }
+        if let Some(snapshot) = snapshot {
+            slot.storage.save_snapshot(snapshot)?;
+            slot.storage.compact(snapshot.meta)?;
+        }
+        if let Some(write) = log {
+            slot.storage.append(write)?;
+        }
+        Ok(())
+    }
+
+    /// Makes everything written to node `id`'s disk durable (and saves a
+    /// hard state the ack-before-fsync bug held back).
+    pub(super) fn sync_disk(&mut self, id: NodeId) -> Result<(), StorageError> {
+        let Some(slot) = self.slot_mut(id) else {
+            return Ok(());
+        };
+        if let Some(hs) = slot.unsaved_hard_state.take() {
+            slot.storage.save_hard_state(hs)?;
+        }
+        slot.storage.sync()
+    }
+
+    /// A failed write or sync stops node `id`, as a process that cannot
+    /// trust its disk must; it reboots a moment later. Nobody else is hurt.
+    pub(super) fn disk_failure(&mut self, id: NodeId, error: StorageError) {
+        self.stats.disk_errors += 1;
+        self.note(Note::Text(format!("n{id} stopped: disk error: {error}")));
+        self.crash_node(id);
+        let at = self.now + self.fault_rng.random_range(REBOOT_AFTER_DISK_ERROR_US);
+        self.queue.push(at, Event::Fault(FaultStep::Reboot(id)));
     }
 
     /// Compacts node `id`'s log once it applied `snapshot_threshold`
@@ -387,6 +471,18 @@ impl Sim {
         let Some(slot) = self.slot_mut(id) else {
             return Ok(());
         };
+        // The snapshot is durable before the log forgets what it covers.
+        let saved = slot
+            .storage
+            .save_snapshot(&snapshot)
+            .and_then(|()| slot.storage.compact(snapshot.meta));
+        if let Err(e) = saved {
+            self.disk_failure(id, e);
+            return Ok(());
+        }
+        let Some(slot) = self.slot_mut(id) else {
+            return Ok(());
+        };
         disk::install_snapshot(&mut slot.durable, snapshot.clone());
         let compacted = slot.node.as_mut().map(|n| n.compact(snapshot));
         if let Some(Err(e)) = compacted {
@@ -401,7 +497,20 @@ impl Sim {
     pub(super) fn restart_node(&mut self, id: NodeId) -> Result<(), SimError> {
         let seed = self.master_rng.next_u64();
         let config = node_config(&self.opts, id);
+        let slot = self.slot(id).ok_or(SimError::UnknownNode(id))?;
+        // Recover from what the disk holds, and check it kept every promise.
+        let recovered = match slot.storage.load() {
+            Ok(recovered) => recovered,
+            Err(e) => {
+                let breach = ("recovery", format!("n{id} cannot recover its disk: {e}"));
+                return Err(SimError::Violation(Box::new(self.breach(breach))));
+            }
+        };
+        if let Err(breach) = self.checker.after_recovery(id, &slot.durable, &recovered) {
+            return Err(SimError::Violation(Box::new(self.breach(breach))));
+        }
         let slot = self.slot_mut(id).ok_or(SimError::UnknownNode(id))?;
+        slot.durable = recovered;
         let node = Node::new(config, slot.durable.clone(), seed)?;
         // The store comes back from the durable snapshot; Raft hands out
         // only the entries after it.
@@ -484,14 +593,6 @@ fn node_config(opts: &SimOptions, id: NodeId) -> Config {
     let mut config = Config::new(id, voters);
     config.bugs = opts.bugs;
     config
-}
-
-/// Whether every variant on in `probe` is on in `bugs`.
-fn bugs_include(bugs: &crate::raft::Bugs, probe: &crate::raft::Bugs) -> bool {
-    (!probe.commit_old_terms || bugs.commit_old_terms)
-        && (!probe.skip_prev_check || bugs.skip_prev_check)
-        && (!probe.forget_vote || bugs.forget_vote)
-        && (!probe.leader_reads_without_read_index || bugs.leader_reads_without_read_index)
 }
 
 /// The linearizability check of a history (see [`crate::kv::linearizability`]).

@@ -9,6 +9,7 @@
 //! steps and once more on the node's state after the input.
 
 use super::events::{Event, Note, hash_bytes};
+use super::faults::CrashPoint;
 use super::invariants::Violation;
 use super::{Sim, disk};
 use crate::kv::KvStore;
@@ -74,6 +75,12 @@ impl Sim {
                 self.queue.push(time + self.opts.tick_us, Event::Tick(id));
                 if self.is_up(id) {
                     self.stats.ticks += 1;
+                    if self.opts.bugs.ack_before_fsync
+                        && let Err(e) = self.sync_disk(id)
+                    {
+                        self.disk_failure(id, e);
+                        return Ok(());
+                    }
                     self.drive(id, Node::tick)?;
                 }
             }
@@ -197,6 +204,30 @@ impl Sim {
         };
         let persisted = hard_state.is_some() || snapshot.is_some() || log.is_some();
         let voted = hard_state.is_some_and(|hs| hs.vote.is_some_and(|v| v != id));
+        let crash_point = if persisted {
+            self.roll_crash_point(voted)
+        } else {
+            None
+        };
+        if persisted {
+            // The disk first: write, then sync before anything leaves (the
+            // ack-before-fsync bug syncs at the node's next tick instead).
+            let written = self.write_to_disk(id, hard_state, snapshot.as_ref(), log.as_ref());
+            if let Err(e) = written {
+                self.disk_failure(id, e);
+                return Ok(());
+            }
+            if crash_point == Some(CrashPoint::DuringWrite) {
+                self.crash_at_point(id, CrashPoint::DuringWrite);
+                return Ok(());
+            }
+            if !self.opts.bugs.ack_before_fsync
+                && let Err(e) = self.sync_disk(id)
+            {
+                self.disk_failure(id, e);
+                return Ok(());
+            }
+        }
         if let Some(hs) = hard_state {
             self.nodes[i].durable.hard_state = hs;
         }
@@ -243,20 +274,15 @@ impl Sim {
         if self.churn_strikes(id, appended_command) {
             return Ok(());
         }
-        let crash_point = if persisted {
-            self.roll_crash_point(voted)
-        } else {
-            None
-        };
-        if crash_point == Some(true) {
-            self.crash_at_point(id, true);
+        if crash_point == Some(CrashPoint::BeforeSend) {
+            self.crash_at_point(id, CrashPoint::BeforeSend);
             return Ok(());
         }
         for msg in messages {
             self.send(msg);
         }
-        if crash_point == Some(false) {
-            self.crash_at_point(id, false);
+        if crash_point == Some(CrashPoint::AfterSend) {
+            self.crash_at_point(id, CrashPoint::AfterSend);
             return Ok(());
         }
         if let Some(snapshot) = snapshot {

@@ -167,6 +167,18 @@ impl FaultSchedule {
     }
 }
 
+/// Where in carrying out a `Ready` a crash point strikes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CrashPoint {
+    /// The state was written to disk but not synced: part of it may
+    /// survive, the last record possibly torn.
+    DuringWrite,
+    /// Synced, but no message left.
+    BeforeSend,
+    /// Synced and sent.
+    AfterSend,
+}
+
 /// A step of the fault tracks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum FaultStep {
@@ -340,13 +352,12 @@ impl Sim {
         true
     }
 
-    /// Whether node output just made durable meets a crash point, and where:
-    /// `Some(true)` crashes it before its messages leave, `Some(false)` just
-    /// after. Draws from the fault RNG only when crash points are enabled.
-    /// `voted`: what was persisted includes a vote just granted, the rare
-    /// moment Raft's safety rests on, so it meets a crash point more often
-    /// than a routine log append.
-    pub(super) fn roll_crash_point(&mut self, voted: bool) -> Option<bool> {
+    /// Whether node output about to be made durable meets a crash point,
+    /// and where. Draws from the fault RNG only when crash points are
+    /// enabled. `voted`: what is persisted includes a vote just granted, the
+    /// rare moment Raft's safety rests on, so it meets a crash point more
+    /// often than a routine log append.
+    pub(super) fn roll_crash_point(&mut self, voted: bool) -> Option<CrashPoint> {
         if !self.opts.faults.kinds.contains(&FaultKind::CrashPoint) {
             return None;
         }
@@ -358,15 +369,19 @@ impl Sim {
         if !self.fault_rng.random_bool(p) {
             return None;
         }
-        Some(self.fault_rng.random_bool(0.5))
+        Some(match self.fault_rng.random_range(0..3) {
+            0 => CrashPoint::DuringWrite,
+            1 => CrashPoint::BeforeSend,
+            _ => CrashPoint::AfterSend,
+        })
     }
 
     /// Crashes node `id` at a crash point and schedules its reboot.
-    pub(super) fn crash_at_point(&mut self, id: NodeId, before_send: bool) {
-        let when = if before_send {
-            "before sending"
-        } else {
-            "after sending"
+    pub(super) fn crash_at_point(&mut self, id: NodeId, point: CrashPoint) {
+        let when = match point {
+            CrashPoint::DuringWrite => "while writing, before the sync",
+            CrashPoint::BeforeSend => "before sending",
+            CrashPoint::AfterSend => "after sending",
         };
         self.stats.faults += 1;
         self.note(Note::Text(format!("crash point: n{id} {when}")));

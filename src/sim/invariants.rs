@@ -98,6 +98,8 @@ pub(super) struct Committed {
 #[derive(Clone, Copy, Debug, Default)]
 struct NodeTrack {
     term: Term,
+    /// The vote in `term` (kept across crashes, like the term).
+    vote: Option<NodeId>,
     role: Option<Role>,
     commit: Index,
     digest: u64,
@@ -186,6 +188,56 @@ impl Checker {
         Ok(())
     }
 
+    /// Node `id` restarted: what it recovered from its disk must keep every
+    /// promise it made before the crash — its term, its vote in that term,
+    /// and every committed entry it held (persist before send).
+    pub(super) fn after_recovery(
+        &self,
+        id: NodeId,
+        promised: &DurableState,
+        recovered: &DurableState,
+    ) -> Result<(), Breach> {
+        // The disk may hold more than was promised (a write that reached it
+        // before the crash but whose messages never left), never less.
+        let (before, after) = (promised.hard_state, recovered.hard_state);
+        if after.term == before.term {
+            one_vote_per_term(id, after.term, before.vote, after.vote)?;
+        }
+        if after.term < before.term {
+            return Err((
+                "persist before send",
+                format!(
+                    "n{id} had promised term {} (vote {:?}) but recovered term {} (vote {:?}) from its disk",
+                    before.term, before.vote, after.term, after.vote
+                ),
+            ));
+        }
+        let covered = recovered.snapshot.as_ref().map_or(0, |s| s.meta.index);
+        let last = disk::last_index(promised).min(self.committed.len() as Index);
+        for index in disk::first_index(promised).max(covered + 1)..=last {
+            let (Some(held), Some(known)) = (
+                disk::get(promised, index),
+                self.committed.get(index as usize - 1),
+            ) else {
+                continue;
+            };
+            if held.term != known.term || payload_hash(&held.data) != known.hash {
+                continue;
+            }
+            let kept = disk::get(recovered, index).is_some_and(|e| e == held);
+            if !kept {
+                return Err((
+                    "nothing committed is lost",
+                    format!(
+                        "n{id} held committed entry {index} (term {}) before a crash but its disk lost it",
+                        known.term
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn node_crashed(&mut self, id: NodeId) {
         let track = track(&mut self.nodes, id);
         track.role = None;
@@ -234,10 +286,14 @@ impl Checker {
     pub(super) fn after_input(&mut self, id: NodeId, node: &Node) -> Result<(), Breach> {
         let track = track(&mut self.nodes, id);
         let before = *track;
-        let (term, role) = (node.term(), node.role());
+        let (term, role, vote) = (node.term(), node.role(), node.vote());
         track.term = term;
+        track.vote = vote;
         track.role = Some(role);
         term_never_decreases(id, before.term, term)?;
+        if term == before.term {
+            one_vote_per_term(id, term, before.vote, vote)?;
+        }
         if role == Role::Leader {
             election_safety(&mut self.leaders, id, term)?;
             if before.role != Some(Role::Leader) || before.term != term {
@@ -365,6 +421,26 @@ pub(super) fn term_never_decreases(id: NodeId, before: Term, after: Term) -> Res
         ));
     }
     Ok(())
+}
+
+/// A node votes at most once per term and never forgets that vote, not
+/// even across a crash (Raft's Figure 2: `votedFor` is persistent state).
+pub(super) fn one_vote_per_term(
+    id: NodeId,
+    term: Term,
+    before: Option<NodeId>,
+    after: Option<NodeId>,
+) -> Result<(), Breach> {
+    match before {
+        Some(v) if after != Some(v) => Err((
+            "one vote per term",
+            match after {
+                Some(w) => format!("n{id} voted for n{v} in term {term}, then for n{w}"),
+                None => format!("n{id} voted for n{v} in term {term}, then forgot it"),
+            },
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A leader never overwrites or deletes entries of its log: a write may
@@ -688,6 +764,16 @@ mod tests {
         let (name, details) = election_safety(&mut leaders, 2, 3).unwrap_err();
         assert_eq!(name, "election safety");
         assert!(details.contains("n1 and n2"), "{details}");
+    }
+
+    #[test]
+    fn changing_or_forgetting_a_vote_fails() {
+        assert!(one_vote_per_term(1, 3, None, Some(2)).is_ok());
+        assert!(one_vote_per_term(1, 3, Some(2), Some(2)).is_ok());
+        assert!(one_vote_per_term(1, 3, Some(2), Some(4)).is_err());
+        let (name, details) = one_vote_per_term(1, 3, Some(2), None).unwrap_err();
+        assert_eq!(name, "one vote per term");
+        assert!(details.contains("forgot"), "{details}");
     }
 
     #[test]

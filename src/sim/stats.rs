@@ -43,6 +43,8 @@ pub struct SimStats {
     pub snapshots: u64,
     /// Snapshots followers installed from a leader.
     pub snapshots_installed: u64,
+    /// Disk writes or syncs that failed (each stopped its node).
+    pub disk_errors: u64,
 }
 
 impl fmt::Display for SimStats {
