@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::clients::Client;
 use super::events::{EventQueue, Note, Recent, TraceHash};
-use super::faults::FaultStep;
+use super::faults::{CrashPoint, FaultStep};
 use super::invariants::{Breach, Checker};
 use super::{SimError, SimOptions, SimStats, Violation, disk};
 use crate::kv::KvStore;
@@ -472,11 +472,18 @@ impl Sim {
             return Ok(());
         };
         // The snapshot is durable before the log forgets what it covers.
-        let saved = slot
-            .storage
-            .save_snapshot(&snapshot)
-            .and_then(|()| slot.storage.compact(snapshot.meta));
-        if let Err(e) = saved {
+        if let Err(e) = slot.storage.save_snapshot(&snapshot) {
+            self.disk_failure(id, e);
+            return Ok(());
+        }
+        if self.roll_compaction_crash() {
+            self.crash_at_point(id, CrashPoint::Compacting);
+            return Ok(());
+        }
+        let compacted = self
+            .slot_mut(id)
+            .map_or(Ok(()), |slot| slot.storage.compact(snapshot.meta));
+        if let Err(e) = compacted {
             self.disk_failure(id, e);
             return Ok(());
         }

@@ -177,6 +177,8 @@ pub(super) enum CrashPoint {
     BeforeSend,
     /// Synced and sent.
     AfterSend,
+    /// A snapshot was saved but the log not yet compacted.
+    Compacting,
 }
 
 /// A step of the fault tracks.
@@ -376,14 +378,25 @@ impl Sim {
         })
     }
 
+    /// Whether a compaction meets a crash point between saving its snapshot
+    /// and compacting the log (drawn only when crash points are enabled).
+    pub(super) fn roll_compaction_crash(&mut self) -> bool {
+        self.opts.faults.kinds.contains(&FaultKind::CrashPoint)
+            && self.fault_rng.random_bool(CRASH_POINT_COMPACTION_P)
+    }
+
     /// Crashes node `id` at a crash point and schedules its reboot.
     pub(super) fn crash_at_point(&mut self, id: NodeId, point: CrashPoint) {
         let when = match point {
             CrashPoint::DuringWrite => "while writing, before the sync",
             CrashPoint::BeforeSend => "before sending",
             CrashPoint::AfterSend => "after sending",
+            CrashPoint::Compacting => "after saving a snapshot, before compacting its log",
         };
         self.stats.faults += 1;
+        if matches!(point, CrashPoint::DuringWrite | CrashPoint::Compacting) {
+            self.stats.torn_crashes += 1;
+        }
         self.note(Note::Text(format!("crash point: n{id} {when}")));
         self.crash_node(id);
         let at = self.now + self.fault_rng.random_range(REBOOT_US);
@@ -502,6 +515,10 @@ impl Sim {
 
 /// Chance that a node crashes right after persisting new state.
 const CRASH_POINT_P: f64 = 0.002;
+
+/// Chance that a compaction crashes between saving its snapshot and
+/// compacting its log.
+const CRASH_POINT_COMPACTION_P: f64 = 0.05;
 
 /// Chance that a node crashes right after persisting a vote it granted.
 const CRASH_POINT_VOTE_P: f64 = 0.3;

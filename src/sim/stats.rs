@@ -45,6 +45,8 @@ pub struct SimStats {
     pub snapshots_installed: u64,
     /// Disk writes or syncs that failed (each stopped its node).
     pub disk_errors: u64,
+    /// Crash points met mid-write (before the sync) and mid-compaction.
+    pub torn_crashes: u64,
 }
 
 impl fmt::Display for SimStats {
