@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use super::clients::Client;
 use super::events::{EventQueue, Note, Recent, TraceHash};
 use super::invariants::{Breach, Checker};
-use super::{SimError, SimOptions, SimStats, Violation, disk};
+use super::{SimError, SimOptions, SimStats, Violation};
 use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
 use crate::net::Fabric;
@@ -387,7 +387,7 @@ impl Sim {
         let Some(slot) = self.slot_mut(id) else {
             return Ok(());
         };
-        disk::install_snapshot(&mut slot.durable, snapshot.clone());
+        slot.durable.install_snapshot(snapshot.clone());
         let compacted = slot.node.as_mut().map(|n| n.compact(snapshot));
         if let Some(Err(e)) = compacted {
             return Err(self.breach(("compaction", format!("n{id}: {e}"))));
