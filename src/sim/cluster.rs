@@ -14,9 +14,7 @@ use super::{SimError, SimOptions, SimStats, Violation};
 use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
 use crate::net::Fabric;
-use crate::raft::{
-    Config, DurableState, Entry, Index, Node, NodeId, ReadId, Role, Snapshot, SnapshotMeta, Status,
-};
+use crate::raft::{Config, DurableState, Entry, Index, Node, NodeId, ReadId, Role, Status};
 
 use super::events::Event;
 
@@ -369,21 +367,10 @@ impl Sim {
         let Some(node) = &slot.node else {
             return Ok(());
         };
-        let applied = slot.kv.applied_index();
-        let covered = node.log().snapshot_meta().index;
-        if threshold == 0 || applied < covered + threshold {
-            return Ok(());
-        }
-        let Some(term) = node.log().term_at(applied) else {
+        let Some(snapshot) = slot.kv.compaction_snapshot(node.log(), threshold) else {
             return Ok(());
         };
-        let snapshot = Snapshot {
-            meta: SnapshotMeta {
-                index: applied,
-                term,
-            },
-            data: slot.kv.snapshot(),
-        };
+        let applied = snapshot.meta.index;
         let Some(slot) = self.slot_mut(id) else {
             return Ok(());
         };
