@@ -16,5 +16,6 @@ pub mod cli;
 pub mod kv;
 pub mod net;
 pub mod raft;
+pub mod runtime;
 pub mod scenario;
 pub mod sim;
