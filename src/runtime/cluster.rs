@@ -112,8 +112,16 @@ impl Cluster {
     /// Starts node `slot.id`'s thread from its storage.
     pub(crate) fn launch(&self, slot: &mut Slot) -> Result<(), RuntimeError> {
         let id = slot.id;
-        let storage = slot.storage.take().ok_or(RuntimeError::NodeRunning(id))?;
         let recovery = |reason: String| RuntimeError::Recovery { id, reason };
+        let storage = match slot.storage.take() {
+            Some(storage) => storage,
+            None if slot.thread.is_some() => return Err(RuntimeError::NodeRunning(id)),
+            None => {
+                return Err(recovery(
+                    "its storage was lost when its thread failed".into(),
+                ));
+            }
+        };
         let durable = match storage.load() {
             Ok(d) => d,
             Err(e) => {
