@@ -7,6 +7,8 @@
 //! - [`kv`]: the key-value state machine, client histories and the
 //!   linearizability checker.
 //! - [`net`]: the fault model of the network (the link matrix).
+//! - [`runtime`]: the live cluster: one thread per node, a controllable
+//!   clock and network, views for the dashboard, a client API.
 //! - [`sim`]: a single-threaded cluster on virtual time, driven by one seed,
 //!   checking Raft's safety invariants after every step.
 //! - [`scenario`]: the script language that drives the simulator (and, later,
@@ -18,6 +20,7 @@ pub mod cli;
 pub mod kv;
 pub mod net;
 pub mod raft;
+pub mod runtime;
 pub mod scenario;
 pub mod sim;
 pub mod storage;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{ClientId, Command, KvError, Op, OpResult};
-use crate::raft::{Entry, EntryData, Index};
+use crate::raft::{Entry, EntryData, Index, RaftLog, Snapshot, SnapshotMeta};
 
 /// A command's outcome, to hand back to the client that proposed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +72,24 @@ impl KvStore {
         out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
         out.extend_from_slice(&body);
         out
+    }
+
+    /// A snapshot to compact `log` with, when the store has applied at
+    /// least `threshold` entries past the log's latest snapshot (never when
+    /// `threshold` is 0). Every driver compacts by this rule.
+    pub fn compaction_snapshot(&self, log: &RaftLog, threshold: u64) -> Option<Snapshot> {
+        let covered = log.snapshot_meta().index;
+        if threshold == 0 || self.applied < covered + threshold {
+            return None;
+        }
+        let term = log.term_at(self.applied)?;
+        Some(Snapshot {
+            meta: SnapshotMeta {
+                index: self.applied,
+                term,
+            },
+            data: self.snapshot(),
+        })
     }
 
     /// Rebuilds a store from `snapshot()`'s bytes, refusing anything with a

@@ -37,6 +37,7 @@
 //! driver, so the same seed gives the same run.
 
 mod config;
+mod durable;
 mod log;
 mod message;
 mod node;

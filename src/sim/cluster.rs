@@ -11,13 +11,13 @@ use super::clients::Client;
 use super::events::{EventQueue, Note, Recent, TraceHash};
 use super::faults::{CrashPoint, FaultStep};
 use super::invariants::{Breach, Checker};
-use super::{SimError, SimOptions, SimStats, Violation, disk};
+use super::{SimError, SimOptions, SimStats, Violation};
 use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
 use crate::net::Fabric;
 use crate::raft::{
     Config, DurableState, Entry, HardState, Index, LogWrite, Node, NodeId, ReadId, Role, Snapshot,
-    SnapshotMeta, Status,
+    Status,
 };
 use crate::storage::{LogStorage, MemStorage, StateStorage, StorageError};
 
@@ -453,21 +453,10 @@ impl Sim {
         let Some(node) = &slot.node else {
             return Ok(());
         };
-        let applied = slot.kv.applied_index();
-        let covered = node.log().snapshot_meta().index;
-        if threshold == 0 || applied < covered + threshold {
-            return Ok(());
-        }
-        let Some(term) = node.log().term_at(applied) else {
+        let Some(snapshot) = slot.kv.compaction_snapshot(node.log(), threshold) else {
             return Ok(());
         };
-        let snapshot = Snapshot {
-            meta: SnapshotMeta {
-                index: applied,
-                term,
-            },
-            data: slot.kv.snapshot(),
-        };
+        let applied = snapshot.meta.index;
         let Some(slot) = self.slot_mut(id) else {
             return Ok(());
         };
@@ -490,7 +479,7 @@ impl Sim {
         let Some(slot) = self.slot_mut(id) else {
             return Ok(());
         };
-        disk::install_snapshot(&mut slot.durable, snapshot.clone());
+        slot.durable.install_snapshot(snapshot.clone());
         let compacted = slot.node.as_mut().map(|n| n.compact(snapshot));
         if let Some(Err(e)) = compacted {
             return Err(self.breach(("compaction", format!("n{id}: {e}"))));

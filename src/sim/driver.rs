@@ -8,10 +8,10 @@
 //! then answer confirmed reads. The invariant checks run on each of those
 //! steps and once more on the node's state after the input.
 
+use super::Sim;
 use super::events::{Event, Note, hash_bytes};
 use super::faults::CrashPoint;
 use super::invariants::Violation;
-use super::{Sim, disk};
 use crate::kv::KvStore;
 use crate::raft::{EntryData, Message, Node, NodeId, Ready, Role};
 
@@ -232,7 +232,7 @@ impl Sim {
             self.nodes[i].durable.hard_state = hs;
         }
         if let Some(snapshot) = &snapshot {
-            disk::install_snapshot(&mut self.nodes[i].durable, snapshot.clone());
+            self.nodes[i].durable.install_snapshot(snapshot.clone());
         }
         let is_leader = self.nodes[i]
             .node
@@ -247,13 +247,13 @@ impl Sim {
         if let Some(write) = log {
             let slot = &mut self.nodes[i];
             let leader_after = slot.node.as_ref().is_some_and(|n| n.role() == Role::Leader);
-            if !disk::fits(&slot.durable, &write) {
+            if !slot.durable.fits(&write) {
                 let details = format!(
                     "n{id} log write from {} with indexes {:?} onto a log of {}..={}",
                     write.from,
                     write.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
-                    disk::first_index(&slot.durable),
-                    disk::last_index(&slot.durable)
+                    slot.durable.first_index(),
+                    slot.durable.last_index()
                 );
                 return Err(self.breach(("log writes are contiguous", details)));
             }
@@ -267,7 +267,7 @@ impl Sim {
             checked.map_err(|b| self.breach(b))?;
             let from = write.from;
             let slot = &mut self.nodes[i];
-            disk::apply_write(&mut slot.durable, write);
+            slot.durable.apply_write(write);
             let checked = self.checker.after_log_write(id, &slot.durable, from);
             checked.map_err(|b| self.breach(b))?;
         }

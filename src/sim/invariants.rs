@@ -26,7 +26,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use super::disk;
 use super::events::{fmt_time, hash_bytes, mix};
 use crate::kv::{Applied, Command, KvStore, OpResult};
 use crate::raft::{DurableState, Entry, EntryData, Index, LogWrite, Node, NodeId, Role, Term};
@@ -213,18 +212,17 @@ impl Checker {
             ));
         }
         let covered = recovered.snapshot.as_ref().map_or(0, |s| s.meta.index);
-        let last = disk::last_index(promised).min(self.committed.len() as Index);
-        for index in disk::first_index(promised).max(covered + 1)..=last {
-            let (Some(held), Some(known)) = (
-                disk::get(promised, index),
-                self.committed.get(index as usize - 1),
-            ) else {
+        let last = promised.last_index().min(self.committed.len() as Index);
+        for index in promised.first_index().max(covered + 1)..=last {
+            let (Some(held), Some(known)) =
+                (promised.get(index), self.committed.get(index as usize - 1))
+            else {
                 continue;
             };
             if held.term != known.term || payload_hash(&held.data) != known.hash {
                 continue;
             }
-            let kept = disk::get(recovered, index).is_some_and(|e| e == held);
+            let kept = recovered.get(index).is_some_and(|e| e == held);
             if !kept {
                 return Err((
                     "nothing committed is lost",
@@ -270,7 +268,7 @@ impl Checker {
         from: Index,
     ) -> Result<(), Breach> {
         for entry in durable.entries.iter().filter(|e| e.index >= from) {
-            let prev_term = disk::term_at(durable, entry.index - 1).unwrap_or(0);
+            let prev_term = durable.term_at(entry.index - 1).unwrap_or(0);
             log_matching(
                 &mut self.entries,
                 id,
@@ -450,7 +448,7 @@ pub(super) fn leader_append_only(
     durable: &DurableState,
     write: &LogWrite,
 ) -> Result<(), Breach> {
-    let old_last = disk::last_index(durable);
+    let old_last = durable.last_index();
     let new_last = write.from.saturating_sub(1) + write.entries.len() as Index;
     if new_last < old_last {
         return Err((
@@ -459,7 +457,7 @@ pub(super) fn leader_append_only(
         ));
     }
     for new in &write.entries {
-        if let Some(old) = disk::get(durable, new.index)
+        if let Some(old) = durable.get(new.index)
             && old != new
         {
             return Err((
@@ -481,11 +479,10 @@ pub(super) fn committed_not_lost(
     durable: &DurableState,
     write: &LogWrite,
 ) -> Result<(), Breach> {
-    let first = write.from.max(disk::first_index(durable));
-    let last = disk::last_index(durable).min(committed.len() as Index);
+    let first = write.from.max(durable.first_index());
+    let last = durable.last_index().min(committed.len() as Index);
     for index in first..=last {
-        let (Some(old), Some(known)) =
-            (disk::get(durable, index), committed.get(index as usize - 1))
+        let (Some(old), Some(known)) = (durable.get(index), committed.get(index as usize - 1))
         else {
             continue;
         };
@@ -823,13 +820,10 @@ mod tests {
     #[test]
     fn checks_use_absolute_indexes_after_compaction() {
         let mut log = durable(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)]);
-        disk::install_snapshot(
-            &mut log,
-            crate::raft::Snapshot {
-                meta: crate::raft::SnapshotMeta { index: 2, term: 2 },
-                data: vec![],
-            },
-        );
+        log.install_snapshot(crate::raft::Snapshot {
+            meta: crate::raft::SnapshotMeta { index: 2, term: 2 },
+            data: vec![],
+        });
         let overwrite = LogWrite {
             from: 4,
             entries: vec![entry(4, 3)],

@@ -26,7 +26,6 @@
 
 mod clients;
 mod cluster;
-mod disk;
 mod driver;
 mod events;
 mod faults;

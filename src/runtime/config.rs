@@ -1,0 +1,110 @@
+//! How a live cluster is set up: size, seed, timing, storage.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::RuntimeError;
+use super::storage::{MemStorage, Storage, StorageError};
+use crate::raft::{Bugs, Config, NodeId};
+
+/// Makes the storage of node `id` at cluster start. The seam where file
+/// storage plugs in; the default keeps everything in memory.
+pub type StorageFactory =
+    Arc<dyn Fn(NodeId) -> Result<Box<dyn Storage>, StorageError> + Send + Sync>;
+
+/// Settings of a live cluster.
+#[derive(Clone)]
+pub struct ClusterConfig {
+    /// Number of nodes, 1 to 9 (default 5); their ids are `1..=nodes`.
+    pub nodes: usize,
+    /// Seed of every node's RNG (election timeouts, link faults).
+    pub seed: u64,
+    /// Wall-clock length of one Raft tick at speed 1.0 (default 50 ms: an
+    /// election timeout of 15–30 ticks takes 0.75–1.5 s, a heartbeat every
+    /// 250 ms, slow enough to follow an election by eye).
+    pub tick: Duration,
+    /// Initial speed factor, 0.1 to 10 (default 1.0).
+    pub speed: f64,
+    /// Start with the clock paused (default false).
+    pub start_paused: bool,
+    /// A node snapshots its store and compacts its log once it has applied
+    /// this many entries past its last snapshot (default 1000; 0: never).
+    pub snapshot_threshold: u64,
+    /// Log entries per node shown in the view (default 8).
+    pub log_window: usize,
+    /// Recent events kept for the view (default 256).
+    pub event_capacity: usize,
+    /// Known-unsafe protocol variants (default none).
+    pub bugs: Bugs,
+    /// Makes each node's storage (default: in memory).
+    pub storage: StorageFactory,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> ClusterConfig {
+        ClusterConfig {
+            nodes: 5,
+            seed: 0,
+            tick: Duration::from_millis(50),
+            speed: 1.0,
+            start_paused: false,
+            snapshot_threshold: 1000,
+            log_window: 8,
+            event_capacity: 256,
+            bugs: Bugs::default(),
+            storage: Arc::new(|_| Ok(Box::new(MemStorage::default()) as Box<dyn Storage>)),
+        }
+    }
+}
+
+impl fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("nodes", &self.nodes)
+            .field("seed", &self.seed)
+            .field("tick", &self.tick)
+            .field("speed", &self.speed)
+            .field("start_paused", &self.start_paused)
+            .field("snapshot_threshold", &self.snapshot_threshold)
+            .field("log_window", &self.log_window)
+            .field("event_capacity", &self.event_capacity)
+            .field("bugs", &self.bugs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Slowest and fastest speed factors.
+pub(crate) const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.1..=10.0;
+
+impl ClusterConfig {
+    /// Checks that the settings make sense.
+    pub(crate) fn validate(&self) -> Result<(), RuntimeError> {
+        let bad = |s: String| Err(RuntimeError::InvalidConfig(s));
+        if !(1..=9).contains(&self.nodes) {
+            return bad(format!("nodes must be 1 to 9, not {}", self.nodes));
+        }
+        if self.tick.is_zero() || self.tick > Duration::from_secs(10) {
+            return bad(format!(
+                "tick {:?} must be above 0 and at most 10 s",
+                self.tick
+            ));
+        }
+        if !SPEED_RANGE.contains(&self.speed) {
+            return Err(RuntimeError::InvalidSpeed(self.speed));
+        }
+        Ok(())
+    }
+
+    /// Node ids, `1..=nodes`.
+    pub(crate) fn ids(&self) -> Vec<NodeId> {
+        (1..=self.nodes as NodeId).collect()
+    }
+
+    /// The Raft configuration of node `id`.
+    pub(crate) fn raft_config(&self, id: NodeId) -> Config {
+        let mut config = Config::new(id, self.ids());
+        config.bugs = self.bugs;
+        config
+    }
+}

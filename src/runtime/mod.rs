@@ -1,0 +1,118 @@
+//! The live cluster: real threads, real channels, real time.
+//!
+//! [`Cluster::start`] runs each Raft node on its own thread. A node thread
+//! loops on `crossbeam_channel::select!` over three channels — its inbox
+//! (messages from peers and client requests), its ticker and its control
+//! channel — feeds the pure [`raft::Node`](crate::raft::Node) and carries out
+//! each `Ready` exactly as the simulator does: persist (through a
+//! [`Storage`]), then send (through the shared [`Fabric`](crate::net::Fabric),
+//! which may drop, delay or duplicate), then apply to its
+//! [`KvStore`](crate::kv::KvStore) and answer clients.
+//!
+//! One *timer thread* keeps the cluster clock. It sends every node its
+//! ticks and holds delayed messages in a heap until they are due, so a slow
+//! link never blocks a node. The clock counts *cluster time*: one Raft tick
+//! is [`TICK_CLUSTER_US`] (10 ms, the tick the Raft defaults assume: 150–300
+//! ms election timeouts, 50 ms heartbeats), and link delays are in the same
+//! unit. How long a tick lasts on the wall is [`ClusterConfig::tick`]
+//! divided by the speed factor; the default (50 ms per tick at speed 1.0)
+//! makes an election take about a second, slow enough to follow by eye,
+//! and speed 5.0 is the paper's real-time pace. Pausing the clock freezes
+//! ticks *and* messages in flight; [`Cluster::step`] then advances one tick.
+//!
+//! Controls ([`Cluster::kill`], [`Cluster::pause`], [`Cluster::partition`],
+//! …) return a [`RuntimeError`] for an unknown node or a node in the wrong
+//! state. A [`ClusterView`] snapshot of everything a dashboard shows is
+//! published on every change; a [`ViewWatch`] waits for the next one.
+//! [`Client`]s work from any thread, retry with their session so a write
+//! applies once, and record a history the linearizability checker judges.
+//!
+//! Files: `cluster.rs` (start, shutdown, views), `control.rs` (the
+//! controls), `node.rs` (the node thread), `timer.rs` (ticks and delayed
+//! delivery), `clock.rs` (cluster time), `client.rs`, `view.rs`,
+//! `storage.rs`, `config.rs`.
+
+mod client;
+mod clock;
+mod cluster;
+mod config;
+mod control;
+mod node;
+mod shared;
+mod storage;
+mod timer;
+mod view;
+
+pub use client::Client;
+pub use cluster::Cluster;
+pub use config::{ClusterConfig, StorageFactory};
+pub use storage::{MemStorage, Storage, StorageError};
+pub use view::{ClusterView, LinkView, LogEntryView, NodeState, NodeView, ViewEvent, ViewWatch};
+
+use crate::net::FabricError;
+use crate::raft::{NodeId, RaftError};
+
+/// Cluster time of one Raft tick, in µs: the 10 ms the Raft defaults
+/// assume. Link delays are counted in the same cluster microseconds.
+pub const TICK_CLUSTER_US: u64 = 10_000;
+
+/// Errors of the live cluster's controls and setup.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuntimeError {
+    /// The configuration is not usable.
+    #[error("invalid cluster configuration: {0}")]
+    InvalidConfig(String),
+    /// No such node.
+    #[error("node {0} is not part of the cluster")]
+    UnknownNode(NodeId),
+    /// The node is down (killed and not restarted).
+    #[error("node {0} is down")]
+    NodeDown(NodeId),
+    /// The node is running, so it cannot be restarted or resumed.
+    #[error("node {0} is running")]
+    NodeRunning(NodeId),
+    /// The node is paused.
+    #[error("node {0} is paused")]
+    NodePaused(NodeId),
+    /// The clock must be paused for this (single-stepping).
+    #[error("the clock is running; pause it first")]
+    ClockRunning,
+    /// The clock is already paused.
+    #[error("the clock is already paused")]
+    ClockPaused,
+    /// A speed factor outside the supported range.
+    #[error("speed {0} is outside 0.1 to 10")]
+    InvalidSpeed(f64),
+    /// The request needs a leader and no running node leads.
+    #[error("there is no leader")]
+    NoLeader,
+    /// A node did not answer a control in time.
+    #[error("node {0} did not answer in time")]
+    NoAnswer(NodeId),
+    /// A thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Spawn(String),
+    /// The cluster has been shut down.
+    #[error("the cluster is shut down")]
+    Stopped,
+    /// A node cannot come back from its storage.
+    #[error("node {id} cannot recover: {reason}")]
+    Recovery {
+        /// The node.
+        id: NodeId,
+        /// Why.
+        reason: String,
+    },
+    /// The Raft node refused.
+    #[error(transparent)]
+    Raft(#[from] RaftError),
+    /// The network refused.
+    #[error(transparent)]
+    Fabric(#[from] FabricError),
+    /// The storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+#[cfg(test)]
+mod tests;

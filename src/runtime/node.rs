@@ -1,0 +1,439 @@
+//! The node thread: one Raft node, its state machine and its storage.
+//!
+//! The thread waits with `select!` on its control channel, its inbox and
+//! its ticker (a paused node reads only its controls). After each input —
+//! or a batch of inbox items already waiting — it drains the node's
+//! `Ready` and carries it out as the simulator's driver does: persist the
+//! hard state, snapshot and log write, sync, send the messages, restore
+//! the store from a received snapshot, apply the committed entries
+//! (answering the client whose write it was), compact, answer confirmed
+//! reads. Then it publishes its [`NodeView`] if anything changed. When the
+//! thread ends (killed, or its storage failed) it hands its storage back.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender, select};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::shared::Shared;
+use super::storage::{Storage, StorageError};
+use super::view::{LogEntryView, NodeView, log_window};
+use crate::kv::{Applied, Command, KvStore, OpResult};
+use crate::raft::{
+    Event, Index, Node, NodeId, RaftError, ReadId, ReadOutcome, ReadResult, Ready, Role, Term,
+};
+
+/// Most `Ready`s drained after one input (a node should need one).
+const MAX_READY_ROUNDS: usize = 8;
+/// Most inbox items taken before carrying out the `Ready` they produced.
+const MAX_BATCH: usize = 64;
+
+/// What arrives in a node's inbox.
+pub(crate) enum NodeInput {
+    /// A message from a peer.
+    Message(crate::raft::Message),
+    /// A client's write.
+    Propose {
+        command: Command,
+        reply: Sender<Reply>,
+    },
+    /// A client's linearizable read.
+    Read { key: String, reply: Sender<Reply> },
+    /// A client's stale read of the local store.
+    StaleRead { key: String, reply: Sender<Reply> },
+}
+
+/// A node's answer to a client request.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// The write was appended to the leader's log; its result follows.
+    Accepted,
+    /// The operation's result.
+    Done(OpResult),
+    /// This node cannot serve it; try the leader named, if any.
+    NotLeader(Option<NodeId>),
+    /// Refused for another reason.
+    Refused(String),
+}
+
+/// Controls for a node thread.
+pub(crate) enum Control {
+    Kill,
+    Pause,
+    Resume,
+    Transfer {
+        to: NodeId,
+        reply: Sender<Result<(), RaftError>>,
+    },
+}
+
+/// Why a node thread ended.
+#[derive(Debug)]
+pub(crate) enum ExitReason {
+    Killed,
+    Storage(StorageError),
+    /// Its state machine could not take a committed entry or snapshot.
+    Corrupt(String),
+}
+
+/// What a node thread hands back when it ends.
+pub(crate) struct NodeExit {
+    pub(crate) storage: Box<dyn Storage>,
+    pub(crate) reason: ExitReason,
+}
+
+/// The receiving ends a node thread listens on; they outlive its thread.
+#[derive(Clone)]
+pub(crate) struct NodeChannels {
+    pub(crate) inbox: Receiver<NodeInput>,
+    pub(crate) ticker: Receiver<()>,
+    pub(crate) control: Receiver<Control>,
+}
+
+impl NodeChannels {
+    /// Drops whatever a previous life left unread.
+    pub(crate) fn drain(&self) {
+        while self.inbox.try_recv().is_ok() {}
+        while self.ticker.try_recv().is_ok() {}
+        while self.control.try_recv().is_ok() {}
+    }
+}
+
+/// One live node.
+pub(crate) struct NodeThread {
+    id: NodeId,
+    node: Node,
+    kv: KvStore,
+    storage: Box<dyn Storage>,
+    shared: Arc<Shared>,
+    net_rng: ChaCha8Rng,
+    paused: bool,
+    /// The write each client waits for here: (seq, where to answer).
+    writes: BTreeMap<u64, (u64, Sender<Reply>)>,
+    /// Reads given to Raft, by id: (key, where to answer).
+    reads: BTreeMap<ReadId, (String, Sender<Reply>)>,
+    /// Reads Raft confirmed, waiting for the store to apply their index.
+    confirmed: Vec<(ReadId, Index)>,
+    next_read: ReadId,
+    sent: u64,
+    received: u64,
+    /// The log tail the window was built for, and the window.
+    window: ((Index, Term, Index), Arc<[LogEntryView]>),
+    last_view: Option<NodeView>,
+}
+
+impl NodeThread {
+    pub(crate) fn new(
+        node: Node,
+        kv: KvStore,
+        storage: Box<dyn Storage>,
+        shared: Arc<Shared>,
+        net_seed: u64,
+    ) -> NodeThread {
+        NodeThread {
+            id: node.id(),
+            node,
+            kv,
+            storage,
+            shared,
+            net_rng: ChaCha8Rng::seed_from_u64(net_seed),
+            paused: false,
+            writes: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            confirmed: Vec::new(),
+            next_read: 1,
+            sent: 0,
+            received: 0,
+            window: ((u64::MAX, 0, 0), Arc::from(Vec::new())),
+            last_view: None,
+        }
+    }
+
+    /// Runs until killed (or the storage fails); returns the storage.
+    pub(crate) fn run(mut self, ch: &NodeChannels) -> NodeExit {
+        let reason = loop {
+            if let Err(reason) = self.after_input() {
+                break reason;
+            }
+            self.publish();
+            if let Some(reason) = self.next_input(ch) {
+                break reason;
+            }
+        };
+        NodeExit {
+            storage: self.storage,
+            reason,
+        }
+    }
+
+    /// Waits for and takes the next input; `Some` when the thread must end.
+    fn next_input(&mut self, ch: &NodeChannels) -> Option<ExitReason> {
+        if self.paused {
+            return match ch.control.recv() {
+                Ok(control) => self.control(control, ch),
+                Err(_) => Some(ExitReason::Killed),
+            };
+        }
+        select! {
+            recv(ch.control) -> control => match control {
+                Ok(control) => self.control(control, ch),
+                Err(_) => Some(ExitReason::Killed),
+            },
+            recv(ch.inbox) -> input => {
+                if let Ok(input) = input {
+                    self.input(input);
+                    for _ in 1..MAX_BATCH {
+                        match ch.inbox.try_recv() {
+                            Ok(input) => self.input(input),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                None
+            },
+            recv(ch.ticker) -> tick => {
+                if tick.is_ok() {
+                    self.node.tick();
+                }
+                None
+            },
+        }
+    }
+
+    fn control(&mut self, control: Control, ch: &NodeChannels) -> Option<ExitReason> {
+        match control {
+            Control::Kill => return Some(ExitReason::Killed),
+            Control::Pause => self.paused = true,
+            Control::Resume => {
+                self.paused = false;
+                // A tick that waited through the pause is not a new one.
+                while ch.ticker.try_recv().is_ok() {}
+            }
+            Control::Transfer { to, reply } => {
+                let _ = reply.send(self.node.transfer_leader(to));
+            }
+        }
+        None
+    }
+
+    fn input(&mut self, input: NodeInput) {
+        match input {
+            NodeInput::Message(msg) => {
+                self.received += 1;
+                self.node.step(msg);
+            }
+            NodeInput::Propose { command, reply } => {
+                let (client, seq) = (command.client, command.seq);
+                match self.node.propose(command.encode()) {
+                    Ok(_) => {
+                        let _ = reply.send(Reply::Accepted);
+                        // A client has one operation open: a newer one
+                        // replaces whatever it waited for before.
+                        self.writes.insert(client, (seq, reply));
+                    }
+                    Err(RaftError::NotLeader { leader }) => {
+                        let _ = reply.send(Reply::NotLeader(leader));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Reply::Refused(e.to_string()));
+                    }
+                }
+            }
+            NodeInput::Read { key, reply } => {
+                let id = self.next_read;
+                self.next_read += 1;
+                self.reads.insert(id, (key, reply));
+                self.node.read(id);
+            }
+            NodeInput::StaleRead { key, reply } => {
+                let value = self.kv.get(&key).map(str::to_string);
+                let _ = reply.send(Reply::Done(OpResult::Value(value)));
+            }
+        }
+    }
+
+    /// Drains and carries out the node's output.
+    fn after_input(&mut self) -> Result<(), ExitReason> {
+        for _ in 0..MAX_READY_ROUNDS {
+            let ready = self.node.take_ready();
+            if ready.is_empty() {
+                break;
+            }
+            self.carry_out(ready)?;
+            if !self.node.has_ready() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Persist, send, apply, answer — in that order.
+    fn carry_out(&mut self, ready: Ready) -> Result<(), ExitReason> {
+        let Ready {
+            hard_state,
+            snapshot,
+            log,
+            messages,
+            committed,
+            reads,
+            events,
+        } = ready;
+        let persisted = hard_state.is_some() || snapshot.is_some() || log.is_some();
+        let storage = &mut self.storage;
+        if let Some(hs) = hard_state {
+            storage.save_hard_state(hs).map_err(ExitReason::Storage)?;
+        }
+        if let Some(snapshot) = &snapshot {
+            let copy = snapshot.clone();
+            storage
+                .install_snapshot(copy)
+                .map_err(ExitReason::Storage)?;
+        }
+        if let Some(write) = log {
+            storage.write_log(write).map_err(ExitReason::Storage)?;
+        }
+        if persisted {
+            storage.sync().map_err(ExitReason::Storage)?;
+        }
+        for msg in messages {
+            self.sent += 1;
+            self.shared.send(msg, &mut self.net_rng);
+        }
+        if let Some(snapshot) = snapshot {
+            self.kv =
+                KvStore::restore(&snapshot.data).map_err(|e| ExitReason::Corrupt(e.to_string()))?;
+        }
+        for entry in &committed {
+            match self.kv.apply(entry) {
+                Ok(Some(applied)) => self.on_applied(applied),
+                Ok(None) => {}
+                Err(e) => return Err(ExitReason::Corrupt(e.to_string())),
+            }
+        }
+        self.maybe_compact()?;
+        for read in reads {
+            self.on_read_result(read);
+        }
+        self.answer_reads();
+        for event in events {
+            self.on_event(event);
+        }
+        Ok(())
+    }
+
+    /// Compacts the log by the same rule as the simulator.
+    fn maybe_compact(&mut self) -> Result<(), ExitReason> {
+        let threshold = self.shared.snapshot_threshold;
+        let Some(snapshot) = self.kv.compaction_snapshot(self.node.log(), threshold) else {
+            return Ok(());
+        };
+        let storage = &mut self.storage;
+        storage
+            .install_snapshot(snapshot.clone())
+            .map_err(ExitReason::Storage)?;
+        storage.sync().map_err(ExitReason::Storage)?;
+        self.node
+            .compact(snapshot)
+            .map_err(|e| ExitReason::Corrupt(e.to_string()))
+    }
+
+    /// A command was applied: answer the client waiting here for it.
+    fn on_applied(&mut self, applied: Applied) {
+        let waiting = self
+            .writes
+            .get(&applied.client)
+            .is_some_and(|(seq, _)| *seq == applied.seq);
+        if waiting && let Some((_, reply)) = self.writes.remove(&applied.client) {
+            let _ = reply.send(Reply::Done(applied.result));
+        }
+    }
+
+    /// Raft's answer to a read: wait for the index to apply, or redirect.
+    fn on_read_result(&mut self, read: ReadResult) {
+        match read.outcome {
+            ReadOutcome::Ready { index } => self.confirmed.push((read.id, index)),
+            ReadOutcome::NotLeader { leader } => {
+                if let Some((_, reply)) = self.reads.remove(&read.id) {
+                    let _ = reply.send(Reply::NotLeader(leader));
+                }
+            }
+        }
+    }
+
+    /// Answers the confirmed reads whose index the store has applied.
+    fn answer_reads(&mut self) {
+        if self.confirmed.is_empty() {
+            return;
+        }
+        let applied = self.kv.applied_index();
+        let (ready, waiting): (Vec<_>, Vec<_>) = self
+            .confirmed
+            .drain(..)
+            .partition(|&(_, index)| index <= applied);
+        self.confirmed = waiting;
+        for (id, _) in ready {
+            if let Some((key, reply)) = self.reads.remove(&id) {
+                let value = self.kv.get(&key).map(str::to_string);
+                let _ = reply.send(Reply::Done(OpResult::Value(value)));
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        let text = match event {
+            Event::RoleChanged { role, term } => {
+                if role != Role::Leader {
+                    // Writes waiting here may never apply now; their
+                    // clients retry at the new leader with the same
+                    // session, so a write that does apply applies once.
+                    let leader = self.node.leader();
+                    for (_, (_, reply)) in std::mem::take(&mut self.writes) {
+                        let _ = reply.send(Reply::NotLeader(leader));
+                    }
+                }
+                format!("became {role} in term {term}")
+            }
+            Event::LeaderChanged {
+                leader: Some(leader),
+                term,
+            } => format!("follows leader n{leader} in term {term}"),
+            Event::LeaderChanged { leader: None, .. } => return,
+            Event::CommitAdvanced { .. } => return,
+            Event::QuorumLost { term } => format!("lost its quorum, steps down (term {term})"),
+            Event::TransferStarted { to } => format!("hands leadership to n{to}"),
+            Event::LogTruncated { from } => format!("dropped conflicting entries from {from}"),
+            Event::Compacted { index } => format!("compacted its log up to {index}"),
+            Event::SnapshotSending { to, index } => {
+                format!("sends its snapshot up to {index} to n{to}")
+            }
+            Event::SnapshotInstalled { index } => format!("installed a snapshot up to {index}"),
+        };
+        self.event(text);
+    }
+
+    fn event(&self, text: String) {
+        self.shared.event(Some(self.id), text);
+    }
+
+    /// Publishes the node's view if it changed.
+    fn publish(&mut self) {
+        let status = self.node.status();
+        let tail = (status.last_index, status.last_term, status.snapshot_index);
+        if self.window.0 != tail {
+            let entries = self.node.log().entries();
+            self.window = (tail, log_window(entries, self.shared.log_window));
+        }
+        let mut view = NodeView::running(&status, self.kv.applied_index(), self.window.1.clone());
+        view.sent = self.sent;
+        view.received = self.received;
+        if self.paused {
+            view.state = super::view::NodeState::Paused;
+        }
+        if self.last_view.as_ref() != Some(&view) {
+            self.shared.view.publish_node(&view);
+            self.last_view = Some(view);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! State shared by the cluster handle, its threads and its clients: the
+//! node mailboxes and states, the fabric, the clock, the view hub and the
+//! client history. Locks here never stay poisoned: a panicked holder
+//! leaves data that is still consistent enough to show and use, so
+//! [`lock`] takes it over rather than spreading the panic.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use crossbeam_channel::Sender;
+
+use super::clock::Clock;
+use super::node::{Control, NodeInput};
+use super::timer::TimerInput;
+use super::view::{NodeState, ViewEvent, ViewHub};
+use crate::kv::history::HistoryEvent;
+use crate::net::Fabric;
+use crate::raft::{Message, NodeId};
+
+/// Locks `m`, taking over the data if a holder panicked.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// What the rest of the cluster knows of one node.
+pub(crate) struct NodeShared {
+    /// `NodeState` as a byte: 0 up, 1 paused, 2 down.
+    state: AtomicU8,
+    /// Messages from peers and client requests.
+    pub(crate) inbox: Sender<NodeInput>,
+    /// Kill, pause, resume, transfer.
+    pub(crate) control: Sender<Control>,
+}
+
+impl NodeShared {
+    pub(crate) fn new(inbox: Sender<NodeInput>, control: Sender<Control>) -> NodeShared {
+        NodeShared {
+            state: AtomicU8::new(0),
+            inbox,
+            control,
+        }
+    }
+
+    /// Whether it is up, paused or down.
+    pub(crate) fn state(&self) -> NodeState {
+        match self.state.load(Ordering::Acquire) {
+            0 => NodeState::Up,
+            1 => NodeState::Paused,
+            _ => NodeState::Down,
+        }
+    }
+
+    pub(crate) fn set_state(&self, state: NodeState) {
+        let byte = match state {
+            NodeState::Up => 0,
+            NodeState::Paused => 1,
+            NodeState::Down => 2,
+        };
+        self.state.store(byte, Ordering::Release);
+    }
+}
+
+/// Per-link message counters, indexed `(from - 1) * n + (to - 1)`.
+pub(crate) struct LinkCounters {
+    n: usize,
+    pub(crate) in_flight: Vec<AtomicU64>,
+    pub(crate) delivered: Vec<AtomicU64>,
+    pub(crate) dropped: Vec<AtomicU64>,
+}
+
+impl LinkCounters {
+    fn new(n: usize) -> LinkCounters {
+        let counters = || (0..n * n).map(|_| AtomicU64::new(0)).collect();
+        LinkCounters {
+            n,
+            in_flight: counters(),
+            delivered: counters(),
+            dropped: counters(),
+        }
+    }
+
+    /// The counter slot of the link from `from` to `to`.
+    pub(crate) fn slot(&self, from: NodeId, to: NodeId) -> Option<usize> {
+        let (f, t) = (
+            (from as usize).checked_sub(1)?,
+            (to as usize).checked_sub(1)?,
+        );
+        (f < self.n && t < self.n).then_some(f * self.n + t)
+    }
+
+    pub(crate) fn add(counters: &[AtomicU64], slot: Option<usize>, delta: i64) {
+        if let Some(c) = slot.and_then(|s| counters.get(s)) {
+            if delta >= 0 {
+                c.fetch_add(delta as u64, Ordering::Relaxed);
+            } else {
+                c.fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn get(counters: &[AtomicU64], slot: usize) -> u64 {
+        counters.get(slot).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// Everything the cluster's threads and clients share.
+pub(crate) struct Shared {
+    pub(crate) nodes: Vec<NodeShared>,
+    pub(crate) fabric: Mutex<Fabric>,
+    pub(crate) links: LinkCounters,
+    pub(crate) clock: Mutex<Clock>,
+    /// Ticks the clock has given so far.
+    pub(crate) ticks: AtomicU64,
+    pub(crate) timer: Sender<TimerInput>,
+    pub(crate) view: ViewHub,
+    pub(crate) history: Mutex<Vec<HistoryEvent>>,
+    pub(crate) started: Instant,
+    pub(crate) next_client: AtomicU64,
+    pub(crate) stopped: AtomicBool,
+    pub(crate) snapshot_threshold: u64,
+    pub(crate) log_window: usize,
+}
+
+impl Shared {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        nodes: Vec<NodeShared>,
+        fabric: Fabric,
+        clock: Clock,
+        timer: Sender<TimerInput>,
+        view: ViewHub,
+        snapshot_threshold: u64,
+        log_window: usize,
+    ) -> Shared {
+        let n = nodes.len();
+        Shared {
+            nodes,
+            fabric: Mutex::new(fabric),
+            links: LinkCounters::new(n),
+            clock: Mutex::new(clock),
+            ticks: AtomicU64::new(0),
+            timer,
+            view,
+            history: Mutex::new(Vec::new()),
+            started: Instant::now(),
+            next_client: AtomicU64::new(1),
+            stopped: AtomicBool::new(false),
+            snapshot_threshold,
+            log_window,
+        }
+    }
+
+    /// Node `id`'s shared part.
+    pub(crate) fn node(&self, id: NodeId) -> Option<&NodeShared> {
+        (id as usize).checked_sub(1).and_then(|i| self.nodes.get(i))
+    }
+
+    /// Wall µs since the cluster started: the time of history events.
+    pub(crate) fn now_us(&self) -> u64 {
+        self.started.elapsed().as_micros() as u64
+    }
+
+    /// Adds an event to the view's ring.
+    pub(crate) fn event(&self, node: Option<NodeId>, text: String) {
+        self.view.push_event(ViewEvent {
+            at_us: self.now_us(),
+            tick: self.ticks.load(Ordering::Relaxed),
+            node,
+            text,
+        });
+    }
+
+    /// Whether the cluster was shut down.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Sends `msg` through the fabric: each surviving copy goes to the
+    /// timer thread with its delay. `rng` is the sender's network RNG.
+    pub(crate) fn send(&self, msg: Message, rng: &mut impl rand::Rng) {
+        let slot = self.links.slot(msg.from, msg.to);
+        let delays = lock(&self.fabric).decide(msg.from, msg.to, rng);
+        if delays.is_empty() {
+            LinkCounters::add(&self.links.dropped, slot, 1);
+            return;
+        }
+        let copies = delays.len() as i64;
+        LinkCounters::add(&self.links.in_flight, slot, copies);
+        if self
+            .timer
+            .send(TimerInput::Deliver { msg, delays })
+            .is_err()
+        {
+            LinkCounters::add(&self.links.in_flight, slot, -copies);
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! [`ClusterView`]: a snapshot of everything a dashboard shows, and the
+//! hub that publishes it.
+//!
+//! Each node thread publishes its own [`NodeView`] after an input changed
+//! something (an `Arc`, swapped in; its log window is rebuilt only when
+//! the log's tail changed, so a tick costs no log copy). Controls and Raft
+//! events add [`ViewEvent`]s to a bounded ring. Every change bumps a
+//! version and wakes [`ViewWatch`]ers; a `ClusterView` is assembled only
+//! when someone asks for one.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use super::shared::{LinkCounters, Shared, lock};
+use crate::kv::{Command, Op};
+use crate::raft::{DurableState, Entry, EntryData, Index, NodeId, Role, Status, Term, Ticks};
+
+/// Whether a node runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NodeState {
+    /// Its thread runs.
+    Up,
+    /// Frozen: no ticks, inbox not read (like a long GC pause).
+    Paused,
+    /// Killed: only its storage remains.
+    Down,
+}
+
+/// One log entry as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntryView {
+    /// Its index.
+    pub index: Index,
+    /// Its term.
+    pub term: Term,
+    /// A short text of its command (`put x=1`, `noop`).
+    pub text: String,
+}
+
+/// One node as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeView {
+    /// Its id.
+    pub id: NodeId,
+    /// Up, paused or down.
+    pub state: NodeState,
+    /// Its role (a down node shows `Follower`).
+    pub role: Role,
+    /// Its current term.
+    pub term: Term,
+    /// Its vote in that term.
+    pub vote: Option<NodeId>,
+    /// The leader it knows of.
+    pub leader: Option<NodeId>,
+    /// Highest index it knows committed.
+    pub commit: Index,
+    /// Highest index its state machine applied.
+    pub applied: Index,
+    /// Index of its last log entry.
+    pub last_index: Index,
+    /// Term of its last log entry.
+    pub last_term: Term,
+    /// Last index covered by its snapshot.
+    pub snapshot_index: Index,
+    /// Ticks since its election timer was reset.
+    pub election_elapsed: Ticks,
+    /// Its current randomized election timeout.
+    pub election_timeout: Ticks,
+    /// The last entries of its log, oldest first.
+    pub log: Arc<[LogEntryView]>,
+    /// Messages it sent (into the fabric, before loss).
+    pub sent: u64,
+    /// Messages it received.
+    pub received: u64,
+}
+
+impl NodeView {
+    /// The view of a running node.
+    pub(crate) fn running(status: &Status, applied: Index, log: Arc<[LogEntryView]>) -> NodeView {
+        NodeView {
+            id: status.id,
+            state: NodeState::Up,
+            role: status.role,
+            term: status.term,
+            vote: status.vote,
+            leader: status.leader,
+            commit: status.commit,
+            applied,
+            last_index: status.last_index,
+            last_term: status.last_term,
+            snapshot_index: status.snapshot_index,
+            election_elapsed: status.election_elapsed,
+            election_timeout: status.election_timeout,
+            log,
+            sent: 0,
+            received: 0,
+        }
+    }
+
+    /// The view of a down node: what its storage holds.
+    pub(crate) fn down(before: &NodeView, durable: &DurableState, window: usize) -> NodeView {
+        let snapshot_index = durable.snapshot.as_ref().map_or(0, |s| s.meta.index);
+        let last_index = durable.last_index();
+        NodeView {
+            state: NodeState::Down,
+            role: Role::Follower,
+            term: durable.hard_state.term,
+            vote: durable.hard_state.vote,
+            leader: None,
+            commit: snapshot_index,
+            applied: snapshot_index,
+            last_index,
+            last_term: durable.term_at(last_index).unwrap_or(0),
+            snapshot_index,
+            election_elapsed: 0,
+            log: log_window(&durable.entries, window),
+            ..before.clone()
+        }
+    }
+
+    fn initial(id: NodeId) -> NodeView {
+        NodeView {
+            id,
+            state: NodeState::Up,
+            role: Role::Follower,
+            term: 0,
+            vote: None,
+            leader: None,
+            commit: 0,
+            applied: 0,
+            last_index: 0,
+            last_term: 0,
+            snapshot_index: 0,
+            election_elapsed: 0,
+            election_timeout: 0,
+            log: Arc::from(Vec::new()),
+            sent: 0,
+            received: 0,
+        }
+    }
+}
+
+/// The last `n` entries of `entries` as the dashboard shows them.
+pub(crate) fn log_window(entries: &[Entry], n: usize) -> Arc<[LogEntryView]> {
+    let start = entries.len().saturating_sub(n);
+    entries[start..]
+        .iter()
+        .map(|e| LogEntryView {
+            index: e.index,
+            term: e.term,
+            text: entry_text(e),
+        })
+        .collect()
+}
+
+/// Most characters of an entry's text.
+const ENTRY_TEXT_MAX: usize = 24;
+
+fn entry_text(entry: &Entry) -> String {
+    let EntryData::Command(bytes) = &entry.data else {
+        return "noop".to_string();
+    };
+    let text = match Command::decode(entry.index, bytes) {
+        Ok(c) => match c.op {
+            Op::Put { key, value } => format!("put {key}={value}"),
+            Op::Get { key } => format!("get {key}"),
+            Op::Delete { key } => format!("del {key}"),
+            Op::Cas { key, old, new } => format!("cas {key} {old}→{new}"),
+        },
+        Err(_) => "(undecodable)".to_string(),
+    };
+    match text.char_indices().nth(ENTRY_TEXT_MAX) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// One directed link as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkView {
+    /// Sender.
+    pub from: NodeId,
+    /// Receiver.
+    pub to: NodeId,
+    /// Whether it carries messages.
+    pub up: bool,
+    /// Loss probability.
+    pub loss: f64,
+    /// Least delay, cluster µs.
+    pub delay_min_us: u64,
+    /// Greatest delay, cluster µs.
+    pub delay_max_us: u64,
+    /// Duplication probability.
+    pub duplicate: f64,
+    /// Messages on their way now.
+    pub in_flight: u64,
+    /// Messages delivered so far.
+    pub delivered: u64,
+    /// Messages dropped so far (link down, lost, or receiver down).
+    pub dropped: u64,
+}
+
+/// Something that happened, for the dashboard's event list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewEvent {
+    /// Wall µs since the cluster started.
+    pub at_us: u64,
+    /// The clock's tick count then.
+    pub tick: u64,
+    /// The node concerned, if one.
+    pub node: Option<NodeId>,
+    /// What happened.
+    pub text: String,
+}
+
+/// Everything a dashboard shows, at one moment.
+#[derive(Clone, Debug)]
+pub struct ClusterView {
+    /// Bumped by every change; a newer view has a higher version.
+    pub version: u64,
+    /// Wall µs since the cluster started.
+    pub at_us: u64,
+    /// Ticks the clock has given.
+    pub tick: u64,
+    /// Whether the clock is paused.
+    pub clock_paused: bool,
+    /// The speed factor.
+    pub speed: f64,
+    /// Wall length of a tick at speed 1.0.
+    pub tick_wall: Duration,
+    /// Every node, by id.
+    pub nodes: Vec<Arc<NodeView>>,
+    /// Every directed link between two different nodes.
+    pub links: Vec<LinkView>,
+    /// The network's connected groups.
+    pub groups: Vec<Vec<NodeId>>,
+    /// Recent events, oldest first.
+    pub events: Vec<ViewEvent>,
+}
+
+impl ClusterView {
+    /// Node `id`'s view.
+    pub fn node(&self, id: NodeId) -> Option<&NodeView> {
+        self.nodes.iter().find(|n| n.id == id).map(|n| &**n)
+    }
+
+    /// The running leader of the highest term, if any.
+    pub fn leader(&self) -> Option<NodeId> {
+        self.nodes
+            .iter()
+            .filter(|n| n.state == NodeState::Up && n.role == Role::Leader)
+            .max_by_key(|n| n.term)
+            .map(|n| n.id)
+    }
+
+    /// The link from `from` to `to`.
+    pub fn link(&self, from: NodeId, to: NodeId) -> Option<&LinkView> {
+        self.links.iter().find(|l| l.from == from && l.to == to)
+    }
+}
+
+/// The latest node views and events, versioned.
+pub(crate) struct ViewHub {
+    inner: Mutex<HubInner>,
+    changed: Condvar,
+}
+
+struct HubInner {
+    version: u64,
+    nodes: Vec<Arc<NodeView>>,
+    events: VecDeque<ViewEvent>,
+    capacity: usize,
+}
+
+impl ViewHub {
+    pub(crate) fn new(ids: &[NodeId], capacity: usize) -> ViewHub {
+        ViewHub {
+            inner: Mutex::new(HubInner {
+                version: 0,
+                nodes: ids
+                    .iter()
+                    .map(|&id| Arc::new(NodeView::initial(id)))
+                    .collect(),
+                events: VecDeque::new(),
+                capacity: capacity.max(1),
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn bump(&self, inner: &mut HubInner) {
+        inner.version += 1;
+        self.changed.notify_all();
+    }
+
+    /// Replaces a node's view when it differs from the last one.
+    pub(crate) fn publish_node(&self, view: &NodeView) {
+        let mut inner = lock(&self.inner);
+        let Some(slot) = inner.nodes.iter_mut().find(|n| n.id == view.id) else {
+            return;
+        };
+        if **slot != *view {
+            *slot = Arc::new(view.clone());
+            self.bump(&mut inner);
+        }
+    }
+
+    /// Node `id`'s last published view.
+    pub(crate) fn node(&self, id: NodeId) -> Option<Arc<NodeView>> {
+        lock(&self.inner).nodes.iter().find(|n| n.id == id).cloned()
+    }
+
+    /// Adds an event to the ring.
+    pub(crate) fn push_event(&self, event: ViewEvent) {
+        let mut inner = lock(&self.inner);
+        if inner.events.len() >= inner.capacity {
+            inner.events.pop_front();
+        }
+        inner.events.push_back(event);
+        self.bump(&mut inner);
+    }
+
+    /// Waits up to `timeout` for a version above `seen`; returns the latest.
+    fn wait_newer(&self, seen: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        let mut inner = lock(&self.inner);
+        while inner.version <= seen {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            inner = match self.changed.wait_timeout(inner, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        inner.version
+    }
+}
+
+/// Assembles the current view.
+pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
+    let (version, nodes, events) = {
+        let inner = lock(&shared.view.inner);
+        let events = inner.events.iter().cloned().collect();
+        (inner.version, inner.nodes.clone(), events)
+    };
+    let (clock_paused, speed, tick_wall) = {
+        let clock = lock(&shared.clock);
+        (clock.paused(), clock.speed(), clock.tick())
+    };
+    let (links, groups) = {
+        let fabric = lock(&shared.fabric);
+        let ids = fabric.ids().to_vec();
+        let mut links = Vec::with_capacity(ids.len() * ids.len());
+        for &from in &ids {
+            for &to in &ids {
+                let Ok(link) = fabric.link(from, to) else {
+                    continue;
+                };
+                if from == to {
+                    continue;
+                }
+                let slot = shared.links.slot(from, to).unwrap_or(usize::MAX);
+                let c = &shared.links;
+                links.push(LinkView {
+                    from,
+                    to,
+                    up: link.up,
+                    loss: link.loss,
+                    delay_min_us: link.delay_min_us,
+                    delay_max_us: link.delay_max_us,
+                    duplicate: link.duplicate,
+                    in_flight: LinkCounters::get(&c.in_flight, slot),
+                    delivered: LinkCounters::get(&c.delivered, slot),
+                    dropped: LinkCounters::get(&c.dropped, slot),
+                });
+            }
+        }
+        (links, fabric.groups())
+    };
+    Arc::new(ClusterView {
+        version,
+        at_us: shared.now_us(),
+        tick: shared.ticks.load(Ordering::Relaxed),
+        clock_paused,
+        speed,
+        tick_wall,
+        nodes,
+        links,
+        groups,
+        events,
+    })
+}
+
+/// Follows a cluster's views: [`ViewWatch::wait`] returns the next change.
+pub struct ViewWatch {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) seen: u64,
+}
+
+impl ViewWatch {
+    /// The current view (and remembers having seen it).
+    pub fn current(&mut self) -> Arc<ClusterView> {
+        let view = build(&self.shared);
+        self.seen = view.version;
+        view
+    }
+
+    /// Waits up to `timeout` for a view newer than the last one returned;
+    /// `None` when nothing changed in that time.
+    pub fn wait(&mut self, timeout: Duration) -> Option<Arc<ClusterView>> {
+        let version = self.shared.view.wait_newer(self.seen, timeout);
+        (version > self.seen).then(|| self.current())
+    }
+}
