@@ -34,10 +34,15 @@ const BACKOFF_TICKS: u64 = 2;
 /// Never wait less than this for a node, however fast the clock.
 const MIN_ATTEMPT: Duration = Duration::from_millis(20);
 
-/// A client session: its own id (history process) and sequence numbers.
+/// A client session: its history process number, its KV session id and
+/// its sequence numbers.
 pub struct Client {
     shared: Arc<Shared>,
-    process: ClientId,
+    process: u64,
+    /// The session id the KV store dedups retries by. Unique across
+    /// cluster starts: a store recovered from disk remembers the sessions
+    /// of earlier runs, and a new client must not be taken for one of them.
+    session: ClientId,
     seq: u64,
     leader_hint: Option<NodeId>,
     /// The nodes this client can reach (all, unless restricted).
@@ -58,9 +63,11 @@ impl Client {
         let process = shared
             .next_client
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let session = shared.session_base.wrapping_add(process);
         Client {
             shared,
             process,
+            session,
             seq: 0,
             leader_hint: None,
             reach,
@@ -68,9 +75,14 @@ impl Client {
         }
     }
 
-    /// This client's session id (its process number in the history).
-    pub fn id(&self) -> ClientId {
+    /// This client's process number in the history.
+    pub fn id(&self) -> u64 {
         self.process
+    }
+
+    /// This client's session id in the KV store.
+    pub fn session(&self) -> ClientId {
+        self.session
     }
 
     /// Restricts the client to `nodes`, as if it sat in their part of the
@@ -218,7 +230,7 @@ impl Client {
         let (reply, answer) = bounded(2);
         let request = if op.is_write() {
             let command = Command {
-                client: self.process,
+                client: self.session,
                 seq: self.seq,
                 op: op.clone(),
             };

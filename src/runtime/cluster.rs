@@ -15,7 +15,7 @@ use super::clock::Clock;
 use super::config::ClusterConfig;
 use super::node::{Control, ExitReason, NodeChannels, NodeExit, NodeThread};
 use super::shared::{NodeShared, Shared, lock};
-use super::storage::Storage;
+use super::storage::NodeStorage;
 use super::timer::{Timer, TimerInput};
 use super::view::{self, ClusterView, NodeState, NodeView, ViewHub, ViewWatch};
 use crate::kv::KvStore;
@@ -32,7 +32,7 @@ pub(crate) const KILL_WAIT: Duration = Duration::from_secs(2);
 pub(crate) struct Slot {
     pub(crate) id: NodeId,
     pub(crate) thread: Option<JoinHandle<NodeExit>>,
-    pub(crate) storage: Option<Box<dyn Storage>>,
+    pub(crate) storage: Option<NodeStorage>,
     pub(crate) channels: NodeChannels,
     /// Lives started, for fresh seeds on restart.
     pub(crate) incarnation: u64,

@@ -5,13 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::RuntimeError;
-use super::storage::{MemStorage, Storage, StorageError};
+use super::storage::{MemStorage, NodeStorage, StorageError};
 use crate::raft::{Bugs, Config, NodeId};
 
 /// Makes the storage of node `id` at cluster start. The seam where file
 /// storage plugs in; the default keeps everything in memory.
-pub type StorageFactory =
-    Arc<dyn Fn(NodeId) -> Result<Box<dyn Storage>, StorageError> + Send + Sync>;
+pub type StorageFactory = Arc<dyn Fn(NodeId) -> Result<NodeStorage, StorageError> + Send + Sync>;
 
 /// Settings of a live cluster.
 #[derive(Clone)]
@@ -53,7 +52,7 @@ impl Default for ClusterConfig {
             log_window: 8,
             event_capacity: 256,
             bugs: Bugs::default(),
-            storage: Arc::new(|_| Ok(Box::new(MemStorage::default()) as Box<dyn Storage>)),
+            storage: Arc::new(|_| Ok(Box::new(MemStorage::new()) as NodeStorage)),
         }
     }
 }

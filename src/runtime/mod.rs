@@ -46,7 +46,7 @@ mod view;
 pub use client::Client;
 pub use cluster::Cluster;
 pub use config::{ClusterConfig, StorageFactory};
-pub use storage::{MemStorage, Storage, StorageError};
+pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{ClusterView, LinkView, LogEntryView, NodeState, NodeView, ViewEvent, ViewWatch};
 
 use crate::net::FabricError;
@@ -110,9 +110,12 @@ pub enum RuntimeError {
     #[error(transparent)]
     Fabric(#[from] FabricError),
     /// The storage failed.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
+    #[error("storage failed: {0}")]
+    Storage(String),
 }
 
-#[cfg(test)]
-mod tests;
+impl From<StorageError> for RuntimeError {
+    fn from(e: StorageError) -> RuntimeError {
+        RuntimeError::Storage(e.to_string())
+    }
+}

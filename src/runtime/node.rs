@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::shared::Shared;
-use super::storage::{Storage, StorageError};
+use super::storage::{NodeStorage, StorageError};
 use super::view::{LogEntryView, NodeView, log_window};
 use crate::kv::{Applied, Command, KvStore, OpResult};
 use crate::raft::{
@@ -80,7 +80,7 @@ pub(crate) enum ExitReason {
 
 /// What a node thread hands back when it ends.
 pub(crate) struct NodeExit {
-    pub(crate) storage: Box<dyn Storage>,
+    pub(crate) storage: NodeStorage,
     pub(crate) reason: ExitReason,
 }
 
@@ -106,7 +106,7 @@ pub(crate) struct NodeThread {
     id: NodeId,
     node: Node,
     kv: KvStore,
-    storage: Box<dyn Storage>,
+    storage: NodeStorage,
     shared: Arc<Shared>,
     net_rng: ChaCha8Rng,
     paused: bool,
@@ -128,7 +128,7 @@ impl NodeThread {
     pub(crate) fn new(
         node: Node,
         kv: KvStore,
-        storage: Box<dyn Storage>,
+        storage: NodeStorage,
         shared: Arc<Shared>,
         net_seed: u64,
     ) -> NodeThread {
@@ -286,13 +286,13 @@ impl NodeThread {
             storage.save_hard_state(hs).map_err(ExitReason::Storage)?;
         }
         if let Some(snapshot) = &snapshot {
-            let copy = snapshot.clone();
             storage
-                .install_snapshot(copy)
+                .save_snapshot(snapshot)
+                .and_then(|()| storage.compact(snapshot.meta))
                 .map_err(ExitReason::Storage)?;
         }
         if let Some(write) = log {
-            storage.write_log(write).map_err(ExitReason::Storage)?;
+            storage.append(&write).map_err(ExitReason::Storage)?;
         }
         if persisted {
             storage.sync().map_err(ExitReason::Storage)?;
@@ -331,7 +331,8 @@ impl NodeThread {
         };
         let storage = &mut self.storage;
         storage
-            .install_snapshot(snapshot.clone())
+            .save_snapshot(&snapshot)
+            .and_then(|()| storage.compact(snapshot.meta))
             .map_err(ExitReason::Storage)?;
         storage.sync().map_err(ExitReason::Storage)?;
         self.node

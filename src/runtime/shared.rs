@@ -117,6 +117,10 @@ pub(crate) struct Shared {
     pub(crate) history: Mutex<Vec<HistoryEvent>>,
     pub(crate) started: Instant,
     pub(crate) next_client: AtomicU64,
+    /// Added to a client's number to make its KV session id: the wall
+    /// clock at start, so sessions differ from those of earlier runs on
+    /// the same data directory.
+    pub(crate) session_base: u64,
     pub(crate) stopped: AtomicBool,
     pub(crate) snapshot_threshold: u64,
     pub(crate) log_window: usize,
@@ -145,6 +149,10 @@ impl Shared {
             history: Mutex::new(Vec::new()),
             started: Instant::now(),
             next_client: AtomicU64::new(1),
+            session_base: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+                << 8,
             stopped: AtomicBool::new(false),
             snapshot_threshold,
             log_window,
