@@ -464,7 +464,10 @@ impl Node {
                 // not move ours. A granted pre-vote answer carries the term we
                 // proposed, which is likewise not a real term yet.
                 Body::PreVote { .. } | Body::PreVoteResponse { granted: true } => {}
-                Body::Append { .. } | Body::Heartbeat { .. } | Body::TimeoutNow => {
+                Body::Append { .. }
+                | Body::Heartbeat { .. }
+                | Body::InstallSnapshot { .. }
+                | Body::TimeoutNow => {
                     self.become_follower(msg.term, Some(msg.from));
                 }
                 _ => self.become_follower(msg.term, None),
@@ -473,14 +476,15 @@ impl Node {
             match msg.body {
                 // A stale leader: tell it our term so it steps down. Without
                 // this, CheckQuorum and PreVote could leave it leading alone.
-                Body::Append { .. } | Body::Heartbeat { .. } => self.send(
-                    msg.from,
-                    Body::AppendResponse {
-                        success: false,
-                        index: 0,
-                        hint: 0,
-                    },
-                ),
+                Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => self
+                    .send(
+                        msg.from,
+                        Body::AppendResponse {
+                            success: false,
+                            index: 0,
+                            hint: 0,
+                        },
+                    ),
                 Body::PreVote { .. } => {
                     self.send(msg.from, Body::PreVoteResponse { granted: false })
                 }

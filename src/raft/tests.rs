@@ -982,3 +982,39 @@ fn restart_from_a_snapshot_resumes_after_it() {
     );
     assert_eq!(net.applied[&follower].last().unwrap().index, index);
 }
+
+#[test]
+fn a_stale_leader_sending_a_snapshot_learns_the_new_term() {
+    let mut net = Net::new(3);
+    let leader = net.elect();
+    let follower = (1..=3).find(|&id| id != leader).unwrap();
+    let term = net.node(leader).term();
+    // The follower moved on to a later term; a chunk from the old term is
+    // answered with that term, so the old leader steps down.
+    net.isolate(leader);
+    net.node_mut(follower).campaign();
+    net.tick_all(40);
+    net.heal();
+    let meta = SnapshotMeta { index: 1, term };
+    let chunk = Message {
+        from: leader,
+        to: follower,
+        term,
+        body: Body::InstallSnapshot {
+            meta,
+            offset: 0,
+            data: vec![1, 2, 3],
+            done: true,
+        },
+    };
+    net.node_mut(follower).step(chunk);
+    net.drain();
+    let answer = net
+        .queue
+        .iter()
+        .find(|m| m.from == follower && m.to == leader);
+    assert!(
+        answer.is_some_and(|m| m.term > term),
+        "the stale sender is told the newer term: {answer:?}"
+    );
+}
