@@ -82,6 +82,18 @@ pub struct TornTail {
     pub dropped: u64,
 }
 
+impl std::fmt::Display for TornTail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cut a torn last record off {} at byte {} ({} bytes): an unacknowledged write lost in a crash",
+            self.path.display(),
+            self.offset,
+            self.dropped
+        )
+    }
+}
+
 /// What [`FileStorage::open`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recovery {
@@ -131,6 +143,8 @@ pub struct FileStorage {
     fail_write: bool,
     /// Reused encoding buffer.
     buf: Vec<u8>,
+    /// What recovery repaired at open, for [`StateStorage::recovery_notes`].
+    notes: Vec<String>,
 }
 
 fn segment_name(seq: u64) -> String {
@@ -264,6 +278,7 @@ impl FileStorage {
             poisoned: None,
             fail_write: false,
             buf: Vec::new(),
+            notes: torn_tail.iter().map(ToString::to_string).collect(),
         };
         // A crash between saving a snapshot and compacting the log to it
         // leaves the log behind; finish the compaction now.
@@ -271,6 +286,10 @@ impl FileStorage {
             && meta.index > storage.log.base.index
         {
             storage.compact(meta)?;
+            storage.notes.push(format!(
+                "finished compacting the log up to index {}, which a crash had interrupted",
+                meta.index
+            ));
         }
         let durable = storage.load()?;
         Ok((storage, Recovery { durable, torn_tail }))
@@ -726,5 +745,9 @@ impl StateStorage for FileStorage {
             snapshot: self.snapshot.clone(),
             entries,
         })
+    }
+
+    fn recovery_notes(&self) -> Vec<String> {
+        self.notes.clone()
     }
 }

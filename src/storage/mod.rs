@@ -228,6 +228,13 @@ pub trait StateStorage {
     /// its last index is left out whole. A log compacted past the latest
     /// snapshot is [`StorageError::Inconsistent`].
     fn load(&self) -> Result<DurableState>;
+
+    /// What recovery had to repair when this storage was opened (a torn
+    /// last record cut off, an interrupted compaction finished), in words a
+    /// driver can show as the node's events. Empty when nothing was.
+    fn recovery_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Both halves, as one object: what a node's driver holds.

@@ -79,6 +79,9 @@ proptest! {
             }
             prop_assert_eq!(&recovery.durable.entries, &before);
             let torn = (cut > start).then(|| TornTail { path: path.clone(), offset: start, dropped: cut - start });
+            // The repair is told in words a node's events can show.
+            let notes: Vec<String> = torn.iter().map(ToString::to_string).collect();
+            prop_assert_eq!(s.recovery_notes(), notes);
             prop_assert_eq!(recovery.torn_tail, torn);
             // The cut is repaired: appending resumes cleanly after it.
             prop_assert_eq!(fs::metadata(&path).unwrap().len(), start);
