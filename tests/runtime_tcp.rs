@@ -4,47 +4,26 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
 
 use raftlab::kv::{ClientOutcome, OpResult};
-use raftlab::runtime::{Cluster, ClusterConfig, ClusterView, Transport};
+use raftlab::runtime::{Cluster, ClusterConfig, Transport};
 
-const WAIT: Duration = Duration::from_secs(10);
+mod common;
+
+use common::wait_for;
+
 const OP: Duration = Duration::from_secs(5);
 
 fn start(nodes: usize, seed: u64) -> Cluster {
-    let config = ClusterConfig {
+    common::start(ClusterConfig {
         nodes,
         seed,
         tick: Duration::from_millis(2),
         transport: Transport::Tcp { base_port: 0 },
         ..ClusterConfig::default()
-    };
-    match Cluster::start(config) {
-        Ok(c) => c,
-        Err(e) => panic!("cluster did not start: {e}"),
-    }
-}
-
-fn wait_for(
-    cluster: &Cluster,
-    what: &str,
-    cond: impl Fn(&ClusterView) -> bool,
-) -> Arc<ClusterView> {
-    let deadline = Instant::now() + WAIT;
-    let mut watch = cluster.watch();
-    loop {
-        let view = watch.current();
-        if cond(&view) {
-            return view;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {view:#?}"
-        );
-        let _ = watch.wait(Duration::from_millis(50));
-    }
+    })
 }
 
 fn value(v: &str) -> ClientOutcome {

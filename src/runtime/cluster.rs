@@ -352,6 +352,22 @@ impl Cluster {
         true
     }
 
+    /// Marks down the nodes whose threads ended on their own (a storage
+    /// failure, a corrupt entry), recording why as an event, and returns
+    /// their ids. A killed node is marked down by `kill` already.
+    pub fn reap_crashed(&self) -> Vec<NodeId> {
+        let mut slots = lock(&self.slots);
+        let mut crashed = Vec::new();
+        for slot in slots.iter_mut() {
+            if slot.thread.as_ref().is_some_and(|t| t.is_finished())
+                && self.reap(slot, Duration::ZERO)
+            {
+                crashed.push(slot.id);
+            }
+        }
+        crashed
+    }
+
     /// The node ids, `1..=nodes`.
     pub fn ids(&self) -> Vec<NodeId> {
         self.config.ids()

@@ -232,25 +232,13 @@ impl NodeThread {
             },
             recv(ch.inbox) -> input => {
                 if let Ok(input) = input {
-                    self.input(input);
-                    for _ in 1..MAX_BATCH {
-                        match ch.inbox.try_recv() {
-                            Ok(input) => self.input(input),
-                            Err(_) => break,
-                        }
-                    }
+                    self.batch(input, &ch.inbox, Self::input);
                 }
                 None
             },
             recv(ch.net) -> event => {
                 if let Ok(event) = event {
-                    self.net_event(event);
-                    for _ in 1..MAX_BATCH {
-                        match ch.net.try_recv() {
-                            Ok(event) => self.net_event(event),
-                            Err(_) => break,
-                        }
-                    }
+                    self.batch(event, &ch.net, Self::net_event);
                 }
                 None
             },
@@ -260,6 +248,18 @@ impl NodeThread {
                 }
                 None
             },
+        }
+    }
+
+    /// Takes `first` and whatever else `rx` already holds (up to a batch),
+    /// so one `Ready` carries out the lot.
+    fn batch<T>(&mut self, first: T, rx: &Receiver<T>, mut take: impl FnMut(&mut Self, T)) {
+        take(self, first);
+        for _ in 1..MAX_BATCH {
+            match rx.try_recv() {
+                Ok(item) => take(self, item),
+                Err(_) => break,
+            }
         }
     }
 
