@@ -55,6 +55,12 @@ fn unknown_bugs_and_faults_are_refused() {
 }
 
 #[test]
+fn unknown_transports_are_refused() {
+    assert_bad_input(&["--transport", "udp"], "not a transport");
+    assert_bad_input(&["--transport", "tcp:99999"], "not a transport");
+}
+
+#[test]
 fn unknown_flags_are_refused() {
     assert_bad_input(&["check", "--frobnicate"], "--frobnicate");
 }

@@ -7,46 +7,22 @@ use std::time::{Duration, Instant};
 use raftlab::kv::linearizability::{Verdict, check};
 use raftlab::kv::{ClientOutcome, OpResult};
 use raftlab::raft::{NodeId, Role};
-use raftlab::runtime::{Cluster, ClusterConfig, ClusterView, NodeState, RuntimeError};
+use raftlab::runtime::{Cluster, ClusterConfig, NodeState, RuntimeError};
 
-const WAIT: Duration = Duration::from_secs(10);
+mod common;
+
+use common::wait_for;
+
 const OP: Duration = Duration::from_secs(5);
 
 fn start(nodes: usize, seed: u64) -> Cluster {
-    let config = ClusterConfig {
+    common::start(ClusterConfig {
         nodes,
         seed,
         tick: Duration::from_millis(2),
         snapshot_threshold: 20,
         ..ClusterConfig::default()
-    };
-    match Cluster::start(config) {
-        Ok(c) => c,
-        Err(e) => panic!("cluster did not start: {e}"),
-    }
-}
-
-/// Waits until `cond` holds for a view; panics with `what` at the deadline.
-fn wait_for(
-    cluster: &Cluster,
-    what: &str,
-    cond: impl Fn(&ClusterView) -> bool,
-) -> Arc<ClusterView> {
-    let deadline = Instant::now() + WAIT;
-    let mut watch = cluster.watch();
-    let mut view = watch.current();
-    loop {
-        if cond(&view) {
-            return view;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "timed out waiting for {what}: {view:#?}");
-        if let Some(v) = watch.wait(left.min(Duration::from_millis(50))) {
-            view = v;
-        } else {
-            view = watch.current();
-        }
-    }
+    })
 }
 
 fn leader(cluster: &Cluster) -> NodeId {

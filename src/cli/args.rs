@@ -1,8 +1,13 @@
 //! Parsers for the argument forms the subcommands share: node counts, seed
-//! ranges and durations. Each returns a message fit to show the user.
+//! ranges, durations and peer lists. Each returns a message fit to show the
+//! user.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::str::FromStr;
+
+use crate::raft::NodeId;
 
 /// The largest cluster raftlab runs (node ids are single digits).
 pub const MAX_NODES: usize = 9;
@@ -88,6 +93,42 @@ pub fn parse_duration_us(s: &str) -> Result<u64, String> {
     n.checked_mul(scale).ok_or_else(bad)
 }
 
+/// The nodes of a multi-process cluster and their addresses, by id.
+pub type Peers = BTreeMap<NodeId, SocketAddr>;
+
+/// Parses `--peers`: `ID=IP:PORT` pairs separated by commas, ids 1 to N
+/// without gaps (N at most 9), each id and address once.
+pub fn parse_peers(s: &str) -> Result<Peers, String> {
+    let mut peers = Peers::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("'{part}' is not a peer: write ID=IP:PORT, e.g. 1=127.0.0.1:7001");
+        let (id, addr) = part.split_once('=').ok_or_else(bad)?;
+        let id: NodeId = id.trim().parse().map_err(|_| bad())?;
+        let addr: SocketAddr = addr.trim().parse().map_err(|_| bad())?;
+        if addr.port() == 0 {
+            return Err(format!("peer {id} needs a port other than 0"));
+        }
+        if peers.values().any(|a| *a == addr) {
+            return Err(format!("address {addr} is given twice"));
+        }
+        if peers.insert(id, addr).is_some() {
+            return Err(format!("node {id} is given twice"));
+        }
+    }
+    let n = peers.len();
+    if n == 0 {
+        return Err("no peers given: write e.g. 1=127.0.0.1:7001,2=127.0.0.1:7002".into());
+    }
+    if n > MAX_NODES || peers.keys().copied().ne(1..=n as NodeId) {
+        let ids: Vec<String> = peers.keys().map(ToString::to_string).collect();
+        return Err(format!(
+            "peer ids must be 1 to N without gaps (N at most {MAX_NODES}), not {}",
+            ids.join(", ")
+        ));
+    }
+    Ok(peers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +149,27 @@ mod tests {
         assert!(parse_nodes("0").is_err());
         assert!(parse_nodes("10").is_err());
         assert!(parse_nodes("x").is_err());
+    }
+
+    #[test]
+    fn peer_lists() {
+        let peers = parse_peers("1=127.0.0.1:7001, 2=127.0.0.1:7002,3=[::1]:7003").unwrap();
+        assert_eq!(peers.len(), 3);
+        assert_eq!(peers[&2].port(), 7002);
+        for bad in [
+            "",
+            "1=127.0.0.1",
+            "1:127.0.0.1:7001",
+            "x=127.0.0.1:7001",
+            "1=localhost:7001",
+            "1=127.0.0.1:0",
+            "1=127.0.0.1:7001,1=127.0.0.1:7002",
+            "1=127.0.0.1:7001,2=127.0.0.1:7001",
+            "1=127.0.0.1:7001,3=127.0.0.1:7003",
+            "0=127.0.0.1:7001",
+        ] {
+            assert!(parse_peers(bad).is_err(), "{bad:?} should be refused");
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The network fabric: which links are up, lossy, slow or duplicating.
+//! The network: the fault model and the transports that carry messages.
 //!
 //! A cluster's network is modelled as a directed link matrix: for every
 //! ordered pair of nodes one [`Link`] says whether messages from the first
@@ -8,8 +8,19 @@
 //! bridge, cut one direction, heal — and [`Fabric::decide`] turns one message
 //! into its delivery delays. The fabric is pure: it owns no clock, thread or
 //! RNG, so the simulator drives it with its seeded RNG and virtual time, and
-//! the live runtime will drive it with wall-clock time.
+//! the live runtime drives it with wall-clock time.
+//!
+//! What the fabric lets through travels over a transport: in-memory
+//! channels (the runtime's own) or loopback TCP — [`TcpTransport`], which
+//! speaks length-prefixed postcard [`frame`]s of [`Wire`] values and also
+//! lets nodes run as separate processes and clients reach them.
 
 mod fabric;
+pub mod frame;
+mod tcp;
+mod wire;
 
 pub use fabric::{Fabric, FabricError, Link};
+pub use frame::{DEFAULT_MAX_FRAME, FrameError};
+pub use tcp::{Replier, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
+pub use wire::{ClientReply, ClientRequest, ClientResponse, NodeStatus, Wire};

@@ -1,18 +1,24 @@
 //! [`Cluster`]: starting the threads, views and clients, shutting down.
+//!
+//! A cluster runs all its nodes in this process ([`Cluster::start`]), or
+//! only one of them, reaching the others over TCP in their own processes
+//! ([`Cluster::start_node`], what `raftlab node` runs).
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, unbounded};
+use crossbeam_channel::{Receiver, bounded, never, unbounded};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::RuntimeError;
 use super::client::Client;
 use super::clock::Clock;
-use super::config::ClusterConfig;
+use super::config::{ClusterConfig, Transport};
 use super::node::{Control, ExitReason, NodeChannels, NodeExit, NodeThread};
 use super::shared::{NodeShared, Shared, lock};
 use super::storage::NodeStorage;
@@ -20,7 +26,7 @@ use super::timer::{Timer, TimerInput};
 use super::view::{self, ClusterView, NodeState, NodeView, ViewHub, ViewWatch};
 use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
-use crate::net::Fabric;
+use crate::net::{Fabric, TcpConfig, TcpEvent, TcpTransport, Wire, loopback};
 use crate::raft::{Node, NodeId};
 
 /// How long shutdown waits for all threads together.
@@ -48,12 +54,132 @@ pub struct Cluster {
     timer: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// Which nodes run in this process, and their TCP addresses if any.
+struct Placement {
+    /// The nodes this process runs.
+    local: Vec<NodeId>,
+    /// With TCP: where each local node listens and where each other node
+    /// is reached (port 0: any free port). `None`: channels.
+    tcp: Option<BTreeMap<NodeId, SocketAddr>>,
+}
+
+impl Placement {
+    /// Every node here, on the configured transport.
+    fn all_local(config: &ClusterConfig) -> Placement {
+        let ids = config.ids();
+        let tcp = match config.transport {
+            Transport::Channel => None,
+            Transport::Tcp { base_port } => Some(
+                ids.iter()
+                    .map(|&id| {
+                        // `validate` checked that the sum fits.
+                        let port = if base_port == 0 {
+                            0
+                        } else {
+                            base_port.saturating_add(id as u16)
+                        };
+                        (id, loopback(port))
+                    })
+                    .collect(),
+            ),
+        };
+        Placement { local: ids, tcp }
+    }
+}
+
+/// Binds the TCP endpoints of the local nodes and tells each where its
+/// peers are. Returns the endpoints by `id - 1` and their channels.
+#[allow(clippy::type_complexity)]
+fn bind_transports(
+    ids: &[NodeId],
+    placement: &Placement,
+) -> Result<
+    (
+        Vec<Option<TcpTransport<Wire>>>,
+        BTreeMap<NodeId, Receiver<TcpEvent<Wire>>>,
+    ),
+    RuntimeError,
+> {
+    let mut transports: Vec<Option<TcpTransport<Wire>>> = ids.iter().map(|_| None).collect();
+    let mut receivers = BTreeMap::new();
+    let Some(addrs) = &placement.tcp else {
+        return Ok((transports, receivers));
+    };
+    let mut actual = addrs.clone();
+    for &id in &placement.local {
+        let network = |reason: String| RuntimeError::Network { id, reason };
+        let addr = *addrs
+            .get(&id)
+            .ok_or_else(|| network("no address given".into()))?;
+        let (transport, rx) =
+            TcpTransport::bind(addr, TcpConfig::default()).map_err(|e| network(e.to_string()))?;
+        actual.insert(id, transport.local_addr());
+        receivers.insert(id, rx);
+        if let Some(slot) = (id as usize)
+            .checked_sub(1)
+            .and_then(|i| transports.get_mut(i))
+        {
+            *slot = Some(transport);
+        }
+    }
+    for (i, transport) in transports.iter().enumerate() {
+        let Some(transport) = transport else { continue };
+        for (&peer, &addr) in &actual {
+            if peer != i as NodeId + 1 {
+                transport
+                    .set_peer(peer, addr)
+                    .map_err(|e| RuntimeError::Network {
+                        id: i as NodeId + 1,
+                        reason: e.to_string(),
+                    })?;
+            }
+        }
+    }
+    Ok((transports, receivers))
+}
+
 impl Cluster {
     /// Starts `config.nodes` fresh nodes, all connected, and the clock.
     pub fn start(config: ClusterConfig) -> Result<Cluster, RuntimeError> {
         config.validate()?;
+        let placement = Placement::all_local(&config);
+        Cluster::start_placed(config, placement)
+    }
+
+    /// Starts only node `id` of a cluster whose nodes run in separate
+    /// processes and reach each other over TCP: node `id` listens on
+    /// `peers[id]` and sends to the other addresses of `peers`, which
+    /// must name the nodes `1..=config.nodes` (`config.transport` is
+    /// ignored). Clients reach it over TCP too ([`crate::net::ClientRequest`]).
+    /// The view shows the local node; the others appear as they started.
+    pub fn start_node(
+        config: ClusterConfig,
+        id: NodeId,
+        peers: BTreeMap<NodeId, SocketAddr>,
+    ) -> Result<Cluster, RuntimeError> {
+        config.validate()?;
+        let ids = config.ids();
+        if peers.keys().copied().ne(ids.iter().copied()) {
+            return Err(RuntimeError::InvalidConfig(format!(
+                "the peers must be nodes 1 to {}, not {:?}",
+                config.nodes,
+                peers.keys().collect::<Vec<_>>()
+            )));
+        }
+        if !peers.contains_key(&id) {
+            return Err(RuntimeError::UnknownNode(id));
+        }
+        let placement = Placement {
+            local: vec![id],
+            tcp: Some(peers),
+        };
+        Cluster::start_placed(config, placement)
+    }
+
+    fn start_placed(config: ClusterConfig, placement: Placement) -> Result<Cluster, RuntimeError> {
         let ids = config.ids();
         let fabric = Fabric::new(&ids)?;
+        let (transports, mut receivers) = bind_transports(&ids, &placement)?;
         let (timer_tx, timer_rx) = unbounded();
         let mut node_shared = Vec::with_capacity(ids.len());
         let mut slots = Vec::with_capacity(ids.len());
@@ -64,6 +190,9 @@ impl Cluster {
             let (ticker_tx, ticker) = bounded(1);
             node_shared.push(NodeShared::new(inbox_tx, control_tx));
             tickers.push(ticker_tx);
+            if !placement.local.contains(&id) {
+                continue;
+            }
             slots.push(Slot {
                 id,
                 thread: None,
@@ -72,6 +201,7 @@ impl Cluster {
                     inbox,
                     ticker,
                     control,
+                    net: receivers.remove(&id).unwrap_or_else(never),
                 },
                 incarnation: 0,
             });
@@ -86,6 +216,7 @@ impl Cluster {
             hub,
             config.snapshot_threshold,
             config.log_window,
+            transports,
         ));
         let timer = Timer::new(shared.clone(), timer_rx, tickers);
         let handle = std::thread::Builder::new()
@@ -103,9 +234,19 @@ impl Cluster {
             cluster.launch(&mut slot)?;
             lock(&cluster.slots).push(slot);
         }
-        cluster
-            .shared
-            .event(None, format!("cluster of {} nodes started", ids.len()));
+        let what = match (&placement.tcp, placement.local.as_slice()) {
+            (Some(_), [id]) if ids.len() > 1 => format!(
+                "node n{id} of a {}-node cluster started on {}",
+                ids.len(),
+                cluster
+                    .addresses()
+                    .get(id)
+                    .map_or("?".into(), |a| a.to_string())
+            ),
+            (Some(_), _) => format!("cluster of {} nodes started on TCP", ids.len()),
+            (None, _) => format!("cluster of {} nodes started", ids.len()),
+        };
+        cluster.shared.event(None, what);
         Ok(cluster)
     }
 
@@ -211,9 +352,36 @@ impl Cluster {
         true
     }
 
+    /// Marks down the nodes whose threads ended on their own (a storage
+    /// failure, a corrupt entry), recording why as an event, and returns
+    /// their ids. A killed node is marked down by `kill` already.
+    pub fn reap_crashed(&self) -> Vec<NodeId> {
+        let mut slots = lock(&self.slots);
+        let mut crashed = Vec::new();
+        for slot in slots.iter_mut() {
+            if slot.thread.as_ref().is_some_and(|t| t.is_finished())
+                && self.reap(slot, Duration::ZERO)
+            {
+                crashed.push(slot.id);
+            }
+        }
+        crashed
+    }
+
     /// The node ids, `1..=nodes`.
     pub fn ids(&self) -> Vec<NodeId> {
         self.config.ids()
+    }
+
+    /// With the TCP transport, the address each node of this process
+    /// listens on (the ports actually bound); empty on channels.
+    pub fn addresses(&self) -> BTreeMap<NodeId, SocketAddr> {
+        self.shared
+            .tcp
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((i as NodeId + 1, t.as_ref()?.local_addr())))
+            .collect()
     }
 
     /// The configuration the cluster was started with.
@@ -280,6 +448,9 @@ impl Cluster {
             if handle.is_finished() {
                 let _ = handle.join();
             }
+        }
+        for transport in self.shared.tcp.iter().flatten() {
+            transport.shutdown();
         }
     }
 }

@@ -1,6 +1,7 @@
-//! How a live cluster is set up: size, seed, timing, storage.
+//! How a live cluster is set up: size, seed, timing, storage, transport.
 
 use std::fmt;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,52 @@ use crate::raft::{Bugs, Config, NodeId};
 /// Makes the storage of node `id` at cluster start. The seam where file
 /// storage plugs in; the default keeps everything in memory.
 pub type StorageFactory = Arc<dyn Fn(NodeId) -> Result<NodeStorage, StorageError> + Send + Sync>;
+
+/// How the nodes of a live cluster reach each other. Either way every
+/// message first passes the cluster's fabric (which may drop, delay or
+/// duplicate it); the transport only carries what the fabric lets through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// In-memory channels (the default).
+    #[default]
+    Channel,
+    /// Loopback TCP: node `i` listens on `127.0.0.1:base_port + i` and
+    /// messages travel as length-prefixed postcard frames. `base_port` 0
+    /// lets the system pick free ports (see [`Cluster::addresses`](super::Cluster::addresses)).
+    Tcp {
+        /// Port of node 0 (node `i` gets `base_port + i`); 0 for ports the
+        /// system picks.
+        base_port: u16,
+    },
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Transport::Channel => f.write_str("channel"),
+            Transport::Tcp { base_port: 0 } => f.write_str("tcp"),
+            Transport::Tcp { base_port } => write!(f, "tcp:{base_port}"),
+        }
+    }
+}
+
+impl FromStr for Transport {
+    type Err = String;
+
+    /// `channel`, `tcp` (free ports) or `tcp:PORT` (node `i` on `PORT + i`).
+    fn from_str(s: &str) -> Result<Transport, String> {
+        let bad = || format!("'{s}' is not a transport: write channel, tcp or tcp:PORT");
+        match s.trim() {
+            "channel" => Ok(Transport::Channel),
+            "tcp" => Ok(Transport::Tcp { base_port: 0 }),
+            other => {
+                let port = other.strip_prefix("tcp:").ok_or_else(bad)?;
+                let base_port = port.parse().map_err(|_| bad())?;
+                Ok(Transport::Tcp { base_port })
+            }
+        }
+    }
+}
 
 /// Settings of a live cluster.
 #[derive(Clone)]
@@ -38,6 +85,8 @@ pub struct ClusterConfig {
     pub bugs: Bugs,
     /// Makes each node's storage (default: in memory).
     pub storage: StorageFactory,
+    /// How nodes reach each other (default: in-memory channels).
+    pub transport: Transport,
 }
 
 impl Default for ClusterConfig {
@@ -53,6 +102,7 @@ impl Default for ClusterConfig {
             event_capacity: 256,
             bugs: Bugs::default(),
             storage: Arc::new(|_| Ok(Box::new(MemStorage::new()) as NodeStorage)),
+            transport: Transport::Channel,
         }
     }
 }
@@ -69,6 +119,7 @@ impl fmt::Debug for ClusterConfig {
             .field("log_window", &self.log_window)
             .field("event_capacity", &self.event_capacity)
             .field("bugs", &self.bugs)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +142,15 @@ impl ClusterConfig {
         }
         if !SPEED_RANGE.contains(&self.speed) {
             return Err(RuntimeError::InvalidSpeed(self.speed));
+        }
+        if let Transport::Tcp { base_port } = self.transport
+            && base_port != 0
+            && u16::try_from(base_port as usize + self.nodes).is_err()
+        {
+            return bad(format!(
+                "TCP ports from {base_port} for {} nodes run past 65535",
+                self.nodes
+            ));
         }
         Ok(())
     }

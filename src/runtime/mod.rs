@@ -30,7 +30,7 @@
 //! Files: `cluster.rs` (start, shutdown, views), `control.rs` (the
 //! controls), `node.rs` (the node thread), `timer.rs` (ticks and delayed
 //! delivery), `clock.rs` (cluster time), `client.rs`, `view.rs`,
-//! `storage.rs`, `config.rs`.
+//! `storage.rs`, `config.rs` (with [`Transport`]: channels or loopback TCP).
 
 mod client;
 mod clock;
@@ -45,7 +45,7 @@ mod view;
 
 pub use client::Client;
 pub use cluster::Cluster;
-pub use config::{ClusterConfig, StorageFactory};
+pub use config::{ClusterConfig, StorageFactory, Transport};
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{ClusterView, LinkView, LogEntryView, NodeState, NodeView, ViewEvent, ViewWatch};
 
@@ -112,6 +112,14 @@ pub enum RuntimeError {
     /// The storage failed.
     #[error("storage failed: {0}")]
     Storage(String),
+    /// A node's TCP transport could not start (a port in use, a bad address).
+    #[error("node {id}'s network: {reason}")]
+    Network {
+        /// The node.
+        id: NodeId,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl From<StorageError> for RuntimeError {

@@ -1,7 +1,10 @@
 //! The node thread: one Raft node, its state machine and its storage.
 //!
-//! The thread waits with `select!` on its control channel, its inbox and
-//! its ticker (a paused node reads only its controls). After each input —
+//! The thread waits with `select!` on its control channel, its inbox, its
+//! ticker and — with the TCP transport — the frames its listener received
+//! (a paused node reads only its controls). Over TCP a client request
+//! carries a [`Replier`] instead of a channel, so the answer goes back on
+//! the client's connection; a frame that did not decode becomes an event. After each input —
 //! or a batch of inbox items already waiting — it drains the node's
 //! `Ready` and carries it out as the simulator's driver does: persist the
 //! hard state, snapshot and log write, sync, send the messages, restore
@@ -21,6 +24,7 @@ use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{LogEntryView, NodeView, log_window};
 use crate::kv::{Applied, Command, KvStore, OpResult};
+use crate::net::{ClientReply, ClientRequest, ClientResponse, NodeStatus, Replier, TcpEvent, Wire};
 use crate::raft::{
     Event, Index, Node, NodeId, RaftError, ReadId, ReadOutcome, ReadResult, Ready, Role, Term,
 };
@@ -58,6 +62,48 @@ pub(crate) enum Reply {
     Refused(String),
 }
 
+/// Where a node sends the answer to a client request.
+pub(crate) enum ReplyTo {
+    /// An in-process client's channel.
+    Local(Sender<Reply>),
+    /// A client connected over TCP, waiting for the answer to `(session, seq)`.
+    Remote {
+        replier: Replier,
+        session: u64,
+        seq: u64,
+    },
+}
+
+impl ReplyTo {
+    /// Answers; a client that went away is not an error of the node's.
+    fn send(&self, reply: Reply) {
+        match self {
+            ReplyTo::Local(tx) => {
+                let _ = tx.send(reply);
+            }
+            ReplyTo::Remote {
+                replier,
+                session,
+                seq,
+            } => {
+                let reply = match reply {
+                    // A remote client hears only the outcome.
+                    Reply::Accepted => return,
+                    Reply::Done(result) => ClientReply::Ok(result),
+                    Reply::NotLeader(leader) => ClientReply::NotLeader { leader },
+                    Reply::Refused(e) => ClientReply::Error(e),
+                };
+                let response = ClientResponse::Op {
+                    session: *session,
+                    seq: *seq,
+                    reply,
+                };
+                let _ = replier.send(&Wire::Response(response));
+            }
+        }
+    }
+}
+
 /// Controls for a node thread.
 pub(crate) enum Control {
     Kill,
@@ -90,6 +136,8 @@ pub(crate) struct NodeChannels {
     pub(crate) inbox: Receiver<NodeInput>,
     pub(crate) ticker: Receiver<()>,
     pub(crate) control: Receiver<Control>,
+    /// Frames from the node's TCP listener (`never()` on channels).
+    pub(crate) net: Receiver<TcpEvent<Wire>>,
 }
 
 impl NodeChannels {
@@ -98,6 +146,7 @@ impl NodeChannels {
         while self.inbox.try_recv().is_ok() {}
         while self.ticker.try_recv().is_ok() {}
         while self.control.try_recv().is_ok() {}
+        while self.net.try_recv().is_ok() {}
     }
 }
 
@@ -111,9 +160,9 @@ pub(crate) struct NodeThread {
     net_rng: ChaCha8Rng,
     paused: bool,
     /// The write each client waits for here: (seq, where to answer).
-    writes: BTreeMap<u64, (u64, Sender<Reply>)>,
+    writes: BTreeMap<u64, (u64, ReplyTo)>,
     /// Reads given to Raft, by id: (key, where to answer).
-    reads: BTreeMap<ReadId, (String, Sender<Reply>)>,
+    reads: BTreeMap<ReadId, (String, ReplyTo)>,
     /// Reads Raft confirmed, waiting for the store to apply their index.
     confirmed: Vec<(ReadId, Index)>,
     next_read: ReadId,
@@ -183,13 +232,13 @@ impl NodeThread {
             },
             recv(ch.inbox) -> input => {
                 if let Ok(input) = input {
-                    self.input(input);
-                    for _ in 1..MAX_BATCH {
-                        match ch.inbox.try_recv() {
-                            Ok(input) => self.input(input),
-                            Err(_) => break,
-                        }
-                    }
+                    self.batch(input, &ch.inbox, Self::input);
+                }
+                None
+            },
+            recv(ch.net) -> event => {
+                if let Ok(event) = event {
+                    self.batch(event, &ch.net, Self::net_event);
                 }
                 None
             },
@@ -199,6 +248,18 @@ impl NodeThread {
                 }
                 None
             },
+        }
+    }
+
+    /// Takes `first` and whatever else `rx` already holds (up to a batch),
+    /// so one `Ready` carries out the lot.
+    fn batch<T>(&mut self, first: T, rx: &Receiver<T>, mut take: impl FnMut(&mut Self, T)) {
+        take(self, first);
+        for _ in 1..MAX_BATCH {
+            match rx.try_recv() {
+                Ok(item) => take(self, item),
+                Err(_) => break,
+            }
         }
     }
 
@@ -220,38 +281,90 @@ impl NodeThread {
 
     fn input(&mut self, input: NodeInput) {
         match input {
-            NodeInput::Message(msg) => {
-                self.received += 1;
-                self.node.step(msg);
-            }
-            NodeInput::Propose { command, reply } => {
-                let (client, seq) = (command.client, command.seq);
-                match self.node.propose(command.encode()) {
-                    Ok(_) => {
-                        let _ = reply.send(Reply::Accepted);
-                        // A client has one operation open: a newer one
-                        // replaces whatever it waited for before.
-                        self.writes.insert(client, (seq, reply));
-                    }
-                    Err(RaftError::NotLeader { leader }) => {
-                        let _ = reply.send(Reply::NotLeader(leader));
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Reply::Refused(e.to_string()));
-                    }
-                }
-            }
-            NodeInput::Read { key, reply } => {
-                let id = self.next_read;
-                self.next_read += 1;
-                self.reads.insert(id, (key, reply));
-                self.node.read(id);
-            }
+            NodeInput::Message(msg) => self.message(msg),
+            NodeInput::Propose { command, reply } => self.propose(command, ReplyTo::Local(reply)),
+            NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
             NodeInput::StaleRead { key, reply } => {
                 let value = self.kv.get(&key).map(str::to_string);
                 let _ = reply.send(Reply::Done(OpResult::Value(value)));
             }
         }
+    }
+
+    /// What the node's TCP listener received.
+    fn net_event(&mut self, event: TcpEvent<Wire>) {
+        match event {
+            TcpEvent::Frame { frame, reply } => match frame {
+                Wire::Raft(msg) if msg.to == self.id => self.message(msg),
+                Wire::Raft(msg) => self.event(format!(
+                    "dropped a message for n{} that reached it from {}",
+                    msg.to,
+                    reply.peer()
+                )),
+                Wire::Request(ClientRequest::Op { session, seq, op }) => {
+                    let to = ReplyTo::Remote {
+                        replier: reply,
+                        session,
+                        seq,
+                    };
+                    if op.is_write() {
+                        let command = Command {
+                            client: session,
+                            seq,
+                            op,
+                        };
+                        self.propose(command, to);
+                    } else {
+                        self.read(op.key().to_string(), to);
+                    }
+                }
+                Wire::Request(ClientRequest::Status) => {
+                    let status = self.node.status();
+                    let status = NodeStatus {
+                        id: self.id,
+                        role: status.role,
+                        term: status.term,
+                        leader: status.leader,
+                        commit: status.commit,
+                        applied: self.kv.applied_index(),
+                    };
+                    let _ = reply.send(&Wire::Response(ClientResponse::Status(status)));
+                }
+                Wire::Response(_) => self.event(format!(
+                    "dropped a response frame sent to it by {}",
+                    reply.peer()
+                )),
+            },
+            TcpEvent::Dropped { from, error } => {
+                self.event(format!("dropped a bad frame from {from}: {error}"));
+            }
+        }
+    }
+
+    fn message(&mut self, msg: crate::raft::Message) {
+        self.received += 1;
+        self.node.step(msg);
+    }
+
+    fn propose(&mut self, command: Command, reply: ReplyTo) {
+        let (client, seq) = (command.client, command.seq);
+        match self.node.propose(command.encode()) {
+            Ok(_) => {
+                reply.send(Reply::Accepted);
+                // A client has one operation open: a newer one
+                // replaces whatever it waited for before.
+                self.writes.insert(client, (seq, reply));
+            }
+            Err(RaftError::NotLeader { leader }) => reply.send(Reply::NotLeader(leader)),
+            Err(e) => reply.send(Reply::Refused(e.to_string())),
+        }
+    }
+
+    fn read(&mut self, key: String, reply: ReplyTo) {
+        let id = self.next_read;
+        self.next_read += 1;
+        self.reads.insert(id, (key, reply));
+        self.node.read(id);
     }
 
     /// Drains and carries out the node's output.
@@ -347,7 +460,7 @@ impl NodeThread {
             .get(&applied.client)
             .is_some_and(|(seq, _)| *seq == applied.seq);
         if waiting && let Some((_, reply)) = self.writes.remove(&applied.client) {
-            let _ = reply.send(Reply::Done(applied.result));
+            reply.send(Reply::Done(applied.result));
         }
     }
 
@@ -357,7 +470,7 @@ impl NodeThread {
             ReadOutcome::Ready { index } => self.confirmed.push((read.id, index)),
             ReadOutcome::NotLeader { leader } => {
                 if let Some((_, reply)) = self.reads.remove(&read.id) {
-                    let _ = reply.send(Reply::NotLeader(leader));
+                    reply.send(Reply::NotLeader(leader));
                 }
             }
         }
@@ -377,7 +490,7 @@ impl NodeThread {
         for (id, _) in ready {
             if let Some((key, reply)) = self.reads.remove(&id) {
                 let value = self.kv.get(&key).map(str::to_string);
-                let _ = reply.send(Reply::Done(OpResult::Value(value)));
+                reply.send(Reply::Done(OpResult::Value(value)));
             }
         }
     }
@@ -391,7 +504,7 @@ impl NodeThread {
                     // session, so a write that does apply applies once.
                     let leader = self.node.leader();
                     for (_, (_, reply)) in std::mem::take(&mut self.writes) {
-                        let _ = reply.send(Reply::NotLeader(leader));
+                        reply.send(Reply::NotLeader(leader));
                     }
                 }
                 format!("became {role} in term {term}")

@@ -15,7 +15,7 @@ use super::node::{Control, NodeInput};
 use super::timer::TimerInput;
 use super::view::{NodeState, ViewEvent, ViewHub};
 use crate::kv::history::HistoryEvent;
-use crate::net::Fabric;
+use crate::net::{Fabric, TcpTransport, Wire};
 use crate::raft::{Message, NodeId};
 
 /// Locks `m`, taking over the data if a holder panicked.
@@ -124,6 +124,9 @@ pub(crate) struct Shared {
     pub(crate) stopped: AtomicBool,
     pub(crate) snapshot_threshold: u64,
     pub(crate) log_window: usize,
+    /// With the TCP transport, each local node's endpoint, by `id - 1`
+    /// (`None` for a node of another process; empty on channels).
+    pub(crate) tcp: Vec<Option<TcpTransport<Wire>>>,
 }
 
 impl Shared {
@@ -136,6 +139,7 @@ impl Shared {
         view: ViewHub,
         snapshot_threshold: u64,
         log_window: usize,
+        tcp: Vec<Option<TcpTransport<Wire>>>,
     ) -> Shared {
         let n = nodes.len();
         Shared {
@@ -156,6 +160,7 @@ impl Shared {
             stopped: AtomicBool::new(false),
             snapshot_threshold,
             log_window,
+            tcp,
         }
     }
 
@@ -177,6 +182,12 @@ impl Shared {
             node,
             text,
         });
+    }
+
+    /// Node `id`'s TCP endpoint, if it runs here over TCP.
+    pub(crate) fn transport(&self, id: NodeId) -> Option<&TcpTransport<Wire>> {
+        let i = (id as usize).checked_sub(1)?;
+        self.tcp.get(i)?.as_ref()
     }
 
     /// Whether the cluster was shut down.

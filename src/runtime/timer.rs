@@ -3,8 +3,10 @@
 //! One thread owns a heap of messages in flight, keyed by the cluster time
 //! they are due, and the time of the next tick. It sleeps until the earlier
 //! of the two (or until told something changed), then gives every node its
-//! tick and hands due messages to their receivers' inboxes. Nodes never
-//! wait on a slow link: sending is a channel push. While the clock is
+//! tick and hands due messages to their receivers' inboxes — or, with the
+//! TCP transport, to the sender's socket writer for the receiver. Nodes
+//! never wait on a slow link: sending is a channel push (the TCP writers
+//! own their sockets, so a dead peer never blocks this thread either). While the clock is
 //! paused nothing is due, so ticks and messages in flight both freeze.
 
 use std::cmp::Reverse;
@@ -19,6 +21,7 @@ use super::TICK_CLUSTER_US;
 use super::node::NodeInput;
 use super::shared::{LinkCounters, Shared, lock};
 use super::view::NodeState;
+use crate::net::Wire;
 use crate::raft::Message;
 
 /// Longest sleep, so a clock change is never missed for long even if its
@@ -149,11 +152,11 @@ impl Timer {
             let links = &self.shared.links;
             let slot = links.slot(msg.from, msg.to);
             LinkCounters::add(&links.in_flight, slot, -1);
-            let delivered = match self.shared.node(msg.to) {
-                Some(node) if node.state() != NodeState::Down => {
-                    node.inbox.send(NodeInput::Message(msg)).is_ok()
-                }
-                _ => false,
+            let delivered = match (self.shared.node(msg.to), self.shared.transport(msg.from)) {
+                (Some(node), _) if node.state() == NodeState::Down => false,
+                (Some(_), Some(tcp)) => tcp.send(msg.to, &Wire::Raft(msg)).is_ok(),
+                (Some(node), None) => node.inbox.send(NodeInput::Message(msg)).is_ok(),
+                (None, _) => false,
             };
             let counter = if delivered {
                 &links.delivered

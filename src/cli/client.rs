@@ -1,0 +1,288 @@
+//! `raftlab client`: talks to a cluster of `raftlab node` processes, like
+//! redis-cli.
+//!
+//! It sends one request at a time over TCP ([`ClientRequest`]) to a node
+//! from `--peers`, follows a follower's `NotLeader` hint to the leader,
+//! tries the next node when one does not answer, and gives up at the
+//! timeout. A write is retried with the same `(session, seq)`, so it is
+//! applied at most once; the session id comes from the clock and the
+//! process id, so a new client is never taken for an earlier one whose
+//! session the store still remembers. `get` is linearizable: the leader
+//! serves it through ReadIndex.
+//!
+//! Output: `get` prints the value alone on stdout (an absent key prints
+//! nothing there and `(nil)` on stderr); `put`/`delete` print `OK`; `cas`
+//! prints `true` when it swapped, `false` when the key held another value;
+//! `status` prints one line per node. Exit 0 on an answer, 1 when the
+//! cluster is unavailable or the timeout passed, 2 on bad arguments.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+
+use super::args::{Peers, parse_duration_us, parse_peers};
+use crate::kv::{ClientId, Op, OpResult};
+use crate::net::frame::{read_frame, write_frame};
+use crate::net::{ClientReply, ClientRequest, ClientResponse, DEFAULT_MAX_FRAME, NodeStatus, Wire};
+use crate::raft::NodeId;
+
+/// Longest wait for one node's answer before trying another.
+const ATTEMPT: Duration = Duration::from_secs(1);
+/// Longest wait for a connection.
+const CONNECT: Duration = Duration::from_millis(500);
+/// Pause before trying again when no node knows a leader.
+const BACKOFF: Duration = Duration::from_millis(100);
+
+/// Arguments of `raftlab client`.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// The cluster's nodes, as ID=IP:PORT pairs separated by commas (the
+    /// same list the nodes were started with).
+    #[arg(long, global = true, value_parser = parse_peers, value_name = "ID=IP:PORT,…")]
+    peers: Option<Peers>,
+    /// Give up after this long, e.g. 500ms, 5s.
+    #[arg(long, global = true, default_value = "5s", value_parser = parse_duration_us)]
+    timeout: u64,
+    #[command(subcommand)]
+    op: ClientOp,
+}
+
+/// What `raftlab client` asks.
+#[derive(Debug, Subcommand)]
+enum ClientOp {
+    /// Set KEY to VALUE; prints OK.
+    Put {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+    },
+    /// Print KEY's value (linearizable); an absent key prints nothing on
+    /// stdout and (nil) on stderr.
+    Get {
+        /// The key.
+        key: String,
+    },
+    /// Remove KEY; prints OK.
+    Delete {
+        /// The key.
+        key: String,
+    },
+    /// Set KEY to NEW if it holds OLD; prints true if it swapped, false if not.
+    Cas {
+        /// The key.
+        key: String,
+        /// The value it must hold.
+        old: String,
+        /// The value to set.
+        new: String,
+    },
+    /// Print each node's role, term, leader, commit and applied index.
+    Status,
+}
+
+/// Runs `raftlab client`.
+pub fn run(args: ClientArgs) -> ExitCode {
+    let Some(peers) = args.peers else {
+        eprintln!("raftlab client: --peers is required, e.g. --peers 1=127.0.0.1:7001");
+        return ExitCode::from(2);
+    };
+    let timeout = Duration::from_micros(args.timeout);
+    let op = match args.op {
+        ClientOp::Status => return status(&peers, timeout),
+        ClientOp::Put { key, value } => Op::Put { key, value },
+        ClientOp::Get { key } => Op::Get { key },
+        ClientOp::Delete { key } => Op::Delete { key },
+        ClientOp::Cas { key, old, new } => Op::Cas { key, old, new },
+    };
+    let is_write = op.is_write();
+    match submit(&peers, op, timeout) {
+        Ok(result) => {
+            print_result(&result);
+            ExitCode::SUCCESS
+        }
+        Err(last) => {
+            let unknown = if is_write {
+                " (the write may or may not have been applied)"
+            } else {
+                ""
+            };
+            eprintln!(
+                "raftlab client: no answer within {}{unknown}: {last}",
+                humantime(timeout)
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn print_result(result: &OpResult) {
+    let mut out = std::io::stdout().lock();
+    let _ = match result {
+        OpResult::Done => writeln!(out, "OK"),
+        OpResult::Value(Some(value)) => writeln!(out, "{value}"),
+        OpResult::Value(None) => {
+            eprintln!("(nil)");
+            Ok(())
+        }
+        OpResult::Swapped(swapped) => writeln!(out, "{swapped}"),
+    };
+}
+
+/// Runs `op` against the cluster until a node answers it or `timeout`
+/// passes; `Err` carries the last problem seen.
+fn submit(peers: &Peers, op: Op, timeout: Duration) -> Result<OpResult, String> {
+    let deadline = Instant::now() + timeout;
+    let session = session_id();
+    let request = Wire::Request(ClientRequest::Op {
+        session,
+        seq: 1,
+        op,
+    });
+    let ids: Vec<NodeId> = peers.keys().copied().collect();
+    let mut next = (session as usize) % ids.len().max(1);
+    let mut hint: Option<NodeId> = None;
+    let mut last = "no node was tried".to_string();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(last);
+        }
+        let target = hint.take().unwrap_or_else(|| {
+            next += 1;
+            ids[next % ids.len()]
+        });
+        let Some(&addr) = peers.get(&target) else {
+            continue;
+        };
+        let pause = match exchange(addr, &request, left.min(ATTEMPT)) {
+            Ok(ClientResponse::Op {
+                session: s,
+                seq: 1,
+                reply,
+            }) if s == session => match reply {
+                ClientReply::Ok(result) => return Ok(result),
+                ClientReply::NotLeader { leader: Some(l) }
+                    if l != target && peers.contains_key(&l) =>
+                {
+                    last = format!("node {target} is not the leader");
+                    hint = Some(l);
+                    Duration::ZERO
+                }
+                ClientReply::NotLeader { .. } => {
+                    last = format!("node {target} knows no leader");
+                    BACKOFF
+                }
+                ClientReply::Error(e) => {
+                    last = format!("node {target} refused: {e}");
+                    BACKOFF
+                }
+            },
+            Ok(other) => {
+                last = format!("node {target} sent an unexpected answer: {other:?}");
+                BACKOFF
+            }
+            Err(e) => {
+                last = format!("node {target} ({addr}): {e}");
+                // Try the next node at once; pause once per round.
+                if next.is_multiple_of(ids.len()) {
+                    BACKOFF
+                } else {
+                    Duration::ZERO
+                }
+            }
+        };
+        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+    }
+}
+
+/// Sends `request` to `addr` and waits up to `wait` for the response.
+fn exchange(addr: SocketAddr, request: &Wire, wait: Duration) -> Result<ClientResponse, String> {
+    let deadline = Instant::now() + wait;
+    let mut stream = TcpStream::connect_timeout(&addr, CONNECT.min(wait))
+        .map_err(|e| format!("cannot connect: {e}"))?;
+    let io = |e: std::io::Error| format!("connection error: {e}");
+    stream.set_nodelay(true).map_err(io)?;
+    stream.set_write_timeout(Some(wait)).map_err(io)?;
+    write_frame(&mut stream, request, DEFAULT_MAX_FRAME).map_err(|e| e.to_string())?;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err("no answer in time".into());
+        }
+        stream.set_read_timeout(Some(left)).map_err(io)?;
+        match read_frame::<_, Wire>(&mut stream, DEFAULT_MAX_FRAME) {
+            Ok(Wire::Response(response)) => return Ok(response),
+            // Anything else is not for this client; keep waiting.
+            Ok(_) => {}
+            Err(e) if e.is_recoverable() => {}
+            Err(crate::net::FrameError::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err("no answer in time".into());
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+}
+
+/// `raftlab client status`: asks every node for its state.
+fn status(peers: &Peers, timeout: Duration) -> ExitCode {
+    let mut answered = 0;
+    let wait = timeout.min(ATTEMPT);
+    for (&id, &addr) in peers {
+        match exchange(addr, &Wire::Request(ClientRequest::Status), wait) {
+            Ok(ClientResponse::Status(s)) => {
+                answered += 1;
+                println!("{}", status_line(addr, &s));
+            }
+            Ok(other) => println!("{id} {addr} unexpected answer: {other:?}"),
+            Err(e) => println!("{id} {addr} unreachable: {e}"),
+        }
+    }
+    if answered == 0 {
+        eprintln!("raftlab client: no node answered");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `ID ADDR ROLE term=T leader=L commit=C applied=A`.
+fn status_line(addr: SocketAddr, s: &NodeStatus) -> String {
+    let leader = s.leader.map_or("none".to_string(), |l| l.to_string());
+    format!(
+        "{} {addr} {} term={} leader={leader} commit={} applied={}",
+        s.id, s.role, s.term, s.commit, s.applied
+    )
+}
+
+/// A session id unique to this invocation: the wall clock in ns mixed
+/// with the process id (two clients started in the same nanosecond by the
+/// same process cannot happen).
+fn session_id() -> ClientId {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let pid = u64::from(std::process::id());
+    // splitmix64 of both, so ids spread over the whole range.
+    let mut z = nanos ^ pid.rotate_left(40);
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// `5s`, `500ms`.
+fn humantime(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}

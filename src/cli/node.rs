@@ -1,0 +1,135 @@
+//! `raftlab node`: one Raft node as its own process.
+//!
+//! The node listens on its own address from `--peers`, talks to the other
+//! nodes over TCP, keeps its log, votes and snapshots in files under
+//! `DIR/node-ID`, and answers clients (`raftlab client`) on the same port.
+//! It logs what it does to stderr and runs until it is stopped. There is no
+//! shutdown ritual: whatever it acknowledged is already synced to disk, so
+//! Ctrl-C, SIGTERM and `kill -9` are all safe — the last is a crash, which
+//! Raft tolerates, and a restart on the same directory recovers.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::args::{Peers, parse_duration_us, parse_peers};
+use crate::raft::NodeId;
+use crate::runtime::{Cluster, ClusterConfig, NodeState, NodeStorage, ViewEvent};
+use crate::storage::{FileStorage, node_dir};
+
+/// Arguments of `raftlab node`.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// This node's id: one of the ids in --peers.
+    #[arg(long)]
+    id: NodeId,
+    /// Every node of the cluster, this one included, as ID=IP:PORT pairs
+    /// separated by commas (ids 1 to N). This node listens on its own
+    /// address; clients use the same addresses.
+    #[arg(long, value_parser = parse_peers, value_name = "ID=IP:PORT,…")]
+    peers: Peers,
+    /// Directory of the node's data; it keeps it in DIR/node-ID.
+    #[arg(long, value_name = "DIR")]
+    data_dir: PathBuf,
+    /// Cluster id, written with the data: a node refuses a directory of
+    /// another cluster.
+    #[arg(long, default_value_t = 1)]
+    cluster_id: u64,
+    /// Wall-clock length of one Raft tick (10ms: elections in 150–300 ms,
+    /// the Raft paper's pace).
+    #[arg(long, default_value = "10ms", value_parser = parse_duration_us)]
+    tick: u64,
+    /// Seed of the node's election timeouts (default: from the clock).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Log only errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs `raftlab node` until the process is stopped: exit 2 on bad input
+/// (an id not in --peers, a port in use, an unusable data directory), 1
+/// if the node stops on a storage failure.
+pub fn run(args: NodeArgs) -> ExitCode {
+    let bad = |message: String| {
+        eprintln!("raftlab node: {message}");
+        ExitCode::from(2)
+    };
+    let id = args.id;
+    let Some(addr) = args.peers.get(&id).copied() else {
+        let ids: Vec<String> = args.peers.keys().map(ToString::to_string).collect();
+        return bad(format!(
+            "node {id} is not in --peers (ids {})",
+            ids.join(", ")
+        ));
+    };
+    let tick = Duration::from_micros(args.tick);
+    let data_dir = args.data_dir.clone();
+    let cluster_id = args.cluster_id;
+    let config = ClusterConfig {
+        nodes: args.peers.len(),
+        seed: args.seed.unwrap_or_else(clock_seed),
+        tick,
+        storage: Arc::new(move |id| {
+            let (storage, _recovery) = FileStorage::open(&data_dir, cluster_id, id)?;
+            Ok(Box::new(storage) as NodeStorage)
+        }),
+        ..ClusterConfig::default()
+    };
+    let cluster = match Cluster::start_node(config, id, args.peers.clone()) {
+        Ok(cluster) => cluster,
+        Err(e) => return bad(e.to_string()),
+    };
+    if !args.quiet {
+        eprintln!(
+            "raftlab node {id}: listening on {addr}, {} nodes, data in {}",
+            args.peers.len(),
+            node_dir(&args.data_dir, id).display()
+        );
+    }
+    watch(&cluster, id, args.quiet)
+}
+
+/// Logs the node's events until its thread stops (it only does on a
+/// storage failure; otherwise the process is stopped from outside).
+fn watch(cluster: &Cluster, id: NodeId, quiet: bool) -> ExitCode {
+    let mut watch = cluster.watch();
+    let mut last: Option<ViewEvent> = None;
+    loop {
+        let view = watch.current();
+        let start = last
+            .as_ref()
+            .and_then(|l| view.events.iter().rposition(|e| e == l))
+            .map_or(0, |i| i + 1);
+        for event in &view.events[start..] {
+            if !quiet && event.node.is_none_or(|n| n == id) {
+                eprintln!("[{:>9.3}s] {}", event.at_us as f64 / 1e6, event.text);
+            }
+        }
+        if let Some(event) = view.events.last() {
+            last = Some(event.clone());
+        }
+        if !cluster.reap_crashed().is_empty() || cluster.node_state(id) == Ok(NodeState::Down) {
+            let view = cluster.view();
+            let reason = view
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.node == Some(id))
+                .map_or("it stopped".to_string(), |e| e.text.clone());
+            eprintln!("raftlab node {id}: stopped: {reason}");
+            return ExitCode::from(1);
+        }
+        let _ = watch.wait(Duration::from_secs(1));
+    }
+}
+
+/// A seed from the wall clock, so two runs of a node differ.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}

@@ -1,0 +1,43 @@
+//! Helpers the live-cluster tests share: start a cluster, wait (boundedly)
+//! for a view that satisfies a condition.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use raftlab::runtime::{Cluster, ClusterConfig, ClusterView};
+
+/// Longest wait for a view condition.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Starts `config`; panics with the error if it does not start.
+pub fn start(config: ClusterConfig) -> Cluster {
+    match Cluster::start(config) {
+        Ok(c) => c,
+        Err(e) => panic!("cluster did not start: {e}"),
+    }
+}
+
+/// Waits until `cond` holds for a view; panics with `what` at the deadline.
+pub fn wait_for(
+    cluster: &Cluster,
+    what: &str,
+    cond: impl Fn(&ClusterView) -> bool,
+) -> Arc<ClusterView> {
+    let deadline = Instant::now() + WAIT;
+    let mut watch = cluster.watch();
+    let mut view = watch.current();
+    loop {
+        if cond(&view) {
+            return view;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "timed out waiting for {what}: {view:#?}");
+        if let Some(v) = watch.wait(left.min(Duration::from_millis(50))) {
+            view = v;
+        } else {
+            view = watch.current();
+        }
+    }
+}
