@@ -5,6 +5,7 @@
 //! (a malformed argument, an unreadable or malformed script).
 
 mod args;
+mod bench;
 mod check;
 mod demo;
 mod script;
@@ -37,6 +38,9 @@ enum Command {
     /// Randomized fault runs in the simulator, checking every invariant and
     /// the linearizability of every client history.
     Check(check::CheckArgs),
+    /// Throughput and latency of the live cluster; with --failover or
+    /// --idle, the failover time or the CPU use of an idle cluster.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -54,5 +58,6 @@ pub fn main() -> ExitCode {
         None => demo::run(cli.nodes, cli.seed),
         Some(Command::Script(args)) => script::run(args),
         Some(Command::Check(args)) => check::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
     }
 }

@@ -280,6 +280,8 @@ impl Client {
     }
 
     fn record(&self, event: HistoryEvent) {
-        lock(&self.shared.history).push(event);
+        if self.shared.record_history {
+            lock(&self.shared.history).push(event);
+        }
     }
 }

@@ -86,6 +86,7 @@ impl Cluster {
             hub,
             config.snapshot_threshold,
             config.log_window,
+            config.record_history,
         ));
         let timer = Timer::new(shared.clone(), timer_rx, tickers);
         let handle = std::thread::Builder::new()

@@ -38,6 +38,10 @@ pub struct ClusterConfig {
     pub bugs: Bugs,
     /// Makes each node's storage (default: in memory).
     pub storage: StorageFactory,
+    /// Record every client operation in the cluster's history (default
+    /// true). A benchmark turns it off: the history grows without bound
+    /// and every operation would take its lock twice.
+    pub record_history: bool,
 }
 
 impl Default for ClusterConfig {
@@ -53,6 +57,7 @@ impl Default for ClusterConfig {
             event_capacity: 256,
             bugs: Bugs::default(),
             storage: Arc::new(|_| Ok(Box::new(MemStorage::new()) as NodeStorage)),
+            record_history: true,
         }
     }
 }
@@ -69,6 +74,7 @@ impl fmt::Debug for ClusterConfig {
             .field("log_window", &self.log_window)
             .field("event_capacity", &self.event_capacity)
             .field("bugs", &self.bugs)
+            .field("record_history", &self.record_history)
             .finish_non_exhaustive()
     }
 }

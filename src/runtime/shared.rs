@@ -124,6 +124,8 @@ pub(crate) struct Shared {
     pub(crate) stopped: AtomicBool,
     pub(crate) snapshot_threshold: u64,
     pub(crate) log_window: usize,
+    /// Whether clients record their operations in `history`.
+    pub(crate) record_history: bool,
 }
 
 impl Shared {
@@ -136,6 +138,7 @@ impl Shared {
         view: ViewHub,
         snapshot_threshold: u64,
         log_window: usize,
+        record_history: bool,
     ) -> Shared {
         let n = nodes.len();
         Shared {
@@ -156,6 +159,7 @@ impl Shared {
             stopped: AtomicBool::new(false),
             snapshot_threshold,
             log_window,
+            record_history,
         }
     }
 
