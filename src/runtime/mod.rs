@@ -30,7 +30,7 @@
 //! Files: `cluster.rs` (start, shutdown, views), `control.rs` (the
 //! controls), `node.rs` (the node thread), `timer.rs` (ticks and delayed
 //! delivery), `clock.rs` (cluster time), `client.rs`, `view.rs`,
-//! `storage.rs`, `config.rs`.
+//! `reply.rs` (a client request's answer), `storage.rs`, `config.rs`.
 
 mod client;
 mod clock;
@@ -38,6 +38,7 @@ mod cluster;
 mod config;
 mod control;
 mod node;
+mod reply;
 mod shared;
 mod storage;
 mod timer;

@@ -17,6 +17,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::reply::ReplyTo;
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{LogEntryView, NodeView, log_window};
@@ -35,21 +36,17 @@ pub(crate) enum NodeInput {
     /// A message from a peer.
     Message(crate::raft::Message),
     /// A client's write.
-    Propose {
-        command: Command,
-        reply: Sender<Reply>,
-    },
+    Propose { command: Command, reply: ReplyTo },
     /// A client's linearizable read.
-    Read { key: String, reply: Sender<Reply> },
+    Read { key: String, reply: ReplyTo },
     /// A client's stale read of the local store.
-    StaleRead { key: String, reply: Sender<Reply> },
+    StaleRead { key: String, reply: ReplyTo },
 }
 
-/// A node's answer to a client request.
+/// A node's answer to a client request. (That a write was appended to
+/// the leader's log is a flag on the reply slot, not an answer.)
 #[derive(Debug)]
 pub(crate) enum Reply {
-    /// The write was appended to the leader's log; its result follows.
-    Accepted,
     /// The operation's result.
     Done(OpResult),
     /// This node cannot serve it; try the leader named, if any.
@@ -111,9 +108,9 @@ pub(crate) struct NodeThread {
     net_rng: ChaCha8Rng,
     paused: bool,
     /// The write each client waits for here: (seq, where to answer).
-    writes: BTreeMap<u64, (u64, Sender<Reply>)>,
+    writes: BTreeMap<u64, (u64, ReplyTo)>,
     /// Reads given to Raft, by id: (key, where to answer).
-    reads: BTreeMap<ReadId, (String, Sender<Reply>)>,
+    reads: BTreeMap<ReadId, (String, ReplyTo)>,
     /// Reads Raft confirmed, waiting for the store to apply their index.
     confirmed: Vec<(ReadId, Index)>,
     next_read: ReadId,
@@ -228,16 +225,16 @@ impl NodeThread {
                 let (client, seq) = (command.client, command.seq);
                 match self.node.propose(command.encode()) {
                     Ok(_) => {
-                        let _ = reply.send(Reply::Accepted);
+                        reply.accept();
                         // A client has one operation open: a newer one
                         // replaces whatever it waited for before.
                         self.writes.insert(client, (seq, reply));
                     }
                     Err(RaftError::NotLeader { leader }) => {
-                        let _ = reply.send(Reply::NotLeader(leader));
+                        reply.send(Reply::NotLeader(leader));
                     }
                     Err(e) => {
-                        let _ = reply.send(Reply::Refused(e.to_string()));
+                        reply.send(Reply::Refused(e.to_string()));
                     }
                 }
             }
@@ -249,7 +246,7 @@ impl NodeThread {
             }
             NodeInput::StaleRead { key, reply } => {
                 let value = self.kv.get(&key).map(str::to_string);
-                let _ = reply.send(Reply::Done(OpResult::Value(value)));
+                reply.send(Reply::Done(OpResult::Value(value)));
             }
         }
     }
@@ -347,7 +344,7 @@ impl NodeThread {
             .get(&applied.client)
             .is_some_and(|(seq, _)| *seq == applied.seq);
         if waiting && let Some((_, reply)) = self.writes.remove(&applied.client) {
-            let _ = reply.send(Reply::Done(applied.result));
+            reply.send(Reply::Done(applied.result));
         }
     }
 
@@ -357,7 +354,7 @@ impl NodeThread {
             ReadOutcome::Ready { index } => self.confirmed.push((read.id, index)),
             ReadOutcome::NotLeader { leader } => {
                 if let Some((_, reply)) = self.reads.remove(&read.id) {
-                    let _ = reply.send(Reply::NotLeader(leader));
+                    reply.send(Reply::NotLeader(leader));
                 }
             }
         }
@@ -377,7 +374,7 @@ impl NodeThread {
         for (id, _) in ready {
             if let Some((key, reply)) = self.reads.remove(&id) {
                 let value = self.kv.get(&key).map(str::to_string);
-                let _ = reply.send(Reply::Done(OpResult::Value(value)));
+                reply.send(Reply::Done(OpResult::Value(value)));
             }
         }
     }
@@ -391,7 +388,7 @@ impl NodeThread {
                     // session, so a write that does apply applies once.
                     let leader = self.node.leader();
                     for (_, (_, reply)) in std::mem::take(&mut self.writes) {
-                        let _ = reply.send(Reply::NotLeader(leader));
+                        reply.send(Reply::NotLeader(leader));
                     }
                 }
                 format!("became {role} in term {term}")
