@@ -4,8 +4,10 @@
 //! they are due, and the time of the next tick. It sleeps until the earlier
 //! of the two (or until told something changed), then gives every node its
 //! tick and hands due messages to their receivers' inboxes. Nodes never
-//! wait on a slow link: sending is a channel push. While the clock is
-//! paused nothing is due, so ticks and messages in flight both freeze.
+//! wait on a slow link: sending is a channel push. (A message without
+//! delay on a running clock skips this thread and goes straight to its
+//! inbox.) While the clock is paused nothing is due, so ticks and messages
+//! in flight both freeze.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -16,9 +18,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::TICK_CLUSTER_US;
-use super::node::NodeInput;
 use super::shared::{LinkCounters, Shared, lock};
-use super::view::NodeState;
 use crate::raft::Message;
 
 /// Longest sleep, so a clock change is never missed for long even if its
@@ -146,21 +146,9 @@ impl Timer {
             let Some(Reverse(InFlight { msg, .. })) = self.heap.pop() else {
                 break;
             };
-            let links = &self.shared.links;
-            let slot = links.slot(msg.from, msg.to);
-            LinkCounters::add(&links.in_flight, slot, -1);
-            let delivered = match self.shared.node(msg.to) {
-                Some(node) if node.state() != NodeState::Down => {
-                    node.inbox.send(NodeInput::Message(msg)).is_ok()
-                }
-                _ => false,
-            };
-            let counter = if delivered {
-                &links.delivered
-            } else {
-                &links.dropped
-            };
-            LinkCounters::add(counter, slot, 1);
+            let slot = self.shared.links.slot(msg.from, msg.to);
+            LinkCounters::add(&self.shared.links.in_flight, slot, -1);
+            self.shared.deliver(msg);
         }
     }
 }
