@@ -30,7 +30,7 @@ const USER_HZ: f64 = 100.0;
 
 /// Kills the leader `tries` times; prints the median and the maximum time
 /// until a write succeeds again.
-pub(super) fn failover(nodes: usize, tries: u32, json: bool) -> Result<(), String> {
+pub(super) fn failover(nodes: usize, tick: Duration, tries: u32, json: bool) -> Result<(), String> {
     if nodes < 3 {
         return Err(format!(
             "failover needs at least 3 nodes to survive a kill, not {nodes}"
@@ -39,7 +39,7 @@ pub(super) fn failover(nodes: usize, tries: u32, json: bool) -> Result<(), Strin
     if tries == 0 {
         return Err("--failover needs at least one try".into());
     }
-    let config = bench_config(nodes);
+    let config = bench_config(nodes, tick);
     let (tick, speed) = (config.tick, config.speed);
     let cluster = start_cluster(config)?;
     wait_for_writes(&cluster)?;

@@ -54,7 +54,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
             setup.transport.name(),
             setup.clients
         );
-        let outcome = measure(setup, duration, &base, i);
+        let outcome = measure(setup, args.tick, duration, &base, i);
         if matches!(outcome, Outcome::Failed(_)) {
             failed += 1;
         }
@@ -67,8 +67,8 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
 }
 
 /// Runs one row.
-fn measure(setup: &Setup, duration: Duration, base: &Path, row: usize) -> Outcome {
-    let mut config = bench_config(setup.nodes);
+fn measure(setup: &Setup, tick: Duration, duration: Duration, base: &Path, row: usize) -> Outcome {
+    let mut config = bench_config(setup.nodes, tick);
     if let Err(why) = setup.transport.configure(&mut config) {
         return Outcome::Unavailable(why);
     }

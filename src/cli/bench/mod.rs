@@ -16,7 +16,8 @@
 //! Results go to stdout as a table (or JSON lines with `--json`); progress
 //! goes to stderr. The load and failover modes run the clock as fast as the
 //! runtime allows (speed 10 with a 10 ms tick: one tick per wall
-//! millisecond, elections in 15–30 ms) so a run never waits on a timer;
+//! millisecond, elections in 15–30 ms; `--tick 50ms` is the playground's
+//! own tick at its fastest speed) so a run never waits on a timer;
 //! replication itself is not tick-driven (a proposal is sent at once and
 //! commits when a quorum answers). Their links have no simulated delay.
 
@@ -33,8 +34,6 @@ use clap::Args;
 use super::args::{parse_duration_us, parse_nodes};
 use crate::runtime::{Cluster, ClusterConfig};
 
-/// Wall length of one tick at speed 1.0 in load and failover runs.
-const BENCH_TICK: Duration = Duration::from_millis(10);
 /// The speed of load and failover runs: the fastest the clock allows.
 const BENCH_SPEED: f64 = 10.0;
 /// Run length per row with `--quick` (unless `--duration` is given).
@@ -74,10 +73,24 @@ pub struct BenchArgs {
     /// default speed uses over this long (largest --nodes size).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration_us)]
     idle: Option<u64>,
+    /// Wall length of a tick at speed 1.0 for load and failover runs
+    /// (they run at speed 10): 10ms gives one tick per wall millisecond;
+    /// 50ms is the playground's default tick.
+    #[arg(long, default_value = "10ms", value_parser = parse_tick)]
+    tick: Duration,
     /// Where file storage makes its temporary directories (default: the
     /// system's temporary directory).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
+}
+
+/// Parses a tick length, 1 ms to 10 s.
+fn parse_tick(s: &str) -> Result<Duration, String> {
+    let us = parse_duration_us(s)?;
+    if !(1_000..=10_000_000).contains(&us) {
+        return Err(format!("a tick is 1ms to 10s, not {s}"));
+    }
+    Ok(Duration::from_micros(us))
 }
 
 /// Parses a client count, 1 to 4096.
@@ -158,11 +171,11 @@ impl FromStr for Transport {
 }
 
 /// The cluster settings every load and failover run starts from.
-fn bench_config(nodes: usize) -> ClusterConfig {
+fn bench_config(nodes: usize, tick: Duration) -> ClusterConfig {
     ClusterConfig {
         nodes,
         seed: 1,
-        tick: BENCH_TICK,
+        tick,
         speed: BENCH_SPEED,
         record_history: false,
         ..ClusterConfig::default()
@@ -182,7 +195,7 @@ fn start_cluster(config: ClusterConfig) -> Result<Cluster, String> {
 pub fn run(args: BenchArgs) -> ExitCode {
     let largest = args.nodes.iter().copied().max().unwrap_or(5);
     let result = if let Some(tries) = args.failover {
-        figures::failover(largest, tries, args.json)
+        figures::failover(largest, args.tick, tries, args.json)
     } else if let Some(us) = args.idle {
         figures::idle(largest, Duration::from_micros(us), args.json)
     } else {
