@@ -93,10 +93,16 @@ impl Timer {
     pub(crate) fn run(mut self) {
         loop {
             let wall = Instant::now();
-            // A copy, so the lock is not held while delivering.
-            let clock = lock(&self.shared.clock).clone();
-            let now = clock.now_at(wall);
-            self.fire_ticks(now);
+            // Ticks fire under the clock's lock, so none lands after a
+            // pause has returned; a copy serves the rest, so the lock is
+            // not held while delivering.
+            let shared = self.shared.clone();
+            let (clock, now) = {
+                let guard = lock(&shared.clock);
+                let now = guard.now_at(wall);
+                self.fire_ticks(now);
+                (guard.clone(), now)
+            };
             self.deliver_due(now);
             let next = self
                 .heap
