@@ -11,7 +11,7 @@ use raftlab::runtime::{Cluster, ClusterConfig, NodeState, RuntimeError};
 
 mod common;
 
-use common::wait_for;
+use common::{WAIT, wait_for};
 
 const OP: Duration = Duration::from_secs(5);
 
@@ -133,7 +133,16 @@ fn t30_pause_and_resume() {
             n.role == Role::Follower && n.state == NodeState::Up && n.applied >= commit
         })
     });
-    assert_eq!(client.get_stale(old, "k", OP), Ok(Some("2".to_string())));
+    // A node answers a client before it publishes its view, so the commit
+    // seen above may predate "2": poll the old leader's store until it
+    // holds it (or the deadline passes).
+    let deadline = Instant::now() + WAIT;
+    let mut stale = client.get_stale(old, "k", OP);
+    while stale != Ok(Some("2".to_string())) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        stale = client.get_stale(old, "k", OP);
+    }
+    assert_eq!(stale, Ok(Some("2".to_string())));
 }
 
 #[test]

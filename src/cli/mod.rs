@@ -5,6 +5,7 @@
 //! (a malformed argument, an unreadable or malformed script).
 
 mod args;
+mod bench;
 mod check;
 mod client;
 mod demo;
@@ -66,6 +67,9 @@ enum Command {
     /// (nil) on stderr, for an absent key). Exit 0 on an answer, 1 when no
     /// answer came within --timeout, 2 on bad arguments.
     Client(client::ClientArgs),
+    /// Throughput and latency of the live cluster; with --failover or
+    /// --idle, the failover time or the CPU use of an idle cluster.
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -93,5 +97,6 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Node(args)) => node::run(args),
         Some(Command::Client(args)) => client::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
     }
 }

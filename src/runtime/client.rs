@@ -15,12 +15,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{RecvTimeoutError, bounded};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::RuntimeError;
 use super::node::{NodeInput, Reply};
+use super::reply::{NoReply, reply_slot};
 use super::shared::{Shared, lock};
 use super::view::NodeState;
 use crate::kv::history::HistoryEvent;
@@ -130,7 +130,7 @@ impl Client {
         if target.state() == NodeState::Down {
             return Err(RuntimeError::NodeDown(node));
         }
-        let (reply, answer) = bounded(1);
+        let (reply, answer) = reply_slot();
         let request = NodeInput::StaleRead {
             key: key.into(),
             reply,
@@ -139,7 +139,7 @@ impl Client {
             .inbox
             .send(request)
             .map_err(|_| RuntimeError::Stopped)?;
-        match answer.recv_timeout(timeout) {
+        match answer.wait(Instant::now() + timeout) {
             Ok(Reply::Done(OpResult::Value(v))) => Ok(v),
             _ => Err(RuntimeError::NoAnswer(node)),
         }
@@ -227,7 +227,7 @@ impl Client {
             *last_error = format!("node {target} is down");
             return Attempt::Retry(backoff);
         }
-        let (reply, answer) = bounded(2);
+        let (reply, answer) = reply_slot();
         let request = if op.is_write() {
             let command = Command {
                 client: self.session,
@@ -243,43 +243,45 @@ impl Client {
             return Attempt::Stopped;
         }
         let until = Instant::now() + attempt_wait.min(left);
-        loop {
-            let wait = until.saturating_duration_since(Instant::now());
-            match answer.recv_timeout(wait) {
-                Ok(Reply::Accepted) => *accepted = true,
-                Ok(Reply::Done(result)) => return Attempt::Done(result),
-                Ok(Reply::NotLeader(leader)) => {
-                    let hint = leader.filter(|&l| l != target && self.reach.contains(&l));
-                    self.leader_hint = hint;
-                    *last_error = format!("node {target} is not the leader");
-                    let pause = if hint.is_some() {
-                        Duration::ZERO
-                    } else {
-                        backoff
-                    };
-                    return Attempt::Retry(pause);
-                }
-                Ok(Reply::Refused(e)) => {
-                    *last_error = e;
-                    return Attempt::Retry(backoff);
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.leader_hint = None;
-                    *last_error = format!("node {target} did not answer in time");
-                    return Attempt::Retry(Duration::ZERO);
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    // The node dropped the request: it was killed, or this
-                    // client's newer request replaced it there.
-                    self.leader_hint = None;
-                    *last_error = format!("node {target} dropped the request");
-                    return Attempt::Retry(backoff);
-                }
+        let answer_got = answer.wait(until);
+        if answer.accepted() {
+            *accepted = true;
+        }
+        match answer_got {
+            Ok(Reply::Done(result)) => Attempt::Done(result),
+            Ok(Reply::NotLeader(leader)) => {
+                let hint = leader.filter(|&l| l != target && self.reach.contains(&l));
+                self.leader_hint = hint;
+                *last_error = format!("node {target} is not the leader");
+                let pause = if hint.is_some() {
+                    Duration::ZERO
+                } else {
+                    backoff
+                };
+                Attempt::Retry(pause)
+            }
+            Ok(Reply::Refused(e)) => {
+                *last_error = e;
+                Attempt::Retry(backoff)
+            }
+            Err(NoReply::Timeout) => {
+                self.leader_hint = None;
+                *last_error = format!("node {target} did not answer in time");
+                Attempt::Retry(Duration::ZERO)
+            }
+            Err(NoReply::Dropped) => {
+                // The node dropped the request: it was killed, or this
+                // client's newer request replaced it there.
+                self.leader_hint = None;
+                *last_error = format!("node {target} dropped the request");
+                Attempt::Retry(backoff)
             }
         }
     }
 
     fn record(&self, event: HistoryEvent) {
-        lock(&self.shared.history).push(event);
+        if self.shared.record_history {
+            lock(&self.shared.history).push(event);
+        }
     }
 }

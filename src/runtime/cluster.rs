@@ -217,6 +217,7 @@ impl Cluster {
             config.snapshot_threshold,
             config.log_window,
             transports,
+            config.record_history,
         ));
         let timer = Timer::new(shared.clone(), timer_rx, tickers);
         let handle = std::thread::Builder::new()

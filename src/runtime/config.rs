@@ -87,6 +87,10 @@ pub struct ClusterConfig {
     pub storage: StorageFactory,
     /// How nodes reach each other (default: in-memory channels).
     pub transport: Transport,
+    /// Record every client operation in the cluster's history (default
+    /// true). A benchmark turns it off: the history grows without bound
+    /// and every operation would take its lock twice.
+    pub record_history: bool,
 }
 
 impl Default for ClusterConfig {
@@ -103,6 +107,7 @@ impl Default for ClusterConfig {
             bugs: Bugs::default(),
             storage: Arc::new(|_| Ok(Box::new(MemStorage::new()) as NodeStorage)),
             transport: Transport::Channel,
+            record_history: true,
         }
     }
 }
@@ -120,6 +125,7 @@ impl fmt::Debug for ClusterConfig {
             .field("event_capacity", &self.event_capacity)
             .field("bugs", &self.bugs)
             .field("transport", &self.transport)
+            .field("record_history", &self.record_history)
             .finish_non_exhaustive()
     }
 }

@@ -3,6 +3,7 @@
 //! Each returns a [`RuntimeError`] for an unknown node or a node in the
 //! wrong state, and records an event for the view.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crossbeam_channel::bounded;
@@ -279,7 +280,13 @@ impl Cluster {
         f: impl FnOnce(&mut super::clock::Clock) -> Result<String, RuntimeError>,
     ) -> Result<(), RuntimeError> {
         self.check_running_cluster()?;
-        let what = f(&mut lock(&self.shared.clock))?;
+        let what = {
+            let mut clock = lock(&self.shared.clock);
+            let what = f(&mut clock);
+            let paused = clock.paused();
+            self.shared.clock_paused.store(paused, Ordering::Release);
+            what?
+        };
         let _ = self.shared.timer.send(TimerInput::Wake);
         self.shared.event(None, what);
         Ok(())

@@ -30,7 +30,8 @@
 //! Files: `cluster.rs` (start, shutdown, views), `control.rs` (the
 //! controls), `node.rs` (the node thread), `timer.rs` (ticks and delayed
 //! delivery), `clock.rs` (cluster time), `client.rs`, `view.rs`,
-//! `storage.rs`, `config.rs` (with [`Transport`]: channels or loopback TCP).
+//! `reply.rs` (a client request's answer), `storage.rs`, `config.rs` (with
+//! [`Transport`]: channels or loopback TCP).
 
 mod client;
 mod clock;
@@ -38,6 +39,7 @@ mod cluster;
 mod config;
 mod control;
 mod node;
+mod reply;
 mod shared;
 mod storage;
 mod timer;

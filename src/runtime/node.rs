@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::reply::ReplySlot;
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{LogEntryView, NodeView, log_window};
@@ -39,21 +40,17 @@ pub(crate) enum NodeInput {
     /// A message from a peer.
     Message(crate::raft::Message),
     /// A client's write.
-    Propose {
-        command: Command,
-        reply: Sender<Reply>,
-    },
+    Propose { command: Command, reply: ReplySlot },
     /// A client's linearizable read.
-    Read { key: String, reply: Sender<Reply> },
+    Read { key: String, reply: ReplySlot },
     /// A client's stale read of the local store.
-    StaleRead { key: String, reply: Sender<Reply> },
+    StaleRead { key: String, reply: ReplySlot },
 }
 
-/// A node's answer to a client request.
+/// A node's answer to a client request. (That a write was appended to
+/// the leader's log is a flag on the reply slot, not an answer.)
 #[derive(Debug)]
 pub(crate) enum Reply {
-    /// The write was appended to the leader's log; its result follows.
-    Accepted,
     /// The operation's result.
     Done(OpResult),
     /// This node cannot serve it; try the leader named, if any.
@@ -64,8 +61,8 @@ pub(crate) enum Reply {
 
 /// Where a node sends the answer to a client request.
 pub(crate) enum ReplyTo {
-    /// An in-process client's channel.
-    Local(Sender<Reply>),
+    /// An in-process client, parked on its reply slot.
+    Local(ReplySlot),
     /// A client connected over TCP, waiting for the answer to `(session, seq)`.
     Remote {
         replier: Replier,
@@ -75,27 +72,32 @@ pub(crate) enum ReplyTo {
 }
 
 impl ReplyTo {
+    /// Marks a write as appended to the leader's log. A local client only
+    /// needs to know if it gives up (the write may then still apply); a
+    /// remote client hears only the outcome.
+    fn accept(&self) {
+        if let ReplyTo::Local(slot) = self {
+            slot.accept();
+        }
+    }
+
     /// Answers; a client that went away is not an error of the node's.
-    fn send(&self, reply: Reply) {
+    fn send(self, reply: Reply) {
         match self {
-            ReplyTo::Local(tx) => {
-                let _ = tx.send(reply);
-            }
+            ReplyTo::Local(slot) => slot.send(reply),
             ReplyTo::Remote {
                 replier,
                 session,
                 seq,
             } => {
                 let reply = match reply {
-                    // A remote client hears only the outcome.
-                    Reply::Accepted => return,
                     Reply::Done(result) => ClientReply::Ok(result),
                     Reply::NotLeader(leader) => ClientReply::NotLeader { leader },
                     Reply::Refused(e) => ClientReply::Error(e),
                 };
                 let response = ClientResponse::Op {
-                    session: *session,
-                    seq: *seq,
+                    session,
+                    seq,
                     reply,
                 };
                 let _ = replier.send(&Wire::Response(response));
@@ -286,7 +288,7 @@ impl NodeThread {
             NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
             NodeInput::StaleRead { key, reply } => {
                 let value = self.kv.get(&key).map(str::to_string);
-                let _ = reply.send(Reply::Done(OpResult::Value(value)));
+                reply.send(Reply::Done(OpResult::Value(value)));
             }
         }
     }
@@ -350,7 +352,7 @@ impl NodeThread {
         let (client, seq) = (command.client, command.seq);
         match self.node.propose(command.encode()) {
             Ok(_) => {
-                reply.send(Reply::Accepted);
+                reply.accept();
                 // A client has one operation open: a newer one
                 // replaces whatever it waited for before.
                 self.writes.insert(client, (seq, reply));

@@ -3,11 +3,13 @@
 //! One thread owns a heap of messages in flight, keyed by the cluster time
 //! they are due, and the time of the next tick. It sleeps until the earlier
 //! of the two (or until told something changed), then gives every node its
-//! tick and hands due messages to their receivers' inboxes — or, with the
-//! TCP transport, to the sender's socket writer for the receiver. Nodes
-//! never wait on a slow link: sending is a channel push (the TCP writers
-//! own their sockets, so a dead peer never blocks this thread either). While the clock is
-//! paused nothing is due, so ticks and messages in flight both freeze.
+//! tick and hands due messages to their receivers — through their inbox,
+//! or with the TCP transport through the sender's socket writer for the
+//! receiver. Nodes never wait on a slow link: sending is a channel push
+//! (the TCP writers own their sockets, so a dead peer never blocks this
+//! thread either). A message without delay on a running clock skips this
+//! thread and is delivered at once. While the clock is paused nothing is
+//! due, so ticks and messages in flight both freeze.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -18,10 +20,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::TICK_CLUSTER_US;
-use super::node::NodeInput;
 use super::shared::{LinkCounters, Shared, lock};
-use super::view::NodeState;
-use crate::net::Wire;
 use crate::raft::Message;
 
 /// Longest sleep, so a clock change is never missed for long even if its
@@ -96,10 +95,16 @@ impl Timer {
     pub(crate) fn run(mut self) {
         loop {
             let wall = Instant::now();
-            // A copy, so the lock is not held while delivering.
-            let clock = lock(&self.shared.clock).clone();
-            let now = clock.now_at(wall);
-            self.fire_ticks(now);
+            // Ticks fire under the clock's lock, so none lands after a
+            // pause has returned; a copy serves the rest, so the lock is
+            // not held while delivering.
+            let shared = self.shared.clone();
+            let (clock, now) = {
+                let guard = lock(&shared.clock);
+                let now = guard.now_at(wall);
+                self.fire_ticks(now);
+                (guard.clone(), now)
+            };
             self.deliver_due(now);
             let next = self
                 .heap
@@ -149,21 +154,9 @@ impl Timer {
             let Some(Reverse(InFlight { msg, .. })) = self.heap.pop() else {
                 break;
             };
-            let links = &self.shared.links;
-            let slot = links.slot(msg.from, msg.to);
-            LinkCounters::add(&links.in_flight, slot, -1);
-            let delivered = match (self.shared.node(msg.to), self.shared.transport(msg.from)) {
-                (Some(node), _) if node.state() == NodeState::Down => false,
-                (Some(_), Some(tcp)) => tcp.send(msg.to, &Wire::Raft(msg)).is_ok(),
-                (Some(node), None) => node.inbox.send(NodeInput::Message(msg)).is_ok(),
-                (None, _) => false,
-            };
-            let counter = if delivered {
-                &links.delivered
-            } else {
-                &links.dropped
-            };
-            LinkCounters::add(counter, slot, 1);
+            let slot = self.shared.links.slot(msg.from, msg.to);
+            LinkCounters::add(&self.shared.links.in_flight, slot, -1);
+            self.shared.deliver(msg);
         }
     }
 }

@@ -1,0 +1,218 @@
+//! How `raftlab bench` prints: an aligned table for people, or one JSON
+//! object per line (`--json`) for scripts. Rows are printed as they finish.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{StorageKind, Transport};
+
+/// What one row runs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Setup {
+    pub(super) nodes: usize,
+    pub(super) storage: StorageKind,
+    pub(super) transport: Transport,
+    pub(super) clients: usize,
+}
+
+/// What one row measured.
+#[derive(Debug, Clone)]
+pub(super) struct Measured {
+    /// Puts that succeeded within the run.
+    pub(super) ops: u64,
+    /// Puts that timed out or found no leader.
+    pub(super) errors: u64,
+    /// Wall time of the run.
+    pub(super) elapsed: Duration,
+    pub(super) p50: Duration,
+    pub(super) p99: Duration,
+}
+
+impl Measured {
+    /// Committed writes per second.
+    pub(super) fn rate(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// How one row ended.
+#[derive(Debug, Clone)]
+pub(super) enum Outcome {
+    Measured(Measured),
+    /// The runtime cannot run this setup (e.g. a transport not built yet).
+    Unavailable(String),
+    /// The run broke (no leader, a storage error).
+    Failed(String),
+}
+
+/// Prints rows as a table or as JSON lines.
+pub(super) struct Printer {
+    json: bool,
+    duration: Duration,
+}
+
+const HEADER: [&str; 9] = [
+    "nodes",
+    "storage",
+    "transport",
+    "clients",
+    "writes/s",
+    "p50",
+    "p99",
+    "ops",
+    "errors",
+];
+const WIDTHS: [usize; 9] = [5, 7, 9, 7, 11, 9, 9, 9, 6];
+
+impl Printer {
+    pub(super) fn new(json: bool, duration: Duration) -> Printer {
+        Printer { json, duration }
+    }
+
+    /// The table's title and column heads (nothing in JSON mode).
+    pub(super) fn header(&self) {
+        if self.json {
+            return;
+        }
+        println!(
+            "raftlab bench: committed puts per second and put round trips, {:.1} s per row",
+            self.duration.as_secs_f64()
+        );
+        println!("{}", line(&HEADER.map(String::from)));
+        flush();
+    }
+
+    /// One row.
+    pub(super) fn row(&mut self, setup: &Setup, outcome: &Outcome) {
+        if self.json {
+            println!("{}", json_row(setup, outcome));
+        } else {
+            println!("{}", table_row(setup, outcome));
+        }
+        flush();
+    }
+}
+
+fn flush() {
+    let _ = std::io::stdout().flush();
+}
+
+/// Cells right-aligned to the column widths (the storage and transport
+/// columns left-aligned).
+fn line(cells: &[String]) -> String {
+    let mut out = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let width = WIDTHS.get(i).copied().unwrap_or(0);
+        if i > 0 {
+            out.push_str("  ");
+        }
+        if i == 1 || i == 2 {
+            out.push_str(&format!("{cell:<width$}"));
+        } else {
+            out.push_str(&format!("{cell:>width$}"));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+fn table_row(setup: &Setup, outcome: &Outcome) -> String {
+    let mut cells = vec![
+        setup.nodes.to_string(),
+        setup.storage.name().to_string(),
+        setup.transport.name().to_string(),
+        setup.clients.to_string(),
+    ];
+    match outcome {
+        Outcome::Measured(m) => {
+            cells.push(thousands(m.rate().round() as u64));
+            cells.push(latency(m.p50));
+            cells.push(latency(m.p99));
+            cells.push(thousands(m.ops));
+            cells.push(m.errors.to_string());
+            line(&cells)
+        }
+        Outcome::Unavailable(why) => format!("{}  n/a ({why})", line(&cells)),
+        Outcome::Failed(why) => format!("{}  failed: {why}", line(&cells)),
+    }
+}
+
+fn json_row(setup: &Setup, outcome: &Outcome) -> serde_json::Value {
+    let mut row = json!({
+        "nodes": setup.nodes,
+        "storage": setup.storage.name(),
+        "transport": setup.transport.name(),
+        "clients": setup.clients,
+    });
+    let extra = match outcome {
+        Outcome::Measured(m) => json!({
+            "writes_per_s": m.rate().round(),
+            "p50_us": m.p50.as_micros() as u64,
+            "p99_us": m.p99.as_micros() as u64,
+            "ops": m.ops,
+            "errors": m.errors,
+            "seconds": m.elapsed.as_secs_f64(),
+        }),
+        Outcome::Unavailable(why) => json!({ "unavailable": why }),
+        Outcome::Failed(why) => json!({ "failed": why }),
+    };
+    if let (Some(row), serde_json::Value::Object(extra)) = (row.as_object_mut(), extra) {
+        row.extend(extra);
+    }
+    row
+}
+
+/// `1234567` as `1,234,567`.
+pub(super) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A latency in µs below 10 ms, else in ms.
+pub(super) fn latency(d: Duration) -> String {
+    let us = d.as_micros();
+    if us < 10_000 {
+        format!("{us} µs")
+    } else {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(latency(Duration::from_micros(85)), "85 µs");
+        assert_eq!(latency(Duration::from_micros(12_345)), "12.3 ms");
+    }
+
+    #[test]
+    fn unavailable_rows_say_why() {
+        let setup = Setup {
+            nodes: 3,
+            storage: StorageKind::Mem,
+            transport: Transport::Tcp,
+            clients: 16,
+        };
+        let outcome = Outcome::Unavailable("tcp transport not built yet".into());
+        let row = table_row(&setup, &outcome);
+        assert!(row.ends_with("n/a (tcp transport not built yet)"), "{row}");
+        let json = json_row(&setup, &outcome);
+        assert_eq!(json["unavailable"], "tcp transport not built yet");
+        assert_eq!(json["clients"], 16);
+    }
+}

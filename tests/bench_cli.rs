@@ -1,0 +1,124 @@
+//! `raftlab bench` as a user runs it: tiny settings, then the shape of
+//! the table and of the JSON lines. Never asserts on speed.
+
+use std::process::{Command, Output};
+
+fn raftlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(args)
+        .output()
+        .expect("run raftlab")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const TINY: &[&str] = &[
+    "bench",
+    "--quick",
+    "--duration",
+    "100ms",
+    "--nodes",
+    "3",
+    "--clients",
+    "1,4",
+    "--storage",
+    "mem,file",
+    "--transport",
+    "channel,tcp",
+];
+
+#[test]
+fn quick_bench_prints_a_table() {
+    let out = raftlab(TINY);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("raftlab bench:"), "{stdout}");
+    let head: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        head,
+        [
+            "nodes",
+            "storage",
+            "transport",
+            "clients",
+            "writes/s",
+            "p50",
+            "p99",
+            "ops",
+            "errors"
+        ]
+    );
+    let rows = &lines[2..];
+    assert_eq!(rows.len(), 8, "{stdout}");
+    for row in rows {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[0], "3", "{row}");
+        assert!(["mem", "file"].contains(&cells[1]), "{row}");
+        match cells[2] {
+            "channel" => {
+                // nodes storage transport clients rate p50 unit p99 unit ops errors
+                assert_eq!(cells.len(), 11, "{row}");
+                assert!(cells[5].parse::<u64>().is_ok(), "{row}");
+                assert!(["µs", "ms"].contains(&cells[6]), "{row}");
+                assert!(cells[10].parse::<u64>().is_ok(), "{row}");
+            }
+            "tcp" => assert!(row.contains("n/a ("), "{row}"),
+            other => panic!("unexpected transport {other} in {row}"),
+        }
+    }
+    assert!(
+        stderr.contains("[1/8]"),
+        "progress goes to stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn quick_bench_prints_json_lines() {
+    let mut args = TINY.to_vec();
+    args.push("--json");
+    let out = raftlab(&args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let rows: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(rows.len(), 8, "{stdout}");
+    for row in &rows {
+        assert_eq!(row["nodes"], 3);
+        assert!(row["clients"] == 1 || row["clients"] == 4, "{row}");
+        if row["transport"] == "channel" {
+            for field in [
+                "writes_per_s",
+                "p50_us",
+                "p99_us",
+                "ops",
+                "errors",
+                "seconds",
+            ] {
+                assert!(row[field].is_number(), "{field} in {row}");
+            }
+        } else {
+            assert!(row["unavailable"].is_string(), "{row}");
+        }
+    }
+}
+
+#[test]
+fn bad_bench_arguments_are_refused() {
+    for (args, needle) in [
+        (&["bench", "--clients", "0"][..], "client count"),
+        (&["bench", "--storage", "disk"][..], "storage kind"),
+        (&["bench", "--transport", "udp"][..], "transport"),
+        (&["bench", "--nodes", "3,12"][..], "1 to 9"),
+    ] {
+        let out = raftlab(args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
