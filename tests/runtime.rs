@@ -371,3 +371,70 @@ fn t30_file_storage_survives_a_whole_cluster_restart() {
     cluster.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A node whose log file ends in a torn record (a crash mid-write) starts
+/// with that record cut off, and says so in its events.
+#[test]
+fn t30_a_torn_log_tail_is_repaired_and_reported() {
+    use raftlab::runtime::NodeStorage;
+    use raftlab::storage::{FileStorage, LogStorage, StateStorage};
+
+    let dir = std::env::temp_dir().join(format!("raftlab-rt-torn-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    // Node 1's log: one good write, then a record torn half way.
+    {
+        let (mut storage, _) = FileStorage::open(&dir, 7, 1).unwrap();
+        let write = |index: u64| raftlab::raft::LogWrite {
+            from: index,
+            entries: vec![raftlab::raft::Entry {
+                index,
+                term: 1,
+                data: raftlab::raft::EntryData::Noop,
+            }],
+        };
+        let hard_state = raftlab::raft::HardState {
+            term: 1,
+            vote: Some(1),
+        };
+        storage.save_hard_state(hard_state).unwrap();
+        storage.append(&write(1)).unwrap();
+        storage.append(&write(2)).unwrap();
+        storage.sync().unwrap();
+    }
+    let segment = std::fs::read_dir(dir.join("node-1"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "seg"))
+        .unwrap();
+    let len = std::fs::metadata(&segment).unwrap().len();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap();
+    file.set_len(len - 3).unwrap();
+    drop(file);
+    let data = dir.clone();
+    let config = ClusterConfig {
+        nodes: 1,
+        seed: 31,
+        tick: Duration::from_millis(2),
+        storage: Arc::new(move |id| {
+            let (storage, _recovery) = FileStorage::open(&data, 7, id)?;
+            Ok(Box::new(storage) as NodeStorage)
+        }),
+        ..ClusterConfig::default()
+    };
+    let cluster = Cluster::start(config).unwrap_or_else(|e| panic!("start: {e}"));
+    let view = cluster.view();
+    let note = view
+        .events
+        .iter()
+        .find(|e| e.node == Some(1) && e.text.contains("torn"));
+    assert!(note.is_some(), "no torn-tail event: {:#?}", view.events);
+    leader(&cluster);
+    let mut client = cluster.client();
+    put_ok(client.put("x", "1", OP));
+    cluster.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

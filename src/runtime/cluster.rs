@@ -231,6 +231,14 @@ impl Cluster {
             timer: Mutex::new(Some(handle)),
         };
         for mut slot in slots {
+            // What recovery repaired when the storage was opened (a torn
+            // last record, an interrupted compaction) becomes node events.
+            let notes = slot.storage.as_ref().map(|s| s.recovery_notes());
+            for note in notes.into_iter().flatten() {
+                cluster
+                    .shared
+                    .event(Some(slot.id), format!("recovery: {note}"));
+            }
             // On error the cluster is dropped, which stops what started.
             cluster.launch(&mut slot)?;
             lock(&cluster.slots).push(slot);

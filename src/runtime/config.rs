@@ -75,7 +75,8 @@ pub struct ClusterConfig {
     /// Start with the clock paused (default false).
     pub start_paused: bool,
     /// A node snapshots its store and compacts its log once it has applied
-    /// this many entries past its last snapshot (default 1000; 0: never).
+    /// this many entries past its last snapshot (default 100, small enough to
+    /// watch happen in the playground; 0: never).
     pub snapshot_threshold: u64,
     /// Log entries per node shown in the view (default 8).
     pub log_window: usize,
@@ -101,7 +102,7 @@ impl Default for ClusterConfig {
             tick: Duration::from_millis(50),
             speed: 1.0,
             start_paused: false,
-            snapshot_threshold: 1000,
+            snapshot_threshold: 100,
             log_window: 8,
             event_capacity: 256,
             bugs: Bugs::default(),
