@@ -6,6 +6,7 @@
 
 mod args;
 mod check;
+mod dashboard;
 mod demo;
 mod script;
 
@@ -22,12 +23,8 @@ pub use args::{SeedRange, parse_duration_us, parse_nodes};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Number of nodes of the playground cluster (1–9).
-    #[arg(long, default_value = "5", value_parser = parse_nodes, global = false)]
-    nodes: usize,
-    /// Seed of the playground run.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    dashboard: dashboard::DashboardArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +34,8 @@ enum Command {
     /// Randomized fault runs in the simulator, checking every invariant and
     /// the linearizability of every client history.
     Check(check::CheckArgs),
+    /// A narrated tour of Raft in the simulator, printed (no terminal UI).
+    Demo(demo::DemoArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -51,7 +50,8 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        None => demo::run(cli.nodes, cli.seed),
+        None => dashboard::run(cli.dashboard),
+        Some(Command::Demo(args)) => demo::run(args.nodes, args.seed),
         Some(Command::Script(args)) => script::run(args),
         Some(Command::Check(args)) => check::run(args),
     }
