@@ -160,7 +160,9 @@ fn cell(
     if index > node.last_index {
         // Nothing there.
     } else if index <= node.snapshot_index {
-        buf.set_string(x, y, theme.compacted().repeat(w), theme.dim());
+        for i in 0..w as u16 {
+            put(buf, x + i, y, theme.compacted(), theme.dim());
+        }
     } else if let Some(term) = term_at(node, index) {
         let mut style = theme.term(term);
         if index > node.commit {
@@ -172,14 +174,34 @@ fn cell(
             style = theme.conflict();
             sep = (theme.conflict_mark(), theme.conflict());
         }
-        buf.set_string(x, y, format!("{term:>w$}"), style);
+        // Right-aligned digits, written cell by cell (no allocation: this
+        // runs for every visible entry of every node, every frame).
+        let mut t = term;
+        for i in (0..w as u16).rev() {
+            let digit = if t > 0 || i + 1 == w as u16 {
+                DIGITS[(t % 10) as usize]
+            } else {
+                " "
+            };
+            put(buf, x + i, y, digit, style);
+            t /= 10;
+        }
     } else {
-        buf.set_string(x, y, format!("{:>w$}", theme.missing()), theme.dim());
+        put(buf, x + w as u16 - 1, y, theme.missing(), theme.dim());
     }
     if index == node.commit && index > 0 {
         sep = (theme.commit_mark(), theme.ok());
     }
-    buf.set_string(x + cw - 1, y, sep.0, sep.1);
+    put(buf, x + cw - 1, y, sep.0, sep.1);
+}
+
+const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+/// Sets one cell's symbol and style, if it is on the buffer.
+fn put(buf: &mut Buffer, x: u16, y: u16, symbol: &str, style: Style) {
+    if let Some(cell) = buf.cell_mut((x, y)) {
+        cell.set_symbol(symbol).set_style(style);
+    }
 }
 
 /// The selected node's newest entries with their commands.
