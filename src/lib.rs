@@ -13,6 +13,7 @@
 //!   checking Raft's safety invariants after every step.
 //! - [`scenario`]: the script language that drives the simulator (and, later,
 //!   the dashboard's guided tours).
+//! - [`tui`]: the dashboard: a terminal UI over a live cluster.
 //! - [`storage`]: durable log, hard state and snapshots of one node (files,
 //!   or memory with crash semantics for the simulator).
 
@@ -24,3 +25,4 @@ pub mod runtime;
 pub mod scenario;
 pub mod sim;
 pub mod storage;
+pub mod tui;

@@ -141,3 +141,25 @@ fn check_writes_histories_that_parse() {
     assert!(events.len() > 10, "{} events", events.len());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn the_dashboard_without_a_terminal_says_so_and_exits_two() {
+    // Under `cargo test` stdout is a pipe, not a terminal.
+    let out = raftlab(&["--nodes", "3"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn the_narrated_demo_is_still_reachable() {
+    let out = raftlab(&["demo", "--nodes", "3", "--seed", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("narrated run"));
+}
+
+#[test]
+fn bad_dashboard_flags_are_refused() {
+    assert_bad_input(&["--speed", "50"], "0.1 to 10");
+}

@@ -1,8 +1,20 @@
-//! `raftlab` with no subcommand: the playground. Until the live dashboard
-//! exists, it plays a narrated tour in the simulator and prints what the
-//! cluster does, step by step.
+//! `raftlab demo`: a narrated tour in the simulator that prints what the
+//! cluster does, step by step — the playground without a terminal UI.
 
 use std::process::ExitCode;
+
+use super::args::parse_nodes;
+
+/// The flags of `raftlab demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Number of nodes (1–9).
+    #[arg(long, default_value = "5", value_parser = parse_nodes)]
+    pub nodes: usize,
+    /// Seed of the run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
 
 use crate::scenario;
 
@@ -15,7 +27,7 @@ pub fn run(nodes: usize, seed: u64) -> ExitCode {
         .replace("{nodes}", &nodes.to_string())
         .replace("{seed}", &seed.to_string());
     println!("raftlab: a {nodes}-node Raft cluster in the deterministic simulator (seed {seed}).");
-    println!("The live dashboard is not built yet; this is a narrated run. Same seed, same run.\n");
+    println!("A narrated run (the live dashboard is `raftlab` alone). Same seed, same run.\n");
     match scenario::run_script(&text, "demo", scenario::sim_factory(seed)) {
         Ok(report) => {
             print!("{}", report.render());

@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod check;
 mod client;
+mod dashboard;
 mod demo;
 mod node;
 mod script;
@@ -18,8 +19,6 @@ use clap::{Parser, Subcommand};
 
 pub use args::{Peers, SeedRange, parse_duration_us, parse_nodes, parse_peers};
 
-use crate::runtime::Transport;
-
 /// raftlab: an interactive Raft cluster playground and a deterministic
 /// simulator that checks Raft's safety and the linearizability of its clients.
 #[derive(Debug, Parser)]
@@ -27,16 +26,8 @@ use crate::runtime::Transport;
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Number of nodes of the playground cluster (1–9).
-    #[arg(long, default_value = "5", value_parser = parse_nodes, global = false)]
-    nodes: usize,
-    /// Seed of the playground run.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// How the live cluster's nodes talk: channel (in memory), tcp
-    /// (loopback sockets on free ports) or tcp:PORT (node i on PORT+i).
-    #[arg(long, default_value = "channel")]
-    transport: Transport,
+    #[command(flatten)]
+    dashboard: dashboard::DashboardArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +61,8 @@ enum Command {
     /// Throughput and latency of the live cluster; with --failover or
     /// --idle, the failover time or the CPU use of an idle cluster.
     Bench(bench::BenchArgs),
+    /// A narrated tour of Raft in the simulator, printed (no terminal UI).
+    Demo(demo::DemoArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -84,15 +77,8 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        None => {
-            if cli.transport != Transport::Channel {
-                eprintln!(
-                    "raftlab: --transport {} applies to the live cluster; the narrated demo runs in the simulator",
-                    cli.transport
-                );
-            }
-            demo::run(cli.nodes, cli.seed)
-        }
+        None => dashboard::run(cli.dashboard),
+        Some(Command::Demo(args)) => demo::run(args.nodes, args.seed),
         Some(Command::Script(args)) => script::run(args),
         Some(Command::Check(args)) => check::run(args),
         Some(Command::Node(args)) => node::run(args),

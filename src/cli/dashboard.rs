@@ -1,0 +1,114 @@
+//! `raftlab` with no subcommand: the dashboard on a live cluster.
+//!
+//! Checks that stdout is a terminal (else says so and exits 2), starts the
+//! cluster (in memory, or file storage per node under `--data-dir`), runs
+//! the TUI, and shuts the cluster down when it ends.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::args::parse_nodes;
+use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
+use crate::storage::FileStorage;
+use crate::tui::{Options, Theme, run_live};
+
+/// The cluster id file storage is opened with: one dashboard cluster per
+/// data directory.
+const DASHBOARD_CLUSTER_ID: u64 = 1;
+/// Log entries per node the dashboard keeps in view (scrollable).
+const LOG_WINDOW: usize = 256;
+
+/// The flags of the dashboard.
+#[derive(Debug, clap::Args)]
+pub struct DashboardArgs {
+    /// Number of nodes of the playground cluster (1–9).
+    #[arg(long, default_value = "5", value_parser = parse_nodes)]
+    nodes: usize,
+    /// Seed of the playground run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Speed factor of the cluster clock (0.1 to 10).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    speed: f64,
+    /// Keep each node's log in files under DIR, so nodes survive restarts
+    /// (default: in memory).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Do not capture the mouse.
+    #[arg(long)]
+    no_mouse: bool,
+    /// Draw with ASCII only (no box drawing or Unicode symbols).
+    #[arg(long)]
+    ascii: bool,
+    /// How the live cluster's nodes talk: channel (in memory), tcp
+    /// (loopback sockets on free ports) or tcp:PORT (node i on PORT+i).
+    #[arg(long, default_value = "channel")]
+    transport: Transport,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches(['x', '×']).parse::<f64>() {
+        Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
+        _ => Err(format!("speed must be a number from 0.1 to 10, not '{s}'")),
+    }
+}
+
+/// Runs the dashboard; exit 2 without a terminal or with a bad setup.
+pub fn run(args: DashboardArgs) -> ExitCode {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\
+             Run it in a terminal, or try `raftlab demo` (a printed tour), `raftlab script FILE` or `raftlab check`."
+        );
+        return ExitCode::from(2);
+    }
+    let mut config = ClusterConfig {
+        nodes: args.nodes,
+        seed: args.seed,
+        speed: args.speed,
+        log_window: LOG_WINDOW,
+        transport: args.transport,
+        ..ClusterConfig::default()
+    };
+    if let Some(dir) = args.data_dir.clone() {
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!(
+                "raftlab: cannot create the data directory {}: {e}",
+                dir.display()
+            );
+            return ExitCode::from(2);
+        }
+        config.storage = Arc::new(move |id| {
+            let (storage, _recovery) = FileStorage::open(&dir, DASHBOARD_CLUSTER_ID, id)?;
+            Ok(Box::new(storage) as NodeStorage)
+        });
+    }
+    let cluster = match Cluster::start(config) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("raftlab: cannot start the cluster: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let options = Options {
+        theme: Theme {
+            color: !no_color,
+            ascii: args.ascii,
+        },
+        mouse: !args.no_mouse,
+    };
+    let result = run_live(cluster.clone(), options);
+    if let Ok(cluster) = Arc::try_unwrap(cluster) {
+        cluster.shutdown();
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("raftlab: the terminal failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! [`App`]: the dashboard's whole state — the last [`ClusterView`] and the
+//! UI state — and [`App::update`], the only place either changes. Drawing
+//! reads an `&App` (see [`draw`](super::draw)).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ratatui::layout::{Position, Rect};
+
+use crate::raft::NodeId;
+use crate::runtime::{ClusterView, NodeState};
+use crate::tui::action::{Action, Focus, Move};
+use crate::tui::command::{self, Command, Context};
+use crate::tui::console::{Console, LineKind};
+use crate::tui::driver::{Driver, Outcome, Request, groups_text};
+use crate::tui::layout;
+use crate::tui::theme::Theme;
+
+/// The speed factors `+` and `-` step through.
+pub const SPEEDS: [f64; 8] = [0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0];
+
+/// How the dashboard was started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Colours and symbols.
+    pub theme: Theme,
+    /// Whether mouse events are acted on.
+    pub mouse: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            theme: Theme::default(),
+            mouse: true,
+        }
+    }
+}
+
+/// The dashboard's state.
+pub struct App {
+    /// The latest view of the cluster.
+    pub view: Arc<ClusterView>,
+    /// Colours and symbols.
+    pub theme: Theme,
+    /// Whether the mouse is on.
+    pub mouse: bool,
+    /// The focused pane.
+    pub focus: Focus,
+    /// The selected node.
+    pub selected: NodeId,
+    /// Log columns scrolled back from the tail (0: follow the tail).
+    pub log_scroll: u64,
+    /// Event lines scrolled back from the newest (0: follow).
+    pub event_scroll: usize,
+    /// The console.
+    pub console: Console,
+    /// Whether the help overlay is open.
+    pub help: bool,
+    /// The terminal size, as last reported.
+    pub size: (u16, u16),
+    /// Set when the user asked to leave.
+    pub quit: bool,
+    /// Requests under way, by id: what was asked and the console line
+    /// waiting for its result.
+    pub pending: BTreeMap<u64, (Request, u64)>,
+    driver: Box<dyn Driver>,
+    next_id: u64,
+}
+
+impl App {
+    /// A dashboard showing `view`, sending requests through `driver`.
+    pub fn new(view: Arc<ClusterView>, driver: Box<dyn Driver>, options: Options) -> App {
+        let selected = view.nodes.first().map_or(1, |n| n.id);
+        let mut console = Console::default();
+        console.push(
+            LineKind::Note,
+            "type `help` for commands; ? lists every key",
+        );
+        App {
+            view,
+            theme: options.theme,
+            mouse: options.mouse,
+            focus: Focus::Cluster,
+            selected,
+            log_scroll: 0,
+            event_scroll: 0,
+            console,
+            help: false,
+            size: (0, 0),
+            quit: false,
+            pending: BTreeMap::new(),
+            driver,
+            next_id: 1,
+        }
+    }
+
+    /// The number of nodes.
+    pub fn nodes(&self) -> usize {
+        self.view.nodes.len()
+    }
+
+    /// Acts on one action. The only place the dashboard's state changes.
+    pub fn update(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.help = !self.help,
+            Action::Escape => {
+                if self.help {
+                    self.help = false;
+                } else if self.focus == Focus::Console {
+                    self.focus = Focus::Cluster;
+                }
+            }
+            Action::FocusNext => self.focus = cycle(self.focus, 1),
+            Action::FocusPrev => self.focus = cycle(self.focus, Focus::ORDER.len() - 1),
+            Action::FocusConsole => self.focus = Focus::Console,
+            Action::Select(id) => {
+                if self.view.node(id).is_some() {
+                    self.selected = id;
+                }
+            }
+            Action::Move(m) => self.move_in_pane(m),
+            Action::ScrollLog(by) => self.scroll_log(by),
+            Action::Click(x, y) => self.click(x, y),
+            Action::Kill => self.send_key(Request::Kill(self.selected)),
+            Action::Restart => self.send_key(Request::Restart(self.selected)),
+            Action::TogglePause => {
+                let paused = self
+                    .view
+                    .node(self.selected)
+                    .is_some_and(|n| n.state == NodeState::Paused);
+                let id = self.selected;
+                self.send_key(if paused {
+                    Request::Resume(id)
+                } else {
+                    Request::Pause(id)
+                });
+            }
+            Action::Isolate => self.send_key(Request::Isolate(self.selected)),
+            Action::Transfer => self.send_key(Request::Transfer(self.selected)),
+            Action::Heal => self.send_key(Request::Heal),
+            Action::ToggleClock => self.send_key(if self.view.clock_paused {
+                Request::ResumeClock
+            } else {
+                Request::PauseClock
+            }),
+            Action::Step => {
+                if !self.view.clock_paused {
+                    self.send_key(Request::PauseClock);
+                }
+                self.send_key(Request::Step);
+            }
+            Action::Faster => self.change_speed(true),
+            Action::Slower => self.change_speed(false),
+            Action::Edit(e) => self.console.edit(e),
+            Action::Submit => self.submit_console(),
+            Action::View(view) => self.set_view(view.0),
+            Action::Done(outcome) => self.finish(outcome),
+            Action::Resize(w, h) => self.size = (w, h),
+        }
+    }
+
+    fn set_view(&mut self, view: Arc<ClusterView>) {
+        self.view = view;
+        if self.view.node(self.selected).is_none() {
+            self.selected = self.view.nodes.first().map_or(1, |n| n.id);
+        }
+    }
+
+    fn move_in_pane(&mut self, m: Move) {
+        match (self.focus, m) {
+            (Focus::Log, Move::Left) => self.scroll_log(1),
+            (Focus::Log, Move::Right) => self.scroll_log(-1),
+            (Focus::Log, Move::PageUp) => self.scroll_log(20),
+            (Focus::Log, Move::PageDown) => self.scroll_log(-20),
+            (Focus::Log, Move::Home) => self.scroll_log(i64::MAX / 2),
+            (Focus::Log, Move::End) => self.log_scroll = 0,
+            (Focus::Events, Move::Up) => self.event_scroll += 1,
+            (Focus::Events, Move::PageUp) => self.event_scroll += 10,
+            (Focus::Events, Move::Down) => self.event_scroll = self.event_scroll.saturating_sub(1),
+            (Focus::Events, Move::PageDown) => {
+                self.event_scroll = self.event_scroll.saturating_sub(10)
+            }
+            (Focus::Events, Move::Home) => self.event_scroll = self.view.events.len(),
+            (Focus::Events, Move::End) => self.event_scroll = 0,
+            (_, Move::Up | Move::Left) => self.step_selection(-1),
+            (_, Move::Down | Move::Right) => self.step_selection(1),
+            _ => {}
+        }
+        self.event_scroll = self
+            .event_scroll
+            .min(self.view.events.len().saturating_sub(1));
+    }
+
+    fn step_selection(&mut self, by: i64) {
+        let ids: Vec<NodeId> = self.view.nodes.iter().map(|n| n.id).collect();
+        if ids.is_empty() {
+            return;
+        }
+        let at = ids.iter().position(|&id| id == self.selected).unwrap_or(0) as i64;
+        let next = (at + by).rem_euclid(ids.len() as i64) as usize;
+        self.selected = ids[next];
+    }
+
+    /// Scrolls the log back (positive) or forward, within what exists.
+    fn scroll_log(&mut self, by: i64) {
+        let last = self
+            .view
+            .nodes
+            .iter()
+            .map(|n| n.last_index)
+            .max()
+            .unwrap_or(0);
+        let scrolled = (self.log_scroll as i64).saturating_add(by).max(0) as u64;
+        self.log_scroll = scrolled.min(last.saturating_sub(1));
+    }
+
+    fn click(&mut self, x: u16, y: u16) {
+        let screen = Rect::new(0, 0, self.size.0, self.size.1);
+        let Some(areas) = layout::areas(screen, self.nodes()) else {
+            return;
+        };
+        let at = Position::new(x, y);
+        let ids: Vec<NodeId> = self.view.nodes.iter().map(|n| n.id).collect();
+        if let Some(i) = areas.cards.iter().position(|c| c.contains(at)) {
+            self.selected = ids[i];
+            self.focus = Focus::Cluster;
+        } else if areas.cluster.contains(at) {
+            self.focus = Focus::Cluster;
+            let row = y.saturating_sub(areas.cluster.y + 1) as usize;
+            if let Some(&id) = ids.get(row) {
+                self.selected = id;
+            }
+        } else if areas.log.contains(at) {
+            self.focus = Focus::Log;
+            // Rows: border, header, then one per node.
+            let row = y.saturating_sub(areas.log.y + 2) as usize;
+            if let Some(&id) = ids.get(row) {
+                self.selected = id;
+            }
+        } else if areas.events.contains(at) {
+            self.focus = Focus::Events;
+        } else if areas.console.contains(at) {
+            self.focus = Focus::Console;
+        }
+    }
+
+    fn change_speed(&mut self, faster: bool) {
+        let now = self.view.speed;
+        let next = if faster {
+            SPEEDS.iter().copied().find(|&s| s > now + 1e-9)
+        } else {
+            SPEEDS.iter().rev().copied().find(|&s| s < now - 1e-9)
+        };
+        match next {
+            Some(s) => self.send_key(Request::Speed(s)),
+            None => {
+                let edge = if faster { "fastest" } else { "slowest" };
+                self.console
+                    .push(LineKind::Note, format!("speed is already the {edge}"));
+            }
+        }
+    }
+
+    /// Sends a request a key asked for; the console shows it as the
+    /// command that does the same.
+    fn send_key(&mut self, request: Request) {
+        let text = format!("{}  (key)", request_text(&request));
+        self.console.push(LineKind::Command, text);
+        self.send(request);
+    }
+
+    fn send(&mut self, request: Request) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let waiting = if request.is_client() && self.view.leader().is_none() {
+            "no leader yet, retrying…"
+        } else {
+            "…"
+        };
+        let line = self.console.push(LineKind::Note, waiting);
+        self.pending.insert(id, (request.clone(), line));
+        self.driver.submit(id, request);
+    }
+
+    fn submit_console(&mut self) {
+        let Some(line) = self.console.submit() else {
+            return;
+        };
+        let cx = Context {
+            nodes: self.nodes(),
+            leader: self.view.leader(),
+            selected: self.selected,
+        };
+        match command::parse(&line, cx) {
+            Ok(Command::Request(r)) => self.send(r),
+            Ok(Command::Help) => self.help = true,
+            Ok(Command::Clear) => self.console.clear(),
+            Err(e) => {
+                self.console.push(LineKind::Error, e);
+            }
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        let Some((request, line)) = self.pending.remove(&outcome.id) else {
+            return;
+        };
+        let lines = match outcome.result {
+            Ok(text) => vec![(LineKind::Ok, text)],
+            Err(text) => {
+                let mut lines = vec![(LineKind::Error, text)];
+                if request.is_client()
+                    && let Some(hint) = unavailability_hint(&self.view)
+                {
+                    lines.push((LineKind::Note, hint));
+                }
+                lines
+            }
+        };
+        self.console.resolve(line, lines);
+    }
+}
+
+fn cycle(focus: Focus, by: usize) -> Focus {
+    let order = Focus::ORDER;
+    let at = order.iter().position(|&f| f == focus).unwrap_or(0);
+    order[(at + by) % order.len()]
+}
+
+/// Why the cluster may not answer, in words, from what the view shows.
+pub fn unavailability_hint(view: &ClusterView) -> Option<String> {
+    let n = view.nodes.len();
+    let majority = n / 2 + 1;
+    let up = |id: &NodeId| view.node(*id).is_some_and(|v| v.state == NodeState::Up);
+    let running: usize = view
+        .nodes
+        .iter()
+        .filter(|v| v.state == NodeState::Up)
+        .count();
+    if running < majority {
+        return Some(format!(
+            "only {running} of {n} nodes run; a majority ({majority}) is needed"
+        ));
+    }
+    if view.groups.len() > 1 {
+        let best = view
+            .groups
+            .iter()
+            .map(|g| g.iter().filter(|id| up(id)).count())
+            .max()
+            .unwrap_or(0);
+        if best < majority {
+            return Some(format!(
+                "no side of the partition {} has a majority ({majority} of {n}) of running nodes",
+                groups_text(&view.groups)
+            ));
+        }
+        if let Some(leader) = view.leader()
+            && let Some(g) = view.groups.iter().find(|g| g.contains(&leader))
+            && g.len() < majority
+        {
+            return Some(format!(
+                "node {leader} still thinks it leads but is in a minority partition ({})",
+                groups_text(&view.groups)
+            ));
+        }
+    }
+    if view.leader().is_none() {
+        return Some("no leader yet: an election takes about a second at speed 1".into());
+    }
+    None
+}
+
+/// The console command that does what `request` does.
+pub fn request_text(request: &Request) -> String {
+    match request {
+        Request::Kill(id) => format!("kill {id}"),
+        Request::Restart(id) => format!("restart {id}"),
+        Request::RestartAll => "restart all".into(),
+        Request::Pause(id) => format!("pause {id}"),
+        Request::Resume(id) => format!("resume {id}"),
+        Request::Isolate(id) => format!("isolate {id}"),
+        Request::Partition(groups) => format!("partition {}", groups_text(groups)),
+        Request::Heal => "heal".into(),
+        Request::Loss(p) => format!("loss {:.0}%", p * 100.0),
+        Request::Delay(a, b) => format!("delay {}..{}ms", a / 1000, b / 1000),
+        Request::Transfer(id) => format!("transfer {id}"),
+        Request::Speed(x) => format!("speed {x}"),
+        Request::PauseClock => "pause".into(),
+        Request::ResumeClock => "resume".into(),
+        Request::Step => "step".into(),
+        Request::Put(k, v) => format!("put {k} {v}"),
+        Request::Get(k) => format!("get {k}"),
+        Request::GetStale(n, k) => format!("get {k} stale {n}"),
+        Request::Delete(k) => format!("delete {k}"),
+        Request::Cas(k, a, b) => format!("cas {k} {a} {b}"),
+    }
+}

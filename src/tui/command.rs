@@ -1,0 +1,313 @@
+//! The console's command language: one line in, a [`Command`] out, or an
+//! explanation of what is wrong with the line.
+//!
+//! `kill leader` and a `get k stale` without a node are resolved against
+//! what the dashboard shows (the leader, the selected node), so the parser
+//! takes that [`Context`].
+
+use crate::raft::NodeId;
+use crate::tui::driver::Request;
+
+/// What a console line asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// A request for the cluster.
+    Request(Request),
+    /// Show the help overlay.
+    Help,
+    /// Clear the console.
+    Clear,
+}
+
+/// What the parser needs to know about the dashboard.
+#[derive(Clone, Copy, Debug)]
+pub struct Context {
+    /// The number of nodes; ids are `1..=nodes`.
+    pub nodes: usize,
+    /// The current leader.
+    pub leader: Option<NodeId>,
+    /// The selected node.
+    pub selected: NodeId,
+}
+
+/// Every console command with its syntax, for the help overlay.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("put K V", "set K to V"),
+    ("get K", "read via leader"),
+    ("get K stale [N]", "node N's copy"),
+    ("delete K", "remove K"),
+    ("cas K OLD NEW", "K=NEW if K=OLD"),
+    ("kill N|leader", "crash a node"),
+    ("restart N|all", "back from disk"),
+    ("pause N / resume N", "freeze/unfreeze"),
+    ("isolate N", "cut its links"),
+    ("partition 1 2 | 3 4 5", "split network"),
+    ("heal", "links back up"),
+    ("loss N%", "drop N% of msgs"),
+    ("delay A..Bms", "slow messages"),
+    ("transfer N", "make N leader"),
+    ("speed X", "X times as fast"),
+    ("pause / resume / step", "the clock"),
+    ("clear / help", "console / this"),
+];
+
+/// Parses one console line.
+pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((&verb, args)) = words.split_first() else {
+        return Err("type a command, or `help`".into());
+    };
+    let req = |r: Request| Ok(Command::Request(r));
+    let node = |s: &str| parse_node(s, cx.nodes);
+    match (verb.to_ascii_lowercase().as_str(), args) {
+        ("help" | "?", []) => Ok(Command::Help),
+        ("clear", []) => Ok(Command::Clear),
+        ("put" | "set", [k, v @ ..]) if !v.is_empty() => {
+            req(Request::Put(k.to_string(), v.join(" ")))
+        }
+        ("get", [k]) => req(Request::Get(k.to_string())),
+        ("get", [k, s]) if s.eq_ignore_ascii_case("stale") => {
+            req(Request::GetStale(cx.selected, k.to_string()))
+        }
+        ("get", [k, s, n]) if s.eq_ignore_ascii_case("stale") => {
+            req(Request::GetStale(node(n)?, k.to_string()))
+        }
+        ("delete" | "del", [k]) => req(Request::Delete(k.to_string())),
+        ("cas", [k, old, new]) => req(Request::Cas(
+            k.to_string(),
+            old.to_string(),
+            new.to_string(),
+        )),
+        ("kill", [n]) if n.eq_ignore_ascii_case("leader") => match cx.leader {
+            Some(l) => req(Request::Kill(l)),
+            None => Err("there is no leader to kill right now".into()),
+        },
+        ("kill", [n]) => req(Request::Kill(node(n)?)),
+        ("restart", [n]) if n.eq_ignore_ascii_case("all") => req(Request::RestartAll),
+        ("restart", [n]) => req(Request::Restart(node(n)?)),
+        ("pause", []) => req(Request::PauseClock),
+        ("resume", []) => req(Request::ResumeClock),
+        ("step", []) => req(Request::Step),
+        ("pause", [n]) => req(Request::Pause(node(n)?)),
+        ("resume", [n]) => req(Request::Resume(node(n)?)),
+        ("isolate", [n]) => req(Request::Isolate(node(n)?)),
+        ("partition", _) => req(Request::Partition(parse_groups(args, cx.nodes)?)),
+        ("heal", []) => req(Request::Heal),
+        ("loss", [p]) => req(Request::Loss(parse_percent(p)?)),
+        ("delay", [d]) => {
+            let (a, b) = parse_delay(d)?;
+            req(Request::Delay(a, b))
+        }
+        ("transfer", [n]) => req(Request::Transfer(node(n)?)),
+        ("speed", [x]) => req(Request::Speed(parse_speed(x)?)),
+        (
+            "put" | "set" | "get" | "delete" | "del" | "cas" | "kill" | "restart" | "pause"
+            | "resume" | "isolate" | "heal" | "loss" | "delay" | "transfer" | "speed" | "step"
+            | "help" | "clear",
+            _,
+        ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
+        _ => Err(format!(
+            "unknown command '{verb}'; type `help` for the list"
+        )),
+    }
+}
+
+/// The syntax line of a command.
+fn usage(verb: &str) -> String {
+    let verb = match verb {
+        "set" => "put",
+        "del" => "delete",
+        v => v,
+    };
+    let lines: Vec<&str> = COMMANDS
+        .iter()
+        .filter(|(syntax, _)| syntax.split_whitespace().any(|w| w == verb))
+        .map(|(syntax, _)| *syntax)
+        .collect();
+    if lines.is_empty() {
+        format!("write just `{verb}`")
+    } else {
+        format!("write `{}`", lines.join("` or `"))
+    }
+}
+
+fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
+    let digits = s.strip_prefix('n').unwrap_or(s);
+    match digits.parse::<NodeId>() {
+        Ok(id) if (1..=nodes as NodeId).contains(&id) => Ok(id),
+        _ => Err(format!("'{s}' is not a node: the nodes are 1 to {nodes}")),
+    }
+}
+
+/// "1 2 | 3 4 5" (also "1,2|3,4,5") into groups.
+fn parse_groups(args: &[&str], nodes: usize) -> Result<Vec<Vec<NodeId>>, String> {
+    let text = args.join(" ");
+    let mut groups = Vec::new();
+    let mut seen = Vec::new();
+    for part in text.split('|') {
+        let mut group = Vec::new();
+        for w in part.split(|c: char| c.is_whitespace() || c == ',') {
+            if w.is_empty() {
+                continue;
+            }
+            let id = parse_node(w, nodes)?;
+            if seen.contains(&id) {
+                return Err(format!("node {id} is named twice"));
+            }
+            seen.push(id);
+            group.push(id);
+        }
+        if group.is_empty() {
+            return Err("a group is empty: write e.g. `partition 1 2 | 3 4 5`".into());
+        }
+        groups.push(group);
+    }
+    if groups.len() < 2 {
+        // One group named: the rest form the other side.
+        let rest: Vec<NodeId> = (1..=nodes as NodeId)
+            .filter(|id| !seen.contains(id))
+            .collect();
+        if rest.is_empty() {
+            return Err("name at least two groups: `partition 1 2 | 3 4 5`".into());
+        }
+        groups.push(rest);
+    }
+    Ok(groups)
+}
+
+/// "20%", "20" or "0.2" into a probability.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let bad = || format!("'{s}' is not a loss rate: write e.g. `loss 20%`");
+    let (num, pct) = match s.strip_suffix('%') {
+        Some(n) => (n, true),
+        None => (s, false),
+    };
+    let x: f64 = num.parse().map_err(|_| bad())?;
+    let p = if pct || x > 1.0 { x / 100.0 } else { x };
+    if !(0.0..=1.0).contains(&p) || !p.is_finite() {
+        return Err(format!("loss must be 0% to 100%, not {s}"));
+    }
+    Ok(p)
+}
+
+/// "10..50ms", "20ms", "0" into a delay range in cluster µs.
+fn parse_delay(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("'{s}' is not a delay: write e.g. `delay 10..50ms` or `delay 20ms`");
+    let (nums, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1_000)
+    } else if let Some(n) = s.strip_suffix("us") {
+        (n, 1)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1_000_000)
+    } else {
+        (s, 1_000)
+    };
+    let num = |t: &str| -> Result<u64, String> {
+        let v: u64 = t.trim().parse().map_err(|_| bad())?;
+        v.checked_mul(scale).ok_or_else(bad)
+    };
+    let (a, b) = match nums.split_once("..") {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => {
+            let v = num(nums)?;
+            (v, v)
+        }
+    };
+    if b < a {
+        return Err(format!("in {s} the longest delay is below the shortest"));
+    }
+    Ok((a, b))
+}
+
+/// "2", "2x", "0.5×" into a speed factor.
+fn parse_speed(s: &str) -> Result<f64, String> {
+    let num = s.trim_end_matches(['x', '×', 'X']);
+    match num.parse::<f64>() {
+        Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
+        Ok(_) => Err(format!("speed must be 0.1 to 10, not {s}")),
+        Err(_) => Err(format!("'{s}' is not a speed: write e.g. `speed 2`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CX: Context = Context {
+        nodes: 5,
+        leader: Some(3),
+        selected: 2,
+    };
+
+    fn ok(line: &str) -> Request {
+        match parse(line, CX) {
+            Ok(Command::Request(r)) => r,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn client_commands() {
+        assert_eq!(
+            ok("put greeting hello"),
+            Request::Put("greeting".into(), "hello".into())
+        );
+        assert_eq!(
+            ok("put k two words"),
+            Request::Put("k".into(), "two words".into())
+        );
+        assert_eq!(ok("get k"), Request::Get("k".into()));
+        assert_eq!(ok("get k stale"), Request::GetStale(2, "k".into()));
+        assert_eq!(ok("get k stale 4"), Request::GetStale(4, "k".into()));
+        assert_eq!(ok("delete k"), Request::Delete("k".into()));
+        assert_eq!(
+            ok("cas k a b"),
+            Request::Cas("k".into(), "a".into(), "b".into())
+        );
+    }
+
+    #[test]
+    fn control_commands() {
+        assert_eq!(ok("kill leader"), Request::Kill(3));
+        assert_eq!(ok("kill 2"), Request::Kill(2));
+        assert_eq!(ok("restart all"), Request::RestartAll);
+        assert_eq!(ok("restart n4"), Request::Restart(4));
+        assert_eq!(ok("pause 1"), Request::Pause(1));
+        assert_eq!(ok("pause"), Request::PauseClock);
+        assert_eq!(ok("resume 1"), Request::Resume(1));
+        assert_eq!(ok("isolate 5"), Request::Isolate(5));
+        assert_eq!(
+            ok("partition 1 2 | 3 4 5"),
+            Request::Partition(vec![vec![1, 2], vec![3, 4, 5]])
+        );
+        assert_eq!(
+            ok("partition 1,2|3,4,5"),
+            Request::Partition(vec![vec![1, 2], vec![3, 4, 5]])
+        );
+        assert_eq!(
+            ok("partition 1"),
+            Request::Partition(vec![vec![1], vec![2, 3, 4, 5]])
+        );
+        assert_eq!(ok("heal"), Request::Heal);
+        assert_eq!(ok("loss 20%"), Request::Loss(0.2));
+        assert_eq!(ok("delay 10..50ms"), Request::Delay(10_000, 50_000));
+        assert_eq!(ok("delay 20ms"), Request::Delay(20_000, 20_000));
+        assert_eq!(ok("transfer 4"), Request::Transfer(4));
+        assert_eq!(ok("speed 2x"), Request::Speed(2.0));
+    }
+
+    #[test]
+    fn errors_are_words() {
+        let err = |line: &str| parse(line, CX).err().unwrap_or_default();
+        assert!(err("kill 9").contains("nodes are 1 to 5"));
+        assert!(err("frobnicate").contains("unknown command"));
+        assert!(err("put k").contains("put K V"));
+        assert!(err("loss 300%").contains("0% to 100%"));
+        assert!(err("delay 50..10ms").contains("below"));
+        assert!(err("speed 50").contains("0.1 to 10"));
+        assert!(err("partition 1 | 1").contains("twice"));
+        assert!(err("").contains("help"));
+        let no_leader = Context { leader: None, ..CX };
+        assert!(parse("kill leader", no_leader).is_err());
+    }
+}

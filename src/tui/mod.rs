@@ -1,0 +1,39 @@
+//! The dashboard: a terminal UI over a live cluster, Elm-shaped.
+//!
+//! Input (keys, mouse, resize), new [`ClusterView`](crate::runtime::ClusterView)s
+//! and finished requests all become [`Action`]s; [`App::update`] is the one
+//! place state changes, and it reaches the cluster only by handing
+//! [`Request`]s to a [`Driver`] (which runs them off the UI thread and
+//! posts an [`Outcome`] back). [`draw`] is a pure function of the `App`,
+//! so tests draw the real dashboard on ratatui's `TestBackend` from a
+//! made-up view and compare with snapshot files.
+//!
+//! Files: `app.rs` (state and update), `action.rs`, `keys.rs` (events to
+//! actions), `command.rs` (the console language), `console.rs` (line
+//! editing, history, transcript), `driver.rs` (the cluster seam),
+//! `layout.rs`, `draw.rs`, `theme.rs` (every colour and symbol),
+//! `widgets/` (one pane per file), `run.rs` (the main loop),
+//! `terminal.rs` (raw mode and restoring it).
+
+pub mod action;
+pub mod app;
+pub mod command;
+pub mod console;
+mod draw;
+pub mod driver;
+pub mod keys;
+pub mod layout;
+pub mod run;
+pub mod terminal;
+pub mod theme;
+pub mod widgets;
+
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, Focus, Move, NewView};
+pub use app::{App, Options};
+pub use draw::draw;
+pub use driver::{Driver, LiveDriver, Outcome, Request};
+pub use run::{Msg, event_loop, run_live};
+pub use theme::Theme;

@@ -1,0 +1,568 @@
+//! The dashboard drawn on ratatui's `TestBackend` from made-up views, and
+//! key sequences turned into requests — no terminal, no cluster.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyModifiers, MouseEvent, MouseEventKind,
+};
+use ratatui::style::Color;
+
+use crate::raft::{NodeId, Role};
+use crate::runtime::{ClusterView, LinkView, LogEntryView, NodeState, NodeView, ViewEvent};
+use crate::tui::action::{Action, Focus, NewView};
+use crate::tui::app::{App, Options};
+use crate::tui::draw;
+use crate::tui::driver::{Driver, Outcome, Request};
+use crate::tui::keys::action_for;
+use crate::tui::theme::Theme;
+
+/// A driver that records what it is asked.
+#[derive(Clone, Default)]
+struct Recorder(Rc<RefCell<Vec<(u64, Request)>>>);
+
+impl Driver for Recorder {
+    fn submit(&mut self, id: u64, request: Request) {
+        self.0.borrow_mut().push((id, request));
+    }
+}
+
+impl Recorder {
+    fn requests(&self) -> Vec<Request> {
+        self.0.borrow().iter().map(|(_, r)| r.clone()).collect()
+    }
+    fn last_id(&self) -> u64 {
+        self.0.borrow().last().map_or(0, |(id, _)| *id)
+    }
+}
+
+/// A node with `terms[i]` the term of entry `i + 1`.
+fn node(id: NodeId, role: Role, terms: &[u64], commit: u64) -> NodeView {
+    let log: Vec<LogEntryView> = terms
+        .iter()
+        .enumerate()
+        .map(|(i, &term)| LogEntryView {
+            index: i as u64 + 1,
+            term,
+            text: if i == 0 {
+                "noop".into()
+            } else {
+                format!("put k{i}=v{i}")
+            },
+        })
+        .collect();
+    let term = terms.last().copied().unwrap_or(0);
+    NodeView {
+        id,
+        state: NodeState::Up,
+        role,
+        term,
+        vote: Some(1),
+        leader: Some(1),
+        commit,
+        applied: commit,
+        last_index: terms.len() as u64,
+        last_term: term,
+        snapshot_index: 0,
+        election_elapsed: 6 + id,
+        election_timeout: 20,
+        log: Arc::from(log),
+        sent: 10 * id,
+        received: 9 * id,
+    }
+}
+
+fn links(ids: &[NodeId], groups: &[Vec<NodeId>]) -> Vec<LinkView> {
+    let side = |id: NodeId| groups.iter().position(|g| g.contains(&id));
+    let mut out = Vec::new();
+    for &from in ids {
+        for &to in ids {
+            if from != to {
+                out.push(LinkView {
+                    from,
+                    to,
+                    up: groups.len() < 2 || side(from) == side(to),
+                    loss: 0.0,
+                    delay_min_us: 500,
+                    delay_max_us: 2000,
+                    duplicate: 0.0,
+                    in_flight: u64::from(from == 1 && to != 1),
+                    delivered: 100,
+                    dropped: 0,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn event(tick: u64, node: Option<NodeId>, text: &str) -> ViewEvent {
+    ViewEvent {
+        at_us: tick * 50_000,
+        tick,
+        node,
+        text: text.into(),
+    }
+}
+
+fn cluster(nodes: Vec<NodeView>, groups: Vec<Vec<NodeId>>) -> ClusterView {
+    let ids: Vec<NodeId> = nodes.iter().map(|n| n.id).collect();
+    let groups = if groups.is_empty() {
+        vec![ids.clone()]
+    } else {
+        groups
+    };
+    ClusterView {
+        version: 7,
+        at_us: 4_000_000,
+        tick: 412,
+        clock_paused: false,
+        speed: 1.0,
+        tick_wall: Duration::from_millis(50),
+        nodes: nodes.into_iter().map(Arc::new).collect(),
+        links: links(&ids, &groups),
+        groups,
+        events: vec![
+            event(0, None, "cluster of 5 nodes started"),
+            event(17, Some(1), "became PreCandidate in term 1"),
+            event(17, Some(1), "became Candidate in term 2"),
+            event(18, Some(1), "became Leader in term 2"),
+            event(30, Some(2), "follows leader n1 in term 2"),
+        ],
+    }
+}
+
+/// Five fresh nodes, no leader yet, nothing in any log.
+fn startup() -> ClusterView {
+    let mut v = cluster(
+        (1..=5)
+            .map(|id| {
+                let mut n = node(id, Role::Follower, &[], 0);
+                n.vote = None;
+                n.leader = None;
+                n.election_elapsed = id * 3;
+                n
+            })
+            .collect(),
+        vec![],
+    );
+    v.tick = 5;
+    v.events.truncate(1);
+    v
+}
+
+/// n1 leads term 2 with 12 entries, all committed on a majority.
+fn elected() -> ClusterView {
+    let terms = [1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2];
+    cluster(
+        (1..=5)
+            .map(|id| {
+                let role = if id == 1 {
+                    Role::Leader
+                } else {
+                    Role::Follower
+                };
+                let have = if id == 5 { 10 } else { 12 };
+                node(id, role, &terms[..have], if id == 5 { 10 } else { 11 })
+            })
+            .collect(),
+        vec![],
+    )
+}
+
+fn app_with(view: ClusterView, options: Options) -> (App, Recorder) {
+    let rec = Recorder::default();
+    let app = App::new(Arc::new(view), Box::new(rec.clone()), options);
+    (app, rec)
+}
+
+fn app(view: ClusterView) -> (App, Recorder) {
+    app_with(view, Options::default())
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let buf = render(app, w, h);
+    text(&buf)
+}
+
+fn render(app: &mut App, w: u16, h: u16) -> Buffer {
+    app.update(Action::Resize(w, h));
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+    terminal.draw(|f| draw(app, f)).expect("draw");
+    terminal.backend().buffer().clone()
+}
+
+fn text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn key(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// Feeds events through the key map and update, as the main loop does.
+fn press(app: &mut App, events: &[Event]) {
+    for e in events {
+        if let Some(a) = action_for(app, e) {
+            app.update(a);
+        }
+    }
+}
+
+fn typed(app: &mut App, s: &str) {
+    let events: Vec<Event> = s.chars().map(key).collect();
+    press(app, &events);
+    press(app, &[code(KeyCode::Enter)]);
+}
+
+// ------------------------------------------------------------ rendering
+
+#[test]
+fn snapshot_startup() {
+    let (mut app, _) = app(startup());
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn snapshot_leader_elected() {
+    let (mut app, _) = app(elected());
+    insta::assert_snapshot!(screen(&mut app, 120, 40));
+}
+
+#[test]
+fn snapshot_killed_node() {
+    let mut v = elected();
+    let mut n3 = (*v.nodes[2]).clone();
+    n3.state = NodeState::Down;
+    n3.commit = 0;
+    n3.applied = 0;
+    v.nodes[2] = Arc::new(n3);
+    v.events.push(event(400, Some(3), "killed"));
+    let (mut app, _) = app(v);
+    insta::assert_snapshot!(screen(&mut app, 100, 30));
+}
+
+#[test]
+fn snapshot_partition_with_conflicting_entries() {
+    // n1 led term 2 and was cut off with n2; n3 leads term 3 with 3 4 5,
+    // n1 and n2 hold uncommitted term-2 entries that differ.
+    let old = [1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2];
+    let new = [1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3];
+    let mut nodes = vec![
+        node(1, Role::Leader, &old, 8),
+        node(2, Role::Follower, &old, 8),
+        node(3, Role::Leader, &new, 11),
+        node(4, Role::Follower, &new, 11),
+        node(5, Role::Follower, &new, 11),
+    ];
+    nodes[0].term = 2;
+    nodes[2].term = 3;
+    let v = cluster(nodes, vec![vec![1, 2], vec![3, 4, 5]]);
+    let (mut app, _) = app(v);
+    insta::assert_snapshot!(screen(&mut app, 120, 40));
+}
+
+#[test]
+fn snapshot_paused_node_and_clock() {
+    let mut v = elected();
+    let mut n2 = (*v.nodes[1]).clone();
+    n2.state = NodeState::Paused;
+    v.nodes[1] = Arc::new(n2);
+    v.clock_paused = true;
+    let (mut app, _) = app(v);
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn snapshot_help_overlay() {
+    let (mut app, _) = app(elected());
+    press(&mut app, &[key('?')]);
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn snapshot_console_with_results() {
+    let (mut app, rec) = app(elected());
+    press(&mut app, &[key(':')]);
+    typed(&mut app, "put greeting hello");
+    app.update(Action::Done(Outcome {
+        id: rec.last_id(),
+        result: Ok("OK".into()),
+    }));
+    typed(&mut app, "get greeting");
+    app.update(Action::Done(Outcome {
+        id: rec.last_id(),
+        result: Ok("hello".into()),
+    }));
+    typed(&mut app, "get missing");
+    app.update(Action::Done(Outcome {
+        id: rec.last_id(),
+        result: Ok("(nil)".into()),
+    }));
+    typed(&mut app, "kill 12");
+    typed(&mut app, "get slow");
+    insta::assert_snapshot!(screen(&mut app, 100, 30));
+}
+
+#[test]
+fn snapshot_terminal_too_small() {
+    let (mut app, _) = app(elected());
+    let s = screen(&mut app, 60, 20);
+    assert!(s.contains("terminal too small (need 80×24, have 60×20)"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn snapshot_no_color_keeps_roles_readable() {
+    let options = Options {
+        theme: Theme {
+            color: false,
+            ascii: false,
+        },
+        mouse: true,
+    };
+    let (mut app, _) = app_with(elected(), options);
+    let buf = render(&mut app, 80, 24);
+    for cell in buf.content() {
+        assert_eq!(
+            (cell.fg, cell.bg),
+            (Color::Reset, Color::Reset),
+            "a colour under NO_COLOR"
+        );
+    }
+    let s = text(&buf);
+    assert!(s.contains("★ Leader") && s.contains("Follower"));
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn snapshot_ascii_has_no_unicode() {
+    let options = Options {
+        theme: Theme {
+            color: true,
+            ascii: true,
+        },
+        mouse: true,
+    };
+    let (mut app, _) = app_with(elected(), options);
+    let s = screen(&mut app, 80, 24);
+    let odd: Vec<char> = s.chars().filter(|c| !c.is_ascii()).collect();
+    // "×" in the status bar's speed and the size are the only non-ASCII.
+    assert!(odd.iter().all(|&c| c == '×'), "{odd:?}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn snapshot_roomy_200x50_with_nine_nodes() {
+    let terms: Vec<u64> = (0..60).map(|i| 1 + i / 20).collect();
+    let nodes = (1..=9)
+        .map(|id| {
+            node(
+                id,
+                if id == 4 {
+                    Role::Leader
+                } else {
+                    Role::Follower
+                },
+                &terms,
+                58,
+            )
+        })
+        .collect();
+    let (mut app, _) = app(cluster(nodes, vec![]));
+    insta::assert_snapshot!(screen(&mut app, 200, 50));
+}
+
+#[test]
+fn nine_nodes_fit_80x24() {
+    let terms: Vec<u64> = (0..30).map(|i| 1 + i / 10).collect();
+    let nodes = (1..=9)
+        .map(|id| node(id, Role::Follower, &terms, 20))
+        .collect();
+    let (mut app, _) = app(cluster(nodes, vec![]));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("n9") && s.contains("Console"), "{s}");
+}
+
+// ---------------------------------------------------------------- input
+
+#[test]
+fn node_keys_act_on_the_selected_node() {
+    let (mut app, rec) = app(elected());
+    press(
+        &mut app,
+        &[
+            key('3'),
+            key('k'),
+            key('r'),
+            key('p'),
+            key('i'),
+            key('t'),
+            key('h'),
+        ],
+    );
+    assert_eq!(
+        rec.requests(),
+        vec![
+            Request::Kill(3),
+            Request::Restart(3),
+            Request::Pause(3),
+            Request::Isolate(3),
+            Request::Transfer(3),
+            Request::Heal,
+        ]
+    );
+}
+
+#[test]
+fn time_keys_pause_step_and_change_speed() {
+    let (mut app, rec) = app(elected());
+    press(&mut app, &[key(' '), key('.'), key('+'), key('-')]);
+    assert_eq!(
+        rec.requests(),
+        vec![
+            Request::PauseClock,
+            Request::PauseClock,
+            Request::Step,
+            Request::Speed(2.0),
+            Request::Speed(0.5),
+        ]
+    );
+}
+
+#[test]
+fn in_the_log_pane_hjkl_move_and_capital_h_heals() {
+    let (mut app, rec) = app(elected());
+    press(&mut app, &[code(KeyCode::Tab)]);
+    assert_eq!(app.focus, Focus::Log);
+    press(&mut app, &[key('h'), key('h'), key('j')]);
+    assert_eq!(app.log_scroll, 2);
+    assert_eq!(app.selected, 2);
+    press(&mut app, &[key('k'), key('l'), key('H')]);
+    assert_eq!((app.log_scroll, app.selected), (1, 1));
+    assert_eq!(rec.requests(), vec![Request::Heal]);
+}
+
+#[test]
+fn q_types_in_the_console_and_quits_elsewhere() {
+    let (mut app, _) = app(elected());
+    press(&mut app, &[key('/'), key('q')]);
+    assert!(!app.quit);
+    assert_eq!(app.console.input(), "q");
+    press(&mut app, &[code(KeyCode::Esc), key('q')]);
+    assert!(app.quit);
+    let (mut app, _) = app_with(elected(), Options::default());
+    press(&mut app, &[key(':')]);
+    press(
+        &mut app,
+        &[Event::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        ))],
+    );
+    assert!(app.quit, "Ctrl-C quits even from the console");
+}
+
+#[test]
+fn console_commands_become_requests() {
+    let (mut app, rec) = app(elected());
+    press(&mut app, &[key(':')]);
+    for line in [
+        "put greeting hello",
+        "get greeting",
+        "kill leader",
+        "partition 1 2 | 3 4 5",
+        "heal",
+        "get k stale 4",
+    ] {
+        typed(&mut app, line);
+    }
+    assert_eq!(
+        rec.requests(),
+        vec![
+            Request::Put("greeting".into(), "hello".into()),
+            Request::Get("greeting".into()),
+            Request::Kill(1),
+            Request::Partition(vec![vec![1, 2], vec![3, 4, 5]]),
+            Request::Heal,
+            Request::GetStale(4, "k".into()),
+        ]
+    );
+    // Up brings the last line back.
+    press(&mut app, &[code(KeyCode::Up)]);
+    assert_eq!(app.console.input(), "get k stale 4");
+}
+
+#[test]
+fn a_result_lands_under_its_command() {
+    let (mut app, rec) = app(elected());
+    press(&mut app, &[key(':')]);
+    typed(&mut app, "get a");
+    let first = rec.last_id();
+    typed(&mut app, "get b");
+    app.update(Action::Done(Outcome {
+        id: first,
+        result: Ok("1".into()),
+    }));
+    let lines: Vec<String> = app.console.transcript().map(|l| l.text.clone()).collect();
+    let at = lines
+        .iter()
+        .position(|l| l == "get a")
+        .expect("command shown");
+    assert_eq!(lines[at + 1], "1");
+    assert_eq!(lines[at + 2], "get b");
+}
+
+#[test]
+fn mouse_clicks_select_cards_and_the_wheel_scrolls_the_log() {
+    let (mut app, _) = app(elected());
+    app.update(Action::Resize(100, 30));
+    // Cards are 20 wide at 100 columns: x = 45 is the third card.
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(ratatui::crossterm::event::MouseButton::Left),
+        column: 45,
+        row: 3,
+        modifiers: KeyModifiers::NONE,
+    };
+    press(&mut app, &[Event::Mouse(click)]);
+    assert_eq!(app.selected, 3);
+    let wheel = MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        ..click
+    };
+    press(&mut app, &[Event::Mouse(wheel)]);
+    assert_eq!(app.log_scroll, 3);
+    let (mut off, _) = app_with(
+        elected(),
+        Options {
+            mouse: false,
+            ..Options::default()
+        },
+    );
+    press(&mut off, &[Event::Mouse(click)]);
+    assert_eq!(off.selected, 1, "--no-mouse ignores clicks");
+}
+
+#[test]
+fn a_new_view_replaces_the_old() {
+    let (mut app, _) = app(startup());
+    let v = Arc::new(elected());
+    app.update(Action::View(NewView(v.clone())));
+    assert_eq!(app.view.leader(), Some(1));
+}

@@ -1,0 +1,85 @@
+//! The help overlay (`?`): every key and every console command.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Clear;
+
+use super::{pane, put_line, styled};
+use crate::tui::app::App;
+use crate::tui::command::COMMANDS;
+
+/// Every key and what it does.
+pub const KEYS: &[(&str, &str)] = &[
+    ("?", "this help"),
+    ("q  Ctrl-C", "quit (q: not in console)"),
+    ("Tab S-Tab", "move the focus"),
+    (":  /", "type in the console"),
+    ("Esc", "leave console/close help"),
+    ("1-9", "select a node"),
+    ("arrows j l", "select node / scroll"),
+    ("k", "kill selected node"),
+    ("r", "restart it"),
+    ("p", "pause / resume it"),
+    ("i", "isolate it"),
+    ("t", "make it leader"),
+    ("h  H", "heal the network"),
+    ("space", "pause / run time"),
+    (".", "step one tick"),
+    ("+  -", "faster / slower"),
+    ("log pane", "hjkl scroll, H heals"),
+    ("mouse", "click card; wheel: log"),
+];
+
+/// Draws the overlay over the middle of the screen.
+pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
+    let theme = &app.theme;
+    let rows = KEYS.len().max(COMMANDS.len()) as u16 + 3;
+    let w = screen.width.saturating_sub(2).min(100);
+    let h = screen.height.saturating_sub(2).min(rows);
+    let area = Rect::new(
+        screen.x + (screen.width - w) / 2,
+        screen.y + (screen.height - h) / 2,
+        w,
+        h,
+    );
+    frame.render_widget(Clear, area);
+    let block = pane(theme, "Help: Esc or ? closes", true);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let buf = frame.buffer_mut();
+    let left_w = 36.min(inner.width / 2);
+    let left = Rect::new(inner.x, inner.y, left_w, inner.height);
+    let right = Rect::new(
+        inner.x + left_w + 2,
+        inner.y,
+        inner.width.saturating_sub(left_w + 2),
+        inner.height,
+    );
+    put_line(
+        buf,
+        left,
+        0,
+        &Line::from(styled("Keys", theme.title(false))),
+    );
+    for (i, (k, what)) in KEYS.iter().enumerate() {
+        let line = Line::from(vec![
+            styled(format!("{k:<11}"), theme.key()),
+            Span::raw(*what),
+        ]);
+        put_line(buf, left, i as u16 + 1, &line);
+    }
+    put_line(
+        buf,
+        right,
+        0,
+        &Line::from(styled("Console commands", theme.title(false))),
+    );
+    for (i, (syntax, what)) in COMMANDS.iter().enumerate() {
+        let line = Line::from(vec![
+            styled(format!("{syntax:<22}"), theme.key()),
+            Span::raw(*what),
+        ]);
+        put_line(buf, right, i as u16 + 1, &line);
+    }
+}

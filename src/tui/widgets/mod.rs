@@ -1,0 +1,51 @@
+//! The panes, one per file. Each is a function from the [`App`] (read
+//! only) and its rectangle to cells in the frame's buffer.
+
+pub mod cluster;
+pub mod console;
+pub mod events;
+pub mod help;
+pub mod log;
+pub mod network;
+pub mod node_card;
+pub mod status;
+pub mod too_small;
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Block;
+
+use crate::tui::app::App;
+use crate::tui::theme::Theme;
+
+/// The frame of a pane, its title reversed when it has the focus.
+pub fn pane<'a>(theme: &Theme, title: &'a str, focused: bool) -> Block<'a> {
+    Block::bordered()
+        .border_set(theme.border())
+        .border_style(theme.pane_border(focused))
+        .title(Span::styled(format!(" {title} "), theme.title(focused)))
+}
+
+/// A label on the left and a value on the right, `width` wide.
+pub fn label_value<'a>(label: Span<'a>, value: Span<'a>, width: u16) -> Line<'a> {
+    let gap = (width as usize).saturating_sub(label.width() + value.width());
+    Line::from(vec![label, Span::raw(" ".repeat(gap)), value])
+}
+
+/// Writes `line` into the buffer at row `y` of `area`, clipped.
+pub fn put_line(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Line<'_>) {
+    if y < area.height {
+        buf.set_line(area.x, area.y + y, line, area.width);
+    }
+}
+
+/// Whether the app's focus is `pane`.
+pub fn focused(app: &App, pane: crate::tui::action::Focus) -> bool {
+    app.focus == pane && !app.help
+}
+
+/// Plain text in a style.
+pub fn styled(text: impl Into<String>, style: Style) -> Span<'static> {
+    Span::styled(text.into(), style)
+}

@@ -1,0 +1,146 @@
+//! The network pane: the partition groups written as "1 2 | 3 4 5", the
+//! faults every link has, and (with room) the link matrix: each cell is a
+//! directed link, `✕` cut, `≈` lossy or slow, `·` up, a digit the messages
+//! in flight on it.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
+
+use super::{pane, put_line, styled};
+use crate::net::Link;
+use crate::runtime::ClusterView;
+use crate::tui::app::App;
+use crate::tui::driver::groups_text;
+use crate::tui::theme::Theme;
+
+/// The faults of the worst link, in words.
+pub fn faults_text(view: &ClusterView) -> String {
+    let loss = view.links.iter().map(|l| l.loss).fold(0.0, f64::max);
+    let dup = view.links.iter().map(|l| l.duplicate).fold(0.0, f64::max);
+    let dmin = view.links.iter().map(|l| l.delay_min_us).max().unwrap_or(0);
+    let dmax = view.links.iter().map(|l| l.delay_max_us).max().unwrap_or(0);
+    let mut parts = Vec::new();
+    if loss > 0.0 {
+        parts.push(format!("loss {:.0}%", loss * 100.0));
+    }
+    if dmax > Link::default().delay_max_us {
+        parts.push(format!("delay {}..{}ms", dmin / 1000, dmax / 1000));
+    }
+    if dup > 0.0 {
+        parts.push(format!("dup {:.0}%", dup * 100.0));
+    }
+    if parts.is_empty() {
+        "no loss, no delay".into()
+    } else {
+        parts.join("  ")
+    }
+}
+
+/// Whether a link loses, duplicates or delays more than a fresh link.
+fn lossy(l: &crate::runtime::LinkView) -> bool {
+    let fresh = Link::default();
+    l.loss > 0.0 || l.duplicate > 0.0 || l.delay_max_us > fresh.delay_max_us
+}
+
+/// Draws the network pane.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let view = &app.view;
+    let legend = format!(
+        " {} up {} cut {} lossy 1-9 in flight ",
+        theme.link_symbol(true, false),
+        theme.link_symbol(false, false),
+        theme.link_symbol(true, true)
+    );
+    let block = pane(theme, "Network", false);
+    let block = if area.height > 4 {
+        block.title_bottom(Line::from(styled(legend, theme.dim())).right_aligned())
+    } else {
+        block
+    };
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let cut = view.links.iter().filter(|l| !l.up).count();
+    let groups = if view.groups.len() > 1 {
+        Line::from(vec![
+            styled("partitioned  ", theme.link_cut()),
+            styled(groups_text(&view.groups), theme.key()),
+        ])
+    } else if cut > 0 {
+        Line::from(vec![
+            styled("connected  ", theme.link_up()),
+            Span::raw(groups_text(&view.groups)),
+            styled(format!("  ({cut} one-way cuts)"), theme.link_cut()),
+        ])
+    } else {
+        Line::from(vec![
+            styled("all connected  ", theme.link_up()),
+            Span::raw(groups_text(&view.groups)),
+        ])
+    };
+    put_line(buf, inner, 0, &groups);
+    let any_lossy = view.links.iter().any(lossy);
+    let faults = styled(
+        faults_text(view),
+        if any_lossy {
+            theme.link_lossy()
+        } else {
+            theme.dim()
+        },
+    );
+    put_line(buf, inner, 1, &Line::from(faults));
+    let n = view.nodes.len() as u16;
+    if inner.height < n + 3 || inner.width < 2 * n + 8 {
+        return;
+    }
+    matrix(
+        theme,
+        view,
+        Rect::new(inner.x, inner.y + 2, inner.width, n + 1),
+        buf,
+    );
+}
+
+fn matrix(theme: &Theme, view: &ClusterView, area: Rect, buf: &mut Buffer) {
+    let ids: Vec<u64> = view.nodes.iter().map(|n| n.id).collect();
+    let mut head = vec![styled("from\\to ", theme.dim())];
+    head.extend(ids.iter().map(|id| styled(format!("{id} "), theme.dim())));
+    put_line(buf, area, 0, &Line::from(head));
+    for (row, &from) in ids.iter().enumerate() {
+        let mut spans = vec![styled(format!("   n{from}   "), theme.dim())];
+        for &to in &ids {
+            let span = match view.link(from, to) {
+                None => Span::raw("  "),
+                Some(l) if !l.up => styled(
+                    format!("{} ", theme.link_symbol(false, false)),
+                    theme.link_cut(),
+                ),
+                Some(l) if l.in_flight > 0 => {
+                    let c = if l.in_flight > 9 {
+                        "+".to_string()
+                    } else {
+                        l.in_flight.to_string()
+                    };
+                    let style = if lossy(l) {
+                        theme.link_lossy()
+                    } else {
+                        theme.key()
+                    };
+                    styled(format!("{c} "), style)
+                }
+                Some(l) if lossy(l) => styled(
+                    format!("{} ", theme.link_symbol(true, true)),
+                    theme.link_lossy(),
+                ),
+                Some(_) => styled(
+                    format!("{} ", theme.link_symbol(true, false)),
+                    theme.link_up(),
+                ),
+            };
+            spans.push(span);
+        }
+        put_line(buf, area, row as u16 + 1, &Line::from(spans));
+    }
+}

@@ -1,0 +1,58 @@
+//! The status bar: cluster time, speed, running or paused, the leader,
+//! and the keys that matter in the focused pane.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+use super::events::cluster_time;
+use super::{put_line, styled};
+use crate::tui::action::Focus;
+use crate::tui::app::App;
+
+/// The keys worth showing in the current state.
+pub fn keys_now(app: &App) -> &'static str {
+    if app.help {
+        return "Esc/?/q close help";
+    }
+    match app.focus {
+        Focus::Console => "Enter run  Up/Down history  Esc leave  Ctrl-C quit",
+        Focus::Log => "? help  hl/arrows scroll  jk node  End tail  H heal  Tab focus  q quit",
+        Focus::Cluster | Focus::Events => {
+            "? help  : console  1-9 node  k kill  r restart  p pause  i isolate  t lead  h heal  space time  q quit"
+        }
+    }
+}
+
+/// Draws the status bar.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let view = &app.view;
+    let base = theme.status();
+    buf.set_style(area, base);
+    let time = if view.clock_paused {
+        styled(
+            " PAUSED ",
+            base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )
+    } else {
+        styled(" running ", base)
+    };
+    let leader = match view.leader() {
+        Some(l) => format!(" leader n{l} "),
+        None => " no leader ".to_string(),
+    };
+    let line = Line::from(vec![
+        styled(
+            format!(" t={} ", cluster_time(view.tick)),
+            base.add_modifier(Modifier::BOLD),
+        ),
+        styled(format!("speed {}× ", view.speed), base),
+        time,
+        styled(leader, base.add_modifier(Modifier::BOLD)),
+        Span::styled("| ", base),
+        Span::styled(keys_now(app), base),
+    ]);
+    put_line(buf, area, 0, &line);
+}

@@ -1,0 +1,274 @@
+//! Regenerates the README's screenshots from real runs: a live cluster,
+//! the real dashboard drawn on ratatui's `TestBackend`, each frame written
+//! as an SVG (scripts/screenshots.sh converts them to PNG).
+//!
+//! Runs only with `RAFTLAB_SCREENSHOTS=DIR` set; otherwise it says it
+//! skipped. `bash scripts/screenshots.sh` does everything.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, unbounded};
+use raftlab::raft::Role;
+use raftlab::runtime::{Cluster, ClusterConfig, ClusterView};
+use raftlab::tui::console::Edit;
+use raftlab::tui::{Action, App, LiveDriver, Msg, NewView, Options, draw};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+const CELL_W: f64 = 8.4;
+const CELL_H: f64 = 18.0;
+const FG: &str = "#d4d4d4";
+const BG: &str = "#1e1e1e";
+
+fn hex(c: Color, default: &'static str) -> String {
+    let s = match c {
+        Color::Reset => default,
+        Color::Black => "#000000",
+        Color::Red => "#cd3131",
+        Color::Green => "#0dbc79",
+        Color::Yellow => "#e5e510",
+        Color::Blue => "#2472c8",
+        Color::Magenta => "#bc3fbc",
+        Color::Cyan => "#11a8cd",
+        Color::Gray => "#e5e5e5",
+        Color::DarkGray => "#767676",
+        Color::LightRed => "#f14c4c",
+        Color::LightGreen => "#23d18b",
+        Color::LightYellow => "#f5f543",
+        Color::LightBlue => "#3b8eea",
+        Color::LightMagenta => "#d670d6",
+        Color::LightCyan => "#29b8db",
+        Color::White => "#ffffff",
+        Color::Rgb(r, g, b) => return format!("#{r:02x}{g:02x}{b:02x}"),
+        Color::Indexed(_) => default,
+    };
+    s.to_string()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The buffer as an SVG: a rectangle per background run, a text per cell.
+fn svg(buf: &Buffer) -> String {
+    let (w, h) = (buf.area.width, buf.area.height);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="DejaVu Sans Mono, monospace" font-size="14">"#,
+        f64::from(w) * CELL_W + 16.0,
+        f64::from(h) * CELL_H + 16.0
+    );
+    let _ = writeln!(
+        out,
+        r#"<rect width="100%" height="100%" fill="{BG}"/><g transform="translate(8,8)">"#
+    );
+    for y in 0..h {
+        for x in 0..w {
+            let cell = &buf[(x, y)];
+            let mut fg = hex(cell.fg, FG);
+            let mut bg = hex(cell.bg, BG);
+            if cell.modifier.contains(Modifier::REVERSED) {
+                std::mem::swap(&mut fg, &mut bg);
+            }
+            let (px, py) = (f64::from(x) * CELL_W, f64::from(y) * CELL_H);
+            if bg != BG {
+                let _ = writeln!(
+                    out,
+                    r#"<rect x="{px:.1}" y="{py:.1}" width="{:.1}" height="{CELL_H}" fill="{bg}"/>"#,
+                    CELL_W + 0.3
+                );
+            }
+            let sym = cell.symbol();
+            if sym.trim().is_empty() {
+                continue;
+            }
+            let weight = if cell.modifier.contains(Modifier::BOLD) {
+                r#" font-weight="bold""#
+            } else {
+                ""
+            };
+            let dim = if cell.modifier.contains(Modifier::DIM) {
+                r#" opacity="0.55""#
+            } else {
+                ""
+            };
+            let under = if cell.modifier.contains(Modifier::UNDERLINED) {
+                r#" text-decoration="underline""#
+            } else {
+                ""
+            };
+            // Box drawing and blocks fill the cell: scale them to it.
+            let _ = writeln!(
+                out,
+                r#"<text x="{px:.1}" y="{:.1}" fill="{fg}"{weight}{dim}{under} textLength="{CELL_W}" lengthAdjust="spacingAndGlyphs">{}</text>"#,
+                py + CELL_H * 0.78,
+                escape(sym)
+            );
+        }
+    }
+    out.push_str("</g></svg>\n");
+    out
+}
+
+struct Run {
+    cluster: Arc<Cluster>,
+    app: App,
+    rx: Receiver<Msg>,
+    dir: PathBuf,
+}
+
+impl Run {
+    fn start(dir: &Path, nodes: usize, seed: u64) -> Run {
+        let config = ClusterConfig {
+            nodes,
+            seed,
+            log_window: 256,
+            ..ClusterConfig::default()
+        };
+        let cluster = Arc::new(Cluster::start(config).expect("start the cluster"));
+        let (tx, rx) = unbounded();
+        let driver = LiveDriver::start(cluster.clone(), tx, Msg::Done).expect("start the driver");
+        let app = App::new(cluster.view(), Box::new(driver), Options::default());
+        Run {
+            cluster,
+            app,
+            rx,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    fn pump(&mut self) -> Arc<ClusterView> {
+        let view = self.cluster.view();
+        self.app.update(Action::View(NewView(view.clone())));
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Done(o) = msg {
+                self.app.update(Action::Done(o));
+            }
+        }
+        view
+    }
+
+    fn until(&mut self, what: &str, timeout: Duration, ok: impl Fn(&ClusterView) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !ok(&self.pump()) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn command(&mut self, line: &str) {
+        self.app.update(Action::FocusConsole);
+        for c in line.chars() {
+            self.app.update(Action::Edit(Edit::Insert(c)));
+        }
+        self.app.update(Action::Submit);
+    }
+
+    /// Waits until no request is pending (bounded), then a little more.
+    fn settle(&mut self, extra: Duration) {
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while !self.app.pending.is_empty() && Instant::now() < deadline {
+            self.pump();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let until = Instant::now() + extra;
+        while Instant::now() < until {
+            self.pump();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn shot(&mut self, name: &str, w: u16, h: u16) {
+        self.pump();
+        self.app.update(Action::Resize(w, h));
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+        terminal.draw(|f| draw(&self.app, f)).expect("draw");
+        let path = self.dir.join(format!("{name}.svg"));
+        std::fs::write(&path, svg(terminal.backend().buffer())).expect("write svg");
+        eprintln!("wrote {}", path.display());
+    }
+}
+
+fn leader(v: &ClusterView) -> Option<u64> {
+    v.leader()
+}
+
+#[test]
+fn regenerate_screenshots() {
+    let Some(dir) = std::env::var_os("RAFTLAB_SCREENSHOTS") else {
+        eprintln!(
+            "SKIPPED regenerate_screenshots: set RAFTLAB_SCREENSHOTS=DIR (scripts/screenshots.sh does)"
+        );
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let long = Duration::from_secs(20);
+
+    // 1. A fresh election: catch a candidate asking for votes.
+    let mut run = Run::start(&dir, 5, 7);
+    let caught = {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = run.pump();
+            if v.nodes.iter().any(|n| n.role == Role::Candidate) {
+                break true;
+            }
+            if Instant::now() > deadline {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    if !caught {
+        run.until("a leader", long, |v| leader(v).is_some());
+    }
+    run.shot("election", 120, 40);
+    run.until("a leader", long, |v| leader(v).is_some());
+    for (k, v) in [("greeting", "hello"), ("x", "1"), ("y", "2")] {
+        run.command(&format!("put {k} {v}"));
+    }
+    run.command("get greeting");
+    run.command("get nothing");
+    run.settle(Duration::from_millis(600));
+    run.shot("leader", 120, 40);
+
+    // 2. A partition that strands the leader with one follower; a client
+    // on its side writes entries that can never commit.
+    let old = run.pump().leader().expect("leader");
+    let buddy = if old == 1 { 2 } else { 1 };
+    let rest: Vec<String> = (1..=5)
+        .filter(|&n| n != old && n != buddy)
+        .map(|n| n.to_string())
+        .collect();
+    run.command(&format!("partition {old} {buddy} | {}", rest.join(" ")));
+    run.settle(Duration::from_millis(100));
+    let mut stranded = run.cluster.client().restrict_to(&[old, buddy]);
+    for i in 0..4 {
+        let _ = stranded.put(&format!("lost{i}"), "never", Duration::from_millis(150));
+    }
+    run.until("a new leader on the majority side", long, |v| {
+        v.nodes
+            .iter()
+            .any(|n| n.id != old && n.id != buddy && n.role == Role::Leader)
+    });
+    for (k, v) in [("x", "10"), ("z", "3")] {
+        run.command(&format!("put {k} {v}"));
+    }
+    run.settle(Duration::from_millis(400));
+    run.app.update(Action::Select(old));
+    run.shot("partition", 120, 40);
+    run.shot("log-conflict", 200, 50);
+
+    // 3. The help overlay.
+    run.app.update(Action::ToggleHelp);
+    run.shot("help", 120, 40);
+}

@@ -1,0 +1,189 @@
+//! The dashboard end to end: the real binary in a real (tmux) terminal.
+//! It waits for a leader on screen, writes and reads a key through the
+//! console, kills the leader with keys and sees another take over,
+//! partitions and heals, quits, and checks the terminal was restored.
+//! Skipped, saying so, where tmux is not installed.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own with one detached session; killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux")
+    }
+
+    fn start(width: u16, height: u16, command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("raftlab-e2e-{}", std::process::id()),
+        };
+        let (w, h) = (width.to_string(), height.to_string());
+        let out = tmux.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            command,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        tmux
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    /// Esc alone: a key sent right after it would read as Alt+key.
+    fn escape(&self) {
+        self.keys(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+
+    fn type_line(&self, text: &str) {
+        self.run(&["send-keys", "-t", "e2e", "-l", text]);
+        self.keys(&["Enter"]);
+    }
+
+    fn display(&self, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "e2e", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until `found` returns something for the screen, or panics
+    /// with the last screen.
+    fn wait<T>(&self, what: &str, timeout: Duration, found: impl Fn(&str) -> Option<T>) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if let Some(t) = found(&screen) {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// The leader the status bar names.
+fn leader(screen: &str) -> Option<u64> {
+    let status = screen.lines().rev().find(|l| l.contains(" t="))?;
+    let at = status.find(" leader n")? + " leader n".len();
+    status[at..].chars().next()?.to_digit(10).map(u64::from)
+}
+
+fn tmux_missing() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .map_or(true, |o| !o.status.success())
+}
+
+#[test]
+fn the_dashboard_in_a_real_terminal() {
+    if tmux_missing() {
+        eprintln!(
+            "SKIPPED the_dashboard_in_a_real_terminal: tmux is not installed (apt-get install tmux)"
+        );
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_raftlab");
+    let command = format!(
+        "{bin} --seed 3 --speed 2; echo RAFTLAB-EXIT=$?; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'; sleep 60"
+    );
+    let tmux = Tmux::start(120, 40, &command);
+    let long = Duration::from_secs(20);
+
+    let first = tmux.wait("a leader on screen", long, leader);
+    assert!(tmux.screen().contains("★ Leader"));
+
+    tmux.keys(&[":"]);
+    tmux.type_line("put greeting hello");
+    tmux.wait("put answered OK", long, |s| {
+        s.contains("│  OK ").then_some(())
+    });
+    tmux.type_line("get greeting");
+    tmux.wait("get answered hello", long, |s| {
+        s.contains("│  hello ").then_some(())
+    });
+    tmux.type_line("get nothing-here");
+    tmux.wait("get of a missing key answered (nil)", long, |s| {
+        s.contains("│  (nil) ").then_some(())
+    });
+
+    // Leave the console, select the leader, kill it with `k`.
+    tmux.escape();
+    tmux.keys(&[&first.to_string(), "k"]);
+    let second = tmux.wait("a new leader", long, |s| leader(s).filter(|&l| l != first));
+    assert_ne!(first, second);
+    assert!(
+        tmux.screen().contains(&format!("n{first} Down")),
+        "{}",
+        tmux.screen()
+    );
+
+    tmux.keys(&[":"]);
+    tmux.type_line("partition 1 2 | 3 4 5");
+    tmux.wait("the partition on screen", long, |s| {
+        s.contains("partitioned  1 2 | 3 4 5").then_some(())
+    });
+    tmux.escape();
+    tmux.keys(&["h"]);
+    tmux.wait("the network healed", long, |s| {
+        s.contains("all connected").then_some(())
+    });
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait("raftlab to exit", long, |s| {
+        s.contains("RAFTLAB-EXIT=").then(|| s.to_string())
+    });
+    assert!(screen.contains("RAFTLAB-EXIT=0"), "{screen}");
+    // Restored: the main screen (no dashboard left), cursor shown, and the
+    // line discipline back in canonical mode (raw mode off).
+    assert!(
+        !screen.contains("Console"),
+        "the dashboard is still drawn:\n{screen}"
+    );
+    assert_eq!(
+        tmux.display("#{alternate_on}"),
+        "0",
+        "still on the alternate screen"
+    );
+    assert_eq!(tmux.display("#{cursor_flag}"), "1", "the cursor is hidden");
+    tmux.wait("stty to report icanon", long, |s| {
+        s.lines().any(|l| l.trim() == "icanon").then_some(())
+    });
+}
