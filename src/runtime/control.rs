@@ -151,25 +151,27 @@ impl Cluster {
     /// Changes the fabric with `f`, records `what` as an event.
     fn network(
         &self,
-        what: String,
+        what: impl FnOnce(&Fabric) -> String,
         f: impl FnOnce(&mut Fabric) -> Result<(), FabricError>,
     ) -> Result<(), RuntimeError> {
         self.check_running_cluster()?;
-        f(&mut lock(&self.shared.fabric))?;
-        self.shared.event(None, what);
+        let text = {
+            let mut fabric = lock(&self.shared.fabric);
+            f(&mut fabric)?;
+            what(&fabric)
+        };
+        self.shared.event(None, text);
         Ok(())
     }
 
     /// Cuts every link to and from `id`.
     pub fn isolate(&self, id: NodeId) -> Result<(), RuntimeError> {
-        self.network(format!("isolated n{id}"), |f| f.isolate(id))
+        self.network(|_| format!("isolated n{id}"), |f| f.isolate(id))
     }
 
     /// Splits the network into `groups` (nodes named nowhere form one more).
     pub fn partition(&self, groups: &[Vec<NodeId>]) -> Result<(), RuntimeError> {
-        self.network(format!("partitioned into {groups:?}"), |f| {
-            f.partition(groups)
-        })
+        self.network(|f| format!("partitioned: {f}"), |f| f.partition(groups))
     }
 
     /// Splits into `left` and `right` with `bridge` linked to both.
@@ -180,53 +182,59 @@ impl Cluster {
         right: &[NodeId],
     ) -> Result<(), RuntimeError> {
         let what = format!("bridged {left:?} and {right:?} through n{bridge}");
-        self.network(what, |f| f.bridge(left, bridge, right))
+        self.network(|_| what, |f| f.bridge(left, bridge, right))
     }
 
     /// Cuts the link from `from` to `to` only.
     pub fn cut(&self, from: NodeId, to: NodeId) -> Result<(), RuntimeError> {
-        self.network(format!("cut n{from} → n{to}"), |f| f.cut(from, to))
+        self.network(|_| format!("cut n{from} → n{to}"), |f| f.cut(from, to))
     }
 
     /// Brings the link from `from` to `to` back up.
     pub fn restore_link(&self, from: NodeId, to: NodeId) -> Result<(), RuntimeError> {
-        self.network(format!("restored n{from} → n{to}"), |f| {
-            f.restore(from, to)
-        })
+        self.network(
+            |_| format!("restored n{from} → n{to}"),
+            |f| f.restore(from, to),
+        )
     }
 
     /// Brings every link up (loss, delay and duplication stay).
     pub fn heal(&self) -> Result<(), RuntimeError> {
-        self.network("healed the network".into(), |f| {
-            f.heal();
-            Ok(())
-        })
+        self.network(
+            |_| "healed the network".to_string(),
+            |f| {
+                f.heal();
+                Ok(())
+            },
+        )
     }
 
     /// Sets the loss probability of every link.
     pub fn set_loss(&self, p: f64) -> Result<(), RuntimeError> {
-        self.network(format!("loss {p} on every link"), |f| f.set_loss(p))
+        self.network(|_| format!("loss {p} on every link"), |f| f.set_loss(p))
     }
 
     /// Sets the delay range of every link, in cluster µs (a tick is
     /// [`TICK_CLUSTER_US`](super::TICK_CLUSTER_US)).
     pub fn set_delay(&self, min_us: u64, max_us: u64) -> Result<(), RuntimeError> {
         let what = format!("delay {min_us}–{max_us} µs on every link");
-        self.network(what, |f| f.set_delay(min_us, max_us))
+        self.network(|_| what, |f| f.set_delay(min_us, max_us))
     }
 
     /// Sets the duplication probability of every link.
     pub fn set_duplicate(&self, p: f64) -> Result<(), RuntimeError> {
-        self.network(format!("duplication {p} on every link"), |f| {
-            f.set_duplicate(p)
-        })
+        self.network(
+            |_| format!("duplication {p} on every link"),
+            |f| f.set_duplicate(p),
+        )
     }
 
     /// Replaces the link from `from` to `to`.
     pub fn set_link(&self, from: NodeId, to: NodeId, link: Link) -> Result<(), RuntimeError> {
-        self.network(format!("set link n{from} → n{to}"), |f| {
-            f.set_link(from, to, link)
-        })
+        self.network(
+            |_| format!("set link n{from} → n{to}"),
+            |f| f.set_link(from, to, link),
+        )
     }
 
     // ------------------------------------------------------------ clock
