@@ -150,10 +150,14 @@ impl Transport {
 
     /// Sets `config` up for this transport, or says why the runtime cannot
     /// run it. Adding a transport to the runtime is one arm here.
-    fn configure(self, _config: &mut ClusterConfig) -> Result<(), String> {
+    fn configure(self, config: &mut ClusterConfig) -> Result<(), String> {
         match self {
             Transport::Channel => Ok(()),
-            Transport::Tcp => Err("tcp transport not built yet".into()),
+            Transport::Tcp => {
+                // Loopback sockets on ports the system picks.
+                config.transport = crate::runtime::Transport::Tcp { base_port: 0 };
+                Ok(())
+            }
         }
     }
 }
