@@ -211,20 +211,23 @@ impl Cluster {
 
     /// Sets the loss probability of every link.
     pub fn set_loss(&self, p: f64) -> Result<(), RuntimeError> {
-        self.network(|_| format!("loss {p} on every link"), |f| f.set_loss(p))
+        self.network(
+            |_| format!("loss {} on every link", percent(p)),
+            |f| f.set_loss(p),
+        )
     }
 
     /// Sets the delay range of every link, in cluster µs (a tick is
     /// [`TICK_CLUSTER_US`](super::TICK_CLUSTER_US)).
     pub fn set_delay(&self, min_us: u64, max_us: u64) -> Result<(), RuntimeError> {
-        let what = format!("delay {min_us}–{max_us} µs on every link");
+        let what = format!("delay {}..{} on every link", millis(min_us), millis(max_us));
         self.network(|_| what, |f| f.set_delay(min_us, max_us))
     }
 
     /// Sets the duplication probability of every link.
     pub fn set_duplicate(&self, p: f64) -> Result<(), RuntimeError> {
         self.network(
-            |_| format!("duplication {p} on every link"),
+            |_| format!("duplication {} on every link", percent(p)),
             |f| f.set_duplicate(p),
         )
     }
@@ -298,5 +301,24 @@ impl Cluster {
         let _ = self.shared.timer.send(TimerInput::Wake);
         self.shared.event(None, what);
         Ok(())
+    }
+}
+
+/// A probability as people write it: `0.1` → `10%`.
+fn percent(p: f64) -> String {
+    let pct = p * 100.0;
+    if (pct - pct.round()).abs() < 1e-9 {
+        format!("{}%", pct.round())
+    } else {
+        format!("{pct:.1}%")
+    }
+}
+
+/// Microseconds as milliseconds: `5000` → `5ms`, `1500` → `1.5ms`.
+fn millis(us: u64) -> String {
+    if us.is_multiple_of(1000) {
+        format!("{}ms", us / 1000)
+    } else {
+        format!("{:.1}ms", us as f64 / 1000.0)
     }
 }

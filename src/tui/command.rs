@@ -40,7 +40,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("kill N|leader", "crash a node"),
     ("restart N|all", "back from disk"),
     ("pause N / resume N", "freeze/unfreeze"),
-    ("isolate N", "cut its links"),
+    ("isolate N|leader", "cut its links"),
     ("partition 1 2 | 3 4 5", "split network"),
     ("heal", "links back up"),
     ("loss N%", "drop N% of msgs"),
@@ -59,6 +59,15 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
     };
     let req = |r: Request| Ok(Command::Request(r));
     let node = |s: &str| parse_node(s, cx.nodes);
+    // A node named by id, or `leader` for whichever node leads now.
+    let target = |s: &str, what: &str| {
+        if s.eq_ignore_ascii_case("leader") {
+            cx.leader
+                .ok_or_else(|| format!("there is no leader to {what} right now"))
+        } else {
+            node(s)
+        }
+    };
     match (verb.to_ascii_lowercase().as_str(), args) {
         ("help" | "?", []) => Ok(Command::Help),
         ("clear", []) => Ok(Command::Clear),
@@ -78,19 +87,15 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
             old.to_string(),
             new.to_string(),
         )),
-        ("kill", [n]) if n.eq_ignore_ascii_case("leader") => match cx.leader {
-            Some(l) => req(Request::Kill(l)),
-            None => Err("there is no leader to kill right now".into()),
-        },
-        ("kill", [n]) => req(Request::Kill(node(n)?)),
+        ("kill", [n]) => req(Request::Kill(target(n, "kill")?)),
         ("restart", [n]) if n.eq_ignore_ascii_case("all") => req(Request::RestartAll),
         ("restart", [n]) => req(Request::Restart(node(n)?)),
         ("pause", []) => req(Request::PauseClock),
         ("resume", []) => req(Request::ResumeClock),
         ("step", []) => req(Request::Step),
-        ("pause", [n]) => req(Request::Pause(node(n)?)),
+        ("pause", [n]) => req(Request::Pause(target(n, "pause")?)),
         ("resume", [n]) => req(Request::Resume(node(n)?)),
-        ("isolate", [n]) => req(Request::Isolate(node(n)?)),
+        ("isolate", [n]) => req(Request::Isolate(target(n, "isolate")?)),
         ("partition", _) => req(Request::Partition(parse_groups(args, cx.nodes)?)),
         ("heal", []) => req(Request::Heal),
         ("loss", [p]) => req(Request::Loss(parse_percent(p)?)),
@@ -276,6 +281,8 @@ mod tests {
         assert_eq!(ok("pause"), Request::PauseClock);
         assert_eq!(ok("resume 1"), Request::Resume(1));
         assert_eq!(ok("isolate 5"), Request::Isolate(5));
+        assert_eq!(ok("isolate leader"), Request::Isolate(3));
+        assert_eq!(ok("pause leader"), Request::Pause(3));
         assert_eq!(
             ok("partition 1 2 | 3 4 5"),
             Request::Partition(vec![vec![1, 2], vec![3, 4, 5]])
@@ -309,5 +316,7 @@ mod tests {
         assert!(err("").contains("help"));
         let no_leader = Context { leader: None, ..CX };
         assert!(parse("kill leader", no_leader).is_err());
+        let isolate = parse("isolate leader", no_leader).err().unwrap_or_default();
+        assert!(isolate.contains("no leader to isolate"), "{isolate}");
     }
 }
