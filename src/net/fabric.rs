@@ -363,21 +363,25 @@ impl Fabric {
     }
 }
 
+/// Partition groups as people write them: `1 2 | 3 4 5`.
+pub fn format_groups(groups: &[Vec<NodeId>]) -> String {
+    groups
+        .iter()
+        .map(|g| {
+            g.iter()
+                .map(|id| id.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 impl fmt::Display for Fabric {
     /// `1 2 | 3 4 5`, followed by `(cut 1→3, 3→1)` when links inside a
     /// group are down.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let groups: Vec<String> = self
-            .groups()
-            .iter()
-            .map(|g| {
-                g.iter()
-                    .map(|id| id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect();
-        f.write_str(&groups.join(" | "))?;
+        f.write_str(&format_groups(&self.groups()))?;
         let cuts = self.partial_cuts();
         if !cuts.is_empty() {
             let cuts: Vec<String> = cuts.iter().map(|(a, b)| format!("{a}→{b}")).collect();

@@ -256,14 +256,5 @@ fn client_op(client: &mut Client, request: Request) -> Result<String, String> {
 
 /// Groups as the network pane writes them: "1 2 | 3 4 5".
 pub fn groups_text(groups: &[Vec<NodeId>]) -> String {
-    groups
-        .iter()
-        .map(|g| {
-            g.iter()
-                .map(|id| id.to_string())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join(" | ")
+    crate::net::format_groups(groups)
 }
