@@ -163,3 +163,35 @@ fn the_narrated_demo_is_still_reachable() {
 fn bad_dashboard_flags_are_refused() {
     assert_bad_input(&["--speed", "50"], "0.1 to 10");
 }
+
+#[test]
+fn tour_without_a_name_lists_the_shipped_tours() {
+    // From another directory: the tours are compiled into the binary.
+    let out = Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .arg("tour")
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("run raftlab");
+    let listed = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for name in ["election", "replication", "failover", "partition"] {
+        assert!(listed.contains(name), "{name} missing from {listed}");
+    }
+    assert!(listed.contains("Leader election:"), "{listed}");
+}
+
+#[test]
+fn bad_tours_are_refused_with_exit_two() {
+    assert_bad_input(&["tour", "no-such-tour"], "no tour called \"no-such-tour\"");
+    assert_bad_input(&["--script", "/nonexistent/tour.scen"], "cannot read");
+    let bad = temp_file("bad_tour.scen", "# x\ncluster 3\nwait leader within fast\n");
+    let bad = bad.to_string_lossy().into_owned();
+    assert_bad_input(
+        &["--script", &bad],
+        "bad_tour.scen:3:20: expected a duration",
+    );
+    let none = temp_file("no_cluster.scen", "# x\nsay hello\n");
+    let none = none.to_string_lossy().into_owned();
+    assert_bad_input(&["--script", &none], "needs a `cluster N` statement");
+    assert_bad_input(&["tour", "election", "--script", &bad], "not both");
+}

@@ -2,17 +2,25 @@
 //!
 //! Checks that stdout is a terminal (else says so and exits 2), starts the
 //! cluster (in memory, or file storage per node under `--data-dir`), runs
-//! the TUI, and shuts the cluster down when it ends.
+//! the TUI, and shuts the cluster down when it ends. With `--script FILE`
+//! (or `raftlab tour NAME`) it plays a scenario as a guided tour: the
+//! script is read and parsed first (a bad one exits 2 before the terminal
+//! is touched), and its `cluster` statement sets the size, seed and bugs of
+//! the live cluster, which starts paused until the first step.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::args::parse_nodes;
+use std::time::Duration;
+
+use super::args::{parse_duration_us, parse_nodes};
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
+use crate::scenario::ast::StmtKind;
+use crate::scenario::{self, ClusterSpec};
 use crate::storage::FileStorage;
-use crate::tui::{Options, Theme, run_live};
+use crate::tui::{Options, Theme, TourSetup, run_live};
 
 /// The cluster id file storage is opened with: one dashboard cluster per
 /// data directory.
@@ -46,6 +54,33 @@ pub struct DashboardArgs {
     /// (loopback sockets on free ports) or tcp:PORT (node i on PORT+i).
     #[arg(long, default_value = "channel")]
     transport: Transport,
+    /// Play a scenario script as a guided tour over the dashboard.
+    #[arg(long, value_name = "FILE")]
+    script: Option<PathBuf>,
+    /// In a tour, run each step by itself after --delay instead of waiting
+    /// for Enter.
+    #[arg(long)]
+    auto: bool,
+    /// The pause before each step in --auto mode (e.g. 3s, 500ms).
+    #[arg(long, default_value = "3s", value_parser = parse_duration_us)]
+    delay: u64,
+}
+
+impl DashboardArgs {
+    /// The tour script file given with `--script`, if any.
+    pub fn script_file(&self) -> Option<&PathBuf> {
+        self.script.as_ref()
+    }
+}
+
+/// A tour's script, not yet parsed: its name (a path or a tour's file) and text.
+pub struct TourText {
+    /// The name errors are reported under.
+    pub name: String,
+    /// The caption pane's title.
+    pub title: String,
+    /// The script.
+    pub text: String,
 }
 
 fn parse_speed(s: &str) -> Result<f64, String> {
@@ -57,6 +92,60 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 
 /// Runs the dashboard; exit 2 without a terminal or with a bad setup.
 pub fn run(args: DashboardArgs) -> ExitCode {
+    let tour = match &args.script {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Some(TourText {
+                name: path.display().to_string(),
+                title: path
+                    .file_stem()
+                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
+                text,
+            }),
+            Err(e) => {
+                eprintln!("raftlab: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+    };
+    run_with(args, tour)
+}
+
+/// Parses a tour and finds the cluster it asks for; the message is ready
+/// to print.
+fn prepare(tour: &TourText, auto: Option<Duration>) -> Result<(TourSetup, ClusterSpec), String> {
+    let script = scenario::parse(&tour.text, &tour.name).map_err(|e| e.to_string())?;
+    let spec = script
+        .statements
+        .iter()
+        .find_map(|s| match &s.kind {
+            StmtKind::Cluster(spec) => Some(spec.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| {
+            format!(
+                "{}: a tour needs a `cluster N` statement to size the live cluster",
+                tour.name
+            )
+        })?;
+    let setup = TourSetup {
+        name: tour.title.clone(),
+        script,
+        auto,
+    };
+    Ok((setup, spec))
+}
+
+/// Runs the dashboard, playing `tour` over it if given.
+pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
+    let auto = args.auto.then(|| Duration::from_micros(args.delay));
+    let tour = match tour.map(|t| prepare(&t, auto)).transpose() {
+        Ok(tour) => tour,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\
@@ -72,6 +161,13 @@ pub fn run(args: DashboardArgs) -> ExitCode {
         transport: args.transport,
         ..ClusterConfig::default()
     };
+    if let Some((_, spec)) = &tour {
+        config.nodes = spec.nodes;
+        config.seed = spec.seed.unwrap_or(args.seed);
+        config.bugs = spec.bugs;
+        // Nothing happens until the tour's first step.
+        config.start_paused = true;
+    }
     if let Some(dir) = args.data_dir.clone() {
         if let Err(e) = std::fs::create_dir_all(&dir) {
             eprintln!(
@@ -100,7 +196,7 @@ pub fn run(args: DashboardArgs) -> ExitCode {
         },
         mouse: !args.no_mouse,
     };
-    let result = run_live(cluster.clone(), options);
+    let result = run_live(cluster.clone(), options, tour.map(|(setup, _)| setup));
     if let Ok(cluster) = Arc::try_unwrap(cluster) {
         cluster.shutdown();
     }

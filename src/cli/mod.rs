@@ -12,6 +12,7 @@ mod dashboard;
 mod demo;
 mod node;
 mod script;
+mod tour;
 
 use std::process::ExitCode;
 
@@ -63,6 +64,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// A narrated tour of Raft in the simulator, printed (no terminal UI).
     Demo(demo::DemoArgs),
+    /// Guided tours over the live dashboard: without NAME, list them; with
+    /// one, play it step by step (Enter or → runs the next step).
+    Tour(tour::TourArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -84,5 +88,6 @@ pub fn main() -> ExitCode {
         Some(Command::Node(args)) => node::run(args),
         Some(Command::Client(args)) => client::run(args),
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Tour(args)) => tour::run(args),
     }
 }

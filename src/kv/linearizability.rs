@@ -52,6 +52,20 @@ pub enum Verdict {
     Unknown,
 }
 
+/// Checks a history with [`DEFAULT_BUDGET`] and says in words why it is
+/// not known to be linearizable: what the simulator and the live tours
+/// report.
+pub fn check_described(history: &[HistoryEvent]) -> Result<(), String> {
+    match check(history) {
+        Ok(Verdict::Linearizable) => Ok(()),
+        Ok(Verdict::Unknown) => Err("the checker ran out of its time or memory budget, so the history could not be shown linearizable".into()),
+        Ok(Verdict::NotLinearizable { key, explanation }) => {
+            Err(format!("the history is not linearizable on key {key:?}: {explanation}"))
+        }
+        Err(e) => Err(format!("the history does not pair up: {e}")),
+    }
+}
+
 /// Checks a history with [`DEFAULT_BUDGET`].
 pub fn check(events: &[HistoryEvent]) -> Result<Verdict, HistoryError> {
     check_with_budget(events, DEFAULT_BUDGET)

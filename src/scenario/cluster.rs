@@ -1,7 +1,8 @@
 //! The cluster a script drives, as a trait: the simulator implements it by
-//! forwarding to its own methods, and the live runtime (for guided tours)
-//! can implement it later. Every method is object-safe, so the runner holds
-//! a `Box<dyn Cluster>` made by a factory when the script says `cluster N`.
+//! forwarding to its own methods, and the live runtime implements it in
+//! `live_cluster.rs` (for guided tours). Every method is object-safe, so the
+//! runner holds a `Box<dyn Cluster>` made by a factory when the script says
+//! `cluster N`.
 
 pub use crate::kv::ClientOutcome;
 use crate::kv::Op;

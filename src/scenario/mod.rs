@@ -1,8 +1,10 @@
 //! The scenario script language: one statement per line, read top to
 //! bottom, that builds a cluster, breaks it on purpose and says what must
 //! happen. The same script is a headless test (`raftlab script FILE…`, the
-//! files under `tests/scenarios/`) and, later, a guided tour in the
-//! dashboard. See `docs/scenarios.md` for the language reference.
+//! files under `tests/scenarios/`) and a guided tour in the dashboard
+//! (`raftlab tour NAME`, the files under `assets/tours/`, played on the live
+//! cluster through [`LiveCluster`]). See `docs/scenarios.md` for the
+//! language reference.
 //!
 //! ```text
 //! # A leader is elected, and a write through it is read back.
@@ -27,10 +29,12 @@ mod cursor;
 mod error;
 mod eval;
 mod lexer;
+mod live_cluster;
 mod parser;
 mod parts;
 mod runner;
 mod sim_cluster;
+pub mod tours;
 mod transcript;
 
 #[cfg(test)]
@@ -45,8 +49,9 @@ mod runner_tests;
 pub use ast::Script;
 pub use cluster::{ClientOutcome, Cluster, ClusterSpec, ClusterStats};
 pub use error::{ClusterError, ParseError, ParseErrors, ScriptError};
+pub use live_cluster::{LiveCluster, live_factory};
 pub use parser::{MAX_NODES, parse};
-pub use runner::{Factory, POLL_US, run};
+pub use runner::{Factory, Observer, POLL_US, run, run_observed};
 pub use sim_cluster::sim_factory;
 pub use transcript::{Failure, Mark, Report, TranscriptLine, format_us};
 

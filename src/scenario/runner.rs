@@ -20,9 +20,41 @@ pub type Factory<'a> = dyn FnMut(ClusterSpec) -> Result<Box<dyn Cluster>, String
 /// How finely `wait` polls its condition, in µs of virtual time.
 pub const POLL_US: u64 = 1_000;
 
+/// Watches a run statement by statement, and may hold it up: a guided tour
+/// waits for a key before each step and shows each outcome as it comes.
+pub trait Observer {
+    /// Called before a statement runs (`depth` counts the `repeat` blocks
+    /// around it). An `Err` stops the run there, with that message as its
+    /// failure.
+    fn before(&mut self, stmt: &Stmt, depth: usize) -> Result<(), String> {
+        let _ = (stmt, depth);
+        Ok(())
+    }
+    /// Called with each transcript line as soon as it is written.
+    fn after(&mut self, line: &TranscriptLine) {
+        let _ = line;
+    }
+}
+
+/// The observer of a plain run: it watches nothing and never waits.
+struct Unobserved;
+
+impl Observer for Unobserved {}
+
 /// Runs `script`, creating clusters with `factory`.
 pub fn run(script: &Script, factory: &mut Factory<'_>) -> Result<Report, ScriptError> {
+    run_observed(script, factory, &mut Unobserved)
+}
+
+/// Runs `script` like [`run`], telling `observer` about each statement
+/// before it runs and each transcript line as it is written.
+pub fn run_observed(
+    script: &Script,
+    factory: &mut Factory<'_>,
+    observer: &mut dyn Observer,
+) -> Result<Report, ScriptError> {
     let mut runner = Runner {
+        observer,
         file: script.name.clone(),
         factory,
         cluster: None,
@@ -71,7 +103,8 @@ impl From<String> for StepError {
     }
 }
 
-struct Runner<'f, 'a> {
+struct Runner<'f, 'a, 'o> {
+    observer: &'o mut dyn Observer,
     file: String,
     factory: &'f mut Factory<'a>,
     cluster: Option<Box<dyn Cluster>>,
@@ -87,24 +120,33 @@ fn info(detail: impl Into<String>) -> Result<Outcome, StepError> {
     Ok((Mark::Info, detail.into()))
 }
 
-impl Runner<'_, '_> {
+impl Runner<'_, '_, '_> {
     fn block(&mut self, stmts: &[Stmt]) -> Result<(), Halt> {
         stmts.iter().try_for_each(|s| self.exec(s))
     }
 
     fn record(&mut self, stmt: &Stmt, mark: Mark, detail: String) {
         let at_us = self.cluster.as_ref().map_or(0, |c| c.now_us());
-        self.transcript.push(TranscriptLine {
+        let line = TranscriptLine {
             line: stmt.line,
             at_us,
             depth: self.depth,
             source: stmt.source.clone(),
             mark,
             detail,
-        });
+        };
+        self.observer.after(&line);
+        self.transcript.push(line);
     }
 
     fn exec(&mut self, stmt: &Stmt) -> Result<(), Halt> {
+        if let Err(message) = self.observer.before(stmt, self.depth) {
+            self.record(stmt, Mark::Fail, message.clone());
+            return Err(Halt::Failed(Failure {
+                line: stmt.line,
+                message,
+            }));
+        }
         if let StmtKind::Repeat { count, body } = &stmt.kind {
             self.record(stmt, Mark::Info, format!("{count} times"));
             let outer = self.ctx.loop_i;

@@ -276,7 +276,7 @@ impl Sim {
     /// equals a replay of its log up to its applied index.
     pub fn check_history(&self) -> Result<(), Violation> {
         self.check_state()?;
-        linearizability_check(&self.history)
+        crate::kv::linearizability::check_described(&self.history)
             .map_err(|details| self.make_violation(("linearizability", details)))
     }
 
@@ -589,17 +589,4 @@ fn node_config(opts: &SimOptions, id: NodeId) -> Config {
     let mut config = Config::new(id, voters);
     config.bugs = opts.bugs;
     config
-}
-
-/// The linearizability check of a history (see [`crate::kv::linearizability`]).
-fn linearizability_check(history: &[HistoryEvent]) -> Result<(), String> {
-    use crate::kv::linearizability::{Verdict, check};
-    match check(history) {
-        Ok(Verdict::Linearizable) => Ok(()),
-        Ok(Verdict::Unknown) => Err("the checker ran out of its time or memory budget, so the history could not be shown linearizable".into()),
-        Ok(Verdict::NotLinearizable { key, explanation }) => {
-            Err(format!("the history is not linearizable on key {key:?}: {explanation}"))
-        }
-        Err(e) => Err(format!("the history does not pair up: {e}")),
-    }
 }

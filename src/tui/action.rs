@@ -8,6 +8,7 @@ use crate::raft::NodeId;
 use crate::runtime::ClusterView;
 use crate::tui::console::Edit;
 use crate::tui::driver::Outcome;
+use crate::tui::tour::TourEvent;
 
 /// Which pane has the keyboard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -101,6 +102,10 @@ pub enum Action {
     Done(Outcome),
     /// The terminal has a new size.
     Resize(u16, u16),
+    /// Run the tour's next step.
+    TourNext,
+    /// The tour thread reported something.
+    Tour(TourEvent),
 }
 
 /// A view as an action carries it; two are equal when they are the same

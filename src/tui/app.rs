@@ -15,6 +15,7 @@ use crate::tui::console::{Console, LineKind};
 use crate::tui::driver::{Driver, Outcome, Request, groups_text};
 use crate::tui::layout;
 use crate::tui::theme::Theme;
+use crate::tui::tour::Tour;
 
 /// The speed factors `+` and `-` step through.
 pub const SPEEDS: [f64; 8] = [0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0];
@@ -64,6 +65,8 @@ pub struct App {
     /// Requests under way, by id: what was asked and the console line
     /// waiting for its result.
     pub pending: BTreeMap<u64, (Request, u64)>,
+    /// The guided tour being played, if any.
+    pub tour: Option<Tour>,
     driver: Box<dyn Driver>,
     next_id: u64,
 }
@@ -90,6 +93,7 @@ impl App {
             size: (0, 0),
             quit: false,
             pending: BTreeMap::new(),
+            tour: None,
             driver,
             next_id: 1,
         }
@@ -110,6 +114,8 @@ impl App {
                     self.help = false;
                 } else if self.focus == Focus::Console {
                     self.focus = Focus::Cluster;
+                } else if self.tour.as_ref().is_some_and(|t| t.finished.is_some()) {
+                    self.tour = None;
                 }
             }
             Action::FocusNext => self.focus = cycle(self.focus, 1),
@@ -158,6 +164,16 @@ impl App {
             Action::View(view) => self.set_view(view.0),
             Action::Done(outcome) => self.finish(outcome),
             Action::Resize(w, h) => self.size = (w, h),
+            Action::TourNext => {
+                if let Some(tour) = &mut self.tour {
+                    tour.go_on();
+                }
+            }
+            Action::Tour(event) => {
+                if let Some(tour) = &mut self.tour {
+                    tour.apply(event);
+                }
+            }
         }
     }
 

@@ -2,9 +2,10 @@
 
 use ratatui::Frame;
 
+use crate::tui::action::Focus;
 use crate::tui::app::App;
 use crate::tui::layout;
-use crate::tui::widgets::{cluster, console, events, help, log, network, status, too_small};
+use crate::tui::widgets::{cluster, console, events, help, log, network, status, too_small, tour};
 
 /// Draws the dashboard into `frame`. Reads the app, changes nothing.
 pub fn draw(app: &App, frame: &mut Frame) {
@@ -20,6 +21,13 @@ pub fn draw(app: &App, frame: &mut Frame) {
     events::render(app, areas.events, buf);
     status::render(app, areas.status, buf);
     console::render(app, areas.console, frame);
+    // A tour's captions take the console's place, unless the console has
+    // the keyboard (Tab or `:` brings it back).
+    if let Some(t) = &app.tour
+        && app.focus != Focus::Console
+    {
+        tour::render(app, t, tour::area(area, areas.console), frame.buffer_mut());
+    }
     if app.help {
         help::render(app, area, frame);
     }

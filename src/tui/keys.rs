@@ -5,7 +5,8 @@
 //! The one conflict: `h` heals and `k` kills, yet vim users move with
 //! `hjkl`. In the log pane — the one that scrolls sideways — `h j k l`
 //! move; everywhere else `h` heals and `k` kills, and `j`/`l` move.
-//! `H` heals from any pane. Arrows always move.
+//! `H` heals from any pane. Arrows always move, except that while a guided
+//! tour waits for its next step, → (like Enter and `n`) runs it.
 
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -35,6 +36,16 @@ fn key_action(app: &App, key: &KeyEvent) -> Option<Action> {
             KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter => Some(Action::ToggleHelp),
             _ => None,
         };
+    }
+    if app.focus != Focus::Console
+        && let Some(tour) = &app.tour
+        && tour.finished.is_none()
+    {
+        match key.code {
+            KeyCode::Enter | KeyCode::Char('n') => return Some(Action::TourNext),
+            KeyCode::Right if tour.waiting() => return Some(Action::TourNext),
+            _ => {}
+        }
     }
     match key.code {
         KeyCode::Tab => return Some(Action::FocusNext),

@@ -12,7 +12,8 @@
 //! actions), `command.rs` (the console language), `console.rs` (line
 //! editing, history, transcript), `driver.rs` (the cluster seam),
 //! `layout.rs`, `draw.rs`, `theme.rs` (every colour and symbol),
-//! `widgets/` (one pane per file), `run.rs` (the main loop),
+//! `widgets/` (one pane per file), `tour.rs` (guided tours: a script
+//! played step by step on the live cluster), `run.rs` (the main loop),
 //! `terminal.rs` (raw mode and restoring it).
 
 pub mod action;
@@ -26,6 +27,7 @@ pub mod layout;
 pub mod run;
 pub mod terminal;
 pub mod theme;
+pub mod tour;
 pub mod widgets;
 
 #[cfg(test)]
@@ -35,5 +37,5 @@ pub use action::{Action, Focus, Move, NewView};
 pub use app::{App, Options};
 pub use draw::draw;
 pub use driver::{Driver, LiveDriver, Outcome, Request};
-pub use run::{Msg, event_loop, run_live};
+pub use run::{Msg, TourSetup, event_loop, run_live};
 pub use theme::Theme;

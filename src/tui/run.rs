@@ -12,12 +12,14 @@ use ratatui::crossterm::event::{self, Event};
 use ratatui::{Terminal, TerminalOptions, Viewport};
 
 use crate::runtime::{Cluster, ClusterView};
+use crate::scenario::ast::Script;
 use crate::tui::action::{Action, NewView};
 use crate::tui::app::{App, Options};
 use crate::tui::draw::draw;
 use crate::tui::driver::{LiveDriver, Outcome};
 use crate::tui::keys;
 use crate::tui::terminal;
+use crate::tui::tour::{self, Tour, TourEvent};
 
 /// The shortest time between two frames (about 30 per second).
 pub const FRAME: Duration = Duration::from_millis(33);
@@ -33,6 +35,18 @@ pub enum Msg {
     View(Arc<ClusterView>),
     /// A request finished.
     Done(Outcome),
+    /// The guided tour reported something.
+    Tour(TourEvent),
+}
+
+/// A guided tour to play over the dashboard.
+pub struct TourSetup {
+    /// Its name, shown in the caption pane's title.
+    pub name: String,
+    /// The parsed script.
+    pub script: Script,
+    /// In auto mode, the delay before each step; `None`: wait for a key.
+    pub auto: Option<Duration>,
 }
 
 /// Runs `app` on `terminal` until it quits or every sender is gone.
@@ -77,6 +91,7 @@ fn handle(app: &mut App, msg: Msg) -> bool {
         Msg::Input(event) => keys::action_for(app, &event),
         Msg::View(view) => Some(Action::View(NewView(view))),
         Msg::Done(outcome) => Some(Action::Done(outcome)),
+        Msg::Tour(event) => Some(Action::Tour(event)),
     };
     match action {
         Some(action) => {
@@ -87,21 +102,43 @@ fn handle(app: &mut App, msg: Msg) -> bool {
     }
 }
 
-/// Runs the dashboard on the real terminal for `cluster`. Restores the
-/// terminal however it ends.
-pub fn run_live(cluster: Arc<Cluster>, options: Options) -> std::io::Result<()> {
+/// Runs the dashboard on the real terminal for `cluster`, playing `tour`
+/// over it if given. Restores the terminal however it ends.
+pub fn run_live(
+    cluster: Arc<Cluster>,
+    options: Options,
+    tour: Option<TourSetup>,
+) -> std::io::Result<()> {
     let (tx, rx) = unbounded::<Msg>();
     let stop = Arc::new(AtomicBool::new(false));
     let driver = LiveDriver::start(cluster.clone(), tx.clone(), Msg::Done)?;
     let mut app = App::new(cluster.view(), Box::new(driver), options);
     let views = spawn_views(&cluster, tx.clone(), stop.clone())?;
+    let mut threads = vec![views];
+    if let Some(setup) = tour {
+        let events = tx.clone();
+        let (handle, go) = tour::spawn(
+            setup.script.clone(),
+            cluster.clone(),
+            setup.auto,
+            stop.clone(),
+            move |event| {
+                let _ = events.send(Msg::Tour(event));
+            },
+        )?;
+        app.tour = Some(Tour::new(&setup.name, &setup.script, setup.auto, go));
+        threads.push(handle);
+    }
     let (guard, mut term) = terminal::enter(options.mouse)?;
     let input = spawn_input(tx, stop.clone())?;
     let result = event_loop(&mut term, &mut app, &rx);
     stop.store(true, Ordering::Release);
+    // Dropping the tour's go sender ends a tour waiting for its next step.
+    app.tour = None;
     drop(guard);
     drop(rx);
-    for handle in [views, input] {
+    threads.push(input);
+    for handle in threads {
         let deadline = Instant::now() + Duration::from_millis(500);
         while !handle.is_finished() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));

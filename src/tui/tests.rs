@@ -566,3 +566,165 @@ fn a_new_view_replaces_the_old() {
     app.update(Action::View(NewView(v.clone())));
     assert_eq!(app.view.leader(), Some(1));
 }
+
+// ------------------------------------------------------------ guided tours
+
+/// A tour of the election script on the dashboard, its thread stood in for
+/// by the test: the receiver sees each go the dashboard gives.
+fn touring(view: ClusterView) -> (App, crossbeam_channel::Receiver<()>) {
+    use crate::scenario::tours;
+    use crate::tui::tour::Tour;
+    let (mut app, _) = app(view);
+    let tour = tours::find("election").expect("shipped");
+    let script = crate::scenario::parse(tour.text, tour.file).expect("parses");
+    let (go, went) = crossbeam_channel::bounded(1);
+    app.tour = Some(Tour::new("election", &script, None, go));
+    (app, went)
+}
+
+fn tour_event(app: &mut App, event: crate::tui::tour::TourEvent) {
+    app.update(Action::Tour(event));
+}
+
+/// The first step ran; the second waits, under its caption.
+fn second_step_waiting(app: &mut App) {
+    use crate::scenario::Mark;
+    use crate::tui::tour::TourEvent::*;
+    tour_event(app, Caption("Five nodes start as followers in term 0, nobody leads. Each one runs an election timer set to a random 150-300 ms.".into()));
+    tour_event(
+        app,
+        Ready {
+            step: 1,
+            line: 3,
+            source: "cluster 5 seed 1".into(),
+        },
+    );
+    tour_event(app, Running);
+    tour_event(
+        app,
+        Done {
+            mark: Mark::Info,
+            detail: "5 nodes, seed 1".into(),
+        },
+    );
+    tour_event(
+        app,
+        Ready {
+            step: 2,
+            line: 4,
+            source: "expect no leader".into(),
+        },
+    );
+    tour_event(app, Running);
+    tour_event(
+        app,
+        Done {
+            mark: Mark::Pass,
+            detail: "no leader".into(),
+        },
+    );
+    tour_event(app, Caption("Watch the timers on the node cards. The first to run out asks for a pre-vote, then becomes a candidate for term 1 and asks every other node for its vote.".into()));
+    tour_event(
+        app,
+        Ready {
+            step: 3,
+            line: 6,
+            source: "wait leader within 3s".into(),
+        },
+    );
+}
+
+#[test]
+fn snapshot_tour_caption_waiting_for_enter() {
+    let (mut app, _went) = touring(startup());
+    second_step_waiting(&mut app);
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn snapshot_tour_caption_roomy_with_a_failed_step() {
+    use crate::scenario::Mark;
+    use crate::tui::tour::TourEvent::*;
+    let (mut app, _went) = touring(elected());
+    second_step_waiting(&mut app);
+    tour_event(&mut app, Running);
+    tour_event(
+        &mut app,
+        Done {
+            mark: Mark::Fail,
+            detail: "expected leader within 3s, got no leader".into(),
+        },
+    );
+    tour_event(
+        &mut app,
+        Finished {
+            passed: false,
+            failure: Some("line 6: expected leader within 3s, got no leader".into()),
+        },
+    );
+    insta::assert_snapshot!(screen(&mut app, 200, 50));
+}
+
+#[test]
+fn enter_runs_the_waiting_step_once() {
+    use crate::tui::tour::TourEvent::*;
+    let (mut app, went) = touring(startup());
+    // Nothing waits yet: Enter gives no go.
+    press(&mut app, &[code(KeyCode::Enter)]);
+    assert!(went.try_recv().is_err());
+    tour_event(
+        &mut app,
+        Ready {
+            step: 1,
+            line: 3,
+            source: "cluster 5 seed 1".into(),
+        },
+    );
+    press(&mut app, &[code(KeyCode::Enter)]);
+    assert_eq!(went.try_recv(), Ok(()));
+    // A second Enter before the step reports does not queue a second go.
+    tour_event(&mut app, Running);
+    press(&mut app, &[code(KeyCode::Enter), code(KeyCode::Right)]);
+    assert!(went.try_recv().is_err());
+    // → also runs a waiting step; in the console Enter is the console's.
+    tour_event(
+        &mut app,
+        Ready {
+            step: 2,
+            line: 4,
+            source: "expect no leader".into(),
+        },
+    );
+    let selected = app.selected;
+    press(&mut app, &[code(KeyCode::Right)]);
+    assert_eq!(went.try_recv(), Ok(()));
+    assert_eq!(app.selected, selected, "→ ran the step instead of moving");
+    tour_event(
+        &mut app,
+        Ready {
+            step: 3,
+            line: 6,
+            source: "wait leader".into(),
+        },
+    );
+    press(&mut app, &[key(':'), code(KeyCode::Enter)]);
+    assert!(went.try_recv().is_err());
+}
+
+#[test]
+fn esc_closes_a_finished_tour_only() {
+    use crate::tui::tour::TourEvent::*;
+    let (mut app, _went) = touring(startup());
+    press(&mut app, &[code(KeyCode::Esc)]);
+    assert!(app.tour.is_some());
+    tour_event(
+        &mut app,
+        Finished {
+            passed: true,
+            failure: None,
+        },
+    );
+    assert!(screen(&mut app, 80, 24).contains("Tour complete"));
+    press(&mut app, &[code(KeyCode::Esc)]);
+    assert!(app.tour.is_none());
+}

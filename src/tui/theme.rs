@@ -11,6 +11,7 @@ use ratatui::symbols::border;
 
 use crate::raft::{Role, Term};
 use crate::runtime::NodeState;
+use crate::scenario::Mark;
 
 /// Box drawing made of ASCII only.
 const ASCII_BORDER: border::Set<'static> = border::Set {
@@ -314,5 +315,38 @@ impl Theme {
     /// Marks an entry that differs from the leader's, for readers without colour.
     pub fn conflict_mark(&self) -> &'static str {
         "!"
+    }
+
+    /// A tour step's outcome: `✓` held, `✗` failed, `→` done.
+    pub fn step_mark(&self, mark: Mark) -> &'static str {
+        match (mark, self.ascii) {
+            (Mark::Pass, false) => "✓",
+            (Mark::Pass, true) => "+",
+            (Mark::Fail, false) => "✗",
+            (Mark::Fail, true) => "x",
+            (Mark::Info, false) => "→",
+            (Mark::Info, true) => "-",
+            (Mark::Note, false) => "»",
+            (Mark::Note, true) => ">>",
+        }
+    }
+
+    /// The colour of a tour step's outcome.
+    pub fn step(&self, mark: Mark) -> Style {
+        match mark {
+            Mark::Pass => self.ok(),
+            Mark::Fail => self.error(),
+            Mark::Info | Mark::Note => Style::new(),
+        }
+    }
+
+    /// A tour caption: the narration of the current step.
+    pub fn caption(&self) -> Style {
+        self.fg(Color::LightCyan)
+    }
+
+    /// A tour step still running.
+    pub fn running(&self) -> &'static str {
+        if self.ascii { "..." } else { "…" }
     }
 }

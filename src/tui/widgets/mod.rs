@@ -10,6 +10,7 @@ pub mod network;
 pub mod node_card;
 pub mod status;
 pub mod too_small;
+pub mod tour;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;

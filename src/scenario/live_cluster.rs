@@ -1,0 +1,266 @@
+//! The live runtime as a [`Cluster`] a script can drive: how a guided tour
+//! acts on the very cluster the dashboard shows.
+//!
+//! Time is *cluster time* ([`ClusterView::at_us`]): `run 1s` lasts one
+//! second of the cluster clock, so it takes longer on the wall at a slow
+//! speed and never ends while the clock is paused — a tour slows down,
+//! speeds up and pauses with the dashboard. A `wait` polls the live view
+//! until its deadline in the same time. Client timeouts are converted to
+//! the wall time they last at the current speed.
+//!
+//! What the live cluster cannot show: full logs (a view keeps only a
+//! window of each log, so `logs converged` and `log length` find no log),
+//! counts of elections (`elections` stays 0) and a trace hash (a live run
+//! is not deterministic). Tours avoid those conditions.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
+use crate::kv::Op;
+use crate::raft::{Entry, Index, NodeId, Status};
+use crate::runtime::{
+    self, Client, ClusterView, NodeState, NodeView, RuntimeError, TICK_CLUSTER_US,
+};
+
+/// The longest one sleep of [`LiveCluster::run_for`] lasts, so a stop
+/// request is noticed quickly.
+const MAX_NAP: Duration = Duration::from_millis(20);
+
+impl From<RuntimeError> for ClusterError {
+    fn from(e: RuntimeError) -> ClusterError {
+        ClusterError::Refused(e.to_string())
+    }
+}
+
+/// A live cluster seen through the [`Cluster`] trait. Queries answer from
+/// the view taken after the last statement's time passed, so one condition
+/// is judged on one consistent snapshot.
+pub struct LiveCluster {
+    cluster: Arc<runtime::Cluster>,
+    view: Arc<ClusterView>,
+    /// The client of operations not sent to a named node.
+    client: RefCell<Client>,
+    /// Set from outside to end the run: time stops passing and the next
+    /// `run_for` fails.
+    stop: Arc<AtomicBool>,
+}
+
+/// A factory for a tour: the script's `cluster` statement must match the
+/// live cluster's size, and is answered with that cluster (its clock
+/// resumed if it was started paused). Only one `cluster` statement is
+/// allowed, since there is one dashboard. `stop` ends the run early.
+pub fn live_factory(
+    cluster: Arc<runtime::Cluster>,
+    stop: Arc<AtomicBool>,
+) -> impl FnMut(ClusterSpec) -> Result<Box<dyn Cluster>, String> {
+    let mut made = false;
+    move |spec: ClusterSpec| {
+        if made {
+            return Err("a tour drives the one live cluster; write one `cluster` statement".into());
+        }
+        let nodes = cluster.ids().len();
+        if spec.nodes != nodes {
+            return Err(format!(
+                "the script asks for {} nodes but the live cluster has {nodes}",
+                spec.nodes
+            ));
+        }
+        made = true;
+        if cluster.view().clock_paused {
+            cluster.resume_clock().map_err(|e| e.to_string())?;
+        }
+        Ok(Box::new(LiveCluster::new(cluster.clone(), stop.clone())) as Box<dyn Cluster>)
+    }
+}
+
+impl LiveCluster {
+    /// Drives `cluster` until `stop` is set.
+    pub fn new(cluster: Arc<runtime::Cluster>, stop: Arc<AtomicBool>) -> LiveCluster {
+        let view = cluster.view();
+        let client = RefCell::new(cluster.client());
+        LiveCluster {
+            cluster,
+            view,
+            client,
+            stop,
+        }
+    }
+
+    fn node(&self, id: NodeId) -> Option<&NodeView> {
+        self.view.node(id).filter(|n| n.state != NodeState::Down)
+    }
+
+    /// Wall time that `us` of cluster time lasts at the current speed.
+    fn wall(&self, us: u64) -> Duration {
+        let speed = self.view.speed.max(0.01);
+        let per_tick = self.view.tick_wall.as_secs_f64() / speed;
+        Duration::from_secs_f64(per_tick * us as f64 / TICK_CLUSTER_US as f64)
+    }
+
+    fn stopped(&self) -> Result<(), ClusterError> {
+        if self.stop.load(Ordering::Acquire) {
+            Err(ClusterError::Refused("the tour was stopped".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Takes a fresh view after a control, so the next query sees it.
+    fn refresh<T>(&mut self, result: Result<T, RuntimeError>) -> Result<T, ClusterError> {
+        self.view = self.cluster.view();
+        Ok(result?)
+    }
+}
+
+impl Cluster for LiveCluster {
+    fn now_us(&self) -> u64 {
+        self.view.at_us
+    }
+
+    fn node_ids(&self) -> Vec<NodeId> {
+        self.cluster.ids()
+    }
+
+    fn run_for(&mut self, us: u64) -> Result<(), ClusterError> {
+        let target = self.view.at_us.saturating_add(us);
+        loop {
+            self.stopped()?;
+            self.view = self.cluster.view();
+            if self.view.at_us >= target {
+                return Ok(());
+            }
+            let nap = if self.view.clock_paused {
+                MAX_NAP
+            } else {
+                self.wall(target - self.view.at_us)
+                    .clamp(Duration::from_millis(1), MAX_NAP)
+            };
+            std::thread::sleep(nap);
+        }
+    }
+
+    fn leader(&self) -> Option<NodeId> {
+        self.view.leader()
+    }
+
+    fn status(&self, id: NodeId) -> Option<Status> {
+        let n = self.node(id)?;
+        Some(Status {
+            id: n.id,
+            role: n.role,
+            term: n.term,
+            vote: n.vote,
+            leader: n.leader,
+            commit: n.commit,
+            last_index: n.last_index,
+            snapshot_index: n.snapshot_index,
+            last_term: n.last_term,
+            election_elapsed: n.election_elapsed,
+            election_timeout: n.election_timeout,
+            progress: Vec::new(),
+        })
+    }
+
+    fn is_up(&self, id: NodeId) -> bool {
+        self.node(id).is_some()
+    }
+
+    fn log(&self, _id: NodeId) -> Option<&[Entry]> {
+        None
+    }
+
+    fn applied_index(&self, id: NodeId) -> Option<Index> {
+        self.node(id).map(|n| n.applied)
+    }
+
+    fn local_get(&self, id: NodeId, key: &str) -> Option<Option<String>> {
+        let timeout = self.wall(20 * TICK_CLUSTER_US).max(MAX_NAP);
+        self.client.borrow_mut().get_stale(id, key, timeout).ok()
+    }
+
+    fn crash(&mut self, id: NodeId) -> Result<(), ClusterError> {
+        let r = self.cluster.kill(id);
+        self.refresh(r)
+    }
+
+    fn restart(&mut self, id: NodeId) -> Result<(), ClusterError> {
+        let r = self.cluster.restart(id);
+        self.refresh(r)
+    }
+
+    fn isolate(&mut self, id: NodeId) -> Result<(), ClusterError> {
+        let r = self.cluster.isolate(id);
+        self.refresh(r)
+    }
+
+    fn partition(&mut self, groups: &[Vec<NodeId>]) -> Result<(), ClusterError> {
+        let r = self.cluster.partition(groups);
+        self.refresh(r)
+    }
+
+    fn cut(&mut self, from: NodeId, to: NodeId) -> Result<(), ClusterError> {
+        let r = self.cluster.cut(from, to);
+        self.refresh(r)
+    }
+
+    fn heal(&mut self) -> Result<(), ClusterError> {
+        let r = self.cluster.heal();
+        self.refresh(r)
+    }
+
+    fn set_loss(&mut self, p: f64) -> Result<(), ClusterError> {
+        let r = self.cluster.set_loss(p);
+        self.refresh(r)
+    }
+
+    fn set_delay(&mut self, min_us: u64, max_us: u64) -> Result<(), ClusterError> {
+        let r = self.cluster.set_delay(min_us, max_us);
+        self.refresh(r)
+    }
+
+    fn set_duplicate(&mut self, p: f64) -> Result<(), ClusterError> {
+        let r = self.cluster.set_duplicate(p);
+        self.refresh(r)
+    }
+
+    fn transfer_leader(&mut self, to: NodeId) -> Result<(), ClusterError> {
+        let r = self.cluster.transfer_leader(to);
+        self.refresh(r)
+    }
+
+    fn submit(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<ClientOutcome, ClusterError> {
+        self.stopped()?;
+        let timeout = self.wall(timeout_us);
+        let outcome = match target {
+            // A client that can reach only `id`, as `put … on N` means.
+            Some(id) => self.cluster.client().restrict_to(&[id]).submit(op, timeout),
+            None => self.client.get_mut().submit(op, timeout),
+        };
+        self.view = self.cluster.view();
+        Ok(outcome)
+    }
+
+    fn stats(&self) -> ClusterStats {
+        ClusterStats {
+            messages_sent: self.view.nodes.iter().map(|n| n.sent).sum(),
+            elections: 0,
+        }
+    }
+
+    fn trace_hash(&self) -> u64 {
+        0
+    }
+
+    fn check_history(&self) -> Result<(), ClusterError> {
+        crate::kv::linearizability::check_described(&self.cluster.history())
+            .map_err(ClusterError::Violation)
+    }
+}

@@ -1,0 +1,52 @@
+//! The guided tours shipped with raftlab: scenario scripts under
+//! `assets/tours/`, compiled into the binary so `raftlab tour NAME` works
+//! from any directory. Each is also run in the simulator by
+//! `tests/tours.rs`, so every caption describes something that happens.
+
+use super::parse;
+
+/// A shipped tour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tour {
+    /// The name `raftlab tour NAME` takes.
+    pub name: &'static str,
+    /// The file it comes from, under `assets/tours/`.
+    pub file: &'static str,
+    /// The script.
+    pub text: &'static str,
+}
+
+impl Tour {
+    /// What the tour shows: the script's first comment.
+    pub fn intent(&self) -> String {
+        parse(self.text, self.file)
+            .ok()
+            .and_then(|s| s.intent)
+            .unwrap_or_default()
+    }
+}
+
+macro_rules! tour {
+    ($name:literal, $file:literal) => {
+        Tour {
+            name: $name,
+            file: $file,
+            text: include_str!(concat!("../../assets/tours/", $file)),
+        }
+    };
+}
+
+/// Every shipped tour, in the order a class would take them.
+pub const TOURS: &[Tour] = &[
+    tour!("election", "01_election.scen"),
+    tour!("replication", "02_replication.scen"),
+    tour!("failover", "03_failover.scen"),
+    tour!("partition", "04_partition.scen"),
+    tour!("prevote", "05_prevote.scen"),
+    tour!("reads", "06_reads.scen"),
+];
+
+/// The tour called `name`.
+pub fn find(name: &str) -> Option<&'static Tour> {
+    TOURS.iter().find(|t| t.name == name)
+}

@@ -1,0 +1,173 @@
+//! The tour pane: the caption of the current step, the statement it runs
+//! with its outcome, how the tour ended, and the steps before, newest
+//! first, as room allows.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Widget};
+
+use super::{pane, put_line, styled};
+use crate::scenario::Mark;
+use crate::tui::app::App;
+use crate::tui::tour::{Phase, Tour};
+
+/// Where the tour pane goes: the console's place, widened to the whole
+/// bottom row of panes on a screen too narrow for captions beside them.
+pub fn area(screen: Rect, console: Rect) -> Rect {
+    if screen.width >= 160 {
+        console
+    } else {
+        let width = screen.right().saturating_sub(console.x);
+        Rect::new(console.x, console.y, width, console.height)
+    }
+}
+
+/// Draws `tour` into `area`.
+pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let title = format!(
+        "Tour: {} · step {}/{}",
+        tour.name,
+        tour.step.min(tour.total),
+        tour.total
+    );
+    let hint = if tour.finished.is_some() {
+        " Esc closes "
+    } else if tour.auto.is_some() {
+        " auto · Enter skips the wait "
+    } else {
+        " Enter/→ next step "
+    };
+    Clear.render(area, buf);
+    let block =
+        pane(theme, &title, true).title(Line::from(styled(hint, theme.key())).right_aligned());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let width = inner.width as usize;
+    if width == 0 || inner.height == 0 {
+        return;
+    }
+
+    let mut status: Vec<Line> = Vec::new();
+    if let Some(source) = &tour.current {
+        let (symbol, style, detail) = match &tour.phase {
+            Phase::Starting | Phase::Waiting => (
+                theme.pointer(),
+                theme.key(),
+                if tour.auto.is_some() {
+                    "runs shortly".to_string()
+                } else {
+                    "press Enter to run it".to_string()
+                },
+            ),
+            Phase::Running => (theme.running(), theme.note(), "running".to_string()),
+            Phase::Done(mark, detail) => {
+                (theme.step_mark(*mark), theme.step(*mark), detail.clone())
+            }
+        };
+        status.push(Line::from(vec![
+            styled(format!("{symbol} {source}"), style),
+            Span::raw("  "),
+            styled(detail, theme.dim()),
+        ]));
+    }
+    match &tour.finished {
+        Some((true, _)) => status.push(Line::from(styled(
+            format!(
+                "{} Tour complete: every expectation held.",
+                theme.step_mark(Mark::Pass)
+            ),
+            theme.ok(),
+        ))),
+        Some((false, failure)) => status.push(Line::from(styled(
+            format!(
+                "{} Tour stopped: {}",
+                theme.step_mark(Mark::Fail),
+                failure.as_deref().unwrap_or("it did not finish")
+            ),
+            theme.error(),
+        ))),
+        None => {}
+    }
+
+    let rows = inner.height as usize;
+    let caption_text = if tour.caption.is_empty() {
+        tour.intent.clone().unwrap_or_default()
+    } else {
+        tour.caption.clone()
+    };
+    let room = rows.saturating_sub(status.len()).max(1);
+    let mut caption = wrap(&caption_text, width);
+    caption.truncate(room);
+    let mut y = 0u16;
+    for text in &caption {
+        put_line(
+            buf,
+            inner,
+            y,
+            &Line::from(styled(text.clone(), theme.caption())),
+        );
+        y += 1;
+    }
+    for line in &status {
+        put_line(buf, inner, y, line);
+        y += 1;
+    }
+    // Earlier steps, newest first, below. The newest is the current one
+    // once it is done, so skip it then.
+    let skip = usize::from(matches!(tour.phase, Phase::Done(..)));
+    for past in tour.past.iter().rev().skip(skip) {
+        if y >= inner.height {
+            break;
+        }
+        let line = Line::from(vec![
+            styled(
+                format!("{} {}", theme.step_mark(past.mark), past.source),
+                theme.dim(),
+            ),
+            Span::raw("  "),
+            styled(past.detail.clone(), theme.dim()),
+        ]);
+        put_line(buf, inner, y, &line);
+        y += 1;
+    }
+}
+
+/// Splits `text` into lines at most `width` characters wide, at spaces
+/// where it can.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let head: String = line.chars().take(width).collect();
+            line = line.chars().skip(width).collect();
+            lines.push(head);
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_spaces_and_splits_long_words() {
+        assert_eq!(wrap("a bb ccc dddd", 6), vec!["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert!(wrap("", 5).is_empty());
+    }
+}

@@ -1,0 +1,109 @@
+//! Every guided tour under `assets/tours/` runs in the simulator and all its
+//! expectations hold, so a tour's captions describe what really happens.
+//! Every file there is a shipped tour (or the printed demo), and every
+//! shipped tour is a file there.
+
+use std::path::Path;
+
+use raftlab::scenario::{parse, run_script, sim_factory, tours};
+
+/// The `.scen` files in `assets/tours/`, sorted.
+fn tour_files() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/tours");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scen"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_tour_file_passes_in_the_simulator() {
+    let files = tour_files();
+    assert!(files.len() >= 4, "only {} tours found", files.len());
+    let mut failures = Vec::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        // The printed demo takes its size and seed from the command line.
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("{nodes}", "5")
+            .replace("{seed}", "1");
+        match run_script(&text, &name, sim_factory(1)) {
+            Ok(report) if report.passed => println!("PASS {name}"),
+            Ok(report) => failures.push(report.render()),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_tour_file_is_shipped_and_every_shipped_tour_has_a_file() {
+    let on_disk: Vec<String> = tour_files()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .filter(|name| name != "demo.scen")
+        .collect();
+    let shipped: Vec<String> = tours::TOURS.iter().map(|t| t.file.to_string()).collect();
+    assert_eq!(on_disk, shipped);
+}
+
+#[test]
+fn every_shipped_tour_parses_states_its_intent_and_narrates() {
+    for tour in tours::TOURS {
+        let script = parse(tour.text, tour.file).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!tour.intent().is_empty(), "{} has no intent", tour.name);
+        assert!(
+            tour.text.contains("\nsay "),
+            "{} has no captions",
+            tour.name
+        );
+        assert!(!script.statements.is_empty());
+        assert_eq!(tours::find(tour.name), Some(tour));
+    }
+    assert_eq!(tours::find("no-such-tour"), None);
+}
+
+/// A tour drives the live runtime through `LiveCluster`: the same script
+/// passes on real threads, at the fastest clock speed.
+#[test]
+fn tours_play_on_the_live_cluster() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use raftlab::runtime::{Cluster, ClusterConfig};
+    use raftlab::scenario::{ClusterSpec, live_factory, run};
+
+    for name in ["election", "partition", "reads"] {
+        let tour = tours::find(name).unwrap();
+        let script = parse(tour.text, tour.file).unwrap();
+        let spec: ClusterSpec = script
+            .statements
+            .iter()
+            .find_map(|s| match &s.kind {
+                raftlab::scenario::ast::StmtKind::Cluster(spec) => Some(spec.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let cluster = Arc::new(
+            Cluster::start(ClusterConfig {
+                nodes: spec.nodes,
+                seed: spec.seed.unwrap_or(1),
+                speed: 10.0,
+                start_paused: true,
+                ..ClusterConfig::default()
+            })
+            .unwrap(),
+        );
+        let mut factory = live_factory(cluster.clone(), Arc::new(AtomicBool::new(false)));
+        let report = run(&script, &mut factory).unwrap();
+        drop(factory);
+        assert!(report.passed, "\n{}", report.render());
+        if let Ok(cluster) = Arc::try_unwrap(cluster) {
+            cluster.shutdown();
+        }
+    }
+}
