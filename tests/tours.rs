@@ -107,3 +107,44 @@ fn tours_play_on_the_live_cluster() {
         }
     }
 }
+
+/// Tour time is the cluster's clock: at half speed (with 10 ms ticks) a
+/// `run 200ms` lasts at least 400 ms on the wall, and the transcript counts
+/// cluster time. (A lower bound only: a busy machine can make it longer.)
+#[test]
+fn tour_time_follows_the_cluster_clock() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::{Duration, Instant};
+
+    use raftlab::runtime::{Cluster, ClusterConfig};
+    use raftlab::scenario::{live_factory, run};
+
+    let script = parse("# clock\ncluster 3 seed 1\nrun 200ms\n", "clock.scen").unwrap();
+    let cluster = Arc::new(
+        Cluster::start(ClusterConfig {
+            nodes: 3,
+            seed: 1,
+            tick: Duration::from_millis(10),
+            speed: 0.5,
+            start_paused: true,
+            ..ClusterConfig::default()
+        })
+        .unwrap(),
+    );
+    let mut factory = live_factory(cluster.clone(), Arc::new(AtomicBool::new(false)));
+    let started = Instant::now();
+    let report = run(&script, &mut factory).unwrap();
+    let wall = started.elapsed();
+    drop(factory);
+    assert!(report.passed, "\n{}", report.render());
+    assert!(
+        wall >= Duration::from_millis(400),
+        "run 200ms took only {wall:?} at half speed"
+    );
+    let last = report.transcript.last().unwrap();
+    assert!(last.at_us >= 200_000, "cluster time {} µs", last.at_us);
+    if let Ok(cluster) = Arc::try_unwrap(cluster) {
+        cluster.shutdown();
+    }
+}

@@ -1,7 +1,7 @@
 //! The live runtime as a [`Cluster`] a script can drive: how a guided tour
 //! acts on the very cluster the dashboard shows.
 //!
-//! Time is *cluster time* ([`ClusterView::at_us`]): `run 1s` lasts one
+//! Time is *cluster time* (the clock's ticks × 10 ms): `run 1s` lasts one
 //! second of the cluster clock, so it takes longer on the wall at a slow
 //! speed and never ends while the clock is paused — a tour slows down,
 //! speeds up and pauses with the dashboard. A `wait` polls the live view
@@ -93,6 +93,13 @@ impl LiveCluster {
         self.view.node(id).filter(|n| n.state != NodeState::Down)
     }
 
+    /// Cluster time now, in µs: the ticks the clock has given (a view's
+    /// `at_us` is wall time, which runs faster or slower than the cluster
+    /// with the speed, and on while the clock is paused).
+    fn cluster_us(&self) -> u64 {
+        self.view.tick.saturating_mul(TICK_CLUSTER_US)
+    }
+
     /// Wall time that `us` of cluster time lasts at the current speed.
     fn wall(&self, us: u64) -> Duration {
         let speed = self.view.speed.max(0.01);
@@ -117,7 +124,7 @@ impl LiveCluster {
 
 impl Cluster for LiveCluster {
     fn now_us(&self) -> u64 {
-        self.view.at_us
+        self.cluster_us()
     }
 
     fn node_ids(&self) -> Vec<NodeId> {
@@ -125,17 +132,17 @@ impl Cluster for LiveCluster {
     }
 
     fn run_for(&mut self, us: u64) -> Result<(), ClusterError> {
-        let target = self.view.at_us.saturating_add(us);
+        let target = self.cluster_us().saturating_add(us);
         loop {
             self.stopped()?;
             self.view = self.cluster.view();
-            if self.view.at_us >= target {
+            if self.cluster_us() >= target {
                 return Ok(());
             }
             let nap = if self.view.clock_paused {
                 MAX_NAP
             } else {
-                self.wall(target - self.view.at_us)
+                self.wall(target - self.cluster_us())
                     .clamp(Duration::from_millis(1), MAX_NAP)
             };
             std::thread::sleep(nap);
