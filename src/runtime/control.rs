@@ -279,6 +279,7 @@ impl Cluster {
         }
         self.clock(|clock| {
             clock.set_speed(speed);
+            self.shared.set_speed(speed);
             Ok(format!("speed {speed}×"))
         })
     }

@@ -20,7 +20,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::reply::ReplySlot;
+use super::reply::{ReplySlot, Wakes};
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{LogEntryView, NodeView, log_window};
@@ -82,9 +82,10 @@ impl ReplyTo {
     }
 
     /// Answers; a client that went away is not an error of the node's.
-    fn send(self, reply: Reply) {
+    /// A local client's thread is woken when `wakes` is flushed.
+    fn send(self, reply: Reply, wakes: &mut Wakes) {
         match self {
-            ReplyTo::Local(slot) => slot.send(reply),
+            ReplyTo::Local(slot) => slot.send_later(reply, wakes),
             ReplyTo::Remote {
                 replier,
                 session,
@@ -173,6 +174,8 @@ pub(crate) struct NodeThread {
     /// The log tail the window was built for, and the window.
     window: ((Index, Term, Index), Arc<[LogEntryView]>),
     last_view: Option<NodeView>,
+    /// Client threads and pool drivers answered since the last flush.
+    wakes: Wakes,
 }
 
 impl NodeThread {
@@ -199,13 +202,17 @@ impl NodeThread {
             received: 0,
             window: ((u64::MAX, 0, 0), Arc::from(Vec::new())),
             last_view: None,
+            wakes: Wakes::default(),
         }
     }
 
     /// Runs until killed (or the storage fails); returns the storage.
     pub(crate) fn run(mut self, ch: &NodeChannels) -> NodeExit {
         let reason = loop {
-            if let Err(reason) = self.after_input() {
+            let carried = self.after_input();
+            // One wake per waiting thread for everything answered above.
+            self.wakes.flush();
+            if let Err(reason) = carried {
                 break reason;
             }
             self.publish();
@@ -288,7 +295,7 @@ impl NodeThread {
             NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
             NodeInput::StaleRead { key, reply } => {
                 let value = self.kv.get(&key).map(str::to_string);
-                reply.send(Reply::Done(OpResult::Value(value)));
+                reply.send_later(Reply::Done(OpResult::Value(value)), &mut self.wakes);
             }
         }
     }
@@ -357,8 +364,10 @@ impl NodeThread {
                 // replaces whatever it waited for before.
                 self.writes.insert(client, (seq, reply));
             }
-            Err(RaftError::NotLeader { leader }) => reply.send(Reply::NotLeader(leader)),
-            Err(e) => reply.send(Reply::Refused(e.to_string())),
+            Err(RaftError::NotLeader { leader }) => {
+                reply.send(Reply::NotLeader(leader), &mut self.wakes)
+            }
+            Err(e) => reply.send(Reply::Refused(e.to_string()), &mut self.wakes),
         }
     }
 
@@ -462,7 +471,7 @@ impl NodeThread {
             .get(&applied.client)
             .is_some_and(|(seq, _)| *seq == applied.seq);
         if waiting && let Some((_, reply)) = self.writes.remove(&applied.client) {
-            reply.send(Reply::Done(applied.result));
+            reply.send(Reply::Done(applied.result), &mut self.wakes);
         }
     }
 
@@ -472,7 +481,7 @@ impl NodeThread {
             ReadOutcome::Ready { index } => self.confirmed.push((read.id, index)),
             ReadOutcome::NotLeader { leader } => {
                 if let Some((_, reply)) = self.reads.remove(&read.id) {
-                    reply.send(Reply::NotLeader(leader));
+                    reply.send(Reply::NotLeader(leader), &mut self.wakes);
                 }
             }
         }
@@ -492,7 +501,7 @@ impl NodeThread {
         for (id, _) in ready {
             if let Some((key, reply)) = self.reads.remove(&id) {
                 let value = self.kv.get(&key).map(str::to_string);
-                reply.send(Reply::Done(OpResult::Value(value)));
+                reply.send(Reply::Done(OpResult::Value(value)), &mut self.wakes);
             }
         }
     }
@@ -506,7 +515,7 @@ impl NodeThread {
                     // session, so a write that does apply applies once.
                     let leader = self.node.leader();
                     for (_, (_, reply)) in std::mem::take(&mut self.writes) {
-                        reply.send(Reply::NotLeader(leader));
+                        reply.send(Reply::NotLeader(leader), &mut self.wakes);
                     }
                 }
                 format!("became {role} in term {term}")

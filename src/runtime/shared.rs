@@ -114,6 +114,11 @@ pub(crate) struct Shared {
     pub(crate) clock_paused: AtomicBool,
     /// Ticks the clock has given so far.
     pub(crate) ticks: AtomicU64,
+    /// The clock's wall tick at speed 1.0 (it never changes).
+    tick: std::time::Duration,
+    /// The clock's speed factor as `f64` bits, readable without its lock
+    /// (set under it): clients read it on every attempt.
+    speed_bits: AtomicU64,
     pub(crate) timer: Sender<TimerInput>,
     pub(crate) view: ViewHub,
     pub(crate) history: Mutex<Vec<HistoryEvent>>,
@@ -152,6 +157,8 @@ impl Shared {
             fabric: Mutex::new(fabric),
             links: LinkCounters::new(n),
             clock_paused: AtomicBool::new(clock.paused()),
+            tick: clock.tick(),
+            speed_bits: AtomicU64::new(clock.speed().to_bits()),
             clock: Mutex::new(clock),
             ticks: AtomicU64::new(0),
             timer,
@@ -169,6 +176,18 @@ impl Shared {
             tcp,
             record_history,
         }
+    }
+
+    /// Records the clock's new speed for [`Shared::ticks_to_wall`].
+    pub(crate) fn set_speed(&self, speed: f64) {
+        self.speed_bits.store(speed.to_bits(), Ordering::Release);
+    }
+
+    /// Wall time that `ticks` ticks take at the current speed, as
+    /// [`Clock::ticks_to_wall`] computes it, without the clock's lock.
+    pub(crate) fn ticks_to_wall(&self, ticks: u64) -> std::time::Duration {
+        let speed = f64::from_bits(self.speed_bits.load(Ordering::Acquire));
+        self.tick.mul_f64(ticks as f64 / speed)
     }
 
     /// Node `id`'s shared part.
