@@ -5,9 +5,11 @@
 //!
 //! - the default *load* mode: for every combination of `--nodes`,
 //!   `--storage`, `--transport` and `--clients`, start a fresh cluster, let
-//!   that many client threads do sequential puts (each with its own
-//!   session) for `--duration`, and report committed writes per second and
-//!   the p50/p99 of a put's round trip (`load.rs`);
+//!   that many client sessions do sequential puts for `--duration`, and
+//!   report committed writes per second and the p50/p99 of a put's round
+//!   trip, submit to completion (`load.rs`). The sessions are multiplexed
+//!   on `--drivers` threads of a `ClientPool` (default 1, like the one
+//!   client worker of openraft's benchmark), not one OS thread each;
 //! - `--failover N`: N times, kill the leader and time until a client's
 //!   write succeeds again (`figures.rs`);
 //! - `--idle DURATION`: the CPU an idle cluster at default speed uses
@@ -48,8 +50,9 @@ pub struct BenchArgs {
     /// Cluster sizes, comma-separated (each 1–9).
     #[arg(long, default_value = "3,5", value_parser = parse_nodes, value_delimiter = ',')]
     nodes: Vec<usize>,
-    /// Concurrent clients, comma-separated; each is a thread doing
-    /// sequential puts with its own session.
+    /// Concurrent clients, comma-separated; each is a client session (its
+    /// own KV session id) doing sequential puts, one at a time. Sessions are
+    /// not threads: they share the --drivers threads, as async tasks would.
     #[arg(long, default_value = "1,16,256", value_parser = parse_clients, value_delimiter = ',')]
     clients: Vec<usize>,
     /// Storage kinds, comma-separated: mem, file (file rows use a temporary
@@ -59,6 +62,9 @@ pub struct BenchArgs {
     /// Transports, comma-separated: channel, tcp.
     #[arg(long, default_value = "channel", value_delimiter = ',')]
     transport: Vec<Transport>,
+    /// Threads that drive the client sessions (1–64).
+    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u16).range(1..=64))]
+    drivers: u16,
     /// Print JSON lines instead of a table.
     #[arg(long)]
     json: bool,
