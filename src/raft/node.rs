@@ -372,7 +372,7 @@ impl Node {
         if let Some((to, _)) = leader.transfer {
             return Err(RaftError::TransferInProgress(to));
         }
-        let index = self.append_own(EntryData::Command(data));
+        let index = self.append_own(EntryData::Command(data.into()));
         self.broadcast_append();
         self.maybe_commit();
         Ok(index)

@@ -181,7 +181,7 @@ impl Net {
 }
 
 fn cmd(data: &[u8]) -> EntryData {
-    EntryData::Command(data.to_vec())
+    EntryData::Command(data.into())
 }
 
 #[test]
