@@ -221,6 +221,9 @@ mod tests {
         assert_eq!(old, new);
         let back: Result<Payload, _> = postcard::from_bytes(&old);
         assert_eq!(back.ok().as_deref(), Some(&bytes[..]));
-        assert_eq!(format!("{:?}", Payload::from(bytes.clone())), format!("{bytes:?}"));
+        assert_eq!(
+            format!("{:?}", Payload::from(bytes.clone())),
+            format!("{bytes:?}")
+        );
     }
 }
