@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{
     Body, Config, DurableState, Entry, EntryData, Event, HardState, Index, Message, NodeId,
-    Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role, Snapshot,
+    Payload, Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role, Snapshot,
     SnapshotMeta, Status, Term, Ticks,
 };
 
@@ -359,6 +359,29 @@ impl Node {
         if !matches!(self.role, RoleState::Leader(_)) {
             self.start_election(false);
         }
+    }
+
+    /// Proposes several commands at once: the same as proposing them one
+    /// after another, except that the followers hear of them in one append
+    /// (as far as flow control allows) instead of one append per command.
+    /// On the leader, returns the index the first was appended at (the
+    /// others follow it in order); otherwise none is appended.
+    pub fn propose_batch(&mut self, data: Vec<Payload>) -> Result<Index, RaftError> {
+        let RoleState::Leader(leader) = &self.role else {
+            return Err(RaftError::NotLeader {
+                leader: self.leader,
+            });
+        };
+        if let Some((to, _)) = leader.transfer {
+            return Err(RaftError::TransferInProgress(to));
+        }
+        let first = self.log.last_index() + 1;
+        for data in data {
+            self.append_own(EntryData::Command(data));
+        }
+        self.broadcast_append();
+        self.maybe_commit();
+        Ok(first)
     }
 
     /// Proposes a command. On the leader, returns the index it was appended

@@ -24,10 +24,11 @@ use super::reply::{ReplySlot, Wakes};
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{LogEntryView, NodeView, log_window};
-use crate::kv::{Applied, Command, KvStore, OpResult};
+use crate::kv::{Applied, ClientId, Command, KvStore, OpResult};
 use crate::net::{ClientReply, ClientRequest, ClientResponse, NodeStatus, Replier, TcpEvent, Wire};
 use crate::raft::{
-    Event, Index, Node, NodeId, RaftError, ReadId, ReadOutcome, ReadResult, Ready, Role, Term,
+    Event, Index, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult, Ready, Role,
+    Term,
 };
 
 /// Most `Ready`s drained after one input (a node should need one).
@@ -39,8 +40,14 @@ const MAX_BATCH: usize = 64;
 pub(crate) enum NodeInput {
     /// A message from a peer.
     Message(crate::raft::Message),
-    /// A client's write.
-    Propose { command: Command, reply: ReplySlot },
+    /// A client's write: its session, its seq and the encoded [`Command`]
+    /// (encoded once by the client, not by the node on every attempt).
+    Propose {
+        client: ClientId,
+        seq: u64,
+        data: Payload,
+        reply: ReplySlot,
+    },
     /// A client's linearizable read.
     Read { key: String, reply: ReplySlot },
     /// A client's stale read of the local store.
@@ -176,6 +183,9 @@ pub(crate) struct NodeThread {
     last_view: Option<NodeView>,
     /// Client threads and pool drivers answered since the last flush.
     wakes: Wakes,
+    /// Writes taken from the inbox, proposed together before the next
+    /// input of another kind (or the end of the batch).
+    proposals: Vec<(ClientId, u64, Payload, ReplyTo)>,
 }
 
 impl NodeThread {
@@ -203,6 +213,7 @@ impl NodeThread {
             window: ((u64::MAX, 0, 0), Arc::from(Vec::new())),
             last_view: None,
             wakes: Wakes::default(),
+            proposals: Vec::new(),
         }
     }
 
@@ -262,6 +273,8 @@ impl NodeThread {
 
     /// Takes `first` and whatever else `rx` already holds (up to a batch),
     /// so one `Ready` carries out the lot.
+    /// Writes among them are proposed together: the followers get one
+    /// append for the lot rather than one per write.
     fn batch<T>(&mut self, first: T, rx: &Receiver<T>, mut take: impl FnMut(&mut Self, T)) {
         take(self, first);
         for _ in 1..MAX_BATCH {
@@ -270,6 +283,7 @@ impl NodeThread {
                 Err(_) => break,
             }
         }
+        self.propose_pending();
     }
 
     fn control(&mut self, control: Control, ch: &NodeChannels) -> Option<ExitReason> {
@@ -289,9 +303,22 @@ impl NodeThread {
     }
 
     fn input(&mut self, input: NodeInput) {
+        if let NodeInput::Propose {
+            client,
+            seq,
+            data,
+            reply,
+        } = input
+        {
+            let reply = ReplyTo::Local(reply);
+            self.proposals.push((client, seq, data, reply));
+            return;
+        }
+        // Other inputs see the writes before them proposed, in order.
+        self.propose_pending();
         match input {
             NodeInput::Message(msg) => self.message(msg),
-            NodeInput::Propose { command, reply } => self.propose(command, ReplyTo::Local(reply)),
+            NodeInput::Propose { .. } => {}
             NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
             NodeInput::StaleRead { key, reply } => {
                 let value = self.kv.get(&key).map(str::to_string);
@@ -302,6 +329,16 @@ impl NodeThread {
 
     /// What the node's TCP listener received.
     fn net_event(&mut self, event: TcpEvent<Wire>) {
+        if let TcpEvent::Frame {
+            frame: Wire::Request(ClientRequest::Op { op, .. }),
+            ..
+        } = &event
+            && op.is_write()
+        {
+            // Proposed with the writes around it (see `propose`).
+        } else {
+            self.propose_pending();
+        }
         match event {
             TcpEvent::Frame { frame, reply } => match frame {
                 Wire::Raft(msg) if msg.to == self.id => self.message(msg),
@@ -322,7 +359,8 @@ impl NodeThread {
                             seq,
                             op,
                         };
-                        self.propose(command, to);
+                        let data = Payload::from(command.encode());
+                        self.proposals.push((session, seq, data, to));
                     } else {
                         self.read(op.key().to_string(), to);
                     }
@@ -355,19 +393,31 @@ impl NodeThread {
         self.node.step(msg);
     }
 
-    fn propose(&mut self, command: Command, reply: ReplyTo) {
-        let (client, seq) = (command.client, command.seq);
-        match self.node.propose(command.encode()) {
+    /// Proposes the writes taken so far, in the order they came.
+    fn propose_pending(&mut self) {
+        if self.proposals.is_empty() {
+            return;
+        }
+        let proposals = std::mem::take(&mut self.proposals);
+        let data = proposals.iter().map(|(_, _, d, _)| d.clone()).collect();
+        match self.node.propose_batch(data) {
             Ok(_) => {
-                reply.accept();
-                // A client has one operation open: a newer one
-                // replaces whatever it waited for before.
-                self.writes.insert(client, (seq, reply));
+                for (client, seq, _, reply) in proposals {
+                    reply.accept();
+                    // A client has one operation open: a newer one
+                    // replaces whatever it waited for before.
+                    self.writes.insert(client, (seq, reply));
+                }
             }
-            Err(RaftError::NotLeader { leader }) => {
-                reply.send(Reply::NotLeader(leader), &mut self.wakes)
+            Err(e) => {
+                for (_, _, _, reply) in proposals {
+                    let answer = match &e {
+                        RaftError::NotLeader { leader } => Reply::NotLeader(*leader),
+                        e => Reply::Refused(e.to_string()),
+                    };
+                    reply.send(answer, &mut self.wakes);
+                }
             }
-            Err(e) => reply.send(Reply::Refused(e.to_string()), &mut self.wakes),
         }
     }
 

@@ -25,7 +25,7 @@ use super::shared::{Shared, lock};
 use super::view::NodeState;
 use crate::kv::history::HistoryEvent;
 use crate::kv::{ClientId, ClientOutcome, Command, Op, OpResult};
-use crate::raft::NodeId;
+use crate::raft::{NodeId, Payload};
 
 /// An attempt waits this many ticks for its node (the simulator's 200 ms).
 const ATTEMPT_TICKS: u64 = 20;
@@ -59,6 +59,8 @@ pub(crate) struct SessionCore {
     pub(crate) session: ClientId,
     pub(crate) seq: u64,
     pub(crate) leader_hint: Option<NodeId>,
+    /// The open write, encoded once for all its attempts.
+    encoded: Option<Payload>,
     /// The nodes this client can reach (all, unless restricted).
     pub(crate) reach: Vec<NodeId>,
     rng: ChaCha8Rng,
@@ -74,6 +76,7 @@ impl SessionCore {
             session,
             seq: 0,
             leader_hint: None,
+            encoded: None,
             reach,
             rng: ChaCha8Rng::seed_from_u64(process),
         }
@@ -82,6 +85,7 @@ impl SessionCore {
     /// Opens the next operation: a new seq, and its `invoke` event.
     pub(crate) fn begin(&mut self, op: &Op) {
         self.seq += 1;
+        self.encoded = op.is_write().then(|| encode(self.session, self.seq, op));
         if self.shared.record_history {
             let now = self.shared.now_us();
             self.record(HistoryEvent::invoke(self.process, op, now));
@@ -151,12 +155,17 @@ impl SessionCore {
         }
         let reply = slot();
         let request = if op.is_write() {
-            let command = Command {
+            let (client, seq) = (self.session, self.seq);
+            let data = self
+                .encoded
+                .get_or_insert_with(|| encode(client, seq, op))
+                .clone();
+            NodeInput::Propose {
                 client: self.session,
                 seq: self.seq,
-                op: op.clone(),
-            };
-            NodeInput::Propose { command, reply }
+                data,
+                reply,
+            }
         } else {
             let key = op.key().to_string();
             NodeInput::Read { key, reply }
@@ -212,4 +221,14 @@ impl SessionCore {
     fn record(&self, event: HistoryEvent) {
         lock(&self.shared.history).push(event);
     }
+}
+
+/// The log entry bytes of write `op` as (client, seq).
+fn encode(client: ClientId, seq: u64, op: &Op) -> Payload {
+    let command = Command {
+        client,
+        seq,
+        op: op.clone(),
+    };
+    Payload::from(command.encode())
 }
