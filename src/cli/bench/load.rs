@@ -56,14 +56,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
             setup.transport.name(),
             setup.clients
         );
-        let outcome = measure(
-            setup,
-            args.tick,
-            usize::from(args.drivers),
-            duration,
-            &base,
-            i,
-        );
+        let outcome = measure(setup, args, duration, &base, i);
         if matches!(outcome, Outcome::Failed(_)) {
             failed += 1;
         }
@@ -78,13 +71,14 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
 /// Runs one row.
 fn measure(
     setup: &Setup,
-    tick: Duration,
-    drivers: usize,
+    args: &BenchArgs,
     duration: Duration,
     base: &Path,
     row: usize,
 ) -> Outcome {
-    let mut config = bench_config(setup.nodes, tick);
+    let mut config = bench_config(setup.nodes, args.tick);
+    config.snapshot_threshold = args.snapshot_threshold;
+    let drivers = usize::from(args.drivers);
     if let Err(why) = setup.transport.configure(&mut config) {
         return Outcome::Unavailable(why);
     }

@@ -38,6 +38,8 @@ use crate::runtime::{Cluster, ClusterConfig};
 
 /// The speed of load and failover runs: the fastest the clock allows.
 const BENCH_SPEED: f64 = 10.0;
+/// The runtime's own compaction threshold, the bench's default.
+const DEFAULT_SNAPSHOT_THRESHOLD: u64 = 100;
 /// Run length per row with `--quick` (unless `--duration` is given).
 const QUICK_DURATION_US: u64 = 300_000;
 
@@ -62,6 +64,12 @@ pub struct BenchArgs {
     /// Transports, comma-separated: channel, tcp.
     #[arg(long, default_value = "channel", value_delimiter = ',')]
     transport: Vec<Transport>,
+    /// Compact each node's log every this many applied entries (0: never).
+    /// The runtime's default is 100, small enough to watch snapshots in the
+    /// dashboard; under heavy load a follower more than that far behind
+    /// gets a snapshot instead of entries. openraft's default is 5000.
+    #[arg(long, value_name = "ENTRIES", default_value_t = DEFAULT_SNAPSHOT_THRESHOLD)]
+    snapshot_threshold: u64,
     /// Threads that drive the client sessions (1–64).
     #[arg(long, default_value = "1", value_parser = clap::value_parser!(u16).range(1..=64))]
     drivers: u16,
