@@ -225,10 +225,5 @@ impl SessionCore {
 
 /// The log entry bytes of write `op` as (client, seq).
 fn encode(client: ClientId, seq: u64, op: &Op) -> Payload {
-    let command = Command {
-        client,
-        seq,
-        op: op.clone(),
-    };
-    Payload::from(command.encode())
+    Payload::from(Command::encode_parts(client, seq, op))
 }
