@@ -23,7 +23,7 @@ fn store_with(keys: usize) -> KvStore {
         let entry = Entry {
             index: i as u64 + 1,
             term: 1,
-            data: EntryData::Command(command.encode()),
+            data: EntryData::Command(command.encode().into()),
         };
         if let Err(e) = kv.apply(&entry) {
             eprintln!("cannot build the store: {e}");

@@ -53,7 +53,7 @@ fn batch(from: u64, n: u64, size: usize) -> LogWrite {
             .map(|index| Entry {
                 index,
                 term: 1,
-                data: EntryData::Command(vec![(index % 251) as u8; size]),
+                data: EntryData::Command(vec![(index % 251) as u8; size].into()),
             })
             .collect(),
     }

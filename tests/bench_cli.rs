@@ -110,10 +110,43 @@ fn bad_bench_arguments_are_refused() {
         (&["bench", "--storage", "disk"][..], "storage kind"),
         (&["bench", "--transport", "udp"][..], "transport"),
         (&["bench", "--nodes", "3,12"][..], "1 to 9"),
+        (&["bench", "--drivers", "0"][..], "--drivers"),
+        (
+            &["bench", "--snapshot-threshold", "x"][..],
+            "--snapshot-threshold",
+        ),
     ] {
         let out = raftlab(args);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+}
+
+/// Many sessions on two driver threads with rare compaction still commit
+/// every put they report, without errors.
+#[test]
+fn pooled_sessions_on_two_drivers() {
+    let out = raftlab(&[
+        "bench",
+        "--duration",
+        "200ms",
+        "--nodes",
+        "3",
+        "--clients",
+        "64",
+        "--storage",
+        "mem",
+        "--drivers",
+        "2",
+        "--snapshot-threshold",
+        "5000",
+        "--json",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let row: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_default();
+    assert_eq!(row["clients"], 64, "{stdout}");
+    assert_eq!(row["errors"], 0, "{stdout}");
+    assert!(row["ops"].as_u64().unwrap_or(0) > 0, "{stdout}");
 }

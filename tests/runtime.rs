@@ -438,3 +438,114 @@ fn t30_a_torn_log_tail_is_repaired_and_reported() {
     cluster.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Pool sessions follow the blocking client's rules: through kills and
+/// partitions their history is linearizable, and each completion names
+/// the session that finished.
+#[test]
+fn t50_pool_sessions_through_kills_and_partitions_are_linearizable() {
+    use raftlab::kv::Op;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let cluster = start(5, 12);
+    leader(&cluster);
+    let sessions = 6;
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters: Arc<Vec<AtomicU64>> =
+        Arc::new((0..sessions).map(|_| AtomicU64::new(0)).collect());
+    let short = Duration::from_millis(300);
+    let next = |w: usize, i: u64| {
+        let key = if i.is_multiple_of(2) { "a" } else { "b" };
+        match (i + w as u64) % 4 {
+            1 => Op::Put {
+                key: key.into(),
+                value: format!("{w}.{i}"),
+            },
+            2 => Op::Cas {
+                key: key.into(),
+                old: format!("{w}.{}", i - 1),
+                new: format!("{w}.{i}"),
+            },
+            _ => Op::Get { key: key.into() },
+        }
+    };
+    let handler = {
+        let (stop, counters) = (stop.clone(), counters.clone());
+        move |done: raftlab::runtime::Completion| {
+            let w = done.session.index();
+            if stop.load(Ordering::Acquire) {
+                return None;
+            }
+            let i = counters[w].fetch_add(1, Ordering::Relaxed) + 1;
+            Some((next(w, i), short))
+        }
+    };
+    let mut pool = cluster.client_pool(2, handler).expect("pool");
+    for w in 0..sessions {
+        let id = pool.open();
+        assert_eq!(id.index(), w);
+        let i = counters[w].fetch_add(1, Ordering::Relaxed) + 1;
+        assert_eq!(pool.submit(id, next(w, i), short), Ok(()));
+    }
+    let pause = || std::thread::sleep(Duration::from_millis(250));
+    for round in 0..3 {
+        pause();
+        if let Some(l) = cluster.leader() {
+            let _ = cluster.kill(l);
+            pause();
+            let _ = cluster.restart(l);
+        }
+        pause();
+        let _ = cluster.isolate((round % 5) + 1);
+        pause();
+        let _ = cluster.partition(&[vec![1, 2], vec![3, 4, 5]]);
+        pause();
+        let _ = cluster.heal();
+    }
+    stop.store(true, Ordering::Release);
+    // Let every open operation finish (or give up) before reading the history.
+    std::thread::sleep(short * 2);
+    drop(pool);
+    let history = cluster.history();
+    let oks = history
+        .iter()
+        .filter(|e| e.kind == raftlab::kv::history::EventType::Ok)
+        .count();
+    assert!(oks > 10, "too few operations completed: {oks}");
+    let verdict = check(&history);
+    assert!(matches!(verdict, Ok(Verdict::Linearizable)), "{verdict:?}");
+}
+
+/// A pool never hangs: a second operation on a busy session and any
+/// operation on a stopped cluster complete as unavailable.
+#[test]
+fn t60_pool_refuses_a_busy_session_and_a_stopped_cluster() {
+    use raftlab::kv::Op;
+    let cluster = start(3, 13);
+    leader(&cluster);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let mut pool = cluster
+        .client_pool(1, move |done| {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send(done.outcome);
+            }
+            None
+        })
+        .expect("pool");
+    let s = pool.open();
+    let put = || Op::Put {
+        key: "k".into(),
+        value: "v".into(),
+    };
+    assert_eq!(pool.submit(s, put(), OP), Ok(()));
+    assert_eq!(pool.submit(s, put(), OP), Ok(()));
+    let first = rx.recv_timeout(OP * 2).expect("an outcome");
+    let second = rx.recv_timeout(OP * 2).expect("an outcome");
+    let mut got = [first, second];
+    got.sort_by_key(|o| matches!(o, ClientOutcome::Ok(_)));
+    assert!(matches!(got[0], ClientOutcome::Unavailable(_)), "{got:?}");
+    put_ok(got[1].clone());
+    let t = pool.open();
+    cluster.shutdown();
+    assert_eq!(pool.submit(t, put(), OP), Err(RuntimeError::Stopped));
+}

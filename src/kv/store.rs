@@ -134,7 +134,7 @@ impl KvStore {
             // waits for it; do not apply it again.
             Some((seq, _)) if *seq > command.seq => return Ok(None),
             _ => {
-                let result = self.execute(&command.op);
+                let result = self.execute(command.op);
                 self.sessions
                     .insert(command.client, (command.seq, result.clone()));
                 result
@@ -157,20 +157,21 @@ impl KvStore {
         }
     }
 
-    fn execute(&mut self, op: &Op) -> OpResult {
+    /// Runs `op`, taking its strings (they were just decoded for it).
+    fn execute(&mut self, op: Op) -> OpResult {
         match op {
             Op::Put { key, value } => {
-                self.data.insert(key.clone(), value.clone());
+                self.data.insert(key, value);
                 OpResult::Done
             }
-            Op::Get { key } => OpResult::Value(self.data.get(key).cloned()),
+            Op::Get { key } => OpResult::Value(self.data.get(&key).cloned()),
             Op::Delete { key } => {
-                self.data.remove(key);
+                self.data.remove(&key);
                 OpResult::Done
             }
             Op::Cas { key, old, new } => {
-                if self.data.get(key) == Some(old) {
-                    self.data.insert(key.clone(), new.clone());
+                if self.data.get(&key) == Some(&old) {
+                    self.data.insert(key, new);
                     OpResult::Swapped(true)
                 } else {
                     OpResult::Swapped(false)
@@ -196,7 +197,7 @@ mod tests {
         Entry {
             index,
             term: 1,
-            data: EntryData::Command(cmd.encode()),
+            data: EntryData::Command(cmd.encode().into()),
         }
     }
 
@@ -280,7 +281,7 @@ mod tests {
         let bad = Entry {
             index: 1,
             term: 1,
-            data: EntryData::Command(vec![0xff, 0xff, 0xff]),
+            data: EntryData::Command(vec![0xff, 0xff, 0xff].into()),
         };
         assert!(kv.apply(&bad).is_err());
     }

@@ -5,6 +5,8 @@
 //! except for pre-votes, whose term is the *proposed* next term of the sender
 //! and must not disturb anyone (Raft thesis §9.6).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Index, NodeId, SnapshotMeta, Term};
@@ -27,7 +29,55 @@ pub enum EntryData {
     /// (and through them, older ones) without waiting for a client.
     Noop,
     /// An opaque command for the state machine (the KV store encodes its own).
-    Command(Vec<u8>),
+    Command(Payload),
+}
+
+/// A command's bytes, shared rather than copied: an entry is cloned into
+/// the storage write, into each follower's `Append` and into the stores'
+/// logs, and each clone of a `Payload` is a reference count, not a copy.
+/// It reads as a `[u8]` and serializes exactly as a `Vec<u8>` does, so
+/// files and frames are unchanged.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Payload(Arc<[u8]>);
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(bytes: Vec<u8>) -> Payload {
+        Payload(bytes.into())
+    }
+}
+
+impl From<&[u8]> for Payload {
+    fn from(bytes: &[u8]) -> Payload {
+        Payload(bytes.into())
+    }
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // As the `Vec<u8>` it replaced printed.
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // A `Vec<u8>` serializes as a sequence of bytes; so does a payload.
+        serializer.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
+        Vec::<u8>::deserialize(deserializer).map(Payload::from)
+    }
 }
 
 /// A message from one node to another.
@@ -155,5 +205,25 @@ impl Body {
             Body::InstallSnapshot { .. } => "InstallSnapshot",
             Body::InstallSnapshotResponse { .. } => "InstallSnapshotResp",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files and frames written before `Payload` still read, and vice versa.
+    #[test]
+    fn a_payload_encodes_as_the_vec_it_replaced() {
+        let bytes = vec![0u8, 1, 200, 255];
+        let old = postcard::to_allocvec(&bytes).unwrap_or_default();
+        let new = postcard::to_allocvec(&Payload::from(bytes.clone())).unwrap_or_default();
+        assert_eq!(old, new);
+        let back: Result<Payload, _> = postcard::from_bytes(&old);
+        assert_eq!(back.ok().as_deref(), Some(&bytes[..]));
+        assert_eq!(
+            format!("{:?}", Payload::from(bytes.clone())),
+            format!("{bytes:?}")
+        );
     }
 }

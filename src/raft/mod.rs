@@ -45,7 +45,7 @@ mod output;
 
 pub use config::{Bugs, Config};
 pub use log::RaftLog;
-pub use message::{Body, Entry, EntryData, Message};
+pub use message::{Body, Entry, EntryData, Message, Payload};
 pub use node::Node;
 pub use output::{
     DurableState, Event, HardState, LogWrite, Progress, ReadId, ReadOutcome, ReadResult, Ready,

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{
     Body, Config, DurableState, Entry, EntryData, Event, HardState, Index, Message, NodeId,
-    Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role, Snapshot,
+    Payload, Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role, Snapshot,
     SnapshotMeta, Status, Term, Ticks,
 };
 
@@ -361,6 +361,29 @@ impl Node {
         }
     }
 
+    /// Proposes several commands at once: the same as proposing them one
+    /// after another, except that the followers hear of them in one append
+    /// (as far as flow control allows) instead of one append per command.
+    /// On the leader, returns the index the first was appended at (the
+    /// others follow it in order); otherwise none is appended.
+    pub fn propose_batch(&mut self, data: Vec<Payload>) -> Result<Index, RaftError> {
+        let RoleState::Leader(leader) = &self.role else {
+            return Err(RaftError::NotLeader {
+                leader: self.leader,
+            });
+        };
+        if let Some((to, _)) = leader.transfer {
+            return Err(RaftError::TransferInProgress(to));
+        }
+        let first = self.log.last_index() + 1;
+        for data in data {
+            self.append_own(EntryData::Command(data));
+        }
+        self.broadcast_append();
+        self.maybe_commit();
+        Ok(first)
+    }
+
     /// Proposes a command. On the leader, returns the index it was appended
     /// at; it is committed when it shows up in `Ready::committed`.
     pub fn propose(&mut self, data: Vec<u8>) -> Result<Index, RaftError> {
@@ -372,7 +395,7 @@ impl Node {
         if let Some((to, _)) = leader.transfer {
             return Err(RaftError::TransferInProgress(to));
         }
-        let index = self.append_own(EntryData::Command(data));
+        let index = self.append_own(EntryData::Command(data.into()));
         self.broadcast_append();
         self.maybe_commit();
         Ok(index)

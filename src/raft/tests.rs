@@ -181,7 +181,7 @@ impl Net {
 }
 
 fn cmd(data: &[u8]) -> EntryData {
-    EntryData::Command(data.to_vec())
+    EntryData::Command(data.into())
 }
 
 #[test]
@@ -304,6 +304,46 @@ fn appends_are_batched_and_bounded_in_flight() {
         appends.len()
     );
     assert!(appends.iter().all(|&n| n <= config.max_append_entries));
+}
+
+/// A batch of proposals is the same log as the same proposals one by one,
+/// sent to each follower in one append instead of one per command; on a
+/// follower the batch is refused whole, naming the leader.
+#[test]
+fn a_proposal_batch_appends_in_order_with_one_append_per_follower() {
+    let mut net = Net::new(3);
+    let leader = net.elect();
+    let follower = (1..=3).find(|&id| id != leader).unwrap();
+    net.sent.clear();
+    let data: Vec<Payload> = (0..10u8).map(|i| Payload::from(vec![i])).collect();
+    let first = net.node_mut(leader).propose_batch(data).unwrap();
+    net.deliver_all();
+    let appends = net
+        .sent
+        .iter()
+        .filter(|m| m.from == leader && m.to == follower)
+        .filter(|m| matches!(&m.body, Body::Append { entries, .. } if !entries.is_empty()))
+        .count();
+    assert_eq!(appends, 1);
+    net.tick_all(10);
+    for id in 1..=3 {
+        let node = net.node(id);
+        assert_eq!(node.commit_index(), first + 9);
+        for i in 0..10u8 {
+            let entry = node.log().get(first + u64::from(i)).unwrap();
+            assert_eq!(entry.data, cmd(&[i]));
+        }
+    }
+    let err = net
+        .node_mut(follower)
+        .propose_batch(vec![Payload::from(vec![1])])
+        .unwrap_err();
+    assert_eq!(
+        err,
+        RaftError::NotLeader {
+            leader: Some(leader)
+        }
+    );
 }
 
 #[test]

@@ -15,81 +15,44 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use super::RuntimeError;
 use super::node::{NodeInput, Reply};
-use super::reply::{NoReply, reply_slot};
-use super::shared::{Shared, lock};
+use super::reply::reply_slot;
+use super::session::{Attempt, SessionCore};
+use super::shared::Shared;
 use super::view::NodeState;
-use crate::kv::history::HistoryEvent;
-use crate::kv::{ClientId, ClientOutcome, Command, Op, OpResult};
+use crate::kv::{ClientId, ClientOutcome, Op, OpResult};
 use crate::raft::NodeId;
 
-/// An attempt waits this many ticks for its node (the simulator's 200 ms).
-const ATTEMPT_TICKS: u64 = 20;
-/// Backoff when no leader is known, in ticks (the simulator's 20 ms).
-const BACKOFF_TICKS: u64 = 2;
-/// Never wait less than this for a node, however fast the clock.
-const MIN_ATTEMPT: Duration = Duration::from_millis(20);
-
 /// A client session: its history process number, its KV session id and
-/// its sequence numbers.
+/// its sequence numbers. Its retry rules live in `session.rs`, shared
+/// with the sessions of a [`ClientPool`](super::ClientPool).
 pub struct Client {
-    shared: Arc<Shared>,
-    process: u64,
-    /// The session id the KV store dedups retries by. Unique across
-    /// cluster starts: a store recovered from disk remembers the sessions
-    /// of earlier runs, and a new client must not be taken for one of them.
-    session: ClientId,
-    seq: u64,
-    leader_hint: Option<NodeId>,
-    /// The nodes this client can reach (all, unless restricted).
-    reach: Vec<NodeId>,
-    rng: ChaCha8Rng,
-}
-
-/// How one attempt ended.
-enum Attempt {
-    Done(OpResult),
-    /// Try again after this long.
-    Retry(Duration),
-    Stopped,
+    core: SessionCore,
 }
 
 impl Client {
     pub(crate) fn new(shared: Arc<Shared>, reach: Vec<NodeId>) -> Client {
-        let process = shared
-            .next_client
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let session = shared.session_base.wrapping_add(process);
         Client {
-            shared,
-            process,
-            session,
-            seq: 0,
-            leader_hint: None,
-            reach,
-            rng: ChaCha8Rng::seed_from_u64(process),
+            core: SessionCore::new(shared, reach),
         }
     }
 
     /// This client's process number in the history.
     pub fn id(&self) -> u64 {
-        self.process
+        self.core.process
     }
 
     /// This client's session id in the KV store.
     pub fn session(&self) -> ClientId {
-        self.session
+        self.core.session
     }
 
     /// Restricts the client to `nodes`, as if it sat in their part of the
     /// network: a redirect elsewhere counts as no leader known.
     pub fn restrict_to(mut self, nodes: &[NodeId]) -> Client {
-        self.reach = nodes.to_vec();
-        self.leader_hint = self.leader_hint.filter(|l| nodes.contains(l));
+        self.core.reach = nodes.to_vec();
+        self.core.leader_hint = self.core.leader_hint.filter(|l| nodes.contains(l));
         self
     }
 
@@ -124,6 +87,7 @@ impl Client {
         timeout: Duration,
     ) -> Result<Option<String>, RuntimeError> {
         let target = self
+            .core
             .shared
             .node(node)
             .ok_or(RuntimeError::UnknownNode(node))?;
@@ -148,17 +112,12 @@ impl Client {
     /// Runs one operation until it completes or `timeout` passes, and
     /// records it in the cluster's history.
     pub fn submit(&mut self, op: Op, timeout: Duration) -> ClientOutcome {
-        self.seq += 1;
         let deadline = Instant::now() + timeout;
-        self.record(HistoryEvent::invoke(
-            self.process,
-            &op,
-            self.shared.now_us(),
-        ));
+        self.core.begin(&op);
         let mut accepted = false;
         let mut last_error = "no node answered".to_string();
         loop {
-            if self.shared.is_stopped() {
+            if self.core.shared.is_stopped() {
                 last_error = "the cluster is shut down".into();
                 break;
             }
@@ -167,11 +126,7 @@ impl Client {
                 break;
             }
             match self.attempt(&op, left, &mut accepted, &mut last_error) {
-                Attempt::Done(result) => {
-                    let ok = HistoryEvent::ok(self.process, &op, &result, self.shared.now_us());
-                    self.record(ok);
-                    return ClientOutcome::Ok(result);
-                }
+                Attempt::Done(result) => return self.core.complete(&op, result),
                 Attempt::Retry(pause) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     std::thread::sleep(pause.min(left));
@@ -182,22 +137,7 @@ impl Client {
                 }
             }
         }
-        self.give_up(&op, accepted, last_error)
-    }
-
-    /// The deadline passed: `info` for a write some node accepted, else `fail`.
-    fn give_up(&mut self, op: &Op, accepted: bool, last_error: String) -> ClientOutcome {
-        let now = self.shared.now_us();
-        if accepted && op.is_write() {
-            self.record(HistoryEvent::info(self.process, op, now));
-        } else {
-            self.record(HistoryEvent::fail(self.process, op, now));
-        }
-        if accepted {
-            ClientOutcome::Timeout
-        } else {
-            ClientOutcome::Unavailable(last_error)
-        }
+        self.core.give_up(&op, accepted, last_error)
     }
 
     /// Sends the operation to one node and waits for its answer.
@@ -208,80 +148,21 @@ impl Client {
         accepted: &mut bool,
         last_error: &mut String,
     ) -> Attempt {
-        let (attempt_wait, backoff) = {
-            let clock = lock(&self.shared.clock);
-            let attempt = clock.ticks_to_wall(ATTEMPT_TICKS).max(MIN_ATTEMPT);
-            (attempt, clock.ticks_to_wall(BACKOFF_TICKS))
+        let mut wait = None;
+        let sent = self.core.send(op, left, last_error, || {
+            let (reply, answer) = reply_slot();
+            wait = Some(answer);
+            reply
+        });
+        let (sent, answer) = match (sent, wait) {
+            (Ok(sent), Some(answer)) => (sent, answer),
+            (Err(instead), _) => return instead,
+            (Ok(_), None) => return Attempt::Stopped,
         };
-        let target = match self.leader_hint {
-            Some(hint) => hint,
-            None if self.reach.is_empty() => return Attempt::Retry(backoff),
-            None => self.reach[self.rng.random_range(0..self.reach.len())],
-        };
-        let Some(node) = self.shared.node(target) else {
-            self.leader_hint = None;
-            return Attempt::Retry(backoff);
-        };
-        if node.state() == NodeState::Down {
-            self.leader_hint = None;
-            *last_error = format!("node {target} is down");
-            return Attempt::Retry(backoff);
-        }
-        let (reply, answer) = reply_slot();
-        let request = if op.is_write() {
-            let command = Command {
-                client: self.session,
-                seq: self.seq,
-                op: op.clone(),
-            };
-            NodeInput::Propose { command, reply }
-        } else {
-            let key = op.key().to_string();
-            NodeInput::Read { key, reply }
-        };
-        if node.inbox.send(request).is_err() {
-            return Attempt::Stopped;
-        }
-        let until = Instant::now() + attempt_wait.min(left);
-        let answer_got = answer.wait(until);
+        let answer_got = answer.wait(Instant::now() + sent.wait);
         if answer.accepted() {
             *accepted = true;
         }
-        match answer_got {
-            Ok(Reply::Done(result)) => Attempt::Done(result),
-            Ok(Reply::NotLeader(leader)) => {
-                let hint = leader.filter(|&l| l != target && self.reach.contains(&l));
-                self.leader_hint = hint;
-                *last_error = format!("node {target} is not the leader");
-                let pause = if hint.is_some() {
-                    Duration::ZERO
-                } else {
-                    backoff
-                };
-                Attempt::Retry(pause)
-            }
-            Ok(Reply::Refused(e)) => {
-                *last_error = e;
-                Attempt::Retry(backoff)
-            }
-            Err(NoReply::Timeout) => {
-                self.leader_hint = None;
-                *last_error = format!("node {target} did not answer in time");
-                Attempt::Retry(Duration::ZERO)
-            }
-            Err(NoReply::Dropped) => {
-                // The node dropped the request: it was killed, or this
-                // client's newer request replaced it there.
-                self.leader_hint = None;
-                *last_error = format!("node {target} dropped the request");
-                Attempt::Retry(backoff)
-            }
-        }
-    }
-
-    fn record(&self, event: HistoryEvent) {
-        if self.shared.record_history {
-            lock(&self.shared.history).push(event);
-        }
+        self.core.on_answer(sent.target, answer_got, last_error)
     }
 }

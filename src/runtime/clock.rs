@@ -99,7 +99,9 @@ impl Clock {
         Some(Duration::from_secs_f64(us / self.rate()))
     }
 
-    /// Wall time that `ticks` ticks take at the current speed (as if running).
+    /// Wall time that `ticks` ticks take at the current speed (as if
+    /// running). The runtime reads it lock-free as `Shared::ticks_to_wall`.
+    #[cfg(test)]
     pub(crate) fn ticks_to_wall(&self, ticks: u64) -> Duration {
         self.tick.mul_f64(ticks as f64 / self.speed)
     }

@@ -20,12 +20,13 @@ use super::client::Client;
 use super::clock::Clock;
 use super::config::{ClusterConfig, Transport};
 use super::node::{Control, ExitReason, NodeChannels, NodeExit, NodeThread};
+use super::pool::{ClientPool, Completion};
 use super::shared::{NodeShared, Shared, lock};
 use super::storage::NodeStorage;
 use super::timer::{Timer, TimerInput};
 use super::view::{self, ClusterView, NodeState, NodeView, ViewHub, ViewWatch};
-use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
+use crate::kv::{KvStore, Op};
 use crate::net::{Fabric, TcpConfig, TcpEvent, TcpTransport, Wire, loopback};
 use crate::raft::{Node, NodeId};
 
@@ -419,6 +420,17 @@ impl Cluster {
     /// A new client session (its own history process).
     pub fn client(&self) -> Client {
         Client::new(self.shared.clone(), self.ids())
+    }
+
+    /// A pool of client sessions on `drivers` threads (at least one);
+    /// `handler` gets each completed operation on a driver thread and may
+    /// return the session's next one. See [`ClientPool`].
+    pub fn client_pool(
+        &self,
+        drivers: usize,
+        handler: impl Fn(Completion) -> Option<(Op, Duration)> + Send + Sync + 'static,
+    ) -> Result<ClientPool, RuntimeError> {
+        ClientPool::start(self.shared.clone(), self.ids(), drivers, Arc::new(handler))
     }
 
     /// The client history recorded so far (times in wall µs since start).

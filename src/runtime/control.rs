@@ -157,7 +157,10 @@ impl Cluster {
         self.check_running_cluster()?;
         let text = {
             let mut fabric = lock(&self.shared.fabric);
-            f(&mut fabric)?;
+            let changed = f(&mut fabric);
+            // Even a failed change may have changed some links.
+            self.shared.refresh_direct(&fabric);
+            changed?;
             what(&fabric)
         };
         self.shared.event(None, text);
@@ -282,6 +285,7 @@ impl Cluster {
         }
         self.clock(|clock| {
             clock.set_speed(speed);
+            self.shared.set_speed(speed);
             Ok(format!("speed {speed}×"))
         })
     }

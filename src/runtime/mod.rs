@@ -26,11 +26,15 @@
 //! published on every change; a [`ViewWatch`] waits for the next one.
 //! [`Client`]s work from any thread, retry with their session so a write
 //! applies once, and record a history the linearizability checker judges.
+//! A [`ClientPool`] runs many such sessions without a thread each: an
+//! operation is submitted, and its [`Completion`] arrives later on one of
+//! the pool's few driver threads (the bench's clients are pool sessions).
 //!
 //! Files: `cluster.rs` (start, shutdown, views), `control.rs` (the
 //! controls), `node.rs` (the node thread), `timer.rs` (ticks and delayed
 //! delivery), `clock.rs` (cluster time), `client.rs`, `view.rs`,
-//! `reply.rs` (a client request's answer), `storage.rs`, `config.rs` (with
+//! `pool.rs` (sessions on driver threads), `session.rs` (the retry rules
+//! both kinds of client share), `reply.rs` (a client request's answer), `storage.rs`, `config.rs` (with
 //! [`Transport`]: channels or loopback TCP).
 
 mod client;
@@ -39,7 +43,9 @@ mod cluster;
 mod config;
 mod control;
 mod node;
+mod pool;
 mod reply;
+mod session;
 mod shared;
 mod storage;
 mod timer;
@@ -48,6 +54,7 @@ mod view;
 pub use client::Client;
 pub use cluster::Cluster;
 pub use config::{ClusterConfig, StorageFactory, Transport};
+pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{ClusterView, LinkView, LogEntryView, NodeState, NodeView, ViewEvent, ViewWatch};
 

@@ -20,14 +20,15 @@ use crossbeam_channel::{Receiver, Sender, select};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::reply::ReplySlot;
+use super::reply::{ReplySlot, Wakes};
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{LogEntryView, NodeView, log_window};
-use crate::kv::{Applied, Command, KvStore, OpResult};
+use crate::kv::{Applied, ClientId, Command, KvStore, OpResult};
 use crate::net::{ClientReply, ClientRequest, ClientResponse, NodeStatus, Replier, TcpEvent, Wire};
 use crate::raft::{
-    Event, Index, Node, NodeId, RaftError, ReadId, ReadOutcome, ReadResult, Ready, Role, Term,
+    Event, Index, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult, Ready, Role,
+    Term,
 };
 
 /// Most `Ready`s drained after one input (a node should need one).
@@ -39,8 +40,14 @@ const MAX_BATCH: usize = 64;
 pub(crate) enum NodeInput {
     /// A message from a peer.
     Message(crate::raft::Message),
-    /// A client's write.
-    Propose { command: Command, reply: ReplySlot },
+    /// A client's write: its session, its seq and the encoded [`Command`]
+    /// (encoded once by the client, not by the node on every attempt).
+    Propose {
+        client: ClientId,
+        seq: u64,
+        data: Payload,
+        reply: ReplySlot,
+    },
     /// A client's linearizable read.
     Read { key: String, reply: ReplySlot },
     /// A client's stale read of the local store.
@@ -82,9 +89,10 @@ impl ReplyTo {
     }
 
     /// Answers; a client that went away is not an error of the node's.
-    fn send(self, reply: Reply) {
+    /// A local client's thread is woken when `wakes` is flushed.
+    fn send(self, reply: Reply, wakes: &mut Wakes) {
         match self {
-            ReplyTo::Local(slot) => slot.send(reply),
+            ReplyTo::Local(slot) => slot.send_later(reply, wakes),
             ReplyTo::Remote {
                 replier,
                 session,
@@ -173,6 +181,11 @@ pub(crate) struct NodeThread {
     /// The log tail the window was built for, and the window.
     window: ((Index, Term, Index), Arc<[LogEntryView]>),
     last_view: Option<NodeView>,
+    /// Client threads and pool drivers answered since the last flush.
+    wakes: Wakes,
+    /// Writes taken from the inbox, proposed together before the next
+    /// input of another kind (or the end of the batch).
+    proposals: Vec<(ClientId, u64, Payload, ReplyTo)>,
 }
 
 impl NodeThread {
@@ -199,13 +212,18 @@ impl NodeThread {
             received: 0,
             window: ((u64::MAX, 0, 0), Arc::from(Vec::new())),
             last_view: None,
+            wakes: Wakes::default(),
+            proposals: Vec::new(),
         }
     }
 
     /// Runs until killed (or the storage fails); returns the storage.
     pub(crate) fn run(mut self, ch: &NodeChannels) -> NodeExit {
         let reason = loop {
-            if let Err(reason) = self.after_input() {
+            let carried = self.after_input();
+            // One wake per waiting thread for everything answered above.
+            self.wakes.flush();
+            if let Err(reason) = carried {
                 break reason;
             }
             self.publish();
@@ -255,6 +273,8 @@ impl NodeThread {
 
     /// Takes `first` and whatever else `rx` already holds (up to a batch),
     /// so one `Ready` carries out the lot.
+    /// Writes among them are proposed together: the followers get one
+    /// append for the lot rather than one per write.
     fn batch<T>(&mut self, first: T, rx: &Receiver<T>, mut take: impl FnMut(&mut Self, T)) {
         take(self, first);
         for _ in 1..MAX_BATCH {
@@ -263,6 +283,7 @@ impl NodeThread {
                 Err(_) => break,
             }
         }
+        self.propose_pending();
     }
 
     fn control(&mut self, control: Control, ch: &NodeChannels) -> Option<ExitReason> {
@@ -282,19 +303,42 @@ impl NodeThread {
     }
 
     fn input(&mut self, input: NodeInput) {
+        if let NodeInput::Propose {
+            client,
+            seq,
+            data,
+            reply,
+        } = input
+        {
+            let reply = ReplyTo::Local(reply);
+            self.proposals.push((client, seq, data, reply));
+            return;
+        }
+        // Other inputs see the writes before them proposed, in order.
+        self.propose_pending();
         match input {
             NodeInput::Message(msg) => self.message(msg),
-            NodeInput::Propose { command, reply } => self.propose(command, ReplyTo::Local(reply)),
+            NodeInput::Propose { .. } => {}
             NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
             NodeInput::StaleRead { key, reply } => {
                 let value = self.kv.get(&key).map(str::to_string);
-                reply.send(Reply::Done(OpResult::Value(value)));
+                reply.send_later(Reply::Done(OpResult::Value(value)), &mut self.wakes);
             }
         }
     }
 
     /// What the node's TCP listener received.
     fn net_event(&mut self, event: TcpEvent<Wire>) {
+        if let TcpEvent::Frame {
+            frame: Wire::Request(ClientRequest::Op { op, .. }),
+            ..
+        } = &event
+            && op.is_write()
+        {
+            // Proposed with the writes around it (see `propose`).
+        } else {
+            self.propose_pending();
+        }
         match event {
             TcpEvent::Frame { frame, reply } => match frame {
                 Wire::Raft(msg) if msg.to == self.id => self.message(msg),
@@ -315,7 +359,8 @@ impl NodeThread {
                             seq,
                             op,
                         };
-                        self.propose(command, to);
+                        let data = Payload::from(command.encode());
+                        self.proposals.push((session, seq, data, to));
                     } else {
                         self.read(op.key().to_string(), to);
                     }
@@ -348,17 +393,31 @@ impl NodeThread {
         self.node.step(msg);
     }
 
-    fn propose(&mut self, command: Command, reply: ReplyTo) {
-        let (client, seq) = (command.client, command.seq);
-        match self.node.propose(command.encode()) {
+    /// Proposes the writes taken so far, in the order they came.
+    fn propose_pending(&mut self) {
+        if self.proposals.is_empty() {
+            return;
+        }
+        let proposals = std::mem::take(&mut self.proposals);
+        let data = proposals.iter().map(|(_, _, d, _)| d.clone()).collect();
+        match self.node.propose_batch(data) {
             Ok(_) => {
-                reply.accept();
-                // A client has one operation open: a newer one
-                // replaces whatever it waited for before.
-                self.writes.insert(client, (seq, reply));
+                for (client, seq, _, reply) in proposals {
+                    reply.accept();
+                    // A client has one operation open: a newer one
+                    // replaces whatever it waited for before.
+                    self.writes.insert(client, (seq, reply));
+                }
             }
-            Err(RaftError::NotLeader { leader }) => reply.send(Reply::NotLeader(leader)),
-            Err(e) => reply.send(Reply::Refused(e.to_string())),
+            Err(e) => {
+                for (_, _, _, reply) in proposals {
+                    let answer = match &e {
+                        RaftError::NotLeader { leader } => Reply::NotLeader(*leader),
+                        e => Reply::Refused(e.to_string()),
+                    };
+                    reply.send(answer, &mut self.wakes);
+                }
+            }
         }
     }
 
@@ -462,7 +521,7 @@ impl NodeThread {
             .get(&applied.client)
             .is_some_and(|(seq, _)| *seq == applied.seq);
         if waiting && let Some((_, reply)) = self.writes.remove(&applied.client) {
-            reply.send(Reply::Done(applied.result));
+            reply.send(Reply::Done(applied.result), &mut self.wakes);
         }
     }
 
@@ -472,7 +531,7 @@ impl NodeThread {
             ReadOutcome::Ready { index } => self.confirmed.push((read.id, index)),
             ReadOutcome::NotLeader { leader } => {
                 if let Some((_, reply)) = self.reads.remove(&read.id) {
-                    reply.send(Reply::NotLeader(leader));
+                    reply.send(Reply::NotLeader(leader), &mut self.wakes);
                 }
             }
         }
@@ -492,7 +551,7 @@ impl NodeThread {
         for (id, _) in ready {
             if let Some((key, reply)) = self.reads.remove(&id) {
                 let value = self.kv.get(&key).map(str::to_string);
-                reply.send(Reply::Done(OpResult::Value(value)));
+                reply.send(Reply::Done(OpResult::Value(value)), &mut self.wakes);
             }
         }
     }
@@ -506,7 +565,7 @@ impl NodeThread {
                     // session, so a write that does apply applies once.
                     let leader = self.node.leader();
                     for (_, (_, reply)) in std::mem::take(&mut self.writes) {
-                        reply.send(Reply::NotLeader(leader));
+                        reply.send(Reply::NotLeader(leader), &mut self.wakes);
                     }
                 }
                 format!("became {role} in term {term}")

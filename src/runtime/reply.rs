@@ -1,12 +1,22 @@
-//! The answer to one client request: a slot the node thread fills and the
-//! client's thread waits on.
+//! The answer to one client request: a slot the node thread fills.
 //!
-//! A channel would do, but a blocked channel receiver spins and yields
+//! Two kinds of client wait for answers. A blocking [`Client`] parks its
+//! own thread on the slot, and the node unparks exactly that thread (a
+//! channel would do, but a blocked channel receiver spins and yields
 //! before it sleeps, and with hundreds of client threads on a few cores
-//! that spinning starves the node threads that do the work. Here the
-//! client parks at once and the node unparks exactly the thread that
-//! asked. Acceptance (the leader appended the write) sets a flag without
-//! waking anyone: the client only needs it if it ends up giving up.
+//! that spinning starves the node threads that do the work). A session of
+//! a [`ClientPool`] waits on no thread at all: its answer goes into its
+//! driver thread's [`Mailbox`], tagged with the session and attempt.
+//!
+//! Node threads answer through [`Wakes`]: answers are filed at once but
+//! the threads to wake are collected and woken once when the node has
+//! carried out its `Ready` — one wake per driver thread for a whole batch
+//! of commits rather than one per client. Acceptance (the leader appended
+//! the write) sets a flag without waking anyone: the client only needs it
+//! if it ends up giving up.
+//!
+//! [`Client`]: super::Client
+//! [`ClientPool`]: super::ClientPool
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,7 +26,7 @@ use std::time::Instant;
 use super::node::Reply;
 use super::shared::lock;
 
-/// What the node side and the client side share.
+/// What the node side and a parked client share.
 struct Slot {
     /// The answer, and whether the node side is gone (answered or dropped).
     state: Mutex<(Option<Reply>, bool)>,
@@ -25,9 +35,74 @@ struct Slot {
     waiter: Thread,
 }
 
+/// Where a pooled session's answers go: its driver thread's queue.
+pub(crate) struct Mailbox<T> {
+    items: Mutex<Vec<T>>,
+    driver: Thread,
+}
+
+impl<T> Mailbox<T> {
+    /// A mailbox whose driver is the calling thread.
+    pub(crate) fn for_current_thread() -> Mailbox<T> {
+        Mailbox {
+            items: Mutex::new(Vec::new()),
+            driver: std::thread::current(),
+        }
+    }
+
+    /// Files `item` without waking the driver.
+    pub(crate) fn put(&self, item: T) {
+        lock(&self.items).push(item);
+    }
+
+    /// Files `item` and wakes the driver.
+    pub(crate) fn post(&self, item: T) {
+        self.put(item);
+        self.wake();
+    }
+
+    /// Wakes the driver (cheap when it is not asleep: an atomic swap).
+    pub(crate) fn wake(&self) {
+        self.driver.unpark();
+    }
+
+    /// Takes everything filed so far, leaving `spare` (emptied) in its place.
+    pub(crate) fn take(&self, spare: &mut Vec<T>) {
+        spare.clear();
+        std::mem::swap(&mut *lock(&self.items), spare);
+    }
+}
+
+/// One answer for a pooled session.
+pub(crate) enum PoolItem {
+    /// A node's answer (or `Err` when it dropped the request).
+    Answer {
+        session: usize,
+        attempt: u64,
+        answer: Result<Reply, NoReply>,
+    },
+    /// Something the pool's owner asked for; see `pool.rs`.
+    Request(super::pool::Request),
+}
+
+/// Where a pooled request's answer goes.
+pub(crate) struct PoolTicket {
+    pub(crate) mailbox: Arc<Mailbox<PoolItem>>,
+    pub(crate) session: usize,
+    pub(crate) attempt: u64,
+    /// Shared by every attempt of one operation.
+    pub(crate) accepted: Arc<AtomicBool>,
+}
+
+/// Whom a slot answers.
+enum Target {
+    Parked(Arc<Slot>),
+    Pooled(PoolTicket),
+}
+
 /// The node side: answer once, or drop to say the request was dropped.
 pub(crate) struct ReplySlot {
-    slot: Option<Arc<Slot>>,
+    target: Option<Target>,
 }
 
 /// The client side.
@@ -53,35 +128,102 @@ pub(crate) fn reply_slot() -> (ReplySlot, ReplyWait) {
     });
     (
         ReplySlot {
-            slot: Some(slot.clone()),
+            target: Some(Target::Parked(slot.clone())),
         },
         ReplyWait { slot },
     )
+}
+
+/// A slot that answers a pooled session through its driver's mailbox.
+pub(crate) fn pooled_slot(ticket: PoolTicket) -> ReplySlot {
+    ReplySlot {
+        target: Some(Target::Pooled(ticket)),
+    }
+}
+
+/// Threads to wake once a node has carried out its `Ready`.
+#[derive(Default)]
+pub(crate) struct Wakes {
+    threads: Vec<Thread>,
+    mailboxes: Vec<Arc<Mailbox<PoolItem>>>,
+}
+
+impl Wakes {
+    /// Wakes everyone collected, each mailbox once.
+    pub(crate) fn flush(&mut self) {
+        for thread in self.threads.drain(..) {
+            thread.unpark();
+        }
+        for mailbox in self.mailboxes.drain(..) {
+            mailbox.wake();
+        }
+    }
+
+    fn mailbox(&mut self, mailbox: &Arc<Mailbox<PoolItem>>) {
+        if !self.mailboxes.iter().any(|m| Arc::ptr_eq(m, mailbox)) {
+            self.mailboxes.push(mailbox.clone());
+        }
+    }
+}
+
+impl Drop for Wakes {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 impl ReplySlot {
     /// Marks the write as appended to the leader's log, without waking
     /// the client.
     pub(crate) fn accept(&self) {
-        if let Some(slot) = &self.slot {
-            slot.accepted.store(true, Ordering::Release);
+        match &self.target {
+            Some(Target::Parked(slot)) => slot.accepted.store(true, Ordering::Release),
+            Some(Target::Pooled(ticket)) => ticket.accepted.store(true, Ordering::Release),
+            None => {}
         }
     }
 
-    /// Answers and wakes the client.
-    pub(crate) fn send(mut self, reply: Reply) {
-        if let Some(slot) = self.slot.take() {
-            *lock(&slot.state) = (Some(reply), true);
-            slot.waiter.unpark();
+    /// Answers and wakes the client now.
+    #[cfg(test)]
+    pub(crate) fn send(self, reply: Reply) {
+        let mut wakes = Wakes::default();
+        self.send_later(reply, &mut wakes);
+        wakes.flush();
+    }
+
+    /// Answers now; the client's thread is woken when `wakes` is flushed.
+    pub(crate) fn send_later(mut self, reply: Reply, wakes: &mut Wakes) {
+        match self.target.take() {
+            Some(Target::Parked(slot)) => {
+                *lock(&slot.state) = (Some(reply), true);
+                wakes.threads.push(slot.waiter.clone());
+            }
+            Some(Target::Pooled(ticket)) => {
+                ticket.mailbox.put(PoolItem::Answer {
+                    session: ticket.session,
+                    attempt: ticket.attempt,
+                    answer: Ok(reply),
+                });
+                wakes.mailbox(&ticket.mailbox);
+            }
+            None => {}
         }
     }
 }
 
 impl Drop for ReplySlot {
     fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            lock(&slot.state).1 = true;
-            slot.waiter.unpark();
+        match self.target.take() {
+            Some(Target::Parked(slot)) => {
+                lock(&slot.state).1 = true;
+                slot.waiter.unpark();
+            }
+            Some(Target::Pooled(ticket)) => ticket.mailbox.post(PoolItem::Answer {
+                session: ticket.session,
+                attempt: ticket.attempt,
+                answer: Err(NoReply::Dropped),
+            }),
+            None => {}
         }
     }
 }

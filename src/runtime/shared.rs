@@ -109,11 +109,21 @@ pub(crate) struct Shared {
     pub(crate) nodes: Vec<NodeShared>,
     pub(crate) fabric: Mutex<Fabric>,
     pub(crate) links: LinkCounters,
+    /// Per link, indexed as `links`: whether the fabric passes a message
+    /// unchanged and at once (up, no loss, no duplication, no delay), so
+    /// [`Shared::send`] can skip the fabric's lock. Refreshed under that
+    /// lock whenever the network changes.
+    direct: Vec<AtomicBool>,
     pub(crate) clock: Mutex<Clock>,
     /// Whether `clock` is paused, readable without its lock (set under it).
     pub(crate) clock_paused: AtomicBool,
     /// Ticks the clock has given so far.
     pub(crate) ticks: AtomicU64,
+    /// The clock's wall tick at speed 1.0 (it never changes).
+    tick: std::time::Duration,
+    /// The clock's speed factor as `f64` bits, readable without its lock
+    /// (set under it): clients read it on every attempt.
+    speed_bits: AtomicU64,
     pub(crate) timer: Sender<TimerInput>,
     pub(crate) view: ViewHub,
     pub(crate) history: Mutex<Vec<HistoryEvent>>,
@@ -147,11 +157,16 @@ impl Shared {
         record_history: bool,
     ) -> Shared {
         let n = nodes.len();
-        Shared {
+        let links = LinkCounters::new(n);
+        let direct = (0..n * n).map(|_| AtomicBool::new(false)).collect();
+        let shared = Shared {
             nodes,
             fabric: Mutex::new(fabric),
-            links: LinkCounters::new(n),
+            links,
+            direct,
             clock_paused: AtomicBool::new(clock.paused()),
+            tick: clock.tick(),
+            speed_bits: AtomicU64::new(clock.speed().to_bits()),
             clock: Mutex::new(clock),
             ticks: AtomicU64::new(0),
             timer,
@@ -168,7 +183,40 @@ impl Shared {
             log_window,
             tcp,
             record_history,
+        };
+        shared.refresh_direct(&lock(&shared.fabric));
+        shared
+    }
+
+    /// Recomputes which links pass messages unchanged; call with the
+    /// fabric's lock held, after changing it.
+    pub(crate) fn refresh_direct(&self, fabric: &Fabric) {
+        for &from in fabric.ids() {
+            for &to in fabric.ids() {
+                let Some(flag) = self.links.slot(from, to).and_then(|s| self.direct.get(s)) else {
+                    continue;
+                };
+                let direct = fabric.link(from, to).is_ok_and(|l| {
+                    l.up && l.loss == 0.0
+                        && l.duplicate == 0.0
+                        && l.delay_min_us == 0
+                        && l.delay_max_us == 0
+                });
+                flag.store(direct, Ordering::Release);
+            }
         }
+    }
+
+    /// Records the clock's new speed for [`Shared::ticks_to_wall`].
+    pub(crate) fn set_speed(&self, speed: f64) {
+        self.speed_bits.store(speed.to_bits(), Ordering::Release);
+    }
+
+    /// Wall time that `ticks` ticks take at the current speed, as
+    /// [`Clock::ticks_to_wall`] computes it, without the clock's lock.
+    pub(crate) fn ticks_to_wall(&self, ticks: u64) -> std::time::Duration {
+        let speed = f64::from_bits(self.speed_bits.load(Ordering::Acquire));
+        self.tick.mul_f64(ticks as f64 / speed)
     }
 
     /// Node `id`'s shared part.
@@ -207,8 +255,16 @@ impl Shared {
     /// A single copy without delay on a running clock goes straight to
     /// the receiver's inbox: the timer thread would hand it on at once
     /// anyway, and skipping that hop halves a message's thread wake-ups.
+    /// A link the fabric passes unchanged skips the fabric's lock.
     pub(crate) fn send(&self, msg: Message, rng: &mut impl rand::Rng) {
         let slot = self.links.slot(msg.from, msg.to);
+        let direct = slot
+            .and_then(|s| self.direct.get(s))
+            .is_some_and(|d| d.load(Ordering::Acquire));
+        if direct && !self.clock_paused.load(Ordering::Acquire) {
+            self.deliver(msg);
+            return;
+        }
         let delays = lock(&self.fabric).decide(msg.from, msg.to, rng);
         if delays.is_empty() {
             LinkCounters::add(&self.links.dropped, slot, 1);

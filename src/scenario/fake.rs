@@ -278,7 +278,7 @@ impl Cluster for Fake {
             let client = self.next_client;
             self.next_client += 1;
             let bytes = Command { client, seq: 1, op }.encode();
-            self.append(EntryData::Command(bytes))
+            self.append(EntryData::Command(bytes.into()))
         } else {
             Some(self.stores[l].read(&op))
         };

@@ -735,7 +735,7 @@ mod tests {
         Entry {
             index,
             term,
-            data: EntryData::Command(cmd.encode()),
+            data: EntryData::Command(cmd.encode().into()),
         }
     }
 

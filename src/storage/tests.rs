@@ -39,7 +39,7 @@ fn entry(index: Index, term: Term, len: usize) -> Entry {
     Entry {
         index,
         term,
-        data: EntryData::Command(vec![index as u8; len]),
+        data: EntryData::Command(vec![index as u8; len].into()),
     }
 }
 

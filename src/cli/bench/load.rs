@@ -1,16 +1,20 @@
 //! The load mode of `raftlab bench`: one fresh cluster per row, client
-//! threads doing sequential puts, committed writes per second and the
-//! latency of each put's round trip.
+//! sessions doing sequential puts, committed writes per second and the
+//! latency of each put's round trip (submit to completion, per session).
+//! The sessions are those of a `ClientPool`, multiplexed on a few driver
+//! threads — N clients are N sessions, as openraft's benchmark runs N
+//! async client tasks — so the figure measures the cluster, not the cost
+//! of waking hundreds of OS threads.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::report::{Measured, Outcome, Printer, Setup};
 use super::{BenchArgs, StorageKind, bench_config, start_cluster};
-use crate::kv::ClientOutcome;
-use crate::runtime::{Cluster, ClusterConfig, NodeStorage};
+use crate::kv::{ClientOutcome, Op};
+use crate::runtime::{Cluster, ClusterConfig, Completion, NodeStorage};
 use crate::storage::FileStorage;
 
 /// How long a cluster may take to elect a leader and commit a first write.
@@ -19,8 +23,6 @@ const READY_WAIT: Duration = Duration::from_secs(10);
 const PUT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The cluster id written into file storage's meta files.
 const BENCH_CLUSTER_ID: u64 = 0xbe4c;
-/// Stack of a client thread: it only runs the client's retry loop.
-const CLIENT_STACK: usize = 256 * 1024;
 
 /// Runs every row of the table and prints it.
 pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
@@ -54,7 +56,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
             setup.transport.name(),
             setup.clients
         );
-        let outcome = measure(setup, args.tick, duration, &base, i);
+        let outcome = measure(setup, args, duration, &base, i);
         if matches!(outcome, Outcome::Failed(_)) {
             failed += 1;
         }
@@ -67,8 +69,16 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
 }
 
 /// Runs one row.
-fn measure(setup: &Setup, tick: Duration, duration: Duration, base: &Path, row: usize) -> Outcome {
-    let mut config = bench_config(setup.nodes, tick);
+fn measure(
+    setup: &Setup,
+    args: &BenchArgs,
+    duration: Duration,
+    base: &Path,
+    row: usize,
+) -> Outcome {
+    let mut config = bench_config(setup.nodes, args.tick);
+    config.snapshot_threshold = args.snapshot_threshold;
+    let drivers = usize::from(args.drivers);
     if let Err(why) = setup.transport.configure(&mut config) {
         return Outcome::Unavailable(why);
     }
@@ -82,7 +92,7 @@ fn measure(setup: &Setup, tick: Duration, duration: Duration, base: &Path, row: 
             Err(e) => return Outcome::Failed(e),
         },
     };
-    let result = load(config, setup.clients, duration);
+    let result = load(config, setup.clients, drivers, duration);
     drop(dir);
     match result {
         Ok(measured) => Outcome::Measured(measured),
@@ -98,54 +108,69 @@ fn file_storage(dir: PathBuf) -> crate::runtime::StorageFactory {
     })
 }
 
-/// Starts the cluster, waits until it takes writes, runs the clients.
-fn load(config: ClusterConfig, clients: usize, duration: Duration) -> Result<Measured, String> {
+/// Starts the cluster, waits until it takes writes, runs the clients:
+/// `clients` sessions of a [`ClientPool`](crate::runtime::ClientPool) on
+/// `drivers` threads, each doing one put after another.
+fn load(
+    config: ClusterConfig,
+    clients: usize,
+    drivers: usize,
+    duration: Duration,
+) -> Result<Measured, String> {
     let cluster = start_cluster(config)?;
     wait_for_writes(&cluster)?;
-    let stop = AtomicBool::new(false);
-    let errors = AtomicU64::new(0);
-    let barrier = Barrier::new(clients + 1);
-    let (elapsed, mut latencies) = std::thread::scope(|scope| {
-        let mut handles = Vec::with_capacity(clients);
-        for i in 0..clients {
-            let (cluster, stop, errors, barrier) = (&cluster, &stop, &errors, &barrier);
-            let spawned = std::thread::Builder::new()
-                .name(format!("bench-client-{i}"))
-                .stack_size(CLIENT_STACK)
-                .spawn_scoped(scope, move || {
-                    client_loop(cluster, i, barrier, stop, errors)
-                });
-            match spawned {
-                Ok(h) => handles.push(h),
-                Err(e) => {
-                    // Unblock the threads already waiting, then report.
-                    stop.store(true, Ordering::Release);
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let sessions: Arc<Vec<Mutex<SessionLoad>>> = Arc::new(
+        (0..clients)
+            .map(|i| {
+                Mutex::new(SessionLoad {
+                    key: format!("c{i}"),
+                    n: 0,
+                    latencies: Vec::with_capacity(1 << 12),
+                })
+            })
+            .collect(),
+    );
+    let handler = {
+        let (stop, errors, sessions) = (stop.clone(), errors.clone(), sessions.clone());
+        move |done: Completion| {
+            if stop.load(Ordering::Acquire) {
+                return None;
+            }
+            let mut session = sessions.get(done.session.index())?.lock().ok()?;
+            match done.outcome {
+                ClientOutcome::Ok(_) => session.latencies.push(done.latency()),
+                _ => {
                     errors.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("raftlab bench: cannot start client thread {i}: {e}");
-                    break;
                 }
             }
+            Some((session.next_put(), PUT_TIMEOUT))
         }
-        if handles.len() < clients {
-            // The barrier will never fill: let no one wait on it.
-            return (Duration::ZERO, Vec::new());
-        }
-        barrier.wait();
-        let start = Instant::now();
-        std::thread::sleep(duration);
-        stop.store(true, Ordering::Release);
-        let elapsed = start.elapsed();
-        let mut all = Vec::new();
-        for h in handles {
-            if let Ok(mut l) = h.join() {
-                all.append(&mut l);
-            }
-        }
-        (elapsed, all)
-    });
+    };
+    let mut pool = cluster
+        .client_pool(drivers.min(clients), handler)
+        .map_err(|e| format!("cannot start the client pool: {e}"))?;
+    let start = Instant::now();
+    for session in &*sessions {
+        let id = pool.open();
+        let op = match session.lock() {
+            Ok(mut s) => s.next_put(),
+            Err(_) => return Err("a client session's lock was poisoned".into()),
+        };
+        pool.submit(id, op, PUT_TIMEOUT)
+            .map_err(|e| format!("cannot submit: {e}"))?;
+    }
+    std::thread::sleep(duration.saturating_sub(start.elapsed()));
+    stop.store(true, Ordering::Release);
+    let elapsed = start.elapsed();
+    drop(pool);
     cluster.shutdown();
-    if elapsed.is_zero() {
-        return Err("could not start every client thread".into());
+    let mut latencies = Vec::new();
+    for session in &*sessions {
+        if let Ok(mut s) = session.lock() {
+            latencies.append(&mut s.latencies);
+        }
     }
     latencies.sort_unstable();
     Ok(Measured {
@@ -157,37 +182,23 @@ fn load(config: ClusterConfig, clients: usize, duration: Duration) -> Result<Mea
     })
 }
 
-/// One client: sequential puts until told to stop. Returns the round trip
-/// of every put that succeeded before the stop.
-fn client_loop(
-    cluster: &Cluster,
-    i: usize,
-    barrier: &Barrier,
-    stop: &AtomicBool,
-    errors: &AtomicU64,
-) -> Vec<Duration> {
-    let mut client = cluster.client();
-    let key = format!("c{i}");
-    let mut latencies = Vec::with_capacity(1 << 12);
-    barrier.wait();
-    let mut n: u64 = 0;
-    while !stop.load(Ordering::Acquire) {
-        n += 1;
-        let value = n.to_string();
-        let start = Instant::now();
-        let outcome = client.put(&key, &value, PUT_TIMEOUT);
-        let took = start.elapsed();
-        if stop.load(Ordering::Acquire) {
-            break;
-        }
-        match outcome {
-            ClientOutcome::Ok(_) => latencies.push(took),
-            _ => {
-                errors.fetch_add(1, Ordering::Relaxed);
-            }
+/// One bench client: a pool session doing sequential puts to its own key,
+/// and the round trip of every put that succeeded before the stop.
+struct SessionLoad {
+    key: String,
+    n: u64,
+    latencies: Vec<Duration>,
+}
+
+impl SessionLoad {
+    /// The session's next put.
+    fn next_put(&mut self) -> Op {
+        self.n += 1;
+        Op::Put {
+            key: self.key.clone(),
+            value: self.n.to_string(),
         }
     }
-    latencies
 }
 
 /// Waits until a leader is elected and a first write commits.

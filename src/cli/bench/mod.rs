@@ -5,9 +5,11 @@
 //!
 //! - the default *load* mode: for every combination of `--nodes`,
 //!   `--storage`, `--transport` and `--clients`, start a fresh cluster, let
-//!   that many client threads do sequential puts (each with its own
-//!   session) for `--duration`, and report committed writes per second and
-//!   the p50/p99 of a put's round trip (`load.rs`);
+//!   that many client sessions do sequential puts for `--duration`, and
+//!   report committed writes per second and the p50/p99 of a put's round
+//!   trip, submit to completion (`load.rs`). The sessions are multiplexed
+//!   on `--drivers` threads of a `ClientPool` (default 1, like the one
+//!   client worker of openraft's benchmark), not one OS thread each;
 //! - `--failover N`: N times, kill the leader and time until a client's
 //!   write succeeds again (`figures.rs`);
 //! - `--idle DURATION`: the CPU an idle cluster at default speed uses
@@ -36,6 +38,8 @@ use crate::runtime::{Cluster, ClusterConfig};
 
 /// The speed of load and failover runs: the fastest the clock allows.
 const BENCH_SPEED: f64 = 10.0;
+/// The runtime's own compaction threshold, the bench's default.
+const DEFAULT_SNAPSHOT_THRESHOLD: u64 = 100;
 /// Run length per row with `--quick` (unless `--duration` is given).
 const QUICK_DURATION_US: u64 = 300_000;
 
@@ -48,8 +52,9 @@ pub struct BenchArgs {
     /// Cluster sizes, comma-separated (each 1–9).
     #[arg(long, default_value = "3,5", value_parser = parse_nodes, value_delimiter = ',')]
     nodes: Vec<usize>,
-    /// Concurrent clients, comma-separated; each is a thread doing
-    /// sequential puts with its own session.
+    /// Concurrent clients, comma-separated; each is a client session (its
+    /// own KV session id) doing sequential puts, one at a time. Sessions are
+    /// not threads: they share the --drivers threads, as async tasks would.
     #[arg(long, default_value = "1,16,256", value_parser = parse_clients, value_delimiter = ',')]
     clients: Vec<usize>,
     /// Storage kinds, comma-separated: mem, file (file rows use a temporary
@@ -59,6 +64,15 @@ pub struct BenchArgs {
     /// Transports, comma-separated: channel, tcp.
     #[arg(long, default_value = "channel", value_delimiter = ',')]
     transport: Vec<Transport>,
+    /// Compact each node's log every this many applied entries (0: never).
+    /// The runtime's default is 100, small enough to watch snapshots in the
+    /// dashboard; under heavy load a follower more than that far behind
+    /// gets a snapshot instead of entries. openraft's default is 5000.
+    #[arg(long, value_name = "ENTRIES", default_value_t = DEFAULT_SNAPSHOT_THRESHOLD)]
+    snapshot_threshold: u64,
+    /// Threads that drive the client sessions (1–64).
+    #[arg(long, default_value = "1", value_parser = clap::value_parser!(u16).range(1..=64))]
+    drivers: u16,
     /// Print JSON lines instead of a table.
     #[arg(long)]
     json: bool,
