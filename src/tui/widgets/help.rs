@@ -27,6 +27,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("space", "pause / run time"),
     (".", "step one tick"),
     ("+  -", "faster / slower"),
+    (",  .", "time travel: tick back/fwd"),
+    ("<  >", "time travel: 10 ticks"),
+    ("Esc  b", "back to the present"),
+    ("R", "sim: replay seed from 0"),
     ("log pane", "hjkl scroll, H heals"),
     ("mouse", "click card; wheel: log"),
 ];
