@@ -169,6 +169,66 @@ fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::Sim;
+    use crate::tui::sim::HistoryCheck;
+
+    /// `raftlab check`'s defaults, with `bugs`.
+    fn check_defaults(bugs: &[&str]) -> RunArgs {
+        RunArgs {
+            nodes: 5,
+            faults: "all".into(),
+            ops: 1000,
+            duration: 10_000_000,
+            clients: 5,
+            keys: 5,
+            bugs: bugs.iter().map(|b| b.to_string()).collect(),
+        }
+    }
+
+    /// Runs a replay session tick by tick to its end (or violation).
+    fn watch(plan: &Plan, seed: u64) -> SimSession {
+        let mut s =
+            SimSession::new(plan.options(seed), Some(plan.duration_us()), 16, "t".into()).unwrap();
+        for _ in 0..=plan.duration_us() / 10_000 {
+            let report = s.tick();
+            if report.ended || report.violation.is_some() {
+                break;
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn the_replay_is_the_check_run() {
+        let plan = Plan::new(&check_defaults(&[])).unwrap();
+        for seed in [0, 42] {
+            let mut check = Sim::new(plan.options(seed)).unwrap();
+            check.run_for(plan.duration_us()).unwrap();
+            check.check_history().unwrap();
+            let watched = watch(&plan, seed);
+            let status = watched.status();
+            assert!(status.ended, "seed {seed}");
+            assert_eq!(status.now_us, check.now_us(), "seed {seed}");
+            assert_eq!(status.trace_hash, check.trace_hash(), "seed {seed}");
+            assert_eq!(status.history, HistoryCheck::Linearizable, "seed {seed}");
+            assert_eq!(status.violation, None);
+        }
+    }
+
+    #[test]
+    fn the_replay_stops_at_the_checks_violation() {
+        let plan = Plan::new(&check_defaults(&["forget-vote"])).unwrap();
+        let mut check = Sim::new(plan.options(1)).unwrap();
+        let caught = check.run_for(plan.duration_us()).unwrap_err();
+        let watched = watch(&plan, 1);
+        let status = watched.status();
+        let shown = status.violation.expect("the replay hits it too");
+        assert_eq!(shown.invariant, caught.invariant);
+        assert_eq!(shown.time_us, caught.time_us);
+        assert_eq!(shown.details, caught.details);
+        assert_eq!(status.trace_hash, check.trace_hash());
+        assert!(!status.ended);
+    }
 
     #[test]
     fn one_seed_only() {

@@ -189,8 +189,10 @@ impl SimSession {
         if let Some(end) = self.end_us {
             target = target.min(end.max(now));
         }
+        // An input given at time T came after the view of T: apply it at
+        // the start of the tick after T, as it was.
         while let Some(at) = self.script.front().map(|i| i.at_us)
-            && at <= target
+            && at < target
         {
             if !self.run_to(at, &mut report) {
                 return report;
@@ -227,6 +229,8 @@ impl SimSession {
     }
 
     fn violated(&mut self, v: Violation) {
+        // What happened before it comes first.
+        self.builder.absorb(&mut self.sim);
         let text = format!("INVARIANT VIOLATED: {}: {}", v.invariant, v.details);
         self.builder.push_event(v.time_us, None, text);
         self.violation = Some(v);

@@ -81,11 +81,16 @@ impl ViewBuilder {
         self.events.clear();
     }
 
-    /// The view of `sim` now; takes the events it recorded since the last.
-    pub fn build(&mut self, sim: &mut Sim, clock: ClockState) -> Arc<ClusterView> {
+    /// Takes the events `sim` recorded since the last call.
+    pub fn absorb(&mut self, sim: &mut Sim) {
         for e in sim.take_events() {
             self.push_event(e.time_us, e.node, e.text);
         }
+    }
+
+    /// The view of `sim` now; takes the events it recorded since the last.
+    pub fn build(&mut self, sim: &mut Sim, clock: ClockState) -> Arc<ClusterView> {
+        self.absorb(sim);
         for i in 0..self.nodes.len() {
             let next = self.node_view(sim, i);
             if *self.nodes[i] != next {
