@@ -425,10 +425,11 @@ impl App {
         }
         let id = self.next_id;
         self.next_id += 1;
+        let dots = self.theme.running();
         let waiting = if request.is_client() && self.view.leader().is_none() {
-            "no leader yet, retrying…"
+            format!("no leader yet, retrying{dots}")
         } else {
-            "…"
+            dots.to_string()
         };
         let line = self.console.push(LineKind::Note, waiting);
         self.pending.insert(id, (request.clone(), line));

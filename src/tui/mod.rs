@@ -36,6 +36,8 @@ pub mod widgets;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_time_travel;
 
 pub use action::{Action, Focus, Move, NewView};
 pub use app::{App, Options};

@@ -11,8 +11,9 @@ use super::events::cluster_time;
 use super::{put_line, styled};
 use crate::tui::app::App;
 
-/// The banner's words.
-pub const BANNER: &str = "viewing the past — Esc or b returns to the present   , back  . forward  < > 10 ticks   controls are off";
+/// The banner's words, and a shorter version for narrow screens.
+pub const BANNER: &str = "viewing the past - Esc or b returns to the present   , back  . forward  < > 10 ticks   controls are off";
+const BANNER_SHORT: &str = "viewing the past - Esc or b to return   , . tick  < > 10 ticks";
 
 /// Draws the scrubber over `status` (the status bar) and the row above it.
 pub fn render(app: &App, status: Rect, buf: &mut Buffer) {
@@ -25,11 +26,21 @@ pub fn render(app: &App, status: Rect, buf: &mut Buffer) {
         let row = Rect::new(status.x, status.y - 1, status.width, 1);
         buf.set_string(row.x, row.y, " ".repeat(row.width as usize), theme.past());
         let arrow = if theme.ascii { "<<" } else { "◀" };
+        let words = if (row.width as usize) < BANNER.len() + 4 {
+            BANNER_SHORT
+        } else {
+            BANNER
+        };
+        let words = if theme.ascii {
+            words.to_string()
+        } else {
+            words.replacen(" - ", " — ", 1)
+        };
         put_line(
             buf,
             row,
             0,
-            &Line::from(styled(format!(" {arrow} {BANNER}"), theme.past())),
+            &Line::from(styled(format!(" {arrow} {words}"), theme.past())),
         );
     }
     buf.set_style(status, base);
@@ -45,9 +56,10 @@ pub fn render(app: &App, status: Rect, buf: &mut Buffer) {
     ];
     let tail = styled(
         format!(
-            " {back} tick{} back  (kept {}…{}) ",
+            " {back} tick{} back  (kept {}{}{}) ",
             if back == 1 { "" } else { "s" },
             cluster_time(first),
+            if theme.ascii { ".." } else { "…" },
             cluster_time(last)
         ),
         base,
