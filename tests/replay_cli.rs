@@ -15,7 +15,10 @@ fn assert_refused(args: &[&str], needle: &str) {
     let out = raftlab(args);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: expected {needle:?} in {err:?}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected {needle:?} in {err:?}"
+    );
     assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
 }
 
@@ -24,13 +27,22 @@ fn replay_shows_exactly_one_seed() {
     assert_refused(&["replay", "--seeds", "3..7"], "holds 4 seeds");
     assert_refused(&["replay"], "give its seed");
     assert_refused(&["replay", "--seeds", "7..3"], "empty");
-    assert_refused(&["replay", "--seed", "1", "--seeds", "1"], "cannot be used with");
+    assert_refused(
+        &["replay", "--seed", "1", "--seeds", "1"],
+        "cannot be used with",
+    );
 }
 
 #[test]
 fn replay_refuses_what_check_refuses() {
-    assert_refused(&["replay", "--seed", "1", "--bug", "nonsense"], "unknown bug 'nonsense'");
-    assert_refused(&["replay", "--seed", "1", "--faults", "earthquake"], "earthquake");
+    assert_refused(
+        &["replay", "--seed", "1", "--bug", "nonsense"],
+        "unknown bug 'nonsense'",
+    );
+    assert_refused(
+        &["replay", "--seed", "1", "--faults", "earthquake"],
+        "earthquake",
+    );
     assert_refused(&["replay", "--seed", "1", "--nodes", "12"], "1 to 9");
     assert_refused(&["replay", "--seed", "1", "--speed", "50"], "speed");
 }
@@ -44,14 +56,28 @@ fn the_dashboard_needs_a_terminal_in_simulated_mode_too() {
 #[test]
 fn sim_flags_need_sim_and_a_simulator() {
     assert_refused(&["--faults", "all"], "--sim");
-    assert_refused(&["--sim", "--transport", "tcp"], "drop --script, --data-dir and --transport");
+    assert_refused(
+        &["--sim", "--transport", "tcp"],
+        "drop --script, --data-dir and --transport",
+    );
     assert_refused(&["--sim", "--faults", "earthquake"], "earthquake");
-    assert_refused(&["--sim", "--clients", "3", "--ops", "0"], "--ops must be at least 1");
+    assert_refused(
+        &["--sim", "--clients", "3", "--ops", "0"],
+        "--ops must be at least 1",
+    );
 }
 
 #[test]
 fn a_failing_check_prints_a_replay_command_that_works() {
-    let out = raftlab(&["check", "--bug", "forget-vote", "--seeds", "1", "--jobs", "1"]);
+    let out = raftlab(&[
+        "check",
+        "--bug",
+        "forget-vote",
+        "--seeds",
+        "1",
+        "--jobs",
+        "1",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let watch = stdout
