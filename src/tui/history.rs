@@ -21,6 +21,11 @@ use crate::runtime::{ClusterView, LinkView, LogEntryView, NodeView, ViewEvent};
 /// every tick.
 pub const HISTORY_CAP: usize = 2000;
 
+/// Events a recorded view keeps (the newest): the event pane shows fewer
+/// rows even at 200×50, and the whole ring in every view would make the
+/// events most of a full history's memory.
+pub const HISTORY_EVENTS: usize = 40;
+
 /// The recorded views, oldest first, one per tick.
 #[derive(Debug)]
 pub struct ViewHistory {
@@ -54,8 +59,17 @@ impl ViewHistory {
         }
     }
 
-    /// Records `view` as the newest.
+    /// Records `view` as the newest (keeping its last [`HISTORY_EVENTS`]
+    /// events).
     pub fn record(&mut self, view: Arc<ClusterView>) -> Recorded {
+        let view = if view.events.len() > HISTORY_EVENTS {
+            let mut trimmed = (*view).clone();
+            trimmed.events.drain(..view.events.len() - HISTORY_EVENTS);
+            trimmed.events.shrink_to_fit();
+            Arc::new(trimmed)
+        } else {
+            view
+        };
         match self.views.back() {
             Some(last) if last.tick == view.tick => {
                 if let Some(slot) = self.views.back_mut() {
@@ -183,6 +197,25 @@ mod tests {
         assert_eq!(h.len(), 3);
         assert_eq!(h.span(), Some((97, 99)));
         assert_eq!(ViewHistory::new(0).cap(), 1);
+    }
+
+    #[test]
+    fn recorded_views_keep_their_newest_events() {
+        let mut h = ViewHistory::new(10);
+        let mut v = (*view(1, 1)).clone();
+        v.events = (0..100)
+            .map(|i| ViewEvent {
+                at_us: i,
+                tick: 1,
+                node: None,
+                text: format!("e{i}"),
+            })
+            .collect();
+        h.record(Arc::new(v));
+        let kept = &h.get(0).unwrap().events;
+        assert_eq!(kept.len(), HISTORY_EVENTS);
+        assert_eq!(kept.last().map(|e| e.text.as_str()), Some("e99"));
+        assert_eq!(kept[0].text, format!("e{}", 100 - HISTORY_EVENTS));
     }
 
     #[test]
