@@ -197,7 +197,7 @@ impl App {
             Action::HistoryForward(n) => self.history_forward(n),
             Action::Present => self.present(),
             Action::Replay => self.replay(),
-            Action::Sim(status) => self.sim = Some(status),
+            Action::Sim(status) => self.sim_status(status),
         }
     }
 
@@ -287,6 +287,31 @@ impl App {
             let live = self.live.clone();
             self.show(live);
         }
+    }
+
+    /// A simulated run's status; a violation new to it is told in the
+    /// console with its evidence.
+    fn sim_status(&mut self, status: Arc<SimStatus>) {
+        let known = self.sim.as_ref().is_some_and(|s| s.violation.is_some());
+        if let Some(v) = &status.violation
+            && !known
+        {
+            let at = crate::tui::widgets::events::cluster_time(
+                v.time_us / crate::runtime::TICK_CLUSTER_US,
+            );
+            self.console.push(
+                LineKind::Error,
+                format!("invariant violated at {at}: {}", v.invariant),
+            );
+            for line in wrap(&v.details, 60) {
+                self.console.push(LineKind::Error, line);
+            }
+            self.console.push(
+                LineKind::Note,
+                "time stopped there: , < scrub back; R replays the run",
+            );
+        }
+        self.sim = Some(status);
     }
 
     /// R: in simulated mode, runs the same seed again from time 0.
@@ -473,6 +498,24 @@ impl App {
         };
         self.console.resolve(line, lines);
     }
+}
+
+/// `text` cut at spaces into lines of at most about `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().map_or(0, |l| l.chars().count());
+        if last > 0 && last + 1 + word.chars().count() > width {
+            lines.push(String::new());
+        }
+        if let Some(line) = lines.last_mut() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }
 
 fn cycle(focus: Focus, by: usize) -> Focus {

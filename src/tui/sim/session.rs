@@ -340,7 +340,14 @@ impl SimSession {
             return report.answers.into_iter().next();
         }
         let at_us = self.sim.now_us();
+        self.builder.absorb(&mut self.sim);
         let result = self.control(&request);
+        // The simulator notes a kill as "crash n3", like a fault; the
+        // input's own line below says who did it. Raft's events stay.
+        let caused: Vec<_> = self.sim.take_events();
+        for e in caused.into_iter().filter(|e| e.node.is_some()) {
+            self.builder.push_event(e.time_us, e.node, e.text);
+        }
         if id.is_none() {
             let what = match &result {
                 Ok(text) => text.clone(),
