@@ -169,6 +169,17 @@ fn the_dashboard_in_a_real_terminal() {
         s.contains("all connected").then_some(())
     });
 
+    // Time travel on the live cluster: back ten ticks, then the present.
+    tmux.keys(&["<"]);
+    tmux.wait("the scrubber", long, |s| {
+        (s.contains(" PAST ") && s.contains("viewing the past")).then_some(())
+    });
+    tmux.keys(&["b"]);
+    tmux.wait("the present", long, |s| {
+        (!s.contains(" PAST ")).then_some(())
+    });
+    tmux.keys(&[" "]);
+
     tmux.keys(&["q"]);
     let screen = tmux.wait("raftlab to exit", long, |s| {
         s.contains("RAFTLAB-EXIT=").then(|| s.to_string())
