@@ -272,3 +272,99 @@ fn regenerate_screenshots() {
     run.app.update(Action::ToggleHelp);
     run.shot("help", 120, 40);
 }
+
+/// A driver for an app fed by hand: it ignores what it is asked.
+struct Ignore;
+
+impl raftlab::tui::Driver for Ignore {
+    fn submit(&mut self, _id: u64, _request: raftlab::tui::Request) {}
+}
+
+/// Draws `app` into DIR/NAME.svg.
+fn shot_app(app: &mut App, dir: &Path, name: &str, w: u16, h: u16) {
+    app.update(Action::Resize(w, h));
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    terminal.draw(|f| draw(app, f)).expect("draw");
+    let path = dir.join(format!("{name}.svg"));
+    std::fs::write(&path, svg(terminal.backend().buffer())).expect("write svg");
+    eprintln!("wrote {}", path.display());
+}
+
+/// The simulated mode and time travel, from deterministic simulated runs
+/// (the same pictures every time).
+#[test]
+fn regenerate_sim_screenshots() {
+    use raftlab::sim::{FaultSchedule, SimOptions};
+    use raftlab::tui::Request;
+    use raftlab::tui::sim::{ClockState, SimSession, TICK_WALL};
+
+    let Some(dir) = std::env::var_os("RAFTLAB_SCREENSHOTS") else {
+        eprintln!("SKIPPED regenerate_sim_screenshots: set RAFTLAB_SCREENSHOTS=DIR");
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let clock = |paused| ClockState {
+        paused,
+        speed: 1.0,
+        tick_wall: TICK_WALL,
+    };
+
+    // 1. Time travel: seed 7, the leader killed at 1 s, a write, then
+    // scrubbed back to the election that followed the kill.
+    let opts = SimOptions {
+        seed: 7,
+        ..SimOptions::default()
+    };
+    let mut s = SimSession::new(opts, None, 256, "sim seed 7".into()).unwrap();
+    let mut app = App::new(s.view(clock(false)), Box::new(Ignore), Options::default());
+    for tick in 0..300u64 {
+        if tick == 60 {
+            s.request(1, Request::Put("x".into(), "1".into()));
+        }
+        if tick == 100
+            && let Some(l) = s.sim().leader()
+        {
+            s.request(2, Request::Kill(l));
+        }
+        if tick == 200 {
+            s.request(3, Request::Put("y".into(), "2".into()));
+        }
+        s.tick();
+        app.update(Action::View(NewView(s.view(clock(tick == 299)))));
+        app.update(Action::Sim(Arc::new(s.status())));
+    }
+    for _ in 0..17 {
+        app.update(Action::HistoryBack(10));
+    }
+    app.update(Action::HistoryForward(4));
+    shot_app(&mut app, &dir, "time-travel", 120, 40);
+
+    // 2. A seeded chaotic run caught breaking Raft: `raftlab replay --seed 1
+    // --bug forget-vote` stops at the violation.
+    let mut bugs = raftlab::raft::Bugs::default();
+    bugs.enable("forget-vote");
+    let opts = SimOptions {
+        seed: 1,
+        bugs,
+        faults: FaultSchedule::all(),
+        clients: 5,
+        keys: 5,
+        max_ops: 1000,
+        ops_per_sec: 100,
+        ..SimOptions::default()
+    };
+    let label = "replay of raftlab check --seeds 1 --bug forget-vote".to_string();
+    let mut s = SimSession::new(opts, Some(10_000_000), 256, label).unwrap();
+    let mut app = App::new(s.view(clock(false)), Box::new(Ignore), Options::default());
+    for _ in 0..1000 {
+        let report = s.tick();
+        let stop = report.violation.is_some();
+        app.update(Action::View(NewView(s.view(clock(stop)))));
+        app.update(Action::Sim(Arc::new(s.status())));
+        if stop {
+            break;
+        }
+    }
+    shot_app(&mut app, &dir, "sim-violation", 120, 40);
+}

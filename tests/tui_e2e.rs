@@ -23,8 +23,11 @@ impl Tmux {
     }
 
     fn start(width: u16, height: u16, command: &str) -> Tmux {
+        // One server per test: tests run in parallel in one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmux = Tmux {
-            socket: format!("raftlab-e2e-{}", std::process::id()),
+            socket: format!("raftlab-e2e-{}-{n}", std::process::id()),
         };
         let (w, h) = (width.to_string(), height.to_string());
         let out = tmux.run(&[
@@ -166,6 +169,17 @@ fn the_dashboard_in_a_real_terminal() {
         s.contains("all connected").then_some(())
     });
 
+    // Time travel on the live cluster: back ten ticks, then the present.
+    tmux.keys(&["<"]);
+    tmux.wait("the scrubber", long, |s| {
+        (s.contains(" PAST ") && s.contains("viewing the past")).then_some(())
+    });
+    tmux.keys(&["b"]);
+    tmux.wait("the present", long, |s| {
+        (!s.contains(" PAST ")).then_some(())
+    });
+    tmux.keys(&[" "]);
+
     tmux.keys(&["q"]);
     let screen = tmux.wait("raftlab to exit", long, |s| {
         s.contains("RAFTLAB-EXIT=").then(|| s.to_string())
@@ -186,4 +200,72 @@ fn the_dashboard_in_a_real_terminal() {
     tmux.wait("stty to report icanon", long, |s| {
         s.lines().any(|l| l.trim() == "icanon").then_some(())
     });
+}
+
+/// The cluster time the status bar shows, in hundredths of a second.
+fn status_time(screen: &str) -> Option<u64> {
+    let status = screen.lines().rev().find(|l| l.contains(" t="))?;
+    let at = status.find(" t=")? + " t=".len();
+    let digits: String = status[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    let (s, cs) = digits.split_once('.')?;
+    Some(s.parse::<u64>().ok()? * 100 + cs.parse::<u64>().ok()?)
+}
+
+#[test]
+fn the_simulated_dashboard_scrubs_back_and_replays_its_seed() {
+    if tmux_missing() {
+        eprintln!("SKIPPED the_simulated_dashboard_scrubs_back_and_replays_its_seed: no tmux");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_raftlab");
+    let command = format!("{bin} --sim --seed 7 --speed 2; echo RAFTLAB-EXIT=$?; sleep 60");
+    let tmux = Tmux::start(120, 40, &command);
+    let long = Duration::from_secs(20);
+
+    let first = tmux.wait("a leader on screen", long, leader);
+    assert!(tmux.screen().contains("SIM seed 7"), "{}", tmux.screen());
+    let present = tmux.wait("the present's time", long, status_time);
+
+    // Scrub back: the clock pauses and the past is shown with the scrubber.
+    tmux.keys(&[","]);
+    tmux.keys(&["<"]);
+    let screen = tmux.wait("the scrubber", long, |s| {
+        s.contains("ticks back").then(|| s.to_string())
+    });
+    assert!(screen.contains("viewing the past"), "{screen}");
+    assert!(screen.contains(" PAST "), "{screen}");
+    let past = status_time(&screen).expect("the past's time");
+    assert!(past < present + 100, "past {past} vs present {present}");
+    // One tick forward, then a control is refused.
+    tmux.keys(&["."]);
+    tmux.wait("a tick later", long, |s| {
+        (status_time(s) == Some(past + 1)).then_some(())
+    });
+    tmux.keys(&["k"]);
+    tmux.wait("the refusal", long, |s| {
+        s.contains("viewing the past (t=").then_some(())
+    });
+
+    // Esc: back to the present, paused where the scrub began.
+    tmux.escape();
+    tmux.wait("the present", long, |s| {
+        (!s.contains(" PAST ") && s.contains("PAUSED")).then_some(())
+    });
+
+    // R: the same seed from time 0 elects the same leader.
+    tmux.keys(&["R", " "]);
+    tmux.wait("the replay", long, |s| {
+        s.contains("seed 7 again from time 0").then_some(())
+    });
+    let again = tmux.wait("a leader in the replay", long, leader);
+    assert_eq!(again, first, "the replayed run differs");
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait("raftlab to exit", long, |s| {
+        s.contains("RAFTLAB-EXIT=").then(|| s.to_string())
+    });
+    assert!(screen.contains("RAFTLAB-EXIT=0"), "{screen}");
 }

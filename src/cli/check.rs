@@ -19,39 +19,47 @@ use super::args::{SeedRange, parse_duration_us, parse_nodes};
 use crate::raft::Bugs;
 use crate::sim::{FaultSchedule, Sim, SimOptions, Violation};
 
+/// The settings of one seeded run, shared by `raftlab check` and
+/// `raftlab replay` (so a check's replay command works for both).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Nodes per cluster (1–9).
+    #[arg(long, default_value = "5", value_parser = parse_nodes)]
+    pub nodes: usize,
+    /// Faults to inject: `all`, `none`, or a comma-separated list of crash,
+    /// partition, isolate, bridge, oneway, loss, delay, duplicate, crashpoint,
+    /// churn.
+    #[arg(long, default_value = "all")]
+    pub faults: String,
+    /// Client operations per run (spread over the run's duration).
+    #[arg(long, default_value_t = 1000)]
+    pub ops: u64,
+    /// Simulated time per run, e.g. 10s or 500ms.
+    #[arg(long, default_value = "10s", value_parser = parse_duration_us)]
+    pub duration: u64,
+    /// Concurrent clients per run.
+    #[arg(long, default_value_t = 5)]
+    pub clients: usize,
+    /// Distinct keys the clients use.
+    #[arg(long, default_value_t = 5)]
+    pub keys: usize,
+    /// Turn on a known-unsafe protocol variant (repeatable):
+    /// commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads.
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+}
+
 /// Arguments of `raftlab check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Seeds to run, `A..B` (B excluded) or a single seed.
     #[arg(long, default_value = "0..1000")]
     seeds: SeedRange,
-    /// Nodes per cluster (1–9).
-    #[arg(long, default_value = "5", value_parser = parse_nodes)]
-    nodes: usize,
-    /// Faults to inject: `all`, `none`, or a comma-separated list of crash,
-    /// partition, isolate, bridge, oneway, loss, delay, duplicate, crashpoint,
-    /// churn.
-    #[arg(long, default_value = "all")]
-    faults: String,
-    /// Client operations per run (spread over the run's duration).
-    #[arg(long, default_value_t = 1000)]
-    ops: u64,
-    /// Simulated time per run, e.g. 10s or 500ms.
-    #[arg(long, default_value = "10s", value_parser = parse_duration_us)]
-    duration: u64,
-    /// Concurrent clients per run.
-    #[arg(long, default_value_t = 5)]
-    clients: usize,
-    /// Distinct keys the clients use.
-    #[arg(long, default_value_t = 5)]
-    keys: usize,
+    #[command(flatten)]
+    run: RunArgs,
     /// Write each run's client history to DIR/seed-N.jsonl.
     #[arg(long, value_name = "DIR")]
     history: Option<PathBuf>,
-    /// Turn on a known-unsafe protocol variant (repeatable):
-    /// commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads.
-    #[arg(long = "bug", value_name = "NAME")]
-    bugs: Vec<String>,
     /// Runs in parallel (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -104,7 +112,7 @@ impl std::fmt::Display for Failed {
 
 /// Runs `raftlab check`.
 pub fn run(args: CheckArgs) -> ExitCode {
-    let plan = match Plan::new(&args) {
+    let plan = match Plan::new(&args.run) {
         Ok(plan) => plan,
         Err(message) => {
             eprintln!("raftlab check: {message}");
@@ -168,9 +176,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
         "checked {} runs (seeds {}, {} node{}, faults {}{}): {} client operations, {} elections, {} messages, {} snapshots ({} sent to followers), {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
         totals.runs,
         args.seeds,
-        args.nodes,
-        if args.nodes == 1 { "" } else { "s" },
-        args.faults,
+        args.run.nodes,
+        if args.run.nodes == 1 { "" } else { "s" },
+        args.run.faults,
         plan.bug_label(),
         totals.counts.ops,
         totals.counts.elections,
@@ -195,7 +203,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
 }
 
 /// The validated settings every run of this check shares.
-struct Plan {
+pub struct Plan {
     nodes: usize,
     faults: FaultSchedule,
     faults_text: String,
@@ -214,7 +222,8 @@ struct Outcome {
 }
 
 impl Plan {
-    fn new(args: &CheckArgs) -> Result<Plan, String> {
+    /// Checks the settings; the message is ready to print.
+    pub fn new(args: &RunArgs) -> Result<Plan, String> {
         let faults = FaultSchedule::parse(&args.faults).map_err(|e| e.to_string())?;
         let mut bugs = Bugs::default();
         for name in &args.bugs {
@@ -257,7 +266,8 @@ impl Plan {
         })
     }
 
-    fn options(&self, seed: u64) -> SimOptions {
+    /// The simulator's options for `seed`.
+    pub fn options(&self, seed: u64) -> SimOptions {
         let seconds = (self.duration_us as f64 / 1e6).max(1e-6);
         SimOptions {
             nodes: self.nodes,
@@ -300,9 +310,10 @@ impl Plan {
         outcome.violation = result.err().map(|mut v: Violation| {
             // The simulator knows its options, not the whole command line.
             v.replay = self.replay_command(seed);
+            let watch = self.watch_command(seed);
             Failed {
                 seed,
-                report: v.to_string(),
+                report: format!("{v}\nwatch it: {watch}"),
             }
         });
         if let Some(dir) = history_dir {
@@ -331,8 +342,19 @@ impl Plan {
         }
     }
 
+    /// The simulated time of each run, µs.
+    pub fn duration_us(&self) -> u64 {
+        self.duration_us
+    }
+
+    /// The command that opens the dashboard on one seed's run of this check.
+    pub fn watch_command(&self, seed: u64) -> String {
+        self.replay_command(seed)
+            .replacen("raftlab check", "raftlab replay", 1)
+    }
+
     /// The command that replays exactly one seed of this check.
-    fn replay_command(&self, seed: u64) -> String {
+    pub fn replay_command(&self, seed: u64) -> String {
         let mut cmd = format!(
             "raftlab check --seeds {seed} --nodes {} --faults {} --ops {} --duration {}ms --clients {} --keys {}",
             self.nodes,

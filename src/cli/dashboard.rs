@@ -64,6 +64,20 @@ pub struct DashboardArgs {
     /// The pause before each step in --auto mode (e.g. 3s, 500ms).
     #[arg(long, default_value = "3s", value_parser = parse_duration_us)]
     delay: u64,
+    /// Drive the dashboard with the deterministic simulator instead of a
+    /// live cluster: the same seed and inputs give the same run (R replays).
+    #[arg(long)]
+    sim: bool,
+    /// With --sim: the faults to inject, as for `raftlab check` (default none).
+    #[arg(long, requires = "sim")]
+    faults: Option<String>,
+    /// With --sim: background clients (default 0).
+    #[arg(long, requires = "sim")]
+    clients: Option<usize>,
+    /// With --sim: background operations, spread over 10 s (default 1000
+    /// with clients).
+    #[arg(long, requires = "sim")]
+    ops: Option<u64>,
 }
 
 impl DashboardArgs {
@@ -83,7 +97,7 @@ pub struct TourText {
     pub text: String,
 }
 
-fn parse_speed(s: &str) -> Result<f64, String> {
+pub(super) fn parse_speed(s: &str) -> Result<f64, String> {
     match s.trim_end_matches(['x', '×']).parse::<f64>() {
         Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
         _ => Err(format!("speed must be a number from 0.1 to 10, not '{s}'")),
@@ -92,6 +106,25 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 
 /// Runs the dashboard; exit 2 without a terminal or with a bad setup.
 pub fn run(args: DashboardArgs) -> ExitCode {
+    if args.sim {
+        if args.script.is_some() || args.data_dir.is_some() || args.transport != Transport::Channel
+        {
+            eprintln!(
+                "raftlab --sim: the simulator runs in memory without a script; drop --script, --data-dir and --transport"
+            );
+            return ExitCode::from(2);
+        }
+        return super::replay::run_dashboard_sim(super::replay::SimFlags {
+            nodes: args.nodes,
+            seed: args.seed,
+            faults: args.faults,
+            clients: args.clients,
+            ops: args.ops,
+            speed: args.speed,
+            ascii: args.ascii,
+            mouse: !args.no_mouse,
+        });
+    }
     let tour = match &args.script {
         None => None,
         Some(path) => match std::fs::read_to_string(path) {

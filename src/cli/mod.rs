@@ -11,6 +11,7 @@ mod client;
 mod dashboard;
 mod demo;
 mod node;
+mod replay;
 mod script;
 mod tour;
 
@@ -67,6 +68,15 @@ enum Command {
     /// Guided tours over the live dashboard: without NAME, list them; with
     /// one, play it step by step (Enter or → runs the next step).
     Tour(tour::TourArgs),
+    /// Watch one seed's run of `raftlab check` on the dashboard, in the
+    /// simulator: the same flags as check, for one seed.
+    ///
+    ///   raftlab replay --seeds 17 --nodes 5 --faults all --ops 1000
+    ///
+    /// The run is the check's exactly (same trace); the clock pauses where
+    /// the check's run ends, or at a violation. R restarts it from time 0.
+    /// More than one seed, or a bad flag, exits 2.
+    Replay(replay::ReplayArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -89,5 +99,6 @@ pub fn main() -> ExitCode {
         Some(Command::Client(args)) => client::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Tour(args)) => tour::run(args),
+        Some(Command::Replay(args)) => replay::run(args),
     }
 }

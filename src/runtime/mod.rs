@@ -58,6 +58,11 @@ pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{ClusterView, LinkView, LogEntryView, NodeState, NodeView, ViewEvent, ViewWatch};
 
+// The dashboard's simulated mode paces the simulator with the same clock
+// and shows its logs the way the live views do.
+pub(crate) use clock::Clock;
+pub(crate) use view::log_window;
+
 use crate::net::FabricError;
 use crate::raft::{NodeId, RaftError};
 

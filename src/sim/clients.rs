@@ -40,7 +40,7 @@ pub(super) struct Client {
     generation: u64,
     pending: Option<Pending>,
     /// The foreground client's finished outcome, for `submit`.
-    done: Option<ClientOutcome>,
+    pub(super) done: Option<ClientOutcome>,
     /// Last value seen per key, to build `cas` operations that may succeed.
     seen: BTreeMap<String, String>,
 }
@@ -77,6 +77,11 @@ impl Client {
             done: None,
             seen: BTreeMap::new(),
         }
+    }
+
+    /// Whether an operation is open.
+    pub(super) fn is_busy(&self) -> bool {
+        self.pending.is_some()
     }
 }
 
@@ -235,7 +240,7 @@ impl Sim {
         }
     }
 
-    fn start_op(
+    pub(super) fn start_op(
         &mut self,
         c: usize,
         op: Op,

@@ -87,6 +87,10 @@ pub struct Sim {
     pub(super) last_leader: Option<NodeId>,
     /// Leader churn will crash the leader at its next client command.
     pub(super) churn_armed: bool,
+    /// Messages each node sent and received, at `id - 1`.
+    pub(super) traffic: Vec<(u64, u64)>,
+    /// Events recorded for a watcher (`Sim::observe`); `None`: not watched.
+    pub(super) observed: Option<Vec<super::SimEvent>>,
 }
 
 impl Sim {
@@ -146,7 +150,10 @@ impl Sim {
             violation: None,
             last_leader: None,
             churn_armed: false,
+            observed: None,
+            traffic: Vec::new(),
         };
+        sim.traffic = vec![(0, 0); sim.nodes.len()];
         sim.schedule_first_faults();
         sim.schedule_first_ops();
         Ok(sim)
@@ -531,6 +538,7 @@ impl Sim {
 
     /// Records a note for the recent-events ring.
     pub(super) fn note(&mut self, note: Note) {
+        self.observe_note(&note);
         self.recent.push(self.now, note);
     }
 

@@ -111,6 +111,9 @@ impl Sim {
             return Ok(());
         }
         self.stats.messages_delivered += 1;
+        if let Some(t) = self.traffic.get_mut((to as usize).wrapping_sub(1)) {
+            t.1 += 1;
+        }
         self.note(Note::Deliver {
             from,
             to,
@@ -317,6 +320,7 @@ impl Sim {
         }
         self.answer_reads(id);
         for event in events {
+            self.observe_raft(id, &event);
             match event {
                 crate::raft::Event::RoleChanged { role, term } => {
                     if role == Role::Candidate {
@@ -337,6 +341,9 @@ impl Sim {
     fn send(&mut self, msg: Message) {
         self.stats.messages_sent += 1;
         let (from, to, kind) = (msg.from, msg.to, msg.body.name());
+        if let Some(t) = self.traffic.get_mut((from as usize).wrapping_sub(1)) {
+            t.0 += 1;
+        }
         let Some(incarnation) = self
             .slot(to)
             .filter(|s| s.node.is_some())

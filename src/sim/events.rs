@@ -101,6 +101,14 @@ impl EventQueue {
         self.heap.peek().map(|s| s.time)
     }
 
+    /// (from, to) of every message waiting to be delivered.
+    pub(super) fn deliveries(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+        self.slots.iter().filter_map(|e| match e {
+            Some(Event::Deliver { msg, .. }) => Some((msg.from, msg.to)),
+            _ => None,
+        })
+    }
+
     /// Removes and returns the earliest event.
     pub(super) fn pop(&mut self) -> Option<(u64, Event)> {
         let Scheduled { time, slot, .. } = self.heap.pop()?;

@@ -22,7 +22,8 @@
 //!
 //! Files: `cluster.rs` (the `Sim` and its public API), `driver.rs` (the
 //! event loop and how a node's output is carried out), `clients.rs`,
-//! `faults.rs`, `invariants.rs`, `events.rs`, `stats.rs`.
+//! `faults.rs`, `invariants.rs`, `events.rs`, `stats.rs`, `observe.rs` (what
+//! a dashboard watching a run reads).
 
 mod clients;
 mod cluster;
@@ -30,11 +31,13 @@ mod driver;
 mod events;
 mod faults;
 pub mod invariants;
+mod observe;
 mod stats;
 
 pub use cluster::Sim;
 pub use faults::{FaultKind, FaultSchedule};
 pub use invariants::Violation;
+pub use observe::{SimEvent, raft_event_text};
 pub use stats::SimStats;
 
 pub use crate::kv::ClientOutcome;

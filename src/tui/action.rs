@@ -8,6 +8,7 @@ use crate::raft::NodeId;
 use crate::runtime::ClusterView;
 use crate::tui::console::Edit;
 use crate::tui::driver::Outcome;
+use crate::tui::sim::SimStatus;
 use crate::tui::tour::TourEvent;
 
 /// Which pane has the keyboard.
@@ -106,6 +107,17 @@ pub enum Action {
     TourNext,
     /// The tour thread reported something.
     Tour(TourEvent),
+    /// Time travel: show the recorded view this many ticks earlier
+    /// (pausing the clock first when leaving the present).
+    HistoryBack(usize),
+    /// Time travel: this many ticks later; past the newest, the present.
+    HistoryForward(usize),
+    /// Leave the past: show the live present again.
+    Present,
+    /// Simulated mode: restart the same seed and replay the inputs (R).
+    Replay,
+    /// Simulated mode: how the run stands now.
+    Sim(Arc<SimStatus>),
 }
 
 /// A view as an action carries it; two are equal when they are the same

@@ -13,7 +13,9 @@ use crate::tui::action::{Action, Focus, Move};
 use crate::tui::command::{self, Command, Context};
 use crate::tui::console::{Console, LineKind};
 use crate::tui::driver::{Driver, Outcome, Request, groups_text};
+use crate::tui::history::{Recorded, ViewHistory};
 use crate::tui::layout;
+use crate::tui::sim::SimStatus;
 use crate::tui::theme::Theme;
 use crate::tui::tour::Tour;
 
@@ -40,8 +42,17 @@ impl Default for Options {
 
 /// The dashboard's state.
 pub struct App {
-    /// The latest view of the cluster.
+    /// The view shown: the latest one, or a recorded one while viewing
+    /// the past (time travel).
     pub view: Arc<ClusterView>,
+    /// The latest view of the cluster.
+    pub live: Arc<ClusterView>,
+    /// The views recorded for time travel, one per tick.
+    pub history: ViewHistory,
+    /// While viewing the past, the position in `history` shown.
+    pub past: Option<usize>,
+    /// In simulated mode, how the run stands (seed, trace, violations).
+    pub sim: Option<Arc<SimStatus>>,
     /// Colours and symbols.
     pub theme: Theme,
     /// Whether the mouse is on.
@@ -80,8 +91,14 @@ impl App {
             LineKind::Note,
             "type `help` for commands; ? lists every key",
         );
+        let mut history = ViewHistory::default();
+        history.record(view.clone());
         App {
+            live: view.clone(),
             view,
+            history,
+            past: None,
+            sim: None,
             theme: options.theme,
             mouse: options.mouse,
             focus: Focus::Cluster,
@@ -114,6 +131,8 @@ impl App {
                     self.help = false;
                 } else if self.focus == Focus::Console {
                     self.focus = Focus::Cluster;
+                } else if self.past.is_some() {
+                    self.present();
                 } else if self.tour.as_ref().is_some_and(|t| t.finished.is_some()) {
                     self.tour = None;
                 }
@@ -174,14 +193,151 @@ impl App {
                     tour.apply(event);
                 }
             }
+            Action::HistoryBack(n) => self.history_back(n),
+            Action::HistoryForward(n) => self.history_forward(n),
+            Action::Present => self.present(),
+            Action::Replay => self.replay(),
+            Action::Sim(status) => self.sim_status(status),
         }
     }
 
     fn set_view(&mut self, view: Arc<ClusterView>) {
+        self.live = view.clone();
+        match (self.history.record(view.clone()), self.past) {
+            (Recorded::Restarted, Some(_)) => {
+                self.past = None;
+                self.console.push(
+                    LineKind::Note,
+                    "the run restarted from time 0: back to the present",
+                );
+            }
+            (Recorded::Appended(dropped), Some(at)) if dropped > 0 => {
+                self.past = Some(at.saturating_sub(dropped));
+            }
+            _ => {}
+        }
+        if self.past.is_none() {
+            self.show(view);
+        }
+    }
+
+    /// Shows `view` (the present or a recorded one).
+    fn show(&mut self, view: Arc<ClusterView>) {
         self.view = view;
         if self.view.node(self.selected).is_none() {
             self.selected = self.view.nodes.first().map_or(1, |n| n.id);
         }
+    }
+
+    /// Steps `n` recorded ticks back, leaving the present (and pausing
+    /// the clock) first if need be.
+    fn history_back(&mut self, n: usize) {
+        let newest = self.history.len().saturating_sub(1);
+        let from = match self.past {
+            Some(at) => at,
+            None => {
+                if newest == 0 {
+                    self.console
+                        .push(LineKind::Note, "nothing recorded before this tick yet");
+                    return;
+                }
+                if !self.live.clock_paused {
+                    self.send_key(Request::PauseClock);
+                }
+                newest
+            }
+        };
+        if from == 0 && self.past.is_some() {
+            self.console.push(
+                LineKind::Note,
+                format!(
+                    "this is the oldest view recorded (the last {} ticks are kept)",
+                    self.history.cap()
+                ),
+            );
+            return;
+        }
+        self.goto(from.saturating_sub(n.max(1)));
+    }
+
+    /// Steps `n` recorded ticks forward; past the newest, the present.
+    fn history_forward(&mut self, n: usize) {
+        let Some(at) = self.past else {
+            return;
+        };
+        let to = at.saturating_add(n.max(1));
+        if to + 1 >= self.history.len() {
+            self.present();
+        } else {
+            self.goto(to);
+        }
+    }
+
+    /// Shows the recorded view at `at`.
+    fn goto(&mut self, at: usize) {
+        if let Some(view) = self.history.get(at).cloned() {
+            self.past = Some(at);
+            self.show(view);
+        }
+    }
+
+    /// Back to the live present.
+    fn present(&mut self) {
+        if self.past.take().is_some() {
+            let live = self.live.clone();
+            self.show(live);
+        }
+    }
+
+    /// A simulated run's status; a violation new to it is told in the
+    /// console with its evidence.
+    fn sim_status(&mut self, status: Arc<SimStatus>) {
+        let known = self.sim.as_ref().is_some_and(|s| s.violation.is_some());
+        if let Some(v) = &status.violation
+            && !known
+        {
+            let at = crate::tui::widgets::events::cluster_time(
+                v.time_us / crate::runtime::TICK_CLUSTER_US,
+            );
+            self.console.push(
+                LineKind::Error,
+                format!("invariant violated at {at}: {}", v.invariant),
+            );
+            for line in wrap(&v.details, 60) {
+                self.console.push(LineKind::Error, line);
+            }
+            self.console.push(
+                LineKind::Note,
+                "time stopped there: , < scrub back; R replays the run",
+            );
+        }
+        self.sim = Some(status);
+    }
+
+    /// R: in simulated mode, runs the same seed again from time 0.
+    fn replay(&mut self) {
+        if self.sim.is_none() {
+            self.console.push(
+                LineKind::Note,
+                "R replays a simulated run from its seed: start one with `raftlab --sim` or `raftlab replay`",
+            );
+            return;
+        }
+        self.present();
+        self.send_key(Request::Replay);
+    }
+
+    /// While viewing the past, why `request` is refused.
+    fn refused_in_past(&self, request: &Request) -> Option<String> {
+        let at = self.past?;
+        if matches!(request, Request::Speed(_)) {
+            return None;
+        }
+        let tick = self.history.get(at).map_or(0, |v| v.tick);
+        Some(format!(
+            "viewing the past (t={}): nothing changes the cluster from here; Esc or b returns to the present",
+            crate::tui::widgets::events::cluster_time(tick)
+        ))
     }
 
     fn move_in_pane(&mut self, m: Move) {
@@ -288,12 +444,17 @@ impl App {
     }
 
     fn send(&mut self, request: Request) {
+        if let Some(why) = self.refused_in_past(&request) {
+            self.console.push(LineKind::Error, why);
+            return;
+        }
         let id = self.next_id;
         self.next_id += 1;
+        let dots = self.theme.running();
         let waiting = if request.is_client() && self.view.leader().is_none() {
-            "no leader yet, retrying…"
+            format!("no leader yet, retrying{dots}")
         } else {
-            "…"
+            dots.to_string()
         };
         let line = self.console.push(LineKind::Note, waiting);
         self.pending.insert(id, (request.clone(), line));
@@ -337,6 +498,24 @@ impl App {
         };
         self.console.resolve(line, lines);
     }
+}
+
+/// `text` cut at spaces into lines of at most about `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().map_or(0, |l| l.chars().count());
+        if last > 0 && last + 1 + word.chars().count() > width {
+            lines.push(String::new());
+        }
+        if let Some(line) = lines.last_mut() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
 }
 
 fn cycle(focus: Focus, by: usize) -> Focus {
@@ -412,5 +591,6 @@ pub fn request_text(request: &Request) -> String {
         Request::GetStale(n, k) => format!("get {k} stale {n}"),
         Request::Delete(k) => format!("delete {k}"),
         Request::Cas(k, a, b) => format!("cas {k} {a} {b}"),
+        Request::Replay => "replay".into(),
     }
 }

@@ -5,7 +5,9 @@ use ratatui::Frame;
 use crate::tui::action::Focus;
 use crate::tui::app::App;
 use crate::tui::layout;
-use crate::tui::widgets::{cluster, console, events, help, log, network, status, too_small, tour};
+use crate::tui::widgets::{
+    cluster, console, events, help, log, network, scrubber, status, too_small, tour,
+};
 
 /// Draws the dashboard into `frame`. Reads the app, changes nothing.
 pub fn draw(app: &App, frame: &mut Frame) {
@@ -19,7 +21,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
     log::render(app, areas.log, buf);
     network::render(app, areas.network, buf);
     events::render(app, areas.events, buf);
-    status::render(app, areas.status, buf);
+    if app.past.is_none() {
+        status::render(app, areas.status, buf);
+    }
     console::render(app, areas.console, frame);
     // A tour's captions take the console's place, unless the console has
     // the keyboard (Tab or `:` brings it back).
@@ -27,6 +31,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
         && app.focus != Focus::Console
     {
         tour::render(app, t, tour::area(area, areas.console), frame.buffer_mut());
+    }
+    // Viewing the past: the scrubber takes the status bar's place.
+    if app.past.is_some() {
+        scrubber::render(app, areas.status, frame.buffer_mut());
     }
     if app.help {
         help::render(app, area, frame);

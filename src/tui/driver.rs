@@ -63,6 +63,9 @@ pub enum Request {
     Delete(String),
     /// `cas key old new`.
     Cas(String, String, String),
+    /// Simulated mode only: restart the run from time 0 with the same
+    /// seed and replay the inputs given so far.
+    Replay,
 }
 
 impl Request {
@@ -228,13 +231,26 @@ fn client_op(client: &mut Client, request: Request) -> Result<String, String> {
         Request::Cas(k, old, new) => client.cas(&k, &old, &new, t),
         Request::GetStale(node, k) => {
             return match client.get_stale(node, &k, t) {
-                Ok(Some(v)) => Ok(format!("{v}  (stale read from n{node})")),
-                Ok(None) => Ok(format!("(nil)  (stale read from n{node})")),
+                Ok(value) => Ok(stale_text(node, value)),
                 Err(e) => Err(e.to_string()),
             };
         }
         other => return Err(format!("not a client operation: {other:?}")),
     };
+    outcome_text(outcome)
+}
+
+/// A stale read's answer in words.
+pub fn stale_text(node: NodeId, value: Option<String>) -> String {
+    match value {
+        Some(v) => format!("{v}  (stale read from n{node})"),
+        None => format!("(nil)  (stale read from n{node})"),
+    }
+}
+
+/// A client operation's outcome in words, as the console shows it.
+pub fn outcome_text(outcome: ClientOutcome) -> Result<String, String> {
+    let t = CLIENT_TIMEOUT;
     match outcome {
         ClientOutcome::Ok(OpResult::Done) => Ok("OK".to_string()),
         ClientOutcome::Ok(OpResult::Value(Some(v))) => Ok(v),

@@ -14,7 +14,9 @@
 //! `layout.rs`, `draw.rs`, `theme.rs` (every colour and symbol),
 //! `widgets/` (one pane per file), `tour.rs` (guided tours: a script
 //! played step by step on the live cluster), `run.rs` (the main loop),
-//! `terminal.rs` (raw mode and restoring it).
+//! `terminal.rs` (raw mode and restoring it), `history.rs` (the views
+//! recorded for time travel), `sim/` (the simulated mode: the dashboard
+//! driven by the deterministic simulator, and replays).
 
 pub mod action;
 pub mod app;
@@ -22,9 +24,11 @@ pub mod command;
 pub mod console;
 mod draw;
 pub mod driver;
+pub mod history;
 pub mod keys;
 pub mod layout;
 pub mod run;
+pub mod sim;
 pub mod terminal;
 pub mod theme;
 pub mod tour;
@@ -32,6 +36,8 @@ pub mod widgets;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_time_travel;
 
 pub use action::{Action, Focus, Move, NewView};
 pub use app::{App, Options};

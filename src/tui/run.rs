@@ -18,6 +18,7 @@ use crate::tui::app::{App, Options};
 use crate::tui::draw::draw;
 use crate::tui::driver::{LiveDriver, Outcome};
 use crate::tui::keys;
+use crate::tui::sim::SimStatus;
 use crate::tui::terminal;
 use crate::tui::tour::{self, Tour, TourEvent};
 
@@ -37,6 +38,8 @@ pub enum Msg {
     Done(Outcome),
     /// The guided tour reported something.
     Tour(TourEvent),
+    /// Simulated mode: how the run stands.
+    Sim(Arc<SimStatus>),
 }
 
 /// A guided tour to play over the dashboard.
@@ -92,6 +95,7 @@ fn handle(app: &mut App, msg: Msg) -> bool {
         Msg::View(view) => Some(Action::View(NewView(view))),
         Msg::Done(outcome) => Some(Action::Done(outcome)),
         Msg::Tour(event) => Some(Action::Tour(event)),
+        Msg::Sim(status) => Some(Action::Sim(status)),
     };
     match action {
         Some(action) => {
@@ -179,7 +183,7 @@ fn spawn_views(
 }
 
 /// Reads terminal events; checks `stop` between polls.
-fn spawn_input(
+pub(crate) fn spawn_input(
     tx: Sender<Msg>,
     stop: Arc<AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {

@@ -25,7 +25,7 @@ use crate::tui::theme::Theme;
 
 /// A driver that records what it is asked.
 #[derive(Clone, Default)]
-struct Recorder(Rc<RefCell<Vec<(u64, Request)>>>);
+pub(super) struct Recorder(Rc<RefCell<Vec<(u64, Request)>>>);
 
 impl Driver for Recorder {
     fn submit(&mut self, id: u64, request: Request) {
@@ -34,7 +34,7 @@ impl Driver for Recorder {
 }
 
 impl Recorder {
-    fn requests(&self) -> Vec<Request> {
+    pub(super) fn requests(&self) -> Vec<Request> {
         self.0.borrow().iter().map(|(_, r)| r.clone()).collect()
     }
     fn last_id(&self) -> u64 {
@@ -43,7 +43,7 @@ impl Recorder {
 }
 
 /// A node with `terms[i]` the term of entry `i + 1`.
-fn node(id: NodeId, role: Role, terms: &[u64], commit: u64) -> NodeView {
+pub(super) fn node(id: NodeId, role: Role, terms: &[u64], commit: u64) -> NodeView {
     let log: Vec<LogEntryView> = terms
         .iter()
         .enumerate()
@@ -102,7 +102,7 @@ fn links(ids: &[NodeId], groups: &[Vec<NodeId>]) -> Vec<LinkView> {
     out
 }
 
-fn event(tick: u64, node: Option<NodeId>, text: &str) -> ViewEvent {
+pub(super) fn event(tick: u64, node: Option<NodeId>, text: &str) -> ViewEvent {
     ViewEvent {
         at_us: tick * 50_000,
         tick,
@@ -111,7 +111,7 @@ fn event(tick: u64, node: Option<NodeId>, text: &str) -> ViewEvent {
     }
 }
 
-fn cluster(nodes: Vec<NodeView>, groups: Vec<Vec<NodeId>>) -> ClusterView {
+pub(super) fn cluster(nodes: Vec<NodeView>, groups: Vec<Vec<NodeId>>) -> ClusterView {
     let ids: Vec<NodeId> = nodes.iter().map(|n| n.id).collect();
     let groups = if groups.is_empty() {
         vec![ids.clone()]
@@ -158,7 +158,7 @@ fn startup() -> ClusterView {
 }
 
 /// n1 leads term 2 with 12 entries, all committed on a majority.
-fn elected() -> ClusterView {
+pub(super) fn elected() -> ClusterView {
     let terms = [1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2];
     cluster(
         (1..=5)
@@ -182,23 +182,23 @@ fn app_with(view: ClusterView, options: Options) -> (App, Recorder) {
     (app, rec)
 }
 
-fn app(view: ClusterView) -> (App, Recorder) {
+pub(super) fn app(view: ClusterView) -> (App, Recorder) {
     app_with(view, Options::default())
 }
 
-fn screen(app: &mut App, w: u16, h: u16) -> String {
+pub(super) fn screen(app: &mut App, w: u16, h: u16) -> String {
     let buf = render(app, w, h);
     text(&buf)
 }
 
-fn render(app: &mut App, w: u16, h: u16) -> Buffer {
+pub(super) fn render(app: &mut App, w: u16, h: u16) -> Buffer {
     app.update(Action::Resize(w, h));
     let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("test backend");
     terminal.draw(|f| draw(app, f)).expect("draw");
     terminal.backend().buffer().clone()
 }
 
-fn text(buf: &Buffer) -> String {
+pub(super) fn text(buf: &Buffer) -> String {
     let mut out = String::new();
     for y in 0..buf.area.height {
         let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
@@ -208,16 +208,16 @@ fn text(buf: &Buffer) -> String {
     out
 }
 
-fn key(c: char) -> Event {
+pub(super) fn key(c: char) -> Event {
     Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
-fn code(c: KeyCode) -> Event {
+pub(super) fn code(c: KeyCode) -> Event {
     Event::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
 /// Feeds events through the key map and update, as the main loop does.
-fn press(app: &mut App, events: &[Event]) {
+pub(super) fn press(app: &mut App, events: &[Event]) {
     for e in events {
         if let Some(a) = action_for(app, e) {
             app.update(a);
@@ -225,7 +225,7 @@ fn press(app: &mut App, events: &[Event]) {
     }
 }
 
-fn typed(app: &mut App, s: &str) {
+pub(super) fn typed(app: &mut App, s: &str) {
     let events: Vec<Event> = s.chars().map(key).collect();
     press(app, &events);
     press(app, &[code(KeyCode::Enter)]);

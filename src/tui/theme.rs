@@ -349,4 +349,26 @@ impl Theme {
     pub fn running(&self) -> &'static str {
         if self.ascii { "..." } else { "…" }
     }
+
+    /// The banner shown while viewing the past (time travel).
+    pub fn past(&self) -> Style {
+        if self.color {
+            Style::new()
+                .bg(Color::Yellow)
+                .fg(Color::Black)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        }
+    }
+
+    /// The time-travel timeline: recorded before the shown tick, after
+    /// it, and the shown tick.
+    pub fn timeline(&self) -> (&'static str, &'static str, &'static str) {
+        if self.ascii {
+            ("=", "-", "O")
+        } else {
+            ("━", "─", "●")
+        }
+    }
 }

@@ -23,6 +23,7 @@ fn event_style(theme: &Theme, event: &ViewEvent) -> ratatui::style::Style {
     if t.contains("leader") && !t.contains("hand") {
         theme.role(crate::raft::Role::Leader)
     } else if t.contains("killed")
+        || t.contains("VIOLATED")
         || t.contains("crash")
         || t.contains("partition")
         || t.contains("isolated")

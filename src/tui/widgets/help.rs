@@ -15,7 +15,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q  Ctrl-C", "quit (q: not in console)"),
     ("Tab S-Tab", "move the focus"),
     (":  /", "type in the console"),
-    ("Esc", "leave console/close help"),
+    ("Esc", "leave console/help/past"),
     ("1-9", "select a node"),
     ("arrows j l", "select node / scroll"),
     ("k", "kill selected node"),
@@ -25,8 +25,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("t", "make it leader"),
     ("h  H", "heal the network"),
     ("space", "pause / run time"),
-    (".", "step one tick"),
+    (".  ,", "tick fwd / back (past)"),
     ("+  -", "faster / slower"),
+    ("<  >  b", "10 ticks; b: present"),
+    ("R", "sim: replay the seed"),
     ("log pane", "hjkl scroll, H heals"),
     ("mouse", "click card; wheel: log"),
 ];
@@ -36,7 +38,7 @@ pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
     let theme = &app.theme;
     let rows = KEYS.len().max(COMMANDS.len()) as u16 + 3;
     let w = screen.width.saturating_sub(2).min(100);
-    let h = screen.height.saturating_sub(2).min(rows);
+    let h = screen.height.min(rows);
     let area = Rect::new(
         screen.x + (screen.width - w) / 2,
         screen.y + (screen.height - h) / 2,

@@ -8,6 +8,8 @@ pub mod help;
 pub mod log;
 pub mod network;
 pub mod node_card;
+pub mod scrubber;
+pub mod sim_badge;
 pub mod status;
 pub mod too_small;
 pub mod tour;

@@ -43,7 +43,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Some(l) => format!(" leader n{l} "),
         None => " no leader ".to_string(),
     };
-    let line = Line::from(vec![
+    let mut spans = vec![
         styled(
             format!(" t={} ", cluster_time(view.tick)),
             base.add_modifier(Modifier::BOLD),
@@ -51,8 +51,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         styled(format!("speed {}× ", view.speed), base),
         time,
         styled(leader, base.add_modifier(Modifier::BOLD)),
-        Span::styled("| ", base),
-        Span::styled(keys_now(app), base),
-    ]);
+    ];
+    spans.extend(super::sim_badge::spans(app, base));
+    spans.extend([Span::styled("| ", base), Span::styled(keys_now(app), base)]);
+    let line = Line::from(spans);
     put_line(buf, area, 0, &line);
 }

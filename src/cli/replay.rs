@@ -1,0 +1,242 @@
+//! `raftlab replay` and `raftlab --sim`: the dashboard on the deterministic
+//! simulator.
+//!
+//! `raftlab replay` takes `raftlab check`'s flags for one seed and opens
+//! the dashboard on exactly the run the check made for it (same options,
+//! same trace), stopping where the check's run ends — so the replay
+//! command a failing check prints can be watched. `raftlab --sim` opens it
+//! on a quiet simulated cluster (no faults, no background clients unless
+//! asked), a run that is the same every time for the same seed and inputs.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use super::args::SeedRange;
+use super::check::{Plan, RunArgs};
+use crate::tui::sim::{SimSession, run_sim};
+use crate::tui::{Options, Theme};
+
+/// Log entries per node the dashboard keeps in view (as in live mode).
+const LOG_WINDOW: usize = 256;
+/// The simulated duration `--ops` is spread over in `raftlab --sim`.
+const SIM_OPS_SPAN: &str = "10s";
+
+/// Arguments of `raftlab replay`.
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The seed to replay.
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// The seed as `raftlab check` prints it: one seed, or `S..S+1`.
+    #[arg(long)]
+    seeds: Option<SeedRange>,
+    #[command(flatten)]
+    run: RunArgs,
+    /// Speed factor of the clock (0.1 to 10).
+    #[arg(long, default_value_t = 1.0, value_parser = super::dashboard::parse_speed)]
+    speed: f64,
+    /// Start with the clock paused.
+    #[arg(long)]
+    paused: bool,
+    /// Do not capture the mouse.
+    #[arg(long)]
+    no_mouse: bool,
+    /// Draw with ASCII only.
+    #[arg(long)]
+    ascii: bool,
+}
+
+/// The one seed `--seed` or `--seeds` names; the message is ready to print.
+fn one_seed(seed: Option<u64>, seeds: Option<SeedRange>) -> Result<u64, String> {
+    match (seed, seeds) {
+        (Some(s), _) => Ok(s),
+        (None, Some(r)) if r.len() == 1 => Ok(r.start),
+        (None, Some(r)) => Err(format!(
+            "replay shows one run, and --seeds {r} holds {} seeds; pick one, e.g. --seed {}",
+            r.len(),
+            r.start
+        )),
+        (None, None) => Err("which run? give its seed: --seed S (or --seeds S..S+1)".into()),
+    }
+}
+
+/// Runs `raftlab replay`.
+pub fn run(args: ReplayArgs) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("raftlab replay: {message}");
+        ExitCode::from(2)
+    };
+    let seed = match one_seed(args.seed, args.seeds) {
+        Ok(seed) => seed,
+        Err(m) => return fail(m),
+    };
+    let plan = match Plan::new(&args.run) {
+        Ok(plan) => plan,
+        Err(m) => return fail(m),
+    };
+    let label = format!("replay of {}", plan.replay_command(seed));
+    let session = SimSession::new(
+        plan.options(seed),
+        Some(plan.duration_us()),
+        LOG_WINDOW,
+        label,
+    );
+    let session = match session {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    show(session, args.speed, args.paused, args.ascii, !args.no_mouse)
+}
+
+/// The settings of `raftlab --sim`.
+pub struct SimFlags {
+    /// Cluster size.
+    pub nodes: usize,
+    /// The seed.
+    pub seed: u64,
+    /// `--faults` (default none).
+    pub faults: Option<String>,
+    /// `--clients` (default 0).
+    pub clients: Option<usize>,
+    /// `--ops` (default 1000 with clients, else 0).
+    pub ops: Option<u64>,
+    /// Clock speed.
+    pub speed: f64,
+    /// ASCII only.
+    pub ascii: bool,
+    /// Mouse on.
+    pub mouse: bool,
+}
+
+/// Runs `raftlab --sim`.
+pub fn run_dashboard_sim(flags: SimFlags) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("raftlab --sim: {message}");
+        ExitCode::from(2)
+    };
+    let clients = flags.clients.unwrap_or(0);
+    let ops = flags.ops.unwrap_or(if clients > 0 { 1000 } else { 0 });
+    if clients > 0 && ops == 0 {
+        return fail("--ops must be at least 1 when --clients runs background clients".into());
+    }
+    let run = RunArgs {
+        nodes: flags.nodes,
+        faults: flags.faults.unwrap_or_else(|| "none".into()),
+        ops,
+        duration: super::args::parse_duration_us(SIM_OPS_SPAN).unwrap_or(10_000_000),
+        clients,
+        keys: 5,
+        bugs: Vec::new(),
+    };
+    let plan = match Plan::new(&run) {
+        Ok(plan) => plan,
+        Err(m) => return fail(m),
+    };
+    let label = format!("sim seed {}", flags.seed);
+    let session = match SimSession::new(plan.options(flags.seed), None, LOG_WINDOW, label) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    show(session, flags.speed, false, flags.ascii, flags.mouse)
+}
+
+/// Opens the dashboard on `session`; exit 2 without a terminal.
+fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool) -> ExitCode {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        eprintln!(
+            "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\
+             Run it in a terminal, or try `raftlab check` for the same run without one."
+        );
+        return ExitCode::from(2);
+    }
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let options = Options {
+        theme: Theme {
+            color: !no_color,
+            ascii,
+        },
+        mouse,
+    };
+    match run_sim(session, speed, paused, options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("raftlab: the terminal failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Sim;
+    use crate::tui::sim::HistoryCheck;
+
+    /// `raftlab check`'s defaults, with `bugs`.
+    fn check_defaults(bugs: &[&str]) -> RunArgs {
+        RunArgs {
+            nodes: 5,
+            faults: "all".into(),
+            ops: 1000,
+            duration: 10_000_000,
+            clients: 5,
+            keys: 5,
+            bugs: bugs.iter().map(|b| b.to_string()).collect(),
+        }
+    }
+
+    /// Runs a replay session tick by tick to its end (or violation).
+    fn watch(plan: &Plan, seed: u64) -> SimSession {
+        let mut s =
+            SimSession::new(plan.options(seed), Some(plan.duration_us()), 16, "t".into()).unwrap();
+        for _ in 0..=plan.duration_us() / 10_000 {
+            let report = s.tick();
+            if report.ended || report.violation.is_some() {
+                break;
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn the_replay_is_the_check_run() {
+        let plan = Plan::new(&check_defaults(&[])).unwrap();
+        for seed in [0, 42] {
+            let mut check = Sim::new(plan.options(seed)).unwrap();
+            check.run_for(plan.duration_us()).unwrap();
+            check.check_history().unwrap();
+            let watched = watch(&plan, seed);
+            let status = watched.status();
+            assert!(status.ended, "seed {seed}");
+            assert_eq!(status.now_us, check.now_us(), "seed {seed}");
+            assert_eq!(status.trace_hash, check.trace_hash(), "seed {seed}");
+            assert_eq!(status.history, HistoryCheck::Linearizable, "seed {seed}");
+            assert_eq!(status.violation, None);
+        }
+    }
+
+    #[test]
+    fn the_replay_stops_at_the_checks_violation() {
+        let plan = Plan::new(&check_defaults(&["forget-vote"])).unwrap();
+        let mut check = Sim::new(plan.options(1)).unwrap();
+        let caught = check.run_for(plan.duration_us()).unwrap_err();
+        let watched = watch(&plan, 1);
+        let status = watched.status();
+        let shown = status.violation.expect("the replay hits it too");
+        assert_eq!(shown.invariant, caught.invariant);
+        assert_eq!(shown.time_us, caught.time_us);
+        assert_eq!(shown.details, caught.details);
+        assert_eq!(status.trace_hash, check.trace_hash());
+        assert!(!status.ended);
+    }
+
+    #[test]
+    fn one_seed_only() {
+        assert_eq!(one_seed(Some(4), None), Ok(4));
+        assert_eq!(one_seed(None, "9..10".parse().ok()), Ok(9));
+        assert_eq!(one_seed(None, "9".parse().ok()), Ok(9));
+        let many = one_seed(None, "3..7".parse().ok()).unwrap_err();
+        assert!(many.contains("holds 4 seeds"), "{many}");
+        assert!(one_seed(None, None).is_err());
+    }
+}

@@ -1,0 +1,148 @@
+//! Watching a simulation from outside, as the dashboard's simulated mode
+//! does: readable events, messages in flight, what a down node kept, and a
+//! foreground client operation that runs *with* the clock instead of
+//! running the simulation until it completes ([`Sim::submit`]).
+//!
+//! None of this changes what a run does: observing only copies out what
+//! happened, so a run watched on the dashboard has the trace hash of the
+//! same run in `raftlab check`.
+
+use std::collections::BTreeMap;
+
+use super::events::Note;
+use super::{ClientOutcome, Sim, Violation};
+use crate::kv::Op;
+use crate::raft::{DurableState, Event, NodeId};
+
+/// Something that happened in a simulation, in words, for a dashboard.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimEvent {
+    /// Virtual time, µs.
+    pub time_us: u64,
+    /// The node concerned, if one.
+    pub node: Option<NodeId>,
+    /// What happened.
+    pub text: String,
+}
+
+impl Sim {
+    /// Starts recording [`SimEvent`]s (role and leader changes, faults,
+    /// crashes, snapshots) for [`Sim::take_events`]. Off by default, so
+    /// `raftlab check` pays nothing for it.
+    pub fn observe(&mut self) {
+        if self.observed.is_none() {
+            self.observed = Some(Vec::new());
+        }
+    }
+
+    /// The events recorded since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<SimEvent> {
+        self.observed
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// Messages on their way now, by (from, to).
+    pub fn in_flight(&self) -> BTreeMap<(NodeId, NodeId), u64> {
+        let mut counts = BTreeMap::new();
+        for (from, to) in self.queue.deliveries() {
+            *counts.entry((from, to)).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Messages node `id` sent (into the network, before loss) and
+    /// received, so far.
+    pub fn traffic(&self, id: NodeId) -> (u64, u64) {
+        let i = (id as usize).wrapping_sub(1);
+        self.traffic.get(i).copied().unwrap_or((0, 0))
+    }
+
+    /// What node `id` has promised to keep (its durable hard state,
+    /// snapshot and log); all that is left of it while it is down.
+    pub fn durable(&self, id: NodeId) -> Option<&DurableState> {
+        self.slot(id).map(|s| &s.durable)
+    }
+
+    /// Whether the foreground client has an operation open.
+    pub fn foreground_busy(&self) -> bool {
+        self.clients.last().is_some_and(|c| c.is_busy())
+    }
+
+    /// Starts a foreground client operation (to `target` or the known
+    /// leader) without running the simulation: it proceeds as time does,
+    /// and [`Sim::take_foreground`] returns its outcome once it ends.
+    /// `Ok(false)` when an operation is already open.
+    pub fn start_foreground(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<bool, Violation> {
+        self.stopped()?;
+        if self.foreground_busy() {
+            return Ok(false);
+        }
+        let c = self.clients.len() - 1;
+        self.clients[c].done = None;
+        self.start_op(c, op, timeout_us, target)?;
+        Ok(true)
+    }
+
+    /// The outcome of the foreground operation, once it ended.
+    pub fn take_foreground(&mut self) -> Option<ClientOutcome> {
+        self.clients.last_mut().and_then(|c| c.done.take())
+    }
+
+    /// Records a raft event of node `id`, when observing.
+    pub(super) fn observe_raft(&mut self, id: NodeId, event: &Event) {
+        if self.observed.is_none() {
+            return;
+        }
+        if let Some(text) = raft_event_text(event) {
+            let time_us = self.now;
+            if let Some(events) = &mut self.observed {
+                events.push(SimEvent {
+                    time_us,
+                    node: Some(id),
+                    text,
+                });
+            }
+        }
+    }
+
+    /// Records a note that reads as an event (faults, crashes, restarts,
+    /// snapshots), when observing.
+    pub(super) fn observe_note(&mut self, note: &Note) {
+        let (Some(events), Note::Text(text)) = (&mut self.observed, note) else {
+            return;
+        };
+        events.push(SimEvent {
+            time_us: self.now,
+            node: None,
+            text: text.clone(),
+        });
+    }
+}
+
+/// A raft event as the live dashboard words it; `None` for the ones it
+/// does not show (commit advances, a leader forgotten).
+pub fn raft_event_text(event: &Event) -> Option<String> {
+    Some(match event {
+        Event::RoleChanged { role, term } => format!("became {role} in term {term}"),
+        Event::LeaderChanged {
+            leader: Some(leader),
+            term,
+        } => format!("follows leader n{leader} in term {term}"),
+        Event::LeaderChanged { leader: None, .. } | Event::CommitAdvanced { .. } => return None,
+        Event::QuorumLost { term } => format!("lost its quorum, steps down (term {term})"),
+        Event::TransferStarted { to } => format!("hands leadership to n{to}"),
+        Event::LogTruncated { from } => format!("dropped conflicting entries from {from}"),
+        Event::Compacted { index } => format!("compacted its log up to {index}"),
+        Event::SnapshotSending { to, index } => {
+            format!("sends its snapshot up to {index} to n{to}")
+        }
+        Event::SnapshotInstalled { index } => format!("installed a snapshot up to {index}"),
+    })
+}

@@ -1,0 +1,244 @@
+//! The simulated mode's [`Driver`]: a thread that owns a [`SimSession`],
+//! paces it with the live runtime's cluster clock (speed, pause, single
+//! step behave as in live mode), posts a view after every tick, and carries
+//! out the dashboard's requests between ticks.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
+
+use super::session::SimSession;
+use super::view::ClockState;
+use crate::runtime::{Clock, TICK_CLUSTER_US};
+use crate::tui::driver::{Driver, Outcome, Request};
+use crate::tui::run::Msg;
+
+/// Wall length of a tick at speed 1.0, as in the live dashboard.
+pub const TICK_WALL: Duration = Duration::from_millis(50);
+/// Most ticks run before requests are looked at again, so a key is never
+/// kept waiting by a clock far ahead of the simulator.
+const TICKS_PER_ROUND: usize = 64;
+/// How long the thread sleeps while the clock is paused (it wakes on any
+/// request).
+const PAUSED_WAIT: Duration = Duration::from_millis(250);
+
+/// Sends requests to the simulator thread; dropping it ends the thread.
+pub struct SimDriver {
+    requests: Option<Sender<(u64, Request)>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SimDriver {
+    /// Starts the thread on `session`; its clock starts at `speed`,
+    /// paused if `paused`. Views, statuses and outcomes go to `out`.
+    pub fn start(
+        session: SimSession,
+        speed: f64,
+        paused: bool,
+        out: Sender<Msg>,
+    ) -> std::io::Result<SimDriver> {
+        let (tx, rx) = unbounded();
+        let thread = std::thread::Builder::new()
+            .name("raftlab-sim".into())
+            .spawn(move || {
+                let mut run = Pacer {
+                    session,
+                    clock: Clock::new(TICK_WALL, speed, paused),
+                    out,
+                };
+                run.run(&rx);
+            })?;
+        Ok(SimDriver {
+            requests: Some(tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Driver for SimDriver {
+    fn submit(&mut self, id: u64, request: Request) {
+        if let Some(tx) = &self.requests {
+            let _ = tx.send((id, request));
+        }
+    }
+}
+
+impl Drop for SimDriver {
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(thread) = self.thread.take() {
+            let deadline = Instant::now() + Duration::from_millis(500);
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// The simulator thread's state.
+struct Pacer {
+    session: SimSession,
+    clock: Clock,
+    out: Sender<Msg>,
+}
+
+impl Pacer {
+    fn run(&mut self, requests: &Receiver<(u64, Request)>) {
+        if !self.publish() {
+            return;
+        }
+        loop {
+            let caught_up = match self.advance() {
+                Some(caught_up) => caught_up,
+                None => return,
+            };
+            let next = next_tick(self.session.now_us());
+            let wait = if !caught_up {
+                Duration::ZERO
+            } else {
+                self.clock
+                    .wall_until(next, Instant::now())
+                    .unwrap_or(PAUSED_WAIT)
+            };
+            match requests.recv_timeout(wait) {
+                Ok((id, request)) => {
+                    if !self.handle(id, request) {
+                        return;
+                    }
+                    while let Ok((id, request)) = requests.try_recv() {
+                        if !self.handle(id, request) {
+                            return;
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    /// Runs the ticks the clock says are due (at most a round's worth);
+    /// whether it caught up, `None` when the dashboard is gone.
+    fn advance(&mut self) -> Option<bool> {
+        for _ in 0..TICKS_PER_ROUND {
+            if !self.session.can_run() {
+                if !self.clock.paused() {
+                    self.clock.set_paused(true);
+                    self.publish().then_some(())?;
+                }
+                return Some(true);
+            }
+            if self.clock.now() < next_tick(self.session.now_us()) {
+                return Some(true);
+            }
+            let report = self.session.tick();
+            for (id, result) in report.answers {
+                if let Some(id) = id {
+                    self.send(Msg::Done(Outcome { id, result }))?;
+                }
+            }
+            if report.violation.is_some() || report.ended {
+                // Stop at that moment, for the class to look at.
+                self.clock.set_paused(true);
+            }
+            self.publish().then_some(())?;
+        }
+        Some(false)
+    }
+
+    /// Carries out one request; false when the dashboard is gone.
+    fn handle(&mut self, id: u64, request: Request) -> bool {
+        let result = match request {
+            Request::Speed(x) => {
+                if (0.1..=10.0).contains(&x) {
+                    self.clock.set_speed(x);
+                    Some(Ok(format!("speed {x}×")))
+                } else {
+                    Some(Err(format!("speed {x} is outside 0.1 to 10")))
+                }
+            }
+            Request::PauseClock => Some(if self.clock.paused() {
+                Err("the clock is already paused".to_string())
+            } else {
+                self.clock.set_paused(true);
+                Ok("time paused".to_string())
+            }),
+            Request::ResumeClock => Some(match self.session.halted_why() {
+                Some(why) => Err(why),
+                None if !self.clock.paused() => Err("the clock is already running".to_string()),
+                None => {
+                    self.clock.set_paused(false);
+                    Ok("time runs".to_string())
+                }
+            }),
+            Request::Step => Some(match self.session.halted_why() {
+                Some(why) => Err(why),
+                None if !self.clock.paused() => {
+                    Err("the clock is running; pause it first".to_string())
+                }
+                None => {
+                    // The clock may stand between ticks (paused mid-tick):
+                    // step to the simulator's next tick.
+                    while self.clock.now() < next_tick(self.session.now_us()) {
+                        self.clock.step();
+                    }
+                    Ok("stepped one tick".to_string())
+                }
+            }),
+            Request::Replay => Some(self.replay()),
+            other => self.session.request(id, other).map(|(_, result)| result),
+        };
+        if let Some(result) = result
+            && self.send(Msg::Done(Outcome { id, result })).is_none()
+        {
+            return false;
+        }
+        self.publish()
+    }
+
+    /// Starts the run again from time 0 (R).
+    fn replay(&mut self) -> Result<String, String> {
+        let answers = self.session.replay().map_err(|e| e.to_string())?;
+        for (id, result) in answers {
+            if let Some(id) = id
+                && self.send(Msg::Done(Outcome { id, result })).is_none()
+            {
+                return Err("the dashboard is gone".to_string());
+            }
+        }
+        let mut clock = Clock::new(TICK_WALL, self.clock.speed(), self.clock.paused());
+        std::mem::swap(&mut self.clock, &mut clock);
+        let n = self.session.status().to_replay;
+        Ok(format!(
+            "seed {} again from time 0, replaying {n} recorded input{}",
+            self.session.status().seed,
+            if n == 1 { "" } else { "s" }
+        ))
+    }
+
+    /// Posts the run's status and view; false when the dashboard is gone.
+    fn publish(&mut self) -> bool {
+        let clock = ClockState {
+            paused: self.clock.paused(),
+            speed: self.clock.speed(),
+            tick_wall: self.clock.tick(),
+        };
+        let status = Arc::new(self.session.status());
+        let view = self.session.view(clock);
+        self.send(Msg::Sim(status)).is_some() && self.send(Msg::View(view)).is_some()
+    }
+
+    fn send(&self, msg: Msg) -> Option<()> {
+        self.out.send(msg).ok()
+    }
+}
+
+/// The first tick boundary after `now_us`.
+fn next_tick(now_us: u64) -> u64 {
+    (now_us / TICK_CLUSTER_US + 1) * TICK_CLUSTER_US
+}

@@ -1,0 +1,209 @@
+//! A simulator's state as a [`ClusterView`], the same value the live
+//! runtime publishes, so every pane of the dashboard shows a simulated run
+//! unchanged.
+//!
+//! Views are built once per tick and kept in the dashboard's history, so
+//! the builder shares what did not change: a node whose view is the same as
+//! at the last tick keeps the same `Arc<NodeView>`, and a log window is
+//! rebuilt only when the log's tail moved.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::raft::{Index, NodeId, Term};
+use crate::runtime::{
+    ClusterView, LinkView, LogEntryView, NodeState, NodeView, TICK_CLUSTER_US, ViewEvent,
+    log_window,
+};
+use crate::sim::Sim;
+
+/// Events a view carries, like the live cluster's default ring.
+pub const EVENT_CAPACITY: usize = 256;
+
+/// What the clock says, for the view's status fields.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClockState {
+    /// Whether the clock is paused.
+    pub paused: bool,
+    /// The speed factor.
+    pub speed: f64,
+    /// Wall length of a tick at speed 1.0.
+    pub tick_wall: Duration,
+}
+
+/// The tail a log window was cut from: when it is the same, so is the window.
+type Tail = (Index, Term, Index, bool);
+
+/// Builds [`ClusterView`]s of one simulated run.
+pub struct ViewBuilder {
+    window: usize,
+    nodes: Vec<Arc<NodeView>>,
+    windows: Vec<(Tail, Arc<[LogEntryView]>)>,
+    events: VecDeque<ViewEvent>,
+    version: u64,
+}
+
+impl ViewBuilder {
+    /// A builder for a cluster of `ids`, showing `window` log entries each.
+    pub fn new(ids: &[NodeId], window: usize) -> ViewBuilder {
+        let empty: Arc<[LogEntryView]> = Arc::from(Vec::new());
+        ViewBuilder {
+            window,
+            nodes: ids
+                .iter()
+                .map(|&id| Arc::new(initial(id, empty.clone())))
+                .collect(),
+            windows: ids
+                .iter()
+                .map(|_| ((0, 0, 0, true), empty.clone()))
+                .collect(),
+            events: VecDeque::new(),
+            version: 0,
+        }
+    }
+
+    /// Adds an event line (the driver's own: inputs, violations, the end).
+    pub fn push_event(&mut self, at_us: u64, node: Option<NodeId>, text: String) {
+        if self.events.len() >= EVENT_CAPACITY {
+            self.events.pop_front();
+        }
+        self.events.push_back(ViewEvent {
+            at_us,
+            tick: at_us / TICK_CLUSTER_US,
+            node,
+            text,
+        });
+    }
+
+    /// Forgets the events (a run restarted from time 0).
+    pub fn clear_events(&mut self) {
+        self.events.clear();
+    }
+
+    /// Takes the events `sim` recorded since the last call.
+    pub fn absorb(&mut self, sim: &mut Sim) {
+        for e in sim.take_events() {
+            self.push_event(e.time_us, e.node, e.text);
+        }
+    }
+
+    /// The view of `sim` now; takes the events it recorded since the last.
+    pub fn build(&mut self, sim: &mut Sim, clock: ClockState) -> Arc<ClusterView> {
+        self.absorb(sim);
+        for i in 0..self.nodes.len() {
+            let next = self.node_view(sim, i);
+            if *self.nodes[i] != next {
+                self.nodes[i] = Arc::new(next);
+            }
+        }
+        self.version += 1;
+        let now = sim.now_us();
+        Arc::new(ClusterView {
+            version: self.version,
+            at_us: now,
+            tick: now / TICK_CLUSTER_US,
+            clock_paused: clock.paused,
+            speed: clock.speed,
+            tick_wall: clock.tick_wall,
+            nodes: self.nodes.clone(),
+            links: links(sim),
+            groups: sim.fabric().groups(),
+            events: self.events.iter().cloned().collect(),
+        })
+    }
+
+    /// Node `i`'s view now, sharing its log window when the tail is the same.
+    fn node_view(&mut self, sim: &Sim, i: usize) -> NodeView {
+        let before = &self.nodes[i];
+        let id = before.id;
+        match sim.status(id) {
+            Some(status) => {
+                let tail = (
+                    status.last_index,
+                    status.last_term,
+                    status.snapshot_index,
+                    true,
+                );
+                if self.windows[i].0 != tail {
+                    let entries = sim.log(id).unwrap_or(&[]);
+                    self.windows[i] = (tail, log_window(entries, self.window));
+                }
+                let applied = sim.applied_index(id).unwrap_or(0);
+                let mut view = NodeView::running(&status, applied, self.windows[i].1.clone());
+                (view.sent, view.received) = sim.traffic(id);
+                view
+            }
+            None => {
+                let Some(durable) = sim.durable(id) else {
+                    return (**before).clone();
+                };
+                let snapshot = durable.snapshot.as_ref().map_or(0, |s| s.meta.index);
+                let last = durable.last_index();
+                let tail = (last, durable.term_at(last).unwrap_or(0), snapshot, false);
+                let mut view = NodeView::down(before, durable, 0);
+                if self.windows[i].0 != tail {
+                    self.windows[i] = (tail, log_window(&durable.entries, self.window));
+                }
+                view.log = self.windows[i].1.clone();
+                (view.sent, view.received) = sim.traffic(id);
+                view
+            }
+        }
+    }
+}
+
+/// A node before anything happened.
+fn initial(id: NodeId, log: Arc<[LogEntryView]>) -> NodeView {
+    NodeView {
+        id,
+        state: NodeState::Up,
+        role: crate::raft::Role::Follower,
+        term: 0,
+        vote: None,
+        leader: None,
+        commit: 0,
+        applied: 0,
+        last_index: 0,
+        last_term: 0,
+        snapshot_index: 0,
+        election_elapsed: 0,
+        election_timeout: 0,
+        log,
+        sent: 0,
+        received: 0,
+    }
+}
+
+/// Every directed link with its faults and the messages on it now. The
+/// simulator does not count deliveries per link, so those stay 0 (no pane
+/// shows them).
+fn links(sim: &Sim) -> Vec<LinkView> {
+    let fabric = sim.fabric();
+    let in_flight = sim.in_flight();
+    let ids = fabric.ids();
+    let mut out = Vec::with_capacity(ids.len() * ids.len());
+    for &from in ids {
+        for &to in ids {
+            if from == to {
+                continue;
+            }
+            let Ok(link) = fabric.link(from, to) else {
+                continue;
+            };
+            out.push(LinkView {
+                from,
+                to,
+                up: link.up,
+                loss: link.loss,
+                delay_min_us: link.delay_min_us,
+                delay_max_us: link.delay_max_us,
+                duplicate: link.duplicate,
+                in_flight: in_flight.get(&(from, to)).copied().unwrap_or(0),
+                delivered: 0,
+                dropped: 0,
+            });
+        }
+    }
+    out
+}
