@@ -44,6 +44,8 @@ pub const TOURS: &[Tour] = &[
     tour!("partition", "04_partition.scen"),
     tour!("prevote", "05_prevote.scen"),
     tour!("reads", "06_reads.scen"),
+    tour!("figure8", "07_figure8.scen"),
+    tour!("snapshots", "08_snapshots.scen"),
 ];
 
 /// The tour called `name`.
