@@ -5,7 +5,9 @@ use ratatui::Frame;
 use crate::tui::action::Focus;
 use crate::tui::app::App;
 use crate::tui::layout;
-use crate::tui::widgets::{cluster, console, events, help, log, network, status, too_small, tour};
+use crate::tui::widgets::{
+    cluster, console, events, help, log, network, status, too_small, tour, tour_menu,
+};
 
 /// Draws the dashboard into `frame`. Reads the app, changes nothing.
 pub fn draw(app: &App, frame: &mut Frame) {
@@ -27,6 +29,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
         && app.focus != Focus::Console
     {
         tour::render(app, t, tour::area(area, areas.console), frame.buffer_mut());
+    }
+    if app.tour_menu.is_some() {
+        tour_menu::render(app, area, frame);
     }
     if app.help {
         help::render(app, area, frame);

@@ -209,13 +209,14 @@ struct Pacer<F: Fn(TourEvent)> {
 impl<F: Fn(TourEvent)> Pacer<F> {
     /// Stops the clock if it runs; whether it did.
     fn hold_clock(&self) -> bool {
-        !self.cluster.view().clock_paused && self.cluster.pause_clock().is_ok()
+        self.cluster.hold_clock(true).unwrap_or(false)
     }
 
-    /// Lets the clock run again after [`Pacer::hold_clock`] stopped it.
+    /// Lets the clock run again after [`Pacer::hold_clock`] stopped it
+    /// (unless the person started it meanwhile).
     fn release_clock(&self, held: bool) {
-        if held && self.cluster.view().clock_paused {
-            let _ = self.cluster.resume_clock();
+        if held {
+            let _ = self.cluster.hold_clock(false);
         }
     }
 

@@ -27,6 +27,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("space", "pause / run time"),
     (".", "step one tick"),
     ("+  -", "faster / slower"),
+    ("T", "guided tours menu"),
     ("log pane", "hjkl scroll, H heals"),
     ("mouse", "click card; wheel: log"),
 ];

@@ -11,6 +11,7 @@ pub mod node_card;
 pub mod status;
 pub mod too_small;
 pub mod tour;
+pub mod tour_menu;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
