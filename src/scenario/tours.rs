@@ -49,12 +49,12 @@ pub const TOURS: &[Tour] = &[
     tour!(
         "replication",
         "02_replication.scen",
-        "a write is copied and commits on a majority; a follower catches up"
+        "a write commits on a majority; a crashed follower catches up"
     ),
     tour!(
         "failover",
         "03_failover.scen",
-        "the leader crashes; a new one is elected, nothing committed is lost"
+        "the leader crashes; a new one takes over, losing nothing"
     ),
     tour!(
         "partition",

@@ -52,7 +52,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("speed X", "X times as fast"),
     ("pause / resume / step", "the clock"),
     ("clear / help", "console / this"),
-    ("tour [NAME]", "list / play a tour"),
+    ("tour [NAME]", "guided tours"),
 ];
 
 /// Parses one console line.

@@ -21,7 +21,7 @@ pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
     };
     let theme = &app.theme;
     // Rows: the tours, a blank line, what Enter does, the keys.
-    let rows = TOURS.len() as u16 + 4;
+    let rows = TOURS.len() as u16 + 3;
     let w = screen.width.saturating_sub(2).min(MAX_WIDTH);
     let h = screen.height.saturating_sub(2).min(rows + 2);
     let area = Rect::new(
@@ -59,7 +59,7 @@ pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
         inner,
         below,
         &Line::from(styled(
-            "Enter plays it on a fresh cluster of the size it needs; the current one stops.",
+            "Enter plays it on a fresh cluster of its size; the current one stops.",
             theme.dim(),
         )),
     );
