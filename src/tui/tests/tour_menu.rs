@@ -211,3 +211,19 @@ fn snapshot_figure8_caption() {
     );
     assert_screen("figure8_caption", screen(&mut app, 120, 40));
 }
+
+/// The snapshots tour points at `snap` on the cards: a card too short for
+/// its own snap line shows it beside the last entry, once there is one.
+#[test]
+fn a_short_card_shows_the_snapshot_index_once_there_is_one() {
+    let mut view = elected();
+    Arc::make_mut(&mut view.nodes[0]).snapshot_index = 10;
+    let (mut app, _) = app(view);
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("last   12 (t2) snap 10"), "{s}");
+    assert_eq!(s.matches(" snap ").count(), 1, "{s}");
+    // Where the card has a row of its own for it, that row says it.
+    let s = screen(&mut app, 200, 50);
+    assert!(s.contains("snap"), "{s}");
+    assert!(!s.contains("(t2) snap"), "{s}");
+}
