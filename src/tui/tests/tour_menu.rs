@@ -17,6 +17,16 @@ fn assert_screen(name: &str, screen: String) {
     settings.bind(|| insta::assert_snapshot!(name, screen));
 }
 
+/// Puts the shipped tour `name` on the dashboard, its thread stood in for
+/// by the test: the receiver sees each go.
+fn play(app: &mut App, name: &str) -> crossbeam_channel::Receiver<()> {
+    let tour = tours::find(name).expect("shipped");
+    let script = crate::scenario::parse(tour.text, tour.file).expect("parses");
+    let (go, went) = crossbeam_channel::bounded(1);
+    app.tour = Some(Tour::new(name, &script, None, go));
+    went
+}
+
 fn row_of(name: &str) -> usize {
     TOURS.iter().position(|t| t.name == name).expect("shipped")
 }
@@ -65,10 +75,7 @@ fn esc_t_and_q_close_the_menu_without_quitting() {
 #[test]
 fn the_menu_opens_on_the_tour_being_played() {
     let (mut app, _) = app(startup());
-    let tour = tours::find("figure8").expect("shipped");
-    let script = crate::scenario::parse(tour.text, tour.file).expect("parses");
-    let (go, _went) = crossbeam_channel::bounded(1);
-    app.tour = Some(Tour::new("figure8", &script, None, go));
+    let _went = play(&mut app, "figure8");
     press(&mut app, &[key('T')]);
     assert_eq!(app.tour_menu, Some(row_of("figure8")));
     // Enter starts the chosen tour; it does not run the tour's next step.
@@ -169,10 +176,8 @@ fn figure8_c() -> ClusterView {
 fn snapshot_figure8_caption() {
     use TourEvent::*;
     let (mut app, _) = app(figure8_c());
+    let _went = play(&mut app, "figure8");
     let tour = tours::find("figure8").expect("shipped");
-    let script = crate::scenario::parse(tour.text, tour.file).expect("parses");
-    let (go, _went) = crossbeam_channel::bounded(1);
-    app.tour = Some(Tour::new("figure8", &script, None, go));
     tour_event(
         &mut app,
         Ready {

@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Clear;
 
-use super::{pane, put_line, styled};
+use super::{centered, pane, put_line, styled};
 use crate::tui::app::App;
 use crate::tui::command::COMMANDS;
 
@@ -36,14 +36,7 @@ pub const KEYS: &[(&str, &str)] = &[
 pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
     let theme = &app.theme;
     let rows = KEYS.len().max(COMMANDS.len()) as u16 + 3;
-    let w = screen.width.saturating_sub(2).min(100);
-    let h = screen.height.saturating_sub(2).min(rows);
-    let area = Rect::new(
-        screen.x + (screen.width - w) / 2,
-        screen.y + (screen.height - h) / 2,
-        w,
-        h,
-    );
+    let area = centered(screen, 100, rows);
     frame.render_widget(Clear, area);
     let block = pane(theme, "Help: Esc or ? closes", true);
     let inner = block.inner(area);

@@ -47,6 +47,19 @@ pub fn focused(app: &App, pane: crate::tui::action::Focus) -> bool {
     app.focus == pane && !app.help
 }
 
+/// A `w`×`h` rectangle (clipped to the screen, less a margin of one) in
+/// the middle of `screen`: where overlays go.
+pub fn centered(screen: Rect, w: u16, h: u16) -> Rect {
+    let w = screen.width.saturating_sub(2).min(w);
+    let h = screen.height.saturating_sub(2).min(h);
+    Rect::new(
+        screen.x + (screen.width - w) / 2,
+        screen.y + (screen.height - h) / 2,
+        w,
+        h,
+    )
+}
+
 /// Plain text in a style.
 pub fn styled(text: impl Into<String>, style: Style) -> Span<'static> {
     Span::styled(text.into(), style)

@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Clear;
 
-use super::{pane, put_line, styled};
+use super::{centered, pane, put_line, styled};
 use crate::scenario::tours::TOURS;
 use crate::tui::app::App;
 
@@ -22,14 +22,7 @@ pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
     let theme = &app.theme;
     // Rows: the tours, a blank line, what Enter does, the keys.
     let rows = TOURS.len() as u16 + 3;
-    let w = screen.width.saturating_sub(2).min(MAX_WIDTH);
-    let h = screen.height.saturating_sub(2).min(rows + 2);
-    let area = Rect::new(
-        screen.x + (screen.width - w) / 2,
-        screen.y + (screen.height - h) / 2,
-        w,
-        h,
-    );
+    let area = centered(screen, MAX_WIDTH, rows + 2);
     frame.render_widget(Clear, area);
     let block = pane(theme, "Guided tours", true);
     let inner = block.inner(area);
