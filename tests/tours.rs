@@ -251,3 +251,28 @@ fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
         cluster.shutdown();
     }
 }
+
+/// The Figure 8 tour ends by pointing at a `raftlab check` command that
+/// shows the rule broken; that command finds what the caption says.
+#[test]
+fn the_command_the_figure8_tour_suggests_finds_a_lost_commit() {
+    let tour = tours::find("figure8").unwrap();
+    let line = tour
+        .text
+        .lines()
+        .find(|l| l.starts_with("say ") && l.contains("`raftlab check"))
+        .expect("the tour names a check command");
+    let command = line.split('`').nth(1).unwrap();
+    assert!(line.contains("leader completeness"), "{line}");
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "`{command}`:\n{stdout}");
+    assert!(
+        stdout.contains("invariant violated: leader completeness"),
+        "`{command}`:\n{stdout}"
+    );
+}
