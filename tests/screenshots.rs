@@ -127,12 +127,18 @@ struct Run {
 
 impl Run {
     fn start(dir: &Path, nodes: usize, seed: u64) -> Run {
-        let config = ClusterConfig {
-            nodes,
-            seed,
-            log_window: 256,
-            ..ClusterConfig::default()
-        };
+        Run::with(
+            dir,
+            ClusterConfig {
+                nodes,
+                seed,
+                log_window: 256,
+                ..ClusterConfig::default()
+            },
+        )
+    }
+
+    fn with(dir: &Path, config: ClusterConfig) -> Run {
         let cluster = Arc::new(Cluster::start(config).expect("start the cluster"));
         let (tx, rx) = unbounded();
         let driver = LiveDriver::start(cluster.clone(), tx, Msg::Done).expect("start the driver");
@@ -367,4 +373,96 @@ fn regenerate_sim_screenshots() {
         }
     }
     shot_app(&mut app, &dir, "sim-violation", 120, 40);
+}
+
+/// Plays the shipped tour `name` over a live cluster of the size it asks
+/// for, giving every step its go, until the step whose statement starts
+/// with `stop_at` waits; then draws the dashboard.
+fn tour_shot(dir: &Path, name: &str, stop_at: &str, shot: &str) {
+    use std::sync::atomic::AtomicBool;
+
+    use raftlab::tui::TourSetup;
+    use raftlab::tui::tour::{self, Tour, TourEvent};
+
+    let (setup, spec) = TourSetup::shipped(name, None).expect("a shipped tour");
+    let mut run = Run::with(
+        dir,
+        ClusterConfig {
+            nodes: spec.nodes,
+            seed: spec.seed.unwrap_or(1),
+            log_window: 256,
+            start_paused: true,
+            ..ClusterConfig::default()
+        },
+    );
+    let (tx, events) = unbounded();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (handle, go) = tour::spawn(
+        setup.script.clone(),
+        run.cluster.clone(),
+        None,
+        stop.clone(),
+        move |e| {
+            let _ = tx.send(e);
+        },
+    )
+    .expect("start the tour");
+    run.app.tour = Some(Tour::new(&setup.name, &setup.script, None, go));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the tour never reached {stop_at:?}"
+        );
+        let Ok(event) = events.recv_timeout(Duration::from_millis(20)) else {
+            run.pump();
+            continue;
+        };
+        let ready = match &event {
+            TourEvent::Ready { source, .. } => Some(source.starts_with(stop_at)),
+            TourEvent::Finished { .. } => panic!("the tour ended before {stop_at:?}: {event:?}"),
+            _ => None,
+        };
+        run.app.update(Action::Tour(event));
+        run.pump();
+        match ready {
+            Some(true) => break,
+            Some(false) => run.app.update(Action::TourNext),
+            None => {}
+        }
+    }
+    run.settle(Duration::from_millis(300));
+    run.shot(shot, 120, 40);
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    run.app.tour = None;
+    handle.join().expect("the tour thread");
+}
+
+#[test]
+fn regenerate_tour_screenshots() {
+    let Some(dir) = std::env::var_os("RAFTLAB_SCREENSHOTS") else {
+        eprintln!(
+            "SKIPPED regenerate_tour_screenshots: set RAFTLAB_SCREENSHOTS=DIR (scripts/screenshots.sh does)"
+        );
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+
+    // The tour menu (T) over a running cluster.
+    let mut run = Run::start(&dir, 5, 7);
+    run.until("a leader", Duration::from_secs(20), |v| leader(v).is_some());
+    run.app.update(Action::ToggleTourMenu);
+    run.app.update(Action::TourMenuMove(6));
+    run.shot("tour-menu", 120, 40);
+
+    // Figure 8 at (c): n1 leads again, x=1 of an old term on its way to a
+    // majority; and the snapshots tour once n3 installed the snapshot.
+    tour_shot(
+        &dir,
+        "figure8",
+        "wait committed >= base + 2",
+        "tour-figure8",
+    );
+    tour_shot(&dir, "snapshots", "wait applied >= 121", "tour-snapshots");
 }

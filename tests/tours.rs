@@ -77,7 +77,7 @@ fn tours_play_on_the_live_cluster() {
     use raftlab::runtime::{Cluster, ClusterConfig};
     use raftlab::scenario::{ClusterSpec, live_factory, run};
 
-    for name in ["election", "partition", "reads"] {
+    for name in ["election", "partition", "reads", "figure8", "snapshots"] {
         let tour = tours::find(name).unwrap();
         let script = parse(tour.text, tour.file).unwrap();
         let spec: ClusterSpec = script
@@ -147,4 +147,132 @@ fn tour_time_follows_the_cluster_clock() {
     if let Ok(cluster) = Arc::try_unwrap(cluster) {
         cluster.shutdown();
     }
+}
+
+/// While a step waits for its go the tour holds the cluster clock, so a
+/// person reading a caption misses nothing: `expect no leader` is judged
+/// on the cluster as the previous step left it, and the election that
+/// follows takes its 15–30 ticks (it used to be reported as taking as long
+/// as the reader took, and `expect` judged a stale view).
+#[test]
+fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use crossbeam_channel::unbounded;
+    use raftlab::runtime::{Cluster, ClusterConfig};
+    use raftlab::scenario::Mark;
+    use raftlab::tui::tour::{self, TourEvent};
+
+    let text = "# hold\ncluster 3 seed 1\nexpect no leader\nwait leader within 3s\n";
+    let script = parse(text, "hold.scen").unwrap();
+    let cluster = Arc::new(
+        Cluster::start(ClusterConfig {
+            nodes: 3,
+            seed: 1,
+            speed: 10.0,
+            start_paused: true,
+            ..ClusterConfig::default()
+        })
+        .unwrap(),
+    );
+    let (tx, rx) = unbounded();
+    let (handle, go) = tour::spawn(
+        script,
+        cluster.clone(),
+        None,
+        Arc::new(AtomicBool::new(false)),
+        move |e| {
+            let _ = tx.send(e);
+        },
+    )
+    .unwrap();
+    let next = |want: &dyn Fn(&TourEvent) -> bool| loop {
+        let e = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        if want(&e) {
+            return e;
+        }
+    };
+    let ready =
+        |step| move |e: &TourEvent| matches!(e, TourEvent::Ready { step: s, .. } if *s == step);
+    next(&ready(1));
+    go.send(()).unwrap();
+    next(&ready(2));
+    let before = cluster.view();
+    // 300 ms is 60 ticks at this speed: two elections' worth.
+    std::thread::sleep(Duration::from_millis(300));
+    let after = cluster.view();
+    assert!(after.clock_paused, "the clock runs while the step waits");
+    assert_eq!(after.tick, before.tick);
+    assert_eq!(after.leader(), None);
+    go.send(()).unwrap();
+    let done = next(&|e| matches!(e, TourEvent::Done { .. }));
+    assert!(
+        matches!(
+            done,
+            TourEvent::Done {
+                mark: Mark::Pass,
+                ..
+            }
+        ),
+        "{done:?}"
+    );
+    next(&ready(3));
+    go.send(()).unwrap();
+    let done = next(&|e| matches!(e, TourEvent::Done { .. }));
+    let TourEvent::Done { mark, detail } = done else {
+        unreachable!()
+    };
+    assert_eq!(mark, Mark::Pass, "{detail}");
+    // "n2 leads term 1 after 160ms": within one election timeout (and a
+    // little for a split vote), not the time the step waited.
+    let ms: f64 = detail
+        .rsplit("after ")
+        .next()
+        .and_then(|t| t.strip_suffix("ms"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no duration in {detail:?}"));
+    assert!(ms <= 600.0, "{detail}");
+    let finished = next(&|e| matches!(e, TourEvent::Finished { .. }));
+    assert_eq!(
+        finished,
+        TourEvent::Finished {
+            passed: true,
+            failure: None
+        }
+    );
+    assert!(
+        !cluster.view().clock_paused,
+        "the clock runs after the tour"
+    );
+    handle.join().unwrap();
+    if let Ok(cluster) = Arc::try_unwrap(cluster) {
+        cluster.shutdown();
+    }
+}
+
+/// The Figure 8 tour ends by pointing at a `raftlab check` command that
+/// shows the rule broken; that command finds what the caption says.
+#[test]
+fn the_command_the_figure8_tour_suggests_finds_a_lost_commit() {
+    let tour = tours::find("figure8").unwrap();
+    let line = tour
+        .text
+        .lines()
+        .find(|l| l.starts_with("say ") && l.contains("`raftlab check"))
+        .expect("the tour names a check command");
+    let command = line.split('`').nth(1).unwrap();
+    assert!(line.contains("leader completeness"), "{line}");
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raftlab"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "`{command}`:\n{stdout}");
+    assert!(
+        stdout.contains("invariant violated: leader completeness"),
+        "`{command}`:\n{stdout}"
+    );
 }

@@ -2,6 +2,8 @@
 //! It waits for a leader on screen, writes and reads a key through the
 //! console, kills the leader with keys and sees another take over,
 //! partitions and heals, quits, and checks the terminal was restored.
+//! Another opens the tour menu with `T`, starts a tour on a fresh cluster
+//! of the tour's size, and steps through it with Enter.
 //! Skipped, saying so, where tmux is not installed.
 
 use std::process::{Command, Output};
@@ -262,6 +264,68 @@ fn the_simulated_dashboard_scrubs_back_and_replays_its_seed() {
     });
     let again = tmux.wait("a leader in the replay", long, leader);
     assert_eq!(again, first, "the replayed run differs");
+
+    tmux.keys(&["q"]);
+    let screen = tmux.wait("raftlab to exit", long, |s| {
+        s.contains("RAFTLAB-EXIT=").then(|| s.to_string())
+    });
+    assert!(screen.contains("RAFTLAB-EXIT=0"), "{screen}");
+}
+
+#[test]
+fn a_tour_from_the_menu_in_a_real_terminal() {
+    if tmux_missing() {
+        eprintln!(
+            "SKIPPED a_tour_from_the_menu_in_a_real_terminal: tmux is not installed (apt-get install tmux)"
+        );
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_raftlab");
+    let command = format!("{bin} --seed 3 --speed 2; echo RAFTLAB-EXIT=$?; sleep 60");
+    let tmux = Tmux::start(120, 40, &command);
+    let long = Duration::from_secs(20);
+
+    // The playground's five nodes elect a leader.
+    tmux.wait("a leader on screen", long, leader);
+    assert!(tmux.screen().contains("n5 Up"));
+
+    tmux.keys(&["T"]);
+    tmux.wait("the tour menu", long, |s| {
+        (s.contains("Guided tours") && s.contains("snapshots")).then_some(())
+    });
+    // The last entry is the snapshots tour, on three nodes.
+    for _ in 0..10 {
+        tmux.keys(&["Down"]);
+    }
+    tmux.wait("snapshots chosen", long, |s| {
+        s.lines().any(|l| l.contains("▶ snapshots")).then_some(())
+    });
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the tour's first step", long, |s| {
+        s.contains("Tour: snapshots · step 1/")
+            .then(|| s.to_string())
+    });
+    assert!(screen.contains("Three nodes."), "{screen}");
+    assert!(screen.contains("▶ cluster 3 seed 24"), "{screen}");
+    // A fresh cluster of three replaced the five, its clock held.
+    assert!(
+        !screen.contains("n5 Up") && !screen.contains("n4 Up"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("n3 Up") && screen.contains("PAUSED"),
+        "{screen}"
+    );
+
+    // Enter runs a step; the next caption shows.
+    tmux.keys(&["Enter"]);
+    tmux.wait("step 1 done, step 2's caption", long, |s| {
+        (s.contains("→ cluster 3 seed 24") && s.contains("Cut n3 off")).then_some(())
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait("n3 isolated", long, |s| {
+        s.contains("→ isolate 3  isolated n3").then_some(())
+    });
 
     tmux.keys(&["q"]);
     let screen = tmux.wait("raftlab to exit", long, |s| {

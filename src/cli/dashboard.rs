@@ -17,10 +17,9 @@ use std::time::Duration;
 
 use super::args::{parse_duration_us, parse_nodes};
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
-use crate::scenario::ast::StmtKind;
-use crate::scenario::{self, ClusterSpec};
+use crate::scenario::ClusterSpec;
 use crate::storage::FileStorage;
-use crate::tui::{Options, Theme, TourSetup, run_live};
+use crate::tui::{Fresh, Options, Theme, TourSetup, run_live};
 
 /// The cluster id file storage is opened with: one dashboard cluster per
 /// data directory.
@@ -147,26 +146,7 @@ pub fn run(args: DashboardArgs) -> ExitCode {
 /// Parses a tour and finds the cluster it asks for; the message is ready
 /// to print.
 fn prepare(tour: &TourText, auto: Option<Duration>) -> Result<(TourSetup, ClusterSpec), String> {
-    let script = scenario::parse(&tour.text, &tour.name).map_err(|e| e.to_string())?;
-    let spec = script
-        .statements
-        .iter()
-        .find_map(|s| match &s.kind {
-            StmtKind::Cluster(spec) => Some(spec.clone()),
-            _ => None,
-        })
-        .ok_or_else(|| {
-            format!(
-                "{}: a tour needs a `cluster N` statement to size the live cluster",
-                tour.name
-            )
-        })?;
-    let setup = TourSetup {
-        name: tour.title.clone(),
-        script,
-        auto,
-    };
-    Ok((setup, spec))
+    TourSetup::prepare(&tour.name, &tour.title, &tour.text, auto)
 }
 
 /// Runs the dashboard, playing `tour` over it if given.
@@ -194,13 +174,6 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         transport: args.transport,
         ..ClusterConfig::default()
     };
-    if let Some((_, spec)) = &tour {
-        config.nodes = spec.nodes;
-        config.seed = spec.seed.unwrap_or(args.seed);
-        config.bugs = spec.bugs;
-        // Nothing happens until the tour's first step.
-        config.start_paused = true;
-    }
     if let Some(dir) = args.data_dir.clone() {
         if let Err(e) = std::fs::create_dir_all(&dir) {
             eprintln!(
@@ -213,6 +186,18 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
             let (storage, _recovery) = FileStorage::open(&dir, DASHBOARD_CLUSTER_ID, id)?;
             Ok(Box::new(storage) as NodeStorage)
         });
+    }
+    // A tour chosen in the dashboard gets a fresh cluster made from these.
+    let fresh = Fresh {
+        base: config.clone(),
+        auto,
+    };
+    if let Some((_, spec)) = &tour {
+        config.nodes = spec.nodes;
+        config.seed = spec.seed.unwrap_or(args.seed);
+        config.bugs = spec.bugs;
+        // Nothing happens until the tour's first step.
+        config.start_paused = true;
     }
     let cluster = match Cluster::start(config) {
         Ok(c) => Arc::new(c),
@@ -229,10 +214,8 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         },
         mouse: !args.no_mouse,
     };
-    let result = run_live(cluster.clone(), options, tour.map(|(setup, _)| setup));
-    if let Ok(cluster) = Arc::try_unwrap(cluster) {
-        cluster.shutdown();
-    }
+    // run_live shuts down whichever cluster is current when it ends.
+    let result = run_live(cluster, options, tour.map(|(setup, _)| setup), fresh);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -267,6 +267,27 @@ impl Cluster {
         })
     }
 
+    /// Stops (`hold`) or restarts the clock without an event, and says
+    /// whether it changed. A guided tour holds the clock while a step waits
+    /// for its go; two events per step would bury the ones that matter.
+    pub fn hold_clock(&self, hold: bool) -> Result<bool, RuntimeError> {
+        self.check_running_cluster()?;
+        let changed = {
+            let mut clock = lock(&self.shared.clock);
+            let changed = clock.paused() != hold;
+            if changed {
+                clock.set_paused(hold);
+            }
+            self.shared
+                .clock_paused
+                .store(clock.paused(), Ordering::Release);
+            changed
+        };
+        let _ = self.shared.timer.send(TimerInput::Wake);
+        self.shared.view.touch();
+        Ok(changed)
+    }
+
     /// Advances a paused clock by one tick (and delivers what falls due).
     pub fn step(&self) -> Result<(), RuntimeError> {
         self.clock(|clock| {

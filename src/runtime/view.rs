@@ -295,6 +295,13 @@ impl ViewHub {
         self.changed.notify_all();
     }
 
+    /// Marks the view changed without a node or event changing (the clock
+    /// was held), so watchers redraw.
+    pub(crate) fn touch(&self) {
+        let mut inner = lock(&self.inner);
+        self.bump(&mut inner);
+    }
+
     /// Replaces a node's view when it differs from the last one.
     pub(crate) fn publish_node(&self, view: &NodeView) {
         let mut inner = lock(&self.inner);

@@ -103,4 +103,9 @@ pub trait Cluster {
     fn trace_hash(&self) -> u64;
     /// Checks the client history so far for linearizability.
     fn check_history(&self) -> Result<(), ClusterError>;
+    /// Called before each statement runs: a cluster that answers queries
+    /// from a copy of its state (the live one) takes a fresh copy, so a
+    /// statement judges the cluster as it is now, not as the previous
+    /// statement left it. The default does nothing.
+    fn refresh(&mut self) {}
 }

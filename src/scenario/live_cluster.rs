@@ -266,6 +266,10 @@ impl Cluster for LiveCluster {
         0
     }
 
+    fn refresh(&mut self) {
+        self.view = self.cluster.view();
+    }
+
     fn check_history(&self) -> Result<(), ClusterError> {
         crate::kv::linearizability::check_described(&self.cluster.history())
             .map_err(ClusterError::Violation)

@@ -147,6 +147,9 @@ impl Runner<'_, '_, '_> {
                 message,
             }));
         }
+        if let Some(cluster) = self.cluster.as_deref_mut() {
+            cluster.refresh();
+        }
         if let StmtKind::Repeat { count, body } = &stmt.kind {
             self.record(stmt, Mark::Info, format!("{count} times"));
             let outer = self.ctx.loop_i;

@@ -12,6 +12,8 @@ pub struct Tour {
     pub name: &'static str,
     /// The file it comes from, under `assets/tours/`.
     pub file: &'static str,
+    /// What it shows, in a line short enough for the dashboard's menu.
+    pub about: &'static str,
     /// The script.
     pub text: &'static str,
 }
@@ -27,10 +29,11 @@ impl Tour {
 }
 
 macro_rules! tour {
-    ($name:literal, $file:literal) => {
+    ($name:literal, $file:literal, $about:literal) => {
         Tour {
             name: $name,
             file: $file,
+            about: $about,
             text: include_str!(concat!("../../assets/tours/", $file)),
         }
     };
@@ -38,12 +41,46 @@ macro_rules! tour {
 
 /// Every shipped tour, in the order a class would take them.
 pub const TOURS: &[Tour] = &[
-    tour!("election", "01_election.scen"),
-    tour!("replication", "02_replication.scen"),
-    tour!("failover", "03_failover.scen"),
-    tour!("partition", "04_partition.scen"),
-    tour!("prevote", "05_prevote.scen"),
-    tour!("reads", "06_reads.scen"),
+    tour!(
+        "election",
+        "01_election.scen",
+        "random timeouts; a candidate wins a majority of votes"
+    ),
+    tour!(
+        "replication",
+        "02_replication.scen",
+        "a write commits on a majority; a crashed follower catches up"
+    ),
+    tour!(
+        "failover",
+        "03_failover.scen",
+        "the leader crashes; a new one takes over, losing nothing"
+    ),
+    tour!(
+        "partition",
+        "04_partition.scen",
+        "a leader cut off with a minority cannot commit"
+    ),
+    tour!(
+        "prevote",
+        "05_prevote.scen",
+        "a node returning from a cut does not depose the leader"
+    ),
+    tour!(
+        "reads",
+        "06_reads.scen",
+        "a stale read vs a linearizable read (ReadIndex)"
+    ),
+    tour!(
+        "figure8",
+        "07_figure8.scen",
+        "why an old term's entry does not commit by counting"
+    ),
+    tour!(
+        "snapshots",
+        "08_snapshots.scen",
+        "log compaction; a lagging follower gets InstallSnapshot"
+    ),
 ];
 
 /// The tour called `name`.

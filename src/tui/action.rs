@@ -118,6 +118,13 @@ pub enum Action {
     Replay,
     /// Simulated mode: how the run stands now.
     Sim(Arc<SimStatus>),
+    /// Open the tour menu, or close it.
+    ToggleTourMenu,
+    /// Move the tour menu's selection by this many rows.
+    TourMenuMove(i64),
+    /// Play the shipped tour called so on a fresh cluster of the size its
+    /// script asks for (the main loop replaces the cluster).
+    StartTour(String),
 }
 
 /// A view as an action carries it; two are equal when they are the same

@@ -9,6 +9,7 @@ use ratatui::layout::{Position, Rect};
 
 use crate::raft::NodeId;
 use crate::runtime::{ClusterView, NodeState};
+use crate::scenario::tours::{self, TOURS};
 use crate::tui::action::{Action, Focus, Move};
 use crate::tui::command::{self, Command, Context};
 use crate::tui::console::{Console, LineKind};
@@ -78,6 +79,11 @@ pub struct App {
     pub pending: BTreeMap<u64, (Request, u64)>,
     /// The guided tour being played, if any.
     pub tour: Option<Tour>,
+    /// The tour menu (`T`), when open: the selected row.
+    pub tour_menu: Option<usize>,
+    /// A tour the person chose, for the main loop to start on a fresh
+    /// cluster (see [`App::replace_cluster`]).
+    pub tour_request: Option<String>,
     driver: Box<dyn Driver>,
     next_id: u64,
 }
@@ -111,6 +117,8 @@ impl App {
             quit: false,
             pending: BTreeMap::new(),
             tour: None,
+            tour_menu: None,
+            tour_request: None,
             driver,
             next_id: 1,
         }
@@ -127,7 +135,9 @@ impl App {
             Action::Quit => self.quit = true,
             Action::ToggleHelp => self.help = !self.help,
             Action::Escape => {
-                if self.help {
+                if self.tour_menu.is_some() {
+                    self.tour_menu = None;
+                } else if self.help {
                     self.help = false;
                 } else if self.focus == Focus::Console {
                     self.focus = Focus::Cluster;
@@ -184,10 +194,23 @@ impl App {
             Action::Done(outcome) => self.finish(outcome),
             Action::Resize(w, h) => self.size = (w, h),
             Action::TourNext => {
-                if let Some(tour) = &mut self.tour {
+                if self.tour.is_some() && self.past.is_some() {
+                    self.console.push(
+                        LineKind::Error,
+                        "viewing the past: the tour goes on from the present; Esc or b returns to it",
+                    );
+                } else if let Some(tour) = &mut self.tour {
                     tour.go_on();
                 }
             }
+            Action::ToggleTourMenu => self.toggle_tour_menu(),
+            Action::TourMenuMove(by) => {
+                if let Some(row) = self.tour_menu {
+                    let last = TOURS.len().saturating_sub(1) as i64;
+                    self.tour_menu = Some((row as i64 + by).clamp(0, last) as usize);
+                }
+            }
+            Action::StartTour(name) => self.start_tour(&name),
             Action::Tour(event) => {
                 if let Some(tour) = &mut self.tour {
                     tour.apply(event);
@@ -198,6 +221,96 @@ impl App {
             Action::Present => self.present(),
             Action::Replay => self.replay(),
             Action::Sim(status) => self.sim_status(status),
+        }
+    }
+
+    /// Puts a new cluster behind the dashboard: its first view and its
+    /// driver. Requests still under way on the old cluster are given up
+    /// (a late answer is ignored); returns the old driver, to be closed.
+    pub fn replace_cluster(
+        &mut self,
+        view: Arc<ClusterView>,
+        driver: Box<dyn Driver>,
+    ) -> Box<dyn Driver> {
+        for (_, (_, line)) in std::mem::take(&mut self.pending) {
+            self.console.resolve(
+                line,
+                vec![(LineKind::Error, "dropped: the cluster was replaced".into())],
+            );
+        }
+        self.log_scroll = 0;
+        self.event_scroll = 0;
+        // The recorded past belongs to the old cluster.
+        self.history = ViewHistory::new(self.history.cap());
+        self.past = None;
+        self.set_view(view);
+        std::mem::replace(&mut self.driver, driver)
+    }
+
+    /// Closes the driver (it takes no more requests); returns its threads
+    /// still working, to be joined once the cluster has stopped.
+    pub fn close_driver(&mut self) -> Vec<std::thread::JoinHandle<()>> {
+        self.driver.close()
+    }
+
+    fn toggle_tour_menu(&mut self) {
+        self.tour_menu = match self.tour_menu {
+            Some(_) => None,
+            None => {
+                let current = self.tour.as_ref().map(|t| t.name.as_str());
+                Some(
+                    TOURS
+                        .iter()
+                        .position(|t| Some(t.name) == current)
+                        .unwrap_or(0),
+                )
+            }
+        };
+        self.help = false;
+    }
+
+    /// Asks the main loop to play tour `name` on a fresh cluster.
+    fn start_tour(&mut self, name: &str) {
+        self.tour_menu = None;
+        if self.sim.is_some() {
+            self.console.push(
+                LineKind::Error,
+                format!(
+                    "tours play on a live cluster, not in simulated mode: quit and run `raftlab tour {name}`"
+                ),
+            );
+            return;
+        }
+        match tours::find(name) {
+            Some(tour) => {
+                self.console.push(
+                    LineKind::Note,
+                    format!(
+                        "tour {}: starting it on a fresh cluster (the current one stops)",
+                        tour.name
+                    ),
+                );
+                self.tour_request = Some(tour.name.to_string());
+            }
+            None => {
+                self.console
+                    .push(LineKind::Error, format!("there is no tour called '{name}'"));
+            }
+        }
+    }
+
+    /// Lists the tours in the console.
+    fn list_tours(&mut self) {
+        self.console.push(
+            LineKind::Note,
+            "guided tours (`tour NAME` plays one on a fresh cluster; T opens the menu):",
+        );
+        let width = TOURS.iter().map(|t| t.name.len()).max().unwrap_or(0);
+        for tour in TOURS {
+            self.console.push(
+                LineKind::Ok,
+                format!("{:<width$}  {}", tour.name, tour.about),
+            );
         }
     }
 
@@ -474,6 +587,8 @@ impl App {
             Ok(Command::Request(r)) => self.send(r),
             Ok(Command::Help) => self.help = true,
             Ok(Command::Clear) => self.console.clear(),
+            Ok(Command::Tour(None)) => self.list_tours(),
+            Ok(Command::Tour(Some(name))) => self.start_tour(&name),
             Err(e) => {
                 self.console.push(LineKind::Error, e);
             }

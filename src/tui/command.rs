@@ -6,6 +6,7 @@
 //! takes that [`Context`].
 
 use crate::raft::NodeId;
+use crate::scenario::tours;
 use crate::tui::driver::Request;
 
 /// What a console line asks for.
@@ -17,6 +18,8 @@ pub enum Command {
     Help,
     /// Clear the console.
     Clear,
+    /// `tour`: list the guided tours; `tour NAME`: play one.
+    Tour(Option<String>),
 }
 
 /// What the parser needs to know about the dashboard.
@@ -49,6 +52,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("speed X", "X times as fast"),
     ("pause / resume / step", "the clock"),
     ("clear / help", "console / this"),
+    ("tour [NAME]", "guided tours"),
 ];
 
 /// Parses one console line.
@@ -71,6 +75,18 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
     match (verb.to_ascii_lowercase().as_str(), args) {
         ("help" | "?", []) => Ok(Command::Help),
         ("clear", []) => Ok(Command::Clear),
+        ("tour" | "tours", []) => Ok(Command::Tour(None)),
+        ("tour", [name]) => match tours::find(&name.to_ascii_lowercase()) {
+            Some(tour) => Ok(Command::Tour(Some(tour.name.to_string()))),
+            None => Err(format!(
+                "there is no tour called '{name}'; the tours are: {}",
+                tours::TOURS
+                    .iter()
+                    .map(|t| t.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
         ("put" | "set", [k, v @ ..]) if !v.is_empty() => {
             req(Request::Put(k.to_string(), v.join(" ")))
         }
@@ -108,7 +124,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         (
             "put" | "set" | "get" | "delete" | "del" | "cas" | "kill" | "restart" | "pause"
             | "resume" | "isolate" | "heal" | "loss" | "delay" | "transfer" | "speed" | "step"
-            | "help" | "clear",
+            | "help" | "clear" | "tour",
             _,
         ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
         _ => Err(format!(

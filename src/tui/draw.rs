@@ -6,7 +6,7 @@ use crate::tui::action::Focus;
 use crate::tui::app::App;
 use crate::tui::layout;
 use crate::tui::widgets::{
-    cluster, console, events, help, log, network, scrubber, status, too_small, tour,
+    cluster, console, events, help, log, network, scrubber, status, too_small, tour, tour_menu,
 };
 
 /// Draws the dashboard into `frame`. Reads the app, changes nothing.
@@ -35,6 +35,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
     // Viewing the past: the scrubber takes the status bar's place.
     if app.past.is_some() {
         scrubber::render(app, areas.status, frame.buffer_mut());
+    }
+    if app.tour_menu.is_some() {
+        tour_menu::render(app, area, frame);
     }
     if app.help {
         help::render(app, area, frame);

@@ -95,6 +95,12 @@ pub struct Outcome {
 pub trait Driver {
     /// Starts `request`; its [`Outcome`] (with `id`) comes back later.
     fn submit(&mut self, id: u64, request: Request);
+    /// Takes no more requests; returns the threads still working, for the
+    /// caller to join (after stopping the cluster, which ends a waiting
+    /// client operation). The default has none.
+    fn close(&mut self) -> Vec<JoinHandle<()>> {
+        Vec::new()
+    }
 }
 
 /// The driver of a live [`Cluster`]: two worker threads, outcomes posted
@@ -155,6 +161,12 @@ impl Driver for LiveDriver {
         if let Some(tx) = to {
             let _ = tx.send((id, request));
         }
+    }
+
+    fn close(&mut self) -> Vec<JoinHandle<()>> {
+        self.controls = None;
+        self.clients = None;
+        std::mem::take(&mut self.workers)
     }
 }
 

@@ -6,12 +6,15 @@
 //! `hjkl`. In the log pane — the one that scrolls sideways — `h j k l`
 //! move; everywhere else `h` heals and `k` kills, and `j`/`l` move.
 //! `H` heals from any pane. Arrows always move, except that while a guided
-//! tour waits for its next step, → (like Enter and `n`) runs it.
+//! tour waits for its next step, → (like Enter and `n`) runs it. While
+//! the tour menu (`T`) is open it takes the keys: arrows (or `j` `k`)
+//! choose, Enter starts, Esc (or `T`, `q`) closes.
 
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 
+use crate::scenario::tours::TOURS;
 use crate::tui::action::{Action, Focus, Move};
 use crate::tui::app::App;
 use crate::tui::console::Edit;
@@ -36,6 +39,9 @@ fn key_action(app: &App, key: &KeyEvent) -> Option<Action> {
             KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter => Some(Action::ToggleHelp),
             _ => None,
         };
+    }
+    if app.tour_menu.is_some() {
+        return tour_menu_key(app, key);
     }
     if app.focus != Focus::Console
         && let Some(tour) = &app.tour
@@ -82,6 +88,7 @@ fn key_action(app: &App, key: &KeyEvent) -> Option<Action> {
             'p' => Some(Action::TogglePause),
             'i' => Some(Action::Isolate),
             't' => Some(Action::Transfer),
+            'T' => Some(Action::ToggleTourMenu),
             ' ' => Some(Action::ToggleClock),
             '.' if app.past.is_some() => Some(Action::HistoryForward(1)),
             '.' => Some(Action::Step),
@@ -96,6 +103,24 @@ fn key_action(app: &App, key: &KeyEvent) -> Option<Action> {
             'G' => mv(Move::End),
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// Keys while the tour menu is open: it takes them all (but Ctrl-C).
+fn tour_menu_key(app: &App, key: &KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('T' | 'q') => Some(Action::ToggleTourMenu),
+        KeyCode::Up | KeyCode::Char('k') => Some(Action::TourMenuMove(-1)),
+        KeyCode::Down | KeyCode::Char('j') => Some(Action::TourMenuMove(1)),
+        KeyCode::Home => Some(Action::TourMenuMove(-(TOURS.len() as i64))),
+        KeyCode::End => Some(Action::TourMenuMove(TOURS.len() as i64)),
+        KeyCode::Enter => {
+            let row = app.tour_menu?;
+            TOURS
+                .get(row)
+                .map(|t| Action::StartTour(t.name.to_string()))
+        }
         _ => None,
     }
 }

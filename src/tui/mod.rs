@@ -43,5 +43,5 @@ pub use action::{Action, Focus, Move, NewView};
 pub use app::{App, Options};
 pub use draw::draw;
 pub use driver::{Driver, LiveDriver, Outcome, Request};
-pub use run::{Msg, TourSetup, event_loop, run_live};
+pub use run::{Fresh, Msg, TourSetup, event_loop, run_live};
 pub use theme::Theme;

@@ -728,3 +728,6 @@ fn esc_closes_a_finished_tour_only() {
     press(&mut app, &[code(KeyCode::Esc)]);
     assert!(app.tour.is_none());
 }
+
+// The tour menu and the shipped tours on the dashboard: in their own file.
+mod tour_menu;

@@ -226,3 +226,44 @@ fn snapshot_simulated_run_with_a_violation() {
     app.update(Action::View(NewView(Arc::new(view))));
     insta::assert_snapshot!(screen(&mut app, 120, 40));
 }
+
+#[test]
+fn a_replaced_cluster_starts_a_new_history_in_the_present() {
+    let (mut app, _) = travelled();
+    press(&mut app, &[key(','), key(',')]);
+    assert!(app.past.is_some());
+    let fresh = Recorder::default();
+    app.replace_cluster(Arc::new(at(412)), Box::new(fresh));
+    assert_eq!(app.past, None);
+    assert_eq!(app.history.len(), 1, "the old cluster's past is gone");
+    assert_eq!(app.view.tick, 412);
+}
+
+#[test]
+fn a_tour_step_waits_for_the_present() {
+    let (mut app, _) = travelled();
+    let script = crate::scenario::parse("cluster 3\nrun 10ms\n", "t.scen").expect("parses");
+    let (go, went) = crossbeam_channel::bounded(1);
+    app.tour = Some(crate::tui::tour::Tour::new("t", &script, None, go));
+    app.update(Action::Tour(crate::tui::tour::TourEvent::Ready {
+        step: 1,
+        line: 1,
+        source: "cluster 3".into(),
+    }));
+    press(&mut app, &[key(',')]);
+    app.update(Action::TourNext);
+    assert!(went.try_recv().is_err(), "no step from the past");
+    assert!(last_console_line(&app).contains("the tour goes on from the present"));
+    press(&mut app, &[key('b')]);
+    app.update(Action::TourNext);
+    assert!(went.try_recv().is_ok(), "the step goes at the present");
+}
+
+#[test]
+fn simulated_mode_refuses_a_tour_and_says_how_to_play_it() {
+    let (mut app, _) = travelled();
+    app.update(Action::Sim(Arc::new(status(None))));
+    app.update(Action::StartTour("figure8".into()));
+    assert_eq!(app.tour_request, None, "the simulated run goes on");
+    assert!(last_console_line(&app).contains("raftlab tour figure8"));
+}

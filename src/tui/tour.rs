@@ -191,11 +191,46 @@ pub fn steps(script: &Script) -> usize {
 
 /// Holds the run before each step until the dashboard gives its go, and
 /// reports each outcome.
+///
+/// While a step waits for its go, the pacer holds the cluster clock (if it
+/// ran), so nothing happens while a person reads the caption: a step sees
+/// the cluster as the previous one left it, as in the simulator, where a
+/// tour is tested. Without this an `expect no leader` after a pause of a
+/// second would be judged too late, and a `wait` would count the reading
+/// time as its own. Pressing space while a step waits lets time run.
 struct Pacer<F: Fn(TourEvent)> {
     report: F,
     go: Receiver<()>,
     auto: Option<Duration>,
     step: usize,
+    cluster: Arc<Cluster>,
+}
+
+impl<F: Fn(TourEvent)> Pacer<F> {
+    /// Stops the clock if it runs; whether it did.
+    fn hold_clock(&self) -> bool {
+        self.cluster.hold_clock(true).unwrap_or(false)
+    }
+
+    /// Lets the clock run again after [`Pacer::hold_clock`] stopped it
+    /// (unless the person started it meanwhile).
+    fn release_clock(&self, held: bool) {
+        if held {
+            let _ = self.cluster.hold_clock(false);
+        }
+    }
+
+    /// Waits for the go (or the auto delay); an error once the tour was closed.
+    fn wait_for_go(&self) -> Result<(), String> {
+        let closed = || "the tour was closed".to_string();
+        match self.auto {
+            Some(delay) => match self.go.recv_timeout(delay) {
+                Ok(()) | Err(RecvTimeoutError::Timeout) => Ok(()),
+                Err(RecvTimeoutError::Disconnected) => Err(closed()),
+            },
+            None => self.go.recv().map_err(|_| closed()),
+        }
+    }
 }
 
 impl<F: Fn(TourEvent)> Observer for Pacer<F> {
@@ -209,14 +244,10 @@ impl<F: Fn(TourEvent)> Observer for Pacer<F> {
             line: stmt.line,
             source: stmt.source.clone(),
         });
-        let closed = || "the tour was closed".to_string();
-        match self.auto {
-            Some(delay) => match self.go.recv_timeout(delay) {
-                Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Err(closed()),
-            },
-            None => self.go.recv().map_err(|_| closed())?,
-        }
+        let held = self.hold_clock();
+        let go = self.wait_for_go();
+        self.release_clock(held);
+        go?;
         (self.report)(TourEvent::Running);
         Ok(())
     }
@@ -253,12 +284,13 @@ where
     let handle = std::thread::Builder::new()
         .name("raftlab-tour".into())
         .spawn(move || {
-            let mut factory = live_factory(cluster, stop);
+            let mut factory = live_factory(cluster.clone(), stop);
             let mut pacer = Pacer {
                 report,
                 go: go_rx,
                 auto,
                 step: 0,
+                cluster,
             };
             let finished = match run_observed(&script, &mut factory, &mut pacer) {
                 Ok(report) => TourEvent::Finished {

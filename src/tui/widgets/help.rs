@@ -29,6 +29,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("+  -", "faster / slower"),
     ("<  >  b", "10 ticks; b: present"),
     ("R", "sim: replay the seed"),
+    ("T", "guided tours menu"),
     ("log pane", "hjkl scroll, H heals"),
     ("mouse", "click card; wheel: log"),
 ];

@@ -13,6 +13,7 @@ pub mod sim_badge;
 pub mod status;
 pub mod too_small;
 pub mod tour;
+pub mod tour_menu;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -46,6 +47,19 @@ pub fn put_line(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Li
 /// Whether the app's focus is `pane`.
 pub fn focused(app: &App, pane: crate::tui::action::Focus) -> bool {
     app.focus == pane && !app.help
+}
+
+/// A `w`×`h` rectangle (clipped to the screen, less a margin of one) in
+/// the middle of `screen`: where overlays go.
+pub fn centered(screen: Rect, w: u16, h: u16) -> Rect {
+    let w = screen.width.saturating_sub(2).min(w);
+    let h = screen.height.saturating_sub(2).min(h);
+    Rect::new(
+        screen.x + (screen.width - w) / 2,
+        screen.y + (screen.height - h) / 2,
+        w,
+        h,
+    )
 }
 
 /// Plain text in a style.

@@ -81,11 +81,7 @@ pub fn render(
         ),
         label_value(styled("commit", theme.dim()), num(node.commit), w),
         label_value(styled("applied", theme.dim()), num(node.applied), w),
-        label_value(
-            styled("last", theme.dim()),
-            Span::raw(format!("{} (t{})", node.last_index, node.last_term)),
-            w,
-        ),
+        last_line(theme, node, w, inner.height > 6),
         timer_line(theme, node, w),
     ];
     for (y, line) in lines.iter().enumerate() {
@@ -103,6 +99,22 @@ pub fn render(
         );
         put_line(buf, inner, 6, &extra);
     }
+}
+
+/// The last entry; on a card too short for its own `snap` line, the
+/// snapshot index too once there is one and it fits, so compaction shows
+/// at every size that has room.
+fn last_line(theme: &Theme, node: &NodeView, width: u16, tall: bool) -> Line<'static> {
+    let last = format!("{} (t{})", node.last_index, node.last_term);
+    let snap = format!(" snap {}", node.snapshot_index);
+    if tall || node.snapshot_index == 0 || 4 + 1 + last.len() + snap.len() > width as usize {
+        return label_value(styled("last", theme.dim()), Span::raw(last), width);
+    }
+    let value = Line::from(vec![Span::raw(last), styled(snap, theme.dim())]);
+    let gap = (width as usize).saturating_sub(4 + value.width());
+    let mut spans = vec![styled("last", theme.dim()), Span::raw(" ".repeat(gap))];
+    spans.extend(value.spans);
+    Line::from(spans)
 }
 
 /// Messages in flight from and to node `id`.
