@@ -135,6 +135,7 @@ fn cluster(nodes: Vec<NodeView>, groups: Vec<Vec<NodeId>>) -> ClusterView {
             event(18, Some(1), "became Leader in term 2"),
             event(30, Some(2), "follows leader n1 in term 2"),
         ],
+        teaching: Default::default(),
     }
 }
 
