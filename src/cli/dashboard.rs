@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{parse_duration_us, parse_nodes};
+use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
 use crate::scenario::ast::StmtKind;
 use crate::scenario::{self, ClusterSpec};
@@ -64,6 +65,11 @@ pub struct DashboardArgs {
     /// The pause before each step in --auto mode (e.g. 3s, 500ms).
     #[arg(long, default_value = "3s", value_parser = parse_duration_us)]
     delay: u64,
+    /// Switch on a known-unsafe protocol variant from the start (the names
+    /// of `raftlab check --bug`; repeatable). The console's `bug` command
+    /// switches them live.
+    #[arg(long = "bug", value_name = "NAME")]
+    bugs: Vec<String>,
 }
 
 impl DashboardArgs {
@@ -146,6 +152,17 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut bugs = Bugs::default();
+    for name in &args.bugs {
+        if !bugs.enable(name) {
+            let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
+            eprintln!(
+                "raftlab: unknown bug '{name}'; the bugs are: {}",
+                names.join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\
@@ -159,12 +176,17 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         speed: args.speed,
         log_window: LOG_WINDOW,
         transport: args.transport,
+        bugs,
+        // The dashboard shows messages and live checks.
+        observe: true,
         ..ClusterConfig::default()
     };
     if let Some((_, spec)) = &tour {
         config.nodes = spec.nodes;
         config.seed = spec.seed.unwrap_or(args.seed);
-        config.bugs = spec.bugs;
+        for name in spec.bugs.names() {
+            config.bugs.enable(name);
+        }
         // Nothing happens until the tour's first step.
         config.start_paused = true;
     }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use ratatui::layout::{Position, Rect};
 
 use crate::raft::NodeId;
+use crate::runtime::observe::MsgFilter;
 use crate::runtime::{ClusterView, NodeState};
-use crate::tui::action::{Action, Focus, Move};
+use crate::tui::action::{Action, Focus, Lower, Move};
 use crate::tui::command::{self, Command, Context};
 use crate::tui::console::{Console, LineKind};
 use crate::tui::driver::{Driver, Outcome, Request, groups_text};
@@ -67,6 +68,16 @@ pub struct App {
     pub pending: BTreeMap<u64, (Request, u64)>,
     /// The guided tour being played, if any.
     pub tour: Option<Tour>,
+    /// What the log pane's place shows: the log, messages or focus mode.
+    pub lower: Lower,
+    /// Whether the live checker panel is shown.
+    pub checker: bool,
+    /// Which messages the list shows (`msgs`).
+    pub msg_filter: MsgFilter,
+    /// Matching messages scrolled back from the newest.
+    pub msg_scroll: usize,
+    /// While scrolled back, the last message number the list holds still at.
+    pub msg_anchor: Option<u64>,
     driver: Box<dyn Driver>,
     next_id: u64,
 }
@@ -94,6 +105,11 @@ impl App {
             quit: false,
             pending: BTreeMap::new(),
             tour: None,
+            lower: Lower::Log,
+            checker: false,
+            msg_filter: MsgFilter::default(),
+            msg_scroll: 0,
+            msg_anchor: None,
             driver,
             next_id: 1,
         }
@@ -174,7 +190,31 @@ impl App {
                     tour.apply(event);
                 }
             }
+            Action::ToggleMessages => self.toggle_lower(Lower::Messages),
+            Action::ToggleFlow => self.toggle_lower(Lower::Flow),
+            Action::ToggleChecker => self.checker = !self.checker,
         }
+    }
+
+    /// Shows `pane` in the log's place, or the log again if it is shown.
+    fn toggle_lower(&mut self, pane: Lower) {
+        self.lower = if self.lower == pane { Lower::Log } else { pane };
+        self.msg_scroll = 0;
+        self.msg_anchor = None;
+    }
+
+    /// Scrolls the message list back (positive) or forward; at 0 it
+    /// follows the newest again.
+    fn scroll_messages(&mut self, by: i64) {
+        let window = &self.view.teaching.messages;
+        let held = window.log.held(window.upto);
+        let next = (self.msg_scroll as i64).saturating_add(by).max(0) as usize;
+        self.msg_scroll = next.min(held.saturating_sub(1));
+        self.msg_anchor = if self.msg_scroll == 0 {
+            None
+        } else {
+            Some(self.msg_anchor.unwrap_or(window.upto))
+        };
     }
 
     fn set_view(&mut self, view: Arc<ClusterView>) {
@@ -185,6 +225,17 @@ impl App {
     }
 
     fn move_in_pane(&mut self, m: Move) {
+        if self.focus == Focus::Log && self.lower == Lower::Messages {
+            match m {
+                Move::Up => return self.scroll_messages(1),
+                Move::Down => return self.scroll_messages(-1),
+                Move::PageUp => return self.scroll_messages(10),
+                Move::PageDown => return self.scroll_messages(-10),
+                Move::Home => return self.scroll_messages(i64::MAX / 2),
+                Move::End => return self.scroll_messages(i64::MIN / 2),
+                Move::Left | Move::Right => {}
+            }
+        }
         match (self.focus, m) {
             (Focus::Log, Move::Left) => self.scroll_log(1),
             (Focus::Log, Move::Right) => self.scroll_log(-1),
@@ -313,6 +364,32 @@ impl App {
             Ok(Command::Request(r)) => self.send(r),
             Ok(Command::Help) => self.help = true,
             Ok(Command::Clear) => self.console.clear(),
+            Ok(Command::Msgs(filter)) => {
+                if let Some(filter) = filter {
+                    self.msg_filter = filter;
+                }
+                if self.lower != Lower::Messages {
+                    self.toggle_lower(Lower::Messages);
+                }
+                self.msg_scroll = 0;
+                self.msg_anchor = None;
+                let text = format!("messages shown: {} (m hides the list)", self.msg_filter);
+                self.console.push(LineKind::Ok, text);
+            }
+            Ok(Command::Bugs) => {
+                let on = self.view.teaching.bugs;
+                for (name, what) in crate::raft::Bugs::NAMES {
+                    let state = if on.names().contains(name) {
+                        "ON "
+                    } else {
+                        "off"
+                    };
+                    self.console
+                        .push(LineKind::Note, format!("{state} {name}: {what}"));
+                }
+                self.console
+                    .push(LineKind::Note, "switch one with `bug NAME on|off`");
+            }
             Err(e) => {
                 self.console.push(LineKind::Error, e);
             }
@@ -412,5 +489,6 @@ pub fn request_text(request: &Request) -> String {
         Request::GetStale(n, k) => format!("get {k} stale {n}"),
         Request::Delete(k) => format!("delete {k}"),
         Request::Cas(k, a, b) => format!("cas {k} {a} {b}"),
+        Request::Bug(name, on) => format!("bug {name} {}", if *on { "on" } else { "off" }),
     }
 }

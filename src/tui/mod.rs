@@ -33,7 +33,7 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, Focus, Move, NewView};
+pub use action::{Action, Focus, Lower, Move, NewView};
 pub use app::{App, Options};
 pub use draw::draw;
 pub use driver::{Driver, LiveDriver, Outcome, Request};

@@ -29,6 +29,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("+  -", "faster / slower"),
     ("log pane", "hjkl scroll, H heals"),
     ("mouse", "click card; wheel: log"),
+    ("m  f  c", "messages/focus/checks"),
 ];
 
 /// Draws the overlay over the middle of the screen.
