@@ -729,3 +729,6 @@ fn esc_closes_a_finished_tour_only() {
     press(&mut app, &[code(KeyCode::Esc)]);
     assert!(app.tour.is_none());
 }
+
+#[path = "tests_teach.rs"]
+mod teach;

@@ -86,11 +86,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         inner.width,
         inner.height.saturating_sub(y),
     );
-    let lin_h = if matches!(lin, LinStatus::NotLinearizable { .. }) {
-        2
-    } else {
-        1
-    };
+    let lin_w = lin_line.width().max(1);
+    let lin_h = lin_w.div_ceil(usize::from(inner.width.max(1))).clamp(1, 2) as u16;
     Paragraph::new(lin_line).wrap(Wrap { trim: true }).render(
         Rect::new(rest.x, rest.y, rest.width, lin_h.min(rest.height)),
         buf,

@@ -153,28 +153,43 @@ pub fn render(app: &App, area: Rect, cols: &[u16], buf: &mut Buffer) {
             (false, false) => (lo, left_head),
         };
         buf.set_string(head_x, y, head, style);
-        // The label sits on the line, away from the head; a dropped
-        // message's label goes after the ✕ when there is room there.
+        // The label sits on the line when it fits there (after the ✕ of a
+        // dropped message), else beside the arrow, over the other
+        // lifelines of the row.
         let mut text = label(r);
         if dropped {
             text.push_str(" DROPPED");
         }
-        let span_w = (to_x - from_x + 1) as usize;
-        let (lx, room) = if dropped && rightward {
-            (to_x + 2, hi.saturating_sub(to_x + 1) as usize)
+        let want = text.chars().count();
+        let (left, right) = (a.min(b), a.max(b));
+        let on_line = if dropped && rightward {
+            (to_x + 2, right.saturating_sub(to_x + 3) as usize)
         } else if dropped {
-            (lo, from_x.saturating_sub(lo + 1) as usize)
+            (lo + 1, from_x.saturating_sub(lo + 2) as usize)
         } else {
-            (from_x + 1, span_w.saturating_sub(3))
+            (lo + 1, (hi - lo).saturating_sub(1) as usize)
         };
-        let (lx, room) = if room >= 6 {
-            (lx, room)
-        } else {
-            (from_x + 1, span_w.saturating_sub(3))
-        };
+        let after = (right + 2, inner.right().saturating_sub(right + 2) as usize);
+        let before_room = left.saturating_sub(inner.x + 2) as usize;
+        let before = (left.saturating_sub(1 + before_room as u16), before_room);
+        let (lx, room) = [on_line, after, before]
+            .into_iter()
+            .find(|&(_, room)| room >= want)
+            .unwrap_or_else(|| {
+                [on_line, after, before]
+                    .into_iter()
+                    .max_by_key(|&(_, room)| room)
+                    .unwrap_or(on_line)
+            });
         let text: String = text.chars().take(room).collect();
         let width = text.chars().count();
-        let x = lx + (room.saturating_sub(width) / 2) as u16;
+        let x = if (lx, room) == on_line {
+            lx + (room.saturating_sub(width) / 2) as u16
+        } else if (lx, room) == before {
+            lx + (room - width) as u16
+        } else {
+            lx
+        };
         if width > 0 {
             buf.set_string(x, y, &text, style);
         }

@@ -43,7 +43,7 @@ fn row<'a>(app: &App, r: &MessageRecord) -> Line<'a> {
     };
     let pair = format!("n{}{}n{}", r.from, theme.arrow(), r.to);
     let text = format!(
-        "{:>6} {:<8}{:<13}{:>4} {:>6} {:>4}  {:<16}",
+        "{:>5} {:<8}{:<13}{:>4} {:>5} {:>3}  {:<15}",
         r.tick,
         pair,
         short_kind(r.kind),
@@ -84,7 +84,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     }
     let header = format!(
-        " {:>6} {:<8}{:<13}{:>4} {:>6} {:>4}  {:<16}{}",
+        " {:>5} {:<8}{:<13}{:>4} {:>5} {:>3}  {:<15}{}",
         "tick", "from→to", "type", "term", "index", "ent", "result", "fate"
     );
     let header = if theme.ascii {

@@ -44,6 +44,7 @@ pub fn fate_text(fate: Fate) -> String {
         Fate::Dropped(DropCause::LinkDown) => "DROPPED link down".into(),
         Fate::Dropped(DropCause::Lost) => "DROPPED lost".into(),
         Fate::Dropped(DropCause::NodeDown) => "DROPPED node down".into(),
+        Fate::Duplicated { copies, .. } => format!("duplicated x{copies}"),
         other => other.to_string(),
     }
 }
