@@ -376,24 +376,30 @@ impl App {
                 let text = format!("messages shown: {} (m hides the list)", self.msg_filter);
                 self.console.push(LineKind::Ok, text);
             }
-            Ok(Command::Bugs) => {
-                let on = self.view.teaching.bugs;
-                for (name, what) in crate::raft::Bugs::NAMES {
-                    let state = if on.names().contains(name) {
-                        "ON "
-                    } else {
-                        "off"
-                    };
-                    self.console
-                        .push(LineKind::Note, format!("{state} {name}: {what}"));
-                }
-                self.console
-                    .push(LineKind::Note, "switch one with `bug NAME on|off`");
+            Ok(Command::UnknownBug(name)) => {
+                self.console.push(
+                    LineKind::Error,
+                    format!("unknown bug '{name}'; the bugs are:"),
+                );
+                self.list_bugs();
             }
+            Ok(Command::Bugs) => self.list_bugs(),
             Err(e) => {
                 self.console.push(LineKind::Error, e);
             }
         }
+    }
+
+    /// Lists the unsafe variants in the console, each on or off.
+    fn list_bugs(&mut self) {
+        let on = self.view.teaching.bugs.names();
+        for (name, what) in crate::raft::Bugs::NAMES {
+            let state = if on.contains(name) { "ON " } else { "off" };
+            self.console
+                .push(LineKind::Note, format!("{state} {name}: {what}"));
+        }
+        self.console
+            .push(LineKind::Note, "switch one with `bug NAME on|off`");
     }
 
     fn finish(&mut self, outcome: Outcome) {

@@ -22,6 +22,8 @@ pub enum Command {
     Msgs(Option<MsgFilter>),
     /// List the unsafe protocol variants and whether each is on.
     Bugs,
+    /// `bug NAME on|off` named no variant: say so and list them.
+    UnknownBug(String),
 }
 
 /// What the parser needs to know about the dashboard.
@@ -123,10 +125,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
             };
             let name = name.to_ascii_lowercase();
             if !crate::raft::Bugs::default().enable(&name) {
-                return Err(format!(
-                    "unknown bug '{name}'; the bugs are: {}",
-                    bug_names()
-                ));
+                return Ok(Command::UnknownBug(name));
             }
             req(Request::Bug(name, on))
         }
@@ -140,15 +139,6 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
             "unknown command '{verb}'; type `help` for the list"
         )),
     }
-}
-
-/// The unsafe variants' names, comma-separated.
-fn bug_names() -> String {
-    crate::raft::Bugs::NAMES
-        .iter()
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// `from N`, `to N`, `node N`, `type T` (or just `T`), `faults`, `all`,
