@@ -321,7 +321,9 @@ fn regenerate_teaching_screenshots() {
     run.command(&format!("kill {voter}"));
     run.settle(Duration::from_millis(200));
     run.command(&format!("restart {voter}"));
-    run.until("the violation caught", long, |v| v.teaching.checks.violated());
+    run.until("the violation caught", long, |v| {
+        v.teaching.checks.violated()
+    });
     run.settle(Duration::from_millis(300));
     run.app.update(Action::Escape);
     run.app.update(Action::ToggleChecker);
