@@ -196,6 +196,16 @@ impl App {
         }
     }
 
+    /// Where the panes go on `screen` now (a teaching pane grows the
+    /// log's place).
+    pub fn layout(&self, screen: Rect) -> Option<layout::Areas> {
+        if self.lower != Lower::Log || self.checker {
+            layout::areas_teaching(screen, self.nodes())
+        } else {
+            layout::areas(screen, self.nodes())
+        }
+    }
+
     /// Shows `pane` in the log's place, or the log again if it is shown.
     fn toggle_lower(&mut self, pane: Lower) {
         self.lower = if self.lower == pane { Lower::Log } else { pane };
@@ -285,7 +295,7 @@ impl App {
 
     fn click(&mut self, x: u16, y: u16) {
         let screen = Rect::new(0, 0, self.size.0, self.size.1);
-        let Some(areas) = layout::areas(screen, self.nodes()) else {
+        let Some(areas) = self.layout(screen) else {
             return;
         };
         let at = Position::new(x, y);

@@ -15,7 +15,7 @@ use crate::tui::widgets::{
 /// Draws the dashboard into `frame`. Reads the app, changes nothing.
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    let Some(areas) = layout::areas(area, app.nodes()) else {
+    let Some(areas) = app.layout(area) else {
         too_small::render(area, frame.buffer_mut());
         return;
     };
