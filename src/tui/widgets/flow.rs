@@ -121,6 +121,14 @@ pub fn render(app: &App, area: Rect, cols: &[u16], buf: &mut Buffer) {
                 buf.set_string(x, y, teach_style::lifeline(theme), theme.dim());
             }
         }
+        // The tick it left at, left of the first lifeline when there is room.
+        let tick = r.tick.to_string();
+        let first = cols.iter().copied().min().unwrap_or(inner.x);
+        let room = first.saturating_sub(inner.x + 1) as usize;
+        if tick.len() <= room {
+            let x = first - 1 - tick.len() as u16;
+            buf.set_string(x, y, &tick, theme.dim());
+        }
         let (Some(a), Some(b)) = (col_of(r.from), col_of(r.to)) else {
             continue;
         };
