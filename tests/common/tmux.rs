@@ -1,11 +1,13 @@
 //! A tmux server of our own for end-to-end tests of the dashboard: start
 //! the binary in a detached session of a given size, send keys, read the
 //! screen, wait for something to appear. (The same helper as in
-//! `tui_e2e.rs`, with a name per test so tests can run in parallel.)
+//! `tui_e2e.rs`, with a server per session so tests can run in parallel;
+//! that file can use this one instead.)
 
 #![allow(dead_code)]
 
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A tmux server with one detached session `e2e`; killed on drop.
@@ -23,11 +25,13 @@ impl Tmux {
             .expect("run tmux")
     }
 
-    /// Starts `command` in a `width`×`height` terminal; `name` keeps this
-    /// test's server apart from the others'.
-    pub fn start(name: &str, width: u16, height: u16, command: &str) -> Tmux {
+    /// Starts `command` in a `width`×`height` terminal, on a tmux server
+    /// of its own.
+    pub fn start(width: u16, height: u16, command: &str) -> Tmux {
+        static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+        let n = SESSIONS.fetch_add(1, Ordering::Relaxed);
         let tmux = Tmux {
-            socket: format!("raftlab-e2e-{name}-{}", std::process::id()),
+            socket: format!("raftlab-e2e-{}-{n}", std::process::id()),
         };
         let (w, h) = (width.to_string(), height.to_string());
         let out = tmux.run(&[
