@@ -29,12 +29,7 @@ fn the_message_list_focus_mode_and_checks_in_a_real_terminal() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_raftlab");
-    let tmux = Tmux::start(
-        "msgs",
-        100,
-        30,
-        &format!("{bin} --seed 3 --speed 2; sleep 60"),
-    );
+    let tmux = Tmux::start(100, 30, &format!("{bin} --seed 3 --speed 2; sleep 60"));
     tmux.wait("a leader", LONG, |s| s.contains(" leader n").then_some(()));
 
     tmux.keys(&["m"]);
@@ -91,7 +86,6 @@ fn a_bug_switched_on_shows_the_badge_in_a_real_terminal() {
     }
     let bin = env!("CARGO_BIN_EXE_raftlab");
     let tmux = Tmux::start(
-        "bug",
         100,
         30,
         &format!("{bin} --seed 4 --bug commit-old-terms; sleep 60"),
