@@ -249,3 +249,54 @@ fn the_history_is_capped_and_the_verdict_says_so() {
         "first 5 ops linearizable; 3 later ops past the history cap not checked"
     );
 }
+
+#[test]
+fn stale_leader_reads_switched_on_make_the_history_not_linearizable() {
+    let cluster = common::start(ClusterConfig {
+        nodes: 3,
+        seed: 17,
+        // Slow enough that the old leader answers before CheckQuorum
+        // makes it step down (15–30 ticks after it last heard a quorum).
+        tick: Duration::from_millis(10),
+        observe: true,
+        ..ClusterConfig::default()
+    });
+    let old = leader(&cluster);
+    let mut client = cluster.client();
+    assert_eq!(client.put("x", "1", OP), ClientOutcome::Ok(OpResult::Done));
+    wait_for(&cluster, "x=1 applied everywhere", |v| {
+        v.nodes.iter().all(|n| n.applied >= 2)
+    });
+    assert!(cluster.set_bug("stale-leader-reads", true).is_ok());
+    // Cut the leader off and freeze it, so it still believes it leads.
+    assert_eq!(cluster.isolate(old), Ok(()));
+    assert_eq!(cluster.pause(old), Ok(()));
+    wait_for(&cluster, "a new leader", |v| {
+        v.nodes
+            .iter()
+            .any(|n| n.id != old && n.role == Role::Leader && n.state == NodeState::Up)
+    });
+    let mut writer = cluster.client();
+    assert_eq!(writer.put("x", "2", OP), ClientOutcome::Ok(OpResult::Done));
+    // The old leader wakes up and serves a read without ReadIndex.
+    assert_eq!(cluster.resume(old), Ok(()));
+    let mut reader = cluster.client().restrict_to(&[old]);
+    let read = reader.get("x", Duration::from_millis(500));
+    assert_eq!(
+        read,
+        ClientOutcome::Ok(OpResult::Value(Some("1".into()))),
+        "the old leader answered from its stale store"
+    );
+    let view = wait_for(&cluster, "the stale read caught", |v| {
+        matches!(
+            &v.teaching.checks.linearizability,
+            LinStatus::NotLinearizable { key, .. } if key == "x"
+        )
+    });
+    assert!(view.teaching.checks.violated());
+    assert!(
+        view.teaching.checks.findings.is_empty(),
+        "no invariant of the log broke: {:?}",
+        view.teaching.checks.findings
+    );
+}

@@ -367,6 +367,7 @@ impl LiveChecker {
                 prev_term,
                 entries,
             } => {
+                let own_commit = self.nodes.get(node).and_then(|t| t.commit).unwrap_or(0);
                 let mut prev = *prev_term;
                 for e in entries {
                     if let Some(p) = prev {
@@ -380,7 +381,12 @@ impl LiveChecker {
                             log_matching(&mut self.entries, *node, &entry, e.hash, p),
                         );
                     }
-                    if let Some(&(term, hash, first)) = self.committed.get(&e.index)
+                    // Only a node's own committed prefix is promised: a
+                    // stale node may hold (and write) another entry at an
+                    // index committed elsewhere, as long as it never
+                    // commits it.
+                    if e.index <= own_commit
+                        && let Some(&(term, hash, first)) = self.committed.get(&e.index)
                         && (term != e.term || hash != e.hash)
                     {
                         check(
@@ -388,7 +394,7 @@ impl LiveChecker {
                             Err((
                                 "nothing committed is lost",
                                 format!(
-                                    "n{node} overwrote index {} (committed in term {term}, applied by n{first}) with an entry of term {}",
+                                    "n{node} overwrote index {} (committed in term {term}, applied by n{first}; its own commit index was {own_commit}) with an entry of term {}",
                                     e.index, e.term
                                 ),
                             )),
@@ -396,7 +402,17 @@ impl LiveChecker {
                     }
                     prev = Some(e.term);
                 }
-                let _ = from;
+                if *from <= own_commit && entries.is_empty() {
+                    check(
+                        Invariant::CommittedNeverLost,
+                        Err((
+                            "nothing committed is lost",
+                            format!(
+                                "n{node} cut its log from index {from}, below its own commit index {own_commit}"
+                            ),
+                        )),
+                    );
+                }
                 self.prune_entries();
             }
             NodeFact::Applied { node, entry } => match self.committed.get(&entry.index) {
@@ -585,9 +601,14 @@ mod tests {
             },
             4
         ));
+        // A stale node writing another entry where index 3 was committed
+        // elsewhere breaks nothing while it has not committed index 3.
+        c.observe(&state(4, 2, None, Role::Follower, 2), 5);
+        assert!(!c.observe(&wrote(4, 3, 12), 6), "stale, not committed here");
+        c.observe(&state(5, 2, None, Role::Follower, 3), 7);
         assert!(
-            c.observe(&wrote(4, 3, 12), 5),
-            "overwrites a committed entry"
+            c.observe(&wrote(5, 3, 12), 8),
+            "overwrites its own committed entry"
         );
         let r = c.report();
         let found: Vec<Invariant> = r.findings.iter().map(|f| f.invariant).collect();
