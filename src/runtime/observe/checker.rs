@@ -44,7 +44,8 @@ pub enum Invariant {
     CommitNeverDecreases,
     /// Same index and term ⇒ same command after the same term.
     LogMatching,
-    /// No committed entry is ever overwritten in any log.
+    /// No node overwrites or cuts an entry at or below its commit index
+    /// with another than the one committed there.
     CommittedNeverLost,
     /// No two nodes apply different commands at one index.
     StateMachineSafety,
