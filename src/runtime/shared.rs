@@ -138,7 +138,9 @@ pub(crate) struct Shared {
     /// The client history (capped: see [`History`]).
     pub(crate) history: Mutex<History>,
     /// Messages and node facts recorded while observed (the dashboard).
-    pub(crate) observer: Observer,
+    /// Boxed: its flag, read on every send, then shares no cache line
+    /// with the atomics the hot path writes.
+    pub(crate) observer: Box<Observer>,
     /// The unsafe protocol variants on now; a node (re)started takes these.
     pub(crate) bugs: Mutex<Bugs>,
     pub(crate) started: Instant,
@@ -187,7 +189,7 @@ impl Shared {
             timer,
             view,
             history: Mutex::new(History::new(teach.history_capacity)),
-            observer: Observer::new(teach.observe, teach.message_capacity),
+            observer: Box::new(Observer::new(teach.observe, teach.message_capacity)),
             bugs: Mutex::new(teach.bugs),
             started: Instant::now(),
             next_client: AtomicU64::new(1),
