@@ -92,6 +92,7 @@ fn view(nodes: u64, entries: u64) -> ClusterView {
                 text: format!("event number {i}"),
             })
             .collect(),
+        teaching: Default::default(),
     }
 }
 

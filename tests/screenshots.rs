@@ -133,6 +133,8 @@ impl Run {
                 nodes,
                 seed,
                 log_window: 256,
+                // As the dashboard runs it: messages recorded, checks live.
+                observe: true,
                 ..ClusterConfig::default()
             },
         )
@@ -392,6 +394,7 @@ fn tour_shot(dir: &Path, name: &str, stop_at: &str, shot: &str) {
             seed: spec.seed.unwrap_or(1),
             log_window: 256,
             start_paused: true,
+            observe: true,
             ..ClusterConfig::default()
         },
     );
@@ -465,4 +468,61 @@ fn regenerate_tour_screenshots() {
         "tour-figure8",
     );
     tour_shot(&dir, "snapshots", "wait applied >= 121", "tour-snapshots");
+}
+
+#[test]
+fn regenerate_teaching_screenshots() {
+    let Some(dir) = std::env::var_os("RAFTLAB_SCREENSHOTS") else {
+        eprintln!(
+            "SKIPPED regenerate_teaching_screenshots: set RAFTLAB_SCREENSHOTS=DIR (scripts/screenshots.sh does)"
+        );
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let long = Duration::from_secs(20);
+
+    // 1. The message list and focus mode on a lossy network.
+    let mut run = Run::start(&dir, 5, 21);
+    run.until("a leader", long, |v| leader(v).is_some());
+    run.command("loss 20%");
+    run.command("delay 5..40ms");
+    for (k, v) in [("x", "1"), ("y", "2"), ("x", "3")] {
+        run.command(&format!("put {k} {v}"));
+    }
+    run.settle(Duration::from_millis(1500));
+    run.app.update(Action::Escape);
+    run.app.update(Action::ToggleMessages);
+    run.shot("messages", 120, 40);
+    let lead = run.pump().leader().unwrap_or(1);
+    run.app.update(Action::Select(lead));
+    run.app.update(Action::ToggleFlow);
+    run.shot("focus", 120, 40);
+    run.shot("focus-wide", 200, 50);
+
+    // 2. Breaking Raft on purpose: forget-vote on, a voter restarted,
+    // the live checker catches it.
+    run.command("loss 0%");
+    run.command("delay 0ms");
+    run.settle(Duration::from_millis(300));
+    let view = run.pump();
+    let lead = view.leader().unwrap_or(1);
+    let voter = view
+        .nodes
+        .iter()
+        .find(|n| n.id != lead && n.vote.is_some())
+        .map_or(1, |n| n.id);
+    run.command("bug forget-vote on");
+    run.command(&format!("kill {voter}"));
+    run.settle(Duration::from_millis(200));
+    run.command(&format!("restart {voter}"));
+    run.until("the violation caught", long, |v| {
+        v.teaching.checks.violated()
+    });
+    run.settle(Duration::from_millis(300));
+    run.app.update(Action::Escape);
+    run.app.update(Action::ToggleChecker);
+    run.shot("checker-violated", 120, 40);
+    run.app.update(Action::ToggleMessages);
+    run.shot("teaching-wide", 200, 50);
 }

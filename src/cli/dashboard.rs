@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{parse_duration_us, parse_nodes};
+use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
 use crate::scenario::ClusterSpec;
 use crate::storage::FileStorage;
@@ -77,6 +78,11 @@ pub struct DashboardArgs {
     /// with clients).
     #[arg(long, requires = "sim")]
     ops: Option<u64>,
+    /// Switch on a known-unsafe protocol variant from the start (the names
+    /// of `raftlab check --bug`; repeatable). The console's `bug` command
+    /// switches them live.
+    #[arg(long = "bug", value_name = "NAME")]
+    bugs: Vec<String>,
 }
 
 impl DashboardArgs {
@@ -122,6 +128,7 @@ pub fn run(args: DashboardArgs) -> ExitCode {
             speed: args.speed,
             ascii: args.ascii,
             mouse: !args.no_mouse,
+            bugs: args.bugs,
         });
     }
     let tour = match &args.script {
@@ -159,6 +166,17 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut bugs = Bugs::default();
+    for name in &args.bugs {
+        if !bugs.enable(name) {
+            let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
+            eprintln!(
+                "raftlab: unknown bug '{name}'; the bugs are: {}",
+                names.join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\
@@ -172,6 +190,9 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         speed: args.speed,
         log_window: LOG_WINDOW,
         transport: args.transport,
+        bugs,
+        // The dashboard shows messages and live checks.
+        observe: true,
         ..ClusterConfig::default()
     };
     if let Some(dir) = args.data_dir.clone() {
@@ -195,7 +216,9 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
     if let Some((_, spec)) = &tour {
         config.nodes = spec.nodes;
         config.seed = spec.seed.unwrap_or(args.seed);
-        config.bugs = spec.bugs;
+        for name in spec.bugs.names() {
+            config.bugs.enable(name);
+        }
         // Nothing happens until the tour's first step.
         config.start_paused = true;
     }

@@ -106,6 +106,8 @@ pub struct SimFlags {
     pub ascii: bool,
     /// Mouse on.
     pub mouse: bool,
+    /// `--bug` names: known-unsafe protocol variants switched on.
+    pub bugs: Vec<String>,
 }
 
 /// Runs `raftlab --sim`.
@@ -126,7 +128,7 @@ pub fn run_dashboard_sim(flags: SimFlags) -> ExitCode {
         duration: super::args::parse_duration_us(SIM_OPS_SPAN).unwrap_or(10_000_000),
         clients,
         keys: 5,
-        bugs: Vec::new(),
+        bugs: flags.bugs.clone(),
     };
     let plan = match Plan::new(&run) {
         Ok(plan) => plan,

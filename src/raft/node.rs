@@ -201,6 +201,14 @@ impl Node {
         &self.config
     }
 
+    /// Switches known-unsafe protocol variants on or off from the next
+    /// input on (the dashboard's `bug` command). `forget_vote` only acts
+    /// when a node is created from durable state, so it matters to the
+    /// driver's next restart, not here.
+    pub fn set_bugs(&mut self, bugs: super::Bugs) {
+        self.config.bugs = bugs;
+    }
+
     /// A snapshot of the node's state.
     pub fn status(&self) -> Status {
         let progress = match &self.role {

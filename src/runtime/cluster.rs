@@ -21,7 +21,7 @@ use super::clock::Clock;
 use super::config::{ClusterConfig, Transport};
 use super::node::{Control, ExitReason, NodeChannels, NodeExit, NodeThread};
 use super::pool::{ClientPool, Completion};
-use super::shared::{NodeShared, Shared, lock};
+use super::shared::{NodeShared, Shared, Teach, lock};
 use super::storage::NodeStorage;
 use super::timer::{Timer, TimerInput};
 use super::view::{self, ClusterView, NodeState, NodeView, ViewHub, ViewWatch};
@@ -53,6 +53,8 @@ pub struct Cluster {
     pub(crate) shared: Arc<Shared>,
     pub(crate) slots: Mutex<Vec<Slot>>,
     timer: Mutex<Option<JoinHandle<()>>>,
+    /// The thread that re-checks the client history while observed.
+    checker: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// Which nodes run in this process, and their TCP addresses if any.
@@ -219,17 +221,29 @@ impl Cluster {
             config.log_window,
             transports,
             config.record_history,
+            Teach {
+                observe: config.observe,
+                message_capacity: config.message_capacity,
+                history_capacity: config.history_capacity,
+                bugs: config.bugs,
+            },
         ));
         let timer = Timer::new(shared.clone(), timer_rx, tickers);
         let handle = std::thread::Builder::new()
             .name("raftlab-timer".into())
             .spawn(move || timer.run())
             .map_err(|e| RuntimeError::Spawn(e.to_string()))?;
+        let checker_shared = shared.clone();
+        let checker = std::thread::Builder::new()
+            .name("raftlab-lincheck".into())
+            .spawn(move || super::observe::history::run_checker(checker_shared))
+            .map_err(|e| RuntimeError::Spawn(e.to_string()))?;
         let cluster = Cluster {
             config,
             shared,
             slots: Mutex::new(Vec::new()),
             timer: Mutex::new(Some(handle)),
+            checker: Mutex::new(Some(checker)),
         };
         for mut slot in slots {
             // What recovery repaired when the storage was opened (a torn
@@ -286,7 +300,9 @@ impl Cluster {
         };
         let node = kv.and_then(|kv| {
             let mut rng = node_rng(self.config.seed, id, slot.incarnation);
-            let node = Node::new(self.config.raft_config(id), durable, rng.next_u64());
+            let mut raft_config = self.config.raft_config(id);
+            raft_config.bugs = *lock(&self.shared.bugs);
+            let node = Node::new(raft_config, durable, rng.next_u64());
             node.map(|n| (n, kv, rng.next_u64()))
                 .map_err(|e| e.to_string())
         });
@@ -339,6 +355,8 @@ impl Cluster {
         if let Some(shared) = self.shared.node(id) {
             shared.set_state(NodeState::Down);
         }
+        self.shared
+            .fact(&super::observe::NodeFact::Down { node: id });
         match handle.join() {
             Ok(NodeExit { storage, reason }) => {
                 match reason {
@@ -433,9 +451,15 @@ impl Cluster {
         ClientPool::start(self.shared.clone(), self.ids(), drivers, Arc::new(handler))
     }
 
-    /// The client history recorded so far (times in wall µs since start).
+    /// The client history recorded so far (times in wall µs since
+    /// start): its first [`ClusterConfig::history_capacity`] events.
     pub fn history(&self) -> Vec<HistoryEvent> {
-        lock(&self.shared.history).clone()
+        lock(&self.shared.history).events.clone()
+    }
+
+    /// Client history events past the cap, counted but not kept.
+    pub fn history_unrecorded(&self) -> u64 {
+        lock(&self.shared.history).unrecorded
     }
 
     /// Stops every thread and waits for them (boundedly). Node storage is
@@ -462,6 +486,13 @@ impl Cluster {
             self.reap(slot, left);
         }
         drop(slots);
+        if let Some(handle) = lock(&self.checker).take()
+            && handle.is_finished()
+        {
+            // It wakes every half second to see the cluster stopped; a
+            // check under way is left to finish detached.
+            let _ = handle.join();
+        }
         if let Some(handle) = lock(&self.timer).take() {
             while !handle.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(1));

@@ -92,6 +92,17 @@ pub struct ClusterConfig {
     /// true). A benchmark turns it off: the history grows without bound
     /// and every operation would take its lock twice.
     pub record_history: bool,
+    /// Record every message and judge Raft's invariants and the client
+    /// history live (default false; the dashboard turns it on). Can be
+    /// switched later with [`Cluster::set_observe`](super::Cluster::set_observe).
+    pub observe: bool,
+    /// Messages the observer's ring keeps (default
+    /// [`MESSAGE_CAPACITY`](super::observe::MESSAGE_CAPACITY), 4,096).
+    pub message_capacity: usize,
+    /// Client history events kept, the first ones (default
+    /// [`HISTORY_CAPACITY`](super::HISTORY_CAPACITY), 20,000); later
+    /// operations are counted, not kept.
+    pub history_capacity: usize,
 }
 
 impl Default for ClusterConfig {
@@ -109,6 +120,9 @@ impl Default for ClusterConfig {
             storage: Arc::new(|_| Ok(Box::new(MemStorage::new()) as NodeStorage)),
             transport: Transport::Channel,
             record_history: true,
+            observe: false,
+            message_capacity: super::observe::MESSAGE_CAPACITY,
+            history_capacity: super::HISTORY_CAPACITY,
         }
     }
 }
@@ -127,6 +141,7 @@ impl fmt::Debug for ClusterConfig {
             .field("bugs", &self.bugs)
             .field("transport", &self.transport)
             .field("record_history", &self.record_history)
+            .field("observe", &self.observe)
             .finish_non_exhaustive()
     }
 }

@@ -35,14 +35,19 @@
 //! delivery), `clock.rs` (cluster time), `client.rs`, `view.rs`,
 //! `pool.rs` (sessions on driver threads), `session.rs` (the retry rules
 //! both kinds of client share), `reply.rs` (a client request's answer), `storage.rs`, `config.rs` (with
-//! [`Transport`]: channels or loopback TCP).
+//! [`Transport`]: channels or loopback TCP), `observe/` (teaching: the
+//! message record, the live invariant checker, the capped client history
+//! and its linearizability checks), `bugs.rs` (unsafe variants switched
+//! on and off live).
 
+mod bugs;
 mod client;
 mod clock;
 mod cluster;
 mod config;
 mod control;
 mod node;
+pub mod observe;
 mod pool;
 mod reply;
 mod session;
@@ -54,9 +59,12 @@ mod view;
 pub use client::Client;
 pub use cluster::Cluster;
 pub use config::{ClusterConfig, StorageFactory, Transport};
+pub use observe::history::HISTORY_CAPACITY;
 pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
-pub use view::{ClusterView, LinkView, LogEntryView, NodeState, NodeView, ViewEvent, ViewWatch};
+pub use view::{
+    ClusterView, LinkView, LogEntryView, NodeState, NodeView, Teaching, ViewEvent, ViewWatch,
+};
 
 // The dashboard's simulated mode paces the simulator with the same clock
 // and shows its logs the way the live views do.
@@ -106,6 +114,9 @@ pub enum RuntimeError {
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Spawn(String),
+    /// No unsafe protocol variant has that name.
+    #[error("unknown bug '{0}'; the bugs are: {names}", names = crate::raft::Bugs::NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
+    UnknownBug(String),
     /// The cluster has been shut down.
     #[error("the cluster is shut down")]
     Stopped,

@@ -20,6 +20,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::observe::{EntryFact, NodeFact};
 use super::reply::{ReplySlot, Wakes};
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
@@ -27,8 +28,8 @@ use super::view::{LogEntryView, NodeView, log_window};
 use crate::kv::{Applied, ClientId, Command, KvStore, OpResult};
 use crate::net::{ClientReply, ClientRequest, ClientResponse, NodeStatus, Replier, TcpEvent, Wire};
 use crate::raft::{
-    Event, Index, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult, Ready, Role,
-    Term,
+    Event, Index, LogWrite, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult,
+    Ready, Role, Term,
 };
 
 /// Most `Ready`s drained after one input (a node should need one).
@@ -123,6 +124,8 @@ pub(crate) enum Control {
         to: NodeId,
         reply: Sender<Result<(), RaftError>>,
     },
+    /// Switch unsafe protocol variants (the dashboard's `bug` command).
+    SetBugs(crate::raft::Bugs),
 }
 
 /// Why a node thread ended.
@@ -181,6 +184,8 @@ pub(crate) struct NodeThread {
     /// The log tail the window was built for, and the window.
     window: ((Index, Term, Index), Arc<[LogEntryView]>),
     last_view: Option<NodeView>,
+    /// The last state told to the live checker.
+    last_fact: Option<NodeFact>,
     /// Client threads and pool drivers answered since the last flush.
     wakes: Wakes,
     /// Writes taken from the inbox, proposed together before the next
@@ -212,6 +217,7 @@ impl NodeThread {
             received: 0,
             window: ((u64::MAX, 0, 0), Arc::from(Vec::new())),
             last_view: None,
+            last_fact: None,
             wakes: Wakes::default(),
             proposals: Vec::new(),
         }
@@ -298,6 +304,7 @@ impl NodeThread {
             Control::Transfer { to, reply } => {
                 let _ = reply.send(self.node.transfer_leader(to));
             }
+            Control::SetBugs(bugs) => self.node.set_bugs(bugs),
         }
         None
     }
@@ -455,6 +462,18 @@ impl NodeThread {
             events,
         } = ready;
         let persisted = hard_state.is_some() || snapshot.is_some() || log.is_some();
+        // The `ack-before-fsync` bug: messages leave before the state they
+        // promise is durable, so a crash can break a promise.
+        let early = self.node.config().bugs.ack_before_fsync;
+        let mut messages = Some(messages);
+        if early {
+            self.send_all(messages.take());
+        }
+        if self.shared.observer.on()
+            && let Some(write) = &log
+        {
+            self.observe_write(write);
+        }
         let storage = &mut self.storage;
         if let Some(hs) = hard_state {
             storage.save_hard_state(hs).map_err(ExitReason::Storage)?;
@@ -471,15 +490,19 @@ impl NodeThread {
         if persisted {
             storage.sync().map_err(ExitReason::Storage)?;
         }
-        for msg in messages {
-            self.sent += 1;
-            self.shared.send(msg, &mut self.net_rng);
-        }
+        self.send_all(messages.take());
         if let Some(snapshot) = snapshot {
             self.kv =
                 KvStore::restore(&snapshot.data).map_err(|e| ExitReason::Corrupt(e.to_string()))?;
         }
+        let observed = self.shared.observer.on();
         for entry in &committed {
+            if observed {
+                self.shared.fact(&NodeFact::Applied {
+                    node: self.id,
+                    entry: EntryFact::of(entry),
+                });
+            }
             match self.kv.apply(entry) {
                 Ok(Some(applied)) => self.on_applied(applied),
                 Ok(None) => {}
@@ -495,6 +518,24 @@ impl NodeThread {
             self.on_event(event);
         }
         Ok(())
+    }
+
+    fn send_all(&mut self, messages: Option<Vec<crate::raft::Message>>) {
+        for msg in messages.into_iter().flatten() {
+            self.sent += 1;
+            self.shared.send(msg, &mut self.net_rng);
+        }
+    }
+
+    /// Tells the live checker what a log write put where.
+    fn observe_write(&self, write: &LogWrite) {
+        let prev_term = self.node.log().term_at(write.from.saturating_sub(1));
+        self.shared.fact(&NodeFact::Wrote {
+            node: self.id,
+            from: write.from,
+            prev_term,
+            entries: write.entries.iter().map(EntryFact::of).collect(),
+        });
     }
 
     /// Compacts the log by the same rule as the simulator.
@@ -595,6 +636,19 @@ impl NodeThread {
     /// Publishes the node's view if it changed.
     fn publish(&mut self) {
         let status = self.node.status();
+        if self.shared.observer.on() {
+            let fact = NodeFact::State {
+                node: self.id,
+                term: status.term,
+                vote: status.vote,
+                role: status.role,
+                commit: status.commit,
+            };
+            if self.last_fact.as_ref() != Some(&fact) {
+                self.shared.fact(&fact);
+                self.last_fact = Some(fact);
+            }
+        }
         let tail = (status.last_index, status.last_term, status.snapshot_index);
         if self.window.0 != tail {
             let entries = self.node.log().entries();

@@ -87,16 +87,14 @@ impl SessionCore {
         self.seq += 1;
         self.encoded = op.is_write().then(|| encode(self.session, self.seq, op));
         if self.shared.record_history {
-            let now = self.shared.now_us();
-            self.record(HistoryEvent::invoke(self.process, op, now));
+            self.record(|now| HistoryEvent::invoke(self.process, op, now));
         }
     }
 
     /// The operation completed with `result`.
     pub(crate) fn complete(&mut self, op: &Op, result: OpResult) -> ClientOutcome {
         if self.shared.record_history {
-            let now = self.shared.now_us();
-            self.record(HistoryEvent::ok(self.process, op, &result, now));
+            self.record(|now| HistoryEvent::ok(self.process, op, &result, now));
         }
         ClientOutcome::Ok(result)
     }
@@ -104,11 +102,10 @@ impl SessionCore {
     /// The deadline passed: `info` for a write some node accepted, else `fail`.
     pub(crate) fn give_up(&mut self, op: &Op, accepted: bool, last_error: String) -> ClientOutcome {
         if self.shared.record_history {
-            let now = self.shared.now_us();
             if accepted && op.is_write() {
-                self.record(HistoryEvent::info(self.process, op, now));
+                self.record(|now| HistoryEvent::info(self.process, op, now));
             } else {
-                self.record(HistoryEvent::fail(self.process, op, now));
+                self.record(|now| HistoryEvent::fail(self.process, op, now));
             }
         }
         if accepted {
@@ -218,8 +215,13 @@ impl SessionCore {
         }
     }
 
-    fn record(&self, event: HistoryEvent) {
-        lock(&self.shared.history).push(event);
+    /// Records the event `make` builds for the time now. The time is
+    /// taken under the history's lock, so the history is in time order and
+    /// a prefix of it is a cut at one instant (see `observe::history`).
+    fn record(&self, make: impl FnOnce(u64) -> HistoryEvent) {
+        let mut history = lock(&self.shared.history);
+        let now = self.shared.now_us();
+        history.push(make(now));
     }
 }
 

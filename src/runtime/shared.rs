@@ -12,11 +12,12 @@ use crossbeam_channel::Sender;
 
 use super::clock::Clock;
 use super::node::{Control, NodeInput};
+use super::observe::history::History;
+use super::observe::{DropCause, Fate, MessageRecord, NodeFact, Observer};
 use super::timer::TimerInput;
 use super::view::{NodeState, ViewEvent, ViewHub};
-use crate::kv::history::HistoryEvent;
 use crate::net::{Fabric, TcpTransport, Wire};
-use crate::raft::{Message, NodeId};
+use crate::raft::{Bugs, Message, NodeId};
 
 /// Locks `m`, taking over the data if a holder panicked.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -104,6 +105,14 @@ impl LinkCounters {
     }
 }
 
+/// The teaching-related settings [`Shared::new`] takes.
+pub(crate) struct Teach {
+    pub(crate) observe: bool,
+    pub(crate) message_capacity: usize,
+    pub(crate) history_capacity: usize,
+    pub(crate) bugs: Bugs,
+}
+
 /// Everything the cluster's threads and clients share.
 pub(crate) struct Shared {
     pub(crate) nodes: Vec<NodeShared>,
@@ -126,7 +135,14 @@ pub(crate) struct Shared {
     speed_bits: AtomicU64,
     pub(crate) timer: Sender<TimerInput>,
     pub(crate) view: ViewHub,
-    pub(crate) history: Mutex<Vec<HistoryEvent>>,
+    /// The client history (capped: see [`History`]).
+    pub(crate) history: Mutex<History>,
+    /// Messages and node facts recorded while observed (the dashboard).
+    /// Boxed: its flag, read on every send, then shares no cache line
+    /// with the atomics the hot path writes.
+    pub(crate) observer: Box<Observer>,
+    /// The unsafe protocol variants on now; a node (re)started takes these.
+    pub(crate) bugs: Mutex<Bugs>,
     pub(crate) started: Instant,
     pub(crate) next_client: AtomicU64,
     /// Added to a client's number to make its KV session id: the wall
@@ -155,6 +171,7 @@ impl Shared {
         log_window: usize,
         tcp: Vec<Option<TcpTransport<Wire>>>,
         record_history: bool,
+        teach: Teach,
     ) -> Shared {
         let n = nodes.len();
         let links = LinkCounters::new(n);
@@ -171,7 +188,9 @@ impl Shared {
             ticks: AtomicU64::new(0),
             timer,
             view,
-            history: Mutex::new(Vec::new()),
+            history: Mutex::new(History::new(teach.history_capacity)),
+            observer: Box::new(Observer::new(teach.observe, teach.message_capacity)),
+            bugs: Mutex::new(teach.bugs),
             started: Instant::now(),
             next_client: AtomicU64::new(1),
             session_base: std::time::SystemTime::now()
@@ -261,11 +280,26 @@ impl Shared {
         let direct = slot
             .and_then(|s| self.direct.get(s))
             .is_some_and(|d| d.load(Ordering::Acquire));
+        let observed = self.observer.on();
         if direct && !self.clock_paused.load(Ordering::Acquire) {
+            if observed {
+                self.record_message(&msg, &[0], DropCause::LinkDown);
+            }
             self.deliver(msg);
             return;
         }
-        let delays = lock(&self.fabric).decide(msg.from, msg.to, rng);
+        let delays = {
+            let fabric = &mut *lock(&self.fabric);
+            let delays = fabric.decide(msg.from, msg.to, rng);
+            if observed {
+                let cause = match fabric.link(msg.from, msg.to) {
+                    Ok(link) if !link.up => DropCause::LinkDown,
+                    _ => DropCause::Lost,
+                };
+                self.record_message(&msg, &delays, cause);
+            }
+            delays
+        };
         if delays.is_empty() {
             LinkCounters::add(&self.links.dropped, slot, 1);
             return;
@@ -282,6 +316,41 @@ impl Shared {
             .is_err()
         {
             LinkCounters::add(&self.links.in_flight, slot, -copies);
+        }
+    }
+
+    /// Records `msg` in the observer's ring with the fate its `delays`
+    /// give (none: dropped for `cause`; a receiver that is down drops it).
+    fn record_message(&self, msg: &Message, delays: &[u64], cause: DropCause) {
+        let down = self
+            .node(msg.to)
+            .is_some_and(|n| n.state() == NodeState::Down);
+        let fate = if down && !delays.is_empty() {
+            Fate::Dropped(DropCause::NodeDown)
+        } else {
+            Fate::from_delays(delays, cause)
+        };
+        let tick = self.ticks.load(Ordering::Relaxed);
+        self.observer
+            .messages
+            .push(MessageRecord::of(msg, tick, fate));
+    }
+
+    /// Feeds `fact` to the live checker (while observed); a new breach
+    /// becomes an event and a new view.
+    pub(crate) fn fact(&self, fact: &NodeFact) {
+        if !self.observer.on() {
+            return;
+        }
+        let tick = self.ticks.load(Ordering::Relaxed);
+        if self.observer.fact(fact, tick) {
+            let report = self.observer.report();
+            if let Some(f) = report.findings.last() {
+                self.event(
+                    None,
+                    format!("INVARIANT VIOLATED: {}: {}", f.invariant.title(), f.details),
+                );
+            }
         }
     }
 

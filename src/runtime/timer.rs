@@ -94,16 +94,18 @@ impl Timer {
     /// Runs until told to stop.
     pub(crate) fn run(mut self) {
         loop {
-            let wall = Instant::now();
             // Ticks fire under the clock's lock, so none lands after a
-            // pause has returned; a copy serves the rest, so the lock is
-            // not held while delivering.
+            // pause has returned (the wall time is read under it too: read
+            // before, a pause slipping in between would still let a tick
+            // due before it fire after it returned); a copy serves the
+            // rest, so the lock is not held while delivering.
             let shared = self.shared.clone();
-            let (clock, now) = {
+            let (clock, now, wall) = {
                 let guard = lock(&shared.clock);
+                let wall = Instant::now();
                 let now = guard.now_at(wall);
                 self.fire_ticks(now);
-                (guard.clone(), now)
+                (guard.clone(), now, wall)
             };
             self.deliver_due(now);
             let next = self

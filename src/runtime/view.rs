@@ -13,9 +13,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::observe::{CheckReport, MessageWindow};
 use super::shared::{LinkCounters, Shared, lock};
 use crate::kv::{Command, Op};
-use crate::raft::{DurableState, Entry, EntryData, Index, NodeId, Role, Status, Term, Ticks};
+use crate::raft::{Bugs, DurableState, Entry, EntryData, Index, NodeId, Role, Status, Term, Ticks};
 
 /// Whether a node runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -238,6 +239,21 @@ pub struct ClusterView {
     pub groups: Vec<Vec<NodeId>>,
     /// Recent events, oldest first.
     pub events: Vec<ViewEvent>,
+    /// Messages, unsafe variants and the live checker (teaching mode).
+    pub teaching: Teaching,
+}
+
+/// What a view shows for teaching: the messages sent, the unsafe protocol
+/// variants switched on, and the live checker's verdict. Filled by the
+/// live runtime; a simulator-driven view can fill it the same way.
+#[derive(Clone, Debug, Default)]
+pub struct Teaching {
+    /// The messages recorded so far (a window on a shared ring).
+    pub messages: MessageWindow,
+    /// Known-unsafe protocol variants switched on.
+    pub bugs: Bugs,
+    /// The invariants and linearizability, as the live checker judges them.
+    pub checks: Arc<CheckReport>,
 }
 
 impl ClusterView {
@@ -296,7 +312,7 @@ impl ViewHub {
     }
 
     /// Marks the view changed without a node or event changing (the clock
-    /// was held), so watchers redraw.
+    /// was held, the live checker's verdict changed), so watchers redraw.
     pub(crate) fn touch(&self) {
         let mut inner = lock(&self.inner);
         self.bump(&mut inner);
@@ -399,6 +415,11 @@ pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
         links,
         groups,
         events,
+        teaching: Teaching {
+            messages: MessageWindow::of(shared.observer.messages.clone(), shared.observer.on()),
+            bugs: *lock(&shared.bugs),
+            checks: shared.observer.report(),
+        },
     })
 }
 

@@ -120,11 +120,11 @@ pub(super) struct Checker {
 /// The map behind log matching. Looked up once per entry written, so it
 /// uses a cheap hash of the two words instead of SipHash (no input here
 /// is adversarial, and its order never reaches an output).
-pub(super) type EntryMap = HashMap<(Index, Term), (u64, Term), BuildHasherDefault<WordHasher>>;
+pub(crate) type EntryMap = HashMap<(Index, Term), (u64, Term), BuildHasherDefault<WordHasher>>;
 
 /// A hasher for keys made of a few integers: mixes each word in.
 #[derive(Default)]
-pub(super) struct WordHasher(u64);
+pub(crate) struct WordHasher(u64);
 
 impl Hasher for WordHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -392,7 +392,7 @@ impl Checker {
 }
 
 /// At most one leader per term.
-pub(super) fn election_safety(
+pub(crate) fn election_safety(
     leaders: &mut BTreeMap<Term, NodeId>,
     id: NodeId,
     term: Term,
@@ -411,7 +411,7 @@ pub(super) fn election_safety(
 }
 
 /// A node's term never decreases.
-pub(super) fn term_never_decreases(id: NodeId, before: Term, after: Term) -> Result<(), Breach> {
+pub(crate) fn term_never_decreases(id: NodeId, before: Term, after: Term) -> Result<(), Breach> {
     if after < before {
         return Err((
             "term never decreases",
@@ -423,7 +423,7 @@ pub(super) fn term_never_decreases(id: NodeId, before: Term, after: Term) -> Res
 
 /// A node votes at most once per term and never forgets that vote, not
 /// even across a crash (Raft's Figure 2: `votedFor` is persistent state).
-pub(super) fn one_vote_per_term(
+pub(crate) fn one_vote_per_term(
     id: NodeId,
     term: Term,
     before: Option<NodeId>,
@@ -508,7 +508,7 @@ pub(super) fn committed_not_lost(
 
 /// Same index and term ⇒ same command and same preceding term (and so, by
 /// induction over every write, identical prefixes).
-pub(super) fn log_matching(
+pub(crate) fn log_matching(
     entries: &mut EntryMap,
     id: NodeId,
     entry: &Entry,
@@ -535,7 +535,7 @@ pub(super) fn log_matching(
 }
 
 /// A node's commit index never goes back while it is up.
-pub(super) fn commit_never_decreases(
+pub(crate) fn commit_never_decreases(
     id: NodeId,
     before: Index,
     after: Index,
@@ -685,7 +685,7 @@ fn pair_hash(key: &str, value: Option<&str>) -> u64 {
     }
 }
 
-fn payload_hash(data: &EntryData) -> u64 {
+pub(crate) fn payload_hash(data: &EntryData) -> u64 {
     match data {
         EntryData::Noop => 1,
         EntryData::Command(bytes) => hash_bytes(bytes),

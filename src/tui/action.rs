@@ -125,6 +125,24 @@ pub enum Action {
     /// Play the shipped tour called so on a fresh cluster of the size its
     /// script asks for (the main loop replaces the cluster).
     StartTour(String),
+    /// Show or hide the message list (in the log pane's place).
+    ToggleMessages,
+    /// Show or hide focus mode: the selected node's messages as arrows.
+    ToggleFlow,
+    /// Show or hide the live checker panel.
+    ToggleChecker,
+}
+
+/// What the log pane's place shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Lower {
+    /// Every node's log (the default).
+    #[default]
+    Log,
+    /// The message list (`m`).
+    Messages,
+    /// Focus mode (`f`).
+    Flow,
 }
 
 /// A view as an action carries it; two are equal when they are the same

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use ratatui::layout::{Position, Rect};
 
 use crate::raft::NodeId;
+use crate::runtime::observe::MsgFilter;
 use crate::runtime::{ClusterView, NodeState};
 use crate::scenario::tours::{self, TOURS};
-use crate::tui::action::{Action, Focus, Move};
+use crate::tui::action::{Action, Focus, Lower, Move};
 use crate::tui::command::{self, Command, Context};
 use crate::tui::console::{Console, LineKind};
 use crate::tui::driver::{Driver, Outcome, Request, groups_text};
@@ -84,6 +85,16 @@ pub struct App {
     /// A tour the person chose, for the main loop to start on a fresh
     /// cluster (see [`App::replace_cluster`]).
     pub tour_request: Option<String>,
+    /// What the log pane's place shows: the log, messages or focus mode.
+    pub lower: Lower,
+    /// Whether the live checker panel is shown.
+    pub checker: bool,
+    /// Which messages the list shows (`msgs`).
+    pub msg_filter: MsgFilter,
+    /// Matching messages scrolled back from the newest.
+    pub msg_scroll: usize,
+    /// While scrolled back, the last message number the list holds still at.
+    pub msg_anchor: Option<u64>,
     driver: Box<dyn Driver>,
     next_id: u64,
 }
@@ -119,6 +130,11 @@ impl App {
             tour: None,
             tour_menu: None,
             tour_request: None,
+            lower: Lower::Log,
+            checker: false,
+            msg_filter: MsgFilter::default(),
+            msg_scroll: 0,
+            msg_anchor: None,
             driver,
             next_id: 1,
         }
@@ -216,6 +232,9 @@ impl App {
                     tour.apply(event);
                 }
             }
+            Action::ToggleMessages => self.toggle_lower(Lower::Messages),
+            Action::ToggleFlow => self.toggle_lower(Lower::Flow),
+            Action::ToggleChecker => self.checker = !self.checker,
             Action::HistoryBack(n) => self.history_back(n),
             Action::HistoryForward(n) => self.history_forward(n),
             Action::Present => self.present(),
@@ -312,6 +331,37 @@ impl App {
                 format!("{:<width$}  {}", tour.name, tour.about),
             );
         }
+    }
+
+    /// Where the panes go on `screen` now (a teaching pane grows the
+    /// log's place).
+    pub fn layout(&self, screen: Rect) -> Option<layout::Areas> {
+        if self.lower != Lower::Log || self.checker {
+            layout::areas_teaching(screen, self.nodes())
+        } else {
+            layout::areas(screen, self.nodes())
+        }
+    }
+
+    /// Shows `pane` in the log's place, or the log again if it is shown.
+    fn toggle_lower(&mut self, pane: Lower) {
+        self.lower = if self.lower == pane { Lower::Log } else { pane };
+        self.msg_scroll = 0;
+        self.msg_anchor = None;
+    }
+
+    /// Scrolls the message list back (positive) or forward; at 0 it
+    /// follows the newest again.
+    fn scroll_messages(&mut self, by: i64) {
+        let window = &self.view.teaching.messages;
+        let held = window.log.held(window.upto);
+        let next = (self.msg_scroll as i64).saturating_add(by).max(0) as usize;
+        self.msg_scroll = next.min(held.saturating_sub(1));
+        self.msg_anchor = if self.msg_scroll == 0 {
+            None
+        } else {
+            Some(self.msg_anchor.unwrap_or(window.upto))
+        };
     }
 
     fn set_view(&mut self, view: Arc<ClusterView>) {
@@ -454,6 +504,17 @@ impl App {
     }
 
     fn move_in_pane(&mut self, m: Move) {
+        if self.focus == Focus::Log && self.lower == Lower::Messages {
+            match m {
+                Move::Up => return self.scroll_messages(1),
+                Move::Down => return self.scroll_messages(-1),
+                Move::PageUp => return self.scroll_messages(10),
+                Move::PageDown => return self.scroll_messages(-10),
+                Move::Home => return self.scroll_messages(i64::MAX / 2),
+                Move::End => return self.scroll_messages(i64::MIN / 2),
+                Move::Left | Move::Right => {}
+            }
+        }
         match (self.focus, m) {
             (Focus::Log, Move::Left) => self.scroll_log(1),
             (Focus::Log, Move::Right) => self.scroll_log(-1),
@@ -503,7 +564,7 @@ impl App {
 
     fn click(&mut self, x: u16, y: u16) {
         let screen = Rect::new(0, 0, self.size.0, self.size.1);
-        let Some(areas) = layout::areas(screen, self.nodes()) else {
+        let Some(areas) = self.layout(screen) else {
             return;
         };
         let at = Position::new(x, y);
@@ -589,10 +650,42 @@ impl App {
             Ok(Command::Clear) => self.console.clear(),
             Ok(Command::Tour(None)) => self.list_tours(),
             Ok(Command::Tour(Some(name))) => self.start_tour(&name),
+            Ok(Command::Msgs(filter)) => {
+                if let Some(filter) = filter {
+                    self.msg_filter = filter;
+                }
+                if self.lower != Lower::Messages {
+                    self.toggle_lower(Lower::Messages);
+                }
+                self.msg_scroll = 0;
+                self.msg_anchor = None;
+                let text = format!("messages shown: {} (m hides the list)", self.msg_filter);
+                self.console.push(LineKind::Ok, text);
+            }
+            Ok(Command::UnknownBug(name)) => {
+                self.console.push(
+                    LineKind::Error,
+                    format!("unknown bug '{name}'; the bugs are:"),
+                );
+                self.list_bugs();
+            }
+            Ok(Command::Bugs) => self.list_bugs(),
             Err(e) => {
                 self.console.push(LineKind::Error, e);
             }
         }
+    }
+
+    /// Lists the unsafe variants in the console, each on or off.
+    fn list_bugs(&mut self) {
+        let on = self.view.teaching.bugs.names();
+        for (name, what) in crate::raft::Bugs::NAMES {
+            let state = if on.contains(name) { "ON " } else { "off" };
+            self.console
+                .push(LineKind::Note, format!("{state} {name}: {what}"));
+        }
+        self.console
+            .push(LineKind::Note, "switch one with `bug NAME on|off`");
     }
 
     fn finish(&mut self, outcome: Outcome) {
@@ -707,5 +800,6 @@ pub fn request_text(request: &Request) -> String {
         Request::Delete(k) => format!("delete {k}"),
         Request::Cas(k, a, b) => format!("cas {k} {a} {b}"),
         Request::Replay => "replay".into(),
+        Request::Bug(name, on) => format!("bug {name} {}", if *on { "on" } else { "off" }),
     }
 }

@@ -6,6 +6,7 @@
 //! takes that [`Context`].
 
 use crate::raft::NodeId;
+use crate::runtime::observe::{MsgClass, MsgFilter};
 use crate::scenario::tours;
 use crate::tui::driver::Request;
 
@@ -20,6 +21,12 @@ pub enum Command {
     Clear,
     /// `tour`: list the guided tours; `tour NAME`: play one.
     Tour(Option<String>),
+    /// Show the message list, with a new filter if given.
+    Msgs(Option<MsgFilter>),
+    /// List the unsafe protocol variants and whether each is on.
+    Bugs,
+    /// `bug NAME on|off` named no variant: say so and list them.
+    UnknownBug(String),
 }
 
 /// What the parser needs to know about the dashboard.
@@ -51,6 +58,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("transfer N", "make N leader"),
     ("speed X", "X times as fast"),
     ("pause / resume / step", "the clock"),
+    ("msgs [from/to N] [T]", "filter messages"),
+    ("bug [NAME on|off]", "break Raft"),
     ("clear / help", "console / this"),
     ("tour [NAME]", "guided tours"),
 ];
@@ -121,16 +130,82 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         }
         ("transfer", [n]) => req(Request::Transfer(node(n)?)),
         ("speed", [x]) => req(Request::Speed(parse_speed(x)?)),
+        ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
+        ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
+        ("bug" | "bugs", []) => Ok(Command::Bugs),
+        ("bug", [name, state]) => {
+            let on = match state.to_ascii_lowercase().as_str() {
+                "on" => true,
+                "off" => false,
+                _ => return Err(format!("bug: say `on` or `off`, not '{state}'")),
+            };
+            let name = name.to_ascii_lowercase();
+            if !crate::raft::Bugs::default().enable(&name) {
+                return Ok(Command::UnknownBug(name));
+            }
+            req(Request::Bug(name, on))
+        }
         (
             "put" | "set" | "get" | "delete" | "del" | "cas" | "kill" | "restart" | "pause"
             | "resume" | "isolate" | "heal" | "loss" | "delay" | "transfer" | "speed" | "step"
-            | "help" | "clear" | "tour",
+            | "help" | "clear" | "tour" | "bug",
             _,
         ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
         _ => Err(format!(
             "unknown command '{verb}'; type `help` for the list"
         )),
     }
+}
+
+/// `from N`, `to N`, `node N`, `type T` (or just `T`), `faults`, `all`,
+/// in any order, into a message filter.
+pub fn parse_msg_filter(args: &[&str], nodes: usize) -> Result<MsgFilter, String> {
+    let mut filter = MsgFilter::default();
+    let mut words = args.iter();
+    let types = || {
+        MsgClass::ALL
+            .iter()
+            .map(|c| c.word())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let class = |w: &str| {
+        MsgClass::parse(w)
+            .ok_or_else(|| format!("'{w}' is not a message type: write {}|read|all", types()))
+    };
+    while let Some(&word) = words.next() {
+        let mut value = |what: &str| {
+            words
+                .next()
+                .copied()
+                .ok_or_else(|| format!("msgs: `{what}` needs a value, e.g. `msgs {what} 2`"))
+        };
+        match word.to_ascii_lowercase().as_str() {
+            "from" => filter.from = Some(parse_node(value("from")?, nodes)?),
+            "to" => filter.to = Some(parse_node(value("to")?, nodes)?),
+            "node" => filter.node = Some(parse_node(value("node")?, nodes)?),
+            "type" => {
+                let w = value("type")?;
+                filter.class = if w.eq_ignore_ascii_case("all") {
+                    None
+                } else {
+                    Some(class(w)?)
+                };
+            }
+            "faults" | "unusual" | "dropped" => filter.unusual = true,
+            "all" | "clear" | "reset" => filter = MsgFilter::default(),
+            other => match MsgClass::parse(other) {
+                Some(c) => filter.class = Some(c),
+                None => {
+                    return Err(format!(
+                        "msgs: '{word}' is not understood; write e.g. `msgs from 1 to 3 type append`, `msgs node 2 vote`, `msgs faults` or `msgs all` (types: {}|read)",
+                        types()
+                    ));
+                }
+            },
+        }
+    }
+    Ok(filter)
 }
 
 /// The syntax line of a command.

@@ -2,23 +2,27 @@
 
 use ratatui::Frame;
 
-use crate::tui::action::Focus;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::tui::action::{Focus, Lower};
 use crate::tui::app::App;
 use crate::tui::layout;
 use crate::tui::widgets::{
-    cluster, console, events, help, log, network, scrubber, status, too_small, tour, tour_menu,
+    checker, cluster, console, events, flow, help, log, messages, network, scrubber, status,
+    too_small, tour, tour_menu,
 };
 
 /// Draws the dashboard into `frame`. Reads the app, changes nothing.
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    let Some(areas) = layout::areas(area, app.nodes()) else {
+    let Some(areas) = app.layout(area) else {
         too_small::render(area, frame.buffer_mut());
         return;
     };
     let buf = frame.buffer_mut();
     cluster::render(app, &areas, buf);
-    log::render(app, areas.log, buf);
+    lower(app, &areas, buf);
     network::render(app, areas.network, buf);
     events::render(app, areas.events, buf);
     if app.past.is_none() {
@@ -41,5 +45,37 @@ pub fn draw(app: &App, frame: &mut Frame) {
     }
     if app.help {
         help::render(app, area, frame);
+    }
+}
+
+/// The log pane's place: the log, the message list or focus mode, and the
+/// live checker panel beside it on a wide screen (instead of it on a
+/// narrow one).
+fn lower(app: &App, areas: &layout::Areas, buf: &mut Buffer) {
+    let slot = areas.log;
+    let (main, side) = match (app.checker, slot.width >= 160) {
+        (false, _) => (Some(slot), None),
+        (true, false) => (None, Some(slot)),
+        (true, true) => {
+            let w = slot.width * 62 / 100;
+            (
+                Some(Rect::new(slot.x, slot.y, w, slot.height)),
+                Some(Rect::new(slot.x + w, slot.y, slot.width - w, slot.height)),
+            )
+        }
+    };
+    if let Some(area) = main {
+        match app.lower {
+            Lower::Log => log::render(app, area, buf),
+            Lower::Messages => messages::render(app, area, buf),
+            Lower::Flow => {
+                let ids: Vec<_> = app.view.nodes.iter().map(|n| n.id).collect();
+                let cols = flow::columns(&ids, &areas.cards, area);
+                flow::render(app, area, &cols, buf);
+            }
+        }
+    }
+    if let Some(area) = side {
+        checker::render(app, area, buf);
     }
 }

@@ -66,6 +66,8 @@ pub enum Request {
     /// Simulated mode only: restart the run from time 0 with the same
     /// seed and replay the inputs given so far.
     Replay,
+    /// `bug NAME on|off`: switch a known-unsafe protocol variant.
+    Bug(String, bool),
 }
 
 impl Request {
@@ -228,6 +230,16 @@ fn control(cluster: &Cluster, request: Request) -> Result<String, String> {
         Request::PauseClock => cluster.pause_clock().map(|()| "time paused".to_string()),
         Request::ResumeClock => cluster.resume_clock().map(|()| "time runs".to_string()),
         Request::Step => cluster.step().map(|()| "stepped one tick".to_string()),
+        Request::Bug(name, on) => cluster.set_bug(&name, on).map(|bugs| {
+            if bugs.any() {
+                format!(
+                    "unsafe variants on: {} — Raft is unsafe now",
+                    bugs.names().join(", ")
+                )
+            } else {
+                "every unsafe variant is off: Raft is safe again".to_string()
+            }
+        }),
         other => return Err(format!("not a control: {other:?}")),
     }
     .map_err(words)

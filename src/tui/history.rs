@@ -168,6 +168,7 @@ mod tests {
             links: Vec::new(),
             groups: Vec::new(),
             events: Vec::new(),
+            teaching: Default::default(),
         })
     }
 

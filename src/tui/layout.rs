@@ -111,6 +111,35 @@ pub fn areas(area: Rect, nodes: usize) -> Option<Areas> {
     })
 }
 
+/// Rows the console, network and events keep when a teaching pane
+/// (messages, focus mode, checks) takes the log's place and grows.
+const BOTTOM_KEPT: u16 = 12;
+
+/// The layout with a teaching pane in the log's place: on a tall screen
+/// the log's place grows down into the bottom row, which keeps
+/// [`BOTTOM_KEPT`] rows (a short screen stays as [`areas`] lays it out).
+pub fn areas_teaching(area: Rect, nodes: usize) -> Option<Areas> {
+    let mut a = areas(area, nodes)?;
+    let bottom_h = a.console.height;
+    if bottom_h <= BOTTOM_KEPT {
+        return Some(a);
+    }
+    let extra = bottom_h - BOTTOM_KEPT;
+    a.log.height += extra;
+    let (y, h) = (a.console.y + extra, BOTTOM_KEPT);
+    let wide = a.network.y == a.console.y && a.network.height == bottom_h;
+    a.console = Rect::new(a.console.x, y, a.console.width, h);
+    if wide {
+        a.network = Rect::new(a.network.x, y, a.network.width, h);
+        a.events = Rect::new(a.events.x, y, a.events.width, h);
+    } else {
+        let net_h = a.network.height.min(h / 2).max(3.min(h));
+        a.network = Rect::new(a.network.x, y, a.network.width, net_h);
+        a.events = Rect::new(a.events.x, y + net_h, a.events.width, h - net_h);
+    }
+    Some(a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +169,20 @@ mod tests {
             }
         }
         assert_eq!(areas(Rect::new(0, 0, 79, 24), 5), None);
+        for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 50), (300, 80)] {
+            let screen = Rect::new(0, 0, w, h);
+            for n in 1..=9 {
+                let a = areas_teaching(screen, n).expect("fits");
+                let plain = areas(screen, n).expect("fits");
+                assert!(a.log.height >= plain.log.height);
+                assert_eq!(a.log.bottom(), a.console.y, "{w}x{h} n={n}");
+                for r in [a.cluster, a.log, a.network, a.events, a.console, a.status] {
+                    assert!(inside(r, screen), "{w}x{h} n={n}: {r:?}");
+                }
+                assert!(a.console.height >= BOTTOM_MIN.min(plain.console.height));
+                assert_eq!(a.events.bottom(), a.console.bottom(), "{w}x{h} n={n}");
+            }
+        }
         assert_eq!(areas(Rect::new(0, 0, 80, 23), 5), None);
     }
 }

@@ -39,7 +39,7 @@ mod tests;
 #[cfg(test)]
 mod tests_time_travel;
 
-pub use action::{Action, Focus, Move, NewView};
+pub use action::{Action, Focus, Lower, Move, NewView};
 pub use app::{App, Options};
 pub use draw::draw;
 pub use driver::{Driver, LiveDriver, Outcome, Request};

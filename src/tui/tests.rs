@@ -135,6 +135,7 @@ pub(super) fn cluster(nodes: Vec<NodeView>, groups: Vec<Vec<NodeId>>) -> Cluster
             event(18, Some(1), "became Leader in term 2"),
             event(30, Some(2), "follows leader n1 in term 2"),
         ],
+        teaching: Default::default(),
     }
 }
 
@@ -730,4 +731,6 @@ fn esc_closes_a_finished_tour_only() {
 }
 
 // The tour menu and the shipped tours on the dashboard: in their own file.
+#[path = "tests_teach.rs"]
+mod teach;
 mod tour_menu;

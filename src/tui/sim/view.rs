@@ -110,6 +110,7 @@ impl ViewBuilder {
             links: links(sim),
             groups: sim.fabric().groups(),
             events: self.events.iter().cloned().collect(),
+            teaching: Default::default(),
         })
     }
 

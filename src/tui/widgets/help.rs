@@ -18,10 +18,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Esc", "leave console/help/past"),
     ("1-9", "select a node"),
     ("arrows j l", "select node / scroll"),
-    ("k", "kill selected node"),
-    ("r", "restart it"),
-    ("p", "pause / resume it"),
-    ("i", "isolate it"),
+    ("k  r", "kill / restart selected"),
+    ("p  i", "pause-resume / isolate"),
     ("t", "make it leader"),
     ("h  H", "heal the network"),
     ("space", "pause / run time"),
@@ -31,6 +29,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("R", "sim: replay the seed"),
     ("T", "guided tours menu"),
     ("log pane", "hjkl scroll, H heals"),
+    ("m  f  c", "messages / focus / checks"),
     ("mouse", "click card; wheel: log"),
 ];
 

@@ -1,16 +1,20 @@
 //! The panes, one per file. Each is a function from the [`App`] (read
 //! only) and its rectangle to cells in the frame's buffer.
 
+pub mod checker;
 pub mod cluster;
 pub mod console;
 pub mod events;
+pub mod flow;
 pub mod help;
 pub mod log;
+pub mod messages;
 pub mod network;
 pub mod node_card;
 pub mod scrubber;
 pub mod sim_badge;
 pub mod status;
+pub mod teach_style;
 pub mod too_small;
 pub mod tour;
 pub mod tour_menu;

@@ -7,7 +7,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use super::events::cluster_time;
-use super::{put_line, styled};
+use super::{put_line, styled, teach_style};
 use crate::tui::action::Focus;
 use crate::tui::app::App;
 
@@ -15,6 +15,9 @@ use crate::tui::app::App;
 pub fn keys_now(app: &App) -> &'static str {
     if app.help {
         return "Esc/?/q close help";
+    }
+    if app.focus == Focus::Log && app.lower == crate::tui::action::Lower::Messages {
+        return "arrows scroll  End newest  m close  `msgs from 1 type vote` filters  Tab focus";
     }
     match app.focus {
         Focus::Console => "Enter run  Up/Down history  Esc leave  Ctrl-C quit",
@@ -43,7 +46,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Some(l) => format!(" leader n{l} "),
         None => " no leader ".to_string(),
     };
-    let mut spans = vec![
+    let mut spans = Vec::new();
+    let bugs = view.teaching.bugs.names();
+    if !bugs.is_empty() {
+        let dash = if theme.ascii { "-" } else { "—" };
+        let badge = format!(
+            " {} BUG {} ON {dash} Raft is unsafe ",
+            teach_style::warning(theme),
+            bugs.join("+")
+        );
+        spans.push(styled(badge, teach_style::badge(theme)));
+    }
+    if view.teaching.checks.violated() {
+        let mark = teach_style::check_mark(theme, false);
+        spans.push(styled(
+            format!(" {mark} VIOLATED (c) "),
+            teach_style::badge(theme),
+        ));
+    }
+    spans.extend([
         styled(
             format!(" t={} ", cluster_time(view.tick)),
             base.add_modifier(Modifier::BOLD),
@@ -51,9 +72,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         styled(format!("speed {}× ", view.speed), base),
         time,
         styled(leader, base.add_modifier(Modifier::BOLD)),
-    ];
+    ]);
     spans.extend(super::sim_badge::spans(app, base));
     spans.extend([Span::styled("| ", base), Span::styled(keys_now(app), base)]);
-    let line = Line::from(spans);
-    put_line(buf, area, 0, &line);
+    put_line(buf, area, 0, &Line::from(spans));
 }
