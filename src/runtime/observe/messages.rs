@@ -126,7 +126,8 @@ pub enum DropCause {
 /// What the network did with a message, as decided when it was sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
-    /// Handed to the receiver at once.
+    /// Handed to the receiver at once, or within a fresh link's usual
+    /// latency ([`NORMAL_LATENCY_US`]).
     Delivered,
     /// Held back `us` cluster µs before delivery.
     Delayed {
@@ -144,13 +145,18 @@ pub enum Fate {
     Dropped(DropCause),
 }
 
+/// The most a fresh link takes to deliver (its usual latency, which the
+/// network pane calls "no delay"): a message within it is simply delivered,
+/// one held longer (`delay A..Bms`) is marked delayed.
+pub const NORMAL_LATENCY_US: u64 = 2_000;
+
 impl Fate {
     /// The fate of a message the fabric gave these delays (one per copy;
     /// none: dropped for `cause`).
     pub fn from_delays(delays: &[u64], cause: DropCause) -> Fate {
         match delays {
             [] => Fate::Dropped(cause),
-            [0] => Fate::Delivered,
+            [us] if *us <= NORMAL_LATENCY_US => Fate::Delivered,
             [us] => Fate::Delayed { us: *us },
             many => Fate::Duplicated {
                 copies: many.len().min(u8::MAX as usize) as u8,
@@ -548,6 +554,11 @@ mod tests {
             Fate::Dropped(DropCause::Lost)
         );
         assert_eq!(Fate::from_delays(&[0], DropCause::Lost), Fate::Delivered);
+        // A fresh link's usual latency is no delay.
+        assert_eq!(
+            Fate::from_delays(&[crate::net::Link::default().delay_max_us], DropCause::Lost),
+            Fate::Delivered
+        );
         assert_eq!(
             Fate::from_delays(&[3000], DropCause::Lost),
             Fate::Delayed { us: 3000 }
