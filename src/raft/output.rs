@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, Index, Message, NodeId, Term, Ticks};
+use super::{Entry, Index, Membership, Message, NodeId, Term, Ticks};
 
 /// The state a node must persist before it sends anything that depends on it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,22 @@ pub struct SnapshotMeta {
     pub index: Index,
     /// Term of that entry.
     pub term: Term,
+    /// The configuration at that index: the latest configuration entry at
+    /// or before it, or `None` when there was none (the initial
+    /// configuration, which every node is given at start).
+    pub config: Option<Membership>,
+}
+
+impl SnapshotMeta {
+    /// Metadata of a snapshot at `index`/`term` without a configuration
+    /// change before it.
+    pub fn at(index: Index, term: Term) -> SnapshotMeta {
+        SnapshotMeta {
+            index,
+            term,
+            config: None,
+        }
+    }
 }
 
 /// A snapshot of the state machine, standing for every log entry up to
@@ -168,6 +184,22 @@ pub enum Event {
         /// Last index the snapshot covers.
         index: Index,
     },
+    /// The configuration this node uses changed: a configuration entry was
+    /// appended (or arrived in a snapshot), or one was truncated away and
+    /// the previous configuration is back.
+    MembershipChanged {
+        /// The configuration now in use.
+        config: Membership,
+        /// Index of the entry that made it (0: the initial configuration).
+        index: Index,
+        /// Whether it is not committed yet.
+        pending: bool,
+    },
+    /// A leader that removed itself committed its removal and stepped down.
+    RemovedSelf {
+        /// The term it led.
+        term: Term,
+    },
 }
 
 /// Everything produced by the inputs since the last drain. The driver must
@@ -244,4 +276,8 @@ pub struct Status {
     pub election_timeout: Ticks,
     /// On a leader: each follower's progress, by id.
     pub progress: Vec<(NodeId, Progress)>,
+    /// The configuration it uses (the latest in its log).
+    pub membership: Membership,
+    /// Whether that configuration's entry is not committed yet.
+    pub membership_pending: bool,
 }

@@ -584,6 +584,17 @@ impl NodeThread {
                 format!("sends its snapshot up to {index} to n{to}")
             }
             Event::SnapshotInstalled { index } => format!("installed a snapshot up to {index}"),
+            Event::MembershipChanged {
+                config,
+                index,
+                pending,
+            } => {
+                let state = if pending { "pending" } else { "committed" };
+                format!("configuration at {index} ({state}): {config}")
+            }
+            Event::RemovedSelf { term } => {
+                format!("removed from the cluster, steps down (term {term})")
+            }
         };
         self.event(text);
     }

@@ -549,7 +549,7 @@ fn every_error_kind_has_a_located_message() {
         ("cluster 0", "t.scen:2:9: a cluster has 1 to 9 nodes, not 0"),
         (
             "cluster 3 bug fast",
-            "t.scen:2:15: unknown bug \"fast\" (known: commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads, ack-before-fsync)",
+            "t.scen:2:15: unknown bug \"fast\" (known: commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads, ack-before-fsync, two-changes-in-flight)",
         ),
         (
             "cluster 3 speed 2",
