@@ -28,7 +28,7 @@ pub struct RunArgs {
     pub nodes: usize,
     /// Faults to inject: `all`, `none`, or a comma-separated list of crash,
     /// partition, isolate, bridge, oneway, loss, delay, duplicate, crashpoint,
-    /// churn.
+    /// churn, membership.
     #[arg(long, default_value = "all")]
     pub faults: String,
     /// Client operations per run (spread over the run's duration).
@@ -44,7 +44,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 5)]
     pub keys: usize,
     /// Turn on a known-unsafe protocol variant (repeatable):
-    /// commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads.
+    /// commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads,
+    /// ack-before-fsync, two-changes-in-flight.
     #[arg(long = "bug", value_name = "NAME")]
     pub bugs: Vec<String>,
 }
@@ -76,6 +77,7 @@ struct Counts {
     messages: u64,
     snapshots: u64,
     installed: u64,
+    membership: u64,
     sim_us: u64,
 }
 
@@ -86,6 +88,7 @@ impl std::ops::AddAssign for Counts {
         self.messages += o.messages;
         self.snapshots += o.snapshots;
         self.installed += o.installed;
+        self.membership += o.membership;
         self.sim_us += o.sim_us;
     }
 }
@@ -173,7 +176,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         println!("{v}\n");
     }
     println!(
-        "checked {} runs (seeds {}, {} node{}, faults {}{}): {} client operations, {} elections, {} messages, {} snapshots ({} sent to followers), {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
+        "checked {} runs (seeds {}, {} node{}, faults {}{}): {} client operations, {} elections, {} messages, {} snapshots ({} sent to followers), {} membership changes, {:.0} s simulated in {:.1} s ({:.0}x real time), {} violation{}",
         totals.runs,
         args.seeds,
         args.run.nodes,
@@ -185,6 +188,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         totals.counts.messages,
         totals.counts.snapshots,
         totals.counts.installed,
+        totals.counts.membership,
         totals.counts.sim_us as f64 / 1e6,
         elapsed,
         totals.counts.sim_us as f64 / 1e6 / elapsed.max(1e-9),
@@ -305,6 +309,7 @@ impl Plan {
             messages: stats.messages_sent,
             snapshots: stats.snapshots,
             installed: stats.snapshots_installed,
+            membership: stats.membership_changes,
             sim_us: sim.now_us(),
         };
         outcome.violation = result.err().map(|mut v: Violation| {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{ClientId, Command, KvError, Op, OpResult};
-use crate::raft::{Entry, EntryData, Index, RaftLog, Snapshot, SnapshotMeta};
+use crate::raft::{Entry, EntryData, Index, RaftLog, Snapshot};
 
 /// A command's outcome, to hand back to the client that proposed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,12 +82,8 @@ impl KvStore {
         if threshold == 0 || self.applied < covered + threshold {
             return None;
         }
-        let term = log.term_at(self.applied)?;
         Some(Snapshot {
-            meta: SnapshotMeta {
-                index: self.applied,
-                term,
-            },
+            meta: log.snapshot_meta_at(self.applied)?,
             data: self.snapshot(),
         })
     }

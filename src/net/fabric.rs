@@ -106,6 +106,29 @@ impl Fabric {
         })
     }
 
+    /// Adds node `id` (a new member of the cluster), linked to and from
+    /// everyone by default links.
+    pub fn add_node(&mut self, id: NodeId) -> Result<(), FabricError> {
+        if self.ids.contains(&id) {
+            return Err(FabricError::DuplicateNode(id));
+        }
+        let mut ids = self.ids.clone();
+        ids.push(id);
+        ids.sort_unstable();
+        let n = ids.len();
+        let mut links = vec![Link::default(); n * n];
+        for (i, &from) in ids.iter().enumerate() {
+            for (j, &to) in ids.iter().enumerate() {
+                if let Ok(k) = self.slot(from, to) {
+                    links[i * n + j] = self.links[k];
+                }
+            }
+        }
+        self.ids = ids;
+        self.links = links;
+        Ok(())
+    }
+
     /// The nodes, sorted.
     pub fn ids(&self) -> &[NodeId] {
         &self.ids
@@ -429,6 +452,17 @@ mod tests {
     fn new_rejects_empty_and_duplicates() {
         assert_eq!(Fabric::new(&[]), Err(FabricError::NoNodes));
         assert_eq!(Fabric::new(&[1, 2, 1]), Err(FabricError::DuplicateNode(1)));
+    }
+
+    #[test]
+    fn an_added_node_is_linked_and_keeps_the_others_links() {
+        let mut f = five();
+        f.cut(1, 2).unwrap();
+        f.add_node(7).unwrap();
+        assert_eq!(f.ids(), &[1, 2, 3, 4, 5, 7]);
+        assert!(!f.is_up(1, 2));
+        assert!(f.is_up(2, 1) && f.is_up(7, 1) && f.is_up(1, 7));
+        assert_eq!(f.add_node(3), Err(FabricError::DuplicateNode(3)));
     }
 
     #[test]

@@ -10,7 +10,10 @@ use super::{NodeId, Ticks};
 pub struct Config {
     /// This node's id.
     pub id: NodeId,
-    /// Every voter of the cluster, this node included.
+    /// The cluster's initial configuration: the voters every node starts
+    /// with. Membership changes in the log replace it. A node outside it (one
+    /// that will be added later) starts as a non-member and waits for the
+    /// leader to reach it.
     pub voters: Vec<NodeId>,
     /// Election timeouts are drawn uniformly from `[min, max)` ticks
     /// (default 15..30: the Raft paper's 150–300 ms at a 10 ms tick).
@@ -53,6 +56,10 @@ pub struct Bugs {
     /// disk (it syncs later), so a crash can lose what a node acknowledged.
     /// The Raft core ignores this; drivers honour it.
     pub ack_before_fsync: bool,
+    /// A leader accepts a membership change while the previous one is not
+    /// committed yet, so two single-server changes can be in flight and
+    /// majorities of the configurations they make need not overlap.
+    pub two_changes_in_flight: bool,
 }
 
 impl Bugs {
@@ -75,6 +82,10 @@ impl Bugs {
             "ack-before-fsync",
             "send acknowledgements before the state they promise is synced to disk",
         ),
+        (
+            "two-changes-in-flight",
+            "accept a membership change before the previous one is committed",
+        ),
     ];
 
     /// Turns on the variant called `name`; false when no variant has that name.
@@ -85,6 +96,7 @@ impl Bugs {
             "forget-vote" => self.forget_vote = true,
             "stale-leader-reads" => self.leader_reads_without_read_index = true,
             "ack-before-fsync" => self.ack_before_fsync = true,
+            "two-changes-in-flight" => self.two_changes_in_flight = true,
             _ => return false,
         }
         true
@@ -98,6 +110,7 @@ impl Bugs {
             self.forget_vote,
             self.leader_reads_without_read_index,
             self.ack_before_fsync,
+            self.two_changes_in_flight,
         ];
         Bugs::NAMES
             .iter()
@@ -134,11 +147,18 @@ impl Config {
     /// Checks that the settings make sense.
     pub fn validate(&self) -> Result<(), super::RaftError> {
         use super::RaftError::InvalidConfig;
-        if !self.voters.contains(&self.id) {
-            return Err(InvalidConfig(format!(
-                "node {} is not among the voters {:?}",
-                self.id, self.voters
-            )));
+        if self.voters.is_empty() {
+            return Err(InvalidConfig(
+                "the initial configuration has no voters".into(),
+            ));
+        }
+        if let Some(bad) = self
+            .voters
+            .iter()
+            .chain([&self.id])
+            .find(|&&id| !super::NodeSet::valid(id))
+        {
+            return Err(super::RaftError::InvalidNodeId(*bad));
         }
         if self.election_timeout_min == 0 || self.election_timeout_max <= self.election_timeout_min
         {

@@ -82,7 +82,7 @@ mod tests {
             entries: (1..=5).map(|i| entry(i, 1)).collect(),
         });
         let snapshot = Snapshot {
-            meta: SnapshotMeta { index: 3, term: 1 },
+            meta: SnapshotMeta::at(3, 1),
             data: vec![],
         };
         d.install_snapshot(snapshot);

@@ -2,7 +2,7 @@
 //! snapshot, with the bookkeeping the driver needs to persist exactly what
 //! changed.
 
-use super::{Entry, Index, LogWrite, SnapshotMeta, Term};
+use super::{Entry, EntryData, Index, LogWrite, Membership, SnapshotMeta, Term};
 
 /// A node's log: the entries after `snapshot` without gaps, and the lowest
 /// index changed since the driver last persisted.
@@ -84,6 +84,33 @@ impl RaftLog {
             return None;
         }
         self.entries.get((index - self.snapshot.index - 1) as usize)
+    }
+
+    /// The configuration in force at `index` (at least the snapshot's
+    /// index) and the index of the entry that made it: the latest
+    /// configuration entry at or before `index`, else the snapshot's
+    /// configuration (at the snapshot's index). `None` when neither has
+    /// one: the initial configuration applies.
+    pub fn config_at(&self, index: Index) -> Option<(Membership, Index)> {
+        let upto = index.min(self.last_index());
+        self.slice(self.first_index(), upto)
+            .iter()
+            .rev()
+            .find_map(|e| match e.data {
+                EntryData::Config { config, .. } => Some((config, e.index)),
+                _ => None,
+            })
+            .or_else(|| self.snapshot.config.map(|c| (c, self.snapshot.index)))
+    }
+
+    /// The metadata of a snapshot at `index` (which must be held or be the
+    /// snapshot's own index): its term and the configuration there.
+    pub fn snapshot_meta_at(&self, index: Index) -> Option<SnapshotMeta> {
+        Some(SnapshotMeta {
+            index,
+            term: self.term_at(index)?,
+            config: self.config_at(index).map(|(c, _)| c),
+        })
     }
 
     /// The entries held, from `first_index()`.
@@ -219,7 +246,7 @@ mod tests {
         assert!(RaftLog::from_entries(vec![entry(1, 1), entry(3, 1)]).is_err());
         assert!(RaftLog::from_entries(vec![entry(1, 2), entry(2, 1)]).is_err());
         assert!(RaftLog::from_entries(vec![entry(1, 1), entry(2, 2)]).is_ok());
-        let meta = SnapshotMeta { index: 5, term: 3 };
+        let meta = SnapshotMeta::at(5, 3);
         assert!(RaftLog::from_parts(meta, vec![entry(6, 3)]).is_ok());
         assert!(RaftLog::from_parts(meta, vec![entry(7, 3)]).is_err());
         assert!(RaftLog::from_parts(meta, vec![entry(6, 2)]).is_err());
@@ -259,7 +286,7 @@ mod tests {
             log.push(entry(i, if i <= 3 { 1 } else { 2 }));
         }
         log.take_write();
-        log.compact(SnapshotMeta { index: 4, term: 2 });
+        log.compact(SnapshotMeta::at(4, 2));
         assert_eq!((log.first_index(), log.last_index()), (5, 6));
         assert_eq!(log.term_at(4), Some(2));
         assert_eq!(log.term_at(3), None, "compacted away");
@@ -270,17 +297,17 @@ mod tests {
         assert!(!log.has_write(), "compaction is not a write");
         log.truncate_from(2);
         assert_eq!(log.last_index(), 4, "truncation stops at the snapshot");
-        log.compact(SnapshotMeta { index: 9, term: 3 });
+        log.compact(SnapshotMeta::at(9, 3));
         assert_eq!((log.last_index(), log.last_term()), (9, 3));
     }
 
     #[test]
     fn installing_a_snapshot_keeps_a_matching_suffix_only() {
         let mut log = RaftLog::from_entries((1..=5).map(|i| entry(i, 1)).collect()).unwrap();
-        log.install_snapshot(SnapshotMeta { index: 3, term: 1 });
+        log.install_snapshot(SnapshotMeta::at(3, 1));
         assert_eq!((log.first_index(), log.last_index()), (4, 5));
         assert!(!log.has_write());
-        log.install_snapshot(SnapshotMeta { index: 4, term: 7 });
+        log.install_snapshot(SnapshotMeta::at(4, 7));
         assert_eq!((log.last_index(), log.last_term()), (4, 7));
         let w = log.take_write().unwrap();
         assert_eq!(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Index, NodeId, SnapshotMeta, Term};
+use super::{ConfChange, Index, Membership, NodeId, SnapshotMeta, Term};
 
 /// One entry of the replicated log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +30,14 @@ pub enum EntryData {
     Noop,
     /// An opaque command for the state machine (the KV store encodes its own).
     Command(Payload),
+    /// A membership change, and the configuration it makes. Every node uses
+    /// `config` from the moment the entry is in its log.
+    Config {
+        /// What changed.
+        change: ConfChange,
+        /// The configuration from this entry on.
+        config: Membership,
+    },
 }
 
 /// A command's bytes, shared rather than copied: an entry is cloned into

@@ -26,6 +26,8 @@
 //!   confirmed with a heartbeat round that it is still leader, and the state
 //!   machine has applied the commit index seen when the read arrived.
 //! - **Leadership transfer** (thesis §3.10) with `TimeoutNow`.
+//! - **Membership change** (thesis §4): learners, and voters added or
+//!   removed one at a time through the log (see [`membership`]).
 //!
 //! The node is *sans-IO*: it never reads a clock, spawns a thread, touches
 //! a file or draws from a global RNG. A driver (the simulator or the live
@@ -39,12 +41,14 @@
 mod config;
 mod durable;
 mod log;
+pub mod membership;
 mod message;
 mod node;
 mod output;
 
 pub use config::{Bugs, Config};
 pub use log::RaftLog;
+pub use membership::{ConfChange, Membership, NodeSet};
 pub use message::{Body, Entry, EntryData, Message, Payload};
 pub use node::Node;
 pub use output::{
@@ -82,6 +86,45 @@ pub enum RaftError {
     /// The durable state given to `Node::new` is not a valid log.
     #[error("invalid durable state: {0}")]
     InvalidState(String),
+    /// A node id outside what a configuration can hold.
+    #[error("node id {0} is out of range (1 to {max})", max = membership::MAX_NODE_ID)]
+    InvalidNodeId(NodeId),
+    /// The node is already in the configuration.
+    #[error("node {id} is already a {}", if *.voter { "voter" } else { "learner" })]
+    AlreadyMember {
+        /// The node.
+        id: NodeId,
+        /// Whether it is a voter (else a learner).
+        voter: bool,
+    },
+    /// The node is a learner where a voter is needed.
+    #[error("node {0} is a learner, not a voter")]
+    NotVoter(NodeId),
+    /// Removing the only voter would leave nobody to elect a leader.
+    #[error("cannot remove node {0}: it is the last voter")]
+    LastVoter(NodeId),
+    /// A membership change is already in flight (one at a time).
+    #[error("a membership change (log index {index}) is not committed yet; one change at a time")]
+    ChangeInProgress {
+        /// Index of the uncommitted configuration entry.
+        index: Index,
+    },
+    /// A new leader must commit an entry of its term before changing the
+    /// membership (the single-server change fix).
+    #[error("the leader has not committed an entry of its term yet; try again shortly")]
+    LeaderNotReady,
+    /// A learner must hold every committed entry before it votes.
+    #[error(
+        "learner {id} has not caught up yet (it holds up to index {match_index}, the commit index is {commit})"
+    )]
+    LearnerBehind {
+        /// The learner.
+        id: NodeId,
+        /// Highest index known replicated on it.
+        match_index: Index,
+        /// The leader's commit index.
+        commit: Index,
+    },
 }
 
 fn leader_name(leader: &Option<NodeId>) -> String {

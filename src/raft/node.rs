@@ -7,15 +7,17 @@
 //! react. Role-specific state lives inside [`RoleState`], so a follower can
 //! never accidentally hold a leader's progress table.
 
+mod conf;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    Body, Config, DurableState, Entry, EntryData, Event, HardState, Index, Message, NodeId,
-    Payload, Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role, Snapshot,
-    SnapshotMeta, Status, Term, Ticks,
+    Body, Config, DurableState, Entry, EntryData, Event, HardState, Index, Membership, Message,
+    NodeId, Payload, Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role,
+    Snapshot, SnapshotMeta, Status, Term, Ticks,
 };
 
 /// Replication state of one follower, as the leader sees it.
@@ -76,6 +78,22 @@ enum RoleState {
     Leader(Box<LeaderState>),
 }
 
+impl Peer {
+    /// A peer the leader knows nothing about yet: probe from `next_index`.
+    fn new(next_index: Index) -> Peer {
+        Peer {
+            match_index: 0,
+            next_index,
+            probing: true,
+            inflight: 0,
+            progressed: false,
+            read_ack: 0,
+            active: true,
+            sending: None,
+        }
+    }
+}
+
 impl RoleState {
     fn role(&self) -> Role {
         match self {
@@ -112,6 +130,12 @@ pub struct Node {
     receiving: Option<(SnapshotMeta, Vec<u8>)>,
     /// A received snapshot the driver must persist and restore.
     installed: Option<Snapshot>,
+    /// The configuration every node starts with (`Config::voters`).
+    initial: Membership,
+    /// The configuration in use: the latest in the log (committed or not).
+    members: Membership,
+    /// Index of the entry that made `members` (0: the initial one).
+    members_index: Index,
 }
 
 impl Node {
@@ -156,7 +180,14 @@ impl Node {
             snapshot: durable.snapshot,
             receiving: None,
             installed: None,
+            initial: Membership::default(),
+            members: Membership::default(),
+            members_index: 0,
         };
+        node.initial = Membership::of_voters(node.config.voters.iter().copied());
+        node.members = node.initial;
+        node.rebuild_members();
+        node.events.clear();
         node.reset_election_timer();
         Ok(node)
     }
@@ -238,7 +269,19 @@ impl Node {
             election_elapsed: self.election_elapsed,
             election_timeout: self.election_timeout,
             progress,
+            membership: self.members,
+            membership_pending: self.members_index > self.commit,
         }
+    }
+
+    /// The configuration this node uses (the latest in its log).
+    pub fn membership(&self) -> Membership {
+        self.members
+    }
+
+    /// Whether the configuration in use is not committed yet.
+    pub fn membership_pending(&self) -> bool {
+        self.members_index > self.commit
     }
 
     /// Whether `take_ready` would return anything.
@@ -305,6 +348,13 @@ impl Node {
                 self.log.term_at(meta.index)
             )));
         }
+        let config = self.log.config_at(meta.index).map(|(c, _)| c);
+        if meta.config != config {
+            return Err(RaftError::InvalidState(format!(
+                "snapshot at index {} carries configuration {:?}, the log has {:?} there",
+                meta.index, meta.config, config
+            )));
+        }
         self.log.compact(meta);
         self.snapshot = Some(snapshot);
         self.events.push(Event::Compacted { index: meta.index });
@@ -321,7 +371,13 @@ impl Node {
         if matches!(self.role, RoleState::Leader(_)) {
             self.tick_leader();
         } else if self.election_elapsed >= self.election_timeout {
-            self.start_election(false);
+            if self.members.is_voter(self.config.id) {
+                self.start_election(false);
+            } else {
+                // A learner, or a node outside the configuration, never
+                // campaigns: it waits for a leader (thesis §4.2.3).
+                self.reset_election_timer();
+            }
         } else if self
             .election_elapsed
             .is_multiple_of(self.config.heartbeat_interval)
@@ -340,7 +396,7 @@ impl Node {
             _ => return,
         };
         let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
-        for peer in self.peers() {
+        for peer in self.voter_peers() {
             if answered.contains(&peer) {
                 continue;
             }
@@ -364,7 +420,7 @@ impl Node {
     /// Starts an election now, as if the election timer ran out (with a
     /// pre-vote round first when PreVote is on). A leader ignores it.
     pub fn campaign(&mut self) {
-        if !matches!(self.role, RoleState::Leader(_)) {
+        if !matches!(self.role, RoleState::Leader(_)) && self.members.is_voter(self.config.id) {
             self.start_election(false);
         }
     }
@@ -413,7 +469,6 @@ impl Node {
     /// back in `Ready::reads`: `Ready { index }` once a quorum confirmed this
     /// node is still leader (ReadIndex), or `NotLeader`.
     pub fn read(&mut self, id: ReadId) {
-        let quorum = self.quorum();
         let leader_reads_bug = self.config.bugs.leader_reads_without_read_index;
         let commit = self.commit;
         let RoleState::Leader(leader) = &mut self.role else {
@@ -431,17 +486,18 @@ impl Node {
         leader.read_seq += 1;
         let seq = leader.read_seq;
         leader.pending_reads.push_back(PendingRead { id, seq });
-        if quorum == 1 {
-            self.release_reads();
-        } else {
-            self.broadcast_heartbeat();
-        }
+        // A leader that is the only voter confirms it alone.
+        self.broadcast_heartbeat();
+        self.release_reads();
     }
 
     /// Hands leadership to `to`: the leader stops taking proposals, brings
     /// `to` up to date, then tells it to campaign at once (`TimeoutNow`).
     pub fn transfer_leader(&mut self, to: NodeId) -> Result<(), RaftError> {
-        if !self.config.voters.contains(&to) {
+        if self.members.is_learner(to) {
+            return Err(RaftError::NotVoter(to));
+        }
+        if !self.members.is_voter(to) {
             return Err(RaftError::UnknownNode(to));
         }
         let last_index = self.log.last_index();
@@ -471,13 +527,13 @@ impl Node {
         Ok(())
     }
 
-    /// Handles a message addressed to this node. Messages for another node
-    /// or from a non-member are ignored.
+    /// Handles a message addressed to this node; messages for another node
+    /// are ignored. As the thesis says (§4.1), a message is handled whether
+    /// or not its sender is in this node's configuration: a new leader may
+    /// be unknown to a lagging node. Removed servers are kept from
+    /// disrupting by the leader lease (`in_lease`) and PreVote instead.
     pub fn step(&mut self, msg: Message) {
-        if msg.to != self.config.id
-            || msg.from == self.config.id
-            || !self.config.voters.contains(&msg.from)
-        {
+        if msg.to != self.config.id || msg.from == self.config.id {
             return;
         }
         if msg.term > self.term() {
@@ -585,7 +641,9 @@ impl Node {
             } => self.on_append_response(from, success, index, hint),
             Body::HeartbeatResponse { read_seq } => self.on_heartbeat_response(from, read_seq),
             Body::TimeoutNow => {
-                if !matches!(self.role, RoleState::Leader(_)) {
+                if !matches!(self.role, RoleState::Leader(_))
+                    && self.members.is_voter(self.config.id)
+                {
                     self.start_election(true);
                 }
             }
@@ -647,6 +705,7 @@ impl Node {
             return;
         };
         self.log.install_snapshot(meta);
+        self.rebuild_members();
         self.commit = self.commit.max(meta.index);
         self.handed_out = self.handed_out.max(meta.index);
         let snapshot = Snapshot { meta, data };
@@ -708,7 +767,7 @@ impl Node {
     }
 
     fn on_vote_response(&mut self, from: NodeId, term: Term, granted: bool, pre: bool) {
-        let quorum = self.quorum();
+        let members = self.members;
         let current = self.term();
         let (votes_for, votes_against) = match &mut self.role {
             RoleState::PreCandidate {
@@ -730,7 +789,8 @@ impl Node {
         } else {
             votes_against.insert(from);
         }
-        let (won, lost) = (votes_for.len() >= quorum, votes_against.len() >= quorum);
+        let won = members.has_quorum(votes_for.iter().copied());
+        let lost = members.has_quorum(votes_against.iter().copied());
         if won {
             if pre {
                 self.become_candidate(false);
@@ -781,18 +841,24 @@ impl Node {
             return reject(self, hint);
         }
         let last_new = prev_index + entries.len() as Index;
+        let mut config_changed = false;
         for entry in entries {
             match self.log.term_at(entry.index) {
                 Some(term) if term == entry.term => continue,
                 Some(_) => {
                     self.events.push(Event::LogTruncated { from: entry.index });
+                    config_changed |= self.members_index >= entry.index;
                     self.log.truncate_from(entry.index);
                 }
                 None => {}
             }
             if entry.index == self.log.last_index() + 1 {
+                config_changed |= matches!(entry.data, EntryData::Config { .. });
                 self.log.push(entry);
             }
+        }
+        if config_changed {
+            self.rebuild_members();
         }
         self.advance_commit(leader_commit.min(last_new));
         let body = Body::AppendResponse {
@@ -872,7 +938,8 @@ impl Node {
         let heartbeat_interval = self.config.heartbeat_interval;
         let check_window = self.config.election_timeout_min;
         let check_quorum = self.config.check_quorum;
-        let quorum = self.quorum();
+        let members = self.members;
+        let id = self.config.id;
         let term = self.term();
         let RoleState::Leader(leader) = &mut self.role else {
             return;
@@ -890,11 +957,19 @@ impl Node {
         // refuses (pre-)votes from disruptive nodes.
         if self.election_elapsed >= check_window {
             self.election_elapsed = 0;
-            let active = 1 + leader.peers.values().filter(|p| p.active).count();
+            let active: Vec<NodeId> = std::iter::once(id)
+                .chain(
+                    leader
+                        .peers
+                        .iter()
+                        .filter(|(_, p)| p.active)
+                        .map(|(&i, _)| i),
+                )
+                .collect();
             for peer in leader.peers.values_mut() {
                 peer.active = false;
             }
-            if check_quorum && active < quorum {
+            if check_quorum && !members.has_quorum(active) {
                 self.events.push(Event::QuorumLost { term });
                 self.become_follower(term, None);
                 return;
@@ -970,14 +1045,14 @@ impl Node {
             role: Role::PreCandidate,
             term,
         });
-        if self.quorum() == 1 {
+        if self.members.has_quorum([self.config.id]) {
             return self.become_candidate(false);
         }
         let body = Body::PreVote {
             last_index: self.log.last_index(),
             last_term: self.log.last_term(),
         };
-        for peer in self.peers() {
+        for peer in self.voter_peers() {
             self.send_with_term(peer, term + 1, body.clone());
         }
     }
@@ -999,7 +1074,7 @@ impl Node {
             role: Role::Candidate,
             term,
         });
-        if self.quorum() == 1 {
+        if self.members.has_quorum([self.config.id]) {
             return self.become_leader();
         }
         let body = Body::Vote {
@@ -1007,7 +1082,7 @@ impl Node {
             last_term: self.log.last_term(),
             transfer,
         };
-        for peer in self.peers() {
+        for peer in self.voter_peers() {
             self.send(peer, body.clone());
         }
     }
@@ -1016,21 +1091,9 @@ impl Node {
         let term = self.term();
         let next_index = self.log.last_index() + 1;
         let peers = self
-            .peers()
+            .member_peers()
             .into_iter()
-            .map(|id| {
-                let peer = Peer {
-                    match_index: 0,
-                    next_index,
-                    probing: true,
-                    inflight: 0,
-                    progressed: false,
-                    read_ack: 0,
-                    active: true,
-                    sending: None,
-                };
-                (id, peer)
-            })
+            .map(|id| (id, Peer::new(next_index)))
             .collect();
         self.role = RoleState::Leader(Box::new(LeaderState {
             peers,
@@ -1094,7 +1157,7 @@ impl Node {
     }
 
     fn broadcast_append(&mut self) {
-        for peer in self.peers() {
+        for peer in self.member_peers() {
             self.send_append(peer);
         }
     }
@@ -1213,10 +1276,22 @@ impl Node {
         let RoleState::Leader(leader) = &self.role else {
             return;
         };
-        let mut matches: Vec<Index> = leader.peers.values().map(|p| p.match_index).collect();
-        matches.push(self.log.last_index());
+        // Only voters count; a leader that removed itself keeps
+        // replicating until its removal commits, without counting itself.
+        let members = self.members;
+        let mut matches: Vec<Index> = leader
+            .peers
+            .iter()
+            .filter(|(id, _)| members.is_voter(**id))
+            .map(|(_, p)| p.match_index)
+            .collect();
+        if members.is_voter(self.config.id) {
+            matches.push(self.log.last_index());
+        }
         matches.sort_unstable_by(|a, b| b.cmp(a));
-        let quorum_index = matches[self.quorum() - 1];
+        let Some(&quorum_index) = matches.get(members.quorum() - 1) else {
+            return;
+        };
         if quorum_index <= self.commit {
             return;
         }
@@ -1229,15 +1304,20 @@ impl Node {
 
     fn advance_commit(&mut self, index: Index) {
         if index > self.commit {
+            let was_pending = self.membership_pending();
             self.commit = index;
             self.events.push(Event::CommitAdvanced { index });
+            if was_pending && !self.membership_pending() {
+                self.membership_committed();
+            }
         }
     }
 
     /// Answers the reads whose heartbeat round a quorum acknowledged, once
     /// this leader has committed an entry of its own term.
     fn release_reads(&mut self) {
-        let quorum = self.quorum();
+        let members = self.members;
+        let id = self.config.id;
         let commit = self.commit;
         let committed_in_term =
             self.log.term_at(commit) == Some(self.term()) || self.config.bugs.commit_old_terms;
@@ -1247,10 +1327,19 @@ impl Node {
         if !committed_in_term || leader.pending_reads.is_empty() {
             return;
         }
-        let mut acks: Vec<u64> = leader.peers.values().map(|p| p.read_ack).collect();
-        acks.push(leader.read_seq);
+        let mut acks: Vec<u64> = leader
+            .peers
+            .iter()
+            .filter(|(id, _)| members.is_voter(**id))
+            .map(|(_, p)| p.read_ack)
+            .collect();
+        if members.is_voter(id) {
+            acks.push(leader.read_seq);
+        }
         acks.sort_unstable_by(|a, b| b.cmp(a));
-        let confirmed = acks[quorum - 1];
+        let Some(&confirmed) = acks.get(members.quorum() - 1) else {
+            return;
+        };
         while let Some(read) = leader.pending_reads.front() {
             if read.seq > confirmed {
                 break;
@@ -1266,20 +1355,20 @@ impl Node {
 
     // --------------------------------------------------------------- helpers
 
-    fn quorum(&self) -> usize {
-        self.config.voters.len() / 2 + 1
+    /// The voters other than this node, in id order: whom to ask for votes.
+    fn voter_peers(&self) -> Vec<NodeId> {
+        let id = self.config.id;
+        self.members.voters.iter().filter(|&p| p != id).collect()
     }
 
-    fn peers(&self) -> Vec<NodeId> {
-        let mut peers: Vec<NodeId> = self
-            .config
-            .voters
-            .iter()
-            .copied()
-            .filter(|&id| id != self.config.id)
-            .collect();
-        peers.sort_unstable();
-        peers
+    /// Voters and learners other than this node: whom a leader replicates to.
+    fn member_peers(&self) -> Vec<NodeId> {
+        let id = self.config.id;
+        self.members
+            .members()
+            .into_iter()
+            .filter(|&p| p != id)
+            .collect()
     }
 
     fn reset_election_timer(&mut self) {

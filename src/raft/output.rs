@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, Index, Message, NodeId, Term, Ticks};
+use super::{Entry, Index, Membership, Message, NodeId, Term, Ticks};
 
 /// The state a node must persist before it sends anything that depends on it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +21,22 @@ pub struct SnapshotMeta {
     pub index: Index,
     /// Term of that entry.
     pub term: Term,
+    /// The configuration at that index: the latest configuration entry at
+    /// or before it, or `None` when there was none (the initial
+    /// configuration, which every node is given at start).
+    pub config: Option<Membership>,
+}
+
+impl SnapshotMeta {
+    /// Metadata of a snapshot at `index`/`term` without a configuration
+    /// change before it.
+    pub fn at(index: Index, term: Term) -> SnapshotMeta {
+        SnapshotMeta {
+            index,
+            term,
+            config: None,
+        }
+    }
 }
 
 /// A snapshot of the state machine, standing for every log entry up to
@@ -168,6 +184,59 @@ pub enum Event {
         /// Last index the snapshot covers.
         index: Index,
     },
+    /// The configuration this node uses changed: a configuration entry was
+    /// appended (or arrived in a snapshot), or one was truncated away and
+    /// the previous configuration is back.
+    MembershipChanged {
+        /// The configuration now in use.
+        config: Membership,
+        /// Index of the entry that made it (0: the initial configuration).
+        index: Index,
+        /// Whether it is not committed yet.
+        pending: bool,
+    },
+    /// A leader that removed itself committed its removal and stepped down.
+    RemovedSelf {
+        /// The term it led.
+        term: Term,
+    },
+}
+
+impl Event {
+    /// The event in words, as the dashboards show it beside the node's
+    /// name; `None` for the ones they do not show (commit advances, a
+    /// leader forgotten).
+    pub fn text(&self) -> Option<String> {
+        Some(match self {
+            Event::RoleChanged { role, term } => format!("became {role} in term {term}"),
+            Event::LeaderChanged {
+                leader: Some(leader),
+                term,
+            } => format!("follows leader n{leader} in term {term}"),
+            Event::LeaderChanged { leader: None, .. } | Event::CommitAdvanced { .. } => {
+                return None;
+            }
+            Event::QuorumLost { term } => format!("lost its quorum, steps down (term {term})"),
+            Event::TransferStarted { to } => format!("hands leadership to n{to}"),
+            Event::LogTruncated { from } => format!("dropped conflicting entries from {from}"),
+            Event::Compacted { index } => format!("compacted its log up to {index}"),
+            Event::SnapshotSending { to, index } => {
+                format!("sends its snapshot up to {index} to n{to}")
+            }
+            Event::SnapshotInstalled { index } => format!("installed a snapshot up to {index}"),
+            Event::MembershipChanged {
+                config,
+                index,
+                pending,
+            } => {
+                let state = if *pending { "pending" } else { "committed" };
+                format!("configuration at {index} ({state}): {config}")
+            }
+            Event::RemovedSelf { term } => {
+                format!("removed from the cluster, steps down (term {term})")
+            }
+        })
+    }
 }
 
 /// Everything produced by the inputs since the last drain. The driver must
@@ -244,4 +313,8 @@ pub struct Status {
     pub election_timeout: Ticks,
     /// On a leader: each follower's progress, by id.
     pub progress: Vec<(NodeId, Progress)>,
+    /// The configuration it uses (the latest in its log).
+    pub membership: Membership,
+    /// Whether that configuration's entry is not committed yet.
+    pub membership_pending: bool,
 }

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::*;
 
+mod membership;
+
 struct Net {
     nodes: BTreeMap<NodeId, Node>,
     durable: BTreeMap<NodeId, DurableState>,
@@ -745,9 +747,16 @@ fn invalid_durable_state_is_rejected() {
         Err(RaftError::InvalidState(_))
     ));
     assert!(matches!(
-        Node::new(config(4, 3), DurableState::default(), 0),
+        Node::new(Config::new(1, vec![]), DurableState::default(), 0),
         Err(RaftError::InvalidConfig(_))
     ));
+    assert!(matches!(
+        Node::new(config(0, 3), DurableState::default(), 0),
+        Err(RaftError::InvalidNodeId(0))
+    ));
+    // A node outside the initial configuration is one waiting to be added:
+    // valid, but it never campaigns (see `a_new_node_waits_to_be_added`).
+    assert!(Node::new(config(4, 3), DurableState::default(), 0).is_ok());
 }
 
 #[test]
@@ -840,11 +849,10 @@ fn candidates_ask_again_when_requests_are_lost() {
 fn snapshot_at(net: &Net, id: NodeId, size: usize) -> Snapshot {
     let node = net.node(id);
     let index = net.applied[&id].last().map_or(0, |e| e.index);
-    let term = node.log().term_at(index).unwrap();
     let mut data = format!("state@{index};").into_bytes();
     data.resize(size.max(data.len()), b'.');
     Snapshot {
-        meta: SnapshotMeta { index, term },
+        meta: node.log().snapshot_meta_at(index).unwrap(),
         data,
     }
 }
@@ -887,7 +895,7 @@ fn compaction_drops_applied_entries_and_keeps_indexes() {
 fn compacting_past_what_was_applied_is_refused() {
     let mut net = Net::new(3);
     let leader = net.elect();
-    let meta = SnapshotMeta { index: 99, term: 1 };
+    let meta = SnapshotMeta::at(99, 1);
     let snapshot = Snapshot { meta, data: vec![] };
     assert!(matches!(
         net.node_mut(leader).compact(snapshot),
@@ -1035,7 +1043,7 @@ fn a_stale_leader_sending_a_snapshot_learns_the_new_term() {
     net.node_mut(follower).campaign();
     net.tick_all(40);
     net.heal();
-    let meta = SnapshotMeta { index: 1, term };
+    let meta = SnapshotMeta::at(1, term);
     let chunk = Message {
         from: leader,
         to: follower,

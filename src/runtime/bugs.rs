@@ -64,6 +64,7 @@ fn with(bugs: Bugs, which: Bugs, on: bool) -> Bugs {
             which.leader_reads_without_read_index,
         ),
         ack_before_fsync: pick(bugs.ack_before_fsync, which.ack_before_fsync),
+        two_changes_in_flight: pick(bugs.two_changes_in_flight, which.two_changes_in_flight),
     }
 }
 

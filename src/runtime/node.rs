@@ -598,33 +598,19 @@ impl NodeThread {
     }
 
     fn on_event(&mut self, event: Event) {
-        let text = match event {
-            Event::RoleChanged { role, term } => {
-                if role != Role::Leader {
-                    // Writes waiting here may never apply now; their
-                    // clients retry at the new leader with the same
-                    // session, so a write that does apply applies once.
-                    let leader = self.node.leader();
-                    for (_, (_, reply)) in std::mem::take(&mut self.writes) {
-                        reply.send(Reply::NotLeader(leader), &mut self.wakes);
-                    }
-                }
-                format!("became {role} in term {term}")
+        if let Event::RoleChanged { role, .. } = &event
+            && *role != Role::Leader
+        {
+            // Writes waiting here may never apply now; their clients
+            // retry at the new leader with the same session, so a write
+            // that does apply applies once.
+            let leader = self.node.leader();
+            for (_, (_, reply)) in std::mem::take(&mut self.writes) {
+                reply.send(Reply::NotLeader(leader), &mut self.wakes);
             }
-            Event::LeaderChanged {
-                leader: Some(leader),
-                term,
-            } => format!("follows leader n{leader} in term {term}"),
-            Event::LeaderChanged { leader: None, .. } => return,
-            Event::CommitAdvanced { .. } => return,
-            Event::QuorumLost { term } => format!("lost its quorum, steps down (term {term})"),
-            Event::TransferStarted { to } => format!("hands leadership to n{to}"),
-            Event::LogTruncated { from } => format!("dropped conflicting entries from {from}"),
-            Event::Compacted { index } => format!("compacted its log up to {index}"),
-            Event::SnapshotSending { to, index } => {
-                format!("sends its snapshot up to {index} to n{to}")
-            }
-            Event::SnapshotInstalled { index } => format!("installed a snapshot up to {index}"),
+        }
+        let Some(text) = event.text() else {
+            return;
         };
         self.event(text);
     }

@@ -90,6 +90,18 @@ pub enum StmtKind {
     Duplicate(f64),
     /// `transfer NODE`: leadership transfer.
     Transfer(NodeRef),
+    /// `add NODE`, `promote NODE`, `remove NODE` `[-> ok|refused]`: a
+    /// membership change through the leader.
+    Member {
+        /// Which change.
+        op: MemberOp,
+        /// The node it is about (for `add`, an id the cluster may not
+        /// have yet).
+        node: NodeRef,
+        /// `-> refused` (true) or `-> ok` (false); without one, a refusal
+        /// fails the statement.
+        refused: Option<bool>,
+    },
     /// `let NAME = VALUE`: remember a node or a number.
     Let {
         /// The name.
@@ -101,6 +113,17 @@ pub enum StmtKind {
     ResetStats,
     /// `say "TEXT"`: narration, shown in the transcript (and by tours).
     Say(String),
+}
+
+/// A membership change a script asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberOp {
+    /// `add N`: a new node joins as a learner.
+    Add,
+    /// `promote N`: a learner becomes a voter.
+    Promote,
+    /// `remove N`: a voter or learner leaves.
+    Remove,
 }
 
 /// A single node, named in a script.
@@ -245,6 +268,20 @@ pub enum Cond {
     Elections(Cmp, Num),
     /// `linearizable`: the client history so far is linearizable.
     Linearizable,
+    /// `voters == IDS [on NODES]` / `learners == IDS|none [on NODES]`:
+    /// without `on`, the leader's configuration, committed; with it, the
+    /// configuration each listed node uses (committed or not).
+    Members {
+        /// Learners (else voters).
+        learners: bool,
+        /// The ids expected, exactly (empty: `none`).
+        ids: Vec<NodeRef>,
+        /// The nodes asked, or `None` for the leader.
+        on: Option<NodeSet>,
+    },
+    /// `change committed`: the leader's latest configuration is committed
+    /// (no membership change is in flight).
+    ChangeCommitted,
 }
 
 /// A client operation.

@@ -6,7 +6,7 @@
 
 pub use crate::kv::ClientOutcome;
 use crate::kv::Op;
-use crate::raft::{Bugs, Entry, Index, NodeId, Status};
+use crate::raft::{Bugs, ConfChange, Entry, Index, NodeId, Status};
 
 use super::ClusterError;
 
@@ -77,6 +77,15 @@ pub trait Cluster {
     fn set_duplicate(&mut self, p: f64) -> Result<(), ClusterError>;
     /// Asks the leader to hand leadership to `to`.
     fn transfer_leader(&mut self, to: NodeId) -> Result<(), ClusterError>;
+    /// Asks the leader for a membership change (adding a node the cluster
+    /// does not have yet starts it); returns the index of the
+    /// configuration entry. Node statuses carry the configurations. The
+    /// default refuses: a cluster that cannot change its membership says so.
+    fn change_membership(&mut self, change: ConfChange) -> Result<Index, ClusterError> {
+        Err(ClusterError::Refused(format!(
+            "cannot {change}: this cluster does not support membership changes yet"
+        )))
+    }
     /// Submits one client operation (to `target`, or to whichever node the
     /// client picks) and runs the cluster until it completes or times out.
     fn submit(

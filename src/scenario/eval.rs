@@ -234,6 +234,71 @@ impl Ctx {
                 })
             }
             Cond::LogsConverged => logs_converged(c),
+            Cond::ChangeCommitted => match c.leader().and_then(|l| Some((l, c.status(l)?))) {
+                None => fail("no leader"),
+                Some((l, s)) => Check {
+                    ok: !s.membership_pending,
+                    detail: format!(
+                        "n{l}: {} ({})",
+                        s.membership,
+                        if s.membership_pending {
+                            "not committed yet"
+                        } else {
+                            "committed"
+                        }
+                    ),
+                },
+            },
+            Cond::Members { learners, ids, on } => {
+                let mut want = Vec::new();
+                for node in ids {
+                    // A listed id need not be a node yet (`voters == 1 2 3`
+                    // after a removal names only members).
+                    want.push(match node {
+                        NodeRef::Id(id) => *id,
+                        other => self.resolve(c, other)?,
+                    });
+                }
+                want.sort_unstable();
+                want.dedup();
+                let pick = |m: crate::raft::Membership| {
+                    if *learners { m.learners } else { m.voters }.to_vec()
+                };
+                let show = |ids: &[NodeId]| {
+                    if ids.is_empty() {
+                        "none".to_string()
+                    } else {
+                        ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+                    }
+                };
+                match on {
+                    None => {
+                        let Some(leader) = c.leader() else {
+                            return Ok(fail("no leader"));
+                        };
+                        let Some(status) = c.status(leader) else {
+                            return Ok(fail(&format!("n{leader} down")));
+                        };
+                        let have = pick(status.membership);
+                        let pending = if status.membership_pending {
+                            ", not committed yet"
+                        } else {
+                            ""
+                        };
+                        Check {
+                            ok: have == want && !status.membership_pending,
+                            detail: format!("{} (leader n{leader}{pending})", show(&have)),
+                        }
+                    }
+                    Some(set) => {
+                        let nodes = self.resolve_set(c, set, All::Up)?;
+                        per_node(&nodes, |id| {
+                            let have = pick(c.status(id)?.membership);
+                            Some((have == want, show(&have)))
+                        })
+                    }
+                }
+            }
             Cond::Value { key, value, on } => {
                 let key = self.subst(key);
                 let want = value.as_ref().map(|v| self.subst(v));

@@ -172,6 +172,8 @@ impl Cluster for Fake {
             election_elapsed: 0,
             election_timeout: 0,
             progress: Vec::new(),
+            membership: crate::raft::Membership::of_voters(self.node_ids()),
+            membership_pending: false,
         })
     }
     fn is_up(&self, id: NodeId) -> bool {

@@ -168,6 +168,10 @@ impl Cluster for LiveCluster {
             election_elapsed: n.election_elapsed,
             election_timeout: n.election_timeout,
             progress: Vec::new(),
+            // The live view does not carry the configuration yet; the
+            // runtime has no membership changes, so it is the initial one.
+            membership: crate::raft::Membership::of_voters(self.node_ids()),
+            membership_pending: false,
         })
     }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::raft::Bugs;
 
-use super::ast::{Cond, DEFAULT_WAIT_US, LetValue, NodeRef, Script, Stmt, StmtKind};
+use super::ast::{Cond, DEFAULT_WAIT_US, LetValue, MemberOp, NodeRef, Script, Stmt, StmtKind};
 use super::cursor::{Cursor, Fail};
 use super::lexer::{Line, tokenize};
 use super::{ClusterSpec, ParseError, ParseErrors};
@@ -295,6 +295,7 @@ impl Parser {
                 StmtKind::Delay { min_us, max_us }
             }
             "transfer" => StmtKind::Transfer(self.node(c)?),
+            "add" | "promote" | "remove" => self.member(verb, c)?,
             "let" => self.let_stmt(c)?,
             "reset" => {
                 c.keyword("stats")?;
@@ -352,6 +353,48 @@ impl Parser {
         }
         self.nodes = Some(nodes);
         Ok(StmtKind::Cluster(spec))
+    }
+
+    /// `add N`, `promote N`, `remove N`, with an optional `-> ok` or
+    /// `-> refused`. `add` takes any id from 1 to 9 and makes the ids up
+    /// to it known to the statements that follow.
+    fn member(&mut self, verb: &str, c: &mut Cursor) -> Result<StmtKind, Fail> {
+        let op = match verb {
+            "add" => MemberOp::Add,
+            "promote" => MemberOp::Promote,
+            _ => MemberOp::Remove,
+        };
+        let col = c.col();
+        let literal = c
+            .peek()
+            .filter(|t| !t.quoted)
+            .and_then(|t| parse_node_id(&t.text));
+        let node = match literal {
+            Some(id) if op == MemberOp::Add => {
+                if id == 0 || id > MAX_NODES as u64 {
+                    return Err(Fail::at(
+                        col,
+                        format!("there is no node {id}: node ids run from 1 to {MAX_NODES}"),
+                    ));
+                }
+                c.next("a node")?;
+                self.nodes = self.nodes.map(|n| n.max(id as usize));
+                NodeRef::Id(id)
+            }
+            _ => self.node(c)?,
+        };
+        let refused = if c.eat("->") {
+            if c.eat("refused") {
+                Some(true)
+            } else if c.eat("ok") {
+                Some(false)
+            } else {
+                return Err(c.expected("`ok` or `refused`"));
+            }
+        } else {
+            None
+        };
+        Ok(StmtKind::Member { op, node, refused })
     }
 
     fn partition(&mut self, c: &mut Cursor) -> Result<StmtKind, Fail> {
@@ -445,6 +488,10 @@ pub(super) const RESERVED: &[&str] = &[
     "applied",
     "snapshot",
     "stale",
+    "voters",
+    "learners",
+    "none",
+    "refused",
 ];
 
 /// Whether `text` has the shape of a name: a letter or `_`, then letters,

@@ -485,11 +485,11 @@ fn every_error_kind_has_a_located_message() {
         ),
         (
             "expect",
-            "t.scen:2:7: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, linearizable), found end of line",
+            "t.scen:2:7: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable), found end of line",
         ),
         (
             "expect happy",
-            "t.scen:2:8: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, linearizable), found \"happy\"",
+            "t.scen:2:8: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable), found \"happy\"",
         ),
         (
             "expect term 3",
@@ -549,7 +549,7 @@ fn every_error_kind_has_a_located_message() {
         ("cluster 0", "t.scen:2:9: a cluster has 1 to 9 nodes, not 0"),
         (
             "cluster 3 bug fast",
-            "t.scen:2:15: unknown bug \"fast\" (known: commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads, ack-before-fsync)",
+            "t.scen:2:15: unknown bug \"fast\" (known: commit-old-terms, skip-prev-check, forget-vote, stale-leader-reads, ack-before-fsync, two-changes-in-flight)",
         ),
         (
             "cluster 3 speed 2",
@@ -578,4 +578,92 @@ fn statements_before_a_cluster_and_all_errors_reported() {
             "t.scen:4:6: there is no node 3: this cluster has nodes 1 to 2",
         ]
     );
+}
+
+#[test]
+fn membership_statements_and_conditions() {
+    assert_eq!(
+        last("add 6"),
+        StmtKind::Member {
+            op: MemberOp::Add,
+            node: id(6),
+            refused: None
+        }
+    );
+    // After `add 7`, ids up to 7 are nodes of the cluster.
+    assert_eq!(
+        last("add 7\npromote n7 -> ok"),
+        StmtKind::Member {
+            op: MemberOp::Promote,
+            node: id(7),
+            refused: Some(false)
+        }
+    );
+    assert_eq!(
+        last("remove leader -> refused"),
+        StmtKind::Member {
+            op: MemberOp::Remove,
+            node: NodeRef::Leader,
+            refused: Some(true)
+        }
+    );
+    assert_eq!(
+        last("expect voters == 1 2 3"),
+        StmtKind::Expect(Cond::Members {
+            learners: false,
+            ids: vec![id(1), id(2), id(3)],
+            on: None
+        })
+    );
+    assert_eq!(
+        last("wait learners == none on all"),
+        StmtKind::Wait {
+            cond: Cond::Members {
+                learners: true,
+                ids: vec![],
+                on: Some(NodeSet::All)
+            },
+            within_us: DEFAULT_WAIT_US
+        }
+    );
+    assert_eq!(
+        last("wait change committed"),
+        StmtKind::Wait {
+            cond: Cond::ChangeCommitted,
+            within_us: DEFAULT_WAIT_US
+        }
+    );
+}
+
+#[test]
+fn membership_errors_are_located() {
+    let cases = [
+        (
+            "add 10",
+            "t.scen:2:5: there is no node 10: node ids run from 1 to 9",
+        ),
+        (
+            "add 0",
+            "t.scen:2:5: there is no node 0: node ids run from 1 to 9",
+        ),
+        (
+            "promote 6",
+            "t.scen:2:9: there is no node 6: this cluster has nodes 1 to 5",
+        ),
+        (
+            "remove 2 -> maybe",
+            "t.scen:2:13: expected `ok` or `refused`, found \"maybe\"",
+        ),
+        (
+            "expect voters 1 2",
+            "t.scen:2:15: expected `==`, found \"1\"",
+        ),
+        (
+            "wait change",
+            "t.scen:2:12: expected `committed`, found end of line",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(error(text), want, "for {text:?}");
+    }
 }

@@ -162,7 +162,7 @@ impl Parser {
 
     /// A condition, for `expect` and `wait`.
     pub(super) fn cond(&mut self, c: &mut Cursor) -> Result<Cond, Fail> {
-        let what = "a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, linearizable)";
+        let what = "a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable)";
         let word = c.next(what)?;
         let cond = match word.text.as_str() {
             _ if word.quoted => {
@@ -259,6 +259,29 @@ impl Parser {
             "messages" => Cond::Messages(self.cmp(c, None)?, self.num(c)?),
             "elections" => Cond::Elections(self.cmp(c, None)?, self.num(c)?),
             "linearizable" => Cond::Linearizable,
+            "change" => {
+                c.keyword("committed")?;
+                Cond::ChangeCommitted
+            }
+            "voters" | "learners" => {
+                let learners = word.text == "learners";
+                if !(c.eat("==") || c.eat("=")) {
+                    return Err(c.expected("`==`"));
+                }
+                let mut ids = Vec::new();
+                if !c.eat("none") {
+                    ids.push(self.node(c)?);
+                    while self.at_node(c) {
+                        ids.push(self.node(c)?);
+                    }
+                }
+                let on = if c.eat("on") {
+                    Some(self.node_set(c)?)
+                } else {
+                    None
+                };
+                Cond::Members { learners, ids, on }
+            }
             _ => {
                 return Err(Fail::at(
                     word.col,

@@ -5,10 +5,11 @@
 //! scenario usually depends on what came before.
 
 use crate::kv::{Op, OpResult};
-use crate::raft::NodeId;
+use crate::raft::{ConfChange, NodeId};
 
 use super::ast::{
-    ClientOp, DEFAULT_OP_TIMEOUT_US, Expected, LetValue, OpKind, Script, Stmt, StmtKind,
+    ClientOp, DEFAULT_OP_TIMEOUT_US, Expected, LetValue, MemberOp, NodeRef, OpKind, Script, Stmt,
+    StmtKind,
 };
 use super::eval::{All, Ctx, max_commit, max_term, names, show_value};
 use super::transcript::{Failure, Mark, Report, TranscriptLine, format_us};
@@ -330,6 +331,7 @@ impl Runner<'_, '_, '_> {
                 cluster.transfer_leader(to)?;
                 info(format!("asked to hand leadership to n{to}"))
             }
+            StmtKind::Member { op, node, refused } => member(ctx, cluster, *op, node, *refused),
             StmtKind::Let { name, value } => {
                 let (v, shown) = match value {
                     LetValue::Node(node) => {
@@ -522,5 +524,41 @@ fn concurrently(
             "expected {} from all {count}, got {shown}",
             show_expected(ctx, expected)
         ))),
+    }
+}
+
+/// `add`/`promote`/`remove`: asks for the change and checks it was accepted
+/// (or refused, with `-> refused`).
+fn member(
+    ctx: &mut Ctx,
+    cluster: &mut dyn Cluster,
+    op: MemberOp,
+    node: &NodeRef,
+    refused: Option<bool>,
+) -> Result<Outcome, StepError> {
+    let id = match (op, node) {
+        (MemberOp::Add, NodeRef::Id(id)) => *id,
+        _ => ctx.resolve(cluster, node)?,
+    };
+    let change = match op {
+        MemberOp::Add => ConfChange::AddLearner(id),
+        MemberOp::Promote => ConfChange::Promote(id),
+        MemberOp::Remove => ConfChange::Remove(id),
+    };
+    let done = match op {
+        MemberOp::Add => format!("n{id} joins as a learner"),
+        MemberOp::Promote => format!("n{id} becomes a voter"),
+        MemberOp::Remove => format!("n{id} leaves"),
+    };
+    match (cluster.change_membership(change), refused) {
+        (Ok(index), Some(true)) => Err(StepError::Fail(format!(
+            "expected the change to be refused, but it was accepted (entry {index})"
+        ))),
+        (Ok(index), Some(false)) => Ok((Mark::Pass, format!("{done} (entry {index})"))),
+        (Ok(index), None) => info(format!("{done} (entry {index})")),
+        (Err(ClusterError::Refused(why)), Some(true)) => {
+            Ok((Mark::Pass, format!("refused: {why}")))
+        }
+        (Err(e), _) => Err(e.into()),
     }
 }

@@ -255,3 +255,21 @@ fn follower_means_a_running_non_leader() {
         "got n2 is follower in term 1",
     );
 }
+
+#[test]
+fn a_cluster_without_membership_changes_refuses_them_clearly() {
+    fails_at(
+        "cluster 3\nwait leader within 1s\nadd 4\n",
+        3,
+        "cannot add learner 4: this cluster does not support membership changes yet",
+    );
+    // `-> refused` accepts the refusal; the configuration is unchanged.
+    passes(
+        "cluster 3\nwait leader within 1s\nadd 4 -> refused\nremove 2 -> refused\nexpect voters == 1 2 3\nexpect learners == none\nexpect change committed\n",
+    );
+    fails_at(
+        "cluster 3\nwait leader within 1s\nexpect voters == 1 2\n",
+        3,
+        "expected voters == 1 2, got 1 2 3 (leader n1)",
+    );
+}

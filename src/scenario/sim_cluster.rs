@@ -3,8 +3,12 @@
 
 use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
 use crate::kv::Op;
-use crate::raft::{Entry, Index, NodeId, Status};
+use crate::raft::{ConfChange, Entry, Index, NodeId, RaftError, Status};
 use crate::sim::{Sim, SimError, SimOptions, Violation};
+
+/// How long a membership change waits for a new leader to be ready, or a
+/// learner to be known caught up.
+const READY_WITHIN_US: u64 = 1_000_000;
 
 impl From<Violation> for ClusterError {
     fn from(mut v: Violation) -> ClusterError {
@@ -127,6 +131,25 @@ impl Cluster for Sim {
 
     fn transfer_leader(&mut self, to: NodeId) -> Result<(), ClusterError> {
         Ok(Sim::transfer_leader(self, to)?)
+    }
+
+    fn change_membership(&mut self, change: ConfChange) -> Result<Index, ClusterError> {
+        // A leader elected a moment ago must first commit an entry of its
+        // term, and a learner's acknowledgements may still be on their way
+        // to the leader: give either up to a second rather than fail a
+        // script that says `wait leader` then `add 6`, or `wait value x = 1
+        // on 6` then `promote 6`.
+        let deadline = self.now_us() + READY_WITHIN_US;
+        loop {
+            match Sim::change_membership(self, change) {
+                Err(SimError::Raft(
+                    RaftError::LeaderNotReady | RaftError::LearnerBehind { .. },
+                )) if self.now_us() < deadline => {
+                    Sim::run_for(self, 1_000)?;
+                }
+                result => return Ok(result?),
+            }
+        }
     }
 
     fn submit(

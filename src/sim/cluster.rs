@@ -592,7 +592,7 @@ fn validate(opts: &SimOptions) -> Result<(), SimError> {
 }
 
 /// The Raft configuration of node `id`: defaults plus the run's bugs.
-fn node_config(opts: &SimOptions, id: NodeId) -> Config {
+pub(super) fn node_config(opts: &SimOptions, id: NodeId) -> Config {
     let voters = (1..=opts.nodes as NodeId).collect();
     let mut config = Config::new(id, voters);
     config.bugs = opts.bugs;

@@ -4,7 +4,8 @@
 //! two independent tracks, each one fault at a time: a *crash* track (crash
 //! a random up node, restart it after a while) and a *network* track (a
 //! random partition, isolation, bridge, one-way cuts, loss, delay or
-//! duplication, undone by resetting the fabric). After each fault ends the
+//! duplication, undone by resetting the fabric), and with `membership` a
+//! third, of membership changes (see `membership.rs`). After each fault ends the
 //! track stays calm for a random gap, so the cluster gets windows in which
 //! it can elect a leader and make progress. All choices come from the
 //! simulation's seed.
@@ -46,11 +47,15 @@ pub enum FaultKind {
     /// crash the leader (sometimes another node) again and again, a few
     /// tens of milliseconds apart, restarting crashed nodes in between.
     Churn,
+    /// Membership changes: add a node as a learner, promote a learner,
+    /// remove a voter (a crashed one, the leader or any), add a removed node
+    /// back — replacing a crashed node is a removal and an addition.
+    Membership,
 }
 
 impl FaultKind {
     /// Every kind, in the order of their names.
-    pub const ALL: [FaultKind; 10] = [
+    pub const ALL: [FaultKind; 11] = [
         FaultKind::Crash,
         FaultKind::Partition,
         FaultKind::Isolate,
@@ -61,6 +66,7 @@ impl FaultKind {
         FaultKind::Duplicate,
         FaultKind::CrashPoint,
         FaultKind::Churn,
+        FaultKind::Membership,
     ];
 
     /// The name used on the command line (`--faults crash,partition`).
@@ -76,6 +82,7 @@ impl FaultKind {
             FaultKind::Duplicate => "duplicate",
             FaultKind::CrashPoint => "crashpoint",
             FaultKind::Churn => "churn",
+            FaultKind::Membership => "membership",
         }
     }
 
@@ -90,7 +97,7 @@ impl FaultKind {
     fn is_network(self) -> bool {
         !matches!(
             self,
-            FaultKind::Crash | FaultKind::Churn | FaultKind::CrashPoint
+            FaultKind::Crash | FaultKind::Churn | FaultKind::CrashPoint | FaultKind::Membership
         )
     }
 }
@@ -201,6 +208,8 @@ pub(super) enum FaultStep {
     },
     /// Restart a node a crash point took down.
     Reboot(NodeId),
+    /// A step of the membership track.
+    MemberChange,
 }
 
 impl FaultStep {
@@ -214,6 +223,7 @@ impl FaultStep {
             FaultStep::ChurnStart => 5,
             FaultStep::ChurnTick { until } => 6 + (until << 8),
             FaultStep::Reboot(id) => 7 + (id << 8),
+            FaultStep::MemberChange => 8,
         }
     }
 }
@@ -232,6 +242,10 @@ impl Sim {
         if self.opts.faults.kinds.contains(&FaultKind::Churn) {
             let at = self.now + self.fault_gap();
             self.queue.push(at, Event::Fault(FaultStep::ChurnStart));
+        }
+        if self.opts.faults.kinds.contains(&FaultKind::Membership) {
+            let gap = self.fault_gap();
+            self.schedule_membership(gap);
         }
     }
 
@@ -291,6 +305,11 @@ impl Sim {
                     self.restart_node(id)
                         .map_err(|e| self.sim_error_violation(e))?;
                 }
+            }
+            FaultStep::MemberChange => {
+                self.membership_fault()?;
+                let gap = self.fault_gap();
+                self.schedule_membership(gap);
             }
             FaultStep::ChurnTick { until } => {
                 if self.now >= until {
@@ -547,7 +566,7 @@ mod tests {
         assert_eq!(s.names(), "crash,partition,loss");
         assert_eq!(FaultSchedule::parse(&s.names()).unwrap(), s);
         assert_eq!(FaultSchedule::parse("none").unwrap().names(), "none");
-        assert_eq!(FaultSchedule::parse("all").unwrap().kinds.len(), 10);
+        assert_eq!(FaultSchedule::parse("all").unwrap().kinds.len(), 11);
         assert!(matches!(
             FaultSchedule::parse("crash,flood"),
             Err(SimError::UnknownFault(name)) if name == "flood"

@@ -650,7 +650,7 @@ fn undecodable(e: crate::kv::KvError) -> Breach {
 /// The key `entry`'s command touches; `None` for a no-op.
 fn command_key(entry: &Entry) -> Result<Option<Box<str>>, Breach> {
     match &entry.data {
-        EntryData::Noop => Ok(None),
+        EntryData::Noop | EntryData::Config { .. } => Ok(None),
         EntryData::Command(bytes) => {
             let command = Command::decode(entry.index, bytes).map_err(undecodable)?;
             Ok(Some(command.op.key().into()))
@@ -689,6 +689,9 @@ pub(crate) fn payload_hash(data: &EntryData) -> u64 {
     match data {
         EntryData::Noop => 1,
         EntryData::Command(bytes) => hash_bytes(bytes),
+        EntryData::Config { .. } => {
+            mix(hash_bytes(&postcard::to_allocvec(data).unwrap_or_default()) ^ 2)
+        }
     }
 }
 
@@ -821,7 +824,7 @@ mod tests {
     fn checks_use_absolute_indexes_after_compaction() {
         let mut log = durable(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)]);
         log.install_snapshot(crate::raft::Snapshot {
-            meta: crate::raft::SnapshotMeta { index: 2, term: 2 },
+            meta: crate::raft::SnapshotMeta::at(2, 2),
             data: vec![],
         });
         let overwrite = LogWrite {

@@ -31,12 +31,14 @@ mod driver;
 mod events;
 mod faults;
 pub mod invariants;
+mod membership;
 mod observe;
 mod stats;
 
 pub use cluster::Sim;
 pub use faults::{FaultKind, FaultSchedule};
 pub use invariants::Violation;
+pub use membership::MAX_NODES;
 pub use observe::{SimEvent, raft_event_text};
 pub use stats::SimStats;
 
@@ -115,7 +117,7 @@ pub enum SimError {
     NoLeader,
     /// A fault name `FaultSchedule::parse` does not know.
     #[error(
-        "unknown fault {0:?} (known: crash, partition, isolate, bridge, oneway, loss, delay, duplicate, churn, all, none)"
+        "unknown fault {0:?} (known: crash, partition, isolate, bridge, oneway, loss, delay, duplicate, crashpoint, churn, membership, all, none)"
     )]
     UnknownFault(String),
     /// The Raft node refused.
@@ -127,6 +129,17 @@ pub enum SimError {
     /// An invariant broke while carrying out the request.
     #[error("{0}")]
     Violation(Box<Violation>),
+    /// A node id beyond what the simulator runs.
+    #[error("there is no node {0}: node ids run from 1 to 9")]
+    NodeLimit(NodeId),
+    /// A new node must take the next unused id.
+    #[error("node {id} cannot be added yet: the next new node is {next}")]
+    NotNextNode {
+        /// The id asked for.
+        id: NodeId,
+        /// The next unused id.
+        next: NodeId,
+    },
 }
 
 #[cfg(test)]

@@ -129,20 +129,5 @@ impl Sim {
 /// A raft event as the live dashboard words it; `None` for the ones it
 /// does not show (commit advances, a leader forgotten).
 pub fn raft_event_text(event: &Event) -> Option<String> {
-    Some(match event {
-        Event::RoleChanged { role, term } => format!("became {role} in term {term}"),
-        Event::LeaderChanged {
-            leader: Some(leader),
-            term,
-        } => format!("follows leader n{leader} in term {term}"),
-        Event::LeaderChanged { leader: None, .. } | Event::CommitAdvanced { .. } => return None,
-        Event::QuorumLost { term } => format!("lost its quorum, steps down (term {term})"),
-        Event::TransferStarted { to } => format!("hands leadership to n{to}"),
-        Event::LogTruncated { from } => format!("dropped conflicting entries from {from}"),
-        Event::Compacted { index } => format!("compacted its log up to {index}"),
-        Event::SnapshotSending { to, index } => {
-            format!("sends its snapshot up to {index} to n{to}")
-        }
-        Event::SnapshotInstalled { index } => format!("installed a snapshot up to {index}"),
-    })
+    event.text()
 }

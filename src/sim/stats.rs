@@ -47,6 +47,10 @@ pub struct SimStats {
     pub disk_errors: u64,
     /// Crash points met mid-write (before the sync) and mid-compaction.
     pub torn_crashes: u64,
+    /// Membership changes a leader accepted.
+    pub membership_changes: u64,
+    /// Membership changes refused because another was still in flight.
+    pub changes_refused: u64,
 }
 
 impl fmt::Display for SimStats {
@@ -55,7 +59,7 @@ impl fmt::Display for SimStats {
             f,
             "{} events, {} msgs sent ({} delivered, {} dropped, {} duplicated), \
              {} elections ({} leader changes), {} commits, ops {} ok / {} fail / {} info, \
-             {} crashes, {} faults, {} snapshots ({} installed)",
+             {} crashes, {} faults, {} snapshots ({} installed), {} membership changes",
             self.events,
             self.messages_sent,
             self.messages_delivered,
@@ -71,6 +75,7 @@ impl fmt::Display for SimStats {
             self.faults,
             self.snapshots,
             self.snapshots_installed,
+            self.membership_changes,
         )
     }
 }

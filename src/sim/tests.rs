@@ -5,6 +5,8 @@ use super::*;
 use crate::kv::Op;
 use crate::raft::NodeId;
 
+mod membership;
+
 fn opts(seed: u64) -> SimOptions {
     SimOptions {
         seed,

@@ -165,10 +165,7 @@ fn parse_segment_name(name: &str) -> Option<u64> {
 fn parse_snapshot_name(name: &str) -> Option<SnapshotMeta> {
     let rest = name.strip_prefix("snapshot-")?.strip_suffix(".snap")?;
     let (index, term) = rest.split_once('-')?;
-    Some(SnapshotMeta {
-        index: index.parse().ok()?,
-        term: term.parse().ok()?,
-    })
+    Some(SnapshotMeta::at(index.parse().ok()?, term.parse().ok()?))
 }
 
 /// The files of a node directory, by kind.
@@ -466,7 +463,8 @@ fn check_meta(dir: &Path, listing: &Listing, cluster_id: u64, node_id: u64) -> R
 fn read_snapshot(dir: &Path, meta: SnapshotMeta) -> Result<Snapshot> {
     let path = dir.join(snapshot_name(meta));
     let snapshot: Snapshot = format::read_checked(&path, &SNAPSHOT_MAGIC)?;
-    if snapshot.meta != meta {
+    // The name gives index and term; the configuration is inside.
+    if (snapshot.meta.index, snapshot.meta.term) != (meta.index, meta.term) {
         return Err(StorageError::Corrupt {
             path,
             offset: 0,

@@ -15,7 +15,9 @@ use super::{Result, StorageError};
 use crate::raft::{Entry, Index, SnapshotMeta};
 
 /// The on-disk format version this build writes and reads.
-pub(super) const VERSION: u32 = 1;
+/// Version 2: snapshot metadata carries the cluster configuration, and log
+/// entries may be configuration changes.
+pub(super) const VERSION: u32 = 2;
 /// First bytes of a log segment.
 pub(super) const SEGMENT_MAGIC: [u8; 8] = *b"RLABLOG\0";
 /// Segment header: magic, version (u32 LE).

@@ -203,10 +203,7 @@ impl Replay {
             // The picture restarts at `from`; the term of the entry before
             // it is not known until a compaction record anchors the replay.
             self.state.entries.clear();
-            self.state.base = SnapshotMeta {
-                index: from - 1,
-                term: 0,
-            };
+            self.state.base = SnapshotMeta::at(from - 1, 0);
         } else if from < first || from > last + 1 {
             return Err(format!(
                 "write record from index {from} does not fit the log {first}..={last}"

@@ -52,7 +52,7 @@ fn write(from: Index, term: Term, n: u64) -> LogWrite {
 
 fn snap(index: Index, term: Term) -> Snapshot {
     Snapshot {
-        meta: SnapshotMeta { index, term },
+        meta: SnapshotMeta::at(index, term),
         data: vec![index as u8; 4],
     }
 }
@@ -154,7 +154,7 @@ fn conformance<S: Storage>(mut s: S, reopen: impl Fn(S) -> S) {
 
     // Compaction to a saved snapshot.
     s.save_snapshot(&snap(3, 1)).unwrap();
-    s.compact(SnapshotMeta { index: 3, term: 1 }).unwrap();
+    s.compact(SnapshotMeta::at(3, 1)).unwrap();
     assert_eq!((s.first_index(), s.last_index()), (4, 5));
     assert_eq!(s.term(3).unwrap(), 1);
     assert!(matches!(s.term(2), Err(StorageError::Unavailable { .. })));
@@ -167,7 +167,7 @@ fn conformance<S: Storage>(mut s: S, reopen: impl Fn(S) -> S) {
         Err(StorageError::WriteOutOfRange { .. })
     ));
     // Compacting below the compaction point does nothing.
-    s.compact(SnapshotMeta { index: 2, term: 1 }).unwrap();
+    s.compact(SnapshotMeta::at(2, 1)).unwrap();
     assert_eq!(s.first_index(), 4);
     s.sync().unwrap();
     let mut s = reopen(s);
@@ -178,7 +178,7 @@ fn conformance<S: Storage>(mut s: S, reopen: impl Fn(S) -> S) {
 
     // Compacting past the end empties the log; appends resume after it.
     s.save_snapshot(&snap(10, 3)).unwrap();
-    s.compact(SnapshotMeta { index: 10, term: 3 }).unwrap();
+    s.compact(SnapshotMeta::at(10, 3)).unwrap();
     assert_eq!((s.first_index(), s.last_index()), (11, 10));
     assert_eq!(s.term(10).unwrap(), 3);
     s.append(&write(11, 3, 2)).unwrap();
@@ -191,7 +191,7 @@ fn conformance<S: Storage>(mut s: S, reopen: impl Fn(S) -> S) {
 
     // A snapshot that conflicts with the log at its index drops the log.
     s.save_snapshot(&snap(11, 4)).unwrap();
-    s.compact(SnapshotMeta { index: 11, term: 4 }).unwrap();
+    s.compact(SnapshotMeta::at(11, 4)).unwrap();
     assert_eq!((s.first_index(), s.last_index()), (12, 11));
     s.sync().unwrap();
     let mut s = reopen(s);
@@ -202,7 +202,7 @@ fn conformance<S: Storage>(mut s: S, reopen: impl Fn(S) -> S) {
 
     // A log compacted past its latest snapshot cannot be recovered.
     s.append(&write(12, 4, 3)).unwrap();
-    s.compact(SnapshotMeta { index: 13, term: 4 }).unwrap();
+    s.compact(SnapshotMeta::at(13, 4)).unwrap();
     assert!(matches!(s.load(), Err(StorageError::Inconsistent { .. })));
 }
 
@@ -284,10 +284,7 @@ fn run_model<S: Storage>(mut s: S, ops: &[Op], reopen: impl Fn(S) -> S) {
                 }
                 let keep = (back as usize).min(model.len() - 1);
                 let at = &model[model.len() - 1 - keep];
-                let meta = SnapshotMeta {
-                    index: at.index,
-                    term: at.term,
-                };
+                let meta = SnapshotMeta::at(at.index, at.term);
                 s.save_snapshot(&Snapshot { meta, data: vec![] }).unwrap();
                 s.compact(meta).unwrap();
                 model.drain(..model.len() - keep);
@@ -295,10 +292,7 @@ fn run_model<S: Storage>(mut s: S, ops: &[Op], reopen: impl Fn(S) -> S) {
             }
             Op::CompactPast { extra } => {
                 let term = model.last().map_or(base.term, |e| e.term) + 1;
-                let meta = SnapshotMeta {
-                    index: last + 1 + extra as Index,
-                    term,
-                };
+                let meta = SnapshotMeta::at(last + 1 + extra as Index, term);
                 s.save_snapshot(&Snapshot { meta, data: vec![] }).unwrap();
                 s.compact(meta).unwrap();
                 model.clear();

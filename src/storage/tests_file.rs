@@ -179,7 +179,7 @@ fn compaction_deletes_old_segments() {
     let mut s = filled(&dir.0, 40);
     let before = s.segment_paths().len();
     s.save_snapshot(&snap(35, 1)).unwrap();
-    s.compact(SnapshotMeta { index: 35, term: 1 }).unwrap();
+    s.compact(SnapshotMeta::at(35, 1)).unwrap();
     let after = s.segment_paths();
     assert!(after.len() < before, "{before} -> {}", after.len());
     assert!(after.iter().all(|p| p.exists()));
@@ -255,10 +255,11 @@ fn foreign_directories_are_refused() {
         "{err}"
     );
 
-    patch(&segment, 8, 2u32.to_le_bytes());
+    // A segment of format version 1 (before configurations were stored).
+    patch(&segment, 8, 1u32.to_le_bytes());
     let err = FileStorage::open(&dir.0, CLUSTER, NODE).unwrap_err();
     assert!(
-        matches!(&err, StorageError::Version { path, found: 2, expected: 1 } if *path == segment),
+        matches!(&err, StorageError::Version { path, found: 1, expected: 2 } if *path == segment),
         "{err}"
     );
     patch(&meta, 8, 7u32.to_le_bytes());
