@@ -83,6 +83,48 @@ struct CommandRef<'a> {
     op: &'a Op,
 }
 
+/// A decoded [`Command`] that borrows its strings from the encoded bytes:
+/// what the store reads to apply an entry without copying the strings it
+/// may not keep (a put to an existing key overwrites the value in place).
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+pub(crate) struct CommandView<'a> {
+    /// The client's session id.
+    pub(crate) client: ClientId,
+    /// The client's sequence number.
+    pub(crate) seq: u64,
+    /// The operation.
+    #[serde(borrow)]
+    pub(crate) op: OpView<'a>,
+}
+
+/// An [`Op`] whose strings borrow from the encoded command. Its variants
+/// and fields are [`Op`]'s, in the same order, so it decodes the same bytes.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+pub(crate) enum OpView<'a> {
+    /// See [`Op::Put`].
+    Put { key: &'a str, value: &'a str },
+    /// See [`Op::Get`].
+    Get { key: &'a str },
+    /// See [`Op::Delete`].
+    Delete { key: &'a str },
+    /// See [`Op::Cas`].
+    Cas {
+        key: &'a str,
+        old: &'a str,
+        new: &'a str,
+    },
+}
+
+impl<'a> CommandView<'a> {
+    /// Decodes a command from the log entry at `index`, borrowing its strings.
+    pub(crate) fn decode(index: u64, bytes: &'a [u8]) -> Result<CommandView<'a>, KvError> {
+        postcard::from_bytes(bytes).map_err(|e| KvError::Decode {
+            index,
+            reason: e.to_string(),
+        })
+    }
+}
+
 impl Command {
     /// Encodes the command for a log entry.
     pub fn encode(&self) -> Vec<u8> {
@@ -146,7 +188,23 @@ mod tests {
             };
             let bytes = Command::encode_parts(command.client, command.seq, &command.op);
             assert_eq!(bytes, command.encode());
-            assert_eq!(Command::decode(1, &bytes).ok(), Some(command));
+            assert_eq!(Command::decode(1, &bytes).ok(), Some(command.clone()));
+            let view = CommandView::decode(1, &bytes).unwrap();
+            assert_eq!((view.client, view.seq), (command.client, command.seq));
+            let borrowed = match view.op {
+                OpView::Put { key, value } => Op::Put {
+                    key: key.into(),
+                    value: value.into(),
+                },
+                OpView::Get { key } => Op::Get { key: key.into() },
+                OpView::Delete { key } => Op::Delete { key: key.into() },
+                OpView::Cas { key, old, new } => Op::Cas {
+                    key: key.into(),
+                    old: old.into(),
+                    new: new.into(),
+                },
+            };
+            assert_eq!(borrowed, command.op, "the view decodes the same op");
         }
     }
 }
