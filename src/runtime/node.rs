@@ -52,6 +52,9 @@ pub(crate) enum NodeInput {
     Read { key: String, reply: ReplySlot },
     /// A client's stale read of the local store.
     StaleRead { key: String, reply: ReplySlot },
+    /// Several of the above, sent together (by a client pool's driver,
+    /// one per node per turn): taken in order, as if sent one by one.
+    Batch(Vec<NodeInput>),
 }
 
 /// A node's answer to a client request. (That a write was appended to
@@ -314,11 +317,17 @@ impl NodeThread {
             self.proposals.push((client, seq, data, reply));
             return;
         }
+        if let NodeInput::Batch(inputs) = input {
+            for input in inputs {
+                self.input(input);
+            }
+            return;
+        }
         // Other inputs see the writes before them proposed, in order.
         self.propose_pending();
         match input {
             NodeInput::Message(msg) => self.message(msg),
-            NodeInput::Propose { .. } => {}
+            NodeInput::Propose { .. } | NodeInput::Batch(_) => {}
             NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
             NodeInput::StaleRead { key, reply } => {
                 let value = self.kv.get(&key).map(str::to_string);

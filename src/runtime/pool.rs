@@ -24,9 +24,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::RuntimeError;
+use super::node::NodeInput;
 use super::reply::{Mailbox, NoReply, PoolItem, PoolTicket, pooled_slot};
 use super::session::{Attempt, SessionCore};
-use super::shared::Shared;
+use super::shared::{NodeShared, Shared};
 use crate::kv::{ClientId, ClientOutcome, Op};
 use crate::raft::NodeId;
 
@@ -259,6 +260,9 @@ struct DriverLoop {
     /// from inside the handler's caller, which could recurse without end
     /// when operations fail at once, e.g. on a stopped cluster).
     next_ops: Vec<(usize, Op, Duration, Instant)>,
+    /// Requests of this turn, per node, handed over together at its end:
+    /// one inbox send (and at most one wake-up) per node per turn.
+    outbox: Vec<(NodeId, Vec<NodeInput>)>,
 }
 
 impl DriverLoop {
@@ -278,6 +282,7 @@ impl DriverLoop {
             next_timer: None,
             driver,
             next_ops: Vec::new(),
+            outbox: Vec::new(),
         }
     }
 
@@ -294,6 +299,7 @@ impl DriverLoop {
             for (slot, op, timeout, at) in std::mem::take(&mut self.next_ops) {
                 self.submit(slot, op, timeout, at);
             }
+            self.flush();
             if got || more {
                 continue;
             }
@@ -368,9 +374,30 @@ impl DriverLoop {
         self.step(slot);
     }
 
-    /// The loop of `Client::submit`, one turn: give up, or send an attempt.
+    /// Hands each node the requests queued for it this turn.
+    fn flush(&mut self) {
+        for (id, mut inputs) in self.outbox.drain(..) {
+            let input = match inputs.len() {
+                0 => continue,
+                1 => match inputs.pop() {
+                    Some(input) => input,
+                    None => continue,
+                },
+                _ => NodeInput::Batch(inputs),
+            };
+            // A node whose inbox is gone (the cluster is shut down) drops
+            // the requests, which answers each session `Dropped`.
+            if let Some(node) = self.shared.node(id) {
+                let _ = node.inbox.send(input);
+            }
+        }
+    }
+
+    /// The loop of `Client::submit`, one turn: give up, or send an attempt
+    /// (queued in the outbox until the turn ends).
     fn step(&mut self, slot: usize) {
         let mailbox = self.mailbox.clone();
+        let outbox = &mut self.outbox;
         let stopped = self.shared.is_stopped();
         let Some(s) = self.sessions.get_mut(slot) else {
             return;
@@ -389,14 +416,24 @@ impl DriverLoop {
         s.attempts += 1;
         let attempt = s.attempts;
         let accepted = open.accepted.clone();
-        let sent = s.core.send(&open.op, left, &mut open.last_error, || {
+        let make_slot = || {
             pooled_slot(PoolTicket {
                 mailbox,
                 session: slot,
                 attempt,
                 accepted,
             })
-        });
+        };
+        let post = |id, _: &NodeShared, input| {
+            match outbox.iter_mut().find(|(to, _)| *to == id) {
+                Some((_, inputs)) => inputs.push(input),
+                None => outbox.push((id, vec![input])),
+            }
+            true
+        };
+        let sent = s
+            .core
+            .send(&open.op, left, &mut open.last_error, make_slot, post);
         match sent {
             Ok(sent) => {
                 let until = Instant::now() + sent.wait;
