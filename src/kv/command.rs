@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::KvError;
+use crate::raft::Payload;
 
 /// Identifies a client session.
 pub type ClientId = u64;
@@ -138,6 +139,17 @@ impl Command {
         postcard::to_allocvec(&CommandRef { client, seq, op }).unwrap_or_default()
     }
 
+    /// [`Command::encode_parts`]'s bytes as a shared payload, built with
+    /// one allocation when the command is small (encoded on the stack
+    /// first, then copied once into the payload).
+    pub fn encode_payload(client: ClientId, seq: u64, op: &Op) -> Payload {
+        let mut buffer = [0u8; 256];
+        match postcard::to_slice(&CommandRef { client, seq, op }, &mut buffer) {
+            Ok(bytes) => Payload::from(&*bytes),
+            Err(_) => Payload::from(Command::encode_parts(client, seq, op)),
+        }
+    }
+
     /// Decodes a command from the log entry at `index`.
     pub fn decode(index: u64, bytes: &[u8]) -> Result<Command, KvError> {
         postcard::from_bytes(bytes).map_err(|e| KvError::Decode {
@@ -188,6 +200,8 @@ mod tests {
             };
             let bytes = Command::encode_parts(command.client, command.seq, &command.op);
             assert_eq!(bytes, command.encode());
+            let payload = Command::encode_payload(command.client, command.seq, &command.op);
+            assert_eq!(*payload, *bytes);
             assert_eq!(Command::decode(1, &bytes).ok(), Some(command.clone()));
             let view = CommandView::decode(1, &bytes).unwrap();
             assert_eq!((view.client, view.seq), (command.client, command.seq));
@@ -206,5 +220,12 @@ mod tests {
             };
             assert_eq!(borrowed, command.op, "the view decodes the same op");
         }
+        // Too big for the stack buffer: the same bytes all the same.
+        let op = Op::Put {
+            key: "k".repeat(300),
+            value: "v".into(),
+        };
+        let big = Command::encode_payload(1, 2, &op);
+        assert_eq!(*big, *Command::encode_parts(1, 2, &op));
     }
 }

@@ -263,6 +263,10 @@ struct DriverLoop {
     /// Requests of this turn, per node, handed over together at its end:
     /// one inbox send (and at most one wake-up) per node per turn.
     outbox: Vec<(NodeId, Vec<NodeInput>)>,
+    /// The time at the start of this turn, which every session's step
+    /// reads: everything it handles arrived by then, and one clock read
+    /// per turn instead of several per operation.
+    now: Instant,
 }
 
 impl DriverLoop {
@@ -283,6 +287,7 @@ impl DriverLoop {
             driver,
             next_ops: Vec::new(),
             outbox: Vec::new(),
+            now: Instant::now(),
         }
     }
 
@@ -290,6 +295,7 @@ impl DriverLoop {
         let mut items = Vec::new();
         while !self.stop.load(Ordering::Acquire) {
             self.mailbox.take(&mut items);
+            self.now = Instant::now();
             let got = !items.is_empty();
             for item in items.drain(..) {
                 self.item(item);
@@ -369,7 +375,9 @@ impl DriverLoop {
             deadline: at + timeout,
             submitted: at,
             accepted: Arc::new(AtomicBool::new(false)),
-            last_error: "no node answered".into(),
+            // Filled in by the attempts; empty means none got an answer
+            // (so an operation that completes allocates no error text).
+            last_error: String::new(),
         });
         self.step(slot);
     }
@@ -405,7 +413,7 @@ impl DriverLoop {
         let Some(open) = s.open.as_mut() else {
             return;
         };
-        let now = Instant::now();
+        let now = self.now;
         let left = open.deadline.saturating_duration_since(now);
         if stopped || left.is_zero() {
             if stopped {
@@ -436,7 +444,7 @@ impl DriverLoop {
             .send(&open.op, left, &mut open.last_error, make_slot, post);
         match sent {
             Ok(sent) => {
-                let until = Instant::now() + sent.wait;
+                let until = self.now + sent.wait;
                 s.phase = Phase::Waiting {
                     attempt,
                     target: sent.target,
@@ -469,13 +477,13 @@ impl DriverLoop {
                 let Some(open) = s.open.as_ref() else {
                     return;
                 };
-                let left = open.deadline.saturating_duration_since(Instant::now());
+                let left = open.deadline.saturating_duration_since(self.now);
                 let pause = pause.min(left);
                 if pause.is_zero() {
                     s.phase = Phase::Idle;
                     self.step(slot);
                 } else {
-                    let until = Instant::now() + pause;
+                    let until = self.now + pause;
                     s.phase = Phase::Backoff { until };
                     self.schedule(until);
                 }
@@ -498,7 +506,10 @@ impl DriverLoop {
             return;
         };
         let accepted = open.accepted.load(Ordering::Acquire);
-        let last_error = std::mem::take(&mut open.last_error);
+        let mut last_error = std::mem::take(&mut open.last_error);
+        if last_error.is_empty() {
+            last_error = "no node answered".into();
+        }
         let outcome = s.core.give_up(&open.op, accepted, last_error);
         let at = open.submitted;
         self.finish(slot, outcome, at);
@@ -520,7 +531,7 @@ impl DriverLoop {
             client: s.core.session,
             outcome,
             submitted,
-            completed: Instant::now(),
+            completed: self.now,
         };
         let completed = completion.completed;
         if let Some((op, timeout)) = (self.handler)(completion) {
@@ -557,7 +568,7 @@ impl DriverLoop {
 
     /// Fires every session timer that is due.
     fn timers(&mut self) {
-        let now = Instant::now();
+        let now = self.now;
         match self.next_timer {
             Some(at) if at <= now => {}
             _ => return,

@@ -228,5 +228,5 @@ impl SessionCore {
 
 /// The log entry bytes of write `op` as (client, seq).
 fn encode(client: ClientId, seq: u64, op: &Op) -> Payload {
-    Payload::from(Command::encode_parts(client, seq, op))
+    Command::encode_payload(client, seq, op)
 }
