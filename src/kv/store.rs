@@ -61,11 +61,6 @@ impl KvStore {
         self.data.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    /// Records a snapshot holds: keys and client sessions.
-    fn records(&self) -> u64 {
-        (self.data.len() + self.sessions.len()) as u64
-    }
-
     /// Encodes the whole store (data, client sessions, applied index) as a
     /// snapshot: a magic number, a format version, a CRC32 of the body and
     /// the postcard-encoded body.
@@ -81,14 +76,11 @@ impl KvStore {
     }
 
     /// A snapshot to compact `log` with, when the store has applied at
-    /// least `threshold` entries past the log's latest snapshot, and at
-    /// least as many as it holds records (keys and client sessions); never
-    /// when `threshold` is 0. A snapshot copies the whole store, so the
-    /// second condition keeps its cost per applied entry bounded however
-    /// large the store grows. Every driver compacts by this rule.
+    /// least `threshold` entries past the log's latest snapshot (never when
+    /// `threshold` is 0). Every driver compacts by this rule.
     pub fn compaction_snapshot(&self, log: &RaftLog, threshold: u64) -> Option<Snapshot> {
         let covered = log.snapshot_meta().index;
-        if threshold == 0 || self.applied < covered + threshold.max(self.records()) {
+        if threshold == 0 || self.applied < covered + threshold {
             return None;
         }
         let term = log.term_at(self.applied)?;
@@ -287,33 +279,6 @@ mod tests {
             .unwrap();
         assert_eq!(retry.result, OpResult::Done);
         assert_eq!(restored.get("x"), Some("c"));
-    }
-
-    /// Compaction waits for `threshold` applied entries, or for as many as
-    /// the store holds records when that is more.
-    #[test]
-    fn compaction_waits_for_the_threshold_or_the_store_size() {
-        let mut kv = KvStore::new();
-        let mut log = RaftLog::default();
-        for i in 1..=12 {
-            let e = entry(i, i, 1, put(&format!("k{i}"), "v"));
-            log.push(e.clone());
-            kv.apply(&e).unwrap();
-            // 12 keys and 12 sessions after entry 12: 24 records.
-            let due = kv.compaction_snapshot(&log, 4).is_some();
-            assert!(!due, "entry {i}: {} records", kv.records());
-        }
-        assert!(kv.compaction_snapshot(&log, 12).is_none(), "24 records");
-        assert!(kv.compaction_snapshot(&log, 0).is_none(), "0: never");
-        for i in 13..=24 {
-            let e = entry(i, 1, i, put("k1", "w"));
-            log.push(e.clone());
-            kv.apply(&e).unwrap();
-        }
-        assert_eq!(kv.records(), 24);
-        let snapshot = kv.compaction_snapshot(&log, 4).unwrap();
-        assert_eq!(snapshot.meta.index, 24);
-        assert!(kv.compaction_snapshot(&log, 30).is_none(), "threshold 30");
     }
 
     #[test]

@@ -75,9 +75,8 @@ pub struct ClusterConfig {
     /// Start with the clock paused (default false).
     pub start_paused: bool,
     /// A node snapshots its store and compacts its log once it has applied
-    /// this many entries past its last snapshot, and at least as many as
-    /// its store holds records (default 100, small enough to watch happen
-    /// in the playground; 0: never).
+    /// this many entries past its last snapshot (default 100, small enough to
+    /// watch happen in the playground; 0: never).
     pub snapshot_threshold: u64,
     /// Log entries per node shown in the view (default 8).
     pub log_window: usize,

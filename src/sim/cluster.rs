@@ -443,8 +443,7 @@ impl Sim {
     }
 
     /// Compacts node `id`'s log once it applied `snapshot_threshold`
-    /// entries past its last snapshot (and as many as its store holds
-    /// records; see `KvStore::compaction_snapshot`): the snapshot of its store is made
+    /// entries past its last snapshot: the snapshot of its store is made
     /// durable first, then the node forgets the entries it covers.
     pub(super) fn maybe_compact(&mut self, id: NodeId) -> Result<(), Violation> {
         let threshold = self.opts.snapshot_threshold;

@@ -69,8 +69,7 @@ pub struct SimOptions {
     /// (default 200 ms).
     pub attempt_timeout_us: u64,
     /// A node snapshots its store and compacts its log once it has applied
-    /// this many entries past its last snapshot, and at least as many as
-    /// its store holds records (default 100; 0: never).
+    /// this many entries past its last snapshot (default 100; 0: never).
     pub snapshot_threshold: u64,
 }
 

@@ -64,10 +64,10 @@ pub struct BenchArgs {
     /// Transports, comma-separated: channel, tcp.
     #[arg(long, default_value = "channel", value_delimiter = ',')]
     transport: Vec<Transport>,
-    /// Compact each node's log once it applied this many entries past its
-    /// last snapshot, and at least as many as its store holds records
-    /// (0: never). The runtime's default is 100, small enough to watch
-    /// snapshots in the dashboard. openraft's default is 5000.
+    /// Compact each node's log every this many applied entries (0: never).
+    /// The runtime's default is 100, small enough to watch snapshots in the
+    /// dashboard; under heavy load a follower more than that far behind
+    /// gets a snapshot instead of entries. openraft's default is 5000.
     #[arg(long, value_name = "ENTRIES", default_value_t = DEFAULT_SNAPSHOT_THRESHOLD)]
     snapshot_threshold: u64,
     /// Threads that drive the client sessions (1–64).
