@@ -31,6 +31,11 @@ use super::shared::{NodeShared, Shared};
 use crate::kv::{ClientId, ClientOutcome, Op};
 use crate::raft::NodeId;
 
+/// A driver hands a node its queued requests once this many wait, not
+/// only at the end of its turn: with hundreds of sessions a turn takes a
+/// while, and the leader can work on the first requests meanwhile.
+const FLUSH_AT: usize = 64;
+
 /// A session of a [`ClientPool`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId {
@@ -260,8 +265,9 @@ struct DriverLoop {
     /// from inside the handler's caller, which could recurse without end
     /// when operations fail at once, e.g. on a stopped cluster).
     next_ops: Vec<(usize, Op, Duration, Instant)>,
-    /// Requests of this turn, per node, handed over together at its end:
-    /// one inbox send (and at most one wake-up) per node per turn.
+    /// Requests of this turn, per node, handed over together at its end
+    /// (or every [`FLUSH_AT`]): one inbox send and at most one wake-up per
+    /// batch instead of one per request.
     outbox: Vec<(NodeId, Vec<NodeInput>)>,
     /// The time at the start of this turn, which every session's step
     /// reads: everything it handles arrived by then, and one clock read
@@ -451,6 +457,13 @@ impl DriverLoop {
                     until,
                 };
                 self.schedule(until);
+                if self
+                    .outbox
+                    .iter()
+                    .any(|(_, queued)| queued.len() >= FLUSH_AT)
+                {
+                    self.flush();
+                }
             }
             Err(instead) => self.after(slot, instead),
         }
