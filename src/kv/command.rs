@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::KvError;
+use crate::raft::Payload;
 
 /// Identifies a client session.
 pub type ClientId = u64;
@@ -83,6 +84,48 @@ struct CommandRef<'a> {
     op: &'a Op,
 }
 
+/// A decoded [`Command`] that borrows its strings from the encoded bytes:
+/// what the store reads to apply an entry without copying the strings it
+/// may not keep (a put to an existing key overwrites the value in place).
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+pub(crate) struct CommandView<'a> {
+    /// The client's session id.
+    pub(crate) client: ClientId,
+    /// The client's sequence number.
+    pub(crate) seq: u64,
+    /// The operation.
+    #[serde(borrow)]
+    pub(crate) op: OpView<'a>,
+}
+
+/// An [`Op`] whose strings borrow from the encoded command. Its variants
+/// and fields are [`Op`]'s, in the same order, so it decodes the same bytes.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+pub(crate) enum OpView<'a> {
+    /// See [`Op::Put`].
+    Put { key: &'a str, value: &'a str },
+    /// See [`Op::Get`].
+    Get { key: &'a str },
+    /// See [`Op::Delete`].
+    Delete { key: &'a str },
+    /// See [`Op::Cas`].
+    Cas {
+        key: &'a str,
+        old: &'a str,
+        new: &'a str,
+    },
+}
+
+impl<'a> CommandView<'a> {
+    /// Decodes a command from the log entry at `index`, borrowing its strings.
+    pub(crate) fn decode(index: u64, bytes: &'a [u8]) -> Result<CommandView<'a>, KvError> {
+        postcard::from_bytes(bytes).map_err(|e| KvError::Decode {
+            index,
+            reason: e.to_string(),
+        })
+    }
+}
+
 impl Command {
     /// Encodes the command for a log entry.
     pub fn encode(&self) -> Vec<u8> {
@@ -94,6 +137,17 @@ impl Command {
     pub fn encode_parts(client: ClientId, seq: u64, op: &Op) -> Vec<u8> {
         // Serializing plain strings and integers into a Vec cannot fail.
         postcard::to_allocvec(&CommandRef { client, seq, op }).unwrap_or_default()
+    }
+
+    /// [`Command::encode_parts`]'s bytes as a shared payload, built with
+    /// one allocation when the command is small (encoded on the stack
+    /// first, then copied once into the payload).
+    pub fn encode_payload(client: ClientId, seq: u64, op: &Op) -> Payload {
+        let mut buffer = [0u8; 256];
+        match postcard::to_slice(&CommandRef { client, seq, op }, &mut buffer) {
+            Ok(bytes) => Payload::from(&*bytes),
+            Err(_) => Payload::from(Command::encode_parts(client, seq, op)),
+        }
     }
 
     /// Decodes a command from the log entry at `index`.
@@ -146,7 +200,32 @@ mod tests {
             };
             let bytes = Command::encode_parts(command.client, command.seq, &command.op);
             assert_eq!(bytes, command.encode());
-            assert_eq!(Command::decode(1, &bytes).ok(), Some(command));
+            let payload = Command::encode_payload(command.client, command.seq, &command.op);
+            assert_eq!(*payload, *bytes);
+            assert_eq!(Command::decode(1, &bytes).ok(), Some(command.clone()));
+            let view = CommandView::decode(1, &bytes).unwrap();
+            assert_eq!((view.client, view.seq), (command.client, command.seq));
+            let borrowed = match view.op {
+                OpView::Put { key, value } => Op::Put {
+                    key: key.into(),
+                    value: value.into(),
+                },
+                OpView::Get { key } => Op::Get { key: key.into() },
+                OpView::Delete { key } => Op::Delete { key: key.into() },
+                OpView::Cas { key, old, new } => Op::Cas {
+                    key: key.into(),
+                    old: old.into(),
+                    new: new.into(),
+                },
+            };
+            assert_eq!(borrowed, command.op, "the view decodes the same op");
         }
+        // Too big for the stack buffer: the same bytes all the same.
+        let op = Op::Put {
+            key: "k".repeat(300),
+            value: "v".into(),
+        };
+        let big = Command::encode_payload(1, 2, &op);
+        assert_eq!(*big, *Command::encode_parts(1, 2, &op));
     }
 }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ClientId, Command, KvError, Op, OpResult};
+use super::command::{CommandView, OpView};
+use super::{ClientId, KvError, Op, OpResult};
 use crate::raft::{Entry, EntryData, Index, RaftLog, Snapshot};
 
 /// A command's outcome, to hand back to the client that proposed it.
@@ -123,14 +124,21 @@ impl KvStore {
         let EntryData::Command(bytes) = &entry.data else {
             return Ok(None);
         };
-        let command = Command::decode(entry.index, bytes)?;
-        let result = match self.sessions.get(&command.client) {
+        // Decoded borrowing the entry's bytes: the store copies only the
+        // strings it keeps.
+        let command = CommandView::decode(entry.index, bytes)?;
+        let result = match self.sessions.get_mut(&command.client) {
             Some((seq, result)) if *seq == command.seq => result.clone(),
             // An older sequence number: the client has moved on and no longer
             // waits for it; do not apply it again.
             Some((seq, _)) if *seq > command.seq => return Ok(None),
-            _ => {
-                let result = self.execute(command.op);
+            Some(session) => {
+                let result = execute(&mut self.data, command.op);
+                *session = (command.seq, result.clone());
+                result
+            }
+            None => {
+                let result = execute(&mut self.data, command.op);
                 self.sessions
                     .insert(command.client, (command.seq, result.clone()));
                 result
@@ -152,27 +160,41 @@ impl KvStore {
             other => OpResult::Value(self.data.get(other.key()).cloned()),
         }
     }
+}
 
-    /// Runs `op`, taking its strings (they were just decoded for it).
-    fn execute(&mut self, op: Op) -> OpResult {
-        match op {
-            Op::Put { key, value } => {
-                self.data.insert(key, value);
-                OpResult::Done
+/// Runs `op` on `data`. A new value overwrites the old one in place, so a
+/// put to an existing key allocates nothing.
+fn execute(data: &mut BTreeMap<String, String>, op: OpView<'_>) -> OpResult {
+    match op {
+        OpView::Put { key, value } => {
+            set(data, key, value);
+            OpResult::Done
+        }
+        OpView::Get { key } => OpResult::Value(data.get(key).cloned()),
+        OpView::Delete { key } => {
+            data.remove(key);
+            OpResult::Done
+        }
+        OpView::Cas { key, old, new } => match data.get_mut(key) {
+            Some(current) if current == old => {
+                current.clear();
+                current.push_str(new);
+                OpResult::Swapped(true)
             }
-            Op::Get { key } => OpResult::Value(self.data.get(&key).cloned()),
-            Op::Delete { key } => {
-                self.data.remove(&key);
-                OpResult::Done
-            }
-            Op::Cas { key, old, new } => {
-                if self.data.get(&key) == Some(&old) {
-                    self.data.insert(key, new);
-                    OpResult::Swapped(true)
-                } else {
-                    OpResult::Swapped(false)
-                }
-            }
+            _ => OpResult::Swapped(false),
+        },
+    }
+}
+
+/// Sets `key` to `value`, reusing the existing strings when the key is there.
+fn set(data: &mut BTreeMap<String, String>, key: &str, value: &str) {
+    match data.get_mut(key) {
+        Some(current) => {
+            current.clear();
+            current.push_str(value);
+        }
+        None => {
+            data.insert(key.to_string(), value.to_string());
         }
     }
 }
@@ -187,6 +209,7 @@ const SNAPSHOT_HEADER: usize = 12;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kv::Command;
 
     fn entry(index: Index, client: ClientId, seq: u64, op: Op) -> Entry {
         let cmd = Command { client, seq, op };

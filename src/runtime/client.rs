@@ -19,7 +19,7 @@ use super::RuntimeError;
 use super::node::{NodeInput, Reply};
 use super::reply::reply_slot;
 use super::session::{Attempt, SessionCore};
-use super::shared::Shared;
+use super::shared::{NodeShared, Shared};
 use super::view::NodeState;
 use crate::kv::{ClientId, ClientOutcome, Op, OpResult};
 use crate::raft::NodeId;
@@ -149,11 +149,13 @@ impl Client {
         last_error: &mut String,
     ) -> Attempt {
         let mut wait = None;
-        let sent = self.core.send(op, left, last_error, || {
+        let slot = || {
             let (reply, answer) = reply_slot();
             wait = Some(answer);
             reply
-        });
+        };
+        let post = |_, node: &NodeShared, request| node.inbox.send(request).is_ok();
+        let sent = self.core.send(op, left, last_error, slot, post);
         let (sent, answer) = match (sent, wait) {
             (Ok(sent), Some(answer)) => (sent, answer),
             (Err(instead), _) => return instead,

@@ -146,6 +146,17 @@ impl fmt::Debug for ClusterConfig {
     }
 }
 
+/// Most entries in one `Append` of the live cluster (the protocol's
+/// default is 64). The live cluster's links are in-process channels or
+/// loopback sockets that seldom lose anything, so a follower that fell
+/// behind gets bigger appends: fewer messages per entry, and a leader's
+/// backlog under heavy load stays in flight instead of in its log, where
+/// compaction could cut it off and force a snapshot.
+pub(crate) const LIVE_MAX_APPEND_ENTRIES: usize = 256;
+/// Appends in flight per follower in the live cluster (the protocol's
+/// default is 4); with [`LIVE_MAX_APPEND_ENTRIES`], up to 2,048 entries.
+pub(crate) const LIVE_MAX_INFLIGHT: usize = 8;
+
 /// Slowest and fastest speed factors.
 pub(crate) const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.1..=10.0;
 
@@ -186,6 +197,8 @@ impl ClusterConfig {
     pub(crate) fn raft_config(&self, id: NodeId) -> Config {
         let mut config = Config::new(id, self.ids());
         config.bugs = self.bugs;
+        config.max_append_entries = LIVE_MAX_APPEND_ENTRIES;
+        config.max_inflight = LIVE_MAX_INFLIGHT;
         config
     }
 }

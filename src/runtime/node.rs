@@ -24,7 +24,7 @@ use super::observe::{EntryFact, NodeFact};
 use super::reply::{ReplySlot, Wakes};
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
-use super::view::{LogEntryView, NodeView, log_window};
+use super::view::{NodeView, log_tail};
 use crate::kv::{Applied, ClientId, Command, KvStore, OpResult};
 use crate::net::{ClientReply, ClientRequest, ClientResponse, NodeStatus, Replier, TcpEvent, Wire};
 use crate::raft::{
@@ -53,6 +53,9 @@ pub(crate) enum NodeInput {
     Read { key: String, reply: ReplySlot },
     /// A client's stale read of the local store.
     StaleRead { key: String, reply: ReplySlot },
+    /// Several of the above, sent together (by a client pool's driver,
+    /// one per node per turn): taken in order, as if sent one by one.
+    Batch(Vec<NodeInput>),
 }
 
 /// A node's answer to a client request. (That a write was appended to
@@ -181,8 +184,8 @@ pub(crate) struct NodeThread {
     next_read: ReadId,
     sent: u64,
     received: u64,
-    /// The log tail the window was built for, and the window.
-    window: ((Index, Term, Index), Arc<[LogEntryView]>),
+    /// The log tail (last index and term, snapshot index) last published.
+    tail: (Index, Term, Index),
     last_view: Option<NodeView>,
     /// The last state told to the live checker.
     last_fact: Option<NodeFact>,
@@ -215,7 +218,7 @@ impl NodeThread {
             next_read: 1,
             sent: 0,
             received: 0,
-            window: ((u64::MAX, 0, 0), Arc::from(Vec::new())),
+            tail: (u64::MAX, 0, 0),
             last_view: None,
             last_fact: None,
             wakes: Wakes::default(),
@@ -321,11 +324,17 @@ impl NodeThread {
             self.proposals.push((client, seq, data, reply));
             return;
         }
+        if let NodeInput::Batch(inputs) = input {
+            for input in inputs {
+                self.input(input);
+            }
+            return;
+        }
         // Other inputs see the writes before them proposed, in order.
         self.propose_pending();
         match input {
             NodeInput::Message(msg) => self.message(msg),
-            NodeInput::Propose { .. } => {}
+            NodeInput::Propose { .. } | NodeInput::Batch(_) => {}
             NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
             NodeInput::StaleRead { key, reply } => {
                 let value = self.kv.get(&key).map(str::to_string);
@@ -619,7 +628,8 @@ impl NodeThread {
         self.shared.event(Some(self.id), text);
     }
 
-    /// Publishes the node's view if it changed.
+    /// Publishes the node's view if it changed, with the log's last
+    /// entries when its tail moved (the hub renders them when read).
     fn publish(&mut self) {
         let status = self.node.status();
         if self.shared.observer.on() {
@@ -635,20 +645,26 @@ impl NodeThread {
                 self.last_fact = Some(fact);
             }
         }
-        let tail = (status.last_index, status.last_term, status.snapshot_index);
-        if self.window.0 != tail {
-            let entries = self.node.log().entries();
-            self.window = (tail, log_window(entries, self.shared.log_window));
-        }
-        let mut view = NodeView::running(&status, self.kv.applied_index(), self.window.1.clone());
+        // The window itself goes to the hub apart (see `publish_running`).
+        let log = self
+            .last_view
+            .as_ref()
+            .map_or_else(|| Arc::from([]), |v| v.log.clone());
+        let mut view = NodeView::running(&status, self.kv.applied_index(), log);
         view.sent = self.sent;
         view.received = self.received;
         if self.paused {
             view.state = super::view::NodeState::Paused;
         }
-        if self.last_view.as_ref() != Some(&view) {
-            self.shared.view.publish_node(&view);
-            self.last_view = Some(view);
+        if self.last_view.as_ref() == Some(&view) {
+            return;
         }
+        let tail = (status.last_index, status.last_term, status.snapshot_index);
+        let entries = (self.tail != tail).then(|| {
+            self.tail = tail;
+            log_tail(self.node.log().entries(), self.shared.log_window)
+        });
+        self.shared.view.publish_running(&view, entries);
+        self.last_view = Some(view);
     }
 }

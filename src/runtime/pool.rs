@@ -24,11 +24,17 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::RuntimeError;
+use super::node::NodeInput;
 use super::reply::{Mailbox, NoReply, PoolItem, PoolTicket, pooled_slot};
 use super::session::{Attempt, SessionCore};
-use super::shared::Shared;
+use super::shared::{NodeShared, Shared};
 use crate::kv::{ClientId, ClientOutcome, Op};
 use crate::raft::NodeId;
+
+/// A driver hands a node its queued requests once this many wait, not
+/// only at the end of its turn: with hundreds of sessions a turn takes a
+/// while, and the leader can work on the first requests meanwhile.
+const FLUSH_AT: usize = 64;
 
 /// A session of a [`ClientPool`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -259,6 +265,14 @@ struct DriverLoop {
     /// from inside the handler's caller, which could recurse without end
     /// when operations fail at once, e.g. on a stopped cluster).
     next_ops: Vec<(usize, Op, Duration, Instant)>,
+    /// Requests of this turn, per node, handed over together at its end
+    /// (or every [`FLUSH_AT`]): one inbox send and at most one wake-up per
+    /// batch instead of one per request.
+    outbox: Vec<(NodeId, Vec<NodeInput>)>,
+    /// The time at the start of this turn, which every session's step
+    /// reads: everything it handles arrived by then, and one clock read
+    /// per turn instead of several per operation.
+    now: Instant,
 }
 
 impl DriverLoop {
@@ -278,6 +292,8 @@ impl DriverLoop {
             next_timer: None,
             driver,
             next_ops: Vec::new(),
+            outbox: Vec::new(),
+            now: Instant::now(),
         }
     }
 
@@ -285,6 +301,7 @@ impl DriverLoop {
         let mut items = Vec::new();
         while !self.stop.load(Ordering::Acquire) {
             self.mailbox.take(&mut items);
+            self.now = Instant::now();
             let got = !items.is_empty();
             for item in items.drain(..) {
                 self.item(item);
@@ -294,6 +311,7 @@ impl DriverLoop {
             for (slot, op, timeout, at) in std::mem::take(&mut self.next_ops) {
                 self.submit(slot, op, timeout, at);
             }
+            self.flush();
             if got || more {
                 continue;
             }
@@ -363,14 +381,37 @@ impl DriverLoop {
             deadline: at + timeout,
             submitted: at,
             accepted: Arc::new(AtomicBool::new(false)),
-            last_error: "no node answered".into(),
+            // Filled in by the attempts; empty means none got an answer
+            // (so an operation that completes allocates no error text).
+            last_error: String::new(),
         });
         self.step(slot);
     }
 
-    /// The loop of `Client::submit`, one turn: give up, or send an attempt.
+    /// Hands each node the requests queued for it this turn.
+    fn flush(&mut self) {
+        for (id, mut inputs) in self.outbox.drain(..) {
+            let input = match inputs.len() {
+                0 => continue,
+                1 => match inputs.pop() {
+                    Some(input) => input,
+                    None => continue,
+                },
+                _ => NodeInput::Batch(inputs),
+            };
+            // A node whose inbox is gone (the cluster is shut down) drops
+            // the requests, which answers each session `Dropped`.
+            if let Some(node) = self.shared.node(id) {
+                let _ = node.inbox.send(input);
+            }
+        }
+    }
+
+    /// The loop of `Client::submit`, one turn: give up, or send an attempt
+    /// (queued in the outbox until the turn ends).
     fn step(&mut self, slot: usize) {
         let mailbox = self.mailbox.clone();
+        let outbox = &mut self.outbox;
         let stopped = self.shared.is_stopped();
         let Some(s) = self.sessions.get_mut(slot) else {
             return;
@@ -378,7 +419,7 @@ impl DriverLoop {
         let Some(open) = s.open.as_mut() else {
             return;
         };
-        let now = Instant::now();
+        let now = self.now;
         let left = open.deadline.saturating_duration_since(now);
         if stopped || left.is_zero() {
             if stopped {
@@ -389,23 +430,40 @@ impl DriverLoop {
         s.attempts += 1;
         let attempt = s.attempts;
         let accepted = open.accepted.clone();
-        let sent = s.core.send(&open.op, left, &mut open.last_error, || {
+        let make_slot = || {
             pooled_slot(PoolTicket {
                 mailbox,
                 session: slot,
                 attempt,
                 accepted,
             })
-        });
+        };
+        let post = |id, _: &NodeShared, input| {
+            match outbox.iter_mut().find(|(to, _)| *to == id) {
+                Some((_, inputs)) => inputs.push(input),
+                None => outbox.push((id, vec![input])),
+            }
+            true
+        };
+        let sent = s
+            .core
+            .send(&open.op, left, &mut open.last_error, make_slot, post);
         match sent {
             Ok(sent) => {
-                let until = Instant::now() + sent.wait;
+                let until = self.now + sent.wait;
                 s.phase = Phase::Waiting {
                     attempt,
                     target: sent.target,
                     until,
                 };
                 self.schedule(until);
+                if self
+                    .outbox
+                    .iter()
+                    .any(|(_, queued)| queued.len() >= FLUSH_AT)
+                {
+                    self.flush();
+                }
             }
             Err(instead) => self.after(slot, instead),
         }
@@ -432,13 +490,13 @@ impl DriverLoop {
                 let Some(open) = s.open.as_ref() else {
                     return;
                 };
-                let left = open.deadline.saturating_duration_since(Instant::now());
+                let left = open.deadline.saturating_duration_since(self.now);
                 let pause = pause.min(left);
                 if pause.is_zero() {
                     s.phase = Phase::Idle;
                     self.step(slot);
                 } else {
-                    let until = Instant::now() + pause;
+                    let until = self.now + pause;
                     s.phase = Phase::Backoff { until };
                     self.schedule(until);
                 }
@@ -461,7 +519,10 @@ impl DriverLoop {
             return;
         };
         let accepted = open.accepted.load(Ordering::Acquire);
-        let last_error = std::mem::take(&mut open.last_error);
+        let mut last_error = std::mem::take(&mut open.last_error);
+        if last_error.is_empty() {
+            last_error = "no node answered".into();
+        }
         let outcome = s.core.give_up(&open.op, accepted, last_error);
         let at = open.submitted;
         self.finish(slot, outcome, at);
@@ -483,7 +544,7 @@ impl DriverLoop {
             client: s.core.session,
             outcome,
             submitted,
-            completed: Instant::now(),
+            completed: self.now,
         };
         let completed = completion.completed;
         if let Some((op, timeout)) = (self.handler)(completion) {
@@ -520,7 +581,7 @@ impl DriverLoop {
 
     /// Fires every session timer that is due.
     fn timers(&mut self) {
-        let now = Instant::now();
+        let now = self.now;
         match self.next_timer {
             Some(at) if at <= now => {}
             _ => return,

@@ -55,6 +55,11 @@ impl<T> Mailbox<T> {
         lock(&self.items).push(item);
     }
 
+    /// Files all of `items` (leaving it empty) without waking the driver.
+    pub(crate) fn put_all(&self, items: &mut Vec<T>) {
+        lock(&self.items).append(items);
+    }
+
     /// Files `item` and wakes the driver.
     pub(crate) fn post(&self, item: T) {
         self.put(item);
@@ -145,23 +150,32 @@ pub(crate) fn pooled_slot(ticket: PoolTicket) -> ReplySlot {
 #[derive(Default)]
 pub(crate) struct Wakes {
     threads: Vec<Thread>,
-    mailboxes: Vec<Arc<Mailbox<PoolItem>>>,
+    /// Answers for each pool driver, filed in its mailbox together (one
+    /// lock) when flushed.
+    mailboxes: Vec<(Arc<Mailbox<PoolItem>>, Vec<PoolItem>)>,
 }
 
 impl Wakes {
-    /// Wakes everyone collected, each mailbox once.
+    /// Files the collected answers and wakes everyone, each mailbox once.
     pub(crate) fn flush(&mut self) {
         for thread in self.threads.drain(..) {
             thread.unpark();
         }
-        for mailbox in self.mailboxes.drain(..) {
+        for (mailbox, mut items) in self.mailboxes.drain(..) {
+            mailbox.put_all(&mut items);
             mailbox.wake();
         }
     }
 
-    fn mailbox(&mut self, mailbox: &Arc<Mailbox<PoolItem>>) {
-        if !self.mailboxes.iter().any(|m| Arc::ptr_eq(m, mailbox)) {
-            self.mailboxes.push(mailbox.clone());
+    /// Collects `item` for `mailbox`.
+    fn answer(&mut self, mailbox: &Arc<Mailbox<PoolItem>>, item: PoolItem) {
+        match self
+            .mailboxes
+            .iter_mut()
+            .find(|(m, _)| Arc::ptr_eq(m, mailbox))
+        {
+            Some((_, items)) => items.push(item),
+            None => self.mailboxes.push((mailbox.clone(), vec![item])),
         }
     }
 }
@@ -191,7 +205,8 @@ impl ReplySlot {
         wakes.flush();
     }
 
-    /// Answers now; the client's thread is woken when `wakes` is flushed.
+    /// Answers; a parked client gets the answer now, a pooled session's
+    /// driver when `wakes` is flushed, which is also when both are woken.
     pub(crate) fn send_later(mut self, reply: Reply, wakes: &mut Wakes) {
         match self.target.take() {
             Some(Target::Parked(slot)) => {
@@ -199,12 +214,12 @@ impl ReplySlot {
                 wakes.threads.push(slot.waiter.clone());
             }
             Some(Target::Pooled(ticket)) => {
-                ticket.mailbox.put(PoolItem::Answer {
+                let item = PoolItem::Answer {
                     session: ticket.session,
                     attempt: ticket.attempt,
                     answer: Ok(reply),
-                });
-                wakes.mailbox(&ticket.mailbox);
+                };
+                wakes.answer(&ticket.mailbox, item);
             }
             None => {}
         }

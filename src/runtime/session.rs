@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::node::{NodeInput, Reply};
 use super::reply::{NoReply, ReplySlot};
-use super::shared::{Shared, lock};
+use super::shared::{NodeShared, Shared, lock};
 use super::view::NodeState;
 use crate::kv::history::HistoryEvent;
 use crate::kv::{ClientId, ClientOutcome, Command, Op, OpResult};
@@ -127,13 +127,16 @@ impl SessionCore {
     }
 
     /// Sends the open operation to one node, its answer to go to the slot
-    /// `slot()` makes. `Err` says what to do instead of waiting.
+    /// `slot()` makes; `post` hands the request to node `target` (or queues it
+    /// to be handed over with others) and says whether its inbox is still
+    /// there. `Err` says what to do instead of waiting.
     pub(crate) fn send(
         &mut self,
         op: &Op,
         left: Duration,
         last_error: &mut String,
         slot: impl FnOnce() -> ReplySlot,
+        post: impl FnOnce(NodeId, &NodeShared, NodeInput) -> bool,
     ) -> Result<Sent, Attempt> {
         let (attempt_wait, backoff) = self.waits();
         let target = match self.leader_hint {
@@ -167,7 +170,7 @@ impl SessionCore {
             let key = op.key().to_string();
             NodeInput::Read { key, reply }
         };
-        if node.inbox.send(request).is_err() {
+        if !post(target, node, request) {
             return Err(Attempt::Stopped);
         }
         Ok(Sent {
@@ -227,5 +230,5 @@ impl SessionCore {
 
 /// The log entry bytes of write `op` as (client, seq).
 fn encode(client: ClientId, seq: u64, op: &Op) -> Payload {
-    Payload::from(Command::encode_parts(client, seq, op))
+    Command::encode_payload(client, seq, op)
 }

@@ -2,8 +2,11 @@
 //! hub that publishes it.
 //!
 //! Each node thread publishes its own [`NodeView`] after an input changed
-//! something (an `Arc`, swapped in; its log window is rebuilt only when
-//! the log's tail changed, so a tick costs no log copy). Controls and Raft
+//! something (an `Arc`, swapped in). When the log's tail changed it hands
+//! over the last entries as they are (sharing their payloads); they are
+//! decoded into the view's log window only when someone reads the view,
+//! so a busy node does not format text nobody looks at, and a tick costs
+//! no log copy. Controls and Raft
 //! events add [`ViewEvent`]s to a bounded ring. Every change bumps a
 //! version and wakes [`ViewWatch`]ers; a `ClusterView` is assembled only
 //! when someone asks for one.
@@ -286,6 +289,9 @@ pub(crate) struct ViewHub {
 struct HubInner {
     version: u64,
     nodes: Vec<Arc<NodeView>>,
+    /// Per node (as `nodes`), the log tail published since its window was
+    /// last rendered; rendered into `nodes` by the next reader.
+    tails: Vec<Option<Arc<[Entry]>>>,
     events: VecDeque<ViewEvent>,
     capacity: usize,
 }
@@ -299,6 +305,7 @@ impl ViewHub {
                     .iter()
                     .map(|&id| Arc::new(NodeView::initial(id)))
                     .collect(),
+                tails: ids.iter().map(|_| None).collect(),
                 events: VecDeque::new(),
                 capacity: capacity.max(1),
             }),
@@ -321,18 +328,41 @@ impl ViewHub {
     /// Replaces a node's view when it differs from the last one.
     pub(crate) fn publish_node(&self, view: &NodeView) {
         let mut inner = lock(&self.inner);
-        let Some(slot) = inner.nodes.iter_mut().find(|n| n.id == view.id) else {
+        let Some(i) = inner.nodes.iter().position(|n| n.id == view.id) else {
             return;
         };
-        if **slot != *view {
-            *slot = Arc::new(view.clone());
+        inner.tails[i] = None;
+        if *inner.nodes[i] != *view {
+            inner.nodes[i] = Arc::new(view.clone());
             self.bump(&mut inner);
         }
     }
 
+    /// Replaces a running node's view (which its thread found changed).
+    /// `tail`, when the log's tail changed, holds its last entries, to be
+    /// rendered into the view's log window by the next reader; otherwise
+    /// the window published before stays.
+    pub(crate) fn publish_running(&self, view: &NodeView, tail: Option<Arc<[Entry]>>) {
+        let mut inner = lock(&self.inner);
+        let Some(i) = inner.nodes.iter().position(|n| n.id == view.id) else {
+            return;
+        };
+        let log = inner.nodes[i].log.clone();
+        inner.nodes[i] = Arc::new(NodeView {
+            log,
+            ..view.clone()
+        });
+        if tail.is_some() {
+            inner.tails[i] = tail;
+        }
+        self.bump(&mut inner);
+    }
+
     /// Node `id`'s last published view.
     pub(crate) fn node(&self, id: NodeId) -> Option<Arc<NodeView>> {
-        lock(&self.inner).nodes.iter().find(|n| n.id == id).cloned()
+        let mut inner = lock(&self.inner);
+        inner.render();
+        inner.nodes.iter().find(|n| n.id == id).cloned()
     }
 
     /// Adds an event to the ring.
@@ -363,10 +393,32 @@ impl ViewHub {
     }
 }
 
+impl HubInner {
+    /// Renders the log tails published since the last reader into the
+    /// nodes' log windows.
+    fn render(&mut self) {
+        for (node, tail) in self.nodes.iter_mut().zip(self.tails.iter_mut()) {
+            if let Some(tail) = tail.take() {
+                *node = Arc::new(NodeView {
+                    log: log_window(&tail, tail.len()),
+                    ..(**node).clone()
+                });
+            }
+        }
+    }
+}
+
+/// The last `n` entries of `entries`, as they are, for
+/// [`ViewHub::publish_running`].
+pub(crate) fn log_tail(entries: &[Entry], n: usize) -> Arc<[Entry]> {
+    entries[entries.len().saturating_sub(n)..].into()
+}
+
 /// Assembles the current view.
 pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
     let (version, nodes, events) = {
-        let inner = lock(&shared.view.inner);
+        let mut inner = lock(&shared.view.inner);
+        inner.render();
         let events = inner.events.iter().cloned().collect();
         (inner.version, inner.nodes.clone(), events)
     };
@@ -442,5 +494,49 @@ impl ViewWatch {
     pub fn wait(&mut self, timeout: Duration) -> Option<Arc<ClusterView>> {
         let version = self.shared.view.wait_newer(self.seen, timeout);
         (version > self.seen).then(|| self.current())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kv::Op;
+    use crate::raft::Payload;
+
+    fn put(index: Index, key: &str) -> Entry {
+        let op = Op::Put {
+            key: key.into(),
+            value: "1".into(),
+        };
+        let bytes = Command::encode_parts(7, index, &op);
+        Entry {
+            index,
+            term: 1,
+            data: EntryData::Command(Payload::from(bytes)),
+        }
+    }
+
+    /// A running node's log tail is rendered into its window when the view
+    /// is read, and stays until a newer tail comes.
+    #[test]
+    fn published_tails_render_when_read() {
+        let hub = ViewHub::new(&[1, 2], 16);
+        let mut view = NodeView::initial(1);
+        view.last_index = 2;
+        let entries = [put(1, "a"), put(2, "b")];
+        hub.publish_running(&view, Some(log_tail(&entries, 1)));
+        let texts = |hub: &ViewHub| -> Vec<String> {
+            let node = hub.node(1).unwrap();
+            node.log.iter().map(|e| e.text.clone()).collect()
+        };
+        assert_eq!(texts(&hub), ["put b=1"], "only the last entry, rendered");
+        view.commit = 2;
+        hub.publish_running(&view, None);
+        let node = hub.node(1).unwrap();
+        assert_eq!((node.commit, node.log.len()), (2, 1), "the window stays");
+        let entries = [put(1, "a"), put(2, "b"), put(3, "c")];
+        hub.publish_running(&view, Some(log_tail(&entries, 2)));
+        assert_eq!(texts(&hub), ["put b=1", "put c=1"]);
+        assert!(hub.node(2).unwrap().log.is_empty());
     }
 }

@@ -66,8 +66,7 @@ pub struct BenchArgs {
     transport: Vec<Transport>,
     /// Compact each node's log every this many applied entries (0: never).
     /// The runtime's default is 100, small enough to watch snapshots in the
-    /// dashboard; under heavy load a follower more than that far behind
-    /// gets a snapshot instead of entries. openraft's default is 5000.
+    /// dashboard. openraft's default is 5000.
     #[arg(long, value_name = "ENTRIES", default_value_t = DEFAULT_SNAPSHOT_THRESHOLD)]
     snapshot_threshold: u64,
     /// Threads that drive the client sessions (1–64).
