@@ -77,7 +77,14 @@ fn tours_play_on_the_live_cluster() {
     use raftlab::runtime::{Cluster, ClusterConfig};
     use raftlab::scenario::{ClusterSpec, live_factory, run};
 
-    for name in ["election", "partition", "reads", "figure8", "snapshots"] {
+    for name in [
+        "election",
+        "partition",
+        "reads",
+        "figure8",
+        "snapshots",
+        "figure8-broken",
+    ] {
         let tour = tours::find(name).unwrap();
         let script = parse(tour.text, tour.file).unwrap();
         let spec: ClusterSpec = script
@@ -92,8 +99,11 @@ fn tours_play_on_the_live_cluster() {
             Cluster::start(ClusterConfig {
                 nodes: spec.nodes,
                 seed: spec.seed.unwrap_or(1),
+                bugs: spec.bugs,
                 speed: 10.0,
                 start_paused: true,
+                // The live checker, which `wait violation` reads.
+                observe: true,
                 ..ClusterConfig::default()
             })
             .unwrap(),
@@ -275,4 +285,64 @@ fn the_command_the_figure8_tour_suggests_finds_a_lost_commit() {
         stdout.contains("invariant violated: leader completeness"),
         "`{command}`:\n{stdout}"
     );
+}
+
+/// The broken Figure 8 tour shows the harm, and its expectations say so:
+/// its `wait violation` step passes only on the violation the bug causes
+/// — in the simulator a new leader missing the committed entry (leader
+/// completeness, which ends the run there), on the live cluster that
+/// leader applying another command at the committed entry's index (the
+/// live checker's "state machine safety").
+#[test]
+fn the_figure8_broken_tour_ends_in_the_violation_it_shows() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use raftlab::runtime::{Cluster, ClusterConfig};
+    use raftlab::scenario::{Report, live_factory, run};
+
+    let tour = tours::find("figure8-broken").unwrap();
+    let script = parse(tour.text, tour.file).unwrap();
+    let violation_line = |report: &Report| {
+        report
+            .transcript
+            .iter()
+            .find(|l| l.source.starts_with("wait violation"))
+            .map(|l| l.detail.clone())
+            .unwrap_or_else(|| panic!("no `wait violation` step ran:\n{}", report.render()))
+    };
+
+    let report = run_script(tour.text, tour.file, sim_factory(1)).unwrap();
+    assert!(report.passed, "\n{}", report.render());
+    let sim = violation_line(&report);
+    assert!(sim.starts_with("VIOLATED leader completeness"), "{sim}");
+
+    let cluster = Arc::new(
+        Cluster::start(ClusterConfig {
+            nodes: 5,
+            seed: 8,
+            bugs: {
+                let mut bugs = raftlab::raft::Bugs::default();
+                assert!(bugs.enable("commit-old-terms"));
+                bugs
+            },
+            speed: 10.0,
+            start_paused: true,
+            observe: true,
+            ..ClusterConfig::default()
+        })
+        .unwrap(),
+    );
+    let mut factory = live_factory(cluster.clone(), Arc::new(AtomicBool::new(false)));
+    let report = run(&script, &mut factory).unwrap();
+    drop(factory);
+    assert!(report.passed, "\n{}", report.render());
+    let live = violation_line(&report);
+    let checks = cluster.view().teaching.checks.clone();
+    assert!(live.starts_with("VIOLATED state machine safety"), "{live}");
+    let checks = cluster.view().teaching.checks.clone();
+    assert!(checks.violated(), "{checks:?}");
+    if let Ok(cluster) = Arc::try_unwrap(cluster) {
+        cluster.shutdown();
+    }
 }

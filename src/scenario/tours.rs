@@ -81,6 +81,11 @@ pub const TOURS: &[Tour] = &[
         "08_snapshots.scen",
         "log compaction; a lagging follower gets InstallSnapshot"
     ),
+    tour!(
+        "figure8-broken",
+        "09_figure8_broken.scen",
+        "Figure 8 with the bug on: a committed entry is lost"
+    ),
 ];
 
 /// The tour called `name`.
