@@ -49,7 +49,7 @@ pub const TOURS: &[Tour] = &[
     tour!(
         "replication",
         "02_replication.scen",
-        "a write commits on a majority; a crashed follower catches up"
+        "a write commits on a majority; a crashed node catches up"
     ),
     tour!(
         "failover",
