@@ -381,6 +381,18 @@ fn regenerate_sim_screenshots() {
 /// for, giving every step its go, until the step whose statement starts
 /// with `stop_at` waits; then draws the dashboard.
 fn tour_shot(dir: &Path, name: &str, stop_at: &str, shot: &str) {
+    tour_shot_with(dir, name, stop_at, shot, |_| {});
+}
+
+/// [`tour_shot`], with `prepare` applied to the dashboard before the tour
+/// starts (e.g. to open a panel).
+fn tour_shot_with(
+    dir: &Path,
+    name: &str,
+    stop_at: &str,
+    shot: &str,
+    prepare: impl FnOnce(&mut App),
+) {
     use std::sync::atomic::AtomicBool;
 
     use raftlab::tui::TourSetup;
@@ -392,6 +404,7 @@ fn tour_shot(dir: &Path, name: &str, stop_at: &str, shot: &str) {
         ClusterConfig {
             nodes: spec.nodes,
             seed: spec.seed.unwrap_or(1),
+            bugs: spec.bugs,
             log_window: 256,
             start_paused: true,
             observe: true,
@@ -411,6 +424,7 @@ fn tour_shot(dir: &Path, name: &str, stop_at: &str, shot: &str) {
     )
     .expect("start the tour");
     run.app.tour = Some(Tour::new(&setup.name, &setup.script, None, go));
+    prepare(&mut run.app);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(
@@ -468,6 +482,15 @@ fn regenerate_tour_screenshots() {
         "tour-figure8",
     );
     tour_shot(&dir, "snapshots", "wait applied >= 121", "tour-snapshots");
+    // Figure 8 with commit-old-terms on, just after the violation: the
+    // live checker open, the bug and VIOLATED badges in the status bar.
+    tour_shot_with(
+        &dir,
+        "figure8-broken",
+        "expect leader in 4 5",
+        "tour-figure8-broken",
+        |app| app.update(Action::ToggleChecker),
+    );
 }
 
 #[test]

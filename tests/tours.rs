@@ -67,42 +67,64 @@ fn every_shipped_tour_parses_states_its_intent_and_narrates() {
     assert_eq!(tours::find("no-such-tour"), None);
 }
 
-/// A tour drives the live runtime through `LiveCluster`: the same script
-/// passes on real threads, at the fastest clock speed.
-#[test]
-fn tours_play_on_the_live_cluster() {
+/// Plays a shipped tour on a live cluster of the size, seed and bugs its
+/// script asks for, at the fastest clock speed, with the live checker on
+/// (`wait violation` reads it). Returns the report and the cluster, still
+/// running.
+fn play_live(
+    tour: &tours::Tour,
+) -> (
+    raftlab::scenario::Report,
+    std::sync::Arc<raftlab::runtime::Cluster>,
+) {
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
 
     use raftlab::runtime::{Cluster, ClusterConfig};
     use raftlab::scenario::{ClusterSpec, live_factory, run};
 
-    for name in ["election", "partition", "reads", "figure8", "snapshots"] {
-        let tour = tours::find(name).unwrap();
-        let script = parse(tour.text, tour.file).unwrap();
-        let spec: ClusterSpec = script
-            .statements
-            .iter()
-            .find_map(|s| match &s.kind {
-                raftlab::scenario::ast::StmtKind::Cluster(spec) => Some(spec.clone()),
-                _ => None,
-            })
-            .unwrap();
-        let cluster = Arc::new(
-            Cluster::start(ClusterConfig {
-                nodes: spec.nodes,
-                seed: spec.seed.unwrap_or(1),
-                speed: 10.0,
-                start_paused: true,
-                ..ClusterConfig::default()
-            })
-            .unwrap(),
-        );
-        let mut factory = live_factory(cluster.clone(), Arc::new(AtomicBool::new(false)));
-        let report = run(&script, &mut factory).unwrap();
-        drop(factory);
+    let script = parse(tour.text, tour.file).unwrap();
+    let spec: ClusterSpec = script
+        .statements
+        .iter()
+        .find_map(|s| match &s.kind {
+            raftlab::scenario::ast::StmtKind::Cluster(spec) => Some(spec.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let cluster = Arc::new(
+        Cluster::start(ClusterConfig {
+            nodes: spec.nodes,
+            seed: spec.seed.unwrap_or(1),
+            bugs: spec.bugs,
+            speed: 10.0,
+            start_paused: true,
+            observe: true,
+            ..ClusterConfig::default()
+        })
+        .unwrap(),
+    );
+    let mut factory = live_factory(cluster.clone(), Arc::new(AtomicBool::new(false)));
+    let report = run(&script, &mut factory).unwrap();
+    drop(factory);
+    (report, cluster)
+}
+
+/// A tour drives the live runtime through `LiveCluster`: the same script
+/// passes on real threads, at the fastest clock speed.
+#[test]
+fn tours_play_on_the_live_cluster() {
+    for name in [
+        "election",
+        "partition",
+        "reads",
+        "figure8",
+        "snapshots",
+        "figure8-broken",
+    ] {
+        let (report, cluster) = play_live(tours::find(name).unwrap());
         assert!(report.passed, "\n{}", report.render());
-        if let Ok(cluster) = Arc::try_unwrap(cluster) {
+        if let Ok(cluster) = std::sync::Arc::try_unwrap(cluster) {
             cluster.shutdown();
         }
     }
@@ -275,4 +297,44 @@ fn the_command_the_figure8_tour_suggests_finds_a_lost_commit() {
         stdout.contains("invariant violated: leader completeness"),
         "`{command}`:\n{stdout}"
     );
+}
+
+/// The broken Figure 8 tour shows the harm, and its expectations say so:
+/// its `wait violation` step passes only on the violation the bug causes
+/// — in the simulator a new leader missing the committed entry (leader
+/// completeness, which ends the run there), on the live cluster that
+/// leader applying another command at the committed entry's index (the
+/// live checker's "state machine safety").
+#[test]
+fn the_figure8_broken_tour_ends_in_the_violation_it_shows() {
+    use raftlab::runtime::observe::Invariant;
+    use raftlab::scenario::Report;
+
+    let tour = tours::find("figure8-broken").unwrap();
+    let violation_line = |report: &Report| {
+        report
+            .transcript
+            .iter()
+            .find(|l| l.source.starts_with("wait violation"))
+            .map(|l| l.detail.clone())
+            .unwrap_or_else(|| panic!("no `wait violation` step ran:\n{}", report.render()))
+    };
+
+    let report = run_script(tour.text, tour.file, sim_factory(1)).unwrap();
+    assert!(report.passed, "\n{}", report.render());
+    let sim = violation_line(&report);
+    assert!(sim.starts_with("VIOLATED leader completeness"), "{sim}");
+
+    let (report, cluster) = play_live(tour);
+    assert!(report.passed, "\n{}", report.render());
+    let live = violation_line(&report);
+    assert!(live.starts_with("VIOLATED state machine safety"), "{live}");
+    let checks = cluster.view().teaching.checks.clone();
+    assert!(
+        checks.finding(Invariant::StateMachineSafety).is_some(),
+        "{checks:?}"
+    );
+    if let Ok(cluster) = std::sync::Arc::try_unwrap(cluster) {
+        cluster.shutdown();
+    }
 }

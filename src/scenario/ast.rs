@@ -282,6 +282,19 @@ pub enum Cond {
     /// `change committed`: the leader's latest configuration is committed
     /// (no membership change is in flight).
     ChangeCommitted,
+    /// `violation ["TEXT"]`: the cluster's invariant checker has reported a
+    /// violation (one whose name or evidence contains TEXT).
+    Violation(Option<String>),
+    /// `no violation`: the checker has reported none.
+    NoViolation,
+}
+
+impl Cond {
+    /// Whether the condition waits for a safety violation, which ends a
+    /// simulated run: the runner then judges it rather than failing.
+    pub fn expects_violation(&self) -> bool {
+        matches!(self, Cond::Violation(_))
+    }
 }
 
 /// A client operation.

@@ -112,6 +112,12 @@ pub trait Cluster {
     fn trace_hash(&self) -> u64;
     /// Checks the client history so far for linearizability.
     fn check_history(&self) -> Result<(), ClusterError>;
+    /// The first safety violation the cluster's invariant checker found,
+    /// as `invariant: evidence` (`Ok(None)`: none so far), or why this
+    /// cluster cannot tell. The default has no checker.
+    fn violation(&self) -> Result<Option<String>, String> {
+        Err("this cluster has no invariant checker".to_string())
+    }
     /// Called before each statement runs: a cluster that answers queries
     /// from a copy of its state (the live one) takes a fresh copy, so a
     /// statement judges the cluster as it is now, not as the previous

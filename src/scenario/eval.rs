@@ -329,6 +329,17 @@ impl Ctx {
                 Ok(()) => pass("history is linearizable"),
                 Err(e) => fail(&e.to_string()),
             },
+            Cond::Violation(text) => match c.violation()? {
+                None => fail("no violation"),
+                Some(found) => Check {
+                    ok: text.as_ref().is_none_or(|t| found.contains(t.as_str())),
+                    detail: format!("VIOLATED {found}"),
+                },
+            },
+            Cond::NoViolation => match c.violation()? {
+                None => pass("no violation"),
+                Some(found) => fail(&format!("VIOLATED {found}")),
+            },
         };
         Ok(check)
     }

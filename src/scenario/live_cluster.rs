@@ -274,6 +274,24 @@ impl Cluster for LiveCluster {
         self.view = self.cluster.view();
     }
 
+    fn violation(&self) -> Result<Option<String>, String> {
+        let checks = &self.view.teaching.checks;
+        if !checks.active {
+            return Err("the live checker is off (the cluster is not observed)".to_string());
+        }
+        Ok(checks.first().map(|first| {
+            let mut found = format!("{}: {}", first.invariant.title(), first.details);
+            let more: Vec<&str> = checks.findings[1..]
+                .iter()
+                .map(|f| f.invariant.title())
+                .collect();
+            if !more.is_empty() {
+                found.push_str(&format!(" (also: {})", more.join(", ")));
+            }
+            found
+        }))
+    }
+
     fn check_history(&self) -> Result<(), ClusterError> {
         crate::kv::linearizability::check_described(&self.cluster.history())
             .map_err(ClusterError::Violation)

@@ -384,6 +384,12 @@ fn conditions() {
     assert_eq!(cond("messages <= 60"), Cond::Messages(Cmp::Le, lit(60)));
     assert_eq!(cond("elections != 0"), Cond::Elections(Cmp::Ne, lit(0)));
     assert_eq!(cond("linearizable"), Cond::Linearizable);
+    assert_eq!(cond("violation"), Cond::Violation(None));
+    assert_eq!(
+        cond("violation \"state machine safety\""),
+        Cond::Violation(Some("state machine safety".into()))
+    );
+    assert_eq!(cond("no violation"), Cond::NoViolation);
 }
 
 #[test]
@@ -485,11 +491,11 @@ fn every_error_kind_has_a_located_message() {
         ),
         (
             "expect",
-            "t.scen:2:7: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable), found end of line",
+            "t.scen:2:7: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation), found end of line",
         ),
         (
             "expect happy",
-            "t.scen:2:8: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable), found \"happy\"",
+            "t.scen:2:8: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation), found \"happy\"",
         ),
         (
             "expect term 3",

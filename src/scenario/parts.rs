@@ -162,7 +162,7 @@ impl Parser {
 
     /// A condition, for `expect` and `wait`.
     pub(super) fn cond(&mut self, c: &mut Cursor) -> Result<Cond, Fail> {
-        let what = "a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable)";
+        let what = "a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation)";
         let word = c.next(what)?;
         let cond = match word.text.as_str() {
             _ if word.quoted => {
@@ -221,8 +221,12 @@ impl Parser {
                 Cond::Role { node, negate, role }
             }
             "no" => {
-                c.keyword("leader")?;
-                Cond::NoLeader
+                if c.eat("violation") {
+                    Cond::NoViolation
+                } else {
+                    c.keyword("leader")?;
+                    Cond::NoLeader
+                }
             }
             "term" => Cond::Term(self.cmp(c, None)?, self.num(c)?),
             "committed" | "commit" => {
@@ -282,6 +286,13 @@ impl Parser {
                 };
                 Cond::Members { learners, ids, on }
             }
+            "violation" => match c.peek() {
+                Some(token) if token.quoted => {
+                    c.next("a quoted text")?;
+                    Cond::Violation(Some(token.text.clone()))
+                }
+                _ => Cond::Violation(None),
+            },
             _ => {
                 return Err(Fail::at(
                     word.col,

@@ -229,7 +229,24 @@ impl Runner<'_, '_, '_> {
                             check.detail
                         )));
                     }
-                    cluster.run_for(POLL_US.min(within_us - waited))?;
+                    match cluster.run_for(POLL_US.min(within_us - waited)) {
+                        Ok(()) => {}
+                        // A violation ends a simulated run; a condition
+                        // waiting for one is judged on it, once.
+                        Err(ClusterError::Violation(found)) if cond.expects_violation() => {
+                            let check = ctx.eval(cluster, cond);
+                            let waited = cluster.now_us().saturating_sub(start);
+                            return if check.ok {
+                                Ok((
+                                    Mark::Pass,
+                                    format!("{} after {}", check.detail, format_us(waited)),
+                                ))
+                            } else {
+                                Err(StepError::Fail(found))
+                            };
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
             StmtKind::Expect(cond) => {

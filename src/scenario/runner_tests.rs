@@ -273,3 +273,48 @@ fn a_cluster_without_membership_changes_refuses_them_clearly() {
         "expected voters == 1 2, got 1 2 3 (leader n1)",
     );
 }
+
+/// `violation` reads the cluster's checker: a simulated run ends at its
+/// first violation, and `wait violation` is judged on it (once: a text
+/// that does not match fails with the violation, it does not spin);
+/// without one it fails at its deadline; a cluster with no checker says so.
+#[test]
+fn violation_conditions_read_the_checker() {
+    let tour = include_str!("../../assets/tours/09_figure8_broken.scen");
+    let sim = |text: &str| run_script(text, "t.scen", super::sim_factory(1)).unwrap();
+    let report = sim(tour);
+    assert!(report.passed, "{}", report.render());
+
+    let other = tour.replace(
+        "wait violation within 3s",
+        "wait violation \"log matching\" within 3s",
+    );
+    let report = sim(&other);
+    let failure = report.failure.clone().expect("fails");
+    assert!(
+        failure
+            .message
+            .starts_with("invariant violated: leader completeness"),
+        "{}",
+        report.render()
+    );
+
+    let named = tour.replace(
+        "wait violation within 3s",
+        "expect no violation\nwait violation \"leader completeness\" within 3s\nexpect violation",
+    );
+    let report = sim(&named);
+    assert!(report.passed, "{}", report.render());
+
+    let report = sim("cluster 3 seed 1\nwait leader\nwait violation within 200ms\n");
+    assert_eq!(
+        report.failure.map(|f| f.message),
+        Some("expected violation within 200ms, got no violation".into())
+    );
+
+    fails_at(
+        "cluster 3\nexpect no violation\n",
+        2,
+        "this cluster has no invariant checker",
+    );
+}

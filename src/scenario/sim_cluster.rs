@@ -184,4 +184,8 @@ impl Cluster for Sim {
     fn check_history(&self) -> Result<(), ClusterError> {
         Ok(Sim::check_history(self)?)
     }
+
+    fn violation(&self) -> Result<Option<String>, String> {
+        Ok(Sim::violation(self).map(|v| format!("{}: {}", v.invariant, v.details)))
+    }
 }

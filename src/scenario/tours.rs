@@ -49,7 +49,7 @@ pub const TOURS: &[Tour] = &[
     tour!(
         "replication",
         "02_replication.scen",
-        "a write commits on a majority; a crashed follower catches up"
+        "a write commits on a majority; a crashed node catches up"
     ),
     tour!(
         "failover",
@@ -80,6 +80,11 @@ pub const TOURS: &[Tour] = &[
         "snapshots",
         "08_snapshots.scen",
         "log compaction; a lagging follower gets InstallSnapshot"
+    ),
+    tour!(
+        "figure8-broken",
+        "09_figure8_broken.scen",
+        "Figure 8 with the bug on: a committed entry is lost"
     ),
 ];
 
