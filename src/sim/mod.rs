@@ -37,7 +37,7 @@ mod stats;
 pub use cluster::Sim;
 pub use faults::{FaultKind, FaultSchedule};
 pub use invariants::Violation;
-pub use observe::{SimEvent, raft_event_text};
+pub use observe::{SendDrop, SendFate, SendHook, SimEvent, raft_event_text};
 pub use stats::SimStats;
 
 pub use crate::kv::ClientOutcome;
