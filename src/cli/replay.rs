@@ -264,6 +264,26 @@ mod tests {
     }
 
     #[test]
+    fn a_history_that_is_not_linearizable_shows_in_the_checks() {
+        let plan = Plan::new(&check_defaults(&["stale-leader-reads"])).unwrap();
+        let watched = watch(&plan, 1);
+        let status = watched.status();
+        let shown = status.violation.expect("seed 1 reads stale");
+        assert_eq!(shown.invariant, "linearizability");
+        let checks = watched.checks();
+        // Not an invariant row: the history line.
+        assert_eq!(checks.findings, vec![]);
+        match &checks.linearizability {
+            LinStatus::NotLinearizable { key, ops, .. } => {
+                assert_eq!(key, "k3");
+                assert!(*ops > 0);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(checks.violated());
+    }
+
+    #[test]
     fn one_seed_only() {
         assert_eq!(one_seed(Some(4), None), Ok(4));
         assert_eq!(one_seed(None, "9..10".parse().ok()), Ok(9));
