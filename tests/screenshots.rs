@@ -375,6 +375,10 @@ fn regenerate_sim_screenshots() {
         }
     }
     shot_app(&mut app, &dir, "sim-violation", 120, 40);
+    // The same moment with the simulator's checks and its messages.
+    app.update(Action::ToggleChecker);
+    app.update(Action::ToggleMessages);
+    shot_app(&mut app, &dir, "sim-teaching", 200, 50);
 }
 
 /// Plays the shipped tour `name` over a live cluster of the size it asks

@@ -273,6 +273,60 @@ fn the_simulated_dashboard_scrubs_back_and_replays_its_seed() {
 }
 
 #[test]
+fn the_simulated_dashboard_shows_messages_checks_and_its_bug() {
+    if tmux_missing() {
+        eprintln!("SKIPPED the_simulated_dashboard_shows_messages_checks_and_its_bug: no tmux");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_raftlab");
+    let command =
+        format!("{bin} --sim --seed 7 --bug forget-vote --speed 2; echo RAFTLAB-EXIT=$?; sleep 60");
+    let tmux = Tmux::start(120, 40, &command);
+    let long = Duration::from_secs(20);
+
+    tmux.wait("a leader on screen", long, leader);
+    assert!(
+        tmux.screen().contains("BUG forget-vote ON"),
+        "{}",
+        tmux.screen()
+    );
+
+    // m: the simulator's messages, delivered on a quiet network.
+    tmux.keys(&["m"]);
+    tmux.wait("the message list", long, |s| {
+        (s.contains("Messages (newest first") && s.contains("delivered")).then_some(())
+    });
+    // Cut n3 off: its messages are dropped, link down.
+    tmux.keys(&[":"]);
+    tmux.type_line("isolate 3");
+    tmux.wait("n3's messages dropped", long, |s| {
+        s.contains("link down").then_some(())
+    });
+    tmux.escape();
+
+    // c: the simulator's checks, all OK so far.
+    tmux.keys(&["c"]);
+    let screen = tmux.wait("the checker panel", long, |s| {
+        s.contains("Simulator checks").then(|| s.to_string())
+    });
+    assert!(screen.contains("one leader per term"), "{screen}");
+
+    // Switching the bug off is an input the simulator takes.
+    tmux.keys(&[":"]);
+    tmux.type_line("bug forget-vote off");
+    tmux.wait("the badge gone", long, |s| {
+        (!s.contains("BUG forget-vote ON") && s.contains("Raft is safe again")).then_some(())
+    });
+
+    tmux.escape();
+    tmux.keys(&["q"]);
+    let screen = tmux.wait("raftlab to exit", long, |s| {
+        s.contains("RAFTLAB-EXIT=").then(|| s.to_string())
+    });
+    assert!(screen.contains("RAFTLAB-EXIT=0"), "{screen}");
+}
+
+#[test]
 fn a_tour_from_the_menu_in_a_real_terminal() {
     if tmux_missing() {
         eprintln!(

@@ -171,6 +171,7 @@ fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::observe::{Invariant, LinStatus};
     use crate::sim::Sim;
     use crate::tui::sim::HistoryCheck;
 
@@ -214,6 +215,15 @@ mod tests {
             assert_eq!(status.trace_hash, check.trace_hash(), "seed {seed}");
             assert_eq!(status.history, HistoryCheck::Linearizable, "seed {seed}");
             assert_eq!(status.violation, None);
+            // The checker panel: every row OK, the history linearizable.
+            let checks = watched.checks();
+            assert!(checks.simulated && checks.active);
+            assert_eq!(checks.findings, vec![], "seed {seed}");
+            assert!(
+                matches!(checks.linearizability, LinStatus::Linearizable { ops, .. } if ops > 0),
+                "seed {seed}: {:?}",
+                checks.linearizability
+            );
         }
     }
 
@@ -230,6 +240,47 @@ mod tests {
         assert_eq!(shown.details, caught.details);
         assert_eq!(status.trace_hash, check.trace_hash());
         assert!(!status.ended);
+        // The checker panel shows it on its row, with the evidence, and
+        // the badge shows the bug.
+        let mut watched = watched;
+        let view = watched.view(crate::tui::sim::ClockState {
+            paused: true,
+            speed: 1.0,
+            tick_wall: crate::tui::sim::TICK_WALL,
+        });
+        let checks = &view.teaching.checks;
+        let row = Invariant::of_sim(caught.invariant).expect("a row for it");
+        let finding = checks.finding(row).expect("the row is VIOLATED");
+        assert_eq!(finding.details, caught.details);
+        assert_eq!(checks.findings.len(), 1, "{:?}", checks.findings);
+        assert_eq!(view.teaching.bugs.names(), vec!["forget-vote"]);
+        assert!(
+            view.teaching
+                .messages
+                .recent(&Default::default(), 0, 1)
+                .len()
+                == 1
+        );
+    }
+
+    #[test]
+    fn a_history_that_is_not_linearizable_shows_in_the_checks() {
+        let plan = Plan::new(&check_defaults(&["stale-leader-reads"])).unwrap();
+        let watched = watch(&plan, 1);
+        let status = watched.status();
+        let shown = status.violation.expect("seed 1 reads stale");
+        assert_eq!(shown.invariant, "linearizability");
+        let checks = watched.checks();
+        // Not an invariant row: the history line.
+        assert_eq!(checks.findings, vec![]);
+        match &checks.linearizability {
+            LinStatus::NotLinearizable { key, ops, .. } => {
+                assert_eq!(key, "k3");
+                assert!(*ops > 0);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(checks.violated());
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl Cluster {
 }
 
 /// `bugs` with the variants set in `which` turned on or off.
-fn with(bugs: Bugs, which: Bugs, on: bool) -> Bugs {
+pub(crate) fn with(bugs: Bugs, which: Bugs, on: bool) -> Bugs {
     let pick = |mine: bool, theirs: bool| if theirs { on } else { mine };
     Bugs {
         commit_old_terms: pick(bugs.commit_old_terms, which.commit_old_terms),

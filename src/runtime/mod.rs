@@ -56,6 +56,7 @@ mod storage;
 mod timer;
 mod view;
 
+pub(crate) use bugs::with as bugs_with;
 pub use client::Client;
 pub use cluster::Cluster;
 pub use config::{ClusterConfig, StorageFactory, Transport};

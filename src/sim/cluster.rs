@@ -91,6 +91,8 @@ pub struct Sim {
     pub(super) traffic: Vec<(u64, u64)>,
     /// Events recorded for a watcher (`Sim::observe`); `None`: not watched.
     pub(super) observed: Option<Vec<super::SimEvent>>,
+    /// Called with every message sent and its fate (`Sim::on_send`).
+    pub(super) on_send: Option<super::observe::SendHook>,
 }
 
 impl Sim {
@@ -151,6 +153,7 @@ impl Sim {
             last_leader: None,
             churn_armed: false,
             observed: None,
+            on_send: None,
             traffic: Vec::new(),
         };
         sim.traffic = vec![(0, 0); sim.nodes.len()];

@@ -350,10 +350,12 @@ impl Sim {
             .map(|s| s.incarnation)
         else {
             self.stats.messages_dropped += 1;
+            self.observe_send(&msg, None);
             self.note(Note::Drop { from, to, kind });
             return;
         };
         let mut delays = self.fabric.decide(from, to, &mut self.net_rng);
+        self.observe_send(&msg, Some(&delays));
         match delays.len() {
             0 => {
                 self.stats.messages_dropped += 1;

@@ -12,7 +12,35 @@ use std::collections::BTreeMap;
 use super::events::Note;
 use super::{ClientOutcome, Sim, Violation};
 use crate::kv::Op;
-use crate::raft::{DurableState, Event, NodeId};
+use crate::net::Link;
+use crate::raft::{Bugs, DurableState, Event, Message, NodeId};
+
+/// Why the fabric did not schedule a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendDrop {
+    /// The link was cut (isolation, partition, one-way cut).
+    LinkDown,
+    /// The link lost it at random.
+    Lost,
+    /// The receiver was down.
+    NodeDown,
+}
+
+/// What the fabric did with one message, as decided when it was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendFate<'a> {
+    /// The delay of each copy scheduled, µs (empty: dropped).
+    pub delays: &'a [u64],
+    /// Why nothing was scheduled, when nothing was.
+    pub dropped: Option<SendDrop>,
+    /// Whether the link's delay was set (a `delay` fault) rather than the
+    /// fabric's ordinary latency.
+    pub slowed: bool,
+}
+
+/// Told of every message a simulation sends: the message, the virtual
+/// time (µs) and its fate.
+pub type SendHook = Box<dyn FnMut(&Message, u64, SendFate<'_>) + Send>;
 
 /// Something that happened in a simulation, in words, for a dashboard.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +61,37 @@ impl Sim {
         if self.observed.is_none() {
             self.observed = Some(Vec::new());
         }
+    }
+
+    /// Calls `hook` with every message sent from now on and its fate in
+    /// the fabric (as decided when it is sent). Reading the fate draws
+    /// nothing from the run's random streams, so a watched run is the
+    /// same run; without a hook a send pays one branch.
+    pub fn on_send(&mut self, hook: SendHook) {
+        self.on_send = Some(hook);
+    }
+
+    /// The unsafe protocol variants on now.
+    pub fn bugs(&self) -> Bugs {
+        self.opts.bugs
+    }
+
+    /// Switches the unsafe variants to `bugs` on every running node and on
+    /// any node restarted later (the dashboard's `bug NAME on|off`, applied
+    /// as a recorded input so a replay repeats it).
+    pub fn set_bugs(&mut self, bugs: Bugs) {
+        self.opts.bugs = bugs;
+        for slot in &mut self.nodes {
+            if let Some(node) = slot.node.as_mut() {
+                node.set_bugs(bugs);
+            }
+        }
+        let names = bugs.names();
+        self.note(Note::Text(if names.is_empty() {
+            "every unsafe variant is off".to_string()
+        } else {
+            format!("unsafe variants on: {}", names.join(", "))
+        }));
     }
 
     /// The events recorded since the last call, oldest first.
@@ -93,6 +152,31 @@ impl Sim {
     /// The outcome of the foreground operation, once it ended.
     pub fn take_foreground(&mut self) -> Option<ClientOutcome> {
         self.clients.last_mut().and_then(|c| c.done.take())
+    }
+
+    /// Tells the send hook, if any, of `msg` and the delays the fabric gave
+    /// its copies (`None`: the receiver is down).
+    pub(super) fn observe_send(&mut self, msg: &Message, delays: Option<&[u64]>) {
+        let Some(hook) = &mut self.on_send else {
+            return;
+        };
+        let link = self.fabric.link(msg.from, msg.to).ok();
+        let ordinary = Link::default();
+        let slowed = link.is_some_and(|l| {
+            (l.delay_min_us, l.delay_max_us) != (ordinary.delay_min_us, ordinary.delay_max_us)
+        });
+        let (delays, dropped) = match delays {
+            None => (&[][..], Some(SendDrop::NodeDown)),
+            Some([]) if link.is_some_and(|l| l.up) => (&[][..], Some(SendDrop::Lost)),
+            Some([]) => (&[][..], Some(SendDrop::LinkDown)),
+            Some(d) => (d, None),
+        };
+        let fate = SendFate {
+            delays,
+            dropped,
+            slowed,
+        };
+        hook(msg, self.now, fate);
     }
 
     /// Records a raft event of node `id`, when observing.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::kv::{ClientOutcome, OpResult};
-use crate::raft::NodeId;
+use crate::raft::{Bugs, NodeId};
 use crate::runtime::{Client, Cluster, NodeState, RuntimeError};
 
 /// How long a console client operation may take before it gives up.
@@ -230,19 +230,22 @@ fn control(cluster: &Cluster, request: Request) -> Result<String, String> {
         Request::PauseClock => cluster.pause_clock().map(|()| "time paused".to_string()),
         Request::ResumeClock => cluster.resume_clock().map(|()| "time runs".to_string()),
         Request::Step => cluster.step().map(|()| "stepped one tick".to_string()),
-        Request::Bug(name, on) => cluster.set_bug(&name, on).map(|bugs| {
-            if bugs.any() {
-                format!(
-                    "unsafe variants on: {} — Raft is unsafe now",
-                    bugs.names().join(", ")
-                )
-            } else {
-                "every unsafe variant is off: Raft is safe again".to_string()
-            }
-        }),
+        Request::Bug(name, on) => cluster.set_bug(&name, on).map(bugs_text),
         other => return Err(format!("not a control: {other:?}")),
     }
     .map_err(words)
+}
+
+/// The unsafe variants on after a `bug NAME on|off`, in words.
+pub(crate) fn bugs_text(bugs: Bugs) -> String {
+    if bugs.any() {
+        format!(
+            "unsafe variants on: {} — Raft is unsafe now",
+            bugs.names().join(", ")
+        )
+    } else {
+        "every unsafe variant is off: Raft is safe again".to_string()
+    }
 }
 
 /// Runs a client operation and says how it went.

@@ -37,6 +37,8 @@ pub mod widgets;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_sim_teach;
+#[cfg(test)]
 mod tests_time_travel;
 
 pub use action::{Action, Focus, Lower, Move, NewView};

@@ -138,6 +138,7 @@ fn with_traffic(mut v: ClusterView) -> ClusterView {
 fn violated() -> CheckReport {
     CheckReport {
         active: true,
+        simulated: false,
         observed: 5120,
         findings: vec![
             Finding {
@@ -251,6 +252,7 @@ fn a_correct_run_shows_every_check_ok() {
     let mut v = with_traffic(elected());
     v.teaching.checks = Arc::new(CheckReport {
         active: true,
+        simulated: false,
         observed: 99,
         findings: vec![],
         linearizability: LinStatus::Linearizable {
@@ -263,6 +265,10 @@ fn a_correct_run_shows_every_check_ok() {
     let s = screen(&mut app, 80, 24);
     for inv in Invariant::ALL {
         assert!(s.contains(inv.title()), "{} missing: {s}", inv.title());
+    }
+    // The live checker does not judge the simulator's own checks: no row.
+    for inv in Invariant::SIM_ONLY {
+        assert!(!s.contains(inv.title()), "{} shown live: {s}", inv.title());
     }
     assert!(!s.contains("VIOLATED"), "{s}");
     assert!(s.contains("linearizable (12 ops)"), "{s}");

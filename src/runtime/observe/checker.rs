@@ -49,6 +49,20 @@ pub enum Invariant {
     CommittedNeverLost,
     /// No two nodes apply different commands at one index.
     StateMachineSafety,
+    /// A leader never overwrites or deletes its own entries (simulator only).
+    LeaderAppendOnly,
+    /// A new leader holds every committed entry (simulator only).
+    LeaderCompleteness,
+    /// Nodes apply entries in order and only committed ones (simulator only).
+    ApplyInOrder,
+    /// Every applied state equals a replay of the committed prefix
+    /// (simulator only).
+    StateMatchesReplay,
+    /// A node's messages leave only after what they promise is durable
+    /// (simulator only: it models the crash that loses the rest).
+    PersistBeforeSend,
+    /// Any other check of the simulator's (its name leads the evidence).
+    OtherSimCheck,
 }
 
 impl Invariant {
@@ -63,6 +77,42 @@ impl Invariant {
         Invariant::StateMachineSafety,
     ];
 
+    /// The invariants only the simulator checks, shown after [`ALL`]'s in
+    /// a simulated run's panel. The live checker never reports these, and
+    /// the live panel does not list them.
+    ///
+    /// [`ALL`]: Invariant::ALL
+    pub const SIM_ONLY: [Invariant; 6] = [
+        Invariant::LeaderAppendOnly,
+        Invariant::LeaderCompleteness,
+        Invariant::ApplyInOrder,
+        Invariant::StateMatchesReplay,
+        Invariant::PersistBeforeSend,
+        Invariant::OtherSimCheck,
+    ];
+
+    /// The row for the simulator's invariant called `name`
+    /// (`sim::invariants`); `None` for `linearizability`, which is the
+    /// history's verdict, not a row.
+    pub fn of_sim(name: &str) -> Option<Invariant> {
+        Some(match name {
+            "election safety" => Invariant::ElectionSafety,
+            "one vote per term" => Invariant::OneVotePerTerm,
+            "term never decreases" => Invariant::TermNeverDecreases,
+            "commit never goes back" => Invariant::CommitNeverDecreases,
+            "log matching" => Invariant::LogMatching,
+            "nothing committed is lost" => Invariant::CommittedNeverLost,
+            "state machine safety" => Invariant::StateMachineSafety,
+            "leader append-only" => Invariant::LeaderAppendOnly,
+            "leader completeness" => Invariant::LeaderCompleteness,
+            "apply in order" | "apply only committed" => Invariant::ApplyInOrder,
+            "applied state equals replay" => Invariant::StateMatchesReplay,
+            "persist before send" => Invariant::PersistBeforeSend,
+            "linearizability" => return None,
+            _ => Invariant::OtherSimCheck,
+        })
+    }
+
     /// Its name, as the panel shows it.
     pub fn title(self) -> &'static str {
         match self {
@@ -73,6 +123,12 @@ impl Invariant {
             Invariant::LogMatching => "log matching",
             Invariant::CommittedNeverLost => "committed never lost",
             Invariant::StateMachineSafety => "state machine safety",
+            Invariant::LeaderAppendOnly => "leader append-only",
+            Invariant::LeaderCompleteness => "leader completeness",
+            Invariant::ApplyInOrder => "apply committed in order",
+            Invariant::StateMatchesReplay => "applied state = replay",
+            Invariant::PersistBeforeSend => "persist before send",
+            Invariant::OtherSimCheck => "other simulator checks",
         }
     }
 }
@@ -117,6 +173,11 @@ pub enum LinStatus {
         /// Why, in words.
         explanation: String,
     },
+    /// Judged when the run ends (a simulated `raftlab check` run), not yet.
+    AtRunEnd {
+        /// Operations so far.
+        ops: usize,
+    },
     /// The search ran out of time before an answer.
     Unknown {
         /// Operations checked.
@@ -132,6 +193,9 @@ impl fmt::Display for LinStatus {
             LinStatus::Off => f.write_str("not checked"),
             LinStatus::Empty => f.write_str("no client operations yet"),
             LinStatus::Checking { ops } => write!(f, "checking {ops} ops…"),
+            LinStatus::AtRunEnd { ops } => {
+                write!(f, "judged where the run ends ({ops} ops so far)")
+            }
             LinStatus::Linearizable { ops, unrecorded: 0 } => {
                 write!(f, "linearizable ({ops} ops)")
             }
@@ -157,6 +221,9 @@ impl fmt::Display for LinStatus {
 pub struct CheckReport {
     /// Whether invariants are being checked at all.
     pub active: bool,
+    /// Whether the verdicts are the simulator's: then every row of
+    /// [`Invariant::SIM_ONLY`] is checked too.
+    pub simulated: bool,
     /// Facts judged so far.
     pub observed: u64,
     /// The first breach of each broken invariant, in the order found.
@@ -169,6 +236,21 @@ impl CheckReport {
     /// The first breach of `invariant`, if it broke.
     pub fn finding(&self, invariant: Invariant) -> Option<&Finding> {
         self.findings.iter().find(|f| f.invariant == invariant)
+    }
+
+    /// The rows this report judges: the live checker's, plus the
+    /// simulator's own when it is a simulated run's (its catch-all row
+    /// only when something fell in it).
+    pub fn rows(&self) -> Vec<Invariant> {
+        let mut rows = Invariant::ALL.to_vec();
+        if self.simulated {
+            rows.extend(
+                Invariant::SIM_ONLY
+                    .iter()
+                    .filter(|&&inv| inv != Invariant::OtherSimCheck || self.finding(inv).is_some()),
+            );
+        }
+        rows
     }
 
     /// The first breach of any invariant.

@@ -21,10 +21,14 @@ use super::status::{HistoryCheck, SimStatus};
 use super::view::{ClockState, ViewBuilder};
 use crate::kv::Op;
 use crate::net::FabricError;
-use crate::runtime::{ClusterView, TICK_CLUSTER_US};
+use crate::raft::Bugs;
+use crate::runtime::observe::{CheckReport, Finding, Invariant, LinStatus};
+use crate::runtime::{ClusterView, RuntimeError, TICK_CLUSTER_US, bugs_with};
 use crate::sim::{Sim, SimError, SimOptions, Violation};
 use crate::tui::app::request_text;
-use crate::tui::driver::{CLIENT_TIMEOUT, Request, groups_text, outcome_text, stale_text};
+use crate::tui::driver::{
+    CLIENT_TIMEOUT, Request, bugs_text, groups_text, outcome_text, stale_text,
+};
 
 /// A user input to a simulated run, at the virtual time it was applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,6 +74,8 @@ pub struct SimSession {
     ended: bool,
     violation: Option<Violation>,
     history: HistoryCheck,
+    /// The history's verdict for the checker panel, once judged.
+    lin: Option<LinStatus>,
     runs: u64,
 }
 
@@ -83,8 +89,8 @@ impl SimSession {
         label: String,
     ) -> Result<SimSession, SimError> {
         let mut sim = Sim::new(opts.clone())?;
-        sim.observe();
         let builder = ViewBuilder::new(&sim.node_ids(), window);
+        builder.watch(&mut sim);
         let mut session = SimSession {
             opts,
             label,
@@ -99,6 +105,7 @@ impl SimSession {
             ended: false,
             violation: None,
             history: HistoryCheck::NotYet,
+            lin: None,
             runs: 1,
         };
         session.started_event();
@@ -156,7 +163,49 @@ impl SimSession {
 
     /// The view now.
     pub fn view(&mut self, clock: ClockState) -> Arc<ClusterView> {
+        let checks = self.checks();
+        self.builder.set_checks(checks);
         self.builder.build(&mut self.sim, clock)
+    }
+
+    /// The checker panel's report: every row OK but the one the
+    /// simulator's checker found broken (it stops at the first), and the
+    /// history's verdict where the run judged it.
+    pub fn checks(&self) -> CheckReport {
+        let findings = self
+            .violation
+            .iter()
+            .filter_map(|v| {
+                let invariant = Invariant::of_sim(v.invariant)?;
+                let details = if invariant == Invariant::OtherSimCheck {
+                    format!("{}: {}", v.invariant, v.details)
+                } else {
+                    v.details.clone()
+                };
+                Some(Finding {
+                    invariant,
+                    details,
+                    tick: v.time_us / TICK_CLUSTER_US,
+                })
+            })
+            .collect();
+        let ops = self.sim.history().len() / 2;
+        let linearizability = match (&self.lin, &self.history) {
+            (Some(lin), _) => lin.clone(),
+            (None, HistoryCheck::Linearizable) => LinStatus::Linearizable { ops, unrecorded: 0 },
+            (None, HistoryCheck::Violated(why)) => LinStatus::Broken(why.clone()),
+            (None, HistoryCheck::NotYet) if ops == 0 => LinStatus::Empty,
+            (None, HistoryCheck::NotYet) if self.end_us.is_some() => LinStatus::AtRunEnd { ops },
+            // `--sim` has no end where the history would be judged.
+            (None, HistoryCheck::NotYet) => LinStatus::Off,
+        };
+        CheckReport {
+            active: true,
+            simulated: true,
+            observed: 0,
+            findings,
+            linearizability,
+        }
     }
 
     /// The run's status, for the status bar and a checker panel.
@@ -256,6 +305,15 @@ impl SimSession {
             }
             Err(v) => {
                 self.history = HistoryCheck::Violated(v.details.clone());
+                if v.invariant == "linearizability" {
+                    // The check's words, as the panel's verdict (the same
+                    // search again, on a history known to fail).
+                    self.lin = Some(crate::runtime::observe::history::verdict(
+                        self.sim.history(),
+                        0,
+                        crate::kv::linearizability::DEFAULT_BUDGET,
+                    ));
+                }
                 self.builder.push_event(
                     now,
                     None,
@@ -423,6 +481,15 @@ impl SimSession {
                 .transfer_leader(*to)
                 .map(|()| format!("asked the leader to hand over to n{to}"))
                 .map_err(words),
+            Request::Bug(name, on) => {
+                let mut which = Bugs::default();
+                if !which.enable(name) {
+                    return Err(RuntimeError::UnknownBug(name.clone()).to_string());
+                }
+                let bugs = bugs_with(sim.bugs(), which, *on);
+                sim.set_bugs(bugs);
+                Ok(bugs_text(bugs))
+            }
             Request::GetStale(node, key) => match sim.submit_stale_read(*node, key) {
                 Some(value) => Ok(stale_text(*node, value)),
                 None => Err(format!("node {node} is down or unknown")),
@@ -436,7 +503,8 @@ impl SimSession {
     /// with an error.
     pub fn replay(&mut self) -> Result<Vec<Answer>, SimError> {
         let mut sim = Sim::new(self.opts.clone())?;
-        sim.observe();
+        let builder = ViewBuilder::new(&sim.node_ids(), self.window);
+        builder.watch(&mut sim);
         let mut script: Vec<Input> = std::mem::take(&mut self.inputs);
         // Inputs a replay had not reached yet belong to the run too.
         script.extend(self.script.drain(..));
@@ -448,11 +516,12 @@ impl SimSession {
             answers.push((id, Err("the run restarted from time 0 (R)".to_string())));
         }
         self.sim = sim;
-        self.builder = ViewBuilder::new(&self.sim.node_ids(), self.window);
+        self.builder = builder;
         self.script = script.into();
         self.ended = false;
         self.violation = None;
         self.history = HistoryCheck::NotYet;
+        self.lin = None;
         self.runs += 1;
         self.started_event();
         if !self.script.is_empty() {

@@ -333,3 +333,33 @@ fn the_app_runs_on_the_simulator_thread() {
             .any(|n| n.role == Role::Leader || n.state == NodeState::Down)
     );
 }
+
+#[test]
+fn nodes_added_by_membership_changes_appear_in_the_view() {
+    use crate::sim::FaultSchedule;
+    let mut grown = None;
+    for seed in 0..20 {
+        let opts = SimOptions {
+            seed,
+            nodes: 3,
+            faults: FaultSchedule::parse("membership").unwrap(),
+            ..SimOptions::default()
+        };
+        let mut s = SimSession::new(opts, None, 64, format!("sim seed {seed}")).unwrap();
+        for _ in 0..1000 {
+            s.tick();
+            if s.sim().node_ids().len() > 3 {
+                break;
+            }
+        }
+        if s.sim().node_ids().len() > 3 {
+            grown = Some(s);
+            break;
+        }
+    }
+    let mut s = grown.expect("some seed in 0..20 adds a node within 10 s");
+    let ids = s.sim().node_ids();
+    let view = s.view(CLOCK);
+    let shown: Vec<_> = view.nodes.iter().map(|n| n.id).collect();
+    assert_eq!(shown, ids, "every node the simulator runs has a card");
+}

@@ -12,11 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::raft::{Index, NodeId, Term};
+use crate::runtime::observe::{
+    CheckReport, DropCause, Fate, MESSAGE_CAPACITY, MessageLog, MessageRecord, MessageWindow,
+};
 use crate::runtime::{
-    ClusterView, LinkView, LogEntryView, NodeState, NodeView, TICK_CLUSTER_US, ViewEvent,
+    ClusterView, LinkView, LogEntryView, NodeState, NodeView, TICK_CLUSTER_US, Teaching, ViewEvent,
     log_window,
 };
-use crate::sim::Sim;
+use crate::sim::{SendDrop, SendFate, Sim};
 
 /// Events a view carries, like the live cluster's default ring.
 pub const EVENT_CAPACITY: usize = 256;
@@ -42,6 +45,10 @@ pub struct ViewBuilder {
     windows: Vec<(Tail, Arc<[LogEntryView]>)>,
     events: VecDeque<ViewEvent>,
     version: u64,
+    /// Every message the run sent, with its fate (see [`ViewBuilder::watch`]).
+    messages: Arc<MessageLog>,
+    /// The checks' verdict, shared by views until it changes.
+    checks: Arc<CheckReport>,
 }
 
 impl ViewBuilder {
@@ -60,6 +67,34 @@ impl ViewBuilder {
                 .collect(),
             events: VecDeque::new(),
             version: 0,
+            messages: Arc::new(MessageLog::new(MESSAGE_CAPACITY)),
+            checks: Arc::new(CheckReport {
+                active: true,
+                simulated: true,
+                ..CheckReport::default()
+            }),
+        }
+    }
+
+    /// Starts watching `sim`: its events, and every message it sends with
+    /// its fate in the fabric, into this builder's message log. A new run
+    /// (R) gets a new builder, so a fresh log.
+    pub fn watch(&self, sim: &mut Sim) {
+        sim.observe();
+        let log = self.messages.clone();
+        sim.on_send(Box::new(move |msg, now_us, fate| {
+            log.push(MessageRecord::of(
+                msg,
+                now_us / TICK_CLUSTER_US,
+                fate_of(fate),
+            ));
+        }));
+    }
+
+    /// Sets the checks' verdict the next views carry.
+    pub fn set_checks(&mut self, report: CheckReport) {
+        if *self.checks != report {
+            self.checks = Arc::new(report);
         }
     }
 
@@ -91,6 +126,14 @@ impl ViewBuilder {
     /// The view of `sim` now; takes the events it recorded since the last.
     pub fn build(&mut self, sim: &mut Sim, clock: ClockState) -> Arc<ClusterView> {
         self.absorb(sim);
+        // Membership changes add nodes as the run goes (up to 9).
+        for id in sim.node_ids() {
+            if !self.nodes.iter().any(|n| n.id == id) {
+                let empty: Arc<[LogEntryView]> = Arc::from(Vec::new());
+                self.nodes.push(Arc::new(initial(id, empty.clone())));
+                self.windows.push(((0, 0, 0, true), empty));
+            }
+        }
         for i in 0..self.nodes.len() {
             let next = self.node_view(sim, i);
             if *self.nodes[i] != next {
@@ -110,7 +153,11 @@ impl ViewBuilder {
             links: links(sim),
             groups: sim.fabric().groups(),
             events: self.events.iter().cloned().collect(),
-            teaching: Default::default(),
+            teaching: Teaching {
+                messages: MessageWindow::of(self.messages.clone(), true),
+                bugs: sim.bugs(),
+                checks: self.checks.clone(),
+            },
         })
     }
 
@@ -151,6 +198,23 @@ impl ViewBuilder {
                 view
             }
         }
+    }
+}
+
+/// A simulated message's fate as the message list words it. The fabric's
+/// ordinary latency (every simulated message has some) is `delivered`;
+/// only a link whose delay was set shows `delayed`.
+fn fate_of(fate: SendFate<'_>) -> Fate {
+    let cause = match fate.dropped {
+        Some(SendDrop::Lost) => DropCause::Lost,
+        Some(SendDrop::NodeDown) => DropCause::NodeDown,
+        Some(SendDrop::LinkDown) | None => DropCause::LinkDown,
+    };
+    if fate.slowed {
+        Fate::from_delays(fate.delays, cause)
+    } else {
+        let copies = [0; 2];
+        Fate::from_delays(&copies[..fate.delays.len().min(2)], cause)
     }
 }
 

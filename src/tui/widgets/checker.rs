@@ -1,7 +1,11 @@
 //! The live checker panel (`c`): each of Raft's safety invariants as OK
 //! or VIOLATED, the first violation explained (which nodes, which index
 //! and term, when), and whether the client history so far is
-//! linearizable. The verdicts come from the view's
+//! linearizable. In a simulated run (`--sim`, `raftlab replay`) the rows
+//! are the simulator's checks, its own ones
+//! ([`Invariant::SIM_ONLY`](crate::runtime::observe::Invariant::SIM_ONLY))
+//! included; the live panel lists only what the live checker judges.
+//! The verdicts come from the view's
 //! [`CheckReport`](crate::runtime::observe::CheckReport); this only shows them.
 
 use ratatui::buffer::Buffer;
@@ -11,17 +15,18 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use super::events::cluster_time;
 use super::{pane, put_line, styled, teach_style};
-use crate::runtime::observe::{Invariant, LinStatus};
+use crate::runtime::observe::LinStatus;
 use crate::tui::app::App;
 
 /// Draws the panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     let report = &app.view.teaching.checks;
-    let title = if report.violated() {
-        "Live checks: VIOLATED (c closes)"
-    } else {
-        "Live checks (c closes)"
+    let title = match (report.simulated, report.violated()) {
+        (false, true) => "Live checks: VIOLATED (c closes)",
+        (false, false) => "Live checks (c closes)",
+        (true, true) => "Simulator checks: VIOLATED (c closes)",
+        (true, false) => "Simulator checks (c closes)",
     };
     let block = pane(theme, title, false);
     let inner = block.inner(area);
@@ -37,14 +42,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         put_line(buf, inner, 0, &line);
         return;
     }
-    let all = Invariant::ALL;
-    // One column when there is height for it, else two.
-    let two = (inner.height as usize) < all.len() + 3 && inner.width >= 60;
-    let per_col = if two {
-        all.len().div_ceil(2)
-    } else {
-        all.len()
-    };
+    let mut all = report.rows();
+    // When the rows, the history line and the evidence do not fit (the
+    // simulator's checks at 80×24), the broken rows are listed and the
+    // rest counted on one line.
+    let mut others_ok = None;
+    if layout(inner, all.len() + 1).1 + 2 > inner.height as usize {
+        let total = all.len();
+        all.retain(|inv| report.finding(*inv).is_some());
+        others_ok = Some(total - all.len());
+    }
+    let items = all.len() + usize::from(others_ok.is_some());
+    let (two, per_col) = layout(inner, items);
     let col_w = if two { inner.width / 2 } else { inner.width };
     for (i, inv) in all.iter().enumerate() {
         let (row, col) = (i % per_col, i / per_col);
@@ -60,6 +69,22 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             styled(format!("{} ", teach_style::check_mark(theme, ok)), style),
             Span::raw(format!("{:<name_w$}", inv.title())),
             styled(format!(" {verdict}"), style),
+        ]);
+        let cell = Rect::new(inner.x + col as u16 * col_w, inner.y, col_w, inner.height);
+        put_line(buf, cell, row as u16, &line);
+    }
+    if let Some(n) = others_ok {
+        let i = all.len();
+        let (row, col) = (i % per_col, i / per_col);
+        let style = teach_style::holds(theme);
+        let text = if all.is_empty() {
+            format!("all {n} checks OK (a taller terminal lists them)")
+        } else {
+            format!("the other {n} checks OK")
+        };
+        let line = Line::from(vec![
+            styled(format!("{} ", teach_style::check_mark(theme, true)), style),
+            styled(text, style),
         ]);
         let cell = Rect::new(inner.x + col as u16 * col_w, inner.y, col_w, inner.height);
         put_line(buf, cell, row as u16, &line);
@@ -108,6 +133,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             ),
             Span::raw(f.details.clone()),
         ]),
+        None if report.simulated => Line::from(styled(
+            "checked after every simulated step, no violation",
+            theme.dim(),
+        )),
         None => Line::from(styled(
             format!("{} node facts checked, no violation", report.observed),
             theme.dim(),
@@ -117,4 +146,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     Paragraph::new(text)
         .wrap(Wrap { trim: true })
         .render(area, buf);
+}
+
+/// Whether `items` rows go in two columns in `inner`, and how many rows a
+/// column holds: one column when there is height for it, else two.
+fn layout(inner: Rect, items: usize) -> (bool, usize) {
+    let two = (inner.height as usize) < items + 3 && inner.width >= 60;
+    let per_col = if two { items.div_ceil(2) } else { items };
+    (two, per_col.max(1))
 }
