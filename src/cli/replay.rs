@@ -275,7 +275,7 @@ mod tests {
         assert_eq!(checks.findings, vec![]);
         match &checks.linearizability {
             LinStatus::NotLinearizable { key, ops, .. } => {
-                assert_eq!(key, "k3");
+                assert_eq!(key, "k0");
                 assert!(*ops > 0);
             }
             other => panic!("{other:?}"),
