@@ -6,115 +6,18 @@
 //! of the tour's size, and steps through it with Enter.
 //! Skipped, saying so, where tmux is not installed.
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// A tmux server of our own with one detached session; killed on drop.
-struct Tmux {
-    socket: String,
-}
+#[path = "common/tmux.rs"]
+mod tmux;
 
-impl Tmux {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn start(width: u16, height: u16, command: &str) -> Tmux {
-        // One server per test: tests run in parallel in one process.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmux = Tmux {
-            socket: format!("raftlab-e2e-{}-{n}", std::process::id()),
-        };
-        let (w, h) = (width.to_string(), height.to_string());
-        let out = tmux.run(&[
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            &w,
-            "-y",
-            &h,
-            command,
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tmux
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "e2e"]).stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend(keys);
-        self.run(&args);
-    }
-
-    /// Esc alone: a key sent right after it would read as Alt+key.
-    fn escape(&self) {
-        self.keys(&["Escape"]);
-        std::thread::sleep(Duration::from_millis(300));
-    }
-
-    fn type_line(&self, text: &str) {
-        self.run(&["send-keys", "-t", "e2e", "-l", text]);
-        self.keys(&["Enter"]);
-    }
-
-    fn display(&self, format: &str) -> String {
-        let out = self.run(&["display-message", "-p", "-t", "e2e", format]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// Waits until `found` returns something for the screen, or panics
-    /// with the last screen.
-    fn wait<T>(&self, what: &str, timeout: Duration, found: impl Fn(&str) -> Option<T>) -> T {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen();
-            if let Some(t) = found(&screen) {
-                return t;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
+use tmux::{Tmux, tmux_missing};
 
 /// The leader the status bar names.
 fn leader(screen: &str) -> Option<u64> {
     let status = screen.lines().rev().find(|l| l.contains(" t="))?;
     let at = status.find(" leader n")? + " leader n".len();
     status[at..].chars().next()?.to_digit(10).map(u64::from)
-}
-
-fn tmux_missing() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .map_or(true, |o| !o.status.success())
 }
 
 #[test]

@@ -1,8 +1,7 @@
 //! A tmux server of our own for end-to-end tests of the dashboard: start
 //! the binary in a detached session of a given size, send keys, read the
-//! screen, wait for something to appear. (The same helper as in
-//! `tui_e2e.rs`, with a server per session so tests can run in parallel;
-//! that file can use this one instead.)
+//! screen, wait for something to appear. Shared by `tui_e2e.rs` and
+//! `tui_teach_e2e.rs`; a server per session, so tests run in parallel.
 
 #![allow(dead_code)]
 
@@ -77,6 +76,12 @@ impl Tmux {
     pub fn type_line(&self, text: &str) {
         self.run(&["send-keys", "-t", "e2e", "-l", text]);
         self.keys(&["Enter"]);
+    }
+
+    /// What tmux says of the session, in its `display-message` format.
+    pub fn display(&self, format: &str) -> String {
+        let out = self.run(&["display-message", "-p", "-t", "e2e", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     /// Waits until `found` returns something for the screen, or panics
