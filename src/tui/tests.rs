@@ -75,6 +75,8 @@ pub(super) fn node(id: NodeId, role: Role, terms: &[u64], commit: u64) -> NodeVi
         log: Arc::from(log),
         sent: 10 * id,
         received: 9 * id,
+        membership: Default::default(),
+        membership_pending: false,
     }
 }
 
