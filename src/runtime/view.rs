@@ -321,7 +321,7 @@ impl ClusterView {
                 .map(|n| (n.membership, n.membership_pending))
         };
         let leader = self.leader().and_then(|l| self.node(l));
-        if let Some(l) = leader {
+        if let Some(l) = leader.filter(|l| !l.membership.voters.is_empty()) {
             return Some((l.membership, l.membership_pending));
         }
         best(&mut self.nodes.iter().filter(|n| n.state == NodeState::Up))
