@@ -77,7 +77,14 @@ fn tours_play_on_the_live_cluster() {
     use raftlab::runtime::{Cluster, ClusterConfig};
     use raftlab::scenario::{ClusterSpec, live_factory, run};
 
-    for name in ["election", "partition", "reads", "figure8", "snapshots"] {
+    for name in [
+        "election",
+        "partition",
+        "reads",
+        "figure8",
+        "snapshots",
+        "membership",
+    ] {
         let tour = tours::find(name).unwrap();
         let script = parse(tour.text, tour.file).unwrap();
         let spec: ClusterSpec = script

@@ -81,6 +81,11 @@ pub const TOURS: &[Tour] = &[
         "08_snapshots.scen",
         "log compaction; a lagging follower gets InstallSnapshot"
     ),
+    tour!(
+        "membership",
+        "10_membership.scen",
+        "a learner joins, is promoted; the leader removes itself"
+    ),
 ];
 
 /// The tour called `name`.
