@@ -293,9 +293,14 @@ fn a_tour_from_the_menu_in_a_real_terminal() {
     tmux.wait("the tour menu", long, |s| {
         (s.contains("Guided tours") && s.contains("snapshots")).then_some(())
     });
-    // The last entry is the snapshots tour, on three nodes.
-    for _ in 0..10 {
+    // Walk down to the snapshots tour, on three nodes (wherever it sits
+    // in the list).
+    for _ in 0..20 {
+        if tmux.screen().lines().any(|l| l.contains("▶ snapshots")) {
+            break;
+        }
         tmux.keys(&["Down"]);
+        std::thread::sleep(Duration::from_millis(150));
     }
     tmux.wait("snapshots chosen", long, |s| {
         s.lines().any(|l| l.contains("▶ snapshots")).then_some(())

@@ -116,3 +116,27 @@ fn cards_lay_out_again_when_a_node_joins() {
     let after = screen(&mut app, 120, 40);
     assert!(after.contains("n6"), "{after}");
 }
+
+#[test]
+fn simulated_mode_refuses_membership_changes_in_words() {
+    let (mut app, rec) = app(elected());
+    app.sim = Some(Arc::new(crate::tui::sim::SimStatus {
+        seed: 7,
+        label: "sim seed 7".into(),
+        now_us: 0,
+        trace_hash: 0,
+        violation: None,
+        history: crate::tui::sim::HistoryCheck::NotYet,
+        operations: 0,
+        inputs: 0,
+        to_replay: 0,
+        end_us: None,
+        ended: false,
+        runs: 1,
+    }));
+    press(&mut app, &[key(':')]);
+    typed(&mut app, "add 6");
+    assert!(rec.requests().is_empty());
+    let screen = screen(&mut app, 120, 40);
+    assert!(screen.contains("live mode only"), "{screen}");
+}
