@@ -52,6 +52,8 @@ fn view(nodes: u64, entries: u64) -> ClusterView {
                 log: log.clone(),
                 sent: 1000,
                 received: 1000,
+                membership: Default::default(),
+                membership_pending: false,
             })
         })
         .collect();

@@ -121,6 +121,7 @@ fn tours_play_on_the_live_cluster() {
         "figure8",
         "snapshots",
         "figure8-broken",
+        "membership",
     ] {
         let (report, cluster) = play_live(tours::find(name).unwrap());
         assert!(report.passed, "\n{}", report.render());

@@ -52,6 +52,7 @@ impl Client {
     /// network: a redirect elsewhere counts as no leader known.
     pub fn restrict_to(mut self, nodes: &[NodeId]) -> Client {
         self.core.reach = nodes.to_vec();
+        self.core.grows = false;
         self.core.leader_hint = self.core.leader_hint.filter(|l| nodes.contains(l));
         self
     }

@@ -55,6 +55,11 @@ pub struct Cluster {
     timer: Mutex<Option<JoinHandle<()>>>,
     /// The thread that re-checks the client history while observed.
     checker: Mutex<Option<JoinHandle<()>>>,
+    /// The channels of the ids that may still join (up to
+    /// [`MAX_NODES`](super::MAX_NODES)), made at start so the timer,
+    /// the link counters and the mailboxes never need to grow. Empty
+    /// with TCP, where the cluster cannot grow.
+    pub(crate) spare: Mutex<BTreeMap<NodeId, NodeChannels>>,
 }
 
 /// Which nodes run in this process, and their TCP addresses if any.
@@ -184,15 +189,37 @@ impl Cluster {
         let fabric = Fabric::new(&ids)?;
         let (transports, mut receivers) = bind_transports(&ids, &placement)?;
         let (timer_tx, timer_rx) = unbounded();
-        let mut node_shared = Vec::with_capacity(ids.len());
+        // On channels, every id a node may join with later gets its
+        // mailboxes now (marked down until it starts).
+        let capacity: Vec<NodeId> = match placement.tcp {
+            None => (1..=super::MAX_NODES as NodeId).collect(),
+            Some(_) => ids.clone(),
+        };
+        let mut node_shared = Vec::with_capacity(capacity.len());
         let mut slots = Vec::with_capacity(ids.len());
-        let mut tickers = Vec::with_capacity(ids.len());
-        for &id in &ids {
+        let mut tickers = Vec::with_capacity(capacity.len());
+        let mut spare = BTreeMap::new();
+        for &id in &capacity {
             let (inbox_tx, inbox) = unbounded();
             let (control_tx, control) = unbounded();
             let (ticker_tx, ticker) = bounded(1);
             node_shared.push(NodeShared::new(inbox_tx, control_tx));
             tickers.push(ticker_tx);
+            if !ids.contains(&id) {
+                if let Some(node) = node_shared.last() {
+                    node.set_state(NodeState::Down);
+                }
+                spare.insert(
+                    id,
+                    NodeChannels {
+                        inbox,
+                        ticker,
+                        control,
+                        net: never(),
+                    },
+                );
+                continue;
+            }
             if !placement.local.contains(&id) {
                 continue;
             }
@@ -244,6 +271,7 @@ impl Cluster {
             slots: Mutex::new(Vec::new()),
             timer: Mutex::new(Some(handle)),
             checker: Mutex::new(Some(checker)),
+            spare: Mutex::new(spare),
         };
         for mut slot in slots {
             // What recovery repaired when the storage was opened (a torn
@@ -396,9 +424,16 @@ impl Cluster {
         crashed
     }
 
-    /// The node ids, `1..=nodes`.
+    /// The ids of the nodes this process runs (or, for one node of a
+    /// multi-process cluster, all the cluster's), in order: `1..=nodes`
+    /// at start, more as nodes join ([`Cluster::add_learner`]).
     pub fn ids(&self) -> Vec<NodeId> {
-        self.config.ids()
+        if self.shared.tcp.iter().any(Option::is_some) {
+            return self.config.ids();
+        }
+        let mut ids: Vec<NodeId> = lock(&self.slots).iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// With the TCP transport, the address each node of this process

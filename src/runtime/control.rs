@@ -26,6 +26,10 @@ impl Cluster {
     pub fn node_state(&self, id: NodeId) -> Result<NodeState, RuntimeError> {
         self.check_running_cluster()?;
         let node = self.shared.node(id).ok_or(RuntimeError::UnknownNode(id))?;
+        // Ids that may join later have mailboxes but are not nodes yet.
+        if self.shared.view.node(id).is_none() {
+            return Err(RuntimeError::UnknownNode(id));
+        }
         Ok(node.state())
     }
 

@@ -46,6 +46,7 @@ mod clock;
 mod cluster;
 mod config;
 mod control;
+mod membership;
 mod node;
 pub mod observe;
 mod pool;
@@ -60,11 +61,13 @@ pub(crate) use bugs::with as bugs_with;
 pub use client::Client;
 pub use cluster::Cluster;
 pub use config::{ClusterConfig, StorageFactory, Transport};
+pub use membership::{CHANGE_WAIT, MAX_NODES};
 pub use observe::history::HISTORY_CAPACITY;
 pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{
-    ClusterView, LinkView, LogEntryView, NodeState, NodeView, Teaching, ViewEvent, ViewWatch,
+    ClusterView, LinkView, LogEntryView, MemberRole, NodeState, NodeView, Teaching, ViewEvent,
+    ViewWatch,
 };
 
 // The dashboard's simulated mode paces the simulator with the same clock
@@ -129,6 +132,54 @@ pub enum RuntimeError {
         /// Why.
         reason: String,
     },
+    /// A membership change names an id outside 1 to 9.
+    #[error("node ids are 1 to {max}, not {0}", max = MAX_NODES)]
+    NodeIdOutOfRange(NodeId),
+    /// The node to add is already in the configuration.
+    #[error("node {id} is already a {}", if *.voter { "voter" } else { "learner" })]
+    AlreadyMember {
+        /// The node.
+        id: NodeId,
+        /// Whether it is a voter (else a learner).
+        voter: bool,
+    },
+    /// A membership change is not committed yet (one at a time).
+    #[error("a membership change (log index {index}) is not committed yet; one change at a time")]
+    ChangeInFlight {
+        /// Index of the uncommitted configuration entry.
+        index: crate::raft::Index,
+    },
+    /// The learner to promote does not hold every committed entry yet.
+    #[error(
+        "learner {id} has not caught up yet (it holds up to index {match_index}, the commit index is {commit}); try again shortly"
+    )]
+    LearnerBehind {
+        /// The learner.
+        id: NodeId,
+        /// Highest index the leader knows it holds.
+        match_index: crate::raft::Index,
+        /// The leader's commit index.
+        commit: crate::raft::Index,
+    },
+    /// Removing the only voter would leave nobody to elect a leader.
+    #[error("cannot remove node {0}: it is the last voter")]
+    LastVoter(NodeId),
+    /// The node to promote or remove is not in the configuration.
+    #[error("node {0} is not a member of the cluster")]
+    NotMember(NodeId),
+    /// A change was made but not seen committed in time (it may still be).
+    #[error(
+        "the change at log index {index} was not committed within {secs}s (it may still commit)"
+    )]
+    ChangeTimeout {
+        /// Index of the configuration entry.
+        index: crate::raft::Index,
+        /// How long it was waited for.
+        secs: u64,
+    },
+    /// Membership changes are not supported in this setup.
+    #[error("{0}")]
+    MembershipUnsupported(String),
     /// The Raft node refused.
     #[error(transparent)]
     Raft(#[from] RaftError),

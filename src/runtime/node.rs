@@ -129,6 +129,11 @@ pub(crate) enum Control {
     },
     /// Switch unsafe protocol variants (the dashboard's `bug` command).
     SetBugs(crate::raft::Bugs),
+    /// Propose a membership change (on the leader).
+    ConfChange {
+        change: crate::raft::ConfChange,
+        reply: Sender<Result<crate::raft::Index, RaftError>>,
+    },
 }
 
 /// Why a node thread ended.
@@ -308,6 +313,9 @@ impl NodeThread {
                 let _ = reply.send(self.node.transfer_leader(to));
             }
             Control::SetBugs(bugs) => self.node.set_bugs(bugs),
+            Control::ConfChange { change, reply } => {
+                let _ = reply.send(self.node.propose_conf_change(change));
+            }
         }
         None
     }

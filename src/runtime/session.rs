@@ -63,6 +63,9 @@ pub(crate) struct SessionCore {
     encoded: Option<Payload>,
     /// The nodes this client can reach (all, unless restricted).
     pub(crate) reach: Vec<NodeId>,
+    /// Whether `reach` takes in nodes that joined since (not when
+    /// restricted): a redirect to one is followed and remembered.
+    pub(crate) grows: bool,
     rng: ChaCha8Rng,
 }
 
@@ -78,6 +81,7 @@ impl SessionCore {
             leader_hint: None,
             encoded: None,
             reach,
+            grows: true,
             rng: ChaCha8Rng::seed_from_u64(process),
         }
     }
@@ -189,6 +193,14 @@ impl SessionCore {
         match answer {
             Ok(Reply::Done(result)) => Attempt::Done(result),
             Ok(Reply::NotLeader(leader)) => {
+                if let Some(l) = leader
+                    && self.grows
+                    && !self.reach.contains(&l)
+                    && self.shared.view.node(l).is_some()
+                {
+                    // A node that joined after this client started.
+                    self.reach.push(l);
+                }
                 let hint = leader.filter(|&l| l != target && self.reach.contains(&l));
                 self.leader_hint = hint;
                 *last_error = format!("node {target} is not the leader");

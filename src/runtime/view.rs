@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use super::observe::{CheckReport, MessageWindow};
 use super::shared::{LinkCounters, Shared, lock};
 use crate::kv::{Command, Op};
-use crate::raft::{Bugs, DurableState, Entry, EntryData, Index, NodeId, Role, Status, Term, Ticks};
+use crate::raft::{
+    Bugs, DurableState, Entry, EntryData, Index, Membership, NodeId, Role, Status, Term, Ticks,
+};
 
 /// Whether a node runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,6 +80,36 @@ pub struct NodeView {
     pub sent: u64,
     /// Messages it received.
     pub received: u64,
+    /// The configuration it uses (the latest in its log, committed or not).
+    pub membership: Membership,
+    /// Whether that configuration is not committed yet (as it knows).
+    pub membership_pending: bool,
+}
+
+/// A node's place in the cluster's configuration, as the dashboard shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MemberRole {
+    /// It votes and counts towards commit.
+    Voter,
+    /// It receives the log but does not vote (it is catching up, or
+    /// waiting to be promoted).
+    Learner,
+    /// It was a member and is no longer in the configuration.
+    Removed,
+    /// Started to join, and not yet in the configuration the cluster uses.
+    Joining,
+}
+
+impl MemberRole {
+    /// The role in a word.
+    pub fn label(self) -> &'static str {
+        match self {
+            MemberRole::Voter => "voter",
+            MemberRole::Learner => "learner",
+            MemberRole::Removed => "removed",
+            MemberRole::Joining => "joining",
+        }
+    }
 }
 
 impl NodeView {
@@ -100,6 +132,8 @@ impl NodeView {
             log,
             sent: 0,
             received: 0,
+            membership: status.membership,
+            membership_pending: status.membership_pending,
         }
     }
 
@@ -142,6 +176,8 @@ impl NodeView {
             log: Arc::from(Vec::new()),
             sent: 0,
             received: 0,
+            membership: Membership::default(),
+            membership_pending: false,
         }
     }
 }
@@ -274,6 +310,39 @@ impl ClusterView {
             .map(|n| n.id)
     }
 
+    /// The configuration the cluster uses and whether it is still pending:
+    /// the leader's, or without a leader that of the running node of the
+    /// highest term that knows one; `None` when no node knows one.
+    pub fn configuration(&self) -> Option<(Membership, bool)> {
+        let best = |nodes: &mut dyn Iterator<Item = &Arc<NodeView>>| {
+            nodes
+                .filter(|n| !n.membership.voters.is_empty())
+                .max_by_key(|n| (n.term, n.last_index))
+                .map(|n| (n.membership, n.membership_pending))
+        };
+        let leader = self.leader().and_then(|l| self.node(l));
+        if let Some(l) = leader.filter(|l| !l.membership.voters.is_empty()) {
+            return Some((l.membership, l.membership_pending));
+        }
+        best(&mut self.nodes.iter().filter(|n| n.state == NodeState::Up))
+            .or_else(|| best(&mut self.nodes.iter()))
+    }
+
+    /// Node `id`'s place in [`ClusterView::configuration`]: a node outside
+    /// it is `Removed` once it holds entries, `Joining` while it is empty.
+    pub fn member_role(&self, id: NodeId) -> MemberRole {
+        let config = self.configuration().map(|(c, _)| c).unwrap_or_default();
+        if config.is_voter(id) {
+            MemberRole::Voter
+        } else if config.is_learner(id) {
+            MemberRole::Learner
+        } else if self.node(id).is_some_and(|n| n.last_index > 0) {
+            MemberRole::Removed
+        } else {
+            MemberRole::Joining
+        }
+    }
+
     /// The link from `from` to `to`.
     pub fn link(&self, from: NodeId, to: NodeId) -> Option<&LinkView> {
         self.links.iter().find(|l| l.from == from && l.to == to)
@@ -322,6 +391,18 @@ impl ViewHub {
     /// was held, the live checker's verdict changed), so watchers redraw.
     pub(crate) fn touch(&self) {
         let mut inner = lock(&self.inner);
+        self.bump(&mut inner);
+    }
+
+    /// Adds node `id` (a node that joins), in id order; no-op if present.
+    pub(crate) fn add_node(&self, id: NodeId) {
+        let mut inner = lock(&self.inner);
+        if inner.nodes.iter().any(|n| n.id == id) {
+            return;
+        }
+        let at = inner.nodes.partition_point(|n| n.id < id);
+        inner.nodes.insert(at, Arc::new(NodeView::initial(id)));
+        inner.tails.insert(at, None);
         self.bump(&mut inner);
     }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
 use crate::kv::Op;
-use crate::raft::{Entry, Index, NodeId, Status};
+use crate::raft::{ConfChange, Entry, Index, NodeId, Status};
 use crate::runtime::{
     self, Client, ClusterView, NodeState, NodeView, RuntimeError, TICK_CLUSTER_US,
 };
@@ -168,10 +168,8 @@ impl Cluster for LiveCluster {
             election_elapsed: n.election_elapsed,
             election_timeout: n.election_timeout,
             progress: Vec::new(),
-            // The live view does not carry the configuration yet; the
-            // runtime has no membership changes, so it is the initial one.
-            membership: crate::raft::Membership::of_voters(self.node_ids()),
-            membership_pending: false,
+            membership: n.membership,
+            membership_pending: n.membership_pending,
         })
     }
 
@@ -235,6 +233,24 @@ impl Cluster for LiveCluster {
     fn set_duplicate(&mut self, p: f64) -> Result<(), ClusterError> {
         let r = self.cluster.set_duplicate(p);
         self.refresh(r)
+    }
+
+    fn change_membership(&mut self, change: ConfChange) -> Result<Index, ClusterError> {
+        // A learner may still be catching up when a script promotes it:
+        // give it up to a second of cluster time, as the simulator does.
+        let deadline = self.cluster_us() + 100 * TICK_CLUSTER_US;
+        loop {
+            self.stopped()?;
+            match self.cluster.change_membership(change) {
+                Err(RuntimeError::LearnerBehind { .. }) if self.cluster_us() < deadline => {
+                    std::thread::sleep(
+                        self.wall(TICK_CLUSTER_US)
+                            .clamp(Duration::from_millis(1), MAX_NAP),
+                    );
+                }
+                result => return self.refresh(result),
+            }
+        }
     }
 
     fn transfer_leader(&mut self, to: NodeId) -> Result<(), ClusterError> {

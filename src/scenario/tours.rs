@@ -86,6 +86,11 @@ pub const TOURS: &[Tour] = &[
         "09_figure8_broken.scen",
         "Figure 8 with the bug on: a committed entry is lost"
     ),
+    tour!(
+        "membership",
+        "10_membership.scen",
+        "a learner joins, is promoted; the leader removes itself"
+    ),
 ];
 
 /// The tour called `name`.

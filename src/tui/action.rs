@@ -83,6 +83,12 @@ pub enum Action {
     Isolate,
     /// Make the selected node leader.
     Transfer,
+    /// Add the next free id as a learner.
+    AddNext,
+    /// Promote the selected learner to voter.
+    Promote,
+    /// Remove the selected node from the configuration.
+    Remove,
     /// Heal the network.
     Heal,
     /// Pause or resume the clock.

@@ -190,6 +190,20 @@ impl App {
             }
             Action::Isolate => self.send_key(Request::Isolate(self.selected)),
             Action::Transfer => self.send_key(Request::Transfer(self.selected)),
+            Action::AddNext => match self.next_free_id() {
+                Some(id) => self.send_key(Request::AddLearner(id)),
+                None => {
+                    self.console.push(
+                        LineKind::Error,
+                        format!(
+                            "the cluster has {} nodes already, the most it can have",
+                            crate::runtime::MAX_NODES
+                        ),
+                    );
+                }
+            },
+            Action::Promote => self.send_key(Request::Promote(self.selected)),
+            Action::Remove => self.send_key(Request::Remove(self.selected)),
             Action::Heal => self.send_key(Request::Heal),
             Action::ToggleClock => self.send_key(if self.view.clock_paused {
                 Request::ResumeClock
@@ -492,6 +506,15 @@ impl App {
 
     /// While viewing the past, why `request` is refused.
     fn refused_in_past(&self, request: &Request) -> Option<String> {
+        let membership = matches!(
+            request,
+            Request::AddLearner(_) | Request::Promote(_) | Request::Remove(_)
+        );
+        if membership && self.sim.is_some() {
+            return Some(
+                "membership changes: live mode only, not simulated (run `raftlab`)".into(),
+            );
+        }
         let at = self.past?;
         if matches!(request, Request::Speed(_)) {
             return None;
@@ -611,6 +634,11 @@ impl App {
 
     /// Sends a request a key asked for; the console shows it as the
     /// command that does the same.
+    /// The lowest id 1 to 9 no node has yet.
+    fn next_free_id(&self) -> Option<NodeId> {
+        (1..=crate::runtime::MAX_NODES as NodeId).find(|&id| self.view.node(id).is_none())
+    }
+
     fn send_key(&mut self, request: Request) {
         let text = format!("{}  (key)", request_text(&request));
         self.console.push(LineKind::Command, text);
@@ -640,7 +668,8 @@ impl App {
             return;
         };
         let cx = Context {
-            nodes: self.nodes(),
+            // Ids need not be contiguous once nodes join: the highest.
+            nodes: self.view.nodes.iter().map(|n| n.id).max().unwrap_or(0) as usize,
             leader: self.view.leader(),
             selected: self.selected,
         };
@@ -801,5 +830,8 @@ pub fn request_text(request: &Request) -> String {
         Request::Cas(k, a, b) => format!("cas {k} {a} {b}"),
         Request::Replay => "replay".into(),
         Request::Bug(name, on) => format!("bug {name} {}", if *on { "on" } else { "off" }),
+        Request::AddLearner(id) => format!("add {id}"),
+        Request::Promote(id) => format!("promote {id}"),
+        Request::Remove(id) => format!("remove {id}"),
     }
 }

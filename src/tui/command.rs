@@ -53,9 +53,9 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("isolate N|leader", "cut its links"),
     ("partition 1 2 | 3 4 5", "split network"),
     ("heal", "links back up"),
-    ("loss N%", "drop N% of msgs"),
-    ("delay A..Bms", "slow messages"),
+    ("loss N%  delay A..Bms", "lossy/slow links"),
     ("transfer N", "make N leader"),
+    ("add/promote/remove N", "membership"),
     ("speed X", "X times as fast"),
     ("pause / resume / step", "the clock"),
     ("msgs [from/to N] [T]", "filter messages"),
@@ -129,6 +129,9 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
             req(Request::Delay(a, b))
         }
         ("transfer", [n]) => req(Request::Transfer(node(n)?)),
+        ("add", [n]) => req(Request::AddLearner(parse_member_id(n)?)),
+        ("promote", [n]) => req(Request::Promote(parse_member_id(n)?)),
+        ("remove", [n]) => req(Request::Remove(target_or_id(n, cx)?)),
         ("speed", [x]) => req(Request::Speed(parse_speed(x)?)),
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
@@ -232,6 +235,27 @@ fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
     match digits.parse::<NodeId>() {
         Ok(id) if (1..=nodes as NodeId).contains(&id) => Ok(id),
         _ => Err(format!("'{s}' is not a node: the nodes are 1 to {nodes}")),
+    }
+}
+
+/// A node id a membership change may name: 1 to 9, existing or not (the
+/// cluster says whether the change makes sense).
+fn parse_member_id(s: &str) -> Result<NodeId, String> {
+    let digits = s.strip_prefix('n').unwrap_or(s);
+    let max = crate::runtime::MAX_NODES as NodeId;
+    match digits.parse::<NodeId>() {
+        Ok(id) if (1..=max).contains(&id) => Ok(id),
+        _ => Err(format!("'{s}' is not a node id: ids are 1 to {max}")),
+    }
+}
+
+/// `leader`, or a member id.
+fn target_or_id(s: &str, cx: Context) -> Result<NodeId, String> {
+    if s.eq_ignore_ascii_case("leader") {
+        cx.leader
+            .ok_or_else(|| "there is no leader to remove right now".to_string())
+    } else {
+        parse_member_id(s)
     }
 }
 
@@ -391,6 +415,10 @@ mod tests {
         assert_eq!(ok("delay 10..50ms"), Request::Delay(10_000, 50_000));
         assert_eq!(ok("delay 20ms"), Request::Delay(20_000, 20_000));
         assert_eq!(ok("transfer 4"), Request::Transfer(4));
+        assert_eq!(ok("add 6"), Request::AddLearner(6));
+        assert_eq!(ok("add n9"), Request::AddLearner(9));
+        assert_eq!(ok("promote 6"), Request::Promote(6));
+        assert_eq!(ok("remove 2"), Request::Remove(2));
         assert_eq!(ok("speed 2x"), Request::Speed(2.0));
     }
 
@@ -398,6 +426,9 @@ mod tests {
     fn errors_are_words() {
         let err = |line: &str| parse(line, CX).err().unwrap_or_default();
         assert!(err("kill 9").contains("nodes are 1 to 5"));
+        assert!(err("add 10").contains("ids are 1 to 9"));
+        assert!(err("add 0").contains("ids are 1 to 9"));
+        assert!(err("promote x").contains("not a node id"));
         assert!(err("frobnicate").contains("unknown command"));
         assert!(err("put k").contains("put K V"));
         assert!(err("loss 300%").contains("0% to 100%"));

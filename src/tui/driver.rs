@@ -68,6 +68,12 @@ pub enum Request {
     Replay,
     /// `bug NAME on|off`: switch a known-unsafe protocol variant.
     Bug(String, bool),
+    /// `add N`: node N joins as a learner (a new node starts if needed).
+    AddLearner(NodeId),
+    /// `promote N`: learner N becomes a voter.
+    Promote(NodeId),
+    /// `remove N`: node N leaves the configuration.
+    Remove(NodeId),
 }
 
 impl Request {
@@ -231,6 +237,15 @@ fn control(cluster: &Cluster, request: Request) -> Result<String, String> {
         Request::ResumeClock => cluster.resume_clock().map(|()| "time runs".to_string()),
         Request::Step => cluster.step().map(|()| "stepped one tick".to_string()),
         Request::Bug(name, on) => cluster.set_bug(&name, on).map(bugs_text),
+        Request::AddLearner(id) => cluster
+            .add_learner(id)
+            .map(|i| format!("n{id} joined as a learner (configuration entry {i} committed)")),
+        Request::Promote(id) => cluster
+            .promote(id)
+            .map(|i| format!("n{id} is a voter (configuration entry {i} committed)")),
+        Request::Remove(id) => cluster
+            .remove(id)
+            .map(|i| format!("n{id} is removed (configuration entry {i} committed)")),
         other => return Err(format!("not a control: {other:?}")),
     }
     .map_err(words)

@@ -248,6 +248,8 @@ mod tests {
             election_timeout: 20,
             log: Arc::from(Vec::new()),
             sent: 0,
+            membership: Default::default(),
+            membership_pending: false,
             received: 0,
         });
         let with = |tick| {

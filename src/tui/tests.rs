@@ -75,6 +75,8 @@ pub(super) fn node(id: NodeId, role: Role, terms: &[u64], commit: u64) -> NodeVi
         log: Arc::from(log),
         sent: 10 * id,
         received: 9 * id,
+        membership: Default::default(),
+        membership_pending: false,
     }
 }
 
@@ -731,6 +733,7 @@ fn esc_closes_a_finished_tour_only() {
 }
 
 // The tour menu and the shipped tours on the dashboard: in their own file.
+mod membership;
 #[path = "tests_teach.rs"]
 mod teach;
 mod tour_menu;

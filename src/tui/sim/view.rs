@@ -237,6 +237,8 @@ fn initial(id: NodeId, log: Arc<[LogEntryView]>) -> NodeView {
         log,
         sent: 0,
         received: 0,
+        membership: Default::default(),
+        membership_pending: false,
     }
 }
 

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Widget};
 
 use super::{label_value, put_line, styled};
 use crate::raft::Role;
-use crate::runtime::{ClusterView, NodeState, NodeView};
+use crate::runtime::{ClusterView, MemberRole, NodeState, NodeView};
 use crate::tui::theme::Theme;
 
 /// Draws `node`'s card into `area`.
@@ -56,6 +56,7 @@ pub fn render(
         };
         Line::from(styled(text, theme.role(node.role)))
     };
+    let role_line = with_member_role(theme, view, node, role_line, area.width.saturating_sub(2));
     let (out, inn) = in_flight(view, node.id);
     let flight = if theme.ascii {
         format!(" out {out} in {inn} ")
@@ -98,6 +99,41 @@ pub fn render(
             w,
         );
         put_line(buf, inner, 6, &extra);
+    }
+}
+
+/// The role line with the node's place in the configuration when it is
+/// not simply a voter: `learner`, `removed` or `joining` (only once the
+/// view knows a configuration).
+fn with_member_role(
+    theme: &Theme,
+    view: &ClusterView,
+    node: &NodeView,
+    line: Line<'static>,
+    width: u16,
+) -> Line<'static> {
+    if view.configuration().is_none() {
+        return line;
+    }
+    let role = view.member_role(node.id);
+    if role == MemberRole::Voter {
+        return line;
+    }
+    let tag = styled(
+        role.label().to_string(),
+        theme.key().add_modifier(Modifier::BOLD),
+    );
+    if role == MemberRole::Removed {
+        // A removed node's Raft role no longer matters to the cluster.
+        return Line::from(vec![tag, styled(" (not a member)", theme.dim())]);
+    }
+    if line.width() + 3 + role.label().len() <= width as usize {
+        let mut spans = line.spans;
+        spans.push(styled(" · ", theme.dim()));
+        spans.push(tag);
+        Line::from(spans)
+    } else {
+        Line::from(tag)
     }
 }
 

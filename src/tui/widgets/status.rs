@@ -73,7 +73,35 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         time,
         styled(leader, base.add_modifier(Modifier::BOLD)),
     ]);
+    if let Some(text) = configuration_text(view) {
+        spans.push(styled(text, base));
+    }
     spans.extend(super::sim_badge::spans(app, base));
     spans.extend([Span::styled("| ", base), Span::styled(keys_now(app), base)]);
     put_line(buf, area, 0, &Line::from(spans));
+}
+
+/// The configuration, once it is worth a look: when it has learners, a
+/// change is pending, or a node shown is not a voter (one was removed, or
+/// is joining). `None` while every node shown votes, as at start.
+pub fn configuration_text(view: &crate::runtime::ClusterView) -> Option<String> {
+    let (config, pending) = view.configuration()?;
+    let everyone_votes = view.nodes.iter().all(|n| config.is_voter(n.id));
+    if everyone_votes && config.learners.is_empty() && !pending {
+        return None;
+    }
+    let list = |ids: Vec<u64>| {
+        ids.iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut text = format!("voters {}", list(config.voters.to_vec()));
+    if !config.learners.is_empty() {
+        text.push_str(&format!(" · learners {}", list(config.learners.to_vec())));
+    }
+    if pending {
+        text.push_str(" · change pending");
+    }
+    Some(format!("{text} "))
 }
