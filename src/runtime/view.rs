@@ -158,7 +158,9 @@ impl NodeView {
         }
     }
 
-    fn initial(id: NodeId) -> NodeView {
+    /// Node `id` before anything happened: an up follower in term 0
+    /// with an empty log.
+    pub fn initial(id: NodeId) -> NodeView {
         NodeView {
             id,
             state: NodeState::Up,

@@ -16,8 +16,7 @@ use crate::runtime::observe::{
     CheckReport, DropCause, Fate, MESSAGE_CAPACITY, MessageLog, MessageRecord, MessageWindow,
 };
 use crate::runtime::{
-    ClusterView, LinkView, LogEntryView, NodeState, NodeView, TICK_CLUSTER_US, Teaching, ViewEvent,
-    log_window,
+    ClusterView, LinkView, LogEntryView, NodeView, TICK_CLUSTER_US, Teaching, ViewEvent, log_window,
 };
 use crate::sim::{SendDrop, SendFate, Sim};
 
@@ -59,7 +58,7 @@ impl ViewBuilder {
             window,
             nodes: ids
                 .iter()
-                .map(|&id| Arc::new(initial(id, empty.clone())))
+                .map(|&id| Arc::new(NodeView::initial(id)))
                 .collect(),
             windows: ids
                 .iter()
@@ -129,9 +128,8 @@ impl ViewBuilder {
         // Membership changes add nodes as the run goes (up to 9).
         for id in sim.node_ids() {
             if !self.nodes.iter().any(|n| n.id == id) {
-                let empty: Arc<[LogEntryView]> = Arc::from(Vec::new());
-                self.nodes.push(Arc::new(initial(id, empty.clone())));
-                self.windows.push(((0, 0, 0, true), empty));
+                self.nodes.push(Arc::new(NodeView::initial(id)));
+                self.windows.push(((0, 0, 0, true), Arc::from(Vec::new())));
             }
         }
         for i in 0..self.nodes.len() {
@@ -215,30 +213,6 @@ fn fate_of(fate: SendFate<'_>) -> Fate {
     } else {
         let copies = [0; 2];
         Fate::from_delays(&copies[..fate.delays.len().min(2)], cause)
-    }
-}
-
-/// A node before anything happened.
-fn initial(id: NodeId, log: Arc<[LogEntryView]>) -> NodeView {
-    NodeView {
-        id,
-        state: NodeState::Up,
-        role: crate::raft::Role::Follower,
-        term: 0,
-        vote: None,
-        leader: None,
-        commit: 0,
-        applied: 0,
-        last_index: 0,
-        last_term: 0,
-        snapshot_index: 0,
-        election_elapsed: 0,
-        election_timeout: 0,
-        log,
-        sent: 0,
-        received: 0,
-        membership: Default::default(),
-        membership_pending: false,
     }
 }
 
