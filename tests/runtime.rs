@@ -11,36 +11,13 @@ use raftlab::runtime::{Cluster, ClusterConfig, NodeState, RuntimeError};
 
 mod common;
 
-use common::{WAIT, wait_for};
+use common::{WAIT, leader, put_ok, start_fast, value, wait_for};
 
 const OP: Duration = Duration::from_secs(5);
 
-fn start(nodes: usize, seed: u64) -> Cluster {
-    common::start(ClusterConfig {
-        nodes,
-        seed,
-        tick: Duration::from_millis(2),
-        snapshot_threshold: 20,
-        ..ClusterConfig::default()
-    })
-}
-
-fn leader(cluster: &Cluster) -> NodeId {
-    let view = wait_for(cluster, "a leader", |v| v.leader().is_some());
-    view.leader().unwrap_or(0)
-}
-
-fn put_ok(outcome: ClientOutcome) {
-    assert_eq!(outcome, ClientOutcome::Ok(OpResult::Done));
-}
-
-fn value(v: &str) -> ClientOutcome {
-    ClientOutcome::Ok(OpResult::Value(Some(v.to_string())))
-}
-
 #[test]
 fn t10_elects_a_leader() {
-    let cluster = start(3, 1);
+    let cluster = start_fast(3, 1);
     let id = leader(&cluster);
     let view = cluster.view();
     let node = view.node(id).map(|n| (n.role, n.state));
@@ -50,7 +27,7 @@ fn t10_elects_a_leader() {
 
 #[test]
 fn t10_put_then_get() {
-    let cluster = start(3, 2);
+    let cluster = start_fast(3, 2);
     let mut client = cluster.client();
     put_ok(client.put("x", "1", OP));
     assert_eq!(client.get("x", OP), value("1"));
@@ -73,7 +50,7 @@ fn t10_put_then_get() {
 
 #[test]
 fn t20_kill_the_leader_and_a_new_one_takes_writes() {
-    let cluster = start(5, 3);
+    let cluster = start_fast(5, 3);
     let mut client = cluster.client();
     put_ok(client.put("x", "1", OP));
     let old = leader(&cluster);
@@ -89,7 +66,7 @@ fn t20_kill_the_leader_and_a_new_one_takes_writes() {
 
 #[test]
 fn t20_a_restarted_node_catches_up() {
-    let cluster = start(3, 4);
+    let cluster = start_fast(3, 4);
     let mut client = cluster.client();
     put_ok(client.put("a", "0", OP));
     let follower = cluster
@@ -115,7 +92,7 @@ fn t20_a_restarted_node_catches_up() {
 
 #[test]
 fn t30_pause_and_resume() {
-    let cluster = start(3, 5);
+    let cluster = start_fast(3, 5);
     let mut client = cluster.client();
     put_ok(client.put("k", "1", OP));
     let old = leader(&cluster);
@@ -147,7 +124,7 @@ fn t30_pause_and_resume() {
 
 #[test]
 fn t30_a_minority_client_never_gets_a_stale_success() {
-    let cluster = start(5, 6);
+    let cluster = start_fast(5, 6);
     let mut client = cluster.client();
     put_ok(client.put("x", "old", OP));
     let old = leader(&cluster);
@@ -180,7 +157,7 @@ fn t30_a_minority_client_never_gets_a_stale_success() {
 
 #[test]
 fn t30_transfer_leadership() {
-    let cluster = start(3, 7);
+    let cluster = start_fast(3, 7);
     let old = leader(&cluster);
     let target = if old == 3 { 2 } else { 3 };
     assert_eq!(cluster.transfer_leader(target), Ok(()));
@@ -193,7 +170,7 @@ fn t30_transfer_leadership() {
 
 #[test]
 fn t40_controls_on_unknown_or_wrong_state_nodes_are_errors() {
-    let cluster = start(3, 8);
+    let cluster = start_fast(3, 8);
     assert_eq!(cluster.kill(42), Err(RuntimeError::UnknownNode(42)));
     assert_eq!(cluster.restart(0), Err(RuntimeError::UnknownNode(0)));
     assert_eq!(cluster.pause(9), Err(RuntimeError::UnknownNode(9)));
@@ -238,7 +215,7 @@ fn t40_controls_on_unknown_or_wrong_state_nodes_are_errors() {
 
 #[test]
 fn t40_the_clock_pauses_steps_and_changes_speed() {
-    let cluster = start(3, 9);
+    let cluster = start_fast(3, 9);
     leader(&cluster);
     assert_eq!(cluster.pause_clock(), Ok(()));
     assert_eq!(cluster.pause_clock(), Err(RuntimeError::ClockPaused));
@@ -256,7 +233,7 @@ fn t40_the_clock_pauses_steps_and_changes_speed() {
 
 #[test]
 fn t50_a_run_with_kills_and_partitions_is_linearizable() {
-    let cluster = Arc::new(start(5, 10));
+    let cluster = Arc::new(start_fast(5, 10));
     leader(&cluster);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut workers = Vec::new();
@@ -310,7 +287,7 @@ fn t50_a_run_with_kills_and_partitions_is_linearizable() {
 
 #[test]
 fn t60_dropping_a_running_cluster_returns_promptly() {
-    let cluster = start(5, 11);
+    let cluster = start_fast(5, 11);
     let mut client = cluster.client();
     put_ok(client.put("x", "1", OP));
     assert_eq!(cluster.pause(2), Ok(()));
@@ -446,7 +423,7 @@ fn t30_a_torn_log_tail_is_repaired_and_reported() {
 fn t50_pool_sessions_through_kills_and_partitions_are_linearizable() {
     use raftlab::kv::Op;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-    let cluster = start(5, 12);
+    let cluster = start_fast(5, 12);
     leader(&cluster);
     let sessions = 6;
     let stop = Arc::new(AtomicBool::new(false));
@@ -520,7 +497,7 @@ fn t50_pool_sessions_through_kills_and_partitions_are_linearizable() {
 #[test]
 fn t60_pool_refuses_a_busy_session_and_a_stopped_cluster() {
     use raftlab::kv::Op;
-    let cluster = start(3, 13);
+    let cluster = start_fast(3, 13);
     leader(&cluster);
     let (tx, rx) = std::sync::mpsc::channel();
     let tx = std::sync::Mutex::new(tx);

@@ -7,38 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use raftlab::kv::linearizability::{Verdict, check};
-use raftlab::kv::{ClientOutcome, OpResult};
 use raftlab::raft::{NodeId, Role};
 use raftlab::runtime::{Cluster, ClusterConfig, MemberRole, RuntimeError, Transport};
 
 mod common;
 
-use common::wait_for;
+use common::{leader, put_ok, start_fast, value, wait_for};
 
 const OP: Duration = Duration::from_secs(5);
-
-fn start(nodes: usize, seed: u64) -> Cluster {
-    common::start(ClusterConfig {
-        nodes,
-        seed,
-        tick: Duration::from_millis(2),
-        snapshot_threshold: 20,
-        ..ClusterConfig::default()
-    })
-}
-
-fn leader(cluster: &Cluster) -> NodeId {
-    let view = wait_for(cluster, "a leader", |v| v.leader().is_some());
-    view.leader().unwrap_or(0)
-}
-
-fn put_ok(outcome: ClientOutcome) {
-    assert_eq!(outcome, ClientOutcome::Ok(OpResult::Done));
-}
-
-fn value(v: &str) -> ClientOutcome {
-    ClientOutcome::Ok(OpResult::Value(Some(v.to_string())))
-}
 
 fn voters(cluster: &Cluster) -> Vec<NodeId> {
     cluster
@@ -63,7 +39,7 @@ fn promote(cluster: &Cluster, id: NodeId) {
 
 #[test]
 fn t10_grow_from_three_to_five_and_serve_through_the_new_nodes() {
-    let cluster = start(3, 81);
+    let cluster = start_fast(3, 81);
     leader(&cluster);
     let mut client = cluster.client();
     // Enough writes for a snapshot (threshold 20): the newcomers catch up
@@ -105,7 +81,7 @@ fn t10_grow_from_three_to_five_and_serve_through_the_new_nodes() {
 
 #[test]
 fn t20_remove_a_follower() {
-    let cluster = start(5, 82);
+    let cluster = start_fast(5, 82);
     let l = leader(&cluster);
     let follower = (1..=5).find(|&i| i != l).unwrap_or(1);
     let mut client = cluster.client();
@@ -126,7 +102,7 @@ fn t20_remove_a_follower() {
 
 #[test]
 fn t20_remove_the_leader_and_a_new_one_takes_over() {
-    let cluster = start(3, 83);
+    let cluster = start_fast(3, 83);
     let old = leader(&cluster);
     let mut client = cluster.client();
     put_ok(client.put("x", "1", OP));
@@ -148,7 +124,7 @@ fn t20_remove_the_leader_and_a_new_one_takes_over() {
 
 #[test]
 fn t30_bad_changes_are_refused_and_the_cluster_is_unharmed() {
-    let cluster = start(3, 84);
+    let cluster = start_fast(3, 84);
     leader(&cluster);
     assert_eq!(
         cluster.add_learner(0),
@@ -187,7 +163,7 @@ fn t30_bad_changes_are_refused_and_the_cluster_is_unharmed() {
 
 #[test]
 fn t30_a_second_change_while_one_is_in_flight_is_refused() {
-    let cluster = start(3, 85);
+    let cluster = start_fast(3, 85);
     leader(&cluster);
     // The leader has committed an entry of its term (it may change now).
     put_ok(cluster.client().put("w", "0", OP));
@@ -248,7 +224,7 @@ fn t30_tcp_clusters_refuse_changes_in_words() {
 
 #[test]
 fn t50_clients_stay_linearizable_across_changes() {
-    let cluster = Arc::new(start(3, 87));
+    let cluster = Arc::new(start_fast(3, 87));
     leader(&cluster);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut workers = Vec::new();

@@ -6,6 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use raftlab::kv::{ClientOutcome, OpResult};
+use raftlab::raft::NodeId;
 use raftlab::runtime::{Cluster, ClusterConfig, ClusterView};
 
 /// Longest wait for a view condition.
@@ -40,4 +42,32 @@ pub fn wait_for(
             view = watch.current();
         }
     }
+}
+
+/// Starts `nodes` nodes on a fast clock (2 ms ticks) that compact every
+/// 20 entries, as the live-cluster tests run them.
+pub fn start_fast(nodes: usize, seed: u64) -> Cluster {
+    start(ClusterConfig {
+        nodes,
+        seed,
+        tick: Duration::from_millis(2),
+        snapshot_threshold: 20,
+        ..ClusterConfig::default()
+    })
+}
+
+/// Waits for a leader and names it.
+pub fn leader(cluster: &Cluster) -> NodeId {
+    let view = wait_for(cluster, "a leader", |v| v.leader().is_some());
+    view.leader().unwrap_or(0)
+}
+
+/// Asserts a write succeeded.
+pub fn put_ok(outcome: ClientOutcome) {
+    assert_eq!(outcome, ClientOutcome::Ok(OpResult::Done));
+}
+
+/// The outcome of a read that found `v`.
+pub fn value(v: &str) -> ClientOutcome {
+    ClientOutcome::Ok(OpResult::Value(Some(v.to_string())))
 }
