@@ -9,18 +9,9 @@ use std::time::Duration;
 #[path = "common/tmux.rs"]
 mod tmux;
 
-use tmux::{Tmux, tmux_missing};
+use tmux::{Tmux, status, tmux_missing};
 
 const LONG: Duration = Duration::from_secs(20);
-
-/// The status bar: the last line that shows the cluster time.
-fn status(screen: &str) -> &str {
-    screen
-        .lines()
-        .rev()
-        .find(|l| l.contains(" t="))
-        .unwrap_or("")
-}
 
 #[test]
 fn the_message_list_focus_mode_and_checks_in_a_real_terminal() {

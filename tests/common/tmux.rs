@@ -115,3 +115,12 @@ pub fn tmux_missing() -> bool {
         .output()
         .map_or(true, |o| !o.status.success())
 }
+
+/// The status bar: the last line that shows the cluster time.
+pub fn status(screen: &str) -> &str {
+    screen
+        .lines()
+        .rev()
+        .find(|l| l.contains(" t="))
+        .unwrap_or("")
+}
