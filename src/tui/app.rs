@@ -506,15 +506,6 @@ impl App {
 
     /// While viewing the past, why `request` is refused.
     fn refused_in_past(&self, request: &Request) -> Option<String> {
-        let membership = matches!(
-            request,
-            Request::AddLearner(_) | Request::Promote(_) | Request::Remove(_)
-        );
-        if membership && self.sim.is_some() {
-            return Some(
-                "membership changes: live mode only, not simulated (run `raftlab`)".into(),
-            );
-        }
         let at = self.past?;
         if matches!(request, Request::Speed(_)) {
             return None;

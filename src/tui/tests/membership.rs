@@ -118,7 +118,7 @@ fn cards_lay_out_again_when_a_node_joins() {
 }
 
 #[test]
-fn simulated_mode_refuses_membership_changes_in_words() {
+fn simulated_mode_sends_membership_changes_to_the_simulator() {
     let (mut app, rec) = app(elected());
     app.sim = Some(Arc::new(crate::tui::sim::SimStatus {
         seed: 7,
@@ -134,9 +134,18 @@ fn simulated_mode_refuses_membership_changes_in_words() {
         ended: false,
         runs: 1,
     }));
+    press(&mut app, &[key('a'), key('2'), key('P'), key('x')]);
     press(&mut app, &[key(':')]);
     typed(&mut app, "add 6");
-    assert!(rec.requests().is_empty());
+    assert_eq!(
+        rec.requests(),
+        vec![
+            Request::AddLearner(6),
+            Request::Promote(2),
+            Request::Remove(2),
+            Request::AddLearner(6),
+        ]
+    );
     let screen = screen(&mut app, 120, 40);
-    assert!(screen.contains("live mode only"), "{screen}");
+    assert!(!screen.contains("live mode only"), "{screen}");
 }
