@@ -34,7 +34,10 @@ fn until_done(tmux: &Tmux, command: &str, done: &str, retry: &str) -> String {
         }
         std::thread::sleep(Duration::from_millis(300));
     }
-    panic!("`{command}` never answered {done:?}; screen:\n{}", tmux.screen());
+    panic!(
+        "`{command}` never answered {done:?}; screen:\n{}",
+        tmux.screen()
+    );
 }
 
 #[test]
@@ -78,9 +81,7 @@ fn add_promote_and_remove_the_leader_in_the_simulated_dashboard() {
     tmux.wait("the leader removed", LONG, |s| {
         s.contains(&format!("n{first} is removed")).then_some(())
     });
-    let next = tmux.wait("a new leader", LONG, |s| {
-        leader(s).filter(|&l| l != first)
-    });
+    let next = tmux.wait("a new leader", LONG, |s| leader(s).filter(|&l| l != first));
     let screen = tmux.wait("the removed card", LONG, |s| {
         s.contains("removed (not a member)").then(|| s.to_string())
     });

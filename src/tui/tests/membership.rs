@@ -149,3 +149,35 @@ fn simulated_mode_sends_membership_changes_to_the_simulator() {
     let screen = screen(&mut app, 120, 40);
     assert!(!screen.contains("live mode only"), "{screen}");
 }
+
+#[test]
+fn snapshot_removed_and_learner_cards_show_no_election_timer() {
+    // n2 was removed and knows it; n4 is a learner. Neither ever
+    // campaigns, so neither card shows a countdown, even mid-timeout.
+    let mut v = with_learner();
+    let config = Membership {
+        learners: crate::raft::NodeSet::of([4]),
+        ..Membership::of_voters([1, 3])
+    };
+    for n in v.nodes.iter_mut() {
+        let mut m = (**n).clone();
+        m.membership = config;
+        m.membership_pending = false;
+        m.election_elapsed = 12;
+        m.election_timeout = 20;
+        *n = Arc::new(m);
+    }
+    let (mut app, _) = app(v);
+    let wide = screen(&mut app, 120, 30);
+    assert!(wide.contains("no election timer: removed"), "{wide}");
+    assert!(wide.contains("learner: does not campaign"), "{wide}");
+    assert_eq!(
+        wide.matches("60%").count(),
+        1,
+        "only n3 counts down: {wide}"
+    );
+    assert_screen("membership_no_timer_removed_and_learner", wide);
+    let narrow = screen(&mut app, 80, 24);
+    assert!(narrow.contains("no timer"), "{narrow}");
+    assert_eq!(narrow.matches("60%").count(), 1, "{narrow}");
+}
