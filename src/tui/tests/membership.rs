@@ -43,11 +43,17 @@ fn snapshot_a_learner_card_and_a_pending_change() {
     let (mut app, _) = app(with_learner());
     let screen = screen(&mut app, 100, 30);
     assert!(screen.contains("learner"), "{screen}");
+    // At 100 columns the bar shortens "change pending" to leave room for keys.
     assert!(
-        screen.contains("voters 1 2 3 · learners 4 · change pending"),
+        screen.contains("voters 1 2 3 · learners 4 · pending"),
         "{screen}"
     );
     assert_screen("membership_learner_pending", screen);
+    let wide = super::screen(&mut app, 260, 50);
+    assert!(
+        wide.contains("voters 1 2 3 · learners 4 · change pending"),
+        "{wide}"
+    );
 }
 
 #[test]
