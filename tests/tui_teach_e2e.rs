@@ -93,9 +93,7 @@ fn a_bug_switched_on_shows_the_badge_in_a_real_terminal() {
     });
     tmux.type_line("bug skip-prev-check on");
     tmux.wait("the badge for skip-prev-check", LONG, |s| {
-        status(s)
-            .contains("⚠ BUG skip-prev-check ON")
-            .then_some(())
+        status(s).contains("⚠ BUG skip-prev-check ON").then_some(())
     });
     tmux.type_line("bug no-such-bug on");
     tmux.wait("an unknown bug refused", LONG, |s| {
