@@ -147,6 +147,10 @@ fn refusals_are_in_the_live_dashboards_words() {
         (Request::AddLearner(2), "node 2 is already a voter"),
         (Request::Promote(3), "node 3 is already a voter"),
         (Request::Remove(7), "node 7 is not part of the cluster"),
+        (
+            Request::AddLearner(6),
+            "node 6 cannot be added yet: the next new node is 4",
+        ),
     ];
     for (i, (request, words)) in cases.into_iter().enumerate() {
         let e = answer(&mut s, 10 + i as u64, request.clone()).unwrap_err();
