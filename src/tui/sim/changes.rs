@@ -57,6 +57,10 @@ struct Waiting {
     change: ConfChange,
     /// Virtual time after which the last refusal is the answer.
     until_us: u64,
+    /// When it was last asked: it is asked again only later (a replay
+    /// settles changes right after applying an input, the first run at
+    /// the tick's end; neither asks twice at one instant).
+    tried_us: u64,
 }
 
 /// How long a change waits for a leader ready to take it: a new leader
@@ -88,6 +92,7 @@ impl Changes {
                     id,
                     change,
                     until_us: sim.now_us() + PROPOSE_WAIT_US,
+                    tried_us: sim.now_us(),
                 });
                 Ok(None)
             }
@@ -124,7 +129,12 @@ impl Changes {
     pub fn settle(&mut self, sim: &mut Sim) -> Settled {
         let mut out = Settled::default();
         let now = sim.now_us();
-        for w in std::mem::take(&mut self.waiting) {
+        for mut w in std::mem::take(&mut self.waiting) {
+            if now <= w.tried_us {
+                self.waiting.push(w);
+                continue;
+            }
+            w.tried_us = now;
             match self.try_propose(sim, w.id, w.change) {
                 Ok(text) => out.proposed.push(text),
                 Err(e) if can_wait(&e) && now < w.until_us => self.waiting.push(w),

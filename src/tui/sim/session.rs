@@ -276,6 +276,9 @@ impl SimSession {
             Err(v) => {
                 self.violated(v.clone());
                 report.violation = Some(v);
+                // Time stops here: a change waiting to commit never will.
+                let why = "the run stopped at a violation before the change committed";
+                report.answers.extend(self.changes.drop_all(why));
                 false
             }
         }
@@ -434,9 +437,13 @@ impl SimSession {
             None => self.control(&request),
         };
         // The simulator notes a kill as "crash n3", like a fault; the
-        // input's own line below says who did it. Raft's events stay.
+        // input's own line below says who did it. Raft's events stay, and
+        // a change's notes (which leader took it, a node started).
         let caused: Vec<_> = self.sim.take_events();
-        for e in caused.into_iter().filter(|e| e.node.is_some()) {
+        for e in caused
+            .into_iter()
+            .filter(|e| e.node.is_some() || change.is_some())
+        {
             self.builder.push_event(e.time_us, e.node, e.text);
         }
         if id.is_none() {

@@ -216,8 +216,9 @@ fn print(v: &ClusterView) -> String {
     line
 }
 
-/// A run with membership inputs: add n4 at tick 100, promote it once it
-/// caught up, remove the leader; the views' ticks and roles, and the hash.
+/// A run with membership inputs: add n4 as soon as a leader shows (so it
+/// waits for the leader to be ready), promote it once it caught up, remove
+/// the leader; the views' ticks and roles, and the hash.
 fn membership_run(s: &mut SimSession, ticks: u64) -> (Vec<String>, u64) {
     let mut prints = Vec::new();
     let mut id = 0;
@@ -226,11 +227,11 @@ fn membership_run(s: &mut SimSession, ticks: u64) -> (Vec<String>, u64) {
     for tick in 0..ticks {
         let view = s.view(CLOCK);
         let config = view.configuration();
-        if tick == 100 {
+        if id == 0 && view.leader().is_some() {
             id += 1;
             s.request(id, Request::AddLearner(4));
         }
-        if tick > 100
+        if id > 0
             && tick % 10 == 0
             && !promoted
             && config.is_some_and(|(c, p)| c.is_learner(4) && !p)
@@ -255,7 +256,9 @@ fn membership_run(s: &mut SimSession, ticks: u64) -> (Vec<String>, u64) {
 
 #[test]
 fn replay_repeats_membership_inputs_with_the_same_trace_hash() {
-    let mut s = session(11, 3);
+    // Seed 7: the first leader is not ready yet when n4 is asked for, so
+    // the replay repeats the waiting too.
+    let mut s = session(7, 3);
     let (first, hash) = membership_run(&mut s, 600);
     let recorded = s.inputs().to_vec();
     assert!(
@@ -284,7 +287,7 @@ fn replay_repeats_membership_inputs_with_the_same_trace_hash() {
     assert!(
         events
             .iter()
-            .any(|e| e.starts_with("replayed: proposed: add learner 4")),
+            .any(|e| e.starts_with("replayed: add learner 4: waiting for a leader")),
         "{events:?}"
     );
     assert!(
