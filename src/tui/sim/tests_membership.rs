@@ -295,3 +295,84 @@ fn replay_repeats_membership_inputs_with_the_same_trace_hash() {
         "{events:?}"
     );
 }
+
+/// Feeds the App what the simulator thread posts until `until` holds.
+fn pump(
+    app: &mut crate::tui::app::App,
+    rx: &crossbeam_channel::Receiver<crate::tui::run::Msg>,
+    what: &str,
+    until: impl Fn(&crate::tui::app::App) -> bool,
+) {
+    use crate::tui::action::{Action, NewView};
+    use crate::tui::run::Msg;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !until(app) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(Msg::View(v)) => app.update(Action::View(NewView(v))),
+            Ok(Msg::Sim(s)) => app.update(Action::Sim(s)),
+            Ok(Msg::Done(o)) => app.update(Action::Done(o)),
+            Ok(_) | Err(_) => {}
+        }
+    }
+}
+
+#[test]
+fn the_keys_change_membership_through_the_simulator_thread_and_r_repeats_it() {
+    use crate::tui::action::Action;
+    use crate::tui::app::{App, Options};
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut s = session(7, 3);
+    let first = s.view(CLOCK);
+    let driver = SimDriver::start(s, 10.0, false, tx).unwrap();
+    let mut app = App::new(first, Box::new(driver), Options::default());
+    pump(&mut app, &rx, "a leader", |a| a.view.leader().is_some());
+    let transcript =
+        |a: &App| -> Vec<String> { a.console.transcript().map(|l| l.text.clone()).collect() };
+    // `a`: the next free id joins as a learner and gets a card.
+    app.update(Action::AddNext);
+    pump(&mut app, &rx, "n4's answer", |a| a.pending.is_empty());
+    let lines = transcript(&app);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("n4 joined as a learner")),
+        "{lines:?}"
+    );
+    pump(&mut app, &rx, "n4's card", |a| {
+        a.view.node(4).is_some() && a.view.member_role(4) == MemberRole::Learner
+    });
+    // `x` on the leader: removed, and another leads.
+    let leader = app.view.leader().unwrap();
+    app.update(Action::Select(leader));
+    app.update(Action::Remove);
+    pump(&mut app, &rx, "the removal's answer", |a| {
+        a.pending.is_empty()
+    });
+    pump(&mut app, &rx, "a new leader", |a| {
+        a.view.leader().is_some_and(|l| l != leader)
+    });
+    let hash = app.sim.as_ref().unwrap().trace_hash;
+    let at = app.sim.as_ref().unwrap().now_us;
+    assert_eq!(app.sim.as_ref().unwrap().inputs, 2);
+    // R: the same seed from time 0, both changes replayed at their times.
+    app.update(Action::ToggleClock);
+    app.update(Action::Replay);
+    pump(&mut app, &rx, "the replay", |a| {
+        a.sim.as_ref().is_some_and(|s| s.runs == 2)
+    });
+    app.update(Action::ToggleClock);
+    pump(&mut app, &rx, "the replay reaching the same time", |a| {
+        a.sim.as_ref().is_some_and(|s| s.now_us >= at)
+    });
+    // Every tick posts its status, so the replay shows that very time,
+    // with the same trace hash.
+    let again = app.sim.as_ref().unwrap();
+    assert_eq!(again.now_us, at);
+    assert_eq!(again.trace_hash, hash, "same seed, same inputs, same trace");
+    assert_eq!(app.view.member_role(leader), MemberRole::Removed);
+    assert_eq!(app.view.member_role(4), MemberRole::Learner);
+}
