@@ -13,14 +13,7 @@ use std::time::Duration;
 #[path = "common/tmux.rs"]
 mod tmux;
 
-use tmux::{Tmux, tmux_missing};
-
-/// The leader the status bar names.
-fn leader(screen: &str) -> Option<u64> {
-    let status = screen.lines().rev().find(|l| l.contains(" t="))?;
-    let at = status.find(" leader n")? + " leader n".len();
-    status[at..].chars().next()?.to_digit(10).map(u64::from)
-}
+use tmux::{Tmux, leader, tmux_missing};
 
 #[test]
 fn the_dashboard_in_a_real_terminal() {

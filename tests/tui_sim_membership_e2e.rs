@@ -10,16 +10,9 @@ use std::time::Duration;
 #[path = "common/tmux.rs"]
 mod tmux;
 
-use tmux::{Tmux, status, tmux_missing};
+use tmux::{Tmux, leader, status, tmux_missing};
 
 const LONG: Duration = Duration::from_secs(30);
-
-/// The leader the status bar names.
-fn leader(screen: &str) -> Option<u64> {
-    let bar = status(screen);
-    let at = bar.find(" leader n")? + " leader n".len();
-    bar[at..].chars().next()?.to_digit(10).map(u64::from)
-}
 
 /// Asks `command` again while the answer contains `retry`, until one
 /// contains `done`; the screen then.

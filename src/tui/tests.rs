@@ -185,6 +185,25 @@ fn app_with(view: ClusterView, options: Options) -> (App, Recorder) {
     (app, rec)
 }
 
+/// The status of a quiet simulated run of seed 7 at time 0: set as
+/// `app.sim`, the app is in simulated mode.
+pub(super) fn sim_seed_7() -> Arc<crate::tui::sim::SimStatus> {
+    Arc::new(crate::tui::sim::SimStatus {
+        seed: 7,
+        label: "sim seed 7".into(),
+        now_us: 0,
+        trace_hash: 0,
+        violation: None,
+        history: crate::tui::sim::HistoryCheck::NotYet,
+        operations: 0,
+        inputs: 0,
+        to_replay: 0,
+        end_us: None,
+        ended: false,
+        runs: 1,
+    })
+}
+
 pub(super) fn app(view: ClusterView) -> (App, Recorder) {
     app_with(view, Options::default())
 }

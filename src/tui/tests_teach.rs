@@ -239,20 +239,7 @@ fn snapshot_status_bar_at_80_columns_keeps_the_most_needed_keys() {
     }
     insta::assert_snapshot!(s);
     // Simulated mode: the seed's mark takes room, the same keys stay.
-    app.sim = Some(Arc::new(crate::tui::sim::SimStatus {
-        seed: 7,
-        label: "sim seed 7".into(),
-        now_us: 0,
-        trace_hash: 0,
-        violation: None,
-        history: crate::tui::sim::HistoryCheck::NotYet,
-        operations: 0,
-        inputs: 0,
-        to_replay: 0,
-        end_us: None,
-        ended: false,
-        runs: 1,
-    }));
+    app.sim = Some(sim_seed_7());
     let s = screen(&mut app, 80, 24);
     let status = s.lines().last().unwrap_or_default();
     assert!(status.contains("SIM seed 7"), "{status}");

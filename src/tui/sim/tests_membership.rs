@@ -3,6 +3,7 @@
 //! simulator's leader at virtual time, answered when committed, refused in
 //! the live dashboard's words, and repeated exactly by a replay (R).
 
+use super::tests::pump;
 use super::*;
 use crate::runtime::{ClusterView, MemberRole};
 use crate::sim::SimOptions;
@@ -294,30 +295,6 @@ fn replay_repeats_membership_inputs_with_the_same_trace_hash() {
         events.iter().any(|e| e.starts_with("n4 is a voter")),
         "{events:?}"
     );
-}
-
-/// Feeds the App what the simulator thread posts until `until` holds.
-fn pump(
-    app: &mut crate::tui::app::App,
-    rx: &crossbeam_channel::Receiver<crate::tui::run::Msg>,
-    what: &str,
-    until: impl Fn(&crate::tui::app::App) -> bool,
-) {
-    use crate::tui::action::{Action, NewView};
-    use crate::tui::run::Msg;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !until(app) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
-            Ok(Msg::View(v)) => app.update(Action::View(NewView(v))),
-            Ok(Msg::Sim(s)) => app.update(Action::Sim(s)),
-            Ok(Msg::Done(o)) => app.update(Action::Done(o)),
-            Ok(_) | Err(_) => {}
-        }
-    }
 }
 
 #[test]

@@ -126,20 +126,7 @@ fn cards_lay_out_again_when_a_node_joins() {
 #[test]
 fn simulated_mode_sends_membership_changes_to_the_simulator() {
     let (mut app, rec) = app(elected());
-    app.sim = Some(Arc::new(crate::tui::sim::SimStatus {
-        seed: 7,
-        label: "sim seed 7".into(),
-        now_us: 0,
-        trace_hash: 0,
-        violation: None,
-        history: crate::tui::sim::HistoryCheck::NotYet,
-        operations: 0,
-        inputs: 0,
-        to_replay: 0,
-        end_us: None,
-        ended: false,
-        runs: 1,
-    }));
+    app.sim = Some(sim_seed_7());
     press(&mut app, &[key('a'), key('2'), key('P'), key('x')]);
     press(&mut app, &[key(':')]);
     typed(&mut app, "add 6");
