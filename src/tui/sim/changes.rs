@@ -130,7 +130,9 @@ impl Changes {
         let mut out = Settled::default();
         let now = sim.now_us();
         for mut w in std::mem::take(&mut self.waiting) {
-            if now <= w.tried_us {
+            // Not asked again at one instant, nor while the leader is
+            // surely not ready (asking would only fill the events).
+            if now <= w.tried_us || (now < w.until_us && leader_not_ready(sim)) {
                 self.waiting.push(w);
                 continue;
             }
@@ -174,6 +176,22 @@ impl Changes {
             .map(|id| (id, Err(why.to_string())))
             .collect()
     }
+}
+
+/// Whether there is a leader that has not committed an entry of its term
+/// yet, so would refuse a change (as far as its log shows: an entry
+/// compacted away counts as ready, and Raft decides).
+fn leader_not_ready(sim: &Sim) -> bool {
+    let Some(status) = sim.leader().and_then(|l| sim.status(l)) else {
+        return false;
+    };
+    let Some(log) = sim.log(status.id) else {
+        return false;
+    };
+    log.iter()
+        .find(|e| e.index == status.commit)
+        .is_some_and(|e| e.term != status.term)
+        || status.commit == 0
 }
 
 /// Whether a refusal may go away by itself soon: no leader yet, or a new
