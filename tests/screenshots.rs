@@ -379,6 +379,96 @@ fn regenerate_sim_screenshots() {
     app.update(Action::ToggleChecker);
     app.update(Action::ToggleMessages);
     shot_app(&mut app, &dir, "sim-teaching", 200, 50);
+
+    // 3. Membership in simulated mode: seed 5 with three nodes; `add 4`,
+    // `promote 4` (asked again while n4 catches up), `remove leader`, a bad
+    // id, then `add 5`: a learner card and a removed one.
+    let opts = SimOptions {
+        seed: 5,
+        nodes: 3,
+        ..SimOptions::default()
+    };
+    let mut s = SimSession::new(opts, None, 256, "sim seed 5".into()).unwrap();
+    let mut app = App::new(s.view(clock(false)), Box::new(Ignore), Options::default());
+    app.update(Action::Sim(Arc::new(s.status())));
+    let mut id = 0;
+    let mut step = 0;
+    let mut done_at = None;
+    let mut first = None;
+    for tick in 0..2000u64 {
+        let view = s.view(clock(false));
+        let settled = view.configuration().filter(|(_, pending)| !pending);
+        let waiting = !app.pending.is_empty();
+        match step {
+            0 if tick >= 60 && view.leader().is_some() => {
+                first = view.leader();
+                ask(&mut app, &mut s, &mut id, "add 4", Request::AddLearner(4));
+                step = 1;
+            }
+            1 if !waiting && tick % 20 == 0 && settled.is_some_and(|(c, _)| c.is_learner(4)) => {
+                ask(&mut app, &mut s, &mut id, "promote 4", Request::Promote(4));
+            }
+            1 if !waiting && settled.is_some_and(|(c, _)| c.is_voter(4)) => {
+                let l = view.leader().unwrap_or(1);
+                ask(
+                    &mut app,
+                    &mut s,
+                    &mut id,
+                    "remove leader",
+                    Request::Remove(l),
+                );
+                step = 2;
+            }
+            2 if !waiting
+                && view.leader().is_some_and(|l| Some(l) != first)
+                && settled.is_some() =>
+            {
+                type_line(&mut app, "add 12");
+                ask(&mut app, &mut s, &mut id, "add 5", Request::AddLearner(5));
+                step = 3;
+            }
+            3 if !waiting && done_at.is_none() => done_at = Some(tick),
+            _ => {}
+        }
+        if done_at.is_some_and(|t| tick >= t + 20) {
+            break;
+        }
+        for (id, result) in s.tick().answers {
+            if let Some(id) = id {
+                app.update(Action::Done(raftlab::tui::Outcome { id, result }));
+            }
+        }
+        app.update(Action::View(NewView(s.view(clock(false)))));
+        app.update(Action::Sim(Arc::new(s.status())));
+    }
+    assert!(done_at.is_some(), "the membership script ran to its end");
+    app.update(Action::FocusNext);
+    shot_app(&mut app, &dir, "sim-membership", 120, 40);
+}
+
+/// Types `line` into the app's console and runs it.
+fn type_line(app: &mut App, line: &str) {
+    app.update(Action::FocusConsole);
+    for c in line.chars() {
+        app.update(Action::Edit(Edit::Insert(c)));
+    }
+    app.update(Action::Submit);
+}
+
+/// Types `line` (which asks `request`) into the app's console and hands
+/// the request to the session under the id the app gave it.
+fn ask(
+    app: &mut App,
+    s: &mut raftlab::tui::sim::SimSession,
+    id: &mut u64,
+    line: &str,
+    request: raftlab::tui::Request,
+) {
+    type_line(app, line);
+    *id += 1;
+    if let Some((_, result)) = s.request(*id, request) {
+        app.update(Action::Done(raftlab::tui::Outcome { id: *id, result }));
+    }
 }
 
 /// Plays the shipped tour `name` over a live cluster of the size it asks

@@ -4,6 +4,8 @@
 //! partitions and heals, quits, and checks the terminal was restored.
 //! Another opens the tour menu with `T`, starts a tour on a fresh cluster
 //! of the tour's size, and steps through it with Enter.
+//! A third presses `+` three times in one burst, live and simulated, and
+//! sees each press step from the last (1× → 2× → 3× → 5×).
 //! Skipped, saying so, where tmux is not installed.
 
 use std::time::Duration;
@@ -11,14 +13,7 @@ use std::time::Duration;
 #[path = "common/tmux.rs"]
 mod tmux;
 
-use tmux::{Tmux, tmux_missing};
-
-/// The leader the status bar names.
-fn leader(screen: &str) -> Option<u64> {
-    let status = screen.lines().rev().find(|l| l.contains(" t="))?;
-    let at = status.find(" leader n")? + " leader n".len();
-    status[at..].chars().next()?.to_digit(10).map(u64::from)
-}
+use tmux::{Tmux, leader, tmux_missing};
 
 #[test]
 fn the_dashboard_in_a_real_terminal() {
@@ -294,4 +289,29 @@ fn a_tour_from_the_menu_in_a_real_terminal() {
         s.contains("RAFTLAB-EXIT=").then(|| s.to_string())
     });
     assert!(screen.contains("RAFTLAB-EXIT=0"), "{screen}");
+}
+
+#[test]
+fn quick_speed_keys_each_step_from_the_last() {
+    if tmux_missing() {
+        eprintln!("SKIPPED quick_speed_keys…: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_raftlab");
+    for mode in ["", "--sim "] {
+        let tmux = Tmux::start(120, 40, &format!("{bin} {mode}--seed 3; sleep 60"));
+        let long = Duration::from_secs(20);
+        tmux.wait("a leader on screen", long, leader);
+        // Three presses in one burst: 1× → 2× → 3× → 5×.
+        tmux.keys(&["+", "+", "+"]);
+        tmux.wait("speed 5×", long, |s| {
+            let bar = tmux::status(s);
+            (bar.contains(" 5× ") && s.contains("speed 5×")).then_some(())
+        });
+        // The console answered each step: 2×, 3× and 5×.
+        let screen = tmux.screen();
+        for x in ["speed 2×", "speed 3×", "speed 5×"] {
+            assert!(screen.contains(x), "{mode}{x}: {screen}");
+        }
+    }
 }

@@ -97,6 +97,9 @@ pub struct App {
     pub msg_anchor: Option<u64>,
     driver: Box<dyn Driver>,
     next_id: u64,
+    /// The speed last asked for, until a view shows it (or it is refused):
+    /// `+` pressed again before then steps on from it, not from the view.
+    speed_asked: Option<f64>,
 }
 
 impl App {
@@ -137,6 +140,7 @@ impl App {
             msg_anchor: None,
             driver,
             next_id: 1,
+            speed_asked: None,
         }
     }
 
@@ -276,6 +280,7 @@ impl App {
         // The recorded past belongs to the old cluster.
         self.history = ViewHistory::new(self.history.cap());
         self.past = None;
+        self.speed_asked = None;
         self.set_view(view);
         std::mem::replace(&mut self.driver, driver)
     }
@@ -380,6 +385,12 @@ impl App {
 
     fn set_view(&mut self, view: Arc<ClusterView>) {
         self.live = view.clone();
+        if self
+            .speed_asked
+            .is_some_and(|x| (x - view.speed).abs() < 1e-9)
+        {
+            self.speed_asked = None;
+        }
         match (self.history.record(view.clone()), self.past) {
             (Recorded::Restarted, Some(_)) => {
                 self.past = None;
@@ -506,15 +517,6 @@ impl App {
 
     /// While viewing the past, why `request` is refused.
     fn refused_in_past(&self, request: &Request) -> Option<String> {
-        let membership = matches!(
-            request,
-            Request::AddLearner(_) | Request::Promote(_) | Request::Remove(_)
-        );
-        if membership && self.sim.is_some() {
-            return Some(
-                "membership changes: live mode only, not simulated (run `raftlab`)".into(),
-            );
-        }
         let at = self.past?;
         if matches!(request, Request::Speed(_)) {
             return None;
@@ -615,8 +617,10 @@ impl App {
         }
     }
 
+    /// `+`/`-`: the next speed from the one last asked for (the view may
+    /// not show it yet when keys come fast), or the cluster's.
     fn change_speed(&mut self, faster: bool) {
-        let now = self.view.speed;
+        let now = self.speed_asked.unwrap_or(self.live.speed);
         let next = if faster {
             SPEEDS.iter().copied().find(|&s| s > now + 1e-9)
         } else {
@@ -659,6 +663,9 @@ impl App {
             dots.to_string()
         };
         let line = self.console.push(LineKind::Note, waiting);
+        if let Request::Speed(x) = request {
+            self.speed_asked = Some(x);
+        }
         self.pending.insert(id, (request.clone(), line));
         self.driver.submit(id, request);
     }
@@ -721,6 +728,14 @@ impl App {
         let Some((request, line)) = self.pending.remove(&outcome.id) else {
             return;
         };
+        if matches!(request, Request::Speed(_)) && outcome.result.is_err() {
+            // Refused: the speed asked is the last one still under way,
+            // or none (the view's holds).
+            self.speed_asked = self.pending.values().rev().find_map(|(r, _)| match r {
+                Request::Speed(x) => Some(*x),
+                _ => None,
+            });
+        }
         let lines = match outcome.result {
             Ok(text) => vec![(LineKind::Ok, text)],
             Err(text) => {

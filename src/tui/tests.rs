@@ -185,6 +185,25 @@ fn app_with(view: ClusterView, options: Options) -> (App, Recorder) {
     (app, rec)
 }
 
+/// The status of a quiet simulated run of seed 7 at time 0: set as
+/// `app.sim`, the app is in simulated mode.
+pub(super) fn sim_seed_7() -> Arc<crate::tui::sim::SimStatus> {
+    Arc::new(crate::tui::sim::SimStatus {
+        seed: 7,
+        label: "sim seed 7".into(),
+        now_us: 0,
+        trace_hash: 0,
+        violation: None,
+        history: crate::tui::sim::HistoryCheck::NotYet,
+        operations: 0,
+        inputs: 0,
+        to_replay: 0,
+        end_us: None,
+        ended: false,
+        runs: 1,
+    })
+}
+
 pub(super) fn app(view: ClusterView) -> (App, Recorder) {
     app_with(view, Options::default())
 }
@@ -444,8 +463,47 @@ fn time_keys_pause_step_and_change_speed() {
             Request::PauseClock,
             Request::Step,
             Request::Speed(2.0),
-            Request::Speed(0.5),
+            // From the 2× just asked for, not the 1× the view still shows.
+            Request::Speed(1.0),
         ]
+    );
+}
+
+#[test]
+fn speed_keys_step_from_the_speed_last_asked_for() {
+    let (mut app, rec) = app(elected());
+    // Quick presses, no view in between: each steps on from the last.
+    press(&mut app, &[key('+'), key('+'), key('+')]);
+    assert_eq!(
+        rec.requests(),
+        vec![
+            Request::Speed(2.0),
+            Request::Speed(3.0),
+            Request::Speed(5.0)
+        ]
+    );
+    // The cluster catches up: the view's speed holds again.
+    let mut v = elected();
+    v.speed = 5.0;
+    v.version += 1;
+    app.update(Action::View(NewView(Arc::new(v))));
+    press(&mut app, &[key('+'), key('+'), key('+')]);
+    let asked = rec.requests();
+    assert_eq!(asked[3..], [Request::Speed(10.0)]);
+    let screen = screen(&mut app, 100, 30);
+    assert!(screen.contains("already the fastest"), "{screen}");
+    // A refused speed does not count: the next step starts from the last
+    // one the cluster took.
+    let (mut app, rec) = super::tests::app(elected());
+    press(&mut app, &[key('+')]);
+    app.update(Action::Done(crate::tui::driver::Outcome {
+        id: 1,
+        result: Err("refused".into()),
+    }));
+    press(&mut app, &[key('+')]);
+    assert_eq!(
+        rec.requests(),
+        vec![Request::Speed(2.0), Request::Speed(2.0)]
     );
 }
 

@@ -1,7 +1,8 @@
 //! A tmux server of our own for end-to-end tests of the dashboard: start
 //! the binary in a detached session of a given size, send keys, read the
-//! screen, wait for something to appear. Shared by `tui_e2e.rs` and
-//! `tui_teach_e2e.rs`; a server per session, so tests run in parallel.
+//! screen, wait for something to appear, read the status bar and the
+//! leader it names. Shared by the `tui_*e2e.rs` tests; a server per
+//! session, so tests run in parallel.
 
 #![allow(dead_code)]
 
@@ -123,4 +124,11 @@ pub fn status(screen: &str) -> &str {
         .rev()
         .find(|l| l.contains(" t="))
         .unwrap_or("")
+}
+
+/// The leader the status bar names (`leader n3`), if any.
+pub fn leader(screen: &str) -> Option<u64> {
+    let bar = status(screen);
+    let at = bar.find(" leader n")? + " leader n".len();
+    bar[at..].chars().next()?.to_digit(10).map(u64::from)
 }

@@ -12,9 +12,11 @@
 //! replays it from time 0.
 //!
 //! Files: `session.rs` (the run, inputs and replay; no threads),
+//! `changes.rs` (membership changes asked from the dashboard),
 //! `view.rs` (simulator state → `ClusterView`), `status.rs`, `driver.rs`
 //! (the thread and its clock).
 
+mod changes;
 mod driver;
 mod session;
 mod status;
@@ -22,6 +24,8 @@ mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_membership;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

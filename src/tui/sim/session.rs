@@ -17,6 +17,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::changes::{Changes, conf_change};
 use super::status::{HistoryCheck, SimStatus};
 use super::view::{ClockState, ViewBuilder};
 use crate::kv::Op;
@@ -69,6 +70,8 @@ pub struct SimSession {
     waiting: VecDeque<(Option<u64>, Request)>,
     /// The request id of the open client operation, if one is open.
     open: Option<Option<u64>>,
+    /// Membership changes proposed and not committed yet.
+    changes: Changes,
     /// Where the run ends (the check's duration), if anywhere.
     end_us: Option<u64>,
     ended: bool,
@@ -101,6 +104,7 @@ impl SimSession {
             script: VecDeque::new(),
             waiting: VecDeque::new(),
             open: None,
+            changes: Changes::default(),
             end_us,
             ended: false,
             violation: None,
@@ -272,6 +276,9 @@ impl SimSession {
             Err(v) => {
                 self.violated(v.clone());
                 report.violation = Some(v);
+                // Time stops here: a change waiting to commit never will.
+                let why = "the run stopped at a violation before the change committed";
+                report.answers.extend(self.changes.drop_all(why));
                 false
             }
         }
@@ -326,8 +333,29 @@ impl SimSession {
     }
 
     /// Starts waiting client requests when the foreground client is free,
-    /// and collects the answer of the one that ended.
+    /// and collects the answer of the one that ended; and the answers of
+    /// membership changes that committed.
     fn pump_clients(&mut self, report: &mut TickReport) {
+        if !self.changes.is_empty() {
+            let settled = self.changes.settle(&mut self.sim);
+            // What the simulator did first, then what it means.
+            self.builder.absorb(&mut self.sim);
+            let at = self.sim.now_us();
+            for text in settled.proposed {
+                self.builder.push_event(at, None, text);
+            }
+            for (id, result) in settled.answers {
+                match (&result, id) {
+                    (Ok(text), _) => self.builder.push_event(at, None, text.clone()),
+                    (Err(e), None) => {
+                        self.builder
+                            .push_event(at, None, format!("replayed change: {e}"))
+                    }
+                    (Err(_), Some(_)) => {}
+                }
+                report.answers.push((id, result));
+            }
+        }
         if let Some(id) = self.open
             && let Some(outcome) = self.sim.take_foreground()
         {
@@ -399,11 +427,23 @@ impl SimSession {
         }
         let at_us = self.sim.now_us();
         self.builder.absorb(&mut self.sim);
-        let result = self.control(&request);
+        let change = conf_change(&request);
+        let result = match change {
+            Some(change) => match self.changes.propose(&mut self.sim, id, change) {
+                Ok(Some(text)) => Ok(text),
+                Ok(None) => Ok(format!("{change}: waiting for a leader ready to take it")),
+                Err(e) => Err(e),
+            },
+            None => self.control(&request),
+        };
         // The simulator notes a kill as "crash n3", like a fault; the
-        // input's own line below says who did it. Raft's events stay.
+        // input's own line below says who did it. Raft's events stay, and
+        // a change's notes (which leader took it, a node started).
         let caused: Vec<_> = self.sim.take_events();
-        for e in caused.into_iter().filter(|e| e.node.is_some()) {
+        for e in caused
+            .into_iter()
+            .filter(|e| e.node.is_some() || change.is_some())
+        {
             self.builder.push_event(e.time_us, e.node, e.text);
         }
         if id.is_none() {
@@ -418,6 +458,10 @@ impl SimSession {
                 .push_event(at_us, None, format!("{text} (you)"));
         }
         self.inputs.push(Input { at_us, request });
+        if change.is_some() && result.is_ok() {
+            // Answered when it commits (see `pump_clients`).
+            return None;
+        }
         Some((id, result))
     }
 
@@ -515,6 +559,7 @@ impl SimSession {
         for (id, _) in self.waiting.drain(..) {
             answers.push((id, Err("the run restarted from time 0 (R)".to_string())));
         }
+        answers.extend(self.changes.drop_all("the run restarted from time 0 (R)"));
         self.sim = sim;
         self.builder = builder;
         self.script = script.into();

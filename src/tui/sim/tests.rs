@@ -247,7 +247,7 @@ fn a_full_history_stays_within_its_documented_bound() {
 }
 
 /// Feeds the App what the simulator thread posts until `until` holds.
-fn pump(
+pub(super) fn pump(
     app: &mut App,
     rx: &crossbeam_channel::Receiver<Msg>,
     what: &str,

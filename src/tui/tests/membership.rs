@@ -43,11 +43,17 @@ fn snapshot_a_learner_card_and_a_pending_change() {
     let (mut app, _) = app(with_learner());
     let screen = screen(&mut app, 100, 30);
     assert!(screen.contains("learner"), "{screen}");
+    // At 100 columns the bar shortens "change pending" to leave room for keys.
     assert!(
-        screen.contains("voters 1 2 3 · learners 4 · change pending"),
+        screen.contains("voters 1 2 3 · learners 4 · pending"),
         "{screen}"
     );
     assert_screen("membership_learner_pending", screen);
+    let wide = super::screen(&mut app, 260, 50);
+    assert!(
+        wide.contains("voters 1 2 3 · learners 4 · change pending"),
+        "{wide}"
+    );
 }
 
 #[test]
@@ -118,25 +124,53 @@ fn cards_lay_out_again_when_a_node_joins() {
 }
 
 #[test]
-fn simulated_mode_refuses_membership_changes_in_words() {
+fn simulated_mode_sends_membership_changes_to_the_simulator() {
     let (mut app, rec) = app(elected());
-    app.sim = Some(Arc::new(crate::tui::sim::SimStatus {
-        seed: 7,
-        label: "sim seed 7".into(),
-        now_us: 0,
-        trace_hash: 0,
-        violation: None,
-        history: crate::tui::sim::HistoryCheck::NotYet,
-        operations: 0,
-        inputs: 0,
-        to_replay: 0,
-        end_us: None,
-        ended: false,
-        runs: 1,
-    }));
+    app.sim = Some(sim_seed_7());
+    press(&mut app, &[key('a'), key('2'), key('P'), key('x')]);
     press(&mut app, &[key(':')]);
     typed(&mut app, "add 6");
-    assert!(rec.requests().is_empty());
+    assert_eq!(
+        rec.requests(),
+        vec![
+            Request::AddLearner(6),
+            Request::Promote(2),
+            Request::Remove(2),
+            Request::AddLearner(6),
+        ]
+    );
     let screen = screen(&mut app, 120, 40);
-    assert!(screen.contains("live mode only"), "{screen}");
+    assert!(!screen.contains("live mode only"), "{screen}");
+}
+
+#[test]
+fn snapshot_removed_and_learner_cards_show_no_election_timer() {
+    // n2 was removed and knows it; n4 is a learner. Neither ever
+    // campaigns, so neither card shows a countdown, even mid-timeout.
+    let mut v = with_learner();
+    let config = Membership {
+        learners: crate::raft::NodeSet::of([4]),
+        ..Membership::of_voters([1, 3])
+    };
+    for n in v.nodes.iter_mut() {
+        let mut m = (**n).clone();
+        m.membership = config;
+        m.membership_pending = false;
+        m.election_elapsed = 12;
+        m.election_timeout = 20;
+        *n = Arc::new(m);
+    }
+    let (mut app, _) = app(v);
+    let wide = screen(&mut app, 120, 30);
+    assert!(wide.contains("no election timer: removed"), "{wide}");
+    assert!(wide.contains("learner: does not campaign"), "{wide}");
+    assert_eq!(
+        wide.matches("60%").count(),
+        1,
+        "only n3 counts down: {wide}"
+    );
+    assert_screen("membership_no_timer_removed_and_learner", wide);
+    let narrow = screen(&mut app, 80, 24);
+    assert!(narrow.contains("no timer"), "{narrow}");
+    assert_eq!(narrow.matches("60%").count(), 1, "{narrow}");
 }

@@ -65,7 +65,7 @@ pub fn render(app: &App, areas: &Areas, buf: &mut Buffer) {
         ];
         let used: usize = spans.iter().map(Span::width).sum();
         let rest = inner.width.saturating_sub(used as u16);
-        spans.extend(node_card::timer_line(theme, node, rest).spans);
+        spans.extend(node_card::timer_line(theme, &app.view, node, rest).spans);
         put_line(buf, inner, y as u16, &Line::from(spans));
     }
 }

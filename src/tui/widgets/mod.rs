@@ -7,6 +7,7 @@ pub mod console;
 pub mod events;
 pub mod flow;
 pub mod help;
+pub mod key_hints;
 pub mod log;
 pub mod messages;
 pub mod network;

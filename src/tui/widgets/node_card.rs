@@ -83,7 +83,7 @@ pub fn render(
         label_value(styled("commit", theme.dim()), num(node.commit), w),
         label_value(styled("applied", theme.dim()), num(node.applied), w),
         last_line(theme, node, w, inner.height > 6),
-        timer_line(theme, node, w),
+        timer_line(theme, view, node, w),
     ];
     for (y, line) in lines.iter().enumerate() {
         put_line(buf, inner, y as u16, line);
@@ -163,8 +163,17 @@ pub fn in_flight(view: &ClusterView, id: u64) -> (u64, u64) {
     })
 }
 
-/// The election timer bar: how far the node is into its timeout.
-pub fn timer_line(theme: &Theme, node: &NodeView, width: u16) -> Line<'static> {
+/// The election timer bar: how far the node is into its timeout; in its
+/// place, why a node never campaigns (a learner, a removed or joining
+/// node: its own configuration does not make it a voter, so its timer
+/// only ever restarts).
+pub fn timer_line(theme: &Theme, view: &ClusterView, node: &NodeView, width: u16) -> Line<'static> {
+    if node.state != NodeState::Down
+        && node.role != Role::Leader
+        && let Some(why) = no_campaign(view, node, width)
+    {
+        return Line::from(styled(why, theme.dim()));
+    }
     match (node.state, node.role) {
         (NodeState::Down, _) => {
             let text = if width >= 27 {
@@ -199,4 +208,37 @@ pub fn timer_line(theme: &Theme, node: &NodeView, width: u16) -> Line<'static> {
             ])
         }
     }
+}
+
+/// Why `node` never campaigns, in the longest words that fit `width`;
+/// `None` when it may (it is a voter as far as it knows, or knows no
+/// configuration).
+fn no_campaign(view: &ClusterView, node: &NodeView, width: u16) -> Option<&'static str> {
+    let own = node.membership;
+    if own.voters.is_empty() || own.is_voter(node.id) {
+        return None;
+    }
+    let words: [&str; 3] = if own.is_learner(node.id) {
+        [
+            "learner: does not campaign",
+            "learner: no timer",
+            "no timer",
+        ]
+    } else if view.member_role(node.id) == MemberRole::Joining {
+        [
+            "joining: does not campaign",
+            "joining: no timer",
+            "no timer",
+        ]
+    } else {
+        [
+            "no election timer: removed",
+            "removed: no timer",
+            "no timer",
+        ]
+    };
+    let fits = words
+        .into_iter()
+        .find(|w| w.chars().count() <= width as usize);
+    Some(fits.unwrap_or(words[2]))
 }

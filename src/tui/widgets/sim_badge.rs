@@ -9,8 +9,10 @@ use super::styled;
 use crate::tui::app::App;
 use crate::tui::sim::HistoryCheck;
 
-/// The spans to add to the status bar, in its style `base`; none in live mode.
-pub fn spans(app: &App, base: Style) -> Vec<Span<'static>> {
+/// The spans to add to the status bar, in its style `base`; none in live
+/// mode. `short`: a violation the checker's badge already marks is left
+/// out, and another is not named (for a narrow bar).
+pub fn spans(app: &App, base: Style, short: bool) -> Vec<Span<'static>> {
     let Some(sim) = &app.sim else {
         return Vec::new();
     };
@@ -18,10 +20,16 @@ pub fn spans(app: &App, base: Style) -> Vec<Span<'static>> {
     let mut out = vec![styled(format!(" SIM seed {} ", sim.seed), base)];
     if let Some(v) = &sim.violation {
         let mark = if theme.ascii { "X" } else { "✗" };
-        out.push(styled(
-            format!(" {mark} VIOLATED: {} ", v.invariant),
-            theme.error().add_modifier(Modifier::REVERSED),
-        ));
+        let text = if !short {
+            format!(" {mark} VIOLATED: {} ", v.invariant)
+        } else if app.view.teaching.checks.violated() {
+            String::new()
+        } else {
+            format!(" {mark} VIOLATED ")
+        };
+        if !text.is_empty() {
+            out.push(styled(text, theme.error().add_modifier(Modifier::REVERSED)));
+        }
     } else if sim.ended && sim.history == HistoryCheck::Linearizable {
         let mark = if theme.ascii { "+" } else { "✓" };
         out.push(styled(format!(" {mark} check passed "), base));

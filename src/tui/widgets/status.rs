@@ -1,5 +1,6 @@
 //! The status bar: cluster time, speed, running or paused, the leader,
-//! and the keys that matter in the focused pane.
+//! and the keys that matter in the focused pane (see [`key_hints`]), as
+//! many as fit.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,40 +8,92 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use super::events::cluster_time;
-use super::{put_line, styled, teach_style};
-use crate::tui::action::Focus;
+use super::{key_hints, put_line, styled, teach_style};
 use crate::tui::app::App;
 
-/// The keys worth showing in the current state.
-pub fn keys_now(app: &App) -> &'static str {
-    if app.help {
-        return "Esc/?/q close help";
-    }
-    if app.focus == Focus::Log && app.lower == crate::tui::action::Lower::Messages {
-        return "arrows scroll  End newest  m close  `msgs from 1 type vote` filters  Tab focus";
-    }
-    match app.focus {
-        Focus::Console => "Enter run  Up/Down history  Esc leave  Ctrl-C quit",
-        Focus::Log => "? help  hl/arrows scroll  jk node  End tail  H heal  Tab focus  q quit",
-        Focus::Cluster | Focus::Events => {
-            "? help  : console  1-9 node  k kill  r restart  p pause  i isolate  t lead  h heal  space time  q quit"
-        }
-    }
+/// How much the bar's own fields are shortened to leave room for keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Squeeze {
+    /// Everything in full.
+    None,
+    /// `1×` for `speed 1×`, no `running` (only `PAUSED`), the bug badge
+    /// without "— Raft is unsafe", `pending` for `change pending`.
+    Words,
+    /// The bug badge as the bug's name alone; a simulated run's violation
+    /// not named (or left to the checker's badge).
+    Name,
+    /// The bug badge without the bug's name.
+    Badge,
 }
 
-/// Draws the status bar.
+/// Fewest key hints worth shortening the bug badge for: `? help`,
+/// `q quit` and `: console` in the cluster.
+const MIN_HINTS: usize = 3;
+
+/// Key hints worth shortening the bar's words for: in the cluster, all
+/// but the ranks after the membership keys (`t lead`, `i isolate`,
+/// `p pause`).
+const WORDS_FOR: usize = 9;
+
+/// Draws the status bar: its fields, then as many key hints as fit. Its
+/// words shorten when that shows more keys and fewer than [`WORDS_FOR`]
+/// show in full; when fewer than [`MIN_HINTS`]
+/// still fit (80 columns with a bug badge), the bug badge shortens too,
+/// step by step, until the most needed keys show or it can go no further.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let base = app.theme.status();
+    buf.set_style(area, base);
+    let hints = key_hints::hints_now(app);
+    let width = area.width as usize;
+    let enough = MIN_HINTS.min(hints.len());
+    let layout = |squeeze: Squeeze| {
+        let fields = fields(app, squeeze);
+        let used = Line::from(fields.clone()).width() + 2;
+        let keys = key_hints::fit(hints, width.saturating_sub(used));
+        (fields, keys)
+    };
+    // Short words are worth any key more; the badge's words only the
+    // minimum.
+    let full = layout(Squeeze::None);
+    let words = layout(Squeeze::Words);
+    let mut best = if full.1.len() < WORDS_FOR.min(hints.len()) && words.1.len() > full.1.len() {
+        words
+    } else {
+        full
+    };
+    for squeeze in [Squeeze::Name, Squeeze::Badge] {
+        if best.1.len() >= enough {
+            break;
+        }
+        let next = layout(squeeze);
+        if next.1.len() > best.1.len() {
+            best = next;
+        }
+    }
+    let (mut spans, keys) = best;
+    spans.extend([
+        Span::styled("| ", base),
+        Span::styled(keys.join(key_hints::GAP), base),
+    ]);
+    put_line(buf, area, 0, &Line::from(spans));
+}
+
+/// The bar's fields, shortened by `squeeze`: badges, time, speed, the
+/// clock, the leader, the configuration and the simulated run's mark.
+fn fields(app: &App, squeeze: Squeeze) -> Vec<Span<'static>> {
     let theme = &app.theme;
     let view = &app.view;
     let base = theme.status();
-    buf.set_style(area, base);
     let time = if view.clock_paused {
         styled(
             " PAUSED ",
             base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
         )
-    } else {
+    } else if squeeze == Squeeze::None {
         styled(" running ", base)
+    } else {
+        // The time moving says it runs.
+        styled("", base)
     };
     let leader = match view.leader() {
         Some(l) => format!(" leader n{l} "),
@@ -50,11 +103,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let bugs = view.teaching.bugs.names();
     if !bugs.is_empty() {
         let dash = if theme.ascii { "-" } else { "—" };
-        let badge = format!(
-            " {} BUG {} ON {dash} Raft is unsafe ",
-            teach_style::warning(theme),
-            bugs.join("+")
-        );
+        let warning = teach_style::warning(theme);
+        let names = bugs.join("+");
+        let badge = match squeeze {
+            Squeeze::None => format!(" {warning} BUG {names} ON {dash} Raft is unsafe "),
+            Squeeze::Words => format!(" {warning} BUG {names} ON "),
+            Squeeze::Name => format!(" {warning} {names} "),
+            Squeeze::Badge => format!(" {warning} BUG ON "),
+        };
         spans.push(styled(badge, teach_style::badge(theme)));
     }
     if view.teaching.checks.violated() {
@@ -64,21 +120,30 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             teach_style::badge(theme),
         ));
     }
+    let speed = if squeeze == Squeeze::None {
+        format!("speed {}× ", view.speed)
+    } else {
+        format!("{}× ", view.speed)
+    };
     spans.extend([
         styled(
             format!(" t={} ", cluster_time(view.tick)),
             base.add_modifier(Modifier::BOLD),
         ),
-        styled(format!("speed {}× ", view.speed), base),
+        styled(speed, base),
         time,
         styled(leader, base.add_modifier(Modifier::BOLD)),
     ]);
     if let Some(text) = configuration_text(view) {
+        let text = if squeeze == Squeeze::None {
+            text
+        } else {
+            text.replace("change pending", "pending")
+        };
         spans.push(styled(text, base));
     }
-    spans.extend(super::sim_badge::spans(app, base));
-    spans.extend([Span::styled("| ", base), Span::styled(keys_now(app), base)]);
-    put_line(buf, area, 0, &Line::from(spans));
+    spans.extend(super::sim_badge::spans(app, base, squeeze >= Squeeze::Name));
+    spans
 }
 
 /// The configuration, once it is worth a look: when it has learners, a
