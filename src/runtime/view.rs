@@ -201,8 +201,10 @@ pub(crate) fn log_window(entries: &[Entry], n: usize) -> Arc<[LogEntryView]> {
 const ENTRY_TEXT_MAX: usize = 24;
 
 fn entry_text(entry: &Entry) -> String {
-    let EntryData::Command(bytes) = &entry.data else {
-        return "noop".to_string();
+    let bytes = match &entry.data {
+        EntryData::Command(bytes) => bytes,
+        EntryData::Noop => return "noop".to_string(),
+        EntryData::Config { change, .. } => return format!("config: {change}"),
     };
     let text = match Command::decode(entry.index, bytes) {
         Ok(c) => match c.op {
@@ -621,5 +623,45 @@ mod tests {
         hub.publish_running(&view, Some(log_tail(&entries, 2)));
         assert_eq!(texts(&hub), ["put b=1", "put c=1"]);
         assert!(hub.node(2).unwrap().log.is_empty());
+    }
+
+    /// The log pane names every kind of entry: a configuration entry says
+    /// which change it makes rather than passing for a no-op.
+    #[test]
+    fn entry_texts_name_noops_commands_and_configuration_changes() {
+        use crate::raft::{ConfChange, Membership};
+        let config = |index, change| Entry {
+            index,
+            term: 2,
+            data: EntryData::Config {
+                change,
+                config: Membership::of_voters([1, 2, 3]),
+            },
+        };
+        let noop = Entry {
+            index: 1,
+            term: 2,
+            data: EntryData::Noop,
+        };
+        let texts: Vec<String> = [
+            noop,
+            put(2, "x"),
+            config(3, ConfChange::AddLearner(4)),
+            config(4, ConfChange::Promote(4)),
+            config(5, ConfChange::Remove(2)),
+        ]
+        .iter()
+        .map(entry_text)
+        .collect();
+        assert_eq!(
+            texts,
+            [
+                "noop",
+                "put x=1",
+                "config: add learner 4",
+                "config: promote 4",
+                "config: remove 2"
+            ]
+        );
     }
 }
