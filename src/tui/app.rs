@@ -107,10 +107,7 @@ impl App {
     pub fn new(view: Arc<ClusterView>, driver: Box<dyn Driver>, options: Options) -> App {
         let selected = view.nodes.first().map_or(1, |n| n.id);
         let mut console = Console::default();
-        console.push(
-            LineKind::Note,
-            "type `help` for commands; ? lists every key",
-        );
+        console.push(LineKind::Note, "`help` lists commands; ? lists keys");
         let mut history = ViewHistory::default();
         history.record(view.clone());
         App {

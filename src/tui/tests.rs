@@ -342,6 +342,24 @@ fn snapshot_console_with_results() {
     insta::assert_snapshot!(screen(&mut app, 100, 30));
 }
 
+/// A long answer wraps in the console pane instead of being cut at its
+/// edge, so the end of an error (the part that says what to do) shows.
+#[test]
+fn long_console_errors_wrap_and_show_their_end() {
+    let (mut app, rec) = app(elected());
+    press(&mut app, &[key(':')]);
+    typed(&mut app, "promote 4");
+    let reason = "node 4 is behind: it holds entries up to 3 and the leader has \
+                  committed 9; wait for it to catch up, then promote it again";
+    app.update(Action::Done(Outcome {
+        id: rec.last_id(),
+        result: Err(reason.into()),
+    }));
+    let shown = screen(&mut app, 100, 30);
+    assert!(shown.contains("error: node 4 is behind"), "{shown}");
+    assert!(shown.contains("then promote it again"), "{shown}");
+}
+
 #[test]
 fn snapshot_terminal_too_small() {
     let (mut app, _) = app(elected());

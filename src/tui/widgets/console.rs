@@ -28,9 +28,11 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     }
     let buf = frame.buffer_mut();
     let rows = (inner.height - 1) as usize;
-    let transcript: Vec<_> = app.console.transcript().collect();
-    let start = transcript.len().saturating_sub(rows);
-    for (y, line) in transcript[start..].iter().enumerate() {
+    // Long lines wrap (at spaces where they can) so an error is read
+    // whole; the newest rows stay in sight.
+    let width = inner.width as usize;
+    let mut shown_rows = Vec::new();
+    for line in app.console.transcript() {
         let (prefix, style) = match line.kind {
             LineKind::Command => (theme.prompt(), theme.key()),
             LineKind::Ok => ("  ", theme.ok()),
@@ -41,6 +43,12 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
             LineKind::Error => format!("{prefix}error: {}", line.text),
             _ => format!("{prefix}{}", line.text),
         };
+        for row in wrap(&text, width, "    ") {
+            shown_rows.push((row, style));
+        }
+    }
+    let start = shown_rows.len().saturating_sub(rows);
+    for (y, (text, style)) in shown_rows.drain(start..).enumerate() {
         put_line(buf, inner, y as u16, &Line::from(styled(text, style)));
     }
     let prompt = theme.prompt();
@@ -65,5 +73,61 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
             x.min(inner.right().saturating_sub(1)),
             inner.y + y,
         ));
+    }
+}
+
+/// Splits `text` into rows of at most `width` characters, breaking at
+/// spaces where it can; rows after the first start with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
+    let indent_len = indent.chars().count();
+    if width <= indent_len + 1 || text.chars().count() <= width {
+        return vec![text.to_string()];
+    }
+    let mut rows = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    let mut first = true;
+    loop {
+        let room = if first { width } else { width - indent_len };
+        let lead = if first { "" } else { indent };
+        if rest.len() <= room {
+            rows.push(format!("{lead}{}", rest.iter().collect::<String>()));
+            return rows;
+        }
+        // Break at the last space that fits; a word longer than a row is cut.
+        let cut = rest[..=room]
+            .iter()
+            .rposition(|&c| c == ' ')
+            .filter(|&i| i > 0)
+            .unwrap_or(room);
+        let row: String = rest[..cut].iter().collect();
+        rows.push(format!("{lead}{}", row.trim_end()));
+        let skip = rest[cut..].iter().take_while(|&&c| c == ' ').count();
+        rest.drain(..cut + skip);
+        first = false;
+        if rest.is_empty() {
+            return rows;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn long_lines_wrap_at_spaces_with_an_indent() {
+        assert_eq!(wrap("short", 10, "    "), ["short"]);
+        assert_eq!(
+            wrap("  error: the leader has not committed", 20, "    "),
+            ["  error: the leader", "    has not", "    committed"]
+        );
+        // A word longer than a row is cut rather than lost.
+        assert_eq!(wrap("abcdefghij", 6, "  "), ["abcdef", "  ghij"]);
+        // Every character but the spaces at breaks survives.
+        let text = "a b c d e f g h i j k l m n o p q r s t u v w x y z";
+        let rows = wrap(text, 7, " ");
+        assert!(rows.iter().all(|r| r.chars().count() <= 7), "{rows:?}");
+        let joined: String = rows.concat().chars().filter(|c| *c != ' ').collect();
+        assert_eq!(joined, text.replace(' ', ""));
     }
 }
