@@ -211,9 +211,9 @@ fn bad_node_arguments_exit_2_with_one_line() {
                 "--id".into(),
                 "2".into(),
                 "--peers".into(),
-                "2=127.0.0.1:7002".into(),
+                "12=127.0.0.1:7012".into(),
             ],
-            "1 to N",
+            "1 to 9",
         ),
         (
             vec![

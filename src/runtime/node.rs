@@ -32,6 +32,9 @@ use crate::raft::{
     Ready, Role, Term,
 };
 
+#[path = "node_change.rs"]
+mod change;
+
 /// Most `Ready`s drained after one input (a node should need one).
 const MAX_READY_ROUNDS: usize = 8;
 /// Most inbox items taken before carrying out the `Ready` they produced.
@@ -199,6 +202,13 @@ pub(crate) struct NodeThread {
     /// Writes taken from the inbox, proposed together before the next
     /// input of another kind (or the end of the batch).
     proposals: Vec<(ClientId, u64, Payload, ReplyTo)>,
+    /// Membership changes clients asked for over TCP, until they commit.
+    changes: Vec<change::PendingChange>,
+    /// Whether it is one node of a multi-process cluster.
+    remote: bool,
+    /// Its place in the configuration when last looked at (voter, learner
+    /// or out), to log changes; `None` before the first look.
+    member: Option<Option<bool>>,
 }
 
 impl NodeThread {
@@ -209,6 +219,7 @@ impl NodeThread {
         shared: Arc<Shared>,
         net_seed: u64,
     ) -> NodeThread {
+        let remote = shared.is_remote();
         NodeThread {
             id: node.id(),
             node,
@@ -228,6 +239,9 @@ impl NodeThread {
             last_fact: None,
             wakes: Wakes::default(),
             proposals: Vec::new(),
+            changes: Vec::new(),
+            remote,
+            member: None,
         }
     }
 
@@ -240,6 +254,8 @@ impl NodeThread {
             if let Err(reason) = carried {
                 break reason;
             }
+            self.answer_changes(false);
+            self.note_membership();
             self.publish();
             if let Some(reason) = self.next_input(ch) {
                 break reason;
@@ -400,6 +416,13 @@ impl NodeThread {
                         applied: self.kv.applied_index(),
                     };
                     let _ = reply.send(&Wire::Response(ClientResponse::Status(status)));
+                }
+                Wire::Request(ClientRequest::Change(change)) => self.change(change, reply),
+                Wire::Request(ClientRequest::Members) => self.members(&reply),
+                Wire::Hello { id, addr } => {
+                    if let Some(text) = self.shared.learn_peer(self.id, id, addr, reply.peer()) {
+                        self.event(text);
+                    }
                 }
                 Wire::Response(_) => self.event(format!(
                     "dropped a response frame sent to it by {}",
@@ -621,6 +644,7 @@ impl NodeThread {
             // Writes waiting here may never apply now; their clients
             // retry at the new leader with the same session, so a write
             // that does apply applies once.
+            self.answer_changes(true);
             let leader = self.node.leader();
             for (_, (_, reply)) in std::mem::take(&mut self.writes) {
                 reply.send(Reply::NotLeader(leader), &mut self.wakes);
