@@ -412,8 +412,9 @@ fn status_line(addr: SocketAddr, s: &NodeStatus) -> String {
     )
 }
 
-/// ` voters=1,2,3 learners=4` (`-` for none), ` (pending)` while the
-/// configuration's entry is not committed.
+/// ` voters=1,2,3 learners=4 knows=1,2,3,4` (`-` for none; `knows`: the
+/// nodes whose address it knows), ` (pending)` while the configuration's
+/// entry is not committed.
 fn members_words(m: &MembersStatus) -> String {
     let list = |ids: Vec<NodeId>| {
         if ids.is_empty() {
@@ -427,9 +428,10 @@ fn members_words(m: &MembersStatus) -> String {
     };
     let pending = if m.pending { " (pending)" } else { "" };
     format!(
-        " voters={} learners={}{pending}",
+        " voters={} learners={} knows={}{pending}",
         list(m.membership.voters.to_vec()),
-        list(m.membership.learners.to_vec())
+        list(m.membership.learners.to_vec()),
+        list(m.addresses.keys().copied().collect())
     )
 }
 

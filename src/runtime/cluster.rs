@@ -249,7 +249,6 @@ impl Cluster {
             )));
         }
         book.addrs.extend(peers);
-        book.save()?;
         let members: Vec<NodeId> = book.addrs.keys().copied().collect();
         config.nodes = members.len();
         config.validate()?;
@@ -261,6 +260,11 @@ impl Cluster {
             book: Some(book),
         };
         let cluster = Cluster::start_placed(config, placement)?;
+        // Written once the node runs: a node that could not start (its
+        // port taken, its storage unusable) leaves no book behind.
+        if let Some(book) = lock(&cluster.shared.book).as_ref() {
+            book.save()?;
+        }
         cluster.announce();
         Ok(cluster)
     }

@@ -66,7 +66,13 @@ impl AddressBook {
         };
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // No file yet (or no directory: the storage reports that).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
                 return Ok(AddressBook::new(Some(path.to_path_buf())));
             }
             Err(e) => return Err(bad(e.to_string())),
