@@ -323,6 +323,32 @@ fn bad_node_arguments_exit_2_with_one_line() {
         assert!(!err.contains("panicked"), "{err}");
     }
     drop(free);
+    // --join with no other peer to join.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let alone = std::env::temp_dir().join(format!("raftlab-mp-alone-{}", std::process::id()));
+    let out = Command::new(BIN)
+        .args([
+            "node",
+            "--id",
+            "1",
+            "--join",
+            "--peers",
+            &format!("1={port}"),
+        ])
+        .arg("--data-dir")
+        .arg(&alone)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("at least one member"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // Nothing written for a node that did not start.
+    assert!(!alone.join("node-1").join("peers").exists());
+    let _ = std::fs::remove_dir_all(&alone);
     // A data directory that is a file.
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -439,7 +465,7 @@ fn a_node_joins_is_promoted_and_old_nodes_find_it_after_a_restart() {
 #[test]
 fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
     let started = Instant::now();
-    let mut cluster = Cluster::reserve(3, 5);
+    let cluster = Cluster::reserve(3, 5);
     wait_up(&cluster);
     cluster.refused(&["add", "12"], 2, "node ids are 1 to 9, not 12");
     cluster.refused(&["add", "2"], 1, "node 2 is already a voter");

@@ -111,10 +111,10 @@ pub fn run(args: NodeArgs) -> ExitCode {
         ..ClusterConfig::default()
     };
     let book = node_dir(&args.data_dir, id).join(BOOK_FILE);
-    if args.join {
-        if let Err(e) = check_join(id, &args.peers, &book) {
-            return bad(e);
-        }
+    if args.join
+        && let Err(e) = check_join(id, &args.peers, &book)
+    {
+        return bad(e);
     }
     let options = MemberOptions {
         join: args.join,

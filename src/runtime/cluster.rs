@@ -136,11 +136,12 @@ pub struct MemberOptions {
 /// [`MAX_NODES`](super::MAX_NODES); empty on channels.
 type Endpoints = Vec<OnceLock<TcpTransport<Wire>>>;
 
+/// The channels the local nodes' listeners deliver on, by id.
+type Listeners = BTreeMap<NodeId, Receiver<TcpEvent<Wire>>>;
+
 /// Binds the TCP endpoints of the local nodes and tells each where its
 /// peers are. Returns the endpoints by `id - 1` and their channels.
-fn bind_transports(
-    placement: &Placement,
-) -> Result<(Endpoints, BTreeMap<NodeId, Receiver<TcpEvent<Wire>>>), RuntimeError> {
+fn bind_transports(placement: &Placement) -> Result<(Endpoints, Listeners), RuntimeError> {
     let mut receivers = BTreeMap::new();
     let Some(addrs) = &placement.tcp else {
         return Ok((Vec::new(), receivers));
