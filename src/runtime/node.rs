@@ -4,7 +4,10 @@
 //! ticker and — with the TCP transport — the frames its listener received
 //! (a paused node reads only its controls). Over TCP a client request
 //! carries a [`Replier`] instead of a channel, so the answer goes back on
-//! the client's connection; a frame that did not decode becomes an event. After each input —
+//! the client's connection; a frame that did not decode becomes an event.
+//! In a multi-process cluster the thread also takes a peer's hello (see
+//! `peers.rs`) and a client's membership change, which it proposes as the
+//! leader and answers when it commits (`node_change.rs`). After each input —
 //! or a batch of inbox items already waiting — it drains the node's
 //! `Ready` and carries it out as the simulator's driver does: persist the
 //! hard state, snapshot and log write, sync, send the messages, restore

@@ -35,6 +35,14 @@ impl NodeThread {
         let answer = |reply: &Replier, answer: ChangeReply| {
             let _ = reply.send(&Wire::Response(ClientResponse::Change(answer)));
         };
+        if !self.remote {
+            // The process that runs the whole cluster starts and links
+            // new nodes; a change made behind its back would name a node
+            // nobody starts.
+            let text = "this node runs in a raftlab process that holds the whole cluster: \
+                        change its membership there (`add N` in the dashboard's console)";
+            return answer(&reply, ChangeReply::Refused(text.into()));
+        }
         let status = self.node.status();
         if status.role != Role::Leader {
             let leader = status.leader.filter(|&l| l != self.id);
@@ -49,7 +57,6 @@ impl NodeThread {
         if let ConfChange::AddLearner(_) = change
             && !membership.contains(id)
             && id != self.id
-            && self.remote
             && self
                 .shared
                 .transport(self.id)
