@@ -490,6 +490,17 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("node 2 is already a member"), "{err}");
+    // A new id without --join would campaign in a configuration of its
+    // own: refused too.
+    let out = Command::new(BIN)
+        .args(["node", "--id", "5", "--peers", &cluster.peers_upto(5)])
+        .arg("--data-dir")
+        .arg(cluster.dir.join("impostor"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("start a new node with --join"), "{err}");
 
     // Hellos with bogus ids are ignored, with a line in the log.
     let leader = cluster.leader(Duration::from_secs(5));

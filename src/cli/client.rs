@@ -23,8 +23,13 @@
 //! (entry 17): voters 1 2 3, learners 4`. A refusal prints the leader's
 //! reason and exits 1 (already a member, the last voter, a node that never
 //! introduced itself…); one that may pass soon (a learner still catching
-//! up, another change in flight) is retried until the timeout. `status`
-//! also shows each node's view of the configuration.
+//! up, another change in flight) is retried until the timeout. If the
+//! leader loses its leadership before the entry commits, the change may
+//! or may not have been made: the client asks the new leader for its
+//! configuration, prints `OK: … (committed)` if the change is in it and
+//! asks again if not. `status` also shows each node's view of the
+//! configuration (`voters=… learners=… knows=…`, `knows`: the ids whose
+//! address it has).
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -249,7 +254,8 @@ fn change(peers: &Peers, change: ConfChange, timeout: Duration) -> ExitCode {
                 ConfChange::Promote(_) => "promoted to voter",
                 ConfChange::Remove(_) => "removed",
             };
-            println!("OK: node {id} {what} (entry {index}): {membership}");
+            let entry = index.map_or("committed".to_string(), |i| format!("entry {i}"));
+            println!("OK: node {id} {what} ({entry}): {membership}");
             ExitCode::SUCCESS
         }
         Err(ChangeError::Refused(why)) => {
@@ -275,22 +281,36 @@ enum ChangeError {
 }
 
 /// Sends `change` to the leader (following hints, retrying what may pass)
-/// until it commits, is refused, or `timeout` passes.
+/// until it commits, is refused, or `timeout` passes. The index is that of
+/// the configuration entry, when the leader that made it answered.
 fn ask_change(
     peers: &Peers,
     change: ConfChange,
     timeout: Duration,
-) -> Result<(Index, Membership), ChangeError> {
+) -> Result<(Option<Index>, Membership), ChangeError> {
     let deadline = Instant::now() + timeout;
     let request = Wire::Request(ClientRequest::Change(change));
     let ids: Vec<NodeId> = peers.keys().copied().collect();
     let mut next = 0;
     let mut hint: Option<NodeId> = None;
     let mut last = "no node was tried".to_string();
+    // A leader lost its leadership with the change in flight: it may have
+    // taken effect, so look before asking again.
+    let mut uncertain = false;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(ChangeError::NoAnswer(last));
+        }
+        if uncertain {
+            match in_effect(peers, change, left.min(ATTEMPT)) {
+                Some(Ok(membership)) => return Ok((None, membership)),
+                Some(Err(())) => uncertain = false,
+                None => {
+                    std::thread::sleep(BACKOFF.min(left));
+                    continue;
+                }
+            }
         }
         let target = hint.take().unwrap_or_else(|| {
             next += 1;
@@ -302,7 +322,12 @@ fn ask_change(
         // A change waits for its entry to commit: give it all the time left.
         let pause = match exchange(addr, &request, left) {
             Ok(ClientResponse::Change(reply)) => match reply {
-                ChangeReply::Done { index, membership } => return Ok((index, membership)),
+                ChangeReply::Done { index, membership } => return Ok((Some(index), membership)),
+                ChangeReply::Unknown(why) => {
+                    last = format!("node {target}: {why}");
+                    uncertain = true;
+                    BACKOFF
+                }
                 ChangeReply::Refused(why) => return Err(ChangeError::Refused(why)),
                 ChangeReply::NotLeader { leader: Some(l) } if l != target => {
                     if peers.contains_key(&l) {
@@ -339,6 +364,29 @@ fn ask_change(
         };
         std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
     }
+}
+
+/// Whether `change` is in the configuration a leader has committed:
+/// `Some(Ok(it))` if so, `Some(Err(()))` if a leader's committed
+/// configuration lacks it, `None` if no leader says (yet).
+fn in_effect(peers: &Peers, change: ConfChange, wait: Duration) -> Option<Result<Membership, ()>> {
+    let request = Wire::Request(ClientRequest::Members);
+    for &addr in peers.values() {
+        let Ok(ClientResponse::Members(m)) = exchange(addr, &request, wait) else {
+            continue;
+        };
+        if m.leader != Some(m.id) || m.pending {
+            continue;
+        }
+        let c = m.membership;
+        let done = match change {
+            ConfChange::AddLearner(id) => c.is_learner(id),
+            ConfChange::Promote(id) => c.is_voter(id),
+            ConfChange::Remove(id) => !c.contains(id),
+        };
+        return Some(if done { Ok(c) } else { Err(()) });
+    }
+    None
 }
 
 /// Sends `request` to `addr` and waits up to `wait` for the response.

@@ -19,8 +19,9 @@
 //! addresses it learns to `DIR/node-ID/peers`, so a node restarted with
 //! its original `--peers` still reaches node 4. A node removed with
 //! `raftlab client remove` keeps running, out of the configuration, and
-//! logs that it was removed. Before a fresh `--join` the node asks the
-//! peers whether its id is already a member, and refuses to start if so.
+//! logs that it was removed. Before its first start a node asks the
+//! peers for their configuration, and refuses to start with `--join` if
+//! its id is already a member, or without it if its id is not.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,8 +42,8 @@ use crate::storage::{FileStorage, node_dir};
 
 /// How often a node says hello to its peers again.
 const ANNOUNCE_EVERY: Duration = Duration::from_secs(2);
-/// Longest wait for each peer's answer when a fresh `--join` asks whether
-/// its id is taken.
+/// Longest wait for each peer's answer when a node that never ran asks
+/// whether its id is a member.
 const JOIN_ASK: Duration = Duration::from_millis(700);
 
 /// Arguments of `raftlab node`.
@@ -111,9 +112,7 @@ pub fn run(args: NodeArgs) -> ExitCode {
         ..ClusterConfig::default()
     };
     let book = node_dir(&args.data_dir, id).join(BOOK_FILE);
-    if args.join
-        && let Err(e) = check_join(id, &args.peers, &book)
-    {
+    if let Err(e) = check_first_start(id, args.join, &args.peers, &book) {
         return bad(e);
     }
     let options = MemberOptions {
@@ -139,24 +138,41 @@ pub fn run(args: NodeArgs) -> ExitCode {
     watch(&cluster, id, args.quiet)
 }
 
-/// Before a fresh `--join` (no address book yet: the node never ran),
-/// asks the other peers whether `id` is already a member; refuses if
-/// one says so. Peers that do not answer are not waited for long.
-fn check_join(id: NodeId, peers: &Peers, book: &std::path::Path) -> Result<(), String> {
+/// Before a node's first start (no address book yet), asks the other
+/// peers for their configuration: a `--join` node must not be in it
+/// already (it would be a member with an empty log), and a node started
+/// without `--join` must be in it (else it would campaign in a
+/// configuration nobody else uses). Peers that do not answer are not
+/// waited for long; with none answering, the node starts.
+fn check_first_start(
+    id: NodeId,
+    join: bool,
+    peers: &Peers,
+    book: &std::path::Path,
+) -> Result<(), String> {
     let known = AddressBook::load(book).map_err(|e| e.to_string())?;
     if !known.bootstrap.is_empty() {
         // A restart: the bootstrap configuration on disk decides.
         return Ok(());
     }
     for (&peer, &addr) in peers.iter().filter(|(p, _)| **p != id) {
-        if let Ok(ClientResponse::Members(m)) =
+        let Ok(ClientResponse::Members(m)) =
             exchange(addr, &Wire::Request(ClientRequest::Members), JOIN_ASK)
-            && m.membership.contains(id)
-        {
+        else {
+            continue;
+        };
+        if join && m.membership.contains(id) {
             return Err(format!(
                 "node {id} is already a member of the cluster ({}, says node {peer}): \
                  --join is for a new id; restart node {id} without --join on its own data \
                  directory, or remove it first (`raftlab client remove {id}`)",
+                m.membership
+            ));
+        }
+        if !join && !m.membership.contains(id) {
+            return Err(format!(
+                "node {id} is not a member of the running cluster ({}, says node {peer}): \
+                 start a new node with --join, then add it with `raftlab client add {id}`",
                 m.membership
             ));
         }

@@ -112,6 +112,10 @@ pub enum ChangeReply {
     /// Refused for good (the text says why: already a member, the last
     /// voter, an id out of range, a node that never introduced itself…).
     Refused(String),
+    /// The leader lost its leadership before the change committed: it may
+    /// or may not take effect (the text says which entry). The client
+    /// looks at the new leader's configuration before trying again.
+    Unknown(String),
 }
 
 /// One node's view of the cluster's membership.

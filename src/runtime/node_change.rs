@@ -9,7 +9,7 @@
 //! (it must have introduced itself with a hello) — then proposes the
 //! change and keeps the client's connection until the configuration entry
 //! commits. If it loses its leadership first, the client is told the
-//! outcome is unknown. Refusals that may pass (the leader is new, the
+//! outcome is unknown ([`ChangeReply::Unknown`]) and looks for itself. Refusals that may pass (the leader is new, the
 //! learner is catching up, another change is in flight) are
 //! [`ChangeReply::Busy`], which the client retries; the others are final.
 //! The thread also logs when its own node enters or leaves the
@@ -114,7 +114,7 @@ impl NodeThread {
                     membership: self.node.membership(),
                 }
             } else if lost || !ours {
-                ChangeReply::Refused(format!(
+                ChangeReply::Unknown(format!(
                     "node {} lost its leadership before `{}` (log index {}) committed; \
                      it may still take effect: see `raftlab client status`",
                     self.id, pending.change, pending.index
