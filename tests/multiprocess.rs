@@ -224,7 +224,12 @@ impl Drop for Cluster {
                 eprintln!("--- node {id} ---\n{}", log.unwrap_or_default());
             }
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // RAFTLAB_KEEP_TEST_DATA=1 keeps a failed test's data to look at.
+        if !std::thread::panicking() || std::env::var_os("RAFTLAB_KEEP_TEST_DATA").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("data kept in {}", self.dir.display());
+        }
     }
 }
 
@@ -432,6 +437,9 @@ fn a_node_joins_is_promoted_and_old_nodes_find_it_after_a_restart() {
     assert!(out.starts_with("OK: node 4 promoted to voter"), "{out}");
     assert!(out.contains("voters 1 2 3 4"), "{out}");
     cluster.log_until(4, "is now a voter", Duration::from_secs(5));
+    // Node 1 heard node 4's hello (sent first on every connection and
+    // every 2 s) and wrote its address down.
+    cluster.log_until(1, "learned n4's address", Duration::from_secs(5));
     cluster.client_until(&["put", "a", "1"], "OK", Duration::from_secs(5));
 
     // With node 1 down, every write needs all of 2, 3 and 4: node 4 votes

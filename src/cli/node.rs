@@ -32,7 +32,7 @@ use clap::Args;
 
 use super::args::{Peers, parse_duration_us, parse_peers};
 use super::client::exchange;
-use crate::net::{ClientRequest, ClientResponse, Wire};
+use crate::net::{ClientRequest, ClientResponse, MembersStatus, Wire};
 use crate::raft::NodeId;
 use crate::runtime::{
     AddressBook, BOOK_FILE, Cluster, ClusterConfig, MemberOptions, NodeState, NodeStorage,
@@ -155,12 +155,26 @@ fn check_first_start(
         // A restart: the bootstrap configuration on disk decides.
         return Ok(());
     }
-    for (&peer, &addr) in peers.iter().filter(|(p, _)| **p != id) {
-        let Ok(ClientResponse::Members(m)) =
-            exchange(addr, &Wire::Request(ClientRequest::Members), JOIN_ASK)
-        else {
-            continue;
-        };
+    // All at once: a peer that is slow to answer costs JOIN_ASK, not
+    // JOIN_ASK per peer.
+    let answers: Vec<(NodeId, MembersStatus)> = std::thread::scope(|scope| {
+        let asks: Vec<_> = peers
+            .iter()
+            .filter(|(p, _)| **p != id)
+            .map(|(&peer, &addr)| {
+                scope.spawn(move || {
+                    match exchange(addr, &Wire::Request(ClientRequest::Members), JOIN_ASK) {
+                        Ok(ClientResponse::Members(m)) => Some((peer, m)),
+                        _ => None,
+                    }
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .filter_map(|ask| ask.join().ok().flatten())
+            .collect()
+    });
+    for (peer, m) in answers {
         if join && m.membership.contains(id) {
             return Err(format!(
                 "node {id} is already a member of the cluster ({}, says node {peer}): \

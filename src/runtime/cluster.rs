@@ -472,8 +472,12 @@ impl Cluster {
                 return Err(recovery(reason));
             }
         };
+        if slot.incarnation > 0 {
+            // What a previous life left unread. (Before the first life,
+            // what waits is early frames from peers and clients: kept.)
+            slot.channels.drain();
+        }
         slot.incarnation += 1;
-        slot.channels.drain();
         if let Some(shared) = self.shared.node(id) {
             shared.set_state(NodeState::Up);
         }
