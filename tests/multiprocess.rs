@@ -12,6 +12,28 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_raftlab");
 
+/// A free port below the system's range of ephemeral ports (32768 and
+/// up on Linux), held until the caller drops it. A port the system picks
+/// (port 0) would come from that range, where the many client
+/// connections of the tests running alongside may take it between its
+/// release and the node's bind. Ports are handed out in turn from a
+/// base that differs per process, so the tests of this binary never
+/// pick the same one.
+fn free_port() -> TcpListener {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::process::id().wrapping_mul(7919) % SPAN;
+    for _ in 0..SPAN {
+        let port = FIRST + (base + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port as u16)) {
+            return listener;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + SPAN);
+}
+
 /// The node processes and their data directory; cleaned up on drop.
 struct Cluster {
     dir: PathBuf,
@@ -37,10 +59,7 @@ impl Cluster {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!("raftlab-mp-{}-{nanos}", std::process::id()));
-        // Ports the system says are free: bound, read, released.
-        let listeners: Vec<TcpListener> = (0..n)
-            .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-            .collect();
+        let listeners: Vec<TcpListener> = (0..n).map(|_| free_port()).collect();
         let addrs: Vec<String> = listeners
             .iter()
             .enumerate()
