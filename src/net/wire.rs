@@ -163,3 +163,34 @@ pub struct NodeStatus {
     /// Highest index it applied.
     pub applied: Index,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(w: &Wire) -> Vec<u8> {
+        postcard::to_allocvec(w).unwrap()
+    }
+
+    #[test]
+    fn new_variants_come_last_so_older_frames_decode_as_before() {
+        // postcard writes a variant's position: the old ones keep theirs.
+        assert_eq!(bytes(&Wire::Request(ClientRequest::Status)), [1, 1]);
+        assert_eq!(
+            bytes(&Wire::Request(ClientRequest::Change(ConfChange::Remove(2))))[..2],
+            [1, 2]
+        );
+        assert_eq!(bytes(&Wire::Request(ClientRequest::Members)), [1, 3]);
+        let hello = Wire::Hello {
+            id: 4,
+            addr: "127.0.0.1:7004".parse().unwrap(),
+        };
+        assert_eq!(bytes(&hello)[0], 3);
+        let back: Wire = postcard::from_bytes(&bytes(&hello)).unwrap();
+        assert_eq!(back, hello);
+        let reply = ClientResponse::Change(ChangeReply::Unknown("lost".into()));
+        let back: ClientResponse =
+            postcard::from_bytes(&postcard::to_allocvec(&reply).unwrap()).unwrap();
+        assert_eq!(back, reply);
+    }
+}
