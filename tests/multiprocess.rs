@@ -1,7 +1,9 @@
 //! Three `raftlab node` processes on loopback TCP, driven with `raftlab
 //! client`: a write survives the leader's process being killed, and the
-//! killed node rejoins from its data directory. Every wait is bounded;
-//! the guard kills the children and removes the data even on failure.
+//! killed node rejoins from its data directory; nodes join with `--join`,
+//! are added, promoted and removed with the client, and bad changes are
+//! refused in words. Every wait is bounded; the guard kills the children
+//! and removes the data even on failure.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -10,42 +12,91 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_raftlab");
 
+/// A free port below the system's range of ephemeral ports (32768 and
+/// up on Linux), held until the caller drops it. A port the system picks
+/// (port 0) would come from that range, where the many client
+/// connections of the tests running alongside may take it between its
+/// release and the node's bind. Ports are handed out in turn from a
+/// base that differs per process, so the tests of this binary never
+/// pick the same one.
+fn free_port() -> TcpListener {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::process::id().wrapping_mul(7919) % SPAN;
+    for _ in 0..SPAN {
+        let port = FIRST + (base + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port as u16)) {
+            return listener;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + SPAN);
+}
+
 /// The node processes and their data directory; cleaned up on drop.
 struct Cluster {
     dir: PathBuf,
+    /// Every reserved node's address, for the client.
     peers: String,
+    /// Each reserved node's `ID=ADDR`.
+    addrs: Vec<String>,
+    /// How many nodes the cluster started with; later ones join.
+    first: usize,
     children: Vec<Option<Child>>,
 }
 
 impl Cluster {
     fn new(n: usize) -> Cluster {
+        Cluster::reserve(n, n)
+    }
+
+    /// `reserved` addresses; nodes 1 to `first` start now, as the first
+    /// voters (the others can join later).
+    fn reserve(first: usize, reserved: usize) -> Cluster {
+        let n = reserved;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
         let dir = std::env::temp_dir().join(format!("raftlab-mp-{}-{nanos}", std::process::id()));
-        // Ports the system says are free: bound, read, released.
-        let listeners: Vec<TcpListener> = (0..n)
-            .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-            .collect();
-        let peers = listeners
+        let listeners: Vec<TcpListener> = (0..n).map(|_| free_port()).collect();
+        let addrs: Vec<String> = listeners
             .iter()
             .enumerate()
             .map(|(i, l)| format!("{}={}", i + 1, l.local_addr().expect("local addr")))
-            .collect::<Vec<_>>()
-            .join(",");
+            .collect();
         drop(listeners);
         let mut cluster = Cluster {
             dir,
-            peers,
+            peers: addrs.join(","),
+            addrs,
+            first,
             children: (0..n).map(|_| None).collect(),
         };
-        for id in 1..=n {
+        for id in 1..=first {
             cluster.start(id);
         }
         cluster
     }
 
+    /// The `--peers` of nodes 1 to `n`.
+    fn peers_upto(&self, n: usize) -> String {
+        self.addrs[..n].join(",")
+    }
+
+    /// Starts node `id`: a first node with the first nodes' `--peers`, a
+    /// later one with `--join` and the peers up to itself.
     fn start(&mut self, id: usize) {
+        if id <= self.first {
+            let peers = self.peers_upto(self.first);
+            self.spawn(id, &["--peers", &peers]);
+        } else {
+            let peers = self.peers_upto(id);
+            self.spawn(id, &["--join", "--peers", &peers]);
+        }
+    }
+
+    fn spawn(&mut self, id: usize, args: &[&str]) {
         std::fs::create_dir_all(&self.dir).expect("create the data directory");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -53,7 +104,8 @@ impl Cluster {
             .open(self.dir.join(format!("node-{id}.log")))
             .expect("open the log");
         let child = Command::new(BIN)
-            .args(["node", "--id", &id.to_string(), "--peers", &self.peers])
+            .args(["node", "--id", &id.to_string()])
+            .args(args)
             .arg("--data-dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -64,7 +116,7 @@ impl Cluster {
     }
 
     fn kill(&mut self, id: usize) {
-        if let Some(mut child) = self.children[id - 1].take() {
+        if let Some(mut child) = self.children.get_mut(id - 1).and_then(Option::take) {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -112,6 +164,62 @@ impl Cluster {
             .collect()
     }
 
+    /// Node `id`'s log so far.
+    fn log(&self, id: usize) -> String {
+        std::fs::read_to_string(self.dir.join(format!("node-{id}.log"))).unwrap_or_default()
+    }
+
+    /// Waits (bounded) until node `id`'s log contains `text`.
+    fn log_until(&self, id: usize, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.log(id).contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "n{id} never logged {text:?}:\n{}",
+                self.log(id)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `raftlab client status`'s line for node `id`, if it answered.
+    fn status_line(&self, id: usize) -> Option<String> {
+        let out = self.client(&["status", "--timeout", "1s"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(&id.to_string()))
+            .map(str::to_string)
+    }
+
+    /// Runs a membership change until it succeeds (bounded): the leader
+    /// may be between elections or the new node not introduced yet.
+    fn change_ok(&self, args: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let out = self.client(args);
+            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+            if out.status.success() {
+                return stdout;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{args:?} failed: {:?} {stdout} {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Runs the client once and expects exit `code` with `text` on stderr.
+    fn refused(&self, args: &[&str], code: i32, text: &str) {
+        let out = self.client(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(text), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+
     fn leader(&self, within: Duration) -> usize {
         let deadline = Instant::now() + within;
         loop {
@@ -135,7 +243,12 @@ impl Drop for Cluster {
                 eprintln!("--- node {id} ---\n{}", log.unwrap_or_default());
             }
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // RAFTLAB_KEEP_TEST_DATA=1 keeps a failed test's data to look at.
+        if !std::thread::panicking() || std::env::var_os("RAFTLAB_KEEP_TEST_DATA").is_none() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("data kept in {}", self.dir.display());
+        }
     }
 }
 
@@ -143,17 +256,12 @@ impl Drop for Cluster {
 fn a_write_survives_killing_the_leaders_process_and_the_node_rejoins() {
     let started = Instant::now();
     let mut cluster = Cluster::new(3);
-    // The cluster is up once a linearizable get answers (absent: exit 0).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = cluster.client(&["get", "greeting", "--timeout", "1s"]);
-        if out.status.success() {
-            assert!(out.stdout.is_empty());
-            assert!(String::from_utf8_lossy(&out.stderr).contains("(nil)"));
-            break;
-        }
-        assert!(Instant::now() < deadline, "the cluster never served a get");
-    }
+    wait_up(&cluster);
+    // An absent key: nothing on stdout, (nil) on stderr, exit 0.
+    let out = cluster.client(&["get", "greeting"]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("(nil)"));
     let out = cluster.client(&["put", "greeting", "hello"]);
     assert!(
         out.status.success(),
@@ -211,9 +319,9 @@ fn bad_node_arguments_exit_2_with_one_line() {
                 "--id".into(),
                 "2".into(),
                 "--peers".into(),
-                "2=127.0.0.1:7002".into(),
+                "12=127.0.0.1:7012".into(),
             ],
-            "1 to N",
+            "1 to 9",
         ),
         (
             vec![
@@ -239,6 +347,32 @@ fn bad_node_arguments_exit_2_with_one_line() {
         assert!(!err.contains("panicked"), "{err}");
     }
     drop(free);
+    // --join with no other peer to join.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let alone = std::env::temp_dir().join(format!("raftlab-mp-alone-{}", std::process::id()));
+    let out = Command::new(BIN)
+        .args([
+            "node",
+            "--id",
+            "1",
+            "--join",
+            "--peers",
+            &format!("1={port}"),
+        ])
+        .arg("--data-dir")
+        .arg(&alone)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("at least one member"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // Nothing written for a node that did not start.
+    assert!(!alone.join("node-1").join("peers").exists());
+    let _ = std::fs::remove_dir_all(&alone);
     // A data directory that is a file.
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -290,4 +424,169 @@ fn client_errors_exit_1_or_2() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Waits (bounded) until the cluster serves a linearizable get.
+fn wait_up(cluster: &Cluster) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cluster
+        .client(&["get", "up", "--timeout", "1s"])
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the cluster never served a get");
+    }
+}
+
+#[test]
+fn a_node_joins_is_promoted_and_old_nodes_find_it_after_a_restart() {
+    let started = Instant::now();
+    let mut cluster = Cluster::reserve(3, 4);
+    wait_up(&cluster);
+    cluster.start(4);
+    cluster.log_until(4, "joining", Duration::from_secs(5));
+    let out = cluster.change_ok(&["add", "4"], Duration::from_secs(5));
+    assert!(
+        out.starts_with("OK: node 4 added as a learner (entry "),
+        "{out}"
+    );
+    assert!(out.contains("voters 1 2 3, learners 4"), "{out}");
+    // Promote retries while the learner catches up (the client does).
+    let out = cluster.change_ok(&["promote", "4"], Duration::from_secs(5));
+    assert!(out.starts_with("OK: node 4 promoted to voter"), "{out}");
+    assert!(out.contains("voters 1 2 3 4"), "{out}");
+    cluster.log_until(4, "is now a voter", Duration::from_secs(5));
+    // Node 1 heard node 4's hello (sent first on every connection and
+    // every 2 s) and wrote its address down.
+    cluster.log_until(1, "learned n4's address", Duration::from_secs(5));
+    cluster.client_until(&["put", "a", "1"], "OK", Duration::from_secs(5));
+
+    // With node 1 down, every write needs all of 2, 3 and 4: node 4 votes
+    // and acknowledges.
+    cluster.kill(1);
+    cluster.client_until(&["put", "b", "2"], "OK", Duration::from_secs(8));
+    cluster.client_until(&["get", "a"], "1", Duration::from_secs(5));
+
+    // Node 1 comes back with its original --peers (1 to 3) while node 4
+    // is down: only its address book can tell it where node 4 is.
+    cluster.kill(4);
+    cluster.start(1);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let line = cluster.status_line(1).unwrap_or_default();
+        if line.contains("knows=1,2,3,4") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "n1 does not know n4: {line}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Node 4 restarts (its data decides: it is a voter now), node 2 goes:
+    // writes need 1, 3 and 4 together.
+    cluster.start(4);
+    cluster.kill(2);
+    cluster.client_until(&["put", "c", "3"], "OK", Duration::from_secs(10));
+    cluster.client_until(&["get", "b"], "2", Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
+    let started = Instant::now();
+    let cluster = Cluster::reserve(3, 5);
+    wait_up(&cluster);
+    cluster.refused(&["add", "12"], 2, "node ids are 1 to 9, not 12");
+    cluster.refused(&["add", "2"], 1, "node 2 is already a voter");
+    cluster.refused(&["add", "5"], 1, "node 5 has not introduced itself");
+    cluster.refused(&["promote", "4"], 1, "node 4 is not a member");
+    cluster.refused(&["remove", "4"], 1, "node 4 is not a member");
+
+    // --join with an id the cluster has: refused before it binds.
+    let out = Command::new(BIN)
+        .args([
+            "node",
+            "--id",
+            "2",
+            "--join",
+            "--peers",
+            &cluster.peers_upto(3),
+        ])
+        .arg("--data-dir")
+        .arg(cluster.dir.join("impostor"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("node 2 is already a member"), "{err}");
+    // A new id without --join would campaign in a configuration of its
+    // own: refused too.
+    let out = Command::new(BIN)
+        .args(["node", "--id", "5", "--peers", &cluster.peers_upto(5)])
+        .arg("--data-dir")
+        .arg(cluster.dir.join("impostor"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("start a new node with --join"), "{err}");
+
+    // Hellos with bogus ids are ignored, with a line in the log.
+    let leader = cluster.leader(Duration::from_secs(5));
+    let addr: std::net::SocketAddr = cluster.addrs[leader - 1]
+        .split_once('=')
+        .and_then(|(_, a)| a.parse().ok())
+        .expect("address");
+    {
+        use raftlab::net::{DEFAULT_MAX_FRAME, Wire, frame::write_frame};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        let bogus = Wire::Hello {
+            id: 12,
+            addr: "127.0.0.1:1".parse().expect("addr"),
+        };
+        write_frame(&mut stream, &bogus, DEFAULT_MAX_FRAME).expect("write");
+        let me = Wire::Hello {
+            id: leader as u64,
+            addr: "127.0.0.1:1".parse().expect("addr"),
+        };
+        write_frame(&mut stream, &me, DEFAULT_MAX_FRAME).expect("write");
+    }
+    cluster.log_until(leader, "node id 12 is out of range", Duration::from_secs(5));
+    cluster.log_until(leader, "claims to be this node", Duration::from_secs(5));
+
+    // The leader removes itself; the others elect another.
+    let out = cluster.change_ok(&["remove", &leader.to_string()], Duration::from_secs(5));
+    assert!(
+        out.starts_with(&format!("OK: node {leader} removed")),
+        "{out}"
+    );
+    cluster.log_until(
+        leader,
+        "was removed from the cluster",
+        Duration::from_secs(5),
+    );
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let next = loop {
+        let status = cluster.status();
+        if let Some((id, _, _)) = status
+            .iter()
+            .find(|(id, r, _)| r == "Leader" && *id != leader)
+        {
+            break *id;
+        }
+        assert!(Instant::now() < deadline, "no new leader: {status:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    cluster.client_until(&["put", "after", "yes"], "OK", Duration::from_secs(5));
+    cluster.client_until(&["get", "after"], "yes", Duration::from_secs(5));
+    // Down to one voter, which cannot be removed.
+    let other = (1..=3)
+        .find(|&i| i != leader && i != next)
+        .expect("a third node");
+    cluster.change_ok(&["remove", &other.to_string()], Duration::from_secs(5));
+    cluster.refused(
+        &["remove", &next.to_string()],
+        1,
+        &format!("node {next}: it is the last voter"),
+    );
+    cluster.client_until(&["get", "after"], "yes", Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(60));
 }

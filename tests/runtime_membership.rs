@@ -205,7 +205,7 @@ fn t30_a_second_change_while_one_is_in_flight_is_refused() {
 }
 
 #[test]
-fn t30_tcp_clusters_refuse_changes_in_words() {
+fn t20_tcp_clusters_grow_from_three_to_four() {
     let cluster = common::start(ClusterConfig {
         nodes: 3,
         seed: 86,
@@ -214,12 +214,39 @@ fn t30_tcp_clusters_refuse_changes_in_words() {
         ..ClusterConfig::default()
     });
     leader(&cluster);
-    let e = cluster.add_learner(4);
+    assert_eq!(cluster.addresses().len(), 3);
+    let added = cluster.add_learner(4);
+    assert!(added.is_ok(), "{added:?}");
+    // Node 4 listens on its own socket, and the others know it.
+    assert_eq!(cluster.ids(), vec![1, 2, 3, 4]);
+    let addrs = cluster.addresses();
     assert!(
-        matches!(&e, Err(RuntimeError::MembershipUnsupported(m)) if m.contains("channel transport")),
-        "{e:?}"
+        addrs.get(&4).is_some_and(|a| a.ip().is_loopback()),
+        "{addrs:?}"
     );
-    assert_eq!(cluster.ids(), vec![1, 2, 3]);
+    promote(&cluster, 4);
+    assert_eq!(voters(&cluster), vec![1, 2, 3, 4]);
+    let mut client = cluster.client();
+    put_ok(client.put("tcp", "1", OP));
+    // With one other first node down, a write needs node 4's
+    // acknowledgement (3 of 4): it is a working voter over TCP.
+    let l = leader(&cluster);
+    let down = (1..=3).find(|&i| i != l).unwrap_or(1);
+    assert_eq!(cluster.kill(down), Ok(()));
+    put_ok(client.put("tcp", "2", OP));
+    assert_eq!(client.get("tcp", OP), value("2"));
+    wait_for(&cluster, "node 4 applies the write", |v| {
+        v.node(4)
+            .is_some_and(|n| n.applied >= v.node(l).map_or(0, |n| n.commit))
+    });
+    // A bad id is still refused, and a second TCP node joins too.
+    assert_eq!(
+        cluster.add_learner(12),
+        Err(RuntimeError::NodeIdOutOfRange(12))
+    );
+    let added = cluster.add_learner(5);
+    assert!(added.is_ok(), "{added:?}");
+    assert_eq!(cluster.ids(), vec![1, 2, 3, 4, 5]);
 }
 
 #[test]

@@ -120,3 +120,26 @@ fn t40_kill_and_restart_over_tcp() {
     });
     assert_eq!(client.get_stale(old, "k", OP), Ok(Some("2".into())));
 }
+
+#[test]
+fn t30_a_clients_membership_change_is_refused_by_an_in_process_cluster() {
+    use raftlab::net::frame::{read_frame, write_frame};
+    use raftlab::net::{ChangeReply, ClientRequest, ClientResponse, DEFAULT_MAX_FRAME, Wire};
+    use raftlab::raft::ConfChange;
+    let cluster = start(3, 4);
+    let view = wait_for(&cluster, "a leader", |v| v.leader().is_some());
+    let leader = view.leader().unwrap_or(1);
+    let addr = cluster.addresses()[&leader];
+    let mut raw = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    raw.set_read_timeout(Some(OP)).unwrap();
+    let request = Wire::Request(ClientRequest::Change(ConfChange::AddLearner(4)));
+    write_frame(&mut raw, &request, DEFAULT_MAX_FRAME).unwrap();
+    let answer: Wire = read_frame(&mut raw, DEFAULT_MAX_FRAME).unwrap();
+    assert!(
+        matches!(&answer, Wire::Response(ClientResponse::Change(ChangeReply::Refused(why))) if why.contains("dashboard")),
+        "{answer:?}"
+    );
+    // Nothing changed; the process's own call still works.
+    assert_eq!(cluster.ids(), vec![1, 2, 3]);
+    assert!(cluster.add_learner(4).is_ok());
+}

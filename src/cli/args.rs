@@ -96,8 +96,9 @@ pub fn parse_duration_us(s: &str) -> Result<u64, String> {
 /// The nodes of a multi-process cluster and their addresses, by id.
 pub type Peers = BTreeMap<NodeId, SocketAddr>;
 
-/// Parses `--peers`: `ID=IP:PORT` pairs separated by commas, ids 1 to N
-/// without gaps (N at most 9), each id and address once.
+/// Parses `--peers`: `ID=IP:PORT` pairs separated by commas, ids 1 to 9
+/// (gaps allowed: a cluster may have lost or never had a node), each id
+/// and address once.
 pub fn parse_peers(s: &str) -> Result<Peers, String> {
     let mut peers = Peers::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -119,12 +120,11 @@ pub fn parse_peers(s: &str) -> Result<Peers, String> {
     if n == 0 {
         return Err("no peers given: write e.g. 1=127.0.0.1:7001,2=127.0.0.1:7002".into());
     }
-    if n > MAX_NODES || peers.keys().copied().ne(1..=n as NodeId) {
-        let ids: Vec<String> = peers.keys().map(ToString::to_string).collect();
-        return Err(format!(
-            "peer ids must be 1 to N without gaps (N at most {MAX_NODES}), not {}",
-            ids.join(", ")
-        ));
+    if let Some(bad) = peers
+        .keys()
+        .find(|&&id| !(1..=MAX_NODES as NodeId).contains(&id))
+    {
+        return Err(format!("peer ids must be 1 to {MAX_NODES}, not {bad}"));
     }
     Ok(peers)
 }
@@ -165,11 +165,19 @@ mod tests {
             "1=127.0.0.1:0",
             "1=127.0.0.1:7001,1=127.0.0.1:7002",
             "1=127.0.0.1:7001,2=127.0.0.1:7001",
-            "1=127.0.0.1:7001,3=127.0.0.1:7003",
+            "10=127.0.0.1:7010",
             "0=127.0.0.1:7001",
         ] {
             assert!(parse_peers(bad).is_err(), "{bad:?} should be refused");
         }
+        // Gaps are fine: node 2 was removed, or 4 joined later.
+        let gaps = parse_peers("1=127.0.0.1:7001,3=127.0.0.1:7003,4=127.0.0.1:7004").unwrap();
+        assert_eq!(gaps.keys().copied().collect::<Vec<_>>(), vec![1, 3, 4]);
+        assert!(
+            parse_peers("12=127.0.0.1:7012")
+                .unwrap_err()
+                .contains("1 to 9")
+        );
     }
 
     #[test]

@@ -15,6 +15,21 @@
 //! prints `true` when it swapped, `false` when the key held another value;
 //! `status` prints one line per node. Exit 0 on an answer, 1 when the
 //! cluster is unavailable or the timeout passed, 2 on bad arguments.
+//!
+//! Membership: `add N` makes node N (started with `raftlab node --id N
+//! --join`) a learner, `promote N` a voter, `remove N` takes it out. The
+//! request goes to the leader like a write and is answered once the
+//! configuration entry commits, with `OK: node 4 added as a learner
+//! (entry 17): voters 1 2 3, learners 4`. A refusal prints the leader's
+//! reason and exits 1 (already a member, the last voter, a node that never
+//! introduced itself…); one that may pass soon (a learner still catching
+//! up, another change in flight) is retried until the timeout. If the
+//! leader loses its leadership before the entry commits, the change may
+//! or may not have been made: the client asks the new leader for its
+//! configuration, prints `OK: … (committed)` if the change is in it and
+//! asks again if not. `status` also shows each node's view of the
+//! configuration (`voters=… learners=… knows=…`, `knows`: the ids whose
+//! address it has).
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -26,8 +41,12 @@ use clap::{Args, Subcommand};
 use super::args::{Peers, parse_duration_us, parse_peers};
 use crate::kv::{ClientId, Op, OpResult};
 use crate::net::frame::{read_frame, write_frame};
-use crate::net::{ClientReply, ClientRequest, ClientResponse, DEFAULT_MAX_FRAME, NodeStatus, Wire};
-use crate::raft::NodeId;
+use crate::net::{
+    ChangeReply, ClientReply, ClientRequest, ClientResponse, DEFAULT_MAX_FRAME, MembersStatus,
+    NodeStatus, Wire,
+};
+use crate::raft::{ConfChange, Index, Membership, NodeId};
+use crate::runtime::MAX_NODES;
 
 /// Longest wait for one node's answer before trying another.
 const ATTEMPT: Duration = Duration::from_secs(1);
@@ -80,8 +99,26 @@ enum ClientOp {
         /// The value to set.
         new: String,
     },
-    /// Print each node's role, term, leader, commit and applied index.
+    /// Print each node's role, term, leader, commit and applied index,
+    /// and the voters and learners it knows.
     Status,
+    /// Add node ID (started with `raftlab node --id ID --join …`) as a
+    /// learner: it receives the log but does not vote yet.
+    Add {
+        /// The new node's id (1 to 9).
+        id: NodeId,
+    },
+    /// Make learner ID a voter (once it has caught up).
+    Promote {
+        /// The learner's id.
+        id: NodeId,
+    },
+    /// Take node ID (a voter, even the leader, or a learner) out of the
+    /// cluster; its process keeps running, outside.
+    Remove {
+        /// The node's id.
+        id: NodeId,
+    },
 }
 
 /// Runs `raftlab client`.
@@ -93,6 +130,9 @@ pub fn run(args: ClientArgs) -> ExitCode {
     let timeout = Duration::from_micros(args.timeout);
     let op = match args.op {
         ClientOp::Status => return status(&peers, timeout),
+        ClientOp::Add { id } => return change(&peers, ConfChange::AddLearner(id), timeout),
+        ClientOp::Promote { id } => return change(&peers, ConfChange::Promote(id), timeout),
+        ClientOp::Remove { id } => return change(&peers, ConfChange::Remove(id), timeout),
         ClientOp::Put { key, value } => Op::Put { key, value },
         ClientOp::Get { key } => Op::Get { key },
         ClientOp::Delete { key } => Op::Delete { key },
@@ -199,8 +239,162 @@ fn submit(peers: &Peers, op: Op, timeout: Duration) -> Result<OpResult, String> 
     }
 }
 
+/// `add`/`promote`/`remove`: asks the leader for `change` and waits for
+/// it to commit.
+fn change(peers: &Peers, change: ConfChange, timeout: Duration) -> ExitCode {
+    let id = change.node();
+    if !(1..=MAX_NODES as NodeId).contains(&id) {
+        eprintln!("raftlab client: node ids are 1 to {MAX_NODES}, not {id}");
+        return ExitCode::from(2);
+    }
+    match ask_change(peers, change, timeout) {
+        Ok((index, membership)) => {
+            let what = match change {
+                ConfChange::AddLearner(_) => "added as a learner",
+                ConfChange::Promote(_) => "promoted to voter",
+                ConfChange::Remove(_) => "removed",
+            };
+            let entry = index.map_or("committed".to_string(), |i| format!("entry {i}"));
+            println!("OK: node {id} {what} ({entry}): {membership}");
+            ExitCode::SUCCESS
+        }
+        Err(ChangeError::Refused(why)) => {
+            eprintln!("raftlab client: refused: {why}");
+            ExitCode::from(1)
+        }
+        Err(ChangeError::NoAnswer(last)) => {
+            eprintln!(
+                "raftlab client: no answer within {} (the change may or may not have been made): {last}",
+                humantime(timeout)
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Why a membership change was not made (as far as the client knows).
+enum ChangeError {
+    /// The leader refused it for good.
+    Refused(String),
+    /// No leader answered in time; the last problem seen.
+    NoAnswer(String),
+}
+
+/// Sends `change` to the leader (following hints, retrying what may pass)
+/// until it commits, is refused, or `timeout` passes. The index is that of
+/// the configuration entry, when the leader that made it answered.
+fn ask_change(
+    peers: &Peers,
+    change: ConfChange,
+    timeout: Duration,
+) -> Result<(Option<Index>, Membership), ChangeError> {
+    let deadline = Instant::now() + timeout;
+    let request = Wire::Request(ClientRequest::Change(change));
+    let ids: Vec<NodeId> = peers.keys().copied().collect();
+    let mut next = 0;
+    let mut hint: Option<NodeId> = None;
+    let mut last = "no node was tried".to_string();
+    // A leader lost its leadership with the change in flight: it may have
+    // taken effect, so look before asking again.
+    let mut uncertain = false;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ChangeError::NoAnswer(last));
+        }
+        if uncertain {
+            match in_effect(peers, change, left.min(ATTEMPT)) {
+                Some(Ok(membership)) => return Ok((None, membership)),
+                Some(Err(())) => uncertain = false,
+                None => {
+                    std::thread::sleep(BACKOFF.min(left));
+                    continue;
+                }
+            }
+        }
+        let target = hint.take().unwrap_or_else(|| {
+            next += 1;
+            ids[next % ids.len()]
+        });
+        let Some(&addr) = peers.get(&target) else {
+            continue;
+        };
+        // A change waits for its entry to commit: give it all the time left.
+        let pause = match exchange(addr, &request, left) {
+            Ok(ClientResponse::Change(reply)) => match reply {
+                ChangeReply::Done { index, membership } => return Ok((Some(index), membership)),
+                ChangeReply::Unknown(why) => {
+                    last = format!("node {target}: {why}");
+                    uncertain = true;
+                    BACKOFF
+                }
+                ChangeReply::Refused(why) => return Err(ChangeError::Refused(why)),
+                ChangeReply::NotLeader { leader: Some(l) } if l != target => {
+                    if peers.contains_key(&l) {
+                        hint = Some(l);
+                        last = format!("node {target} is not the leader");
+                        Duration::ZERO
+                    } else {
+                        last = format!("the leader is node {l}, which is not in --peers");
+                        BACKOFF
+                    }
+                }
+                ChangeReply::NotLeader { .. } => {
+                    last = format!("node {target} knows no leader");
+                    BACKOFF
+                }
+                ChangeReply::Busy(why) => {
+                    last = format!("node {target}: {why}");
+                    hint = Some(target);
+                    BACKOFF
+                }
+            },
+            Ok(other) => {
+                last = format!("node {target} sent an unexpected answer: {other:?}");
+                BACKOFF
+            }
+            Err(e) => {
+                last = format!("node {target} ({addr}): {e}");
+                if next.is_multiple_of(ids.len()) {
+                    BACKOFF
+                } else {
+                    Duration::ZERO
+                }
+            }
+        };
+        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+    }
+}
+
+/// Whether `change` is in the configuration a leader has committed:
+/// `Some(Ok(it))` if so, `Some(Err(()))` if a leader's committed
+/// configuration lacks it, `None` if no leader says (yet).
+fn in_effect(peers: &Peers, change: ConfChange, wait: Duration) -> Option<Result<Membership, ()>> {
+    let request = Wire::Request(ClientRequest::Members);
+    for &addr in peers.values() {
+        let Ok(ClientResponse::Members(m)) = exchange(addr, &request, wait) else {
+            continue;
+        };
+        if m.leader != Some(m.id) || m.pending {
+            continue;
+        }
+        let c = m.membership;
+        let done = match change {
+            ConfChange::AddLearner(id) => c.is_learner(id),
+            ConfChange::Promote(id) => c.is_voter(id),
+            ConfChange::Remove(id) => !c.contains(id),
+        };
+        return Some(if done { Ok(c) } else { Err(()) });
+    }
+    None
+}
+
 /// Sends `request` to `addr` and waits up to `wait` for the response.
-fn exchange(addr: SocketAddr, request: &Wire, wait: Duration) -> Result<ClientResponse, String> {
+pub(crate) fn exchange(
+    addr: SocketAddr,
+    request: &Wire,
+    wait: Duration,
+) -> Result<ClientResponse, String> {
     let deadline = Instant::now() + wait;
     let mut stream = TcpStream::connect_timeout(&addr, CONNECT.min(wait))
         .map_err(|e| format!("cannot connect: {e}"))?;
@@ -240,7 +434,11 @@ fn status(peers: &Peers, timeout: Duration) -> ExitCode {
         match exchange(addr, &Wire::Request(ClientRequest::Status), wait) {
             Ok(ClientResponse::Status(s)) => {
                 answered += 1;
-                println!("{}", status_line(addr, &s));
+                let members = match exchange(addr, &Wire::Request(ClientRequest::Members), wait) {
+                    Ok(ClientResponse::Members(m)) => members_words(&m),
+                    _ => String::new(),
+                };
+                println!("{}{members}", status_line(addr, &s));
             }
             Ok(other) => println!("{id} {addr} unexpected answer: {other:?}"),
             Err(e) => println!("{id} {addr} unreachable: {e}"),
@@ -259,6 +457,29 @@ fn status_line(addr: SocketAddr, s: &NodeStatus) -> String {
     format!(
         "{} {addr} {} term={} leader={leader} commit={} applied={}",
         s.id, s.role, s.term, s.commit, s.applied
+    )
+}
+
+/// ` voters=1,2,3 learners=4 knows=1,2,3,4` (`-` for none; `knows`: the
+/// nodes whose address it knows), ` (pending)` while the configuration's
+/// entry is not committed.
+fn members_words(m: &MembersStatus) -> String {
+    let list = |ids: Vec<NodeId>| {
+        if ids.is_empty() {
+            "-".to_string()
+        } else {
+            ids.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    };
+    let pending = if m.pending { " (pending)" } else { "" };
+    format!(
+        " voters={} learners={} knows={}{pending}",
+        list(m.membership.voters.to_vec()),
+        list(m.membership.learners.to_vec()),
+        list(m.addresses.keys().copied().collect())
     )
 }
 

@@ -7,6 +7,21 @@
 //! shutdown ritual: whatever it acknowledged is already synced to disk, so
 //! Ctrl-C, SIGTERM and `kill -9` are all safe — the last is a crash, which
 //! Raft tolerates, and a restart on the same directory recovers.
+//!
+//! Growing the cluster: start the new node with `--join` and a `--peers`
+//! that names it and at least one member, e.g. `raftlab node --id 4
+//! --join --peers 1=…,2=…,3=…,4=127.0.0.1:7004 --data-dir D`. Its first
+//! configuration leaves it out, so it never campaigns; it introduces
+//! itself to the peers (a hello frame, repeated every few seconds and
+//! sent first on every connection) and waits. `raftlab client add 4`
+//! then makes it a learner (the leader sends it the log or a snapshot)
+//! and `raftlab client promote 4` a voter. Every node writes the
+//! addresses it learns to `DIR/node-ID/peers`, so a node restarted with
+//! its original `--peers` still reaches node 4. A node removed with
+//! `raftlab client remove` keeps running, out of the configuration, and
+//! logs that it was removed. Before its first start a node asks the
+//! peers for their configuration, and refuses to start with `--join` if
+//! its id is already a member, or without it if its id is not.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,9 +31,20 @@ use std::time::Duration;
 use clap::Args;
 
 use super::args::{Peers, parse_duration_us, parse_peers};
+use super::client::exchange;
+use crate::net::{ClientRequest, ClientResponse, MembersStatus, Wire};
 use crate::raft::NodeId;
-use crate::runtime::{Cluster, ClusterConfig, NodeState, NodeStorage, ViewEvent};
+use crate::runtime::{
+    AddressBook, BOOK_FILE, Cluster, ClusterConfig, MemberOptions, NodeState, NodeStorage,
+    ViewEvent,
+};
 use crate::storage::{FileStorage, node_dir};
+
+/// How often a node says hello to its peers again.
+const ANNOUNCE_EVERY: Duration = Duration::from_secs(2);
+/// Longest wait for each peer's answer when a node that never ran asks
+/// whether its id is a member.
+const JOIN_ASK: Duration = Duration::from_millis(700);
 
 /// Arguments of `raftlab node`.
 #[derive(Debug, Args)]
@@ -27,10 +53,15 @@ pub struct NodeArgs {
     #[arg(long)]
     id: NodeId,
     /// Every node of the cluster, this one included, as ID=IP:PORT pairs
-    /// separated by commas (ids 1 to N). This node listens on its own
-    /// address; clients use the same addresses.
+    /// separated by commas (ids 1 to 9). This node listens on its own
+    /// address; clients use the same addresses. Without --join, these are
+    /// the cluster's first voters.
     #[arg(long, value_parser = parse_peers, value_name = "ID=IP:PORT,…")]
     peers: Peers,
+    /// Join a running cluster as a new node: start outside its
+    /// configuration and wait for `raftlab client add ID`.
+    #[arg(long)]
+    join: bool,
     /// Directory of the node's data; it keeps it in DIR/node-ID.
     #[arg(long, value_name = "DIR")]
     data_dir: PathBuf,
@@ -51,8 +82,9 @@ pub struct NodeArgs {
 }
 
 /// Runs `raftlab node` until the process is stopped: exit 2 on bad input
-/// (an id not in --peers, a port in use, an unusable data directory), 1
-/// if the node stops on a storage failure.
+/// (an id not in --peers, a port in use, an unusable data directory, a
+/// `--join` with an id the cluster already has), 1 if the node stops on a
+/// storage failure.
 pub fn run(args: NodeArgs) -> ExitCode {
     let bad = |message: String| {
         eprintln!("raftlab node: {message}");
@@ -79,18 +111,87 @@ pub fn run(args: NodeArgs) -> ExitCode {
         }),
         ..ClusterConfig::default()
     };
-    let cluster = match Cluster::start_node(config, id, args.peers.clone()) {
+    let book = node_dir(&args.data_dir, id).join(BOOK_FILE);
+    if let Err(e) = check_first_start(id, args.join, &args.peers, &book) {
+        return bad(e);
+    }
+    let options = MemberOptions {
+        join: args.join,
+        book: Some(book),
+    };
+    let cluster = match Cluster::start_member(config, id, args.peers.clone(), options) {
         Ok(cluster) => cluster,
         Err(e) => return bad(e.to_string()),
     };
     if !args.quiet {
         eprintln!(
-            "raftlab node {id}: listening on {addr}, {} nodes, data in {}",
-            args.peers.len(),
+            "raftlab node {id}: listening on {addr}, {} nodes known, data in {}",
+            cluster.ids().len(),
             node_dir(&args.data_dir, id).display()
         );
+        if args.join {
+            eprintln!(
+                "raftlab node {id}: joining: waits to be added with `raftlab client --peers … add {id}`"
+            );
+        }
     }
     watch(&cluster, id, args.quiet)
+}
+
+/// Before a node's first start (no address book yet), asks the other
+/// peers for their configuration: a `--join` node must not be in it
+/// already (it would be a member with an empty log), and a node started
+/// without `--join` must be in it (else it would campaign in a
+/// configuration nobody else uses). Peers that do not answer are not
+/// waited for long; with none answering, the node starts.
+fn check_first_start(
+    id: NodeId,
+    join: bool,
+    peers: &Peers,
+    book: &std::path::Path,
+) -> Result<(), String> {
+    let known = AddressBook::load(book).map_err(|e| e.to_string())?;
+    if !known.bootstrap.is_empty() {
+        // A restart: the bootstrap configuration on disk decides.
+        return Ok(());
+    }
+    // All at once: a peer that is slow to answer costs JOIN_ASK, not
+    // JOIN_ASK per peer.
+    let answers: Vec<(NodeId, MembersStatus)> = std::thread::scope(|scope| {
+        let asks: Vec<_> = peers
+            .iter()
+            .filter(|(p, _)| **p != id)
+            .map(|(&peer, &addr)| {
+                scope.spawn(move || {
+                    match exchange(addr, &Wire::Request(ClientRequest::Members), JOIN_ASK) {
+                        Ok(ClientResponse::Members(m)) => Some((peer, m)),
+                        _ => None,
+                    }
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .filter_map(|ask| ask.join().ok().flatten())
+            .collect()
+    });
+    for (peer, m) in answers {
+        if join && m.membership.contains(id) {
+            return Err(format!(
+                "node {id} is already a member of the cluster ({}, says node {peer}): \
+                 --join is for a new id; restart node {id} without --join on its own data \
+                 directory, or remove it first (`raftlab client remove {id}`)",
+                m.membership
+            ));
+        }
+        if !join && !m.membership.contains(id) {
+            return Err(format!(
+                "node {id} is not a member of the running cluster ({}, says node {peer}): \
+                 start a new node with --join, then add it with `raftlab client add {id}`",
+                m.membership
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Logs the node's events until its thread stops (it only does on a
@@ -98,7 +199,12 @@ pub fn run(args: NodeArgs) -> ExitCode {
 fn watch(cluster: &Cluster, id: NodeId, quiet: bool) -> ExitCode {
     let mut watch = cluster.watch();
     let mut last: Option<ViewEvent> = None;
+    let mut announced = std::time::Instant::now();
     loop {
+        if announced.elapsed() >= ANNOUNCE_EVERY {
+            cluster.announce();
+            announced = std::time::Instant::now();
+        }
         let view = watch.current();
         let start = last
             .as_ref()

@@ -23,4 +23,6 @@ mod wire;
 pub use fabric::{Fabric, FabricError, Link, format_groups};
 pub use frame::{DEFAULT_MAX_FRAME, FrameError};
 pub use tcp::{Replier, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
-pub use wire::{ClientReply, ClientRequest, ClientResponse, NodeStatus, Wire};
+pub use wire::{
+    ChangeReply, ClientReply, ClientRequest, ClientResponse, MembersStatus, NodeStatus, Wire,
+};

@@ -10,6 +10,9 @@
 //!   try, and drops what is sent meanwhile — Raft retransmits, and a queue
 //!   growing while a peer is down would only deliver stale messages later.
 //!   A failed write closes the connection; the next message reconnects.
+//!   A transport may have a *greeting* ([`TcpTransport::set_greeting`]):
+//!   a frame written first on every new connection, which is how a node
+//!   tells a peer who it is and where it listens.
 //! - *Incoming*: an accept thread, and a reader thread per accepted
 //!   connection that decodes frames and hands each to the transport's
 //!   channel as a [`TcpEvent::Frame`], with a [`Replier`] to answer on the
@@ -182,6 +185,8 @@ struct Inner {
     readers: AtomicUsize,
     /// Frames `send` could not deliver (queue full, no connection).
     unsent: AtomicU64,
+    /// The encoded frame written first on every new outgoing connection.
+    greeting: Mutex<Option<Vec<u8>>>,
 }
 
 /// One node's TCP endpoint: a listener and a connection to each peer.
@@ -230,6 +235,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
             next_conn: AtomicU64::new(0),
             readers: AtomicUsize::new(0),
             unsent: AtomicU64::new(0),
+            greeting: Mutex::new(None),
         });
         let accept_inner = inner.clone();
         let accept = std::thread::Builder::new()
@@ -283,6 +289,27 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
                 thread,
             },
         );
+        Ok(())
+    }
+
+    /// The address peer `id` is reached at, if one is set.
+    pub fn peer_addr(&self, id: NodeId) -> Option<SocketAddr> {
+        lock(&self.peers).get(&id).map(|p| p.addr)
+    }
+
+    /// Every peer's address, by id.
+    pub fn peers(&self) -> BTreeMap<NodeId, SocketAddr> {
+        lock(&self.peers)
+            .iter()
+            .map(|(&id, p)| (id, p.addr))
+            .collect()
+    }
+
+    /// Sets the frame written first on every connection opened from now
+    /// on (one already open is not greeted again).
+    pub fn set_greeting(&self, frame: &T) -> Result<(), FrameError> {
+        let bytes = frame::encode(frame, self.inner.config.max_frame)?;
+        *lock(&self.inner.greeting) = Some(bytes);
         Ok(())
     }
 
@@ -472,7 +499,7 @@ fn writer_loop(addr: SocketAddr, queue: Receiver<Vec<u8>>, inner: &Inner) {
             break;
         }
         if conn.is_none() && Instant::now() >= next_try {
-            match connect(addr, config) {
+            match connect(addr, config).and_then(|stream| greet(stream, inner)) {
                 Ok(stream) => {
                     conn = Some(stream);
                     backoff = config.backoff_min;
@@ -500,6 +527,15 @@ fn writer_loop(addr: SocketAddr, queue: Receiver<Vec<u8>>, inner: &Inner) {
     if let Some(stream) = conn {
         let _ = stream.shutdown(Shutdown::Both);
     }
+}
+
+/// Writes the transport's greeting, if any, on a new connection.
+fn greet(mut stream: TcpStream, inner: &Inner) -> io::Result<TcpStream> {
+    let greeting = lock(&inner.greeting).clone();
+    if let Some(bytes) = greeting {
+        io::Write::write_all(&mut stream, &bytes)?;
+    }
+    Ok(stream)
 }
 
 fn connect(addr: SocketAddr, config: &TcpConfig) -> io::Result<TcpStream> {

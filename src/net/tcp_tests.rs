@@ -174,3 +174,43 @@ fn a_port_in_use_is_a_bind_error() {
     assert!(matches!(err, TcpError::Bind { .. }), "{err}");
     assert!(err.to_string().contains(&a.local_addr().to_string()));
 }
+
+#[test]
+fn every_new_connection_starts_with_the_greeting() {
+    let (a, _a_rx) = bind();
+    let (b, b_rx) = bind();
+    let addr = b.local_addr();
+    a.set_greeting(&"hello from 1".to_string()).unwrap();
+    a.set_peer(2, addr).unwrap();
+    assert_eq!(a.peer_addr(2), Some(addr));
+    assert_eq!(a.peer_addr(3), None);
+    assert_eq!(a.peers().into_iter().collect::<Vec<_>>(), vec![(2, addr)]);
+    a.send(2, &"first".to_string()).unwrap();
+    let frames: Vec<String> = (0..2)
+        .map(|_| match next_event(&b_rx) {
+            TcpEvent::Frame { frame, .. } => frame,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(frames, ["hello from 1", "first"]);
+    // The peer restarts: the new connection is greeted again.
+    b.shutdown();
+    drop(b);
+    drop(b_rx);
+    let (b2, b2_rx) = bind_at(addr);
+    let deadline = Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while Instant::now() < deadline && !seen.iter().any(|f| f == "again") {
+        let _ = a.send(2, &"again".to_string());
+        if let Ok(TcpEvent::Frame { frame, .. }) = b2_rx.recv_timeout(Duration::from_millis(50)) {
+            seen.push(frame);
+        }
+    }
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("hello from 1"),
+        "{seen:?}"
+    );
+    b2.shutdown();
+    a.shutdown();
+}

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use super::client::Client;
 use super::clock::Clock;
 use super::config::{ClusterConfig, Transport};
 use super::node::{Control, ExitReason, NodeChannels, NodeExit, NodeThread};
+use super::peers::AddressBook;
 use super::pool::{ClientPool, Completion};
 use super::shared::{NodeShared, Shared, Teach, lock};
 use super::storage::NodeStorage;
@@ -57,18 +58,35 @@ pub struct Cluster {
     checker: Mutex<Option<JoinHandle<()>>>,
     /// The channels of the ids that may still join (up to
     /// [`MAX_NODES`](super::MAX_NODES)), made at start so the timer,
-    /// the link counters and the mailboxes never need to grow. Empty
-    /// with TCP, where the cluster cannot grow.
+    /// the link counters and the mailboxes never need to grow. Empty in
+    /// a multi-process cluster, where nodes join as processes.
     pub(crate) spare: Mutex<BTreeMap<NodeId, NodeChannels>>,
+    /// The configuration a node uses before its log names one: the
+    /// first nodes (of a multi-process node, its bootstrap voters).
+    pub(crate) voters: Vec<NodeId>,
+}
+
+/// `1 2 3`.
+fn list(ids: &[NodeId]) -> String {
+    ids.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Which nodes run in this process, and their TCP addresses if any.
 struct Placement {
     /// The nodes this process runs.
     local: Vec<NodeId>,
+    /// The nodes known at start: the fabric's and the view's.
+    members: Vec<NodeId>,
+    /// The configuration a node uses before its log names one.
+    voters: Vec<NodeId>,
     /// With TCP: where each local node listens and where each other node
     /// is reached (port 0: any free port). `None`: channels.
     tcp: Option<BTreeMap<NodeId, SocketAddr>>,
+    /// One node of a multi-process cluster: its address book.
+    book: Option<AddressBook>,
 }
 
 impl Placement {
@@ -79,59 +97,76 @@ impl Placement {
             Transport::Channel => None,
             Transport::Tcp { base_port } => Some(
                 ids.iter()
-                    .map(|&id| {
-                        // `validate` checked that the sum fits.
-                        let port = if base_port == 0 {
-                            0
-                        } else {
-                            base_port.saturating_add(id as u16)
-                        };
-                        (id, loopback(port))
-                    })
+                    .filter_map(|&id| Some((id, loopback(tcp_port(base_port, id)?))))
                     .collect(),
             ),
         };
-        Placement { local: ids, tcp }
+        Placement {
+            local: ids.clone(),
+            members: ids.clone(),
+            voters: ids,
+            tcp,
+            book: None,
+        }
     }
 }
 
+/// The port node `id` listens on with `--transport tcp:base_port` (0:
+/// any free port); `None` past 65535.
+pub(crate) fn tcp_port(base_port: u16, id: NodeId) -> Option<u16> {
+    if base_port == 0 {
+        return Some(0);
+    }
+    u16::try_from(id)
+        .ok()
+        .and_then(|id| base_port.checked_add(id))
+}
+
+/// How [`Cluster::start_member`] starts one node of a multi-process cluster.
+#[derive(Clone, Debug, Default)]
+pub struct MemberOptions {
+    /// The node joins a running cluster: its bootstrap configuration
+    /// leaves it out, so it waits to be added (`raftlab client add`).
+    pub join: bool,
+    /// Where its address book is kept (`None`: in memory only).
+    pub book: Option<std::path::PathBuf>,
+}
+
+/// The TCP endpoints of a cluster's nodes, by `id - 1` up to
+/// [`MAX_NODES`](super::MAX_NODES); empty on channels.
+type Endpoints = Vec<OnceLock<TcpTransport<Wire>>>;
+
+/// The channels the local nodes' listeners deliver on, by id.
+type Listeners = BTreeMap<NodeId, Receiver<TcpEvent<Wire>>>;
+
 /// Binds the TCP endpoints of the local nodes and tells each where its
 /// peers are. Returns the endpoints by `id - 1` and their channels.
-#[allow(clippy::type_complexity)]
-fn bind_transports(
-    ids: &[NodeId],
-    placement: &Placement,
-) -> Result<
-    (
-        Vec<Option<TcpTransport<Wire>>>,
-        BTreeMap<NodeId, Receiver<TcpEvent<Wire>>>,
-    ),
-    RuntimeError,
-> {
-    let mut transports: Vec<Option<TcpTransport<Wire>>> = ids.iter().map(|_| None).collect();
+fn bind_transports(placement: &Placement) -> Result<(Endpoints, Listeners), RuntimeError> {
     let mut receivers = BTreeMap::new();
     let Some(addrs) = &placement.tcp else {
-        return Ok((transports, receivers));
+        return Ok((Vec::new(), receivers));
     };
+    let transports: Endpoints = (0..super::MAX_NODES).map(|_| OnceLock::new()).collect();
     let mut actual = addrs.clone();
     for &id in &placement.local {
         let network = |reason: String| RuntimeError::Network { id, reason };
         let addr = *addrs
             .get(&id)
-            .ok_or_else(|| network("no address given".into()))?;
+            .ok_or_else(|| network("no address given (a port past 65535?)".into()))?;
         let (transport, rx) =
             TcpTransport::bind(addr, TcpConfig::default()).map_err(|e| network(e.to_string()))?;
         actual.insert(id, transport.local_addr());
         receivers.insert(id, rx);
-        if let Some(slot) = (id as usize)
+        let slot = (id as usize)
             .checked_sub(1)
-            .and_then(|i| transports.get_mut(i))
-        {
-            *slot = Some(transport);
-        }
+            .and_then(|i| transports.get(i))
+            .ok_or(RuntimeError::NodeIdOutOfRange(id))?;
+        let _ = slot.set(transport);
     }
     for (i, transport) in transports.iter().enumerate() {
-        let Some(transport) = transport else { continue };
+        let Some(transport) = transport.get() else {
+            continue;
+        };
         for (&peer, &addr) in &actual {
             if peer != i as NodeId + 1 {
                 transport
@@ -156,45 +191,137 @@ impl Cluster {
 
     /// Starts only node `id` of a cluster whose nodes run in separate
     /// processes and reach each other over TCP: node `id` listens on
-    /// `peers[id]` and sends to the other addresses of `peers`, which
-    /// must name the nodes `1..=config.nodes` (`config.transport` is
-    /// ignored). Clients reach it over TCP too ([`crate::net::ClientRequest`]).
-    /// The view shows the local node; the others appear as they started.
+    /// `peers[id]` and sends to the other addresses of `peers`, whose ids
+    /// are the cluster's first voters (`config.transport` and
+    /// `config.nodes` are ignored). Clients reach it over TCP too
+    /// ([`crate::net::ClientRequest`]). The view shows the local node; the
+    /// others appear as they started. Same as [`Cluster::start_member`]
+    /// with default options.
     pub fn start_node(
         config: ClusterConfig,
         id: NodeId,
         peers: BTreeMap<NodeId, SocketAddr>,
     ) -> Result<Cluster, RuntimeError> {
-        config.validate()?;
-        let ids = config.ids();
-        if peers.keys().copied().ne(ids.iter().copied()) {
-            return Err(RuntimeError::InvalidConfig(format!(
-                "the peers must be nodes 1 to {}, not {:?}",
-                config.nodes,
-                peers.keys().collect::<Vec<_>>()
-            )));
+        Cluster::start_member(config, id, peers, MemberOptions::default())
+    }
+
+    /// Starts only node `id` of a multi-process cluster, as
+    /// [`Cluster::start_node`], with its address book and, to join a
+    /// running cluster, a bootstrap configuration without itself (see
+    /// [`AddressBook`]). The book's addresses add to `peers` (which win
+    /// where both name an id); its bootstrap configuration, once written,
+    /// is kept across restarts.
+    pub fn start_member(
+        mut config: ClusterConfig,
+        id: NodeId,
+        peers: BTreeMap<NodeId, SocketAddr>,
+        options: MemberOptions,
+    ) -> Result<Cluster, RuntimeError> {
+        let max = super::MAX_NODES as NodeId;
+        if let Some(&bad) = peers
+            .keys()
+            .chain([&id])
+            .find(|&&p| !(1..=max).contains(&p))
+        {
+            return Err(RuntimeError::NodeIdOutOfRange(bad));
         }
         if !peers.contains_key(&id) {
             return Err(RuntimeError::UnknownNode(id));
         }
+        let mut book = match &options.book {
+            Some(path) => AddressBook::load(path)?,
+            None => AddressBook::new(None),
+        };
+        if book.bootstrap.is_empty() {
+            book.bootstrap = peers
+                .keys()
+                .copied()
+                .filter(|&p| !options.join || p != id)
+                .collect();
+            if book.bootstrap.is_empty() {
+                return Err(RuntimeError::InvalidConfig(format!(
+                    "to join, --peers must name at least one member of the cluster besides node {id}"
+                )));
+            }
+        } else if options.join && book.bootstrap.contains(&id) {
+            return Err(RuntimeError::InvalidConfig(format!(
+                "node {id} is one of the cluster's first members (its data directory says so): \
+                 restart it without --join"
+            )));
+        }
+        book.addrs.extend(peers);
+        let members: Vec<NodeId> = book.addrs.keys().copied().collect();
+        config.nodes = members.len();
+        config.validate()?;
         let placement = Placement {
             local: vec![id],
-            tcp: Some(peers),
+            members,
+            voters: book.bootstrap.clone(),
+            tcp: Some(book.addrs.clone()),
+            book: Some(book),
         };
-        Cluster::start_placed(config, placement)
+        let cluster = Cluster::start_placed(config, placement)?;
+        // Written once the node runs: a node that could not start (its
+        // port taken, its storage unusable) leaves no book behind.
+        if let Some(book) = lock(&cluster.shared.book).as_ref() {
+            book.save()?;
+        }
+        cluster.announce();
+        Ok(cluster)
+    }
+
+    /// One node of a multi-process cluster says hello to every peer it
+    /// knows (see [`AddressBook`]); `raftlab node` calls it every few
+    /// seconds. Does nothing in an in-process cluster.
+    pub fn announce(&self) {
+        if !self.shared.is_remote() {
+            return;
+        }
+        let slots = lock(&self.slots);
+        for slot in slots.iter() {
+            let Some(transport) = self.shared.transport(slot.id) else {
+                continue;
+            };
+            let hello = Wire::Hello {
+                id: slot.id,
+                addr: transport.local_addr(),
+            };
+            for peer in transport.peers().into_keys() {
+                let _ = transport.send(peer, &hello);
+            }
+        }
     }
 
     fn start_placed(config: ClusterConfig, placement: Placement) -> Result<Cluster, RuntimeError> {
-        let ids = config.ids();
+        let ids = placement.members.clone();
+        let remote = placement.book.is_some();
         let fabric = Fabric::new(&ids)?;
-        let (transports, mut receivers) = bind_transports(&ids, &placement)?;
+        let (transports, mut receivers) = bind_transports(&placement)?;
+        if remote {
+            for &id in &placement.local {
+                let transport = (id as usize)
+                    .checked_sub(1)
+                    .and_then(|i| transports.get(i))
+                    .and_then(OnceLock::get);
+                if let Some(transport) = transport {
+                    let hello = Wire::Hello {
+                        id,
+                        addr: transport.local_addr(),
+                    };
+                    transport
+                        .set_greeting(&hello)
+                        .map_err(|e| RuntimeError::Network {
+                            id,
+                            reason: e.to_string(),
+                        })?;
+                }
+            }
+        }
         let (timer_tx, timer_rx) = unbounded();
-        // On channels, every id a node may join with later gets its
-        // mailboxes now (marked down until it starts).
-        let capacity: Vec<NodeId> = match placement.tcp {
-            None => (1..=super::MAX_NODES as NodeId).collect(),
-            Some(_) => ids.clone(),
-        };
+        // Every id a node may join with later gets its mailboxes now
+        // (marked down until it starts); in a multi-process cluster the
+        // other ids are nodes of other processes, reached over TCP.
+        let capacity: Vec<NodeId> = (1..=super::MAX_NODES as NodeId).collect();
         let mut node_shared = Vec::with_capacity(capacity.len());
         let mut slots = Vec::with_capacity(ids.len());
         let mut tickers = Vec::with_capacity(capacity.len());
@@ -205,7 +332,7 @@ impl Cluster {
             let (ticker_tx, ticker) = bounded(1);
             node_shared.push(NodeShared::new(inbox_tx, control_tx));
             tickers.push(ticker_tx);
-            if !ids.contains(&id) {
+            if !ids.contains(&id) && !remote {
                 if let Some(node) = node_shared.last() {
                     node.set_state(NodeState::Down);
                 }
@@ -255,6 +382,7 @@ impl Cluster {
                 bugs: config.bugs,
             },
         ));
+        *lock(&shared.book) = placement.book;
         let timer = Timer::new(shared.clone(), timer_rx, tickers);
         let handle = std::thread::Builder::new()
             .name("raftlab-timer".into())
@@ -267,6 +395,7 @@ impl Cluster {
             .map_err(|e| RuntimeError::Spawn(e.to_string()))?;
         let cluster = Cluster {
             config,
+            voters: placement.voters,
             shared,
             slots: Mutex::new(Vec::new()),
             timer: Mutex::new(Some(handle)),
@@ -287,13 +416,14 @@ impl Cluster {
             lock(&cluster.slots).push(slot);
         }
         let what = match (&placement.tcp, placement.local.as_slice()) {
-            (Some(_), [id]) if ids.len() > 1 => format!(
-                "node n{id} of a {}-node cluster started on {}",
-                ids.len(),
+            (Some(_), [id]) if remote => format!(
+                "node n{id} started on {}, knowing {} nodes; first voters {}",
                 cluster
                     .addresses()
                     .get(id)
-                    .map_or("?".into(), |a| a.to_string())
+                    .map_or("?".into(), |a| a.to_string()),
+                ids.len(),
+                list(&cluster.voters),
             ),
             (Some(_), _) => format!("cluster of {} nodes started on TCP", ids.len()),
             (None, _) => format!("cluster of {} nodes started", ids.len()),
@@ -329,6 +459,7 @@ impl Cluster {
         let node = kv.and_then(|kv| {
             let mut rng = node_rng(self.config.seed, id, slot.incarnation);
             let mut raft_config = self.config.raft_config(id);
+            raft_config.voters = self.voters.clone();
             raft_config.bugs = *lock(&self.shared.bugs);
             let node = Node::new(raft_config, durable, rng.next_u64());
             node.map(|n| (n, kv, rng.next_u64()))
@@ -341,8 +472,12 @@ impl Cluster {
                 return Err(recovery(reason));
             }
         };
+        if slot.incarnation > 0 {
+            // What a previous life left unread. (Before the first life,
+            // what waits is early frames from peers and clients: kept.)
+            slot.channels.drain();
+        }
         slot.incarnation += 1;
-        slot.channels.drain();
         if let Some(shared) = self.shared.node(id) {
             shared.set_state(NodeState::Up);
         }
@@ -425,11 +560,11 @@ impl Cluster {
     }
 
     /// The ids of the nodes this process runs (or, for one node of a
-    /// multi-process cluster, all the cluster's), in order: `1..=nodes`
+    /// multi-process cluster, all it knows of), in order: `1..=nodes`
     /// at start, more as nodes join ([`Cluster::add_learner`]).
     pub fn ids(&self) -> Vec<NodeId> {
-        if self.shared.tcp.iter().any(Option::is_some) {
-            return self.config.ids();
+        if self.shared.is_remote() {
+            return lock(&self.shared.fabric).ids().to_vec();
         }
         let mut ids: Vec<NodeId> = lock(&self.slots).iter().map(|s| s.id).collect();
         ids.sort_unstable();
@@ -443,7 +578,7 @@ impl Cluster {
             .tcp
             .iter()
             .enumerate()
-            .filter_map(|(i, t)| Some((i as NodeId + 1, t.as_ref()?.local_addr())))
+            .filter_map(|(i, t)| Some((i as NodeId + 1, t.get()?.local_addr())))
             .collect()
     }
 
@@ -536,7 +671,7 @@ impl Cluster {
                 let _ = handle.join();
             }
         }
-        for transport in self.shared.tcp.iter().flatten() {
+        for transport in self.shared.tcp.iter().filter_map(OnceLock::get) {
             transport.shutdown();
         }
     }

@@ -18,18 +18,29 @@
 //! It can be killed, restarted or added back like any other node; an id
 //! that was ever started cannot be started fresh again.
 //!
-//! Only the channel transport can grow: with `--transport tcp` every
-//! node's socket and peer list are fixed at start, so changes are refused.
+//! Over `--transport tcp` a new id gets its own listener (port
+//! `base_port + id`, or any free port with base 0), bound before the
+//! change is proposed so a port in use refuses the change cleanly; every
+//! other node's transport is then told its address. A cluster of
+//! `raftlab node` processes changes through `raftlab client add|promote|
+//! remove` instead: its node threads handle those requests themselves
+//! (`node_change.rs`), and nodes learn each other's addresses from their hellos
+//! (`peers.rs`).
 
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{Receiver, bounded};
 
 use super::RuntimeError;
-use super::cluster::{Cluster, Slot};
+use super::cluster::{Cluster, Slot, tcp_port};
+use super::config::Transport;
 use super::node::Control;
 use super::shared::lock;
+use crate::net::{TcpConfig, TcpEvent, TcpTransport, Wire, loopback};
 use crate::raft::{ConfChange, Index, Membership, NodeId, RaftError};
+
+/// A new node's TCP endpoint, bound before its change is proposed.
+type Endpoint = (TcpTransport<Wire>, Receiver<TcpEvent<Wire>>);
 
 /// Most nodes a live cluster grows to: ids 1 to 9, as on the command line.
 pub const MAX_NODES: usize = 9;
@@ -76,10 +87,10 @@ impl Cluster {
         if self.shared.is_stopped() {
             return Err(RuntimeError::Stopped);
         }
-        if self.shared.tcp.iter().any(Option::is_some) {
+        if self.shared.is_remote() {
             return Err(RuntimeError::MembershipUnsupported(
-                "membership changes need the channel transport: over TCP every node's \
-                 address is fixed when the cluster starts"
+                "this process runs one node of a multi-process cluster: change its \
+                 membership with `raftlab client add|promote|remove`"
                     .into(),
             ));
         }
@@ -94,11 +105,24 @@ impl Cluster {
         let expected = self
             .configuration()
             .and_then(|(config, _)| config.apply(change).ok());
-        let (index, leader) = self.propose_change(change)?;
+        let endpoint = if known || !self.shared.is_tcp() {
+            None
+        } else {
+            Some(self.bind_joining(id)?)
+        };
+        let (index, leader) = match self.propose_change(change) {
+            Ok(proposed) => proposed,
+            Err(e) => {
+                if let Some((transport, _)) = endpoint {
+                    transport.shutdown();
+                }
+                return Err(e);
+            }
+        };
         self.shared
             .event(Some(leader), format!("proposed: {change} at {index}"));
         if !known {
-            self.start_joining(id)?;
+            self.start_joining(id, endpoint)?;
         }
         let expected = self.wait_committed(index, expected)?;
         self.shared
@@ -144,12 +168,46 @@ impl Cluster {
         Ok(answer?)
     }
 
+    /// Binds the listener of node `id`, about to join over TCP.
+    fn bind_joining(&self, id: NodeId) -> Result<Endpoint, RuntimeError> {
+        let network = |reason: String| RuntimeError::Network { id, reason };
+        let base_port = match self.config.transport {
+            Transport::Tcp { base_port } => base_port,
+            Transport::Channel => 0,
+        };
+        let port = tcp_port(base_port, id)
+            .ok_or_else(|| network(format!("port {base_port} + {id} is past 65535")))?;
+        TcpTransport::bind(loopback(port), TcpConfig::default()).map_err(|e| network(e.to_string()))
+    }
+
     /// Starts node `id` for the first time: empty storage, linked to
-    /// everyone, shown in the view.
-    fn start_joining(&self, id: NodeId) -> Result<(), RuntimeError> {
-        let channels = lock(&self.spare)
+    /// everyone (over TCP through `endpoint`), shown in the view.
+    fn start_joining(&self, id: NodeId, endpoint: Option<Endpoint>) -> Result<(), RuntimeError> {
+        let mut channels = lock(&self.spare)
             .remove(&id)
             .ok_or(RuntimeError::UnknownNode(id))?;
+        if let Some((transport, net)) = endpoint {
+            let addr = transport.local_addr();
+            for (i, other) in self.shared.tcp.iter().enumerate() {
+                let Some(other) = other.get() else { continue };
+                let other_id = i as NodeId + 1;
+                let linked = other
+                    .set_peer(id, addr)
+                    .and_then(|()| transport.set_peer(other_id, other.local_addr()));
+                linked.map_err(|e| RuntimeError::Network {
+                    id,
+                    reason: e.to_string(),
+                })?;
+            }
+            channels.net = net;
+            let slot = (id as usize)
+                .checked_sub(1)
+                .and_then(|i| self.shared.tcp.get(i))
+                .ok_or(RuntimeError::NodeIdOutOfRange(id))?;
+            if slot.set(transport).is_err() {
+                return Err(RuntimeError::NodeRunning(id));
+            }
+        }
         let storage = (self.config.storage)(id)?;
         {
             let mut fabric = lock(&self.shared.fabric);
@@ -208,7 +266,7 @@ impl Cluster {
 }
 
 /// Raft's refusals of a change as the runtime's own errors.
-fn typed(e: RuntimeError) -> RuntimeError {
+pub(crate) fn typed(e: RuntimeError) -> RuntimeError {
     match e {
         RuntimeError::Raft(RaftError::AlreadyMember { id, voter }) => {
             RuntimeError::AlreadyMember { id, voter }

@@ -38,7 +38,8 @@
 //! [`Transport`]: channels or loopback TCP), `observe/` (teaching: the
 //! message record, the live invariant checker, the capped client history
 //! and its linearizability checks), `bugs.rs` (unsafe variants switched
-//! on and off live).
+//! on and off live), `membership.rs` (nodes join, are promoted and
+//! removed), `peers.rs` (a multi-process node's address book).
 
 mod bugs;
 mod client;
@@ -49,6 +50,7 @@ mod control;
 mod membership;
 mod node;
 pub mod observe;
+mod peers;
 mod pool;
 mod reply;
 mod session;
@@ -59,10 +61,11 @@ mod view;
 
 pub(crate) use bugs::with as bugs_with;
 pub use client::Client;
-pub use cluster::Cluster;
+pub use cluster::{Cluster, MemberOptions};
 pub use config::{ClusterConfig, StorageFactory, Transport};
 pub use membership::{CHANGE_WAIT, MAX_NODES};
 pub use observe::history::HISTORY_CAPACITY;
+pub use peers::{AddressBook, BOOK_FILE};
 pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{
@@ -180,6 +183,14 @@ pub enum RuntimeError {
     /// Membership changes are not supported in this setup.
     #[error("{0}")]
     MembershipUnsupported(String),
+    /// A node's address book file cannot be read or written.
+    #[error("address book {path}: {reason}")]
+    AddressBook {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The Raft node refused.
     #[error(transparent)]
     Raft(#[from] RaftError),

@@ -4,7 +4,10 @@
 //! ticker and — with the TCP transport — the frames its listener received
 //! (a paused node reads only its controls). Over TCP a client request
 //! carries a [`Replier`] instead of a channel, so the answer goes back on
-//! the client's connection; a frame that did not decode becomes an event. After each input —
+//! the client's connection; a frame that did not decode becomes an event.
+//! In a multi-process cluster the thread also takes a peer's hello (see
+//! `peers.rs`) and a client's membership change, which it proposes as the
+//! leader and answers when it commits (`node_change.rs`). After each input —
 //! or a batch of inbox items already waiting — it drains the node's
 //! `Ready` and carries it out as the simulator's driver does: persist the
 //! hard state, snapshot and log write, sync, send the messages, restore
@@ -31,6 +34,9 @@ use crate::raft::{
     Event, Index, LogWrite, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult,
     Ready, Role, Term,
 };
+
+#[path = "node_change.rs"]
+mod change;
 
 /// Most `Ready`s drained after one input (a node should need one).
 const MAX_READY_ROUNDS: usize = 8;
@@ -199,6 +205,13 @@ pub(crate) struct NodeThread {
     /// Writes taken from the inbox, proposed together before the next
     /// input of another kind (or the end of the batch).
     proposals: Vec<(ClientId, u64, Payload, ReplyTo)>,
+    /// Membership changes clients asked for over TCP, until they commit.
+    changes: Vec<change::PendingChange>,
+    /// Whether it is one node of a multi-process cluster.
+    remote: bool,
+    /// Its place in the configuration when last looked at (voter, learner
+    /// or out), to log changes; `None` before the first look.
+    member: Option<Option<bool>>,
 }
 
 impl NodeThread {
@@ -209,6 +222,7 @@ impl NodeThread {
         shared: Arc<Shared>,
         net_seed: u64,
     ) -> NodeThread {
+        let remote = shared.is_remote();
         NodeThread {
             id: node.id(),
             node,
@@ -228,6 +242,9 @@ impl NodeThread {
             last_fact: None,
             wakes: Wakes::default(),
             proposals: Vec::new(),
+            changes: Vec::new(),
+            remote,
+            member: None,
         }
     }
 
@@ -240,6 +257,8 @@ impl NodeThread {
             if let Err(reason) = carried {
                 break reason;
             }
+            self.answer_changes(false);
+            self.note_membership();
             self.publish();
             if let Some(reason) = self.next_input(ch) {
                 break reason;
@@ -400,6 +419,13 @@ impl NodeThread {
                         applied: self.kv.applied_index(),
                     };
                     let _ = reply.send(&Wire::Response(ClientResponse::Status(status)));
+                }
+                Wire::Request(ClientRequest::Change(change)) => self.change(change, reply),
+                Wire::Request(ClientRequest::Members) => self.members(&reply),
+                Wire::Hello { id, addr } => {
+                    if let Some(text) = self.shared.learn_peer(self.id, id, addr, reply.peer()) {
+                        self.event(text);
+                    }
                 }
                 Wire::Response(_) => self.event(format!(
                     "dropped a response frame sent to it by {}",
@@ -621,6 +647,7 @@ impl NodeThread {
             // Writes waiting here may never apply now; their clients
             // retry at the new leader with the same session, so a write
             // that does apply applies once.
+            self.answer_changes(true);
             let leader = self.node.leader();
             for (_, (_, reply)) in std::mem::take(&mut self.writes) {
                 reply.send(Reply::NotLeader(leader), &mut self.wakes);

@@ -5,7 +5,7 @@
 //! [`lock`] takes it over rather than spreading the panic.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
@@ -14,6 +14,7 @@ use super::clock::Clock;
 use super::node::{Control, NodeInput};
 use super::observe::history::History;
 use super::observe::{DropCause, Fate, MessageRecord, NodeFact, Observer};
+use super::peers::AddressBook;
 use super::timer::TimerInput;
 use super::view::{NodeState, ViewEvent, ViewHub};
 use crate::net::{Fabric, TcpTransport, Wire};
@@ -153,8 +154,13 @@ pub(crate) struct Shared {
     pub(crate) snapshot_threshold: u64,
     pub(crate) log_window: usize,
     /// With the TCP transport, each local node's endpoint, by `id - 1`
-    /// (`None` for a node of another process; empty on channels).
-    pub(crate) tcp: Vec<Option<TcpTransport<Wire>>>,
+    /// for every id up to [`MAX_NODES`](super::MAX_NODES) (unset for a
+    /// node of another process or one not started; empty on channels). A
+    /// node that joins sets its own.
+    pub(crate) tcp: Vec<OnceLock<TcpTransport<Wire>>>,
+    /// One node of a multi-process cluster: the addresses it learned from
+    /// its peers' hellos (see [`AddressBook`]). `None` otherwise.
+    pub(crate) book: Mutex<Option<AddressBook>>,
     /// Whether clients record their operations in `history`.
     pub(crate) record_history: bool,
 }
@@ -169,7 +175,7 @@ impl Shared {
         view: ViewHub,
         snapshot_threshold: u64,
         log_window: usize,
-        tcp: Vec<Option<TcpTransport<Wire>>>,
+        tcp: Vec<OnceLock<TcpTransport<Wire>>>,
         record_history: bool,
         teach: Teach,
     ) -> Shared {
@@ -201,6 +207,7 @@ impl Shared {
             snapshot_threshold,
             log_window,
             tcp,
+            book: Mutex::new(None),
             record_history,
         };
         shared.refresh_direct(&lock(&shared.fabric));
@@ -261,7 +268,17 @@ impl Shared {
     /// Node `id`'s TCP endpoint, if it runs here over TCP.
     pub(crate) fn transport(&self, id: NodeId) -> Option<&TcpTransport<Wire>> {
         let i = (id as usize).checked_sub(1)?;
-        self.tcp.get(i)?.as_ref()
+        self.tcp.get(i)?.get()
+    }
+
+    /// Whether the nodes reach each other over TCP.
+    pub(crate) fn is_tcp(&self) -> bool {
+        !self.tcp.is_empty()
+    }
+
+    /// Whether this is one node of a multi-process cluster.
+    pub(crate) fn is_remote(&self) -> bool {
+        lock(&self.book).is_some()
     }
 
     /// Whether the cluster was shut down.

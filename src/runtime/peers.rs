@@ -1,0 +1,236 @@
+//! The address book of one node of a multi-process cluster.
+//!
+//! A `raftlab node` knows its peers from `--peers`, but a node that joins
+//! later (`raftlab node --join`) is in nobody's list. So nodes introduce
+//! themselves: each sends [`Wire::Hello`] (its id and address) as the
+//! first frame of every connection it opens and again every few seconds,
+//! and a node that hears of a new id, or of a known id at a new address,
+//! points its transport there ([`TcpTransport::set_peer`]) and writes
+//! the address down in its data directory (`DIR/node-ID/peers`, written
+//! to a temporary name, synced and renamed). A node restarted with its
+//! original `--peers` reads that file and still reaches the nodes that
+//! joined after it started; `--peers` wins where both name an id, and the
+//! next Hello corrects a stale entry.
+//!
+//! The same file records the node's *bootstrap configuration*: the voters
+//! it used before its log named any configuration. An original member's
+//! is its `--peers`; a joining node's leaves itself out, so it never
+//! campaigns and waits for the leader to send it the log. It is written
+//! at the first start and read on every restart, so restarting a node
+//! with a different `--peers`, or without `--join`, does not change it.
+//!
+//! [`Wire::Hello`]: crate::net::Wire::Hello
+//! [`TcpTransport::set_peer`]: crate::net::TcpTransport::set_peer
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::RuntimeError;
+use super::membership::MAX_NODES;
+use super::shared::{Shared, lock};
+use super::view::NodeState;
+use crate::raft::NodeId;
+
+/// Name of the address book's file in a node's directory.
+pub const BOOK_FILE: &str = "peers";
+
+/// What one node knows of the cluster's addresses, and how it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddressBook {
+    /// Where it is kept (`None`: in memory only).
+    path: Option<PathBuf>,
+    /// The voters the node started with, before its log named any
+    /// configuration (empty: not known yet).
+    pub bootstrap: Vec<NodeId>,
+    /// Every known node's address, this node's own included.
+    pub addrs: BTreeMap<NodeId, SocketAddr>,
+}
+
+impl AddressBook {
+    /// An empty book kept at `path`.
+    pub fn new(path: Option<PathBuf>) -> AddressBook {
+        AddressBook {
+            path,
+            ..AddressBook::default()
+        }
+    }
+
+    /// Reads the book at `path`; an absent file is an empty book.
+    pub fn load(path: &Path) -> Result<AddressBook, RuntimeError> {
+        let bad = |reason: String| RuntimeError::AddressBook {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            // No file yet (or no directory: the storage reports that).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Ok(AddressBook::new(Some(path.to_path_buf())));
+            }
+            Err(e) => return Err(bad(e.to_string())),
+        };
+        let mut book = AddressBook::new(Some(path.to_path_buf()));
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            let at = |what: &str| bad(format!("line {}: {what}: '{line}'", n + 1));
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(ids) = line.strip_prefix("bootstrap") {
+                book.bootstrap = ids
+                    .split_whitespace()
+                    .map(|id| id.parse().ok().filter(|id| valid(*id)))
+                    .collect::<Option<Vec<NodeId>>>()
+                    .ok_or_else(|| at("bad node id"))?;
+                continue;
+            }
+            let (id, addr) = line.split_once('=').ok_or_else(|| at("not ID=IP:PORT"))?;
+            let id: NodeId = id
+                .trim()
+                .parse()
+                .ok()
+                .filter(|id| valid(*id))
+                .ok_or_else(|| at("bad node id"))?;
+            let addr: SocketAddr = addr.trim().parse().map_err(|_| at("bad address"))?;
+            book.addrs.insert(id, addr);
+        }
+        Ok(book)
+    }
+
+    /// Writes the book to its file, atomically: a temporary file, synced,
+    /// renamed over the old one. A book without a path is not written.
+    pub fn save(&self) -> Result<(), RuntimeError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let bad = |e: std::io::Error| RuntimeError::AddressBook {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        let mut text = String::from(
+            "# raftlab address book: the addresses this node learned, and the voters it\n\
+             # started with (its bootstrap configuration). Written by the node.\n",
+        );
+        let ids: Vec<String> = self.bootstrap.iter().map(ToString::to_string).collect();
+        let _ = writeln!(text, "bootstrap {}", ids.join(" "));
+        for (id, addr) in &self.addrs {
+            let _ = writeln!(text, "{id}={addr}");
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(bad)?;
+        }
+        let tmp = path.with_extension("tmp");
+        let mut file = std::fs::File::create(&tmp).map_err(bad)?;
+        file.write_all(text.as_bytes()).map_err(bad)?;
+        file.sync_all().map_err(bad)?;
+        std::fs::rename(&tmp, path).map_err(bad)?;
+        if let Some(dir) = path.parent()
+            && let Ok(dir) = std::fs::File::open(dir)
+        {
+            // Makes the rename durable where the system allows it.
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Whether `id` is a node id raftlab accepts (1 to 9).
+fn valid(id: NodeId) -> bool {
+    (1..=MAX_NODES as NodeId).contains(&id)
+}
+
+impl Shared {
+    /// Node `local` heard `Hello { id, addr }` on a connection from
+    /// `from`: a new or moved peer is linked and written down. Returns
+    /// what to log, if anything.
+    pub(crate) fn learn_peer(
+        &self,
+        local: NodeId,
+        id: NodeId,
+        addr: SocketAddr,
+        from: SocketAddr,
+    ) -> Option<String> {
+        if !valid(id) {
+            return Some(format!(
+                "ignored a hello from {from}: node id {id} is out of range (ids are 1 to {MAX_NODES})"
+            ));
+        }
+        let transport = self.transport(local)?;
+        if id == local {
+            return (addr != transport.local_addr()).then(|| {
+                format!("ignored a hello from {from} that claims to be this node (n{id} at {addr})")
+            });
+        }
+        let mut book = lock(&self.book);
+        let book = book.as_mut()?;
+        let before = transport.peer_addr(id);
+        if before == Some(addr) && book.addrs.get(&id) == Some(&addr) {
+            return None;
+        }
+        if let Err(e) = transport.set_peer(id, addr) {
+            return Some(format!("cannot link to n{id} at {addr}: {e}"));
+        }
+        {
+            let mut fabric = lock(&self.fabric);
+            if !fabric.ids().contains(&id) && fabric.add_node(id).is_ok() {
+                self.refresh_direct(&fabric);
+            }
+        }
+        if let Some(node) = self.node(id) {
+            node.set_state(NodeState::Up);
+        }
+        book.addrs.insert(id, addr);
+        let saved = match book.save() {
+            Ok(()) => String::new(),
+            Err(e) => format!(" (not saved: {e})"),
+        };
+        Some(match before {
+            None => format!("learned n{id}'s address {addr}{saved}"),
+            Some(old) if old != addr => format!("n{id} moved from {old} to {addr}{saved}"),
+            Some(_) => format!("wrote down n{id}'s address {addr}{saved}"),
+        })
+    }
+
+    /// Every known peer of node `local` (from its transport), with its
+    /// own address: for the `Members` answer.
+    pub(crate) fn known_addresses(&self, local: NodeId) -> BTreeMap<NodeId, SocketAddr> {
+        let Some(transport) = self.transport(local) else {
+            return BTreeMap::new();
+        };
+        let mut addrs = transport.peers();
+        addrs.insert(local, transport.local_addr());
+        addrs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_book_survives_a_round_trip_and_bad_files_are_errors() {
+        let dir = std::env::temp_dir().join(format!("raftlab-book-{}", std::process::id()));
+        let path = dir.join("node-4").join(BOOK_FILE);
+        assert_eq!(AddressBook::load(&path).unwrap().addrs.len(), 0);
+        let mut book = AddressBook::new(Some(path.clone()));
+        book.bootstrap = vec![1, 2, 3];
+        book.addrs.insert(1, "127.0.0.1:7001".parse().unwrap());
+        book.addrs.insert(4, "127.0.0.1:7004".parse().unwrap());
+        book.save().unwrap();
+        assert_eq!(AddressBook::load(&path).unwrap(), book);
+        for bad in ["12=127.0.0.1:1", "1=nowhere", "bootstrap 1 x", "junk"] {
+            std::fs::write(&path, bad).unwrap();
+            let e = AddressBook::load(&path).unwrap_err().to_string();
+            assert!(e.contains("line 1"), "{bad}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
