@@ -268,24 +268,29 @@ impl Cluster {
 /// Raft's refusals of a change as the runtime's own errors.
 pub(crate) fn typed(e: RuntimeError) -> RuntimeError {
     match e {
-        RuntimeError::Raft(RaftError::AlreadyMember { id, voter }) => {
-            RuntimeError::AlreadyMember { id, voter }
-        }
-        RuntimeError::Raft(RaftError::ChangeInProgress { index }) => {
-            RuntimeError::ChangeInFlight { index }
-        }
-        RuntimeError::Raft(RaftError::LearnerBehind {
+        RuntimeError::Raft(e) => change_refusal(e),
+        e => e,
+    }
+}
+
+/// Raft's refusal of a membership change as the runtime's error, whose
+/// words the dashboards show (the simulated one too).
+pub fn change_refusal(e: RaftError) -> RuntimeError {
+    match e {
+        RaftError::AlreadyMember { id, voter } => RuntimeError::AlreadyMember { id, voter },
+        RaftError::ChangeInProgress { index } => RuntimeError::ChangeInFlight { index },
+        RaftError::LearnerBehind {
             id,
             match_index,
             commit,
-        }) => RuntimeError::LearnerBehind {
+        } => RuntimeError::LearnerBehind {
             id,
             match_index,
             commit,
         },
-        RuntimeError::Raft(RaftError::LastVoter(id)) => RuntimeError::LastVoter(id),
-        RuntimeError::Raft(RaftError::UnknownNode(id)) => RuntimeError::NotMember(id),
-        RuntimeError::Raft(RaftError::InvalidNodeId(id)) => RuntimeError::NodeIdOutOfRange(id),
-        e => e,
+        RaftError::LastVoter(id) => RuntimeError::LastVoter(id),
+        RaftError::UnknownNode(id) => RuntimeError::NotMember(id),
+        RaftError::InvalidNodeId(id) => RuntimeError::NodeIdOutOfRange(id),
+        e => RuntimeError::Raft(e),
     }
 }

@@ -63,7 +63,7 @@ pub(crate) use bugs::with as bugs_with;
 pub use client::Client;
 pub use cluster::{Cluster, MemberOptions};
 pub use config::{ClusterConfig, StorageFactory, Transport};
-pub use membership::{CHANGE_WAIT, MAX_NODES};
+pub use membership::{CHANGE_WAIT, MAX_NODES, change_refusal};
 pub use observe::history::HISTORY_CAPACITY;
 pub use peers::{AddressBook, BOOK_FILE};
 pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};

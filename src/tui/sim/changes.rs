@@ -14,7 +14,7 @@
 //! time, as the live dashboard retries, and then refused ("no leader").
 
 use crate::raft::{ConfChange, Index, Membership, RaftError};
-use crate::runtime::{CHANGE_WAIT, RuntimeError};
+use crate::runtime::{CHANGE_WAIT, RuntimeError, change_refusal};
 use crate::sim::{Sim, SimError};
 use crate::tui::driver::Request;
 
@@ -226,24 +226,10 @@ fn refusal(e: SimError) -> String {
         SimError::NoLeader => RuntimeError::NoLeader,
         SimError::UnknownNode(id) => RuntimeError::UnknownNode(id),
         SimError::NodeDown(id) => RuntimeError::NodeDown(id),
-        SimError::Raft(RaftError::AlreadyMember { id, voter }) => {
-            RuntimeError::AlreadyMember { id, voter }
-        }
-        SimError::Raft(RaftError::ChangeInProgress { index }) => {
-            RuntimeError::ChangeInFlight { index }
-        }
-        SimError::Raft(RaftError::LearnerBehind {
-            id,
-            match_index,
-            commit,
-        }) => RuntimeError::LearnerBehind {
-            id,
-            match_index,
-            commit,
+        SimError::Raft(e) => match change_refusal(e) {
+            RuntimeError::Raft(e) => return SimError::Raft(e).to_string(),
+            live => live,
         },
-        SimError::Raft(RaftError::LastVoter(id)) => RuntimeError::LastVoter(id),
-        SimError::Raft(RaftError::UnknownNode(id)) => RuntimeError::NotMember(id),
-        SimError::Raft(RaftError::InvalidNodeId(id)) => RuntimeError::NodeIdOutOfRange(id),
         other => return other.to_string(),
     };
     live.to_string()
