@@ -28,11 +28,16 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     }
     let buf = frame.buffer_mut();
     let rows = (inner.height - 1) as usize;
-    // Long lines wrap (at spaces where they can) so an error is read
-    // whole; the newest rows stay in sight.
+    // An answer's first line wraps (at spaces where it can) so an error is
+    // read whole; the rows of a list an answer goes on with keep one row
+    // each, cut at the edge, so the list stays in sight. The newest rows
+    // show.
     let width = inner.width as usize;
     let mut shown_rows = Vec::new();
+    let mut after_command = true;
     for line in app.console.transcript() {
+        let wraps = after_command || line.kind == LineKind::Command;
+        after_command = line.kind == LineKind::Command;
         let (prefix, style) = match line.kind {
             LineKind::Command => (theme.prompt(), theme.key()),
             LineKind::Ok => ("  ", theme.ok()),
@@ -43,8 +48,12 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
             LineKind::Error => format!("{prefix}error: {}", line.text),
             _ => format!("{prefix}{}", line.text),
         };
-        for row in wrap(&text, width, "    ") {
-            shown_rows.push((row, style));
+        if wraps {
+            for row in wrap(&text, width, "    ") {
+                shown_rows.push((row, style));
+            }
+        } else {
+            shown_rows.push((text, style));
         }
     }
     let start = shown_rows.len().saturating_sub(rows);
