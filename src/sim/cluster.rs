@@ -87,6 +87,10 @@ pub struct Sim {
     pub(super) last_leader: Option<NodeId>,
     /// Leader churn will crash the leader at its next client command.
     pub(super) churn_armed: bool,
+    /// The network track's fault is on (until its `NetEnd`).
+    pub(super) net_fault_active: bool,
+    /// The reconfiguration race under way, if any.
+    pub(super) race: Option<super::reconfig::Race>,
     /// Messages each node sent and received, at `id - 1`.
     pub(super) traffic: Vec<(u64, u64)>,
     /// Events recorded for a watcher (`Sim::observe`); `None`: not watched.
@@ -152,6 +156,8 @@ impl Sim {
             violation: None,
             last_leader: None,
             churn_armed: false,
+            net_fault_active: false,
+            race: None,
             observed: None,
             on_send: None,
             traffic: Vec::new(),
