@@ -24,6 +24,8 @@
 //!
 //! While a race is on, the network track waits (and a race waits for the
 //! network track's fault to end), so the race's partition stays as placed.
+//! The race draws from an RNG of its own, so turning it on does not change
+//! the other tracks' choices.
 
 use rand::RngExt;
 
@@ -81,16 +83,16 @@ impl Sim {
         // keeps a majority of the configuration and can elect.
         let n = config.voters.len();
         let max_a = n - config.quorum();
-        let size_a = self.fault_rng.random_range(1..=max_a);
+        let size_a = self.race_rng.random_range(1..=max_a);
         let mut others: Vec<NodeId> = config.voters.iter().filter(|&v| v != leader).collect();
-        shuffle(&mut others, &mut self.fault_rng);
+        shuffle(&mut others, &mut self.race_rng);
         let mut side_a = NodeSet::of([leader]);
         for &v in &others[..size_a - 1] {
             side_a.insert(v);
         }
         // Everyone else (learners, removed nodes) lands on a random side.
         for id in self.node_ids() {
-            if !config.is_voter(id) && self.fault_rng.random_bool(0.5) {
+            if !config.is_voter(id) && self.race_rng.random_bool(0.5) {
                 side_a.insert(id);
             }
         }
@@ -118,7 +120,7 @@ impl Sim {
             side_a,
             touched,
         });
-        let at = self.now + self.fault_rng.random_range(SECOND_STEP_US);
+        let at = self.now + self.race_rng.random_range(SECOND_STEP_US);
         let step = FaultStep::RaceSecond { retries: RETRIES };
         self.queue.push(at, Event::Fault(step));
         Ok(())
@@ -135,7 +137,7 @@ impl Sim {
             .iter()
             .filter(|&l| side_a.contains(l))
             .collect();
-        if !learners.is_empty() && self.fault_rng.random_bool(0.5) {
+        if !learners.is_empty() && self.race_rng.random_bool(0.5) {
             let change = ConfChange::Promote(self.pick_id(&learners));
             if let Ok(m) = next.apply(change) {
                 changes.push(change);
@@ -147,7 +149,7 @@ impl Sim {
             .iter()
             .filter(|&v| !side_a.contains(v))
             .collect();
-        shuffle(&mut outside, &mut self.fault_rng);
+        shuffle(&mut outside, &mut self.race_rng);
         for v in outside {
             let majority = next.has_quorum(side_a.iter());
             if majority && !changes.is_empty() {
@@ -186,7 +188,7 @@ impl Sim {
             }
             result => self.race_outcome(change, result)?,
         }
-        if self.fault_rng.random_bool(0.5)
+        if self.race_rng.random_bool(0.5)
             && let Some(config) = self.membership()
             && let Some(second) = self.disjoint_change(config, &race, Some(change.node()))
         {
@@ -231,7 +233,7 @@ impl Sim {
         if options.is_empty() {
             return None;
         }
-        Some(options[self.fault_rng.random_range(0..options.len())])
+        Some(options[self.race_rng.random_range(0..options.len())])
     }
 
     /// Step 3: the partition ends.
@@ -254,7 +256,7 @@ impl Sim {
     }
 
     fn race_heal_later(&mut self) -> Result<(), Violation> {
-        let at = self.now + self.fault_rng.random_range(HEAL_US);
+        let at = self.now + self.race_rng.random_range(HEAL_US);
         self.queue.push(at, Event::Fault(FaultStep::RaceHeal));
         Ok(())
     }
@@ -296,17 +298,17 @@ impl Sim {
     /// Tries to start the race again shortly: the cluster had no leader,
     /// too few voters, or the network track held the links.
     fn race_start_soon(&mut self) {
-        let at = self.now + self.fault_rng.random_range(RETRY_START_US);
+        let at = self.now + self.race_rng.random_range(RETRY_START_US);
         self.queue.push(at, Event::Fault(FaultStep::RaceStart));
     }
 
     fn race_gap(&mut self) -> u64 {
         let mean = self.opts.faults.mean_gap_us.max(1) * RACE_GAP_FACTOR;
-        self.fault_rng.random_range(0..2 * mean)
+        self.race_rng.random_range(0..2 * mean)
     }
 
     fn pick_id(&mut self, ids: &[NodeId]) -> NodeId {
-        ids[self.fault_rng.random_range(0..ids.len())]
+        ids[self.race_rng.random_range(0..ids.len())]
     }
 }
 
