@@ -295,3 +295,46 @@ fn t50_clients_stay_linearizable_across_changes() {
     let verdict = check(&history);
     assert!(matches!(verdict, Ok(Verdict::Linearizable)), "{verdict:?}");
 }
+
+#[test]
+fn t60_grow_live_from_one_node_to_nine() {
+    // The promise: the cluster can grow from 1 to 9 nodes live.
+    // One node at a time joins as a learner and is promoted; writes and
+    // reads work after every step, and every node ends up holding them.
+    let cluster = start_fast(1, 86);
+    leader(&cluster);
+    let mut client = cluster.client();
+    put_ok(client.put("k1", "1", OP));
+    for id in 2..=9 {
+        let added = cluster.add_learner(id);
+        assert!(added.is_ok(), "add {id}: {added:?}");
+        promote(&cluster, id);
+        let want: Vec<NodeId> = (1..=id).collect();
+        assert_eq!(voters(&cluster), want, "after promoting {id}");
+        put_ok(client.put(&format!("k{id}"), &id.to_string(), OP));
+        assert_eq!(client.get("k1", OP), value("1"), "after promoting {id}");
+        assert_eq!(
+            client.get(&format!("k{id}"), OP),
+            value(&id.to_string()),
+            "after promoting {id}"
+        );
+    }
+    assert_eq!(voters(&cluster), (1..=9).collect::<Vec<NodeId>>());
+    assert_eq!(cluster.ids(), (1..=9).collect::<Vec<NodeId>>());
+    let view = wait_for(&cluster, "all nine nodes applied every write", |v| {
+        let commit = v.leader().and_then(|l| v.node(l)).map_or(0, |n| n.commit);
+        commit > 0 && (1..=9).all(|id| v.node(id).is_some_and(|n| n.applied >= commit))
+    });
+    assert_eq!(view.nodes.len(), 9);
+    // Nine voters: a quorum of five. Kill four and the cluster still serves.
+    let l = leader(&cluster);
+    for id in (1..=9).filter(|&i| i != l).take(4) {
+        assert_eq!(cluster.kill(id), Ok(()));
+    }
+    put_ok(client.put("after", "nine", OP));
+    assert_eq!(client.get("k9", OP), value("9"));
+    assert!(matches!(
+        check(&cluster.history()),
+        Ok(Verdict::Linearizable)
+    ));
+}

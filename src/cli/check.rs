@@ -28,7 +28,8 @@ pub struct RunArgs {
     pub nodes: usize,
     /// Faults to inject: `all`, `none`, or a comma-separated list of crash,
     /// partition, isolate, bridge, oneway, loss, delay, duplicate, crashpoint,
-    /// churn, membership.
+    /// churn, membership, reconfig (membership changes raced against a
+    /// partition and a change of leader).
     #[arg(long, default_value = "all")]
     pub faults: String,
     /// Client operations per run (spread over the run's duration).

@@ -4,6 +4,20 @@ use serde::{Deserialize, Serialize};
 
 use super::{NodeId, Ticks};
 
+/// The default of [`Config::max_append_bytes`]: 1 MiB. An `Append` of a
+/// full budget stays far below the TCP transport's frame limit (16 MiB,
+/// `net::DEFAULT_MAX_FRAME`) — the entries' own headers add a few bytes
+/// each, and one oversized entry sent alone is the only way past it —
+/// while a follower catching up still gets a megabyte per round trip and
+/// per in-flight slot (`max_inflight` × 1 MiB in flight). Smaller appends
+/// also keep a leader's heartbeats and votes from queueing behind one huge
+/// frame on a slow link.
+pub const DEFAULT_MAX_APPEND_BYTES: usize = 1 << 20;
+
+fn default_max_append_bytes() -> usize {
+    DEFAULT_MAX_APPEND_BYTES
+}
+
 /// Settings of one node. Times are in ticks; the driver decides how long a
 /// tick lasts (10 ms in the live cluster and the simulator).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +38,11 @@ pub struct Config {
     pub heartbeat_interval: Ticks,
     /// Most entries carried by one `Append` (default 64).
     pub max_append_entries: usize,
+    /// Most payload bytes (the commands' bytes) carried by one `Append`
+    /// (default 1 MiB, [`DEFAULT_MAX_APPEND_BYTES`]). An entry larger than
+    /// this on its own still goes, alone, so the log always moves on.
+    #[serde(default = "default_max_append_bytes")]
+    pub max_append_bytes: usize,
     /// Most `Append` messages with entries in flight to one follower before
     /// the leader waits for answers (default 4).
     pub max_inflight: usize,
@@ -136,6 +155,7 @@ impl Config {
             election_timeout_max: 30,
             heartbeat_interval: 5,
             max_append_entries: 64,
+            max_append_bytes: DEFAULT_MAX_APPEND_BYTES,
             max_inflight: 4,
             snapshot_chunk_bytes: 16 * 1024,
             pre_vote: true,
@@ -173,10 +193,13 @@ impl Config {
                 self.heartbeat_interval, self.election_timeout_min
             )));
         }
-        if self.max_append_entries == 0 || self.max_inflight == 0 || self.snapshot_chunk_bytes == 0
+        if self.max_append_entries == 0
+            || self.max_append_bytes == 0
+            || self.max_inflight == 0
+            || self.snapshot_chunk_bytes == 0
         {
             return Err(InvalidConfig(
-                "max_append_entries, max_inflight and snapshot_chunk_bytes must be at least 1"
+                "max_append_entries, max_append_bytes, max_inflight and snapshot_chunk_bytes must be at least 1"
                     .into(),
             ));
         }

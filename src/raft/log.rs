@@ -130,6 +130,21 @@ impl RaftLog {
         &self.entries[(from - base) as usize..=(to - base) as usize]
     }
 
+    /// The last index of the longest run from `from` to at most `to` whose
+    /// payloads add up to no more than `max_bytes` — but at least `from`
+    /// itself, however large, so a too-big entry still goes alone. `to`
+    /// when `from > to` (nothing to send).
+    pub fn end_within_bytes(&self, from: Index, to: Index, max_bytes: usize) -> Index {
+        let mut total = 0usize;
+        for entry in self.slice(from, to) {
+            total = total.saturating_add(entry.data.payload_len());
+            if total > max_bytes && entry.index > from {
+                return entry.index - 1;
+            }
+        }
+        to
+    }
+
     /// Appends one entry at the end; its index must be `last_index() + 1`.
     pub fn push(&mut self, entry: Entry) {
         debug_assert_eq!(entry.index, self.last_index() + 1);

@@ -40,6 +40,18 @@ pub enum EntryData {
     },
 }
 
+impl EntryData {
+    /// The bytes an `Append` budget counts for this entry: a command's
+    /// length; a no-op or a configuration change counts as nothing (they
+    /// are a few bytes, and the entry count bounds them).
+    pub fn payload_len(&self) -> usize {
+        match self {
+            EntryData::Command(bytes) => bytes.len(),
+            EntryData::Noop | EntryData::Config { .. } => 0,
+        }
+    }
+}
+
 /// A command's bytes, shared rather than copied: an entry is cloned into
 /// the storage write, into each follower's `Append` and into the stores'
 /// logs, and each clone of a `Payload` is a reference count, not a copy.

@@ -46,7 +46,7 @@ mod message;
 mod node;
 mod output;
 
-pub use config::{Bugs, Config};
+pub use config::{Bugs, Config, DEFAULT_MAX_APPEND_BYTES};
 pub use log::RaftLog;
 pub use membership::{ConfChange, Membership, NodeSet};
 pub use message::{Body, Entry, EntryData, Message, Payload};

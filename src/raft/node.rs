@@ -1167,6 +1167,7 @@ impl Node {
     fn send_append(&mut self, to: NodeId) {
         let last_index = self.log.last_index();
         let max_entries = self.config.max_append_entries as Index;
+        let max_bytes = self.config.max_append_bytes;
         let max_inflight = self.config.max_inflight;
         let commit = self.commit;
         loop {
@@ -1195,6 +1196,7 @@ impl Node {
                 return self.send_snapshot_chunk(to);
             };
             let upto = (prev_index + max_entries).min(last_index);
+            let upto = self.log.end_within_bytes(prev_index + 1, upto, max_bytes);
             let entries = self.log.slice(prev_index + 1, upto).to_vec();
             peer.inflight += 1;
             if !peer.probing {

@@ -308,6 +308,68 @@ fn appends_are_batched_and_bounded_in_flight() {
     assert!(appends.iter().all(|&n| n <= config.max_append_entries));
 }
 
+#[test]
+fn big_entries_are_split_over_appends_within_the_byte_budget() {
+    let mut net = Net::with(3, |mut c| {
+        c.max_append_bytes = 1000;
+        c
+    });
+    let leader = net.elect();
+    let behind = (1..=3).find(|&id| id != leader).unwrap();
+    // While one follower is cut off, the leader and the other commit nine
+    // 400-byte entries, one of 3000 bytes (over the budget on its own) and
+    // three small ones.
+    net.isolate(behind);
+    let mut sizes = vec![400; 9];
+    sizes.push(3000);
+    sizes.extend([10, 10, 10]);
+    let mut last = 0;
+    for (i, &size) in sizes.iter().enumerate() {
+        last = net.propose(leader, &vec![i as u8; size]);
+    }
+    assert_eq!(net.node(leader).commit_index(), last);
+    // Reconnected, it catches up through several appends, none over the
+    // budget unless it carries one entry alone.
+    net.heal();
+    net.sent.clear();
+    net.tick_all(30);
+    let appends: Vec<(usize, usize)> = net
+        .sent
+        .iter()
+        .filter(|m| m.from == leader && m.to == behind)
+        .filter_map(|m| match &m.body {
+            Body::Append { entries, .. } if !entries.is_empty() => Some((
+                entries.len(),
+                entries.iter().map(|e| e.data.payload_len()).sum(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert!(appends.len() >= 6, "{appends:?}");
+    assert!(
+        appends.iter().all(|&(n, bytes)| bytes <= 1000 || n == 1),
+        "{appends:?}"
+    );
+    assert!(appends.contains(&(1, 3000)), "{appends:?}");
+    assert!(appends.contains(&(2, 800)), "{appends:?}");
+    assert_eq!(net.node(behind).commit_index(), last);
+    let applied: Vec<usize> = net.applied[&behind]
+        .iter()
+        .filter_map(|e| match &e.data {
+            EntryData::Command(bytes) => Some(bytes.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(applied, sizes);
+}
+
+#[test]
+fn the_byte_budget_must_be_above_zero() {
+    let mut c = config(1, 3);
+    c.max_append_bytes = 0;
+    assert!(matches!(c.validate(), Err(RaftError::InvalidConfig(_))));
+}
+
 /// A batch of proposals is the same log as the same proposals one by one,
 /// sent to each follower in one append instead of one per command; on a
 /// follower the batch is refused whole, naming the leader.

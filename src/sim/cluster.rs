@@ -26,6 +26,9 @@ use super::events::Event;
 /// How long a node stopped by a disk error stays down, in µs.
 const REBOOT_AFTER_DISK_ERROR_US: std::ops::Range<u64> = 10_000..200_000;
 
+/// Mixed into the seed for the `reconfig` nemesis's own RNG.
+const RACE_RNG_SALT: u64 = 0x7265_636f_6e66_6967;
+
 /// How many recent events a violation shows.
 const RECENT_EVENTS: usize = 40;
 
@@ -65,6 +68,9 @@ pub struct Sim {
     pub(super) net_rng: ChaCha8Rng,
     /// The fault schedule's choices.
     pub(super) fault_rng: ChaCha8Rng,
+    /// The `reconfig` nemesis's choices (its own, so that turning it on
+    /// leaves the other tracks' draws as they were).
+    pub(super) race_rng: ChaCha8Rng,
     /// Client operations, targets and think times.
     pub(super) client_rng: ChaCha8Rng,
     /// The keys background clients use, `k0..k{keys-1}`, named once.
@@ -87,6 +93,10 @@ pub struct Sim {
     pub(super) last_leader: Option<NodeId>,
     /// Leader churn will crash the leader at its next client command.
     pub(super) churn_armed: bool,
+    /// The network track's fault is on (until its `NetEnd`).
+    pub(super) net_fault_active: bool,
+    /// The reconfiguration race under way, if any.
+    pub(super) race: Option<super::reconfig::Race>,
     /// Messages each node sent and received, at `id - 1`.
     pub(super) traffic: Vec<(u64, u64)>,
     /// Events recorded for a watcher (`Sim::observe`); `None`: not watched.
@@ -105,6 +115,7 @@ impl Sim {
         let mut master_rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut derive = || ChaCha8Rng::seed_from_u64(master_rng.next_u64());
         let (net_rng, fault_rng, client_rng) = (derive(), derive(), derive());
+        let race_rng = ChaCha8Rng::seed_from_u64(opts.seed ^ RACE_RNG_SALT);
         let mut nodes = Vec::with_capacity(ids.len());
         let mut queue = EventQueue::default();
         for &id in &ids {
@@ -138,6 +149,7 @@ impl Sim {
             master_rng,
             net_rng,
             fault_rng,
+            race_rng,
             client_rng,
             key_names,
             checker: Checker::default(),
@@ -152,6 +164,8 @@ impl Sim {
             violation: None,
             last_leader: None,
             churn_armed: false,
+            net_fault_active: false,
+            race: None,
             observed: None,
             on_send: None,
             traffic: Vec::new(),

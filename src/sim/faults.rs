@@ -4,8 +4,10 @@
 //! two independent tracks, each one fault at a time: a *crash* track (crash
 //! a random up node, restart it after a while) and a *network* track (a
 //! random partition, isolation, bridge, one-way cuts, loss, delay or
-//! duplication, undone by resetting the fabric), and with `membership` a
-//! third, of membership changes (see `membership.rs`). After each fault ends the
+//! duplication, undone by resetting the fabric), with `membership` a
+//! third, of membership changes (see `membership.rs`), and with `reconfig`
+//! a fourth, of membership changes raced against a partition (see
+//! `reconfig.rs`). After each fault ends the
 //! track stays calm for a random gap, so the cluster gets windows in which
 //! it can elect a leader and make progress. All choices come from the
 //! simulation's seed.
@@ -51,11 +53,16 @@ pub enum FaultKind {
     /// remove a voter (a crashed one, the leader or any), add a removed node
     /// back — replacing a crashed node is a removal and an addition.
     Membership,
+    /// The membership nemesis: cut the leader off with a minority, have it
+    /// propose back to back the changes that would make that minority a
+    /// majority, let the majority elect a leader that changes other nodes,
+    /// then heal (see `reconfig.rs`).
+    Reconfig,
 }
 
 impl FaultKind {
     /// Every kind, in the order of their names.
-    pub const ALL: [FaultKind; 11] = [
+    pub const ALL: [FaultKind; 12] = [
         FaultKind::Crash,
         FaultKind::Partition,
         FaultKind::Isolate,
@@ -67,6 +74,7 @@ impl FaultKind {
         FaultKind::CrashPoint,
         FaultKind::Churn,
         FaultKind::Membership,
+        FaultKind::Reconfig,
     ];
 
     /// The name used on the command line (`--faults crash,partition`).
@@ -83,6 +91,7 @@ impl FaultKind {
             FaultKind::CrashPoint => "crashpoint",
             FaultKind::Churn => "churn",
             FaultKind::Membership => "membership",
+            FaultKind::Reconfig => "reconfig",
         }
     }
 
@@ -97,7 +106,11 @@ impl FaultKind {
     fn is_network(self) -> bool {
         !matches!(
             self,
-            FaultKind::Crash | FaultKind::Churn | FaultKind::CrashPoint | FaultKind::Membership
+            FaultKind::Crash
+                | FaultKind::Churn
+                | FaultKind::CrashPoint
+                | FaultKind::Membership
+                | FaultKind::Reconfig
         )
     }
 }
@@ -210,6 +223,16 @@ pub(super) enum FaultStep {
     Reboot(NodeId),
     /// A step of the membership track.
     MemberChange,
+    /// Start a reconfiguration race (the `reconfig` nemesis).
+    RaceStart,
+    /// The race's second step: the majority's leader changes other nodes;
+    /// asked again up to `retries` times while it is not ready.
+    RaceSecond {
+        /// Attempts left.
+        retries: u8,
+    },
+    /// End the race's partition.
+    RaceHeal,
 }
 
 impl FaultStep {
@@ -224,6 +247,9 @@ impl FaultStep {
             FaultStep::ChurnTick { until } => 6 + (until << 8),
             FaultStep::Reboot(id) => 7 + (id << 8),
             FaultStep::MemberChange => 8,
+            FaultStep::RaceStart => 9,
+            FaultStep::RaceSecond { retries } => 10 + ((retries as u64) << 8),
+            FaultStep::RaceHeal => 11,
         }
     }
 }
@@ -246,6 +272,9 @@ impl Sim {
         if self.opts.faults.kinds.contains(&FaultKind::Membership) {
             let gap = self.fault_gap();
             self.schedule_membership(gap);
+        }
+        if self.opts.faults.kinds.contains(&FaultKind::Reconfig) {
+            self.schedule_race_start();
         }
     }
 
@@ -279,7 +308,13 @@ impl Sim {
                 let at = self.now + self.fault_gap();
                 self.queue.push(at, Event::Fault(FaultStep::CrashStart));
             }
+            FaultStep::NetStart if self.race.is_some() => {
+                // A reconfiguration race owns the links until it heals.
+                let at = self.now + self.fault_gap();
+                self.queue.push(at, Event::Fault(FaultStep::NetStart));
+            }
             FaultStep::NetStart => {
+                self.net_fault_active = true;
                 self.stats.faults += 1;
                 let text = self.inject_network_fault();
                 self.note(Note::Text(format!("fault: {text} [{}]", self.fabric)));
@@ -287,6 +322,7 @@ impl Sim {
                 self.queue.push(at, Event::Fault(FaultStep::NetEnd));
             }
             FaultStep::NetEnd => {
+                self.net_fault_active = false;
                 self.fabric.reset();
                 self.note(Note::Text("fault over: network healed".to_string()));
                 let at = self.now + self.fault_gap();
@@ -311,6 +347,9 @@ impl Sim {
                 let gap = self.fault_gap();
                 self.schedule_membership(gap);
             }
+            FaultStep::RaceStart => self.race_start()?,
+            FaultStep::RaceSecond { retries } => self.race_second(retries)?,
+            FaultStep::RaceHeal => self.race_heal(),
             FaultStep::ChurnTick { until } => {
                 if self.now >= until {
                     self.end_churn()?;
@@ -566,7 +605,7 @@ mod tests {
         assert_eq!(s.names(), "crash,partition,loss");
         assert_eq!(FaultSchedule::parse(&s.names()).unwrap(), s);
         assert_eq!(FaultSchedule::parse("none").unwrap().names(), "none");
-        assert_eq!(FaultSchedule::parse("all").unwrap().kinds.len(), 11);
+        assert_eq!(FaultSchedule::parse("all").unwrap().kinds.len(), 12);
         assert!(matches!(
             FaultSchedule::parse("crash,flood"),
             Err(SimError::UnknownFault(name)) if name == "flood"

@@ -22,7 +22,8 @@
 //!
 //! Files: `cluster.rs` (the `Sim` and its public API), `driver.rs` (the
 //! event loop and how a node's output is carried out), `clients.rs`,
-//! `faults.rs`, `invariants.rs`, `events.rs`, `stats.rs`, `observe.rs` (what
+//! `faults.rs`, `membership.rs`, `reconfig.rs` (the membership nemesis),
+//! `invariants.rs`, `events.rs`, `stats.rs`, `observe.rs` (what
 //! a dashboard watching a run reads).
 
 mod clients;
@@ -33,6 +34,7 @@ mod faults;
 pub mod invariants;
 mod membership;
 mod observe;
+mod reconfig;
 mod stats;
 
 pub use cluster::Sim;
@@ -117,7 +119,7 @@ pub enum SimError {
     NoLeader,
     /// A fault name `FaultSchedule::parse` does not know.
     #[error(
-        "unknown fault {0:?} (known: crash, partition, isolate, bridge, oneway, loss, delay, duplicate, crashpoint, churn, membership, all, none)"
+        "unknown fault {0:?} (known: crash, partition, isolate, bridge, oneway, loss, delay, duplicate, crashpoint, churn, membership, reconfig, all, none)"
     )]
     UnknownFault(String),
     /// The Raft node refused.

@@ -51,6 +51,8 @@ pub struct SimStats {
     pub membership_changes: u64,
     /// Membership changes refused because another was still in flight.
     pub changes_refused: u64,
+    /// Reconfiguration races the `reconfig` nemesis started.
+    pub races: u64,
 }
 
 impl fmt::Display for SimStats {

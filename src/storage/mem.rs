@@ -78,6 +78,16 @@ impl MemStorage {
             apply(&mut self.synced, &op);
         }
         self.pending.clear();
+        // A crash between saving a snapshot and compacting the log to it
+        // leaves the log behind; recovery finishes the compaction, as the
+        // file store's does. Left undone, a log that conflicts with the
+        // snapshot would be dropped whole at every load — with whatever
+        // was appended after the snapshot since.
+        if let Some(meta) = self.snapshots.last().map(|s| s.meta)
+            && let Some(kind) = self.synced.compact_kind(meta)
+        {
+            self.synced.apply_compact(meta, kind);
+        }
         self.current = self.synced.clone();
         self.fail_write = false;
         self.fail_sync = false;

@@ -206,6 +206,35 @@ fn conformance<S: Storage>(mut s: S, reopen: impl Fn(S) -> S) {
     assert!(matches!(s.load(), Err(StorageError::Inconsistent { .. })));
 }
 
+/// A follower saves a leader's snapshot that conflicts with its log and
+/// crashes before compacting; after the restart it appends past the
+/// snapshot. Those entries must survive the next restart: recovery
+/// finishes the interrupted compaction instead of letting every later
+/// load drop the conflicting log — and what followed it — whole.
+fn interrupted_install<S: Storage>(mut s: S, reopen: impl Fn(S) -> S) {
+    s.append(&write(1, 1, 10)).unwrap();
+    s.sync().unwrap();
+    s.save_snapshot(&snap(10, 2)).unwrap();
+    let mut s = reopen(s);
+    let durable = s.load().unwrap();
+    assert_eq!(
+        durable.snapshot.map(|x| x.meta),
+        Some(SnapshotMeta::at(10, 2))
+    );
+    assert_eq!(durable.entries, vec![]);
+    s.append(&write(11, 2, 3)).unwrap();
+    s.sync().unwrap();
+    let s = reopen(s);
+    assert_eq!(s.load().unwrap().entries, write(11, 2, 3).entries);
+}
+
+#[test]
+fn an_interrupted_snapshot_install_loses_nothing_appended_after_it() {
+    interrupted_install(MemStorage::new(), reopen_mem);
+    let dir = TempDir::new("interrupted-install");
+    interrupted_install(open_file(&dir.0), reopen_file);
+}
+
 #[test]
 fn conformance_mem() {
     conformance(MemStorage::new(), reopen_mem);

@@ -133,3 +133,41 @@ fn membership_runs_replay_exactly() {
     o.faults = FaultSchedule::parse("membership,crash").unwrap();
     assert_eq!(run_hash(o.clone(), 3_000_000), run_hash(o, 3_000_000));
 }
+
+#[test]
+fn reconfiguration_races_keep_invariants() {
+    let mut races = 0;
+    for seed in 0..6 {
+        let mut o = busy(seed);
+        o.faults = FaultSchedule::parse("reconfig,membership,crash").unwrap();
+        let mut sim = Sim::new(o).unwrap();
+        if let Err(v) = sim.run_for(5_000_000) {
+            panic!("{v}");
+        }
+        if let Err(v) = sim.check_history() {
+            panic!("{v}");
+        }
+        let s = sim.stats();
+        assert!(s.ops_ok > 0, "seed {seed}: {s}");
+        races += s.races;
+    }
+    assert!(races >= 6, "only {races} races");
+}
+
+#[test]
+fn a_reconfiguration_race_catches_two_changes_in_flight() {
+    let mut o = busy(1);
+    o.faults = FaultSchedule::parse("reconfig").unwrap();
+    o.bugs.two_changes_in_flight = true;
+    let mut sim = Sim::new(o).unwrap();
+    let v = sim.run_for(10_000_000).unwrap_err();
+    assert_eq!(v.invariant, "leader completeness", "{v}");
+    assert!(sim.stats().races >= 1);
+}
+
+#[test]
+fn reconfiguration_races_replay_exactly() {
+    let mut o = busy(22);
+    o.faults = FaultSchedule::parse("reconfig,partition,crash").unwrap();
+    assert_eq!(run_hash(o.clone(), 3_000_000), run_hash(o, 3_000_000));
+}
