@@ -107,23 +107,31 @@ fn bad_changes_are_refused_and_harm_nothing() {
     sim.check_history().unwrap();
 }
 
+/// Runs seeds 0 to 5 with `faults` for 5 s each, every invariant and the
+/// history checked; returns their stats.
+fn six_checked_runs(faults: &str) -> Vec<crate::sim::SimStats> {
+    (0..6)
+        .map(|seed| {
+            let mut o = busy(seed);
+            o.faults = FaultSchedule::parse(faults).unwrap();
+            let mut sim = Sim::new(o).unwrap();
+            if let Err(v) = sim.run_for(5_000_000) {
+                panic!("{v}");
+            }
+            if let Err(v) = sim.check_history() {
+                panic!("{v}");
+            }
+            let s = sim.stats();
+            assert!(s.ops_ok > 0, "seed {seed}: {s}");
+            s.clone()
+        })
+        .collect()
+}
+
 #[test]
 fn runs_with_membership_changes_keep_invariants() {
-    let mut changes = 0;
-    for seed in 0..6 {
-        let mut o = busy(seed);
-        o.faults = FaultSchedule::parse("membership,crash,partition").unwrap();
-        let mut sim = Sim::new(o).unwrap();
-        if let Err(v) = sim.run_for(5_000_000) {
-            panic!("{v}");
-        }
-        if let Err(v) = sim.check_history() {
-            panic!("{v}");
-        }
-        let s = sim.stats();
-        assert!(s.ops_ok > 0, "seed {seed}: {s}");
-        changes += s.membership_changes;
-    }
+    let stats = six_checked_runs("membership,crash,partition");
+    let changes: u64 = stats.iter().map(|s| s.membership_changes).sum();
     assert!(changes >= 6, "only {changes} membership changes");
 }
 
@@ -136,21 +144,8 @@ fn membership_runs_replay_exactly() {
 
 #[test]
 fn reconfiguration_races_keep_invariants() {
-    let mut races = 0;
-    for seed in 0..6 {
-        let mut o = busy(seed);
-        o.faults = FaultSchedule::parse("reconfig,membership,crash").unwrap();
-        let mut sim = Sim::new(o).unwrap();
-        if let Err(v) = sim.run_for(5_000_000) {
-            panic!("{v}");
-        }
-        if let Err(v) = sim.check_history() {
-            panic!("{v}");
-        }
-        let s = sim.stats();
-        assert!(s.ops_ok > 0, "seed {seed}: {s}");
-        races += s.races;
-    }
+    let stats = six_checked_runs("reconfig,membership,crash");
+    let races: u64 = stats.iter().map(|s| s.races).sum();
     assert!(races >= 6, "only {races} races");
 }
 
