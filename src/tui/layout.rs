@@ -50,8 +50,11 @@ pub fn areas(area: Rect, nodes: usize) -> Option<Areas> {
     let roomy = roomy(area);
     let body_h = area.height - 1;
     let log_want = n + 4 + if roomy { 4 } else { 0 };
-    let per_row = n.min(area.width / CARD_MIN_WIDTH).max(1);
-    let rows = n.div_ceil(per_row);
+    let fit = n.min(area.width / CARD_MIN_WIDTH).max(1);
+    let rows = n.div_ceil(fit);
+    // As many rows as needed, filled evenly: nine cards in two rows are
+    // 5 + 4, not 7 + 2 with two stretched ones.
+    let per_row = n.div_ceil(rows);
     let card_h = if roomy { 9 } else { 8 };
     let cards_h = rows * card_h;
     let use_cards = cards_h + log_want.min(n + 4) + BOTTOM_MIN <= body_h;
@@ -184,5 +187,29 @@ mod tests {
             }
         }
         assert_eq!(areas(Rect::new(0, 0, 80, 23), 5), None);
+    }
+
+    /// Card rows are filled evenly: no row holds more than one card more
+    /// than another (nine cards at 120 columns: 5 + 4, not 7 + 2).
+    #[test]
+    fn card_rows_are_balanced() {
+        for (w, h) in [(100, 40), (120, 40), (150, 50)] {
+            for n in 1..=9 {
+                let a = areas(Rect::new(0, 0, w, h), n).expect("fits");
+                if a.cards.is_empty() {
+                    continue;
+                }
+                let mut per_row = std::collections::BTreeMap::new();
+                for c in &a.cards {
+                    *per_row.entry(c.y).or_insert(0) += 1;
+                }
+                let most = per_row.values().max().copied().unwrap_or(0);
+                let least = per_row.values().min().copied().unwrap_or(0);
+                assert!(most - least <= 1, "{w}x{h} n={n}: {per_row:?}");
+            }
+        }
+        let a = areas(Rect::new(0, 0, 120, 40), 9).expect("fits");
+        let first_row = a.cards.iter().filter(|c| c.y == a.cards[0].y).count();
+        assert_eq!(first_row, 5);
     }
 }
