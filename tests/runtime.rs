@@ -25,6 +25,27 @@ fn t10_elects_a_leader() {
     assert!(view.events.iter().any(|e| e.text.contains("became Leader")));
 }
 
+/// A write too large for one TCP frame is refused in words, and the
+/// cluster keeps serving: its entry would have stalled every follower.
+#[test]
+fn t10_an_oversized_write_is_refused_and_the_cluster_keeps_serving() {
+    let cluster = start_fast(3, 5);
+    let mut client = cluster.client();
+    let huge = "v".repeat(raftlab::runtime::MAX_COMMAND_BYTES + 1);
+    match client.put("big", &huge, Duration::from_millis(500)) {
+        ClientOutcome::Unavailable(why) => {
+            assert!(why.contains("one write may carry at most 4 MiB"), "{why}")
+        }
+        other => panic!("an oversized write was not refused: {other:?}"),
+    }
+    put_ok(client.put("small", "1", OP));
+    assert_eq!(
+        client.get("big", OP),
+        ClientOutcome::Ok(OpResult::Value(None))
+    );
+    assert_eq!(client.get("small", OP), value("1"));
+}
+
 #[test]
 fn t10_put_then_get() {
     let cluster = start_fast(3, 2);

@@ -49,6 +49,7 @@ mod config;
 mod control;
 mod membership;
 mod node;
+pub use node::MAX_COMMAND_BYTES;
 pub mod observe;
 mod peers;
 mod pool;

@@ -40,6 +40,10 @@ mod change;
 
 /// Most `Ready`s drained after one input (a node should need one).
 const MAX_READY_ROUNDS: usize = 8;
+/// Largest command one write may carry (4 MiB): its entry, sent alone when
+/// over the append budget, must still fit one TCP frame
+/// ([`crate::net::DEFAULT_MAX_FRAME`], 16 MiB) with room to spare.
+pub const MAX_COMMAND_BYTES: usize = 4 << 20;
 /// Most inbox items taken before carrying out the `Ready` they produced.
 const MAX_BATCH: usize = 64;
 
@@ -348,7 +352,7 @@ impl NodeThread {
         } = input
         {
             let reply = ReplyTo::Local(reply);
-            self.proposals.push((client, seq, data, reply));
+            self.queue_write(client, seq, data, reply);
             return;
         }
         if let NodeInput::Batch(inputs) = input {
@@ -403,7 +407,7 @@ impl NodeThread {
                             op,
                         };
                         let data = Payload::from(command.encode());
-                        self.proposals.push((session, seq, data, to));
+                        self.queue_write(session, seq, data, to);
                     } else {
                         self.read(op.key().to_string(), to);
                     }
@@ -441,6 +445,22 @@ impl NodeThread {
     fn message(&mut self, msg: crate::raft::Message) {
         self.received += 1;
         self.node.step(msg);
+    }
+
+    /// Takes a write to propose with the ones around it, unless its command
+    /// is larger than [`MAX_COMMAND_BYTES`]: an entry that large could not
+    /// travel in one TCP frame, and followers would stall behind it.
+    fn queue_write(&mut self, client: ClientId, seq: u64, data: Payload, reply: ReplyTo) {
+        if data.len() > MAX_COMMAND_BYTES {
+            let text = format!(
+                "the write is {} bytes; one write may carry at most {} MiB",
+                data.len(),
+                MAX_COMMAND_BYTES >> 20
+            );
+            reply.send(Reply::Refused(text), &mut self.wakes);
+            return;
+        }
+        self.proposals.push((client, seq, data, reply));
     }
 
     /// Proposes the writes taken so far, in the order they came.
