@@ -17,7 +17,10 @@
 //!   command and follow the same entry (hence identical prefixes);
 //! - *commit never goes back* on a node while it is up, and *nothing
 //!   committed is lost*: every node agrees with the committed prefix, no
-//!   durable log drops a committed entry, every new leader holds them all;
+//!   durable log drops a committed entry, and a leader of term T holds
+//!   every entry committed in a term before T (§5.4.3: a node can still
+//!   rightly win an *older* term on votes granted before a newer leader
+//!   committed, so entries committed later in higher terms are not asked of it);
 //! - *state machine safety*: nodes apply entries in order, only committed
 //!   ones, the same command at the same index, and each reaches the state
 //!   a replay of the committed prefix reaches.
@@ -81,6 +84,11 @@ impl std::error::Error for Violation {}
 pub(super) struct Committed {
     /// The entry's term.
     pub term: Term,
+    /// The term in which it was committed: the term of the first node seen
+    /// to know it committed (its leader, so exactly the commit's term; a
+    /// later observer could only name a higher one, which checks less and
+    /// never wrongly).
+    pub committed_in: Term,
     /// Hash of the entry's payload.
     pub hash: u64,
     /// Digest of the state a replay reaches after applying it.
@@ -295,13 +303,22 @@ impl Checker {
         if role == Role::Leader {
             election_safety(&mut self.leaders, id, term)?;
             if before.role != Some(Role::Leader) || before.term != term {
+                // Log matching makes it enough to check the last entry
+                // committed before this term.
                 let last = self
                     .committed
-                    .last()
-                    .map(|c| (self.committed.len(), c.term));
-                if let Some((index, want)) = last {
-                    let index = index as Index;
-                    leader_completeness(id, term, index, want, node.log().term_at(index))?;
+                    .iter()
+                    .rposition(|c| c.committed_in < term)
+                    .map(|i| ((i + 1) as Index, &self.committed[i]));
+                if let Some((index, known)) = last {
+                    // An entry under the leader's snapshot is held: the
+                    // snapshot was checked against the committed prefix.
+                    let has = if index < node.log().snapshot_meta().index {
+                        Some(known.term)
+                    } else {
+                        node.log().term_at(index)
+                    };
+                    leader_completeness(id, term, index, known.term, has)?;
                 }
             }
         }
@@ -342,6 +359,7 @@ impl Checker {
                     self.reference_digest = digest;
                     self.committed.push(Committed {
                         term: entry.term,
+                        committed_in: node.term(),
                         hash,
                         digest,
                         result: result_hash(applied.as_ref()),
@@ -568,8 +586,8 @@ pub(super) fn committed_agrees(
     Ok(())
 }
 
-/// A new leader holds every committed entry (it is enough to hold the last
-/// one: log matching gives the rest).
+/// A new leader of `term` holds entry `index` of term `want`, the last
+/// entry committed in a term before `term` (log matching gives the rest).
 pub(super) fn leader_completeness(
     id: NodeId,
     term: Term,
@@ -747,6 +765,7 @@ mod tests {
             .iter()
             .map(|e| Committed {
                 term: e.term,
+                committed_in: e.term,
                 hash: payload_hash(&e.data),
                 digest: 0,
                 result: 0,
@@ -927,6 +946,7 @@ mod tests {
             checker.reference_digest = digest;
             checker.committed.push(Committed {
                 term: e.term,
+                committed_in: e.term,
                 hash: payload_hash(&e.data),
                 digest,
                 result: result_hash(applied.as_ref()),

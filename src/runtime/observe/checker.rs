@@ -51,7 +51,7 @@ pub enum Invariant {
     StateMachineSafety,
     /// A leader never overwrites or deletes its own entries (simulator only).
     LeaderAppendOnly,
-    /// A new leader holds every committed entry (simulator only).
+    /// A leader holds every entry committed in an earlier term (simulator only).
     LeaderCompleteness,
     /// Nodes apply entries in order and only committed ones (simulator only).
     ApplyInOrder,
