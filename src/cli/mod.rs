@@ -6,6 +6,7 @@
 
 mod args;
 mod bench;
+mod chart;
 mod check;
 mod client;
 mod dashboard;
@@ -77,6 +78,15 @@ enum Command {
     /// the check's run ends, or at a violation. R restarts it from time 0.
     /// More than one seed, or a bad flag, exits 2.
     Replay(replay::ReplayArgs),
+    /// One simulated run's messages as a sequence diagram: Mermaid text
+    /// (for slides and Markdown) or a self-contained SVG.
+    ///
+    ///   raftlab chart --seed 3 --faults none --to 400ms -o election.svg
+    ///
+    /// The run is `raftlab check`'s for that seed and flags (as `replay`
+    /// shows it); --from/--to pick the window, --only-nodes and --types
+    /// filter. Mermaid goes to standard output unless -o names a file.
+    Chart(chart::ChartArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -100,5 +110,6 @@ pub fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Tour(args)) => tour::run(args),
         Some(Command::Replay(args)) => replay::run(args),
+        Some(Command::Chart(args)) => chart::run(args),
     }
 }

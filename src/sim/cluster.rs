@@ -103,6 +103,8 @@ pub struct Sim {
     pub(super) observed: Option<Vec<super::SimEvent>>,
     /// Called with every message sent and its fate (`Sim::on_send`).
     pub(super) on_send: Option<super::observe::SendHook>,
+    /// Called with every raft event of every node (`Sim::on_raft_event`).
+    pub(super) on_raft: Option<super::observe::RaftHook>,
 }
 
 impl Sim {
@@ -168,6 +170,7 @@ impl Sim {
             race: None,
             observed: None,
             on_send: None,
+            on_raft: None,
             traffic: Vec::new(),
         };
         sim.traffic = vec![(0, 0); sim.nodes.len()];

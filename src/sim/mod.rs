@@ -41,7 +41,7 @@ pub use cluster::Sim;
 pub use faults::{FaultKind, FaultSchedule};
 pub use invariants::Violation;
 pub use membership::MAX_NODES;
-pub use observe::{SendDrop, SendFate, SendHook, SimEvent, raft_event_text};
+pub use observe::{RaftHook, SendDrop, SendFate, SendHook, SimEvent, raft_event_text};
 pub use stats::SimStats;
 
 pub use crate::kv::ClientOutcome;
