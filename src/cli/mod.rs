@@ -12,6 +12,7 @@ mod client;
 mod dashboard;
 mod demo;
 mod node;
+mod page;
 mod replay;
 mod script;
 mod tour;
@@ -87,6 +88,14 @@ enum Command {
     /// shows it); --from/--to pick the window, --only-nodes and --types
     /// filter. Mermaid goes to standard output unless -o names a file.
     Chart(chart::ChartArgs),
+    /// One simulated run as a single self-contained HTML page to share: the
+    /// nodes, their logs, the messages in flight, with a scrubber and play.
+    ///
+    ///   raftlab page --seed 3 --faults crash,partition --to 3s -o run.html
+    ///
+    /// The run is `raftlab check`'s for that seed and flags; the page needs
+    /// no network. Open it at a moment with run.html#t=MICROSECONDS.
+    Page(page::PageArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -111,5 +120,6 @@ pub fn main() -> ExitCode {
         Some(Command::Tour(args)) => tour::run(args),
         Some(Command::Replay(args)) => replay::run(args),
         Some(Command::Chart(args)) => chart::run(args),
+        Some(Command::Page(args)) => page::run(args),
     }
 }

@@ -48,16 +48,8 @@ pub struct ReplayArgs {
 
 /// The one seed `--seed` or `--seeds` names; the message is ready to print.
 fn one_seed(seed: Option<u64>, seeds: Option<SeedRange>) -> Result<u64, String> {
-    match (seed, seeds) {
-        (Some(s), _) => Ok(s),
-        (None, Some(r)) if r.len() == 1 => Ok(r.start),
-        (None, Some(r)) => Err(format!(
-            "replay shows one run, and --seeds {r} holds {} seeds; pick one, e.g. --seed {}",
-            r.len(),
-            r.start
-        )),
-        (None, None) => Err("which run? give its seed: --seed S (or --seeds S..S+1)".into()),
-    }
+    super::args::one_seed(seed, seeds, "replay shows")?
+        .ok_or_else(|| "which run? give its seed: --seed S (or --seeds S..S+1)".into())
 }
 
 /// Runs `raftlab replay`.

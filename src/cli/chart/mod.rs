@@ -363,7 +363,7 @@ pub fn first_election(plan: &Plan, seed: u64) -> Result<FirstElection, String> {
 }
 
 /// An arrow's words: the type, the sender's term and what it is about.
-fn label_of(r: &MessageRecord) -> String {
+pub(super) fn label_of(r: &MessageRecord) -> String {
     let mut label = format!("{} t{}", r.kind, r.term);
     match (r.class, r.result, r.index) {
         (MsgClass::Append, MsgResult::None, Some(prev)) if r.entries > 0 => {
@@ -468,17 +468,9 @@ pub fn run(args: ChartArgs) -> ExitCode {
         eprintln!("raftlab chart: {message}");
         ExitCode::from(2)
     };
-    let seed = match (args.seed, args.seeds) {
-        (Some(s), _) => s,
-        (None, Some(r)) if r.len() == 1 => r.start,
-        (None, Some(r)) => {
-            return fail(format!(
-                "a chart shows one run, and --seeds {r} holds {} seeds; pick one, e.g. --seed {}",
-                r.len(),
-                r.start
-            ));
-        }
-        (None, None) => 0,
+    let seed = match super::args::one_seed(args.seed, args.seeds, "a chart shows") {
+        Ok(seed) => seed.unwrap_or(0),
+        Err(m) => return fail(m),
     };
     let format = match Format::choose(args.format.as_deref(), args.output.as_deref()) {
         Ok(f) => f,
