@@ -163,7 +163,7 @@ fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::observe::{Invariant, LinStatus};
+    use crate::runtime::observe::LinStatus;
     use crate::sim::Sim;
     use crate::tui::sim::HistoryCheck;
 
@@ -241,7 +241,7 @@ mod tests {
             tick_wall: crate::tui::sim::TICK_WALL,
         });
         let checks = &view.teaching.checks;
-        let row = Invariant::of_sim(caught.invariant).expect("a row for it");
+        let row = caught.invariant.row().expect("a row for it");
         let finding = checks.finding(row).expect("the row is VIOLATED");
         assert_eq!(finding.details, caught.details);
         assert_eq!(checks.findings.len(), 1, "{:?}", checks.findings);
@@ -261,7 +261,7 @@ mod tests {
         let watched = watch(&plan, 1);
         let status = watched.status();
         let shown = status.violation.expect("seed 1 reads stale");
-        assert_eq!(shown.invariant, "linearizability");
+        assert_eq!(shown.invariant, crate::check::Invariant::Linearizability);
         let checks = watched.checks();
         // Not an invariant row: the history line.
         assert_eq!(checks.findings, vec![]);
