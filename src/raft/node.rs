@@ -18,11 +18,14 @@
 //! - [`following`]: the follower's side — the consistency check, fast
 //!   backup, and installing a snapshot;
 //! - [`reads`]: linearizable reads by ReadIndex;
+//! - [`progress`]: the leader's view of one follower, probing or
+//!   pipelining;
 //! - [`conf`]: membership changes.
 
 mod conf;
 mod election;
 mod following;
+mod progress;
 mod reads;
 mod replication;
 
@@ -35,31 +38,8 @@ use super::{
     Body, Config, DurableState, Event, HardState, Index, Membership, Message, NodeId, Progress,
     RaftError, RaftLog, ReadResult, Ready, Role, Snapshot, SnapshotMeta, Status, Term, Ticks,
 };
+use progress::Peer;
 use reads::PendingRead;
-
-/// Replication state of one follower, as the leader sees it.
-#[derive(Clone, Debug)]
-struct Peer {
-    /// Highest index known replicated on the peer.
-    match_index: Index,
-    /// Next index to send.
-    next_index: Index,
-    /// Probing: one append at a time until the logs are known to match.
-    /// Replicating: appends are pipelined, up to `max_inflight`.
-    probing: bool,
-    /// Appends with entries sent and not yet answered.
-    inflight: usize,
-    /// Whether the peer's match index moved since the last heartbeat; if it
-    /// did not while appends were in flight, they were probably lost.
-    progressed: bool,
-    /// Highest read round the peer acknowledged.
-    read_ack: u64,
-    /// Heard from in the current CheckQuorum window.
-    active: bool,
-    /// A snapshot being sent instead of entries, and the offset of the
-    /// chunk in flight.
-    sending: Option<(SnapshotMeta, u64)>,
-}
 
 /// State only a leader has.
 #[derive(Clone, Debug)]
@@ -97,22 +77,6 @@ enum RoleState {
     },
     /// Leads the cluster in its term.
     Leader(Box<LeaderState>),
-}
-
-impl Peer {
-    /// A peer the leader knows nothing about yet: probe from `next_index`.
-    fn new(next_index: Index) -> Peer {
-        Peer {
-            match_index: 0,
-            next_index,
-            probing: true,
-            inflight: 0,
-            progressed: false,
-            read_ack: 0,
-            active: true,
-            sending: None,
-        }
-    }
 }
 
 impl RoleState {
@@ -282,8 +246,8 @@ impl Node {
                 .iter()
                 .map(|(&id, p)| {
                     let progress = Progress {
-                        match_index: p.match_index,
-                        next_index: p.next_index,
+                        match_index: p.match_index(),
+                        next_index: p.next_index(),
                     };
                     (id, progress)
                 })

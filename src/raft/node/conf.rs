@@ -37,7 +37,7 @@ impl Node {
             return Err(RaftError::LeaderNotReady);
         }
         if let ConfChange::Promote(id) = change {
-            let match_index = leader.peers.get(&id).map_or(0, |p| p.match_index);
+            let match_index = leader.peers.get(&id).map_or(0, |p| p.match_index());
             if match_index < self.commit {
                 return Err(RaftError::LearnerBehind {
                     id,

@@ -368,12 +368,12 @@ impl Node {
                     leader
                         .peers
                         .iter()
-                        .filter(|(_, p)| p.active)
+                        .filter(|(_, p)| p.is_active())
                         .map(|(&i, _)| i),
                 )
                 .collect();
             for peer in leader.peers.values_mut() {
-                peer.active = false;
+                peer.clear_active();
             }
             if check_quorum && !members.has_quorum(active) {
                 self.events.push(Event::QuorumLost { term });
@@ -384,17 +384,9 @@ impl Node {
         if leader.heartbeat_elapsed >= heartbeat_interval {
             leader.heartbeat_elapsed = 0;
             // Appends that saw no answer for a whole heartbeat interval were
-            // probably lost: send again, from the match index when pipelining
-            // (a probe keeps the position fast backup found).
+            // probably lost: they are sent again.
             for peer in leader.peers.values_mut() {
-                if peer.inflight > 0 && !peer.progressed {
-                    if !peer.probing {
-                        peer.next_index = peer.match_index + 1;
-                        peer.probing = true;
-                    }
-                    peer.inflight = 0;
-                }
-                peer.progressed = false;
+                peer.on_heartbeat_interval();
             }
             self.broadcast_heartbeat();
         }
@@ -427,7 +419,7 @@ impl Node {
         let caught_up = leader
             .peers
             .get(&to)
-            .is_some_and(|p| p.match_index == last_index);
+            .is_some_and(|p| p.match_index() == last_index);
         if caught_up {
             self.send(to, Body::TimeoutNow);
         } else {

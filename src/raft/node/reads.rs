@@ -61,9 +61,9 @@ impl Node {
         let Some(peer) = leader.peers.get_mut(&from) else {
             return;
         };
-        peer.active = true;
-        peer.read_ack = peer.read_ack.max(read_seq);
-        let behind = peer.match_index < last_index;
+        peer.mark_active();
+        peer.ack_read(read_seq);
+        let behind = peer.match_index() < last_index;
         self.release_reads();
         if behind {
             self.send_append(from);
@@ -88,7 +88,7 @@ impl Node {
             .peers
             .iter()
             .filter(|(id, _)| members.is_voter(**id))
-            .map(|(_, p)| p.read_ack)
+            .map(|(_, p)| p.read_ack())
             .collect();
         if members.is_voter(id) {
             acks.push(leader.read_seq);

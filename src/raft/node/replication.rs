@@ -92,19 +92,13 @@ impl Node {
             let Some(peer) = leader.peers.get_mut(&to) else {
                 return;
             };
-            if peer.sending.is_some() {
+            if peer.is_sending_snapshot() {
                 return self.send_snapshot_chunk(to);
             }
-            let has_entries = peer.next_index <= last_index;
-            let may_send = if peer.probing {
-                peer.inflight == 0
-            } else {
-                has_entries && peer.inflight < max_inflight
-            };
-            if !may_send {
+            if !peer.may_send_append(last_index, max_inflight) {
                 return;
             }
-            let prev_index = peer.next_index - 1;
+            let prev_index = peer.next_index() - 1;
             let Some(prev_term) = self.log.term_at(prev_index) else {
                 // The entries it needs were compacted away: send the
                 // snapshot instead (one chunk in flight at a time).
@@ -113,11 +107,8 @@ impl Node {
             let upto = (prev_index + max_entries).min(last_index);
             let upto = self.log.end_within_bytes(prev_index + 1, upto, max_bytes);
             let entries = self.log.slice(prev_index + 1, upto).to_vec();
-            peer.inflight += 1;
-            if !peer.probing {
-                peer.next_index = upto + 1;
-            }
-            let probing = peer.probing;
+            peer.sent_append(upto);
+            let probing = peer.is_probing();
             let body = Body::Append {
                 prev_index,
                 prev_term,
@@ -144,12 +135,12 @@ impl Node {
         let Some(peer) = leader.peers.get_mut(&to) else {
             return;
         };
-        if peer.inflight > 0 {
+        if peer.has_inflight() {
             return;
         }
-        let offset = match peer.sending {
-            Some((meta, offset)) if meta == snapshot.meta => offset,
-            _ => {
+        let offset = match peer.snapshot_offset(&snapshot.meta) {
+            Some(offset) => offset,
+            None => {
                 self.events.push(Event::SnapshotSending {
                     to,
                     index: snapshot.meta.index,
@@ -159,8 +150,7 @@ impl Node {
         };
         let start = (offset as usize).min(snapshot.data.len());
         let end = (start + chunk_bytes).min(snapshot.data.len());
-        peer.sending = Some((snapshot.meta, start as u64));
-        peer.inflight = 1;
+        peer.sent_snapshot_chunk(snapshot.meta, start as u64);
         let body = Body::InstallSnapshot {
             meta: snapshot.meta,
             offset: start as u64,
@@ -181,7 +171,7 @@ impl Node {
         let beats: Vec<(NodeId, Index)> = leader
             .peers
             .iter()
-            .map(|(&id, p)| (id, commit.min(p.match_index)))
+            .map(|(&id, p)| (id, commit.min(p.match_index())))
             .collect();
         for (to, commit) in beats {
             self.send(to, Body::Heartbeat { commit, read_seq });
@@ -205,40 +195,22 @@ impl Node {
         let Some(peer) = leader.peers.get_mut(&from) else {
             return;
         };
-        peer.active = true;
+        peer.mark_active();
         if success {
-            peer.inflight = peer.inflight.saturating_sub(1);
-            if index > peer.match_index {
-                peer.match_index = index;
-                peer.progressed = true;
-            }
-            peer.next_index = peer.next_index.max(peer.match_index + 1);
-            if peer.probing {
-                peer.probing = false;
-                peer.next_index = peer.match_index + 1;
-                peer.inflight = 0;
-            }
-            let transfer_ready =
-                leader.transfer.is_some_and(|(to, _)| to == from) && peer.match_index == last_index;
+            peer.append_accepted(index);
+            let transfer_ready = leader.transfer.is_some_and(|(to, _)| to == from)
+                && peer.match_index() == last_index;
             self.maybe_commit();
             if transfer_ready {
                 self.send(from, Body::TimeoutNow);
             }
             self.send_append(from);
         } else {
-            // Ignore stale rejections: only one for the append we are
+            // Stale rejections are ignored: only one for the append we are
             // waiting on (or, while pipelining, any above the match) counts.
-            let stale = if peer.probing {
-                index + 1 != peer.next_index
-            } else {
-                index <= peer.match_index
-            };
-            if stale || index == 0 {
+            if !peer.maybe_decr_to(index, hint) {
                 return;
             }
-            peer.next_index = hint.min(index).max(peer.match_index + 1);
-            peer.probing = true;
-            peer.inflight = 0;
             self.send_append(from);
         }
     }
@@ -258,24 +230,12 @@ impl Node {
         let Some(peer) = leader.peers.get_mut(&from) else {
             return;
         };
-        peer.active = true;
-        let Some((meta, _)) = peer.sending else {
-            return;
-        };
-        if meta.index != index {
+        peer.mark_active();
+        if !peer.snapshot_acked(index, offset, done) {
             return;
         }
-        peer.progressed = true;
         if done {
-            peer.sending = None;
-            peer.match_index = peer.match_index.max(index);
-            peer.next_index = peer.match_index + 1;
-            peer.probing = true;
-            peer.inflight = 0;
             self.maybe_commit();
-        } else {
-            peer.sending = Some((meta, offset));
-            peer.inflight = 0;
         }
         self.send_append(from);
     }
@@ -294,7 +254,7 @@ impl Node {
             .peers
             .iter()
             .filter(|(id, _)| members.is_voter(**id))
-            .map(|(_, p)| p.match_index)
+            .map(|(_, p)| p.match_index())
             .collect();
         if members.is_voter(self.config.id) {
             matches.push(self.log.last_index());
