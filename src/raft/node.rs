@@ -89,6 +89,35 @@ impl RoleState {
             RoleState::Leader(_) => Role::Leader,
         }
     }
+
+    /// Whether this node leads.
+    fn is_leader(&self) -> bool {
+        matches!(self, RoleState::Leader(_))
+    }
+
+    /// What only a leader has, when this node leads: the one place that
+    /// asks "am I the leader?", so each leader-only step says what it does
+    /// when not (`let Some(leader) = self.role.leader() else …`).
+    fn leader(&self) -> Option<&LeaderState> {
+        match self {
+            RoleState::Leader(leader) => Some(leader),
+            _ => None,
+        }
+    }
+
+    /// [`RoleState::leader`], to change.
+    fn leader_mut(&mut self) -> Option<&mut LeaderState> {
+        match self {
+            RoleState::Leader(leader) => Some(leader),
+            _ => None,
+        }
+    }
+
+    /// The leader's progress for member `id`, when this node leads and
+    /// `id` is a member it replicates to.
+    fn peer_mut(&mut self, id: NodeId) -> Option<&mut Peer> {
+        self.leader_mut()?.peers.get_mut(&id)
+    }
 }
 
 /// One Raft node. See the module docs of [`crate::raft`] for the protocol.
@@ -240,8 +269,8 @@ impl Node {
 
     /// A snapshot of the node's state.
     pub fn status(&self) -> Status {
-        let progress = match &self.role {
-            RoleState::Leader(leader) => leader
+        let progress = match self.role.leader() {
+            Some(leader) => leader
                 .peers
                 .iter()
                 .map(|(&id, p)| {
@@ -252,7 +281,7 @@ impl Node {
                     (id, progress)
                 })
                 .collect(),
-            _ => Vec::new(),
+            None => Vec::new(),
         };
         Status {
             id: self.config.id,
@@ -471,6 +500,28 @@ impl Node {
     }
 
     // --------------------------------------------------------------- helpers
+
+    /// The error for a request only the leader can serve, naming the
+    /// leader this node knows of so the client can go there.
+    fn not_leader(&self) -> RaftError {
+        RaftError::NotLeader {
+            leader: self.leader,
+        }
+    }
+
+    /// The leader's state when this node may take a proposal (a command or
+    /// a membership change) now: it leads, and is not handing leadership
+    /// over (during a transfer the log stops growing, so the target can
+    /// catch up and take over).
+    fn proposing_leader(&self) -> Result<&LeaderState, RaftError> {
+        let Some(leader) = self.role.leader() else {
+            return Err(self.not_leader());
+        };
+        if let Some((to, _)) = leader.transfer {
+            return Err(RaftError::TransferInProgress(to));
+        }
+        Ok(leader)
+    }
 
     /// The voters other than this node, in id order: whom to ask for votes.
     fn voter_peers(&self) -> Vec<NodeId> {

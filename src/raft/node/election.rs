@@ -37,7 +37,7 @@ impl Node {
     /// next quorum check.
     pub fn tick(&mut self) {
         self.election_elapsed += 1;
-        if matches!(self.role, RoleState::Leader(_)) {
+        if self.role.is_leader() {
             self.tick_leader();
         } else if self.election_elapsed >= self.election_timeout {
             if self.members.is_voter(self.config.id) {
@@ -58,7 +58,7 @@ impl Node {
     /// Starts an election now, as if the election timer ran out (with a
     /// pre-vote round first when PreVote is on). A leader ignores it.
     pub fn campaign(&mut self) {
-        if !matches!(self.role, RoleState::Leader(_)) && self.members.is_voter(self.config.id) {
+        if !self.role.is_leader() && self.members.is_voter(self.config.id) {
             self.start_election(false);
         }
     }
@@ -167,7 +167,7 @@ impl Node {
     /// The leader hands over leadership (a transfer): campaign at once,
     /// skipping the pre-vote, unless this node leads already or cannot vote.
     pub(super) fn on_timeout_now(&mut self) {
-        if !matches!(self.role, RoleState::Leader(_)) && self.members.is_voter(self.config.id) {
+        if !self.role.is_leader() && self.members.is_voter(self.config.id) {
             self.start_election(true);
         }
     }
@@ -205,7 +205,7 @@ impl Node {
             self.hard_state = HardState { term, vote: None };
             self.hard_state_dirty = true;
         }
-        if let RoleState::Leader(state) = &mut self.role {
+        if let Some(state) = self.role.leader_mut() {
             let leader_hint = leader;
             for read in state.pending_reads.drain(..) {
                 self.reads.push(ReadResult {
@@ -347,7 +347,7 @@ impl Node {
         let members = self.members;
         let id = self.config.id;
         let term = self.term();
-        let RoleState::Leader(leader) = &mut self.role else {
+        let Some(leader) = self.role.leader_mut() else {
             return;
         };
         leader.heartbeat_elapsed += 1;
@@ -403,10 +403,8 @@ impl Node {
         }
         let last_index = self.log.last_index();
         let id = self.config.id;
-        let RoleState::Leader(leader) = &mut self.role else {
-            return Err(RaftError::NotLeader {
-                leader: self.leader,
-            });
+        let Some(leader) = self.role.leader_mut() else {
+            return Err(self.not_leader());
         };
         if to == id {
             return Ok(());

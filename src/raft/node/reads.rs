@@ -12,7 +12,7 @@
 //! behind what earlier leaders committed. A node that is not leader answers
 //! `NotLeader` with the leader it knows of, so the client can go there.
 
-use super::{Node, RoleState};
+use super::Node;
 use crate::raft::{NodeId, ReadId, ReadOutcome, ReadResult};
 
 /// A read waiting for its heartbeat round to be acknowledged by a quorum.
@@ -31,7 +31,7 @@ impl Node {
     pub fn read(&mut self, id: ReadId) {
         let leader_reads_bug = self.config.bugs.leader_reads_without_read_index;
         let commit = self.commit;
-        let RoleState::Leader(leader) = &mut self.role else {
+        let Some(leader) = self.role.leader_mut() else {
             let outcome = ReadOutcome::NotLeader {
                 leader: self.leader,
             };
@@ -55,10 +55,7 @@ impl Node {
     /// reads, and send it entries if its log is behind.
     pub(super) fn on_heartbeat_response(&mut self, from: NodeId, read_seq: u64) {
         let last_index = self.log.last_index();
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        let Some(peer) = leader.peers.get_mut(&from) else {
+        let Some(peer) = self.role.peer_mut(from) else {
             return;
         };
         peer.mark_active();
@@ -78,7 +75,7 @@ impl Node {
         let commit = self.commit;
         let committed_in_term =
             self.log.term_at(commit) == Some(self.term()) || self.config.bugs.commit_old_terms;
-        let RoleState::Leader(leader) = &mut self.role else {
+        let Some(leader) = self.role.leader_mut() else {
             return;
         };
         if !committed_in_term || leader.pending_reads.is_empty() {

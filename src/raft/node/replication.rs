@@ -18,21 +18,14 @@
 //! with the first entry of the new term after them; that is why a new
 //! leader appends an empty entry at once.
 
-use super::{Node, RoleState};
+use super::Node;
 use crate::raft::{Body, Entry, EntryData, Event, Index, NodeId, Payload, RaftError};
 
 impl Node {
     /// Proposes a command. On the leader, returns the index it was appended
     /// at; it is committed when it shows up in `Ready::committed`.
     pub fn propose(&mut self, data: Vec<u8>) -> Result<Index, RaftError> {
-        let RoleState::Leader(leader) = &self.role else {
-            return Err(RaftError::NotLeader {
-                leader: self.leader,
-            });
-        };
-        if let Some((to, _)) = leader.transfer {
-            return Err(RaftError::TransferInProgress(to));
-        }
+        self.proposing_leader()?;
         let index = self.append_own(EntryData::Command(data.into()));
         self.broadcast_append();
         self.maybe_commit();
@@ -45,14 +38,7 @@ impl Node {
     /// On the leader, returns the index the first was appended at (the
     /// others follow it in order); otherwise none is appended.
     pub fn propose_batch(&mut self, data: Vec<Payload>) -> Result<Index, RaftError> {
-        let RoleState::Leader(leader) = &self.role else {
-            return Err(RaftError::NotLeader {
-                leader: self.leader,
-            });
-        };
-        if let Some((to, _)) = leader.transfer {
-            return Err(RaftError::TransferInProgress(to));
-        }
+        self.proposing_leader()?;
         let first = self.log.last_index() + 1;
         for data in data {
             self.append_own(EntryData::Command(data));
@@ -86,10 +72,7 @@ impl Node {
         let max_inflight = self.config.max_inflight;
         let commit = self.commit;
         loop {
-            let RoleState::Leader(leader) = &mut self.role else {
-                return;
-            };
-            let Some(peer) = leader.peers.get_mut(&to) else {
+            let Some(peer) = self.role.peer_mut(to) else {
                 return;
             };
             if peer.is_sending_snapshot() {
@@ -129,10 +112,7 @@ impl Node {
         let Some(snapshot) = &self.snapshot else {
             return;
         };
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        let Some(peer) = leader.peers.get_mut(&to) else {
+        let Some(peer) = self.role.peer_mut(to) else {
             return;
         };
         if peer.has_inflight() {
@@ -164,7 +144,7 @@ impl Node {
     /// commit index, capped at what the peer is known to hold.
     pub(super) fn broadcast_heartbeat(&mut self) {
         let commit = self.commit;
-        let RoleState::Leader(leader) = &self.role else {
+        let Some(leader) = self.role.leader() else {
             return;
         };
         let read_seq = leader.read_seq;
@@ -189,17 +169,18 @@ impl Node {
         hint: Index,
     ) {
         let last_index = self.log.last_index();
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        let Some(peer) = leader.peers.get_mut(&from) else {
+        let transfer_to = self
+            .role
+            .leader()
+            .and_then(|l| l.transfer)
+            .map(|(to, _)| to);
+        let Some(peer) = self.role.peer_mut(from) else {
             return;
         };
         peer.mark_active();
         if success {
             peer.append_accepted(index);
-            let transfer_ready = leader.transfer.is_some_and(|(to, _)| to == from)
-                && peer.match_index() == last_index;
+            let transfer_ready = transfer_to == Some(from) && peer.match_index() == last_index;
             self.maybe_commit();
             if transfer_ready {
                 self.send(from, Body::TimeoutNow);
@@ -224,10 +205,7 @@ impl Node {
         offset: u64,
         done: bool,
     ) {
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        let Some(peer) = leader.peers.get_mut(&from) else {
+        let Some(peer) = self.role.peer_mut(from) else {
             return;
         };
         peer.mark_active();
@@ -244,7 +222,7 @@ impl Node {
     /// current term (Raft §5.4.2: entries of older terms commit only
     /// indirectly, which is exactly what Figure 8 shows to be necessary).
     pub(super) fn maybe_commit(&mut self) {
-        let RoleState::Leader(leader) = &self.role else {
+        let Some(leader) = self.role.leader() else {
             return;
         };
         // Only voters count; a leader that removed itself keeps
