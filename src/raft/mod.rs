@@ -144,4 +144,6 @@ fn leader_name(leader: &Option<NodeId>) -> String {
 }
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod tests;
