@@ -37,7 +37,10 @@ fn quick_bench_prints_a_table() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("raftlab bench:"), "{stdout}");
     // File rows run, so the disk's sync was measured first and said.
-    assert!(lines[1].starts_with("disk: a synced 128-byte append takes p50 "), "{stdout}");
+    assert!(
+        lines[1].starts_with("disk: a synced 128-byte append takes p50 "),
+        "{stdout}"
+    );
     assert!(lines[1].contains("bounded near"), "{stdout}");
     let head: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(
