@@ -8,6 +8,7 @@ mod args;
 mod bench;
 mod check;
 mod client;
+mod damage;
 mod dashboard;
 mod demo;
 mod node;
