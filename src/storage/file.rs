@@ -223,6 +223,18 @@ fn create_segment(dir: &Path, header: Header) -> Result<PathBuf> {
     format::write_atomic(dir, &segment_name(header.seq), &segment::encode(header))
 }
 
+/// Writes `mark` (a seal) into the segment at `path`, durably.
+fn seal(path: &Path, mark: Mark) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err(path, "open"))?;
+    file.seek(SeekFrom::Start(mark.offset()))
+        .and_then(|_| file.write_all(&mark.encode()))
+        .map_err(io_err(path, "write the sync mark of"))?;
+    file.sync_data().map_err(io_err(path, "fsync"))
+}
+
 /// Opens a segment for appending and for rewriting its mark; its length.
 fn open_segment(path: &Path) -> Result<(File, File, u64)> {
     let active = OpenOptions::new()
@@ -275,7 +287,12 @@ impl FileStorage {
             segments,
             mark,
             torn_tail,
+            unsealed,
         } = recover::replay_segments(&dir, &listing.segments)?;
+        for (path, len, mark) in unsealed {
+            // Sealed late: from now on its successor's loss is damage.
+            seal(&path, mark.next(len, true))?;
+        }
         let last = segments
             .last()
             .map_or_else(|| dir.join(segment_name(1)), |s| s.path.clone());

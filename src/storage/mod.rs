@@ -18,7 +18,9 @@
 //! losing what was not synced (optionally leaving a torn record behind), and
 //! [`FileStorage`], a write-ahead log of checksummed records in segment files
 //! plus small atomically replaced files, for the live runtime. Its on-disk
-//! format is described in [`file`].
+//! format is described in [`file`] and `segment.rs`; how recovery tells a
+//! crash's torn tail (cut off) from damage (refused, as
+//! [`StorageError::Damaged`]) in `recover.rs`.
 
 mod file;
 mod format;

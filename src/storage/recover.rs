@@ -37,6 +37,9 @@ pub(super) struct Replayed {
     pub(super) mark: Mark,
     /// A torn tail, cut off.
     pub(super) torn_tail: Option<TornTail>,
+    /// Segments with a successor but no seal (a crash came between
+    /// creating the successor and sealing): path, length and mark.
+    pub(super) unsealed: Vec<(std::path::PathBuf, u64, Mark)>,
 }
 
 /// Replays every segment in order, cutting off a torn tail of the last.
@@ -58,6 +61,7 @@ pub(super) fn replay_segments(dir: &Path, seqs: &[u64]) -> Result<Replayed> {
     let mut segments: Vec<Segment> = Vec::with_capacity(seqs.len());
     // The previous segment's length and mark.
     let mut prev: Option<(u64, Mark)> = None;
+    let mut lens_marks: Vec<(u64, Mark)> = Vec::with_capacity(seqs.len());
     let mut torn_tail = None;
     for &seq in seqs {
         let path = dir.join(segment_name(seq));
@@ -183,8 +187,16 @@ pub(super) fn replay_segments(dir: &Path, seqs: &[u64]) -> Result<Replayed> {
             max_index,
         });
         prev = Some((len, mark));
+        lens_marks.push((len, mark));
     }
     let mark = prev.map_or_else(Mark::new, |(_, mark)| mark);
+    let unsealed = segments
+        .iter()
+        .zip(&lens_marks)
+        .take(segments.len().saturating_sub(1))
+        .filter(|(_, (_, m))| !m.sealed)
+        .map(|(s, &(len, m))| (s.path.clone(), len, m))
+        .collect();
     if let Some(last) = segments.last()
         && mark.sealed
     {
@@ -215,6 +227,7 @@ pub(super) fn replay_segments(dir: &Path, seqs: &[u64]) -> Result<Replayed> {
         segments,
         mark,
         torn_tail,
+        unsealed,
     })
 }
 

@@ -696,3 +696,35 @@ fn a_shortened_segment_whose_seal_was_lost_is_caught_by_its_successors_header() 
     assert_eq!((&p, offset), (middle, older.synced));
     assert!(expected.contains("its header says so"), "{expected}");
 }
+
+#[test]
+fn a_segment_left_unsealed_by_a_crash_is_sealed_on_open() {
+    let dir = TempDir::new("late-seal");
+    let s = filled(&dir.0, 60);
+    let segments = s.segment_paths();
+    drop(s);
+    // The crash came after the last segment was created, before the one
+    // before it was sealed: put back that segment's previous mark.
+    let before = &segments[segments.len() - 2];
+    let mut bytes = fs::read(before).unwrap();
+    let (_, mark) = segment::decode(before, &bytes).unwrap();
+    assert!(mark.sealed);
+    bytes[mark.offset() as usize] ^= 0xff;
+    fs::write(before, &bytes).unwrap();
+    assert!(!segment::decode(before, &bytes).unwrap().1.sealed);
+    let s = FileStorage::open_with(&dir.0, CLUSTER, NODE, small_segments())
+        .unwrap()
+        .0;
+    assert_eq!(s.last_index(), 60);
+    drop(s);
+    assert!(
+        segment::decode(before, &fs::read(before).unwrap())
+            .unwrap()
+            .1
+            .sealed
+    );
+    // So losing the last segment now is seen.
+    fs::remove_file(segments.last().unwrap()).unwrap();
+    let (p, _, _) = damaged(open_err(&dir.0));
+    assert_eq!(&p, segments.last().unwrap());
+}
