@@ -43,7 +43,7 @@ pub(super) struct Replayed {
 }
 
 /// Replays every segment in order, cutting off a torn tail of the last.
-/// `seqs` must not be empty (a node directory always has a segment).
+/// No segment at all is damage: a directory with `meta` always has one.
 pub(super) fn replay_segments(dir: &Path, seqs: &[u64]) -> Result<Replayed> {
     let Some(&last_seq) = seqs.last() else {
         return Err(StorageError::Damaged {
