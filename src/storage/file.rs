@@ -419,16 +419,7 @@ impl FileStorage {
     /// mark says its successor exists, fsynced), so recovery knows a
     /// sealed segment without a successor lost it.
     fn roll(&mut self) -> Result<()> {
-        let path = self.active_path();
-        if let Err(source) = self.active.sync_data() {
-            self.poisoned = Some("fsync");
-            return Err(StorageError::Io {
-                path,
-                op: "fsync",
-                source,
-            });
-        }
-        self.unsynced = false;
+        self.fsync_active()?;
         let seq = self.segments.last().map_or(1, |s| s.seq + 1);
         let header = Header {
             seq,
@@ -438,14 +429,7 @@ impl FileStorage {
         let next = create_segment(&self.dir, header)?;
         let (active, marks, _) = open_segment(&next)?;
         self.write_mark(true)?;
-        if let Err(source) = self.active.sync_data() {
-            self.poisoned = Some("fsync");
-            return Err(StorageError::Io {
-                path,
-                op: "fsync",
-                source,
-            });
-        }
+        self.fsync_active()?;
         self.active = active;
         self.marks = marks;
         self.active_len = HEADER_LEN;
@@ -455,6 +439,22 @@ impl FileStorage {
             path: next,
             max_index: 0,
         });
+        Ok(())
+    }
+
+    /// Fsyncs the active segment's data. After a failed fsync the kernel
+    /// may have dropped the dirty pages, and a retry could "succeed"
+    /// without them (fsyncgate): the storage is poisoned instead.
+    fn fsync_active(&mut self) -> Result<()> {
+        if let Err(source) = self.active.sync_data() {
+            self.poisoned = Some("fsync");
+            return Err(StorageError::Io {
+                path: self.active_path(),
+                op: "fsync",
+                source,
+            });
+        }
+        self.unsynced = false;
         Ok(())
     }
 
@@ -621,18 +621,7 @@ impl LogStorage for FileStorage {
     fn sync(&mut self) -> Result<()> {
         self.check_poisoned()?;
         if self.unsynced {
-            let path = self.active_path();
-            if let Err(source) = self.active.sync_data() {
-                // After a failed fsync the kernel may have dropped the dirty
-                // pages; a retry could "succeed" without them (fsyncgate).
-                self.poisoned = Some("fsync");
-                return Err(StorageError::Io {
-                    path,
-                    op: "fsync",
-                    source,
-                });
-            }
-            self.unsynced = false;
+            self.fsync_active()?;
         }
         if self.active_len > self.mark.synced {
             self.write_mark(false)?;
