@@ -9,6 +9,7 @@ mod bench;
 mod chart;
 mod check;
 mod client;
+mod damage;
 mod dashboard;
 mod demo;
 mod node;
