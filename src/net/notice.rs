@@ -48,7 +48,7 @@ impl NoticeKind {
     /// What is counted, in the summary's words.
     fn counted(self) -> String {
         match self {
-            NoticeKind::Handshake => "connections that failed to authenticate".into(),
+            NoticeKind::Handshake => "failed handshakes".into(),
             NoticeKind::Slow => "connections that did not authenticate in time".into(),
             NoticeKind::BadTag => "frames that failed authentication".into(),
             NoticeKind::Undecodable => "frames that did not decode".into(),
