@@ -124,7 +124,9 @@ pub fn run(args: NodeArgs) -> ExitCode {
     };
     if !addr.ip().is_loopback() && args.secret_file.is_none() {
         return bad(format!(
-            "node {id} would listen on {addr}, which other machines can reach: pass              --secret-file FILE (the same file on every node and client) so that only the              cluster can talk to it"
+            "node {id} would listen on {addr}, which other machines can reach: pass \
+             --secret-file FILE (the same file on every node and client) so that only the \
+             cluster can talk to it"
         ));
     }
     let (key, whence) = match &args.secret_file {
@@ -138,7 +140,8 @@ pub fn run(args: NodeArgs) -> ExitCode {
                 Ok((key, true)) => (
                     key,
                     format!(
-                        "created {} (mode 0600): nodes and clients on this --data-dir share it;                          elsewhere pass a copy with --secret-file",
+                        "created {} (mode 0600): nodes and clients on this --data-dir share it; \
+                         elsewhere pass a copy with --secret-file",
                         path.display()
                     ),
                 ),
