@@ -632,3 +632,76 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
     cluster.client_until(&["get", "after"], "yes", Duration::from_secs(5));
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn client_polish_stdin_values_leaders_outside_peers_and_a_whole_timeout() {
+    let cluster = Cluster::new(3);
+    wait_up(&cluster);
+    // `put K -` takes the value from standard input: longer than a
+    // command line may be.
+    let big = "0123456789abcdef".repeat(200 * 1024 / 16);
+    let mut child = Command::new(BIN)
+        .args(["client", "--peers", &cluster.peers])
+        .arg("--data-dir")
+        .arg(&cluster.dir)
+        .args(["put", "big", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run raftlab client");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(big.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+    let out = cluster.client(&["get", "big"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), big);
+    // A follower names a leader the client was not given: said so.
+    let leader = cluster.leader(Duration::from_secs(5));
+    let follower = (1..=3).find(|&i| i != leader).expect("a follower");
+    let only = cluster.addrs[follower - 1].clone();
+    let out = Command::new(BIN)
+        .args([
+            "client",
+            "--peers",
+            &only,
+            "--timeout",
+            "500ms",
+            "--data-dir",
+        ])
+        .arg(&cluster.dir)
+        .args(["put", "x", "1"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the leader is node {leader}, which is not in --peers"
+        )),
+        "{err}"
+    );
+    // `status --timeout 1s` with three nodes that accept and never
+    // answer ends within its timeout, not one timeout per node.
+    let silent: Vec<TcpListener> = (0..3).map(|_| free_port()).collect();
+    let peers: Vec<String> = silent
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{}={}", i + 1, l.local_addr().expect("addr")))
+        .collect();
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["client", "--peers", &peers.join(","), "--timeout", "1s"])
+        .arg("--data-dir")
+        .arg(&cluster.dir)
+        .arg("status")
+        .output()
+        .expect("run");
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    drop(silent);
+}

@@ -94,7 +94,8 @@ enum ClientOp {
     Put {
         /// The key.
         key: String,
-        /// The value.
+        /// The value; `-` reads it from standard input, verbatim (for
+        /// values longer than a command line allows).
         value: String,
     },
     /// Print KEY's value (linearizable); an absent key prints nothing on
@@ -159,6 +160,13 @@ pub fn run(args: ClientArgs) -> ExitCode {
         ClientOp::Add { id } => return change(&peers, ConfChange::AddLearner(id), timeout, key),
         ClientOp::Promote { id } => return change(&peers, ConfChange::Promote(id), timeout, key),
         ClientOp::Remove { id } => return change(&peers, ConfChange::Remove(id), timeout, key),
+        ClientOp::Put { key, value } if value == "-" => match read_stdin() {
+            Ok(value) => Op::Put { key, value },
+            Err(e) => {
+                eprintln!("raftlab client: cannot read the value from standard input: {e}");
+                return ExitCode::from(2);
+            }
+        },
         ClientOp::Put { key, value } => Op::Put { key, value },
         ClientOp::Get { key } => Op::Get { key },
         ClientOp::Delete { key } => Op::Delete { key },
@@ -183,6 +191,14 @@ pub fn run(args: ClientArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// All of standard input, as text.
+fn read_stdin() -> Result<String, String> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| format!("it is not UTF-8 text ({e})"))
 }
 
 fn print_result(result: &OpResult) {
@@ -237,6 +253,12 @@ fn submit(peers: &Peers, op: Op, timeout: Duration, key: &ClusterKey) -> Result<
                     last = format!("node {target} is not the leader");
                     hint = Some(l);
                     Duration::ZERO
+                }
+                ClientReply::NotLeader { leader: Some(l) } if l != target => {
+                    last = format!(
+                        "node {target} says the leader is node {l}, which is not in --peers"
+                    );
+                    BACKOFF
                 }
                 ClientReply::NotLeader { .. } => {
                     last = format!("node {target} knows no leader");
