@@ -127,6 +127,8 @@ impl Cluster {
     fn client(&self, args: &[&str]) -> Output {
         Command::new(BIN)
             .args(["client", "--peers", &self.peers])
+            .arg("--data-dir")
+            .arg(&self.dir)
             .args(args)
             .output()
             .expect("run raftlab client")
@@ -307,6 +309,7 @@ fn bad_node_arguments_exit_2_with_one_line() {
     let peers = format!("1={addr},2=127.0.0.1:1");
     let file = std::env::temp_dir().join(format!("raftlab-mp-file-{}", std::process::id()));
     std::fs::write(&file, "not a directory").expect("write");
+    let root = std::env::temp_dir().join(format!("raftlab-mp-args-{}", std::process::id()));
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
             vec!["--id".into(), "3".into(), "--peers".into(), peers.clone()],
@@ -340,7 +343,7 @@ fn bad_node_arguments_exit_2_with_one_line() {
             .arg("node")
             .args(&args)
             .arg("--data-dir")
-            .arg(std::env::temp_dir())
+            .arg(&root)
             .output()
             .expect("run");
         let err = String::from_utf8_lossy(&out.stderr);
@@ -395,12 +398,16 @@ fn bad_node_arguments_exit_2_with_one_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("storage"), "{err}");
+    assert!(err.contains(&file.display().to_string()), "{err}");
     let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_dir_all(&root);
 }
 
 #[test]
 fn client_errors_exit_1_or_2() {
+    let dir = std::env::temp_dir().join(format!("raftlab-mp-client-{}", std::process::id()));
+    let secret = dir.join("cluster.secret");
+    raftlab::net::secret::load_or_create(&secret, 1).expect("a secret");
     let out = Command::new(BIN)
         .args([
             "client",
@@ -410,12 +417,29 @@ fn client_errors_exit_1_or_2() {
             "k",
             "--timeout",
             "300ms",
+            "--secret-file",
         ])
+        .arg(&secret)
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no answer within 300ms"));
+    // No secret, or none where the data root says: exit 2, in words.
+    for extra in [
+        vec![],
+        vec!["--data-dir".to_string(), "/nonexistent".into()],
+    ] {
+        let out = Command::new(BIN)
+            .args(["client", "--peers", "1=127.0.0.1:1", "get", "k"])
+            .args(&extra)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("--secret-file"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     let out = Command::new(BIN)
         .args(["client", "get", "k"])
         .output()
@@ -512,6 +536,8 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
             "--peers",
             &cluster.peers_upto(3),
         ])
+        .arg("--secret-file")
+        .arg(cluster.dir.join("cluster.secret"))
         .arg("--data-dir")
         .arg(cluster.dir.join("impostor"))
         .output()
@@ -523,6 +549,8 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
     // own: refused too.
     let out = Command::new(BIN)
         .args(["node", "--id", "5", "--peers", &cluster.peers_upto(5)])
+        .arg("--secret-file")
+        .arg(cluster.dir.join("cluster.secret"))
         .arg("--data-dir")
         .arg(cluster.dir.join("impostor"))
         .output()
@@ -531,28 +559,42 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("start a new node with --join"), "{err}");
 
-    // Hellos with bogus ids are ignored, with a line in the log.
+    // Hellos with bogus ids, even from holders of the secret, are
+    // ignored, with a line in the log.
     let leader = cluster.leader(Duration::from_secs(5));
     let addr: std::net::SocketAddr = cluster.addrs[leader - 1]
         .split_once('=')
         .and_then(|(_, a)| a.parse().ok())
         .expect("address");
     {
-        use raftlab::net::{DEFAULT_MAX_FRAME, Wire, frame::write_frame};
-        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        let bogus = Wire::Hello {
-            id: 12,
-            addr: "127.0.0.1:1".parse().expect("addr"),
+        use raftlab::net::{Claim, Wire, auth, frame, secret};
+        use std::io::Write;
+        let key = secret::load(&cluster.dir.join("cluster.secret"), 1).expect("the secret");
+        let hello = |claim: Claim, id: u64| {
+            let stream = std::net::TcpStream::connect(addr).expect("connect");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let (mut seal, _) = auth::connect(&stream, &key, claim, deadline).expect("handshake");
+            let bogus = Wire::Hello {
+                id,
+                addr: "127.0.0.1:1".parse().expect("addr"),
+            };
+            let payload = frame::encode_payload(&bogus, 1024).expect("encode");
+            (&stream)
+                .write_all(&seal.seal(&payload, 1024).expect("seal"))
+                .expect("write");
+            stream
         };
-        write_frame(&mut stream, &bogus, DEFAULT_MAX_FRAME).expect("write");
-        let me = Wire::Hello {
-            id: leader as u64,
-            addr: "127.0.0.1:1".parse().expect("addr"),
-        };
-        write_frame(&mut stream, &me, DEFAULT_MAX_FRAME).expect("write");
+        let _a = hello(Claim::Node(12), 12);
+        let _b = hello(Claim::Node(leader as u64), leader as u64);
+        let _c = hello(Claim::Client, 3);
+        cluster.log_until(leader, "node id 12 is out of range", Duration::from_secs(5));
+        cluster.log_until(leader, "claims to be this node", Duration::from_secs(5));
+        cluster.log_until(
+            leader,
+            "ignored a hello that claims to be n3",
+            Duration::from_secs(5),
+        );
     }
-    cluster.log_until(leader, "node id 12 is out of range", Duration::from_secs(5));
-    cluster.log_until(leader, "claims to be this node", Duration::from_secs(5));
 
     // The leader removes itself; the others elect another.
     let out = cluster.change_ok(&["remove", &leader.to_string()], Duration::from_secs(5));
@@ -728,4 +770,77 @@ fn a_segment_cut_to_half_or_deleted_is_refused_and_loses_nothing() {
     damaged_storage_loses_no_acknowledged_write(|segment| {
         std::fs::remove_file(segment).expect("remove");
     });
+}
+
+#[test]
+fn client_polish_stdin_values_leaders_outside_peers_and_a_whole_timeout() {
+    let cluster = Cluster::new(3);
+    wait_up(&cluster);
+    // `put K -` takes the value from standard input: longer than a
+    // command line may be.
+    let big = "0123456789abcdef".repeat(200 * 1024 / 16);
+    let mut child = Command::new(BIN)
+        .args(["client", "--peers", &cluster.peers])
+        .arg("--data-dir")
+        .arg(&cluster.dir)
+        .args(["put", "big", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run raftlab client");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(big.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "OK");
+    let out = cluster.client(&["get", "big"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), big);
+    // A follower names a leader the client was not given: said so.
+    let leader = cluster.leader(Duration::from_secs(5));
+    let follower = (1..=3).find(|&i| i != leader).expect("a follower");
+    let only = cluster.addrs[follower - 1].clone();
+    let out = Command::new(BIN)
+        .args([
+            "client",
+            "--peers",
+            &only,
+            "--timeout",
+            "500ms",
+            "--data-dir",
+        ])
+        .arg(&cluster.dir)
+        .args(["put", "x", "1"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the leader is node {leader}, which is not in --peers"
+        )),
+        "{err}"
+    );
+    // `status --timeout 1s` with three nodes that accept and never
+    // answer ends within its timeout, not one timeout per node.
+    let silent: Vec<TcpListener> = (0..3).map(|_| free_port()).collect();
+    let peers: Vec<String> = silent
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{}={}", i + 1, l.local_addr().expect("addr")))
+        .collect();
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args(["client", "--peers", &peers.join(","), "--timeout", "1s"])
+        .arg("--data-dir")
+        .arg(&cluster.dir)
+        .arg("status")
+        .output()
+        .expect("run");
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    drop(silent);
 }

@@ -52,23 +52,43 @@ fn t10_tcp_cluster_elects_and_serves() {
 }
 
 #[test]
-fn t20_a_bad_frame_is_dropped_with_an_event_and_the_node_keeps_working() {
+fn t20_bad_frames_are_said_once_and_the_node_keeps_working() {
+    use raftlab::net::Claim;
+    use raftlab::net::auth;
     let cluster = start(3, 2);
     wait_for(&cluster, "a leader", |v| v.leader().is_some());
     let target = 2;
     let addr = cluster.addresses()[&target];
+    let key = cluster
+        .config()
+        .key
+        .clone()
+        .expect("a TCP cluster has a key");
+    // A stranger's raw frame: the handshake fails, nothing is believed.
     let mut raw = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     raw.write_all(&[4, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef])
-        .and_then(|()| raw.write_all(&u32::MAX.to_le_bytes()))
         .unwrap_or_else(|e| panic!("write: {e}"));
-    wait_for(&cluster, "the drop events", |v| {
-        let drops: Vec<_> = v
+    // With the secret: a tagged payload that is no frame, then a 4 GiB
+    // announcement.
+    let ok = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let deadline = std::time::Instant::now() + OP;
+    let (mut seal, _) = auth::connect(&ok, &key, Claim::Client, deadline)
+        .unwrap_or_else(|e| panic!("handshake: {e}"));
+    let garbage = seal.seal(&[0xff; 4], 1024).unwrap();
+    (&ok)
+        .write_all(&garbage)
+        .and_then(|()| (&ok).write_all(&u32::MAX.to_le_bytes()))
+        .unwrap_or_else(|e| panic!("write: {e}"));
+    wait_for(&cluster, "the notices", |v| {
+        let said: Vec<_> = v
             .events
             .iter()
-            .filter(|e| e.node == Some(target) && e.text.contains("dropped a bad frame"))
+            .filter(|e| e.node == Some(target))
+            .map(|e| e.text.as_str())
             .collect();
-        drops.iter().any(|e| e.text.contains("does not decode"))
-            && drops.iter().any(|e| e.text.contains("exceeds"))
+        said.iter().any(|t| t.contains("failed to authenticate"))
+            && said.iter().any(|t| t.contains("does not decode"))
+            && said.iter().any(|t| t.contains("exceeds"))
     });
     let mut client = cluster.client();
     assert_eq!(client.put("y", "2", OP), ClientOutcome::Ok(OpResult::Done));
@@ -123,20 +143,21 @@ fn t40_kill_and_restart_over_tcp() {
 
 #[test]
 fn t30_a_clients_membership_change_is_refused_by_an_in_process_cluster() {
-    use raftlab::net::frame::{read_frame, write_frame};
-    use raftlab::net::{ChangeReply, ClientRequest, ClientResponse, DEFAULT_MAX_FRAME, Wire};
+    use raftlab::net::{ChangeReply, ClientRequest, ClientResponse, Wire, exchange};
     use raftlab::raft::ConfChange;
     let cluster = start(3, 4);
     let view = wait_for(&cluster, "a leader", |v| v.leader().is_some());
     let leader = view.leader().unwrap_or(1);
     let addr = cluster.addresses()[&leader];
-    let mut raw = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    raw.set_read_timeout(Some(OP)).unwrap();
+    let key = cluster
+        .config()
+        .key
+        .clone()
+        .expect("a TCP cluster has a key");
     let request = Wire::Request(ClientRequest::Change(ConfChange::AddLearner(4)));
-    write_frame(&mut raw, &request, DEFAULT_MAX_FRAME).unwrap();
-    let answer: Wire = read_frame(&mut raw, DEFAULT_MAX_FRAME).unwrap();
+    let answer = exchange(addr, &request, OP, &key).unwrap();
     assert!(
-        matches!(&answer, Wire::Response(ClientResponse::Change(ChangeReply::Refused(why))) if why.contains("dashboard")),
+        matches!(&answer, ClientResponse::Change(ChangeReply::Refused(why)) if why.contains("dashboard")),
         "{answer:?}"
     );
     // Nothing changed; the process's own call still works.

@@ -16,6 +16,14 @@
 //! `status` prints one line per node. Exit 0 on an answer, 1 when the
 //! cluster is unavailable or the timeout passed, 2 on bad arguments.
 //!
+//! Every connection first proves the cluster's secret (see
+//! [`crate::net::auth`]), and the node proves it back, so the client
+//! never believes an answer from whoever else listens on a port. The
+//! secret comes from `--secret-file FILE`, or from `DIR/cluster.secret`
+//! under the nodes' `--data-dir DIR` (the nodes create it there).
+//! `--timeout` bounds the whole command: connecting, the handshake and
+//! every read share one deadline, however slowly a node trickles bytes.
+//!
 //! Membership: `add N` makes node N (started with `raftlab node --id N
 //! --join`) a learner, `promote N` a voter, `remove N` takes it out. The
 //! request goes to the leader like a write and is answered once the
@@ -32,7 +40,8 @@
 //! address it has).
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -40,18 +49,16 @@ use clap::{Args, Subcommand};
 
 use super::args::{Peers, parse_duration_us, parse_peers};
 use crate::kv::{ClientId, Op, OpResult};
-use crate::net::frame::{read_frame, write_frame};
+pub(crate) use crate::net::exchange;
 use crate::net::{
-    ChangeReply, ClientReply, ClientRequest, ClientResponse, DEFAULT_MAX_FRAME, MembersStatus,
-    NodeStatus, Wire,
+    ChangeReply, ClientReply, ClientRequest, ClientResponse, ClusterKey, MembersStatus, NodeStatus,
+    Wire, secret,
 };
 use crate::raft::{ConfChange, Index, Membership, NodeId};
 use crate::runtime::MAX_NODES;
 
 /// Longest wait for one node's answer before trying another.
 const ATTEMPT: Duration = Duration::from_secs(1);
-/// Longest wait for a connection.
-const CONNECT: Duration = Duration::from_millis(500);
 /// Pause before trying again when no node knows a leader.
 const BACKOFF: Duration = Duration::from_millis(100);
 
@@ -62,9 +69,20 @@ pub struct ClientArgs {
     /// same list the nodes were started with).
     #[arg(long, global = true, value_parser = parse_peers, value_name = "ID=IP:PORT,…")]
     peers: Option<Peers>,
-    /// Give up after this long, e.g. 500ms, 5s.
+    /// Give up after this long, e.g. 500ms, 5s: it bounds the whole
+    /// command.
     #[arg(long, global = true, default_value = "5s", value_parser = parse_duration_us)]
     timeout: u64,
+    /// The file holding the cluster's secret (the nodes' --secret-file).
+    #[arg(long, global = true, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+    /// The nodes' data root: the secret is read from DIR/cluster.secret,
+    /// which the nodes create there (ignored with --secret-file).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The cluster's id (the nodes' --cluster-id).
+    #[arg(long, global = true, default_value_t = 1)]
+    cluster_id: u64,
     #[command(subcommand)]
     op: ClientOp,
 }
@@ -76,7 +94,8 @@ enum ClientOp {
     Put {
         /// The key.
         key: String,
-        /// The value.
+        /// The value; `-` reads it from standard input, verbatim (for
+        /// values longer than a command line allows).
         value: String,
     },
     /// Print KEY's value (linearizable); an absent key prints nothing on
@@ -127,19 +146,34 @@ pub fn run(args: ClientArgs) -> ExitCode {
         eprintln!("raftlab client: --peers is required, e.g. --peers 1=127.0.0.1:7001");
         return ExitCode::from(2);
     };
+    let key = match client_key(args.secret_file, args.data_dir, args.cluster_id) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("raftlab client: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let key = &key;
     let timeout = Duration::from_micros(args.timeout);
     let op = match args.op {
-        ClientOp::Status => return status(&peers, timeout),
-        ClientOp::Add { id } => return change(&peers, ConfChange::AddLearner(id), timeout),
-        ClientOp::Promote { id } => return change(&peers, ConfChange::Promote(id), timeout),
-        ClientOp::Remove { id } => return change(&peers, ConfChange::Remove(id), timeout),
+        ClientOp::Status => return status(&peers, timeout, key),
+        ClientOp::Add { id } => return change(&peers, ConfChange::AddLearner(id), timeout, key),
+        ClientOp::Promote { id } => return change(&peers, ConfChange::Promote(id), timeout, key),
+        ClientOp::Remove { id } => return change(&peers, ConfChange::Remove(id), timeout, key),
+        ClientOp::Put { key, value } if value == "-" => match read_stdin() {
+            Ok(value) => Op::Put { key, value },
+            Err(e) => {
+                eprintln!("raftlab client: cannot read the value from standard input: {e}");
+                return ExitCode::from(2);
+            }
+        },
         ClientOp::Put { key, value } => Op::Put { key, value },
         ClientOp::Get { key } => Op::Get { key },
         ClientOp::Delete { key } => Op::Delete { key },
         ClientOp::Cas { key, old, new } => Op::Cas { key, old, new },
     };
     let is_write = op.is_write();
-    match submit(&peers, op, timeout) {
+    match submit(&peers, op, timeout, key) {
         Ok(result) => {
             print_result(&result);
             ExitCode::SUCCESS
@@ -159,6 +193,14 @@ pub fn run(args: ClientArgs) -> ExitCode {
     }
 }
 
+/// All of standard input, as text.
+fn read_stdin() -> Result<String, String> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+        .map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| format!("it is not UTF-8 text ({e})"))
+}
+
 fn print_result(result: &OpResult) {
     let mut out = std::io::stdout().lock();
     let _ = match result {
@@ -174,7 +216,7 @@ fn print_result(result: &OpResult) {
 
 /// Runs `op` against the cluster until a node answers it or `timeout`
 /// passes; `Err` carries the last problem seen.
-fn submit(peers: &Peers, op: Op, timeout: Duration) -> Result<OpResult, String> {
+fn submit(peers: &Peers, op: Op, timeout: Duration, key: &ClusterKey) -> Result<OpResult, String> {
     let deadline = Instant::now() + timeout;
     let session = session_id();
     let request = Wire::Request(ClientRequest::Op {
@@ -198,7 +240,7 @@ fn submit(peers: &Peers, op: Op, timeout: Duration) -> Result<OpResult, String> 
         let Some(&addr) = peers.get(&target) else {
             continue;
         };
-        let pause = match exchange(addr, &request, left.min(ATTEMPT)) {
+        let pause = match exchange(addr, &request, left.min(ATTEMPT), key) {
             Ok(ClientResponse::Op {
                 session: s,
                 seq: 1,
@@ -211,6 +253,12 @@ fn submit(peers: &Peers, op: Op, timeout: Duration) -> Result<OpResult, String> 
                     last = format!("node {target} is not the leader");
                     hint = Some(l);
                     Duration::ZERO
+                }
+                ClientReply::NotLeader { leader: Some(l) } if l != target => {
+                    last = format!(
+                        "node {target} says the leader is node {l}, which is not in --peers"
+                    );
+                    BACKOFF
                 }
                 ClientReply::NotLeader { .. } => {
                     last = format!("node {target} knows no leader");
@@ -241,13 +289,13 @@ fn submit(peers: &Peers, op: Op, timeout: Duration) -> Result<OpResult, String> 
 
 /// `add`/`promote`/`remove`: asks the leader for `change` and waits for
 /// it to commit.
-fn change(peers: &Peers, change: ConfChange, timeout: Duration) -> ExitCode {
+fn change(peers: &Peers, change: ConfChange, timeout: Duration, key: &ClusterKey) -> ExitCode {
     let id = change.node();
     if !(1..=MAX_NODES as NodeId).contains(&id) {
         eprintln!("raftlab client: node ids are 1 to {MAX_NODES}, not {id}");
         return ExitCode::from(2);
     }
-    match ask_change(peers, change, timeout) {
+    match ask_change(peers, change, timeout, key) {
         Ok((index, membership)) => {
             let what = match change {
                 ConfChange::AddLearner(_) => "added as a learner",
@@ -287,6 +335,7 @@ fn ask_change(
     peers: &Peers,
     change: ConfChange,
     timeout: Duration,
+    key: &ClusterKey,
 ) -> Result<(Option<Index>, Membership), ChangeError> {
     let deadline = Instant::now() + timeout;
     let request = Wire::Request(ClientRequest::Change(change));
@@ -303,7 +352,7 @@ fn ask_change(
             return Err(ChangeError::NoAnswer(last));
         }
         if uncertain {
-            match in_effect(peers, change, left.min(ATTEMPT)) {
+            match in_effect(peers, change, left.min(ATTEMPT), key) {
                 Some(Ok(membership)) => return Ok((None, membership)),
                 Some(Err(())) => uncertain = false,
                 None => {
@@ -320,7 +369,7 @@ fn ask_change(
             continue;
         };
         // A change waits for its entry to commit: give it all the time left.
-        let pause = match exchange(addr, &request, left) {
+        let pause = match exchange(addr, &request, left, key) {
             Ok(ClientResponse::Change(reply)) => match reply {
                 ChangeReply::Done { index, membership } => return Ok((Some(index), membership)),
                 ChangeReply::Unknown(why) => {
@@ -369,10 +418,15 @@ fn ask_change(
 /// Whether `change` is in the configuration a leader has committed:
 /// `Some(Ok(it))` if so, `Some(Err(()))` if a leader's committed
 /// configuration lacks it, `None` if no leader says (yet).
-fn in_effect(peers: &Peers, change: ConfChange, wait: Duration) -> Option<Result<Membership, ()>> {
+fn in_effect(
+    peers: &Peers,
+    change: ConfChange,
+    wait: Duration,
+    key: &ClusterKey,
+) -> Option<Result<Membership, ()>> {
     let request = Wire::Request(ClientRequest::Members);
     for &addr in peers.values() {
-        let Ok(ClientResponse::Members(m)) = exchange(addr, &request, wait) else {
+        let Ok(ClientResponse::Members(m)) = exchange(addr, &request, wait, key) else {
             continue;
         };
         if m.leader != Some(m.id) || m.pending {
@@ -389,60 +443,78 @@ fn in_effect(peers: &Peers, change: ConfChange, wait: Duration) -> Option<Result
     None
 }
 
-/// Sends `request` to `addr` and waits up to `wait` for the response.
-pub(crate) fn exchange(
-    addr: SocketAddr,
-    request: &Wire,
-    wait: Duration,
-) -> Result<ClientResponse, String> {
-    let deadline = Instant::now() + wait;
-    let mut stream = TcpStream::connect_timeout(&addr, CONNECT.min(wait))
-        .map_err(|e| format!("cannot connect: {e}"))?;
-    let io = |e: std::io::Error| format!("connection error: {e}");
-    stream.set_nodelay(true).map_err(io)?;
-    stream.set_write_timeout(Some(wait)).map_err(io)?;
-    write_frame(&mut stream, request, DEFAULT_MAX_FRAME).map_err(|e| e.to_string())?;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err("no answer in time".into());
-        }
-        stream.set_read_timeout(Some(left)).map_err(io)?;
-        match read_frame::<_, Wire>(&mut stream, DEFAULT_MAX_FRAME) {
-            Ok(Wire::Response(response)) => return Ok(response),
-            // Anything else is not for this client; keep waiting.
-            Ok(_) => {}
-            Err(e) if e.is_recoverable() => {}
-            Err(crate::net::FrameError::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err("no answer in time".into());
+/// The client's key: from `--secret-file`, or the nodes' data root.
+pub(crate) fn client_key(
+    file: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    cluster: u64,
+) -> Result<ClusterKey, String> {
+    let path = match (file, data_dir) {
+        (Some(file), _) => file,
+        (None, Some(dir)) => {
+            let path = secret::default_path(&dir);
+            if !path.exists() {
+                return Err(format!(
+                    "no cluster secret at {}: start the nodes with --data-dir {} first (they \
+                     create it), or pass --secret-file FILE",
+                    path.display(),
+                    dir.display()
+                ));
             }
-            Err(e) => return Err(e.to_string()),
+            path
         }
-    }
+        (None, None) => {
+            return Err(
+                "which cluster? Every connection proves the cluster's secret: pass \
+                 --data-dir DIR (the nodes' data root, which holds cluster.secret) or \
+                 --secret-file FILE (the nodes' --secret-file)"
+                    .into(),
+            );
+        }
+    };
+    secret::load(&path, cluster).map_err(|e| e.to_string())
 }
 
-/// `raftlab client status`: asks every node for its state.
-fn status(peers: &Peers, timeout: Duration) -> ExitCode {
+/// `raftlab client status`: asks every node for its state, all at once,
+/// within `timeout` in all.
+fn status(peers: &Peers, timeout: Duration, key: &ClusterKey) -> ExitCode {
+    let deadline = Instant::now() + timeout;
+    let lines: Vec<(bool, String)> = std::thread::scope(|scope| {
+        let asks: Vec<_> = peers
+            .iter()
+            .map(|(&id, &addr)| {
+                scope.spawn(move || {
+                    let left = || deadline.saturating_duration_since(Instant::now());
+                    match exchange(addr, &Wire::Request(ClientRequest::Status), left(), key) {
+                        Ok(ClientResponse::Status(s)) => {
+                            let members = match exchange(
+                                addr,
+                                &Wire::Request(ClientRequest::Members),
+                                left(),
+                                key,
+                            ) {
+                                Ok(ClientResponse::Members(m)) => members_words(&m),
+                                _ => String::new(),
+                            };
+                            (true, format!("{}{members}", status_line(addr, &s)))
+                        }
+                        Ok(other) => (false, format!("{id} {addr} unexpected answer: {other:?}")),
+                        Err(e) => (false, format!("{id} {addr} unreachable: {e}")),
+                    }
+                })
+            })
+            .collect();
+        asks.into_iter()
+            .map(|ask| {
+                ask.join()
+                    .unwrap_or_else(|_| (false, "a status request failed".to_string()))
+            })
+            .collect()
+    });
     let mut answered = 0;
-    let wait = timeout.min(ATTEMPT);
-    for (&id, &addr) in peers {
-        match exchange(addr, &Wire::Request(ClientRequest::Status), wait) {
-            Ok(ClientResponse::Status(s)) => {
-                answered += 1;
-                let members = match exchange(addr, &Wire::Request(ClientRequest::Members), wait) {
-                    Ok(ClientResponse::Members(m)) => members_words(&m),
-                    _ => String::new(),
-                };
-                println!("{}{members}", status_line(addr, &s));
-            }
-            Ok(other) => println!("{id} {addr} unexpected answer: {other:?}"),
-            Err(e) => println!("{id} {addr} unreachable: {e}"),
-        }
+    for (ok, line) in lines {
+        answered += usize::from(ok);
+        println!("{line}");
     }
     if answered == 0 {
         eprintln!("raftlab client: no node answered");

@@ -22,9 +22,22 @@
 //! logs that it was removed. Before its first start a node asks the
 //! peers for their configuration, and refuses to start with `--join` if
 //! its id is already a member, or without it if its id is not.
+//!
+//! Trust: every connection, from a peer or a client, must prove the
+//! cluster's secret before anything it sends is believed (see
+//! [`crate::net::auth`]). The secret is `--secret-file FILE`, or else
+//! `DIR/cluster.secret` under `--data-dir`, created by the first node
+//! started on that root (so nodes sharing a root agree with no effort).
+//! A node that would listen on an address other processes on other
+//! machines can reach (not loopback) needs an explicit `--secret-file`.
+//! `--advertise ADDR` is the address its hellos tell others to use, when
+//! it is reached through a proxy, a NAT or a port mapping; an address an
+//! operator gave in `--peers` is never replaced by what a hello says.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -32,7 +45,7 @@ use clap::Args;
 use super::args::{Peers, parse_duration_us, parse_peers};
 use super::client::exchange;
 use super::damage::{DamageWatch, node_advice};
-use crate::net::{ClientRequest, ClientResponse, MembersStatus, Wire};
+use crate::net::{ClientRequest, ClientResponse, ClusterKey, MembersStatus, Wire, secret};
 use crate::raft::NodeId;
 use crate::runtime::{
     AddressBook, BOOK_FILE, Cluster, ClusterConfig, MemberOptions, NodeState, NodeStorage,
@@ -66,9 +79,21 @@ pub struct NodeArgs {
     #[arg(long, value_name = "DIR")]
     data_dir: PathBuf,
     /// Cluster id, written with the data: a node refuses a directory of
-    /// another cluster.
+    /// another cluster, and a peer or client of another cluster.
     #[arg(long, default_value_t = 1)]
     cluster_id: u64,
+    /// The file holding the cluster's secret (at least 16 bytes, readable
+    /// by its owner only), the same for every node and client. Default:
+    /// DIR/cluster.secret under --data-dir, created if absent. Required
+    /// to listen on an address that is not loopback.
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+    /// The address other nodes should use to reach this one, told in its
+    /// hellos (behind a proxy, a NAT or a port mapping). Default: its own
+    /// address in --peers. Nodes that have an address for it in their
+    /// --peers keep using that one.
+    #[arg(long, value_name = "IP:PORT")]
+    advertise: Option<SocketAddr>,
     /// Wall-clock length of one Raft tick (10ms: elections in 150–300 ms,
     /// the Raft paper's pace).
     #[arg(long, default_value = "10ms", value_parser = parse_duration_us)]
@@ -98,6 +123,35 @@ pub fn run(args: NodeArgs) -> ExitCode {
             ids.join(", ")
         ));
     };
+    if !addr.ip().is_loopback() && args.secret_file.is_none() {
+        return bad(format!(
+            "node {id} would listen on {addr}, which other machines can reach: pass \
+             --secret-file FILE (the same file on every node and client) so that only the \
+             cluster can talk to it"
+        ));
+    }
+    let (key, whence) = match &args.secret_file {
+        Some(file) => match secret::load(file, args.cluster_id) {
+            Ok(key) => (key, format!("from {}", file.display())),
+            Err(e) => return bad(e.to_string()),
+        },
+        None => {
+            let path = secret::default_path(&args.data_dir);
+            match secret::load_or_create(&path, args.cluster_id) {
+                Ok((key, true)) => (
+                    key,
+                    format!(
+                        "created {} (mode 0600): nodes and clients on this --data-dir share it; \
+                         elsewhere pass a copy with --secret-file",
+                        path.display()
+                    ),
+                ),
+                Ok((key, false)) => (key, format!("from {}", path.display())),
+                Err(e) => return bad(e.to_string()),
+            }
+        }
+    };
+    let key = Arc::new(key);
     let tick = Duration::from_micros(args.tick);
     let data_dir = args.data_dir.clone();
     let cluster_id = args.cluster_id;
@@ -110,10 +164,12 @@ pub fn run(args: NodeArgs) -> ExitCode {
             let (storage, _recovery) = FileStorage::open(&data_dir, cluster_id, id)?;
             Ok(Box::new(storage) as NodeStorage)
         }),
+        key: Some(key.clone()),
+        advertise: args.advertise,
         ..ClusterConfig::default()
     };
     let book = node_dir(&args.data_dir, id).join(BOOK_FILE);
-    if let Err(e) = check_first_start(id, args.join, &args.peers, &book) {
+    if let Err(e) = check_first_start(id, args.join, &args.peers, &book, &key) {
         return bad(e);
     }
     let options = MemberOptions {
@@ -138,6 +194,14 @@ pub fn run(args: NodeArgs) -> ExitCode {
             cluster.ids().len(),
             node_dir(&args.data_dir, id).display()
         );
+        eprintln!(
+            "raftlab node {id}: cluster {} secret {whence} (fingerprint {}: the same on every node)",
+            key.cluster(),
+            key.fingerprint()
+        );
+        if let Some(advertised) = args.advertise {
+            eprintln!("raftlab node {id}: tells peers to reach it at {advertised}");
+        }
         if args.join {
             eprintln!(
                 "raftlab node {id}: joining: waits to be added with `raftlab client --peers … add {id}`"
@@ -158,6 +222,7 @@ fn check_first_start(
     join: bool,
     peers: &Peers,
     book: &std::path::Path,
+    key: &ClusterKey,
 ) -> Result<(), String> {
     let known = AddressBook::load(book).map_err(|e| e.to_string())?;
     if !known.bootstrap.is_empty() {
@@ -172,7 +237,7 @@ fn check_first_start(
             .filter(|(p, _)| **p != id)
             .map(|(&peer, &addr)| {
                 scope.spawn(move || {
-                    match exchange(addr, &Wire::Request(ClientRequest::Members), JOIN_ASK) {
+                    match exchange(addr, &Wire::Request(ClientRequest::Members), JOIN_ASK, key) {
                         Ok(ClientResponse::Members(m)) => Some((peer, m)),
                         _ => None,
                     }

@@ -74,6 +74,35 @@ pub fn encode<T: Serialize>(value: &T, max: usize) -> Result<Vec<u8>, FrameError
     Ok(out)
 }
 
+/// The postcard payload of `value`, refused if over `max` bytes.
+pub fn encode_payload<T: Serialize>(value: &T, max: usize) -> Result<Vec<u8>, FrameError> {
+    let out = postcard::to_allocvec(value).map_err(|e| FrameError::Encode(e.to_string()))?;
+    if out.len() > max {
+        return Err(FrameError::TooLarge {
+            len: out.len() as u64,
+            max,
+        });
+    }
+    Ok(out)
+}
+
+/// One frame holding `payload` then `tail` (an authentication tag, or
+/// nothing), refused if the two together are over `max` bytes.
+pub fn frame_bytes(payload: &[u8], tail: &[u8], max: usize) -> Result<Vec<u8>, FrameError> {
+    let len = payload.len() + tail.len();
+    if len > max || u32::try_from(len).is_err() {
+        return Err(FrameError::TooLarge {
+            len: len as u64,
+            max,
+        });
+    }
+    let mut out = Vec::with_capacity(HEADER_LEN + len);
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(tail);
+    Ok(out)
+}
+
 /// Writes `value` as one frame (a single `write_all`, then a flush).
 pub fn write_frame<W: Write, T: Serialize>(
     w: &mut W,

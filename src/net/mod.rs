@@ -13,16 +13,26 @@
 //! What the fabric lets through travels over a transport: in-memory
 //! channels (the runtime's own) or loopback TCP — [`TcpTransport`], which
 //! speaks length-prefixed postcard [`frame`]s of [`Wire`] values and also
-//! lets nodes run as separate processes and clients reach them.
+//! lets nodes run as separate processes and clients reach them. Over TCP
+//! nothing is believed until its sender proved the cluster's secret
+//! ([`auth`], [`secret`]), and repeated network errors are said once per
+//! interval ([`notice`]).
 
+pub mod auth;
 mod fabric;
 pub mod frame;
+pub mod notice;
+mod request;
+pub mod secret;
 mod tcp;
 mod wire;
 
+pub use auth::{AuthError, Claim, ClusterKey};
 pub use fabric::{Fabric, FabricError, Link, format_groups};
 pub use frame::{DEFAULT_MAX_FRAME, FrameError};
-pub use tcp::{Replier, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
+pub use notice::NoticeKind;
+pub use request::exchange;
+pub use tcp::{Identity, Replier, TcpAuth, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
 pub use wire::{
     ChangeReply, ClientReply, ClientRequest, ClientResponse, MembersStatus, NodeStatus, Wire,
 };

@@ -17,16 +17,33 @@
 //!   connection that decodes frames and hands each to the transport's
 //!   channel as a [`TcpEvent::Frame`], with a [`Replier`] to answer on the
 //!   same connection (how clients get their responses). A frame that does
-//!   not decode is skipped and reported as [`TcpEvent::Dropped`]; one whose
-//!   announced length is over the cap is reported and its connection
+//!   not decode is skipped and reported; one whose announced length is
+//!   over the cap, or whose tag is wrong, is reported and its connection
 //!   closed, since the stream can no longer be trusted.
+//!
+//! *Authentication* ([`TcpConfig::auth`], see [`super::auth`]): every
+//! connection, outgoing or accepted, first runs the cluster-secret
+//! handshake, and every frame after it carries a tag. An accepted
+//! connection must finish the handshake and send its first frame within
+//! [`TcpConfig::auth_timeout`], or it is closed. Accepted connections
+//! have three budgets, so no kind can starve another: those still
+//! proving themselves ([`TcpConfig::max_pending`]; when full, the oldest
+//! waiting one is closed to make room, so idle sockets cannot keep new
+//! ones out), those of peer nodes and those of clients (when full, new
+//! ones are refused). Every frame arriving carries the sender's
+//! [`Identity`]: what it proved to be.
+//!
+//! Errors from the network (failed handshakes, bad tags, frames that do
+//! not decode, crowded budgets) are said once and then counted into one
+//! summary line per interval ([`super::notice`]), delivered as
+//! [`TcpEvent::Notice`].
 //!
 //! [`TcpTransport::shutdown`] (or dropping it) stops every thread: the
 //! accept thread is woken by a connection to itself, readers by shutting
 //! their sockets down, writers by closing their queues; each wait is bounded.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufReader};
+use std::io;
 use std::marker::PhantomData;
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -38,7 +55,9 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::auth::{self, AuthError, Claim, ClusterKey, Sealer, TAG_LEN};
 use super::frame::{self, DEFAULT_MAX_FRAME, FrameError};
+use super::notice::{NoticeKind, Notices};
 use crate::raft::NodeId;
 
 /// How long shutdown waits for the transport's threads.
@@ -47,6 +66,17 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 const WRITER_POLL: Duration = Duration::from_millis(500);
 /// Longest wait for the connection that wakes the accept thread.
 const WAKE_TIMEOUT: Duration = Duration::from_millis(200);
+/// How often the notice thread looks for intervals that ended.
+const NOTICE_POLL: Duration = Duration::from_millis(200);
+
+/// How a transport proves itself: the cluster's key, and the node it is.
+#[derive(Clone, Debug)]
+pub struct TcpAuth {
+    /// The cluster's key (from its secret).
+    pub key: Arc<ClusterKey>,
+    /// The node this transport belongs to (its claim on outgoing links).
+    pub node: NodeId,
+}
 
 /// Settings of a [`TcpTransport`].
 #[derive(Clone, Debug)]
@@ -58,8 +88,24 @@ pub struct TcpConfig {
     /// Decoded frames waiting in the transport's channel before a reader
     /// drops (default 4096).
     pub inbox: usize,
-    /// Most accepted connections at once; more are closed at once (default 64).
-    pub max_connections: usize,
+    /// The cluster secret every connection must prove (default `None`:
+    /// plain frames, for tests of the transport alone; every node of
+    /// raftlab sets one).
+    pub auth: Option<TcpAuth>,
+    /// Accepted connections still in their handshake at once (default
+    /// 64); one more closes the oldest of them.
+    pub max_pending: usize,
+    /// Authenticated connections of peer nodes at once (default 32);
+    /// more are refused.
+    pub max_peers: usize,
+    /// Authenticated connections of clients at once (default 128); more
+    /// are refused.
+    pub max_clients: usize,
+    /// Time an accepted connection has to authenticate and send its
+    /// first frame (default 3 s).
+    pub auth_timeout: Duration,
+    /// Interval of the summary of repeated errors (default 10 s).
+    pub notice_every: Duration,
     /// First pause after a failed connect (default 20 ms); it doubles on
     /// each further failure…
     pub backoff_min: Duration,
@@ -77,7 +123,12 @@ impl Default for TcpConfig {
             max_frame: DEFAULT_MAX_FRAME,
             queue: 1024,
             inbox: 4096,
-            max_connections: 64,
+            auth: None,
+            max_pending: 64,
+            max_peers: 32,
+            max_clients: 128,
+            auth_timeout: Duration::from_secs(3),
+            notice_every: Duration::from_secs(10),
             backoff_min: Duration::from_millis(20),
             backoff_max: Duration::from_secs(1),
             connect_timeout: Duration::from_millis(500),
@@ -132,22 +183,54 @@ pub enum TcpEvent<T> {
         /// The connection it came on.
         reply: Replier,
     },
-    /// A frame was dropped: it did not decode, or it was too large (then
-    /// its connection was closed too).
-    Dropped {
-        /// The remote end of the connection.
-        from: SocketAddr,
-        /// What was wrong.
-        error: FrameError,
-    },
+    /// Something went wrong on the network: the first error of a kind,
+    /// or the summary of an interval's (see [`super::notice`]).
+    Notice(String),
+}
+
+/// What the other end of a connection proved to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// Node `id` of the cluster: it holds the secret and says it is `id`.
+    Node(NodeId),
+    /// A client holding the secret.
+    Client,
+    /// Nothing: the transport authenticates no one (tests only).
+    Open,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Identity::Node(id) => write!(f, "n{id}"),
+            Identity::Client => f.write_str("a client"),
+            Identity::Open => f.write_str("an unauthenticated sender"),
+        }
+    }
+}
+
+/// The writing half of an accepted connection.
+struct ReplyConn {
+    stream: TcpStream,
+    sealer: Option<Sealer>,
 }
 
 /// Answers on the connection a frame came on.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Replier {
-    stream: Arc<Mutex<TcpStream>>,
+    conn: Arc<Mutex<ReplyConn>>,
     peer: SocketAddr,
+    identity: Identity,
     max_frame: usize,
+}
+
+impl std::fmt::Debug for Replier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replier")
+            .field("peer", &self.peer)
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Replier {
@@ -156,15 +239,44 @@ impl Replier {
         self.peer
     }
 
+    /// What the other end proved to be.
+    pub fn identity(&self) -> Identity {
+        self.identity
+    }
+
     /// Writes `value` as one frame; a failed write closes the connection.
     pub fn send<R: Serialize>(&self, value: &R) -> Result<(), FrameError> {
-        let mut stream = lock(&self.stream);
-        let result = frame::write_frame(&mut *stream, value, self.max_frame);
-        if matches!(result, Err(FrameError::Io(_))) {
-            let _ = stream.shutdown(Shutdown::Both);
+        let payload = frame::encode_payload(value, self.max_frame)?;
+        let mut conn = lock(&self.conn);
+        let bytes = match conn.sealer.as_mut() {
+            Some(sealer) => sealer.seal(&payload, self.max_frame)?,
+            None => frame::frame_bytes(&payload, &[], self.max_frame)?,
+        };
+        let result = io::Write::write_all(&mut conn.stream, &bytes).map_err(FrameError::from);
+        if result.is_err() {
+            let _ = conn.stream.shutdown(Shutdown::Both);
         }
         result
     }
+}
+
+/// What an accepted connection is, for its budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    /// Still in its handshake.
+    Pending,
+    /// A peer node.
+    Peer,
+    /// A client.
+    Client,
+    /// Closed to make room; its thread has not ended yet.
+    Closing,
+}
+
+/// One accepted connection, to budget and to shut down on stop.
+struct Conn {
+    stream: TcpStream,
+    class: Class,
 }
 
 /// The outgoing side of one peer: its writer thread's queue.
@@ -179,14 +291,39 @@ struct Inner {
     config: TcpConfig,
     local: SocketAddr,
     stopped: AtomicBool,
-    /// Accepted connections, to shut down on stop.
-    conns: Mutex<BTreeMap<u64, TcpStream>>,
+    /// Accepted connections (by accept order), to budget and to shut
+    /// down on stop.
+    conns: Mutex<BTreeMap<u64, Conn>>,
     next_conn: AtomicU64,
     readers: AtomicUsize,
     /// Frames `send` could not deliver (queue full, no connection).
     unsent: AtomicU64,
-    /// The encoded frame written first on every new outgoing connection.
+    /// The payload written first on every new outgoing connection.
     greeting: Mutex<Option<Vec<u8>>>,
+    /// Repeated errors, counted.
+    notices: Mutex<Notices>,
+    /// Lines for the notice thread to deliver.
+    notice_tx: Sender<String>,
+}
+
+impl Inner {
+    /// Says (or counts) an error of `kind` from `from`.
+    fn notice(&self, kind: NoticeKind, from: SocketAddr, text: impl FnOnce() -> String) {
+        let line = lock(&self.notices).record(kind, from, text, Instant::now());
+        if let Some(line) = line {
+            let _ = self.notice_tx.try_send(line);
+        }
+    }
+
+    /// Largest frame on the wire: payload and tag.
+    fn wire_max(&self) -> usize {
+        self.config.max_frame
+            + if self.config.auth.is_some() {
+                TAG_LEN
+            } else {
+                0
+            }
+    }
 }
 
 /// One node's TCP endpoint: a listener and a connection to each peer.
@@ -194,6 +331,7 @@ pub struct TcpTransport<T> {
     inner: Arc<Inner>,
     peers: Mutex<BTreeMap<NodeId, PeerLink>>,
     accept: Mutex<Option<JoinHandle<()>>>,
+    notice_thread: Mutex<Option<JoinHandle<()>>>,
     _frames: PhantomData<fn(T) -> T>,
 }
 
@@ -227,6 +365,8 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
         let listener = TcpListener::bind(addr).map_err(bind_err)?;
         let local = listener.local_addr().map_err(bind_err)?;
         let (events_tx, events) = bounded(config.inbox.max(1));
+        let (notice_tx, notice_rx) = bounded(256);
+        let every = config.notice_every;
         let inner = Arc::new(Inner {
             config,
             local,
@@ -236,7 +376,15 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
             readers: AtomicUsize::new(0),
             unsent: AtomicU64::new(0),
             greeting: Mutex::new(None),
+            notices: Mutex::new(Notices::new(every)),
+            notice_tx,
         });
+        let notice_inner = inner.clone();
+        let notice_events = events_tx.clone();
+        let notice_thread = std::thread::Builder::new()
+            .name(format!("raftlab-notice-{}", local.port()))
+            .spawn(move || notice_loop(&notice_inner, &notice_rx, &notice_events))
+            .map_err(TcpError::Spawn)?;
         let accept_inner = inner.clone();
         let accept = std::thread::Builder::new()
             .name(format!("raftlab-accept-{}", local.port()))
@@ -247,6 +395,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
                 inner,
                 peers: Mutex::new(BTreeMap::new()),
                 accept: Mutex::new(Some(accept)),
+                notice_thread: Mutex::new(Some(notice_thread)),
                 _frames: PhantomData,
             },
             events,
@@ -278,7 +427,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
         let inner = self.inner.clone();
         let thread = std::thread::Builder::new()
             .name(format!("raftlab-peer-{id}"))
-            .spawn(move || writer_loop(addr, rx, &inner))
+            .spawn(move || writer_loop(id, addr, rx, &inner))
             .map_err(TcpError::Spawn)?;
         // The old writer ends when its queue closes.
         peers.insert(
@@ -308,7 +457,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
     /// Sets the frame written first on every connection opened from now
     /// on (one already open is not greeted again).
     pub fn set_greeting(&self, frame: &T) -> Result<(), FrameError> {
-        let bytes = frame::encode(frame, self.inner.config.max_frame)?;
+        let bytes = frame::encode_payload(frame, self.inner.config.max_frame)?;
         *lock(&self.inner.greeting) = Some(bytes);
         Ok(())
     }
@@ -317,7 +466,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
     /// lost (the peer is down, the connection breaks): callers that need
     /// delivery retry, as Raft does.
     pub fn send(&self, id: NodeId, frame: &T) -> Result<(), TcpError> {
-        let bytes = frame::encode(frame, self.inner.config.max_frame)
+        let bytes = frame::encode_payload(frame, self.inner.config.max_frame)
             .map_err(|source| TcpError::Frame { to: id, source })?;
         let peers = lock(&self.peers);
         let link = peers.get(&id).ok_or(TcpError::UnknownPeer(id))?;
@@ -331,6 +480,12 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
         }
     }
 
+    /// Says (or counts, see [`super::notice`]) an error of `kind` about
+    /// a frame from `from`: for what the node above finds wrong.
+    pub fn notice(&self, kind: NoticeKind, from: SocketAddr, text: impl FnOnce() -> String) {
+        self.inner.notice(kind, from, text);
+    }
+
     /// Stops listening, closes every connection and waits (boundedly) for
     /// the transport's threads.
     pub fn shutdown(&self) {
@@ -340,15 +495,16 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
         let deadline = Instant::now() + SHUTDOWN_WAIT;
         // Wake the accept thread: it sees the flag and drops the listener.
         let _ = TcpStream::connect_timeout(&wake_addr(self.inner.local), WAKE_TIMEOUT);
-        for stream in lock(&self.inner.conns).values() {
-            let _ = stream.shutdown(Shutdown::Both);
+        for conn in lock(&self.inner.conns).values() {
+            let _ = conn.stream.shutdown(Shutdown::Both);
         }
         let writers: Vec<JoinHandle<()>> = std::mem::take(&mut *lock(&self.peers))
             .into_values()
             .map(|link| link.thread)
             .collect();
         let accept = lock(&self.accept).take();
-        for handle in writers.into_iter().chain(accept) {
+        let notices = lock(&self.notice_thread).take();
+        for handle in writers.into_iter().chain(accept).chain(notices) {
             join_until(handle, deadline);
         }
         while self.inner.readers.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
@@ -364,8 +520,8 @@ impl<T> Drop for TcpTransport<T> {
             return;
         }
         let _ = TcpStream::connect_timeout(&wake_addr(self.inner.local), WAKE_TIMEOUT);
-        for stream in lock(&self.inner.conns).values() {
-            let _ = stream.shutdown(Shutdown::Both);
+        for conn in lock(&self.inner.conns).values() {
+            let _ = conn.stream.shutdown(Shutdown::Both);
         }
         lock(&self.peers).clear();
     }
@@ -389,109 +545,38 @@ fn join_until(handle: JoinHandle<()>, deadline: Instant) {
     }
 }
 
-fn accept_loop<T: DeserializeOwned + Send + 'static>(
-    listener: TcpListener,
-    inner: Arc<Inner>,
-    events: Sender<TcpEvent<T>>,
-) {
-    for stream in listener.incoming() {
+/// Delivers notices: each first one as it comes, and the summaries of
+/// intervals that ended, until the transport stops.
+fn notice_loop<T>(inner: &Inner, lines: &Receiver<String>, events: &Sender<TcpEvent<T>>) {
+    loop {
+        match lines.recv_timeout(NOTICE_POLL) {
+            Ok(line) => {
+                let _ = events.try_send(TcpEvent::Notice(line));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
         if inner.stopped.load(Ordering::Acquire) {
             return;
         }
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(_) => {
-                // Out of descriptors or the like: do not spin.
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-        };
-        if inner.readers.load(Ordering::Acquire) >= inner.config.max_connections {
-            let _ = stream.shutdown(Shutdown::Both);
-            continue;
+        let summaries = lock(&inner.notices).flush(Instant::now());
+        for line in summaries {
+            let _ = events.try_send(TcpEvent::Notice(line));
         }
-        let _ = start_reader(stream, &inner, events.clone());
     }
 }
 
-/// Registers an accepted connection and starts its reader thread.
-fn start_reader<T: DeserializeOwned + Send + 'static>(
-    stream: TcpStream,
-    inner: &Arc<Inner>,
-    events: Sender<TcpEvent<T>>,
-) -> io::Result<()> {
-    let peer = stream.peer_addr()?;
-    stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(inner.config.write_timeout))?;
-    let id = inner.next_conn.fetch_add(1, Ordering::Relaxed);
-    lock(&inner.conns).insert(id, stream.try_clone()?);
-    let replier = Replier {
-        stream: Arc::new(Mutex::new(stream.try_clone()?)),
-        peer,
-        max_frame: inner.config.max_frame,
-    };
-    inner.readers.fetch_add(1, Ordering::AcqRel);
-    let reader_inner = inner.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("raftlab-conn-{}", peer.port()))
-        .spawn(move || {
-            read_loop(stream, replier, &reader_inner, &events);
-            lock(&reader_inner.conns).remove(&id);
-            reader_inner.readers.fetch_sub(1, Ordering::AcqRel);
-        });
-    if let Err(e) = spawned {
-        lock(&inner.conns).remove(&id);
-        inner.readers.fetch_sub(1, Ordering::AcqRel);
-        return Err(e);
-    }
-    Ok(())
-}
-
-/// Reads frames until the connection ends or a frame is too large.
-fn read_loop<T: DeserializeOwned>(
-    stream: TcpStream,
-    replier: Replier,
-    inner: &Inner,
-    events: &Sender<TcpEvent<T>>,
-) {
-    let peer = replier.peer;
-    let mut reader = BufReader::new(&stream);
-    loop {
-        let event = match frame::read_payload(&mut reader, inner.config.max_frame) {
-            Ok(payload) => match frame::decode::<T>(&payload) {
-                Ok(frame) => TcpEvent::Frame {
-                    frame,
-                    reply: replier.clone(),
-                },
-                Err(error) => TcpEvent::Dropped { from: peer, error },
-            },
-            Err(error @ FrameError::TooLarge { .. }) => {
-                let _ = events.try_send(TcpEvent::Dropped { from: peer, error });
-                break;
-            }
-            Err(_) => break,
-        };
-        match events.try_send(event) {
-            Ok(()) | Err(TrySendError::Full(_)) => {}
-            Err(TrySendError::Disconnected(_)) => break,
-        }
-        if inner.stopped.load(Ordering::Acquire) {
-            break;
-        }
-    }
-    let _ = stream.shutdown(Shutdown::Both);
-}
-
-/// Owns the connection to one peer: connects on demand with backoff and
-/// writes what is queued, until the queue closes or the transport stops.
-fn writer_loop(addr: SocketAddr, queue: Receiver<Vec<u8>>, inner: &Inner) {
+/// Owns the connection to peer `id`: connects (and authenticates) on
+/// demand with backoff and writes what is queued, until the queue closes
+/// or the transport stops.
+fn writer_loop(id: NodeId, addr: SocketAddr, queue: Receiver<Vec<u8>>, inner: &Inner) {
     let config = &inner.config;
-    let mut conn: Option<TcpStream> = None;
+    let mut conn: Option<(TcpStream, Option<Sealer>)> = None;
     let mut backoff = config.backoff_min;
     let mut next_try = Instant::now();
     loop {
-        let bytes = match queue.recv_timeout(WRITER_POLL) {
-            Ok(bytes) => bytes,
+        let payload = match queue.recv_timeout(WRITER_POLL) {
+            Ok(payload) => payload,
             Err(RecvTimeoutError::Timeout) if !inner.stopped.load(Ordering::Acquire) => continue,
             Err(_) => break,
         };
@@ -499,24 +584,24 @@ fn writer_loop(addr: SocketAddr, queue: Receiver<Vec<u8>>, inner: &Inner) {
             break;
         }
         if conn.is_none() && Instant::now() >= next_try {
-            match connect(addr, config).and_then(|stream| greet(stream, inner)) {
-                Ok(stream) => {
-                    conn = Some(stream);
+            match open_link(id, addr, inner) {
+                Ok(link) => {
+                    conn = Some(link);
                     backoff = config.backoff_min;
                 }
-                Err(_) => {
+                Err(()) => {
                     next_try = Instant::now() + backoff;
                     backoff = (backoff * 2).min(config.backoff_max);
                 }
             }
         }
         let written = match conn.as_mut() {
-            Some(stream) => io::Write::write_all(stream, &bytes).is_ok(),
+            Some((stream, sealer)) => write_payload(stream, sealer.as_mut(), &payload, config),
             None => false,
         };
         if !written {
             inner.unsent.fetch_add(1, Ordering::Relaxed);
-            if let Some(stream) = conn.take() {
+            if let Some((stream, _)) = conn.take() {
                 // A broken connection: the next frame reconnects at once
                 // (the peer may have restarted); backoff starts if that fails.
                 let _ = stream.shutdown(Shutdown::Both);
@@ -524,18 +609,76 @@ fn writer_loop(addr: SocketAddr, queue: Receiver<Vec<u8>>, inner: &Inner) {
             }
         }
     }
-    if let Some(stream) = conn {
+    if let Some((stream, _)) = conn {
         let _ = stream.shutdown(Shutdown::Both);
     }
 }
 
-/// Writes the transport's greeting, if any, on a new connection.
-fn greet(mut stream: TcpStream, inner: &Inner) -> io::Result<TcpStream> {
+/// Frames `payload` (with its tag, on an authenticated link) and writes it.
+fn write_payload(
+    stream: &mut TcpStream,
+    sealer: Option<&mut Sealer>,
+    payload: &[u8],
+    config: &TcpConfig,
+) -> bool {
+    let bytes = match sealer {
+        Some(sealer) => sealer.seal(payload, config.max_frame),
+        None => frame::frame_bytes(payload, &[], config.max_frame),
+    };
+    bytes.is_ok_and(|bytes| io::Write::write_all(stream, &bytes).is_ok())
+}
+
+/// Connects to peer `id` at `addr`, authenticates (saying what went wrong
+/// when the peer refuses or cannot prove itself), and writes the greeting.
+fn open_link(
+    id: NodeId,
+    addr: SocketAddr,
+    inner: &Inner,
+) -> Result<(TcpStream, Option<Sealer>), ()> {
+    let config = &inner.config;
+    let mut stream = connect(addr, config).map_err(|_| ())?;
+    let mut sealer = match &config.auth {
+        Some(tcp_auth) => {
+            let deadline = Instant::now() + config.auth_timeout;
+            match auth::connect(&stream, &tcp_auth.key, Claim::Node(tcp_auth.node), deadline) {
+                Ok((sealer, _)) => Some(sealer),
+                Err(e) => {
+                    let me = tcp_auth.node;
+                    let words = match &e {
+                        // Down, restarting, or it closed us for lack of
+                        // room: like a failed connect, nothing to say.
+                        AuthError::Frame(FrameError::Closed | FrameError::Io(_)) => None,
+                        AuthError::Refused => Some(format!(
+                            "n{me} cannot authenticate to n{id} at {addr}: it refused this \
+                             node's proof, so the two hold different cluster secrets. Give \
+                             every node the same --secret-file, or start them all with the \
+                             same --data-dir root (they share its cluster.secret)"
+                        )),
+                        other => Some(format!(
+                            "n{me} cannot authenticate to n{id} at {addr}: {other}; nothing \
+                             is sent there"
+                        )),
+                    };
+                    if let Some(words) = words {
+                        inner.notice(NoticeKind::Outgoing(id), addr, || words);
+                    }
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return Err(());
+                }
+            }
+        }
+        None => None,
+    };
+    stream
+        .set_write_timeout(Some(config.write_timeout))
+        .map_err(|_| ())?;
     let greeting = lock(&inner.greeting).clone();
-    if let Some(bytes) = greeting {
-        io::Write::write_all(&mut stream, &bytes)?;
+    if let Some(payload) = greeting
+        && !write_payload(&mut stream, sealer.as_mut(), &payload, config)
+    {
+        return Err(());
     }
-    Ok(stream)
+    Ok((stream, sealer))
 }
 
 fn connect(addr: SocketAddr, config: &TcpConfig) -> io::Result<TcpStream> {
@@ -544,6 +687,10 @@ fn connect(addr: SocketAddr, config: &TcpConfig) -> io::Result<TcpStream> {
     stream.set_write_timeout(Some(config.write_timeout))?;
     Ok(stream)
 }
+
+#[path = "tcp_accept.rs"]
+mod accept;
+use accept::accept_loop;
 
 #[cfg(test)]
 #[path = "tcp_tests.rs"]

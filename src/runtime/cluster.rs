@@ -28,7 +28,7 @@ use super::timer::{Timer, TimerInput};
 use super::view::{self, ClusterView, NodeState, NodeView, ViewHub, ViewWatch};
 use crate::kv::history::HistoryEvent;
 use crate::kv::{KvStore, Op};
-use crate::net::{Fabric, TcpConfig, TcpEvent, TcpTransport, Wire, loopback};
+use crate::net::{ClusterKey, Fabric, TcpAuth, TcpConfig, TcpEvent, TcpTransport, Wire, loopback};
 use crate::raft::{Node, NodeId};
 
 /// How long shutdown waits for all threads together.
@@ -139,9 +139,23 @@ type Endpoints = Vec<OnceLock<TcpTransport<Wire>>>;
 /// The channels the local nodes' listeners deliver on, by id.
 type Listeners = BTreeMap<NodeId, Receiver<TcpEvent<Wire>>>;
 
+/// The settings of node `id`'s TCP endpoint: it proves `key`.
+pub(crate) fn tcp_config(key: &Arc<ClusterKey>, id: NodeId) -> TcpConfig {
+    TcpConfig {
+        auth: Some(TcpAuth {
+            key: key.clone(),
+            node: id,
+        }),
+        ..TcpConfig::default()
+    }
+}
+
 /// Binds the TCP endpoints of the local nodes and tells each where its
 /// peers are. Returns the endpoints by `id - 1` and their channels.
-fn bind_transports(placement: &Placement) -> Result<(Endpoints, Listeners), RuntimeError> {
+fn bind_transports(
+    placement: &Placement,
+    key: &Arc<ClusterKey>,
+) -> Result<(Endpoints, Listeners), RuntimeError> {
     let mut receivers = BTreeMap::new();
     let Some(addrs) = &placement.tcp else {
         return Ok((Vec::new(), receivers));
@@ -154,7 +168,7 @@ fn bind_transports(placement: &Placement) -> Result<(Endpoints, Listeners), Runt
             .get(&id)
             .ok_or_else(|| network("no address given (a port past 65535?)".into()))?;
         let (transport, rx) =
-            TcpTransport::bind(addr, TcpConfig::default()).map_err(|e| network(e.to_string()))?;
+            TcpTransport::bind(addr, tcp_config(key, id)).map_err(|e| network(e.to_string()))?;
         actual.insert(id, transport.local_addr());
         receivers.insert(id, rx);
         let slot = (id as usize)
@@ -249,6 +263,7 @@ impl Cluster {
                  restart it without --join"
             )));
         }
+        book.pinned = peers.keys().copied().collect();
         book.addrs.extend(peers);
         let members: Vec<NodeId> = book.addrs.keys().copied().collect();
         config.nodes = members.len();
@@ -284,7 +299,7 @@ impl Cluster {
             };
             let hello = Wire::Hello {
                 id: slot.id,
-                addr: transport.local_addr(),
+                addr: self.config.advertise.unwrap_or(transport.local_addr()),
             };
             for peer in transport.peers().into_keys() {
                 let _ = transport.send(peer, &hello);
@@ -292,11 +307,26 @@ impl Cluster {
         }
     }
 
-    fn start_placed(config: ClusterConfig, placement: Placement) -> Result<Cluster, RuntimeError> {
+    fn start_placed(
+        mut config: ClusterConfig,
+        placement: Placement,
+    ) -> Result<Cluster, RuntimeError> {
         let ids = placement.members.clone();
         let remote = placement.book.is_some();
         let fabric = Fabric::new(&ids)?;
-        let (transports, mut receivers) = bind_transports(&placement)?;
+        let key = match &config.key {
+            Some(key) => key.clone(),
+            None => {
+                let key = ClusterKey::random(1).map_err(|e| RuntimeError::Network {
+                    id: 0,
+                    reason: e.to_string(),
+                })?;
+                let key = Arc::new(key);
+                config.key = Some(key.clone());
+                key
+            }
+        };
+        let (transports, mut receivers) = bind_transports(&placement, &key)?;
         if remote {
             for &id in &placement.local {
                 let transport = (id as usize)
@@ -306,7 +336,7 @@ impl Cluster {
                 if let Some(transport) = transport {
                     let hello = Wire::Hello {
                         id,
-                        addr: transport.local_addr(),
+                        addr: config.advertise.unwrap_or(transport.local_addr()),
                     };
                     transport
                         .set_greeting(&hello)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::RuntimeError;
 use super::storage::{MemStorage, NodeStorage, StorageError};
+use crate::net::ClusterKey;
 use crate::raft::{Bugs, Config, NodeId};
 
 /// Makes the storage of node `id` at cluster start. The seam where file
@@ -103,6 +104,14 @@ pub struct ClusterConfig {
     /// [`HISTORY_CAPACITY`](super::HISTORY_CAPACITY), 20,000); later
     /// operations are counted, not kept.
     pub history_capacity: usize,
+    /// The cluster's key over TCP: every connection proves it (default
+    /// `None`: a random key made when the cluster starts, which is all an
+    /// in-process cluster needs; `raftlab node` passes the one from its
+    /// secret file).
+    pub key: Option<Arc<ClusterKey>>,
+    /// The address a multi-process node tells its peers to use (its
+    /// `--advertise`); `None`: the address it listens on.
+    pub advertise: Option<std::net::SocketAddr>,
 }
 
 impl Default for ClusterConfig {
@@ -123,6 +132,8 @@ impl Default for ClusterConfig {
             observe: false,
             message_capacity: super::observe::MESSAGE_CAPACITY,
             history_capacity: super::HISTORY_CAPACITY,
+            key: None,
+            advertise: None,
         }
     }
 }

@@ -32,11 +32,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, bounded};
 
 use super::RuntimeError;
-use super::cluster::{Cluster, Slot, tcp_port};
+use super::cluster::{Cluster, Slot, tcp_config, tcp_port};
 use super::config::Transport;
 use super::node::Control;
 use super::shared::lock;
-use crate::net::{TcpConfig, TcpEvent, TcpTransport, Wire, loopback};
+use crate::net::{TcpEvent, TcpTransport, Wire, loopback};
 use crate::raft::{ConfChange, Index, Membership, NodeId, RaftError};
 
 /// A new node's TCP endpoint, bound before its change is proposed.
@@ -177,7 +177,12 @@ impl Cluster {
         };
         let port = tcp_port(base_port, id)
             .ok_or_else(|| network(format!("port {base_port} + {id} is past 65535")))?;
-        TcpTransport::bind(loopback(port), TcpConfig::default()).map_err(|e| network(e.to_string()))
+        let key = self
+            .config
+            .key
+            .as_ref()
+            .ok_or_else(|| network("the cluster has no key".into()))?;
+        TcpTransport::bind(loopback(port), tcp_config(key, id)).map_err(|e| network(e.to_string()))
     }
 
     /// Starts node `id` for the first time: empty storage, linked to

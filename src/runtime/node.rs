@@ -29,7 +29,10 @@ use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{NodeView, log_tail};
 use crate::kv::{Applied, ClientId, Command, KvStore, OpResult};
-use crate::net::{ClientReply, ClientRequest, ClientResponse, NodeStatus, Replier, TcpEvent, Wire};
+use crate::net::{
+    ClientReply, ClientRequest, ClientResponse, Identity, NodeStatus, NoticeKind, Replier,
+    TcpEvent, Wire,
+};
 use crate::raft::{
     Event, Index, LogWrite, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult,
     Ready, Role, Term,
@@ -388,12 +391,13 @@ impl NodeThread {
         }
         match event {
             TcpEvent::Frame { frame, reply } => match frame {
+                Wire::Raft(msg) if !may_speak_for(reply.identity(), msg.from) => {
+                    self.ignore(&reply, || {
+                        format!("a Raft message that claims to come from n{}", msg.from)
+                    });
+                }
                 Wire::Raft(msg) if msg.to == self.id => self.message(msg),
-                Wire::Raft(msg) => self.event(format!(
-                    "dropped a message for n{} that reached it from {}",
-                    msg.to,
-                    reply.peer()
-                )),
+                Wire::Raft(msg) => self.ignore(&reply, || format!("a message for n{}", msg.to)),
                 Wire::Request(ClientRequest::Op { session, seq, op }) => {
                     let to = ReplyTo::Remote {
                         replier: reply,
@@ -426,19 +430,30 @@ impl NodeThread {
                 }
                 Wire::Request(ClientRequest::Change(change)) => self.change(change, reply),
                 Wire::Request(ClientRequest::Members) => self.members(&reply),
+                Wire::Hello { id, addr } if !may_speak_for(reply.identity(), id) => {
+                    self.ignore(&reply, || {
+                        format!("a hello that claims to be n{id} at {addr}")
+                    });
+                }
                 Wire::Hello { id, addr } => {
                     if let Some(text) = self.shared.learn_peer(self.id, id, addr, reply.peer()) {
                         self.event(text);
                     }
                 }
-                Wire::Response(_) => self.event(format!(
-                    "dropped a response frame sent to it by {}",
-                    reply.peer()
-                )),
+                Wire::Response(_) => self.ignore(&reply, || "a response frame".into()),
             },
-            TcpEvent::Dropped { from, error } => {
-                self.event(format!("dropped a bad frame from {from}: {error}"));
-            }
+            TcpEvent::Notice(text) => self.event(text),
+        }
+    }
+
+    /// Says (or counts: a flood is one line per interval) that a frame
+    /// `what()` on `reply`'s connection was not believed.
+    fn ignore(&self, reply: &Replier, what: impl FnOnce() -> String) {
+        let (peer, identity) = (reply.peer(), reply.identity());
+        let text = || format!("ignored {} from {peer} ({identity})", what());
+        match self.shared.transport(self.id) {
+            Some(transport) => transport.notice(NoticeKind::Ignored, peer, text),
+            None => self.event(text()),
         }
     }
 
@@ -721,5 +736,16 @@ impl NodeThread {
         });
         self.shared.view.publish_running(&view, entries);
         self.last_view = Some(view);
+    }
+}
+
+/// Whether a connection that proved `identity` may carry frames of node
+/// `id`: only node `id`'s own links may (a client holding the secret, or
+/// another node, may not speak for it).
+fn may_speak_for(identity: Identity, id: NodeId) -> bool {
+    match identity {
+        Identity::Node(n) => n == id,
+        Identity::Open => true,
+        Identity::Client => false,
     }
 }

@@ -2,15 +2,22 @@
 //!
 //! A `raftlab node` knows its peers from `--peers`, but a node that joins
 //! later (`raftlab node --join`) is in nobody's list. So nodes introduce
-//! themselves: each sends [`Wire::Hello`] (its id and address) as the
-//! first frame of every connection it opens and again every few seconds,
-//! and a node that hears of a new id, or of a known id at a new address,
-//! points its transport there ([`TcpTransport::set_peer`]) and writes
-//! the address down in its data directory (`DIR/node-ID/peers`, written
-//! to a temporary name, synced and renamed). A node restarted with its
-//! original `--peers` reads that file and still reaches the nodes that
-//! joined after it started; `--peers` wins where both name an id, and the
-//! next Hello corrects a stale entry.
+//! themselves: each sends [`Wire::Hello`] (its id and the address others
+//! should use: its `--advertise`, else where it listens) as the first
+//! frame of every connection it opens and again every few seconds, and a
+//! node that hears of an id it has no address for, or of a learned id at
+//! a new address, points its transport there ([`TcpTransport::set_peer`])
+//! and writes the address down in its data directory (`DIR/node-ID/peers`,
+//! written to a temporary name, synced and renamed). A node restarted
+//! with its original `--peers` reads that file and still reaches the
+//! nodes that joined after it started.
+//!
+//! The operator's word wins: an id named in `--peers` keeps the address
+//! given there, whatever a hello says (a proxy, a NAT or a port mapping
+//! between the nodes stays in the path). And only a peer that proved the
+//! cluster secret as node N may say where node N is: the transport checks
+//! the proof, the node thread checks that the hello's id is the one the
+//! connection proved (see `may_speak_for` in `node.rs`).
 //!
 //! The same file records the node's *bootstrap configuration*: the voters
 //! it used before its log named any configuration. An original member's
@@ -22,7 +29,7 @@
 //! [`Wire::Hello`]: crate::net::Wire::Hello
 //! [`TcpTransport::set_peer`]: crate::net::TcpTransport::set_peer
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -47,6 +54,10 @@ pub struct AddressBook {
     pub bootstrap: Vec<NodeId>,
     /// Every known node's address, this node's own included.
     pub addrs: BTreeMap<NodeId, SocketAddr>,
+    /// The ids whose address the operator gave (`--peers`): a hello
+    /// never moves them. Not written to the file: each start's
+    /// `--peers` says.
+    pub pinned: BTreeSet<NodeId>,
 }
 
 impl AddressBook {
@@ -171,6 +182,11 @@ impl Shared {
         }
         let mut book = lock(&self.book);
         let book = book.as_mut()?;
+        if book.pinned.contains(&id) {
+            // The operator gave this address: it stays, even if the peer
+            // says it listens elsewhere (a proxy or a NAT in between).
+            return None;
+        }
         let before = transport.peer_addr(id);
         if before == Some(addr) && book.addrs.get(&id) == Some(&addr) {
             return None;
