@@ -6,18 +6,11 @@ use std::path::Path;
 
 use raftlab::scenario::{run_script, sim_factory};
 
+mod common;
+
 /// The `.scen` files in `tests/<dir>`, sorted.
 fn scripts(dir: &str) -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(dir);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scen"))
-        .collect();
-    files.sort();
-    files
+    common::scen_files(&format!("tests/{dir}"))
 }
 
 #[test]

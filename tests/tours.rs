@@ -3,20 +3,13 @@
 //! Every file there is a shipped tour (or the printed demo), and every
 //! shipped tour is a file there.
 
-use std::path::Path;
-
 use raftlab::scenario::{parse, run_script, sim_factory, tours};
+
+mod common;
 
 /// The `.scen` files in `assets/tours/`, sorted.
 fn tour_files() -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/tours");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scen"))
-        .collect();
-    files.sort();
-    files
+    common::scen_files("assets/tours")
 }
 
 #[test]

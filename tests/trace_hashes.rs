@@ -26,6 +26,8 @@ use raftlab::raft::{Bugs, Message};
 use raftlab::scenario::{Cluster, ClusterSpec, run_script};
 use raftlab::sim::{FaultSchedule, SendFate, Sim, SimOptions};
 
+mod common;
+
 /// A 64-bit FNV-1a digest, shared with the send hook of one simulation.
 #[derive(Clone)]
 struct Digest(Arc<Mutex<u64>>);
@@ -92,18 +94,6 @@ fn check_line(label: &str, opts: SimOptions) -> String {
     )
 }
 
-/// The `.scen` files in `dir` (relative to the crate), sorted.
-fn scripts(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scen"))
-        .collect();
-    files.sort();
-    files
-}
-
 /// Runs one script in the simulator as `raftlab script` does (default
 /// seed 1) and describes it as a golden line.
 fn script_line(dir: &str, path: &Path) -> String {
@@ -165,7 +155,7 @@ fn all_lines() -> Vec<String> {
         }
     }
     for dir in ["tests/scenarios", "tests/bugs", "assets/tours"] {
-        for path in scripts(dir) {
+        for path in common::scen_files(dir) {
             lines.push(script_line(dir, &path));
         }
     }

@@ -56,6 +56,33 @@ struct LeaderState {
     transfer: Option<(NodeId, Ticks)>,
 }
 
+impl LeaderState {
+    /// The highest value a quorum of voters has reached, from each voter
+    /// peer's value (`of`) and the leader's own (`own`, counted only while
+    /// the leader `id` is a voter itself): the commit index from match
+    /// indexes, or the confirmed read round from acknowledgements. `None`
+    /// when there are fewer voters than a quorum.
+    fn quorum_value(
+        &self,
+        members: Membership,
+        id: NodeId,
+        own: u64,
+        of: impl Fn(&Peer) -> u64,
+    ) -> Option<u64> {
+        let mut values: Vec<u64> = self
+            .peers
+            .iter()
+            .filter(|(p, _)| members.is_voter(**p))
+            .map(|(_, p)| of(p))
+            .collect();
+        if members.is_voter(id) {
+            values.push(own);
+        }
+        values.sort_unstable_by(|a, b| b.cmp(a));
+        values.get(members.quorum() - 1).copied()
+    }
+}
+
 /// What the node is, with what only that role needs.
 #[derive(Clone, Debug)]
 enum RoleState {

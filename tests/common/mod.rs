@@ -71,3 +71,15 @@ pub fn put_ok(outcome: ClientOutcome) {
 pub fn value(v: &str) -> ClientOutcome {
     ClientOutcome::Ok(OpResult::Value(Some(v.to_string())))
 }
+
+/// The `.scen` files in `dir` (relative to the crate root), sorted.
+pub fn scen_files(dir: &str) -> Vec<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scen"))
+        .collect();
+    files.sort();
+    files
+}

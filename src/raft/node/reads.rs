@@ -81,17 +81,8 @@ impl Node {
         if !committed_in_term || leader.pending_reads.is_empty() {
             return;
         }
-        let mut acks: Vec<u64> = leader
-            .peers
-            .iter()
-            .filter(|(id, _)| members.is_voter(**id))
-            .map(|(_, p)| p.read_ack())
-            .collect();
-        if members.is_voter(id) {
-            acks.push(leader.read_seq);
-        }
-        acks.sort_unstable_by(|a, b| b.cmp(a));
-        let Some(&confirmed) = acks.get(members.quorum() - 1) else {
+        let own = leader.read_seq;
+        let Some(confirmed) = leader.quorum_value(members, id, own, |p| p.read_ack()) else {
             return;
         };
         while let Some(read) = leader.pending_reads.front() {

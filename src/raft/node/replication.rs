@@ -227,18 +227,10 @@ impl Node {
         };
         // Only voters count; a leader that removed itself keeps
         // replicating until its removal commits, without counting itself.
-        let members = self.members;
-        let mut matches: Vec<Index> = leader
-            .peers
-            .iter()
-            .filter(|(id, _)| members.is_voter(**id))
-            .map(|(_, p)| p.match_index())
-            .collect();
-        if members.is_voter(self.config.id) {
-            matches.push(self.log.last_index());
-        }
-        matches.sort_unstable_by(|a, b| b.cmp(a));
-        let Some(&quorum_index) = matches.get(members.quorum() - 1) else {
+        let own = self.log.last_index();
+        let Some(quorum_index) =
+            leader.quorum_value(self.members, self.config.id, own, |p| p.match_index())
+        else {
             return;
         };
         if quorum_index <= self.commit {
