@@ -2,6 +2,12 @@
 //! configuration in use equal to the latest one in the log as entries are
 //! appended, truncated, compacted and installed.
 
+// The read-only accessors live beside this file; they are declared here
+// rather than in `node.rs` so they merge apart from work on it (move the
+// declaration to `node.rs` when convenient).
+#[path = "inspect.rs"]
+pub(super) mod inspect;
+
 use super::{Node, Peer, RoleState};
 use crate::raft::{ConfChange, EntryData, Event, Index, RaftError, Role};
 
