@@ -825,6 +825,7 @@ fn esc_closes_a_finished_tour_only() {
 }
 
 // The tour menu and the shipped tours on the dashboard: in their own file.
+mod cards;
 mod membership;
 #[path = "tests_teach.rs"]
 mod teach;
