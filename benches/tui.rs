@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use raftlab::raft::Role;
+use raftlab::raft::{Progress, Role};
 use raftlab::runtime::{ClusterView, LinkView, LogEntryView, NodeState, NodeView, ViewEvent};
 use raftlab::tui::{Action, App, Driver, Options, Request, draw};
 use ratatui::Terminal;
@@ -54,6 +54,20 @@ fn view(nodes: u64, entries: u64) -> ClusterView {
                 received: 1000,
                 membership: Default::default(),
                 membership_pending: false,
+                votes: None,
+                progress: if id == 1 {
+                    (2..=nodes)
+                        .map(|f| {
+                            let p = Progress {
+                                match_index: entries - f,
+                                next_index: entries + 1,
+                            };
+                            (f, p)
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                },
             })
         })
         .collect();
@@ -92,6 +106,7 @@ fn view(nodes: u64, entries: u64) -> ClusterView {
                 tick: i,
                 node: Some(1 + i % 9),
                 text: format!("event number {i}"),
+                count: 1,
             })
             .collect(),
         teaching: Default::default(),

@@ -6,6 +6,8 @@
 //! of the tour's size, and steps through it with Enter.
 //! A third presses `+` three times in one burst, live and simulated, and
 //! sees each press step from the last (1× → 2× → 3× → 5×).
+//! A fourth slows the links of a simulated run, steps it tick by tick and
+//! sees a Candidate card with its tally before the first leader.
 //! Skipped, saying so, where tmux is not installed.
 
 use std::time::Duration;
@@ -314,4 +316,73 @@ fn quick_speed_keys_each_step_from_the_last() {
             assert!(screen.contains(x), "{mode}{x}: {screen}");
         }
     }
+}
+
+/// The card of a node that is a Candidate (not a PreCandidate) shows its
+/// tally on the screen: the role row says `◆ Candidate` (`Candidate` in
+/// any theme) and, four rows below in the same column, `votes k/n`.
+fn candidate_tally(screen: &str) -> Option<String> {
+    let rows: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    for (y, row) in rows.iter().enumerate() {
+        let text: String = row.iter().collect();
+        let Some(at) = text.find("◆ Candidate") else {
+            continue;
+        };
+        let x = text[..at].chars().count();
+        let tally: String = rows.get(y + 4)?.iter().skip(x).take(20).collect();
+        if tally.starts_with("votes ") {
+            return Some(tally.trim_end_matches(['│', ' ']).to_string());
+        }
+    }
+    None
+}
+
+#[test]
+fn a_simulated_candidate_shows_its_tally_before_the_first_leader() {
+    if tmux_missing() {
+        eprintln!("SKIPPED a_simulated_candidate_shows_its_tally_before_the_first_leader: no tmux");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_raftlab");
+    let command = format!("{bin} --sim --seed 7 --speed 0.1; echo RAFTLAB-EXIT=$?; sleep 60");
+    let tmux = Tmux::start(120, 40, &command);
+    let long = Duration::from_secs(20);
+    // Pause at once (at 0.1× the first timeout is seconds of wall time
+    // away), then slow every link so votes take several ticks to travel.
+    tmux.keys(&[" "]);
+    tmux.wait("the pause", long, |s| s.contains("PAUSED").then_some(()));
+    tmux.keys(&[":"]);
+    tmux.type_line("delay 40ms");
+    tmux.wait("the delay", long, |s| {
+        s.contains("delay 40..40 ms on every link").then_some(())
+    });
+    tmux.escape();
+    // Step one tick at a time until a Candidate's card shows its tally,
+    // which must come before any leader.
+    let mut seen = None;
+    for _ in 0..80 {
+        tmux.keys(&["."]);
+        std::thread::sleep(Duration::from_millis(60));
+        let screen = tmux.screen();
+        if let Some(tally) = candidate_tally(&screen) {
+            assert_eq!(leader(&screen), None, "a leader already:\n{screen}");
+            seen = Some((tally, screen));
+            break;
+        }
+        assert_eq!(
+            leader(&screen),
+            None,
+            "a leader before any tally:\n{screen}"
+        );
+    }
+    let (tally, screen) =
+        seen.unwrap_or_else(|| panic!("no tally in 80 ticks:\n{}", tmux.screen()));
+    // Its own vote is always in: `votes 1/3 ✓n3` or better.
+    assert!(tally.contains("/3 ✓n"), "{tally}\n{screen}");
+    assert!(screen.contains("election in"), "{screen}");
+    tmux.keys(&["q"]);
+    let screen = tmux.wait("raftlab to exit", long, |s| {
+        s.contains("RAFTLAB-EXIT=").then(|| s.to_string())
+    });
+    assert!(screen.contains("RAFTLAB-EXIT=0"), "{screen}");
 }

@@ -209,6 +209,18 @@ pub enum Body {
     },
 }
 
+impl Message {
+    /// A vote answer as (from, pre-vote, granted); `None` for any other
+    /// message.
+    pub fn vote_answer(&self) -> Option<(NodeId, bool, bool)> {
+        match self.body {
+            Body::PreVoteResponse { granted } => Some((self.from, true, granted)),
+            Body::VoteResponse { granted } => Some((self.from, false, granted)),
+            _ => None,
+        }
+    }
+}
+
 impl Body {
     /// A short name of the message type, for traces and the dashboard.
     pub fn name(&self) -> &'static str {

@@ -25,6 +25,7 @@
 mod conf;
 mod election;
 mod following;
+mod inspect;
 mod progress;
 mod reads;
 mod replication;

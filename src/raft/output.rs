@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, Index, Membership, Message, NodeId, Term, Ticks};
+use super::{Entry, Index, Membership, Message, NodeId, NodeSet, Term, Ticks};
 
 /// The state a node must persist before it sends anything that depends on it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +207,21 @@ impl Event {
     /// name; `None` for the ones they do not show (commit advances, a
     /// leader forgotten).
     pub fn text(&self) -> Option<String> {
+        self.text_of(0)
+    }
+
+    /// The event of node `id` in words, as [`Event::text`], but without
+    /// the echo of a node becoming leader: its `LeaderChanged` to itself
+    /// (the role change already said it leads).
+    pub fn text_of(&self, id: NodeId) -> Option<String> {
+        if let Event::LeaderChanged {
+            leader: Some(leader),
+            ..
+        } = self
+            && *leader == id
+        {
+            return None;
+        }
         Some(match self {
             Event::RoleChanged { role, term } => format!("became {role} in term {term}"),
             Event::LeaderChanged {
@@ -317,4 +332,116 @@ pub struct Status {
     pub membership: Membership,
     /// Whether that configuration's entry is not committed yet.
     pub membership_pending: bool,
+}
+
+/// A (pre-)candidate's election so far: who granted, who refused, and how
+/// many grants win it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tally {
+    /// A pre-vote round (PreVote), which does not raise the term.
+    pub pre: bool,
+    /// The term the votes are for (a pre-vote asks for the next term).
+    pub term: Term,
+    /// Voters that granted, the candidate itself included.
+    pub granted: NodeSet,
+    /// Voters that refused.
+    pub refused: NodeSet,
+    /// The voters of the configuration it campaigns in.
+    pub voters: NodeSet,
+    /// Grants that make a majority of `voters`.
+    pub needed: usize,
+    /// Ticks since the round began (its election timer): a round that
+    /// timed out and began again starts from 0.
+    pub elapsed: Ticks,
+}
+
+impl Tally {
+    /// Grants from voters so far.
+    pub fn granted_count(&self) -> usize {
+        self.granted
+            .iter()
+            .filter(|&id| self.voters.contains(id))
+            .count()
+    }
+
+    /// Whether enough voters refused that the round cannot be won.
+    pub fn lost(&self) -> bool {
+        let refused = self.refused.iter().filter(|&id| self.voters.contains(id));
+        refused.count() >= self.needed
+    }
+
+    /// Voters that have not answered.
+    pub fn waiting(&self) -> Vec<NodeId> {
+        self.voters
+            .iter()
+            .filter(|&id| !self.granted.contains(id) && !self.refused.contains(id))
+            .collect()
+    }
+
+    /// The tally with `from`'s answer counted (an answer to this round).
+    pub fn with_answer(mut self, from: NodeId, granted: bool) -> Tally {
+        if granted {
+            self.granted.insert(from);
+        } else {
+            self.refused.insert(from);
+        }
+        self
+    }
+
+    /// How the round ended, in words, for the event list, when an input
+    /// ended it without a win: lost (a majority refused) or timed out (the
+    /// timer ran out and a new round began). `answer` is the vote answer
+    /// the input carried (from, pre-vote, granted), `after` the node's
+    /// round now. `None` while the round goes on, when it was won, and
+    /// when the node gave up for a leader or a higher term (its role
+    /// change says so).
+    pub fn ended(
+        self,
+        answer: Option<(NodeId, bool, bool)>,
+        after: Option<Tally>,
+    ) -> Option<String> {
+        let tally = match answer {
+            Some((from, pre, granted)) if pre == self.pre => self.with_answer(from, granted),
+            _ => self,
+        };
+        let how = match after {
+            Some(t) if t.pre == self.pre && t.term == self.term && t.elapsed >= self.elapsed => {
+                return None;
+            }
+            _ if tally.lost() => "lost",
+            _ if tally.granted_count() >= tally.needed => return None,
+            Some(t) if t.elapsed == 0 => "timed out",
+            _ => return None,
+        };
+        Some(if self.pre {
+            format!("pre-vote {how}: {}", tally.summary())
+        } else {
+            format!("election for term {} {how}: {}", self.term, tally.summary())
+        })
+    }
+
+    /// `votes 1/3, refused n2 n3, no answer n4`: the grants, whom they
+    /// came from being on the card, and who refused or did not answer.
+    pub fn summary(&self) -> String {
+        let ids = |v: Vec<NodeId>| {
+            v.iter()
+                .map(|id| format!("n{id}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut text = format!("votes {}/{}", self.granted_count(), self.needed);
+        let refused: Vec<NodeId> = self
+            .refused
+            .iter()
+            .filter(|&id| self.voters.contains(id))
+            .collect();
+        if !refused.is_empty() {
+            text.push_str(&format!(", refused {}", ids(refused)));
+        }
+        let waiting = self.waiting();
+        if !waiting.is_empty() {
+            text.push_str(&format!(", no answer {}", ids(waiting)));
+        }
+        text
+    }
 }

@@ -77,7 +77,7 @@ pub use view::{
 // The dashboard's simulated mode paces the simulator with the same clock
 // and shows its logs the way the live views do.
 pub(crate) use clock::Clock;
-pub(crate) use view::log_window;
+pub(crate) use view::{log_window, push_folding};
 
 use crate::net::FabricError;
 use crate::raft::{NodeId, RaftError};

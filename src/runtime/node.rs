@@ -35,7 +35,7 @@ use crate::net::{
 };
 use crate::raft::{
     Event, Index, LogWrite, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult,
-    Ready, Role, Term,
+    Ready, Role, Tally, Term,
 };
 
 #[path = "node_change.rs"]
@@ -304,7 +304,9 @@ impl NodeThread {
             },
             recv(ch.ticker) -> tick => {
                 if tick.is_ok() {
+                    let before = self.node.tally();
                     self.node.tick();
+                    self.campaign_ended(before, None);
                 }
                 None
             },
@@ -459,7 +461,21 @@ impl NodeThread {
 
     fn message(&mut self, msg: crate::raft::Message) {
         self.received += 1;
+        let before = self.node.tally();
+        let answer = msg.vote_answer();
         self.node.step(msg);
+        self.campaign_ended(before, answer);
+    }
+
+    /// Says how a campaign ended when the input just taken ended one
+    /// without winning it (its tally is gone from the node after it).
+    fn campaign_ended(&self, before: Option<Tally>, answer: Option<(NodeId, bool, bool)>) {
+        let Some(before) = before else {
+            return;
+        };
+        if let Some(text) = before.ended(answer, self.node.tally()) {
+            self.event(text);
+        }
     }
 
     /// Takes a write to propose with the ones around it, unless its command
@@ -688,7 +704,7 @@ impl NodeThread {
                 reply.send(Reply::NotLeader(leader), &mut self.wakes);
             }
         }
-        let Some(text) = event.text() else {
+        let Some(text) = event.text_of(self.id) else {
             return;
         };
         self.event(text);
@@ -720,7 +736,7 @@ impl NodeThread {
             .last_view
             .as_ref()
             .map_or_else(|| Arc::from([]), |v| v.log.clone());
-        let mut view = NodeView::running(&status, self.kv.applied_index(), log);
+        let mut view = NodeView::running(&status, self.node.tally(), self.kv.applied_index(), log);
         view.sent = self.sent;
         view.received = self.received;
         if self.paused {

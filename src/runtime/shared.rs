@@ -262,6 +262,7 @@ impl Shared {
             tick: self.ticks.load(Ordering::Relaxed),
             node,
             text,
+            count: 1,
         });
     }
 

@@ -20,7 +20,8 @@ use super::observe::{CheckReport, MessageWindow};
 use super::shared::{LinkCounters, Shared, lock};
 use crate::kv::{Command, Op};
 use crate::raft::{
-    Bugs, DurableState, Entry, EntryData, Index, Membership, NodeId, Role, Status, Term, Ticks,
+    Bugs, DurableState, Entry, EntryData, Index, Membership, NodeId, Progress, Role, Status, Tally,
+    Term, Ticks,
 };
 
 /// Whether a node runs.
@@ -84,6 +85,10 @@ pub struct NodeView {
     pub membership: Membership,
     /// Whether that configuration is not committed yet (as it knows).
     pub membership_pending: bool,
+    /// Its election so far, while it is a PreCandidate or a Candidate.
+    pub votes: Option<Tally>,
+    /// On a leader, each follower's next and match index, by id.
+    pub progress: Vec<(NodeId, Progress)>,
 }
 
 /// A node's place in the cluster's configuration, as the dashboard shows it.
@@ -113,8 +118,14 @@ impl MemberRole {
 }
 
 impl NodeView {
-    /// The view of a running node.
-    pub(crate) fn running(status: &Status, applied: Index, log: Arc<[LogEntryView]>) -> NodeView {
+    /// The view of a running node: its status, its election (from
+    /// [`crate::raft::Node::tally`]), what it applied and its log window.
+    pub(crate) fn running(
+        status: &Status,
+        votes: Option<Tally>,
+        applied: Index,
+        log: Arc<[LogEntryView]>,
+    ) -> NodeView {
         NodeView {
             id: status.id,
             state: NodeState::Up,
@@ -134,6 +145,8 @@ impl NodeView {
             received: 0,
             membership: status.membership,
             membership_pending: status.membership_pending,
+            votes,
+            progress: status.progress.clone(),
         }
     }
 
@@ -154,6 +167,8 @@ impl NodeView {
             snapshot_index,
             election_elapsed: 0,
             log: log_window(&durable.entries, window),
+            votes: None,
+            progress: Vec::new(),
             ..before.clone()
         }
     }
@@ -180,6 +195,8 @@ impl NodeView {
             received: 0,
             membership: Membership::default(),
             membership_pending: false,
+            votes: None,
+            progress: Vec::new(),
         }
     }
 }
@@ -257,6 +274,31 @@ pub struct ViewEvent {
     pub node: Option<NodeId>,
     /// What happened.
     pub text: String,
+    /// How many times in a row it happened (1: once); repeats fold into
+    /// one line that says `×N`.
+    pub count: u32,
+}
+
+/// Recent events the fold looks back over for an identical one: a node
+/// whose pre-votes keep failing says two things each round, and both
+/// should fold.
+const FOLD_BACK: usize = 4;
+
+/// Adds `event` to the bounded `ring`: an event identical (node and text)
+/// to one of the last few is folded into it, which moves to the end with
+/// its count up and the new time.
+pub(crate) fn push_folding(ring: &mut VecDeque<ViewEvent>, mut event: ViewEvent, capacity: usize) {
+    let back = ring.len().saturating_sub(FOLD_BACK);
+    let same = (back..ring.len())
+        .rev()
+        .find(|&i| ring[i].node == event.node && ring[i].text == event.text);
+    if let Some(old) = same.and_then(|i| ring.remove(i)) {
+        event.count = old.count.saturating_add(event.count);
+    }
+    while ring.len() >= capacity.max(1) {
+        ring.pop_front();
+    }
+    ring.push_back(event);
 }
 
 /// Everything a dashboard shows, at one moment.
@@ -453,10 +495,8 @@ impl ViewHub {
     /// Adds an event to the ring.
     pub(crate) fn push_event(&self, event: ViewEvent) {
         let mut inner = lock(&self.inner);
-        if inner.events.len() >= inner.capacity {
-            inner.events.pop_front();
-        }
-        inner.events.push_back(event);
+        let capacity = inner.capacity;
+        push_folding(&mut inner.events, event, capacity);
         self.bump(&mut inner);
     }
 

@@ -18,7 +18,7 @@ use crate::kv::history::HistoryEvent;
 use crate::net::Fabric;
 use crate::raft::{
     Config, DurableState, Entry, HardState, Index, LogWrite, Node, NodeId, ReadId, Role, Snapshot,
-    Status,
+    Status, Tally,
 };
 use crate::storage::{LogStorage, MemStorage, StateStorage, StorageError};
 
@@ -208,6 +208,11 @@ impl Sim {
     /// Node `id`'s status; `None` when it is down or unknown.
     pub fn status(&self, id: NodeId) -> Option<Status> {
         self.node(id).map(Node::status)
+    }
+
+    /// Node `id`'s election so far, while it is a (pre-)candidate.
+    pub fn tally(&self, id: NodeId) -> Option<Tally> {
+        self.node(id).and_then(Node::tally)
     }
 
     /// Whether node `id` exists and is up.

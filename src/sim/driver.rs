@@ -121,7 +121,8 @@ impl Sim {
             term,
             kind,
         });
-        self.drive(to, |n| n.step(msg))?;
+        let answer = msg.vote_answer();
+        self.drive_answer(to, answer, |n| n.step(msg))?;
         Ok(())
     }
 
@@ -132,12 +133,30 @@ impl Sim {
         id: NodeId,
         input: impl FnOnce(&mut Node) -> R,
     ) -> Result<Option<R>, Violation> {
+        self.drive_answer(id, None, input)
+    }
+
+    /// [`Sim::drive`] for an input that may carry a vote `answer` (from,
+    /// pre-vote, granted): when observing, a campaign the input ends
+    /// without a win is told with its tally, before the input's events.
+    fn drive_answer<R>(
+        &mut self,
+        id: NodeId,
+        answer: Option<(NodeId, bool, bool)>,
+        input: impl FnOnce(&mut Node) -> R,
+    ) -> Result<Option<R>, Violation> {
+        let observed = self.observed.is_some();
         let Some(node) = self.slot_mut(id).and_then(|s| s.node.as_mut()) else {
             return Ok(None);
         };
         let was_leader = node.role() == Role::Leader;
         let term_before = node.term();
+        let tally = if observed { node.tally() } else { None };
         let result = input(node);
+        let ended = tally.and_then(|t| t.ended(answer, node.tally()));
+        if let Some(text) = ended {
+            self.observe_text(id, text);
+        }
         self.after_input(id, was_leader && node_term(self, id) == term_before)?;
         Ok(Some(result))
     }

@@ -198,15 +198,20 @@ impl Sim {
         if self.observed.is_none() {
             return;
         }
-        if let Some(text) = raft_event_text(event) {
-            let time_us = self.now;
-            if let Some(events) = &mut self.observed {
-                events.push(SimEvent {
-                    time_us,
-                    node: Some(id),
-                    text,
-                });
-            }
+        if let Some(text) = event.text_of(id) {
+            self.observe_text(id, text);
+        }
+    }
+
+    /// Records a line about node `id`, when observing.
+    pub(super) fn observe_text(&mut self, id: NodeId, text: String) {
+        let time_us = self.now;
+        if let Some(events) = &mut self.observed {
+            events.push(SimEvent {
+                time_us,
+                node: Some(id),
+                text,
+            });
         }
     }
 

@@ -641,25 +641,37 @@ impl App {
     }
 
     fn send_key(&mut self, request: Request) {
-        let text = format!("{}  (key)", request_text(&request));
-        self.console.push(LineKind::Command, text);
-        self.send(request);
+        let line = self
+            .console
+            .push_key(request_text(&request), self.waiting_text(&request));
+        self.dispatch(request, line);
     }
 
     fn send(&mut self, request: Request) {
+        let line = self
+            .console
+            .push(LineKind::Note, self.waiting_text(&request));
+        self.dispatch(request, line);
+    }
+
+    /// What a request's line says until its answer comes.
+    fn waiting_text(&self, request: &Request) -> String {
+        let dots = self.theme.running();
+        if request.is_client() && self.view.leader().is_none() {
+            format!("no leader yet, retrying{dots}")
+        } else {
+            dots.to_string()
+        }
+    }
+
+    /// Sends `request`, whose answer goes to console line `line`.
+    fn dispatch(&mut self, request: Request, line: u64) {
         if let Some(why) = self.refused_in_past(&request) {
-            self.console.push(LineKind::Error, why);
+            self.console.resolve(line, vec![(LineKind::Error, why)]);
             return;
         }
         let id = self.next_id;
         self.next_id += 1;
-        let dots = self.theme.running();
-        let waiting = if request.is_client() && self.view.leader().is_none() {
-            format!("no leader yet, retrying{dots}")
-        } else {
-            dots.to_string()
-        };
-        let line = self.console.push(LineKind::Note, waiting);
         if let Request::Speed(x) = request {
             self.speed_asked = Some(x);
         }

@@ -30,6 +30,13 @@ pub struct Line {
     pub kind: LineKind,
     /// Its text.
     pub text: String,
+    /// For a request a key made: the command it stands for, shown before
+    /// the result on the same line, so key presses do not push results
+    /// out of sight.
+    pub key: Option<String>,
+    /// How many times in a row the same key gave the same result (1:
+    /// once).
+    pub count: u32,
 }
 
 /// An edit of the input line.
@@ -107,7 +114,19 @@ impl Console {
             id,
             kind,
             text: text.into(),
+            key: None,
+            count: 1,
         });
+        id
+    }
+
+    /// Adds the placeholder line of a request a key made, which stands for
+    /// `command`; its result replaces `waiting` on the same line.
+    pub fn push_key(&mut self, command: impl Into<String>, waiting: impl Into<String>) -> u64 {
+        let id = self.push(LineKind::Note, waiting);
+        if let Some(line) = self.transcript.back_mut() {
+            line.key = Some(command.into());
+        }
         id
     }
 
@@ -120,6 +139,7 @@ impl Console {
             }
             return;
         };
+        let single = lines.len() == 1;
         for (i, (kind, text)) in lines.into_iter().enumerate() {
             if i == 0 {
                 self.transcript[at].kind = kind;
@@ -127,8 +147,26 @@ impl Console {
             } else {
                 let id = self.next_line;
                 self.next_line += 1;
-                self.transcript.insert(at + i, Line { id, kind, text });
+                let line = Line {
+                    id,
+                    kind,
+                    text,
+                    key: None,
+                    count: 1,
+                };
+                self.transcript.insert(at + i, line);
             }
+        }
+        // The same key with the same result as the line before: count it
+        // there instead of adding a line.
+        let line = &self.transcript[at];
+        let folds = single && line.key.is_some() && at > 0 && {
+            let before = &self.transcript[at - 1];
+            (&before.key, before.kind, &before.text) == (&line.key, line.kind, &line.text)
+        };
+        if folds && let Some(line) = self.transcript.remove(at) {
+            let before = &mut self.transcript[at - 1];
+            before.count = before.count.saturating_add(line.count);
         }
     }
 

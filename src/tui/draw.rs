@@ -53,7 +53,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
 /// narrow one).
 fn lower(app: &App, areas: &layout::Areas, buf: &mut Buffer) {
     let slot = areas.log;
-    let (main, side) = match (app.checker, slot.width >= 160) {
+    let (main, side) = match (app.checker, slot.width >= 120) {
         (false, _) => (Some(slot), None),
         (true, false) => (None, Some(slot)),
         (true, true) => {

@@ -210,6 +210,7 @@ mod tests {
                 tick: 1,
                 node: None,
                 text: format!("e{i}"),
+                count: 1,
             })
             .collect();
         h.record(Arc::new(v));
@@ -251,6 +252,8 @@ mod tests {
             membership: Default::default(),
             membership_pending: false,
             received: 0,
+            votes: None,
+            progress: Vec::new(),
         });
         let with = |tick| {
             let mut v = (*view(tick, tick)).clone();

@@ -77,6 +77,8 @@ pub(super) fn node(id: NodeId, role: Role, terms: &[u64], commit: u64) -> NodeVi
         received: 9 * id,
         membership: Default::default(),
         membership_pending: false,
+        votes: None,
+        progress: Vec::new(),
     }
 }
 
@@ -110,6 +112,7 @@ pub(super) fn event(tick: u64, node: Option<NodeId>, text: &str) -> ViewEvent {
         tick,
         node,
         text: text.into(),
+        count: 1,
     }
 }
 
@@ -160,9 +163,11 @@ fn startup() -> ClusterView {
     v
 }
 
-/// n1 leads term 2 with 12 entries, all committed on a majority.
+/// n1 leads term 2 with 12 entries, all committed on a majority; it
+/// knows n2 to n4 hold all 12 and n5 the first 10.
 pub(super) fn elected() -> ClusterView {
     let terms = [1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2];
+    let have = |id| if id == 5 { 10 } else { 12 };
     cluster(
         (1..=5)
             .map(|id| {
@@ -171,8 +176,19 @@ pub(super) fn elected() -> ClusterView {
                 } else {
                     Role::Follower
                 };
-                let have = if id == 5 { 10 } else { 12 };
-                node(id, role, &terms[..have], if id == 5 { 10 } else { 11 })
+                let mut n = node(id, role, &terms[..have(id)], if id == 5 { 10 } else { 11 });
+                if id == 1 {
+                    n.progress = (2..=5)
+                        .map(|f| {
+                            let p = crate::raft::Progress {
+                                match_index: have(f) as u64,
+                                next_index: have(f) as u64 + 1,
+                            };
+                            (f, p)
+                        })
+                        .collect();
+                }
+                n
             })
             .collect(),
         vec![],
@@ -809,6 +825,7 @@ fn esc_closes_a_finished_tour_only() {
 }
 
 // The tour menu and the shipped tours on the dashboard: in their own file.
+mod cards;
 mod membership;
 #[path = "tests_teach.rs"]
 mod teach;

@@ -16,7 +16,8 @@ use crate::runtime::observe::{
     CheckReport, DropCause, Fate, MESSAGE_CAPACITY, MessageLog, MessageRecord, MessageWindow,
 };
 use crate::runtime::{
-    ClusterView, LinkView, LogEntryView, NodeView, TICK_CLUSTER_US, Teaching, ViewEvent, log_window,
+    ClusterView, LinkView, LogEntryView, NodeView, TICK_CLUSTER_US, Teaching, ViewEvent,
+    log_window, push_folding,
 };
 use crate::sim::{SendDrop, SendFate, Sim};
 
@@ -99,15 +100,14 @@ impl ViewBuilder {
 
     /// Adds an event line (the driver's own: inputs, violations, the end).
     pub fn push_event(&mut self, at_us: u64, node: Option<NodeId>, text: String) {
-        if self.events.len() >= EVENT_CAPACITY {
-            self.events.pop_front();
-        }
-        self.events.push_back(ViewEvent {
+        let event = ViewEvent {
             at_us,
             tick: at_us / TICK_CLUSTER_US,
             node,
             text,
-        });
+            count: 1,
+        };
+        push_folding(&mut self.events, event, EVENT_CAPACITY);
     }
 
     /// Forgets the events (a run restarted from time 0).
@@ -176,7 +176,9 @@ impl ViewBuilder {
                     self.windows[i] = (tail, log_window(entries, self.window));
                 }
                 let applied = sim.applied_index(id).unwrap_or(0);
-                let mut view = NodeView::running(&status, applied, self.windows[i].1.clone());
+                let votes = sim.tally(id);
+                let window = self.windows[i].1.clone();
+                let mut view = NodeView::running(&status, votes, applied, window);
                 (view.sent, view.received) = sim.traffic(id);
                 view
             }

@@ -39,7 +39,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             "live checks are off: only a live dashboard cluster records what they need",
             theme.dim(),
         ));
-        put_line(buf, inner, 0, &line);
+        Paragraph::new(line)
+            .wrap(Wrap { trim: true })
+            .render(inner, buf);
         return;
     }
     let mut all = report.rows();

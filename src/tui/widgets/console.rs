@@ -1,5 +1,6 @@
-//! The console pane: the transcript (each command and its result on
-//! their own lines) above a prompt with the cursor.
+//! The console pane: the transcript (each typed command and its result on
+//! their own lines; a key's request and its result on one, repeats
+//! counted `×N`) above a prompt with the cursor.
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
@@ -33,32 +34,58 @@ pub fn render(app: &App, area: Rect, frame: &mut Frame) {
     // each, cut at the edge, so the list stays in sight. The newest rows
     // show.
     let width = inner.width as usize;
-    let mut shown_rows = Vec::new();
+    let mut shown_rows: Vec<Line<'static>> = Vec::new();
     let mut after_command = true;
     for line in app.console.transcript() {
-        let wraps = after_command || line.kind == LineKind::Command;
-        after_command = line.kind == LineKind::Command;
         let (prefix, style) = match line.kind {
             LineKind::Command => (theme.prompt(), theme.key()),
             LineKind::Ok => ("  ", theme.ok()),
             LineKind::Error => ("  ", theme.error()),
             LineKind::Note => ("  ", theme.note()),
         };
+        // A key's request and its answer on one row, `×N` when repeated;
+        // on two when that does not fit.
+        if let Some(command) = &line.key {
+            after_command = false;
+            let head = format!("{}{command}  (key) ", theme.prompt());
+            let answer = match line.kind {
+                LineKind::Error => format!("{} error: {}", theme.arrow(), line.text),
+                _ => format!("{} {}", theme.arrow(), line.text),
+            };
+            let times = (line.count > 1).then(|| format!(" ×{}", line.count));
+            let len = head.chars().count()
+                + answer.chars().count()
+                + times.as_ref().map_or(0, |t| t.chars().count());
+            if len <= width {
+                let mut spans = vec![styled(head, theme.dim()), styled(answer, style)];
+                spans.extend(times.map(|t| styled(t, theme.key())));
+                shown_rows.push(Line::from(spans));
+            } else {
+                shown_rows.push(Line::from(styled(head, theme.dim())));
+                let text = format!("  {}{}", answer, times.unwrap_or_default());
+                for row in wrap(&text, width, "    ") {
+                    shown_rows.push(Line::from(styled(row, style)));
+                }
+            }
+            continue;
+        }
+        let wraps = after_command || line.kind == LineKind::Command;
+        after_command = line.kind == LineKind::Command;
         let text = match line.kind {
             LineKind::Error => format!("{prefix}error: {}", line.text),
             _ => format!("{prefix}{}", line.text),
         };
         if wraps {
             for row in wrap(&text, width, "    ") {
-                shown_rows.push((row, style));
+                shown_rows.push(Line::from(styled(row, style)));
             }
         } else {
-            shown_rows.push((text, style));
+            shown_rows.push(Line::from(styled(text, style)));
         }
     }
     let start = shown_rows.len().saturating_sub(rows);
-    for (y, (text, style)) in shown_rows.drain(start..).enumerate() {
-        put_line(buf, inner, y as u16, &Line::from(styled(text, style)));
+    for (y, row) in shown_rows.drain(start..).enumerate() {
+        put_line(buf, inner, y as u16, &row);
     }
     let prompt = theme.prompt();
     let input = app.console.input();

@@ -1,11 +1,14 @@
 //! The event pane: what happened, newest at the bottom, each line stamped
-//! with the cluster time (ticks × 10 ms) it happened at.
+//! with the cluster time (ticks × 10 ms) it last happened at; repeats are
+//! folded into one line counted `×N`, and a line too long for the pane is
+//! cut with `…`.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
+use super::node_card::cut;
 use super::{focused, pane, put_line, styled};
 use crate::runtime::{TICK_CLUSTER_US, ViewEvent};
 use crate::tui::action::Focus;
@@ -56,7 +59,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         if let Some(n) = e.node {
             spans.push(styled(format!("n{n} "), theme.key()));
         }
-        spans.push(Span::styled(e.text.clone(), event_style(theme, e)));
+        let times = (e.count > 1).then(|| format!(" ×{}", e.count));
+        let used: usize = spans.iter().map(Span::width).sum();
+        let room = (inner.width as usize)
+            .saturating_sub(used + times.as_ref().map_or(0, |t| t.chars().count()));
+        spans.push(Span::styled(
+            cut(theme, &e.text, room),
+            event_style(theme, e),
+        ));
+        if let Some(t) = times {
+            spans.push(styled(t, theme.key()));
+        }
         put_line(buf, inner, y as u16, &Line::from(spans));
     }
 }

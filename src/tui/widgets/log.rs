@@ -1,7 +1,8 @@
 //! The log pane: every node's log as a row, aligned by index in columns,
 //! each entry showing its term (a colour per term). The mark after a
 //! node's commit index, its snapshot boundary and every entry that differs
-//! from the leader's at the same index are drawn; below the grid, the
+//! from the leader's at the same index are drawn; at the right, the
+//! leader's nextIndex and matchIndex of each follower; below the grid, the
 //! selected node's newest entries with their commands. It follows the
 //! tail unless scrolled back.
 
@@ -16,6 +17,9 @@ use crate::raft::{Index, Term};
 use crate::runtime::{ClusterView, NodeView};
 use crate::tui::action::Focus;
 use crate::tui::app::App;
+
+/// Columns of the leader's next/match strip (" next match").
+const STRIP: u16 = 11;
 
 /// Columns of the row labels ("▶n1 ").
 const LABEL: u16 = 4;
@@ -70,7 +74,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(0);
     let cw = digits(max_term) + 1;
-    let cols = ((inner.width - LABEL) / cw) as u64;
+    let leader = view.leader().and_then(|l| view.node(l));
+    // The leader's next and match index of each follower, in a strip at
+    // the right, when there is a leader and room.
+    let strip = match leader {
+        Some(l) if !l.progress.is_empty() && inner.width >= LABEL + STRIP + 12 => STRIP,
+        _ => 0,
+    };
+    let cols = ((inner.width - LABEL - strip) / cw) as u64;
     let (start, end) = visible_range(view, cols, app.log_scroll);
     let last = view.nodes.iter().map(|n| n.last_index).max().unwrap_or(0);
     header(app, inner, start, end, cw, buf);
@@ -88,7 +99,27 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         sel.saturating_sub(rows - 1).min(n - rows)
     };
-    let leader = view.leader().and_then(|l| view.node(l));
+    if let Some(l) = leader.filter(|_| strip > 0) {
+        let x = inner.x + inner.width - strip;
+        let head = format!("{:>w$}", "next match", w = strip as usize);
+        buf.set_stringn(x, inner.y, head, strip as usize, theme.dim());
+        for (row, node) in view.nodes.iter().enumerate().skip(first).take(rows) {
+            let y = inner.y + 1 + (row - first) as u16;
+            let text = if node.id == l.id {
+                format!("{:>w$}", "leader", w = strip as usize)
+            } else if let Some((_, p)) = l.progress.iter().find(|(id, _)| *id == node.id) {
+                format!("{:>5} {:>5}", p.next_index, p.match_index)
+            } else {
+                continue;
+            };
+            let style = if node.id == l.id {
+                theme.role(crate::raft::Role::Leader)
+            } else {
+                Style::new()
+            };
+            buf.set_stringn(x, y, text, strip as usize, style);
+        }
+    }
     for (row, node) in view.nodes.iter().enumerate().skip(first).take(rows) {
         let y = inner.y + 1 + (row - first) as u16;
         let selected = node.id == app.selected;

@@ -49,6 +49,37 @@ pub fn put_line(buf: &mut ratatui::buffer::Buffer, area: Rect, y: u16, line: &Li
     }
 }
 
+/// Writes `line` at row `y` of `area` like [`put_line`], but a line too
+/// wide ends with `…` (`...` in ASCII) where it is cut, so nothing looks
+/// whole that is not.
+pub fn put_line_cut(
+    theme: &Theme,
+    buf: &mut ratatui::buffer::Buffer,
+    area: Rect,
+    y: u16,
+    line: &Line<'_>,
+) {
+    let width = area.width as usize;
+    if line.width() <= width {
+        return put_line(buf, area, y, line);
+    }
+    let more = theme.running();
+    let mut room = width.saturating_sub(more.chars().count());
+    let mut spans: Vec<Span> = Vec::new();
+    let mut last = Style::new();
+    for span in &line.spans {
+        if room == 0 {
+            break;
+        }
+        let kept: String = span.content.chars().take(room).collect();
+        room -= kept.chars().count();
+        last = span.style;
+        spans.push(Span::styled(kept, span.style));
+    }
+    spans.push(Span::styled(more, last));
+    put_line(buf, area, y, &Line::from(spans));
+}
+
 /// Whether the app's focus is `pane`.
 pub fn focused(app: &App, pane: crate::tui::action::Focus) -> bool {
     app.focus == pane && !app.help

@@ -1,5 +1,6 @@
 //! The network pane: the partition groups written as "1 2 | 3 4 5", the
-//! faults every link has, and (with room) the link matrix: each cell is a
+//! faults every link has and the nodes that are down, and (with room, and
+//! its legend with it) the link matrix: each cell is a
 //! directed link, `✕` cut, `≈` lossy or slow, `·` up, a digit the messages
 //! in flight on it.
 
@@ -10,7 +11,7 @@ use ratatui::widgets::Widget;
 
 use super::{pane, put_line, styled};
 use crate::net::Link;
-use crate::runtime::ClusterView;
+use crate::runtime::{ClusterView, NodeState};
 use crate::tui::app::App;
 use crate::tui::driver::groups_text;
 use crate::tui::theme::Theme;
@@ -54,8 +55,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         theme.link_symbol(false, false),
         theme.link_symbol(true, true)
     );
+    let n = view.nodes.len() as u16;
     let block = pane(theme, "Network", false);
-    let block = if area.height > 4 {
+    // The legend explains the matrix: only with it.
+    let with_matrix = area.height >= n + 5 && area.width >= 2 * n + 10;
+    let block = if with_matrix {
         block.title_bottom(Line::from(styled(legend, theme.dim())).right_aligned())
     } else {
         block
@@ -90,9 +94,21 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             theme.dim()
         },
     );
-    put_line(buf, inner, 1, &Line::from(faults));
-    let n = view.nodes.len() as u16;
-    if inner.height < n + 3 || inner.width < 2 * n + 8 {
+    let mut line = vec![faults];
+    let down: Vec<String> = view
+        .nodes
+        .iter()
+        .filter(|n| n.state == NodeState::Down)
+        .map(|n| format!("n{}", n.id))
+        .collect();
+    if !down.is_empty() {
+        line.push(styled(
+            format!("  down {}", down.join(" ")),
+            theme.state(NodeState::Down),
+        ));
+    }
+    put_line(buf, inner, 1, &Line::from(line));
+    if !with_matrix {
         return;
     }
     matrix(

@@ -1,6 +1,10 @@
-//! One node as a card: id, role spelled out, up/down/paused, term, vote,
-//! commit, applied, last index, and an election timer bar that fills as
-//! the node waits and empties when a heartbeat resets it.
+//! One node as a card: id, up/down/paused and its side of a partition,
+//! role spelled out, term, vote, commit, applied, last index, then what
+//! its role is doing — a (pre-)candidate's tally, the leader a follower
+//! follows, a leader's followers' match indexes — and when its election
+//! timer fires (a countdown with a bar that fills as the node waits and
+//! empties when a heartbeat resets it). The bottom edge counts the
+//! messages in flight from and to it.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -9,8 +13,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Widget};
 
 use super::{label_value, put_line, styled};
-use crate::raft::Role;
-use crate::runtime::{ClusterView, MemberRole, NodeState, NodeView};
+use crate::raft::{Role, Tally};
+use crate::runtime::{ClusterView, MemberRole, NodeState, NodeView, TICK_CLUSTER_US};
 use crate::tui::theme::Theme;
 
 /// Draws `node`'s card into `area`.
@@ -35,13 +39,26 @@ pub fn render(
             border.add_modifier(Modifier::BOLD),
         )
     };
-    let title = vec![
+    let mut title = vec![
         id,
         styled(
             format!("{} ", Theme::state_name(node.state)),
             theme.state(node.state),
         ),
     ];
+    if let Some(side) = side(view, node.id) {
+        let style = if side == Side::Majority {
+            theme.key()
+        } else {
+            theme.error()
+        };
+        title.push(styled(format!("{} ", side.label()), style));
+        // A running node's `Up` gives way to its side on a narrow card.
+        let width: usize = title.iter().map(Span::width).sum();
+        if width + 2 > area.width as usize && node.state == NodeState::Up {
+            title.remove(1);
+        }
+    }
     let role_line = if node.state == NodeState::Down {
         Line::from(styled(
             format!("({})", Theme::role_name(node.role)),
@@ -57,49 +74,241 @@ pub fn render(
         Line::from(styled(text, theme.role(node.role)))
     };
     let role_line = with_member_role(theme, view, node, role_line, area.width.saturating_sub(2));
-    let (out, inn) = in_flight(view, node.id);
-    let flight = if theme.ascii {
-        format!(" out {out} in {inn} ")
-    } else {
-        format!(" ↑{out} ↓{inn} ")
-    };
     let block = Block::bordered()
         .border_set(theme.card_set(leader))
         .border_style(border)
         .title(Line::from(title))
-        .title_bottom(Line::from(styled(flight, theme.dim())).right_aligned());
+        .title_bottom(flight_line(
+            theme,
+            view,
+            node.id,
+            area.width.saturating_sub(2),
+        ));
     let inner = block.inner(area);
     block.render(area, buf);
     let w = inner.width;
-    let num = |n: u64| Span::raw(n.to_string());
-    let who = |n: Option<u64>| Span::raw(n.map_or("-".to_string(), |v| format!("n{v}")));
+    let who = |n: Option<u64>| n.map_or("-".to_string(), |v| format!("n{v}"));
+    let tall = inner.height > 6;
     let lines = [
         role_line,
         label_value(
             Span::raw(format!("term {}", node.term)),
-            Span::raw(format!("vote {}", who(node.vote).content)),
+            Span::raw(format!("vote {}", who(node.vote))),
             w,
         ),
-        label_value(styled("commit", theme.dim()), num(node.commit), w),
-        label_value(styled("applied", theme.dim()), num(node.applied), w),
-        last_line(theme, node, w, inner.height > 6),
-        timer_line(theme, view, node, w),
+        commit_line(theme, view, node, w),
+        last_line(theme, node, w, tall),
+        info_line(theme, node, w),
+        if node.role == Role::Leader && node.state != NodeState::Down {
+            match_line(theme, node, w)
+        } else if node.state == NodeState::Down {
+            Line::default()
+        } else {
+            timer_line(theme, view, node, w)
+        },
     ];
     for (y, line) in lines.iter().enumerate() {
         put_line(buf, inner, y as u16, line);
     }
-    if inner.height > 6 {
+    if tall {
         let extra = label_value(
             styled("snap", theme.dim()),
-            Span::raw(format!(
-                "{}  lead {}",
-                node.snapshot_index,
-                who(node.leader).content
-            )),
+            Span::raw(node.snapshot_index.to_string()),
             w,
         );
         put_line(buf, inner, 6, &extra);
     }
+}
+
+/// Which side of a partition a node is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Alone: every link to and from it is cut.
+    Isolated,
+    /// With fewer than a majority of the voters: it cannot elect or commit.
+    Minority,
+    /// With a majority of the voters.
+    Majority,
+}
+
+impl Side {
+    /// The side in a word, as the card's title says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Side::Isolated => "isolated",
+            Side::Minority => "minority",
+            Side::Majority => "majority",
+        }
+    }
+}
+
+/// Node `id`'s side while the network is partitioned; `None` when every
+/// node reaches every other.
+pub fn side(view: &ClusterView, id: u64) -> Option<Side> {
+    if view.groups.len() < 2 {
+        return None;
+    }
+    let group = view.groups.iter().find(|g| g.contains(&id))?;
+    if group.len() == 1 {
+        return Some(Side::Isolated);
+    }
+    let voters: Vec<u64> = match view.configuration() {
+        Some((config, _)) => config.voters.to_vec(),
+        None => view.nodes.iter().map(|n| n.id).collect(),
+    };
+    let here = voters.iter().filter(|v| group.contains(v)).count();
+    Some(if here > voters.len() / 2 {
+        Side::Majority
+    } else {
+        Side::Minority
+    })
+}
+
+/// The card's bottom edge: the messages in flight from and to the node,
+/// said in words when they fit.
+fn flight_line(theme: &Theme, view: &ClusterView, id: u64, width: u16) -> Line<'static> {
+    let (out, inn) = in_flight(view, id);
+    let counts = if theme.ascii {
+        format!("out {out} in {inn}")
+    } else {
+        format!("↑{out} ↓{inn}")
+    };
+    let long = format!(" in flight {counts} ");
+    let text = if long.chars().count() <= width as usize {
+        long
+    } else {
+        format!(" {counts} ")
+    };
+    Line::from(styled(text, theme.dim())).right_aligned()
+}
+
+/// `commit 5  applied 5` in the longest words that fit numbers as long as
+/// the longest any card shows, so every card says it in the same words.
+fn commit_line(theme: &Theme, view: &ClusterView, node: &NodeView, width: u16) -> Line<'static> {
+    let (c, a) = (node.commit.to_string(), node.applied.to_string());
+    let most = view.nodes.iter().map(|n| n.commit.max(n.applied)).max();
+    let digits = most.unwrap_or(0).to_string().len();
+    let words = [("commit", "applied"), ("commit", "appl"), ("cmt", "appl")];
+    let fits = |(cl, al): &(&str, &str)| cl.len() + al.len() + 2 * digits + 3 <= width as usize;
+    let (cl, al) = words.into_iter().find(fits).unwrap_or(words[2]);
+    let used = cl.len() + c.len() + al.len() + a.len() + 2;
+    let gap = (width as usize).saturating_sub(used).max(1);
+    Line::from(vec![
+        styled(cl, theme.dim()),
+        Span::raw(format!(" {c}")),
+        Span::raw(" ".repeat(gap)),
+        styled(al, theme.dim()),
+        Span::raw(format!(" {a}")),
+    ])
+}
+
+/// What the node does now, by role: a (pre-)candidate's tally, the
+/// leader it follows, that it leads, or that it is down.
+fn info_line(theme: &Theme, node: &NodeView, width: u16) -> Line<'static> {
+    match (node.state, node.role) {
+        (NodeState::Down, _) => {
+            let text = if width >= 27 {
+                "down: only its disk remains"
+            } else {
+                "down"
+            };
+            Line::from(styled(text, theme.dim()))
+        }
+        (_, Role::Leader) => {
+            let text = if width >= 25 {
+                "leading: sends heartbeats"
+            } else {
+                "leading"
+            };
+            Line::from(styled(text, theme.role(Role::Leader)))
+        }
+        (_, Role::PreCandidate | Role::Candidate) => match &node.votes {
+            Some(tally) => tally_line(theme, node.role, tally, width),
+            None => Line::default(),
+        },
+        (_, Role::Follower) => match node.leader {
+            Some(l) => Line::from(vec![
+                styled("follows ", theme.dim()),
+                Span::raw(format!("n{l}")),
+            ]),
+            None => {
+                let text = if width >= 15 {
+                    "no leader known"
+                } else {
+                    "no leader"
+                };
+                Line::from(styled(text, theme.dim()))
+            }
+        },
+    }
+}
+
+/// `votes 2/3 ✓n1 n3 ✗n4`: grants of the needed majority, who granted
+/// and who refused, in the most detail that fits `width`.
+pub fn tally_line(theme: &Theme, role: Role, tally: &Tally, width: u16) -> Line<'static> {
+    let (yes, no) = if theme.ascii {
+        ("+", "-")
+    } else {
+        ("✓", "✗")
+    };
+    let voters = |set: crate::raft::NodeSet| -> Vec<u64> {
+        set.iter().filter(|&id| tally.voters.contains(id)).collect()
+    };
+    let (granted, refused) = (voters(tally.granted), voters(tally.refused));
+    let head = format!("votes {}/{}", tally.granted_count(), tally.needed);
+    let list = |ids: &[u64], n: bool| {
+        ids.iter()
+            .map(|id| if n { format!("n{id}") } else { id.to_string() })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let part = |mark: &str, ids: &[u64], n: bool| {
+        (!ids.is_empty()).then(|| format!(" {mark}{}", list(ids, n)))
+    };
+    let options = [
+        (part(yes, &granted, true), part(no, &refused, true)),
+        (part(yes, &granted, false), part(no, &refused, false)),
+        (None, part(no, &refused, false)),
+        (None, None),
+    ];
+    let len = |s: &Option<String>| s.as_ref().map_or(0, |s| s.chars().count());
+    let (g, r) = options
+        .into_iter()
+        .find(|(g, r)| head.len() + len(g) + len(r) <= width as usize)
+        .unwrap_or((None, None));
+    let mut spans = vec![styled(head, theme.role(role).add_modifier(Modifier::BOLD))];
+    if let Some(g) = g {
+        spans.push(styled(g, theme.ok()));
+    }
+    if let Some(r) = r {
+        spans.push(styled(r, theme.error()));
+    }
+    Line::from(spans)
+}
+
+/// On the leader's card: each follower's match index, cut with `…` when
+/// they do not all fit (the log pane has the whole table).
+fn match_line(theme: &Theme, node: &NodeView, width: u16) -> Line<'static> {
+    if node.progress.is_empty() {
+        return Line::default();
+    }
+    let mut text = String::from("match");
+    for (id, p) in &node.progress {
+        text.push_str(&format!(" n{id} {}", p.match_index));
+    }
+    Line::from(vec![styled(cut(theme, &text, width as usize), theme.dim())])
+}
+
+/// `text` cut to `width` characters, ending with `…` (`...` in ASCII)
+/// when cut.
+pub fn cut(theme: &Theme, text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let more = theme.running();
+    let keep = width.saturating_sub(more.chars().count());
+    let kept: String = text.chars().take(keep).collect();
+    format!("{kept}{more}")
 }
 
 /// The role line with the node's place in the configuration when it is
@@ -163,8 +372,10 @@ pub fn in_flight(view: &ClusterView, id: u64) -> (u64, u64) {
     })
 }
 
-/// The election timer bar: how far the node is into its timeout; in its
-/// place, why a node never campaigns (a learner, a removed or joining
+/// The election timer: when it fires, in cluster time (`election in
+/// 0.21s`, with its randomized timeout when there is room, so the spread
+/// between nodes shows), then a bar of how far the node is into it; in
+/// its place, why a node never campaigns (a learner, a removed or joining
 /// node: its own configuration does not make it a voter, so its timer
 /// only ever restarts).
 pub fn timer_line(theme: &Theme, view: &ClusterView, node: &NodeView, width: u16) -> Line<'static> {
@@ -192,22 +403,44 @@ pub fn timer_line(theme: &Theme, view: &ClusterView, node: &NodeView, width: u16
             Line::from(styled(text, theme.role(Role::Leader)))
         }
         _ => {
-            let w = width.saturating_sub(6) as u64;
             let timeout = node.election_timeout.max(1);
-            let filled = (node.election_elapsed.min(timeout) * w / timeout) as usize;
-            let pct = node.election_elapsed.min(timeout) * 100 / timeout;
+            let elapsed = node.election_elapsed.min(timeout);
+            let left = seconds(timeout - elapsed);
             let style = if node.state == NodeState::Paused {
                 theme.dim()
             } else {
                 theme.role(node.role)
             };
-            Line::from(vec![
-                styled(theme.bar_full().repeat(filled), style),
-                styled(theme.bar_empty().repeat(w as usize - filled), theme.dim()),
-                Span::raw(format!(" {pct:>3}%")),
-            ])
+            let w = width as usize;
+            let texts = [
+                format!("election in {left} of {}", seconds(timeout)),
+                format!("election in {left}"),
+                format!("election {left}"),
+                format!("in {left}"),
+            ];
+            // The longest words that fit; the bar takes what is left.
+            let text = texts
+                .iter()
+                .find(|t| t.len() <= w)
+                .unwrap_or(&texts[3])
+                .clone();
+            let bar = w.saturating_sub(text.len() + 1);
+            let mut spans = vec![styled(text, style)];
+            if bar >= 3 {
+                let filled = (elapsed * bar as u64 / timeout) as usize;
+                spans.push(Span::raw(" "));
+                spans.push(styled(theme.bar_full().repeat(filled), style));
+                spans.push(styled(theme.bar_empty().repeat(bar - filled), theme.dim()));
+            }
+            Line::from(spans)
         }
     }
+}
+
+/// `ticks` of cluster time as `0.21s`.
+fn seconds(ticks: u64) -> String {
+    let ms = ticks * TICK_CLUSTER_US / 1000;
+    format!("{}.{:02}s", ms / 1000, (ms % 1000) / 10)
 }
 
 /// Why `node` never campaigns, in the longest words that fit `width`;

@@ -7,15 +7,16 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
-use super::{pane, put_line, styled};
+use super::{pane, put_line, put_line_cut, styled};
 use crate::scenario::Mark;
 use crate::tui::app::App;
 use crate::tui::tour::{Phase, Tour};
 
-/// Where the tour pane goes: the console's place, widened to the whole
-/// bottom row of panes on a screen too narrow for captions beside them.
+/// Where the tour pane goes: the console's place, so the network and the
+/// events stay in sight beside it; widened to the whole bottom row of
+/// panes on a screen too narrow for captions beside them.
 pub fn area(screen: Rect, console: Rect) -> Rect {
-    if screen.width >= 160 {
+    if screen.width >= 100 {
         console
     } else {
         let width = screen.right().saturating_sub(console.x);
@@ -111,7 +112,7 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
         y += 1;
     }
     for line in &status {
-        put_line(buf, inner, y, line);
+        put_line_cut(theme, buf, inner, y, line);
         y += 1;
     }
     // Earlier steps, newest first, below. The newest is the current one
@@ -129,7 +130,7 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
             Span::raw("  "),
             styled(past.detail.clone(), theme.dim()),
         ]);
-        put_line(buf, inner, y, &line);
+        put_line_cut(theme, buf, inner, y, &line);
         y += 1;
     }
 }
