@@ -49,6 +49,8 @@ pub struct RunArgs {
     /// ack-before-fsync, two-changes-in-flight.
     #[arg(long = "bug", value_name = "NAME")]
     pub bugs: Vec<String>,
+    #[command(flatten)]
+    pub extensions: super::args::ExtensionFlags,
 }
 
 /// Arguments of `raftlab check`.
@@ -218,6 +220,8 @@ pub struct Plan {
     keys: usize,
     bugs: Bugs,
     bug_names: Vec<String>,
+    /// PreVote and CheckQuorum (`--no-prevote`, `--no-check-quorum`).
+    extensions: crate::sim::Extensions,
 }
 
 /// What one seed's run produced.
@@ -268,6 +272,7 @@ impl Plan {
             keys: args.keys,
             bugs,
             bug_names: args.bugs.clone(),
+            extensions: args.extensions.extensions(),
         })
     }
 
@@ -283,6 +288,7 @@ impl Plan {
             ops_per_sec: (self.ops as f64 / seconds).ceil() as u64,
             max_ops: self.ops,
             keys: self.keys,
+            extensions: self.extensions,
             ..SimOptions::default()
         }
     }
@@ -341,11 +347,15 @@ impl Plan {
     }
 
     fn bug_label(&self) -> String {
-        if self.bug_names.is_empty() {
+        let mut label = if self.bug_names.is_empty() {
             String::new()
         } else {
             format!(", bugs {}", self.bug_names.join(","))
+        };
+        if let Some(off) = self.extensions.badge() {
+            label.push_str(&format!(", {off}"));
         }
+        label
     }
 
     /// The simulated time of each run, µs.
@@ -373,6 +383,7 @@ impl Plan {
         for bug in &self.bug_names {
             cmd.push_str(&format!(" --bug {bug}"));
         }
+        cmd.push_str(&self.extensions.flags());
         cmd
     }
 }
@@ -438,6 +449,7 @@ mod tests {
             clients: 5,
             keys: 5,
             bugs: Vec::new(),
+            extensions: Default::default(),
         }
     }
 

@@ -20,7 +20,7 @@ pub mod frame;
 mod tcp;
 mod wire;
 
-pub use fabric::{Fabric, FabricError, Link, format_groups};
+pub use fabric::{Fabric, FabricError, Link, format_groups, parse_delay_range};
 pub use frame::{DEFAULT_MAX_FRAME, FrameError};
 pub use tcp::{Replier, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
 pub use wire::{

@@ -295,7 +295,8 @@ impl Cluster {
     fn start_placed(config: ClusterConfig, placement: Placement) -> Result<Cluster, RuntimeError> {
         let ids = placement.members.clone();
         let remote = placement.book.is_some();
-        let fabric = Fabric::new(&ids)?;
+        let mut fabric = Fabric::new(&ids)?;
+        fabric.set_latency(config.latency_us.0, config.latency_us.1)?;
         let (transports, mut receivers) = bind_transports(&placement)?;
         if remote {
             for &id in &placement.local {
@@ -380,6 +381,7 @@ impl Cluster {
                 message_capacity: config.message_capacity,
                 history_capacity: config.history_capacity,
                 bugs: config.bugs,
+                extensions: config.extensions,
             },
         ));
         *lock(&shared.book) = placement.book;
