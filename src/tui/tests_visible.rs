@@ -71,7 +71,9 @@ fn the_network_pane_takes_the_base_latency_as_no_delay() {
     }
     let (mut a, _) = app(view.clone());
     let s = screen(&mut a, 120, 40);
-    assert!(s.contains("no loss, no delay"), "{s}");
+    assert!(s.contains("latency 10..20ms, no loss"), "{s}");
+    // Only the legend has the slow-link mark: no link is marked slow.
+    assert_eq!(s.matches('≈').count(), 1, "{s}");
     // A link slowed beyond it shows.
     view.links[0].delay_max_us = 50_000;
     let (mut a, _) = app(view);

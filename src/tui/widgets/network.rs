@@ -30,7 +30,14 @@ pub fn faults_text(view: &ClusterView) -> String {
     if dup > 0.0 {
         parts.push(format!("dup {:.0}%", dup * 100.0));
     }
-    if parts.is_empty() {
+    let (lo, hi) = view.teaching.latency_us;
+    if parts.is_empty() && (lo, hi) != crate::net::Link::DEFAULT_DELAY_US {
+        // A dashboard's visible latency is the links' normal, not a fault.
+        format!(
+            "latency {}, no loss",
+            crate::tui::driver::delay_text(lo, hi)
+        )
+    } else if parts.is_empty() {
         "no loss, no delay".into()
     } else {
         parts.join("  ")
