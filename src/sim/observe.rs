@@ -138,14 +138,7 @@ impl Sim {
         target: Option<NodeId>,
         timeout_us: u64,
     ) -> Result<bool, Violation> {
-        self.stopped()?;
-        if self.foreground_busy() {
-            return Ok(false);
-        }
-        let c = self.clients.len() - 1;
-        self.clients[c].done = None;
-        self.start_op(c, op, timeout_us, target)?;
-        Ok(true)
+        self.open_foreground(op, target, false, timeout_us)
     }
 
     /// Starts a foreground operation sent to `node` alone, every attempt
@@ -157,13 +150,28 @@ impl Sim {
         node: NodeId,
         timeout_us: u64,
     ) -> Result<bool, Violation> {
+        self.open_foreground(op, Some(node), true, timeout_us)
+    }
+
+    /// Opens the foreground client's operation (`pinned`: every attempt
+    /// goes to `target`).
+    fn open_foreground(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        pinned: bool,
+        timeout_us: u64,
+    ) -> Result<bool, Violation> {
         self.stopped()?;
         if self.foreground_busy() {
             return Ok(false);
         }
         let c = self.clients.len() - 1;
         self.clients[c].done = None;
-        self.start_op_on(c, op, timeout_us, node)?;
+        match target {
+            Some(node) if pinned => self.start_op_on(c, op, timeout_us, node)?,
+            _ => self.start_op(c, op, timeout_us, target)?,
+        }
         Ok(true)
     }
 
