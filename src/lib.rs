@@ -9,6 +9,8 @@
 //! - [`net`]: the fault model of the network (the link matrix).
 //! - [`runtime`]: the live cluster: one thread per node, a controllable
 //!   clock and network, views for the dashboard, a client API.
+//! - [`check`]: Raft's safety invariants as code, one rule per property,
+//!   used by the simulator, the live checker and the dashboards alike.
 //! - [`sim`]: a single-threaded cluster on virtual time, driven by one seed,
 //!   checking Raft's safety invariants after every step.
 //! - [`scenario`]: the script language that drives the simulator (and, later,
@@ -17,6 +19,7 @@
 //! - [`storage`]: durable log, hard state and snapshots of one node (files,
 //!   or memory with crash semantics for the simulator).
 
+pub mod check;
 pub mod cli;
 pub mod kv;
 pub mod net;

@@ -36,7 +36,13 @@ fn quick_bench_prints_a_table() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("raftlab bench:"), "{stdout}");
-    let head: Vec<&str> = lines[1].split_whitespace().collect();
+    // File rows run, so the disk's sync was measured first and said.
+    assert!(
+        lines[1].starts_with("disk: a synced 128-byte append takes p50 "),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("bounded near"), "{stdout}");
+    let head: Vec<&str> = lines[2].split_whitespace().collect();
     assert_eq!(
         head,
         [
@@ -48,10 +54,12 @@ fn quick_bench_prints_a_table() {
             "p50",
             "p99",
             "ops",
-            "errors"
+            "errors",
+            "of-mem",
+            "p50/sync"
         ]
     );
-    let rows = &lines[2..];
+    let rows = &lines[3..];
     assert_eq!(rows.len(), 8, "{stdout}");
     for row in rows {
         let cells: Vec<&str> = row.split_whitespace().collect();
@@ -59,10 +67,18 @@ fn quick_bench_prints_a_table() {
         assert!(["mem", "file"].contains(&cells[1]), "{row}");
         assert!(["channel", "tcp"].contains(&cells[2]), "{row}");
         // nodes storage transport clients rate p50 unit p99 unit ops errors
-        assert_eq!(cells.len(), 11, "{row}");
+        // of-mem p50/sync
+        assert_eq!(cells.len(), 13, "{row}");
         assert!(cells[5].parse::<u64>().is_ok(), "{row}");
         assert!(["µs", "ms"].contains(&cells[6]), "{row}");
         assert!(cells[10].parse::<u64>().is_ok(), "{row}");
+        if cells[1] == "mem" {
+            assert_eq!(&cells[11..], ["-", "-"], "{row}");
+        } else {
+            // The memory row of the same setup ran first (mem,file).
+            assert!(cells[11].ends_with('%'), "{row}");
+            assert!(cells[12].ends_with('×'), "{row}");
+        }
     }
     assert!(
         stderr.contains("[1/8]"),
@@ -99,6 +115,11 @@ fn quick_bench_prints_json_lines() {
             "seconds",
         ] {
             assert!(row[field].is_number(), "{field} in {row}");
+        }
+        if row["storage"] == "file" {
+            for field in ["of_mem", "p50_per_sync", "sync_p50_us"] {
+                assert!(row[field].is_number(), "{field} in {row}");
+            }
         }
     }
 }

@@ -293,3 +293,53 @@ fn the_new_switches_are_in_every_commands_help() {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
 }
+
+#[test]
+fn chart_with_no_flags_prints_the_first_election_as_mermaid() {
+    let out = raftlab(&["chart"]);
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(s.starts_with("sequenceDiagram\n"), "{s}");
+    assert!(s.contains("participant n5"), "{s}");
+    assert!(s.contains("->>") && s.contains("-->>"), "{s}");
+    // The default window is the first election: a campaign and a winner.
+    assert!(s.contains("PreVote t1") || s.contains("Vote t1"), "{s}");
+    assert!(s.contains(" Leader t"), "{s}");
+}
+
+#[test]
+fn chart_writes_an_svg_file_and_says_what_it_wrote() {
+    let dir = std::env::temp_dir().join(format!("raftlab-chart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("run.svg");
+    let p = path.to_str().unwrap();
+    let out = raftlab(&[
+        "chart", "--seed", "3", "--faults", "none", "--types", "vote", "-o", p,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("arrows"),
+        "{}",
+        text(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.contains("Vote t1") && svg.trim_end().ends_with("</svg>"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn chart_refuses_bad_windows_filters_and_formats() {
+    assert_bad_input(
+        &["chart", "--from", "2s", "--to", "1s"],
+        "--to must come after --from",
+    );
+    assert_bad_input(&["chart", "--types", "gossip"], "not a message type");
+    assert_bad_input(&["chart", "--only-nodes", "12"], "1 to 9");
+    assert_bad_input(&["chart", "--format", "png"], "not a chart format");
+    assert_bad_input(&["chart", "--seeds", "1..5"], "pick one");
+    assert_bad_input(&["chart", "-o", "x.png"], ".svg or .mmd");
+}

@@ -207,7 +207,7 @@ fn the_simulated_dashboard_shows_messages_checks_and_its_bug() {
     let screen = tmux.wait("the checker panel", long, |s| {
         s.contains("Simulator checks").then(|| s.to_string())
     });
-    assert!(screen.contains("one leader per term"), "{screen}");
+    assert!(screen.contains("election safety"), "{screen}");
 
     // Switching the bug off is an input the simulator takes.
     tmux.keys(&[":"]);

@@ -62,7 +62,7 @@ fn the_message_list_focus_mode_and_checks_in_a_real_terminal() {
     tmux.keys(&["c"]);
     tmux.wait("the live checks, all OK", LONG, |s| {
         (s.contains("Live checks (c closes)")
-            && s.contains("one leader per term")
+            && s.contains("election safety")
             && !s.contains("VIOLATED"))
         .then_some(())
     });

@@ -104,6 +104,26 @@ impl FromStr for SeedRange {
     }
 }
 
+/// The one seed `--seed` or `--seeds` names, `None` when neither is given;
+/// a range of more than one seed is refused, in a message that begins with
+/// `shows` (`"replay shows"`: "replay shows one run, and …").
+pub fn one_seed(
+    seed: Option<u64>,
+    seeds: Option<SeedRange>,
+    shows: &str,
+) -> Result<Option<u64>, String> {
+    match (seed, seeds) {
+        (Some(s), _) => Ok(Some(s)),
+        (None, Some(r)) if r.len() == 1 => Ok(Some(r.start)),
+        (None, Some(r)) => Err(format!(
+            "{shows} one run, and --seeds {r} holds {} seeds; pick one, e.g. --seed {}",
+            r.len(),
+            r.start
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Parses a duration such as `10s`, `500ms`, `2m` or `1500us` into microseconds.
 pub fn parse_duration_us(s: &str) -> Result<u64, String> {
     let t = s.trim();

@@ -6,6 +6,7 @@
 
 mod args;
 mod bench;
+mod chart;
 mod check;
 #[cfg(test)]
 mod class_tests;
@@ -13,6 +14,7 @@ mod client;
 mod dashboard;
 mod demo;
 mod node;
+mod page;
 mod replay;
 mod script;
 mod tour;
@@ -90,6 +92,23 @@ enum Command {
     /// the check's run ends, or at a violation. R restarts it from time 0.
     /// More than one seed, or a bad flag, exits 2.
     Replay(replay::ReplayArgs),
+    /// One simulated run's messages as a sequence diagram: Mermaid text
+    /// (for slides and Markdown) or a self-contained SVG.
+    ///
+    ///   raftlab chart --seed 3 --faults none --to 400ms -o election.svg
+    ///
+    /// The run is `raftlab check`'s for that seed and flags (as `replay`
+    /// shows it); --from/--to pick the window, --only-nodes and --types
+    /// filter. Mermaid goes to standard output unless -o names a file.
+    Chart(chart::ChartArgs),
+    /// One simulated run as a single self-contained HTML page to share: the
+    /// nodes, their logs, the messages in flight, with a scrubber and play.
+    ///
+    ///   raftlab page --seed 3 --faults crash,partition --to 3s -o run.html
+    ///
+    /// The run is `raftlab check`'s for that seed and flags; the page needs
+    /// no network. Open it at a moment with run.html#t=MICROSECONDS.
+    Page(page::PageArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -114,5 +133,7 @@ pub fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Tour(args)) => tour::run(args),
         Some(Command::Replay(args)) => replay::run(args),
+        Some(Command::Chart(args)) => chart::run(args),
+        Some(Command::Page(args)) => page::run(args),
     }
 }

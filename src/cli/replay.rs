@@ -48,16 +48,8 @@ pub struct ReplayArgs {
 
 /// The one seed `--seed` or `--seeds` names; the message is ready to print.
 fn one_seed(seed: Option<u64>, seeds: Option<SeedRange>) -> Result<u64, String> {
-    match (seed, seeds) {
-        (Some(s), _) => Ok(s),
-        (None, Some(r)) if r.len() == 1 => Ok(r.start),
-        (None, Some(r)) => Err(format!(
-            "replay shows one run, and --seeds {r} holds {} seeds; pick one, e.g. --seed {}",
-            r.len(),
-            r.start
-        )),
-        (None, None) => Err("which run? give its seed: --seed S (or --seeds S..S+1)".into()),
-    }
+    super::args::one_seed(seed, seeds, "replay shows")?
+        .ok_or_else(|| "which run? give its seed: --seed S (or --seeds S..S+1)".into())
 }
 
 /// Runs `raftlab replay`.
@@ -191,7 +183,7 @@ fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::observe::{Invariant, LinStatus};
+    use crate::runtime::observe::LinStatus;
     use crate::sim::Sim;
     use crate::tui::sim::HistoryCheck;
 
@@ -270,7 +262,7 @@ mod tests {
             tick_wall: crate::tui::sim::TICK_WALL,
         });
         let checks = &view.teaching.checks;
-        let row = Invariant::of_sim(caught.invariant).expect("a row for it");
+        let row = caught.invariant.row().expect("a row for it");
         let finding = checks.finding(row).expect("the row is VIOLATED");
         assert_eq!(finding.details, caught.details);
         assert_eq!(checks.findings.len(), 1, "{:?}", checks.findings);
@@ -290,7 +282,7 @@ mod tests {
         let watched = watch(&plan, 1);
         let status = watched.status();
         let shown = status.violation.expect("seed 1 reads stale");
-        assert_eq!(shown.invariant, "linearizability");
+        assert_eq!(shown.invariant, crate::check::Invariant::Linearizability);
         let checks = watched.checks();
         // Not an invariant row: the history line.
         assert_eq!(checks.findings, vec![]);

@@ -37,6 +37,15 @@
 //! messages of a `Ready` may leave only once its hard state and log write
 //! are durable. Election timeouts come from a ChaCha RNG seeded by the
 //! driver, so the same seed gives the same run.
+//!
+//! Where to read each part: `node.rs` holds the node's state, its inputs
+//! and its [`Ready`], and routes every message; `node/election.rs` the
+//! timers, votes, PreVote, CheckQuorum and leadership transfer;
+//! `node/replication.rs` the leader's appends, snapshots sent and the
+//! commit rule; `node/progress.rs` what the leader knows of each follower
+//! (probing or pipelining); `node/following.rs` the consistency check,
+//! fast backup and snapshot install; `node/reads.rs` ReadIndex;
+//! `node/conf.rs` membership changes; `log.rs` the log itself.
 
 mod config;
 mod durable;
@@ -134,5 +143,7 @@ fn leader_name(leader: &Option<NodeId>) -> String {
     }
 }
 
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 mod tests;

@@ -1,13 +1,33 @@
-//! The Raft node: roles, timers, elections, replication, commit and reads.
+//! The Raft node: its state, its inputs and outputs, and the dispatch of
+//! each message to the part of the protocol it belongs to.
 //!
 //! A [`Node`] is driven by five inputs — [`Node::tick`], [`Node::step`],
 //! [`Node::propose`], [`Node::read`] and [`Node::transfer_leader`] — and
-//! reports through [`Node::take_ready`]. Every input handler follows the same
-//! shape: bring the term up to date (`step`), then let the current role
-//! react. Role-specific state lives inside [`RoleState`], so a follower can
-//! never accidentally hold a leader's progress table.
+//! reports through [`Node::take_ready`]. Every message follows the same
+//! shape: [`Node::step`] brings the term up to date, then `handle` passes it
+//! to the role that reacts. Role-specific state lives inside [`RoleState`],
+//! so a follower can never accidentally hold a leader's progress table.
+//!
+//! The protocol itself is split by concern, one file each, in the order a
+//! newcomer meets it:
+//!
+//! - [`election`]: timers, pre-votes and votes, becoming follower,
+//!   candidate or leader, CheckQuorum's lease, leadership transfer;
+//! - [`replication`]: the leader's side of the log — proposals, appends
+//!   and snapshots sent, their answers, and the commit rule;
+//! - [`following`]: the follower's side — the consistency check, fast
+//!   backup, and installing a snapshot;
+//! - [`reads`]: linearizable reads by ReadIndex;
+//! - [`progress`]: the leader's view of one follower, probing or
+//!   pipelining;
+//! - [`conf`]: membership changes.
 
 mod conf;
+mod election;
+mod following;
+mod progress;
+mod reads;
+mod replication;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -15,49 +35,22 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    Body, Config, DurableState, Entry, EntryData, Event, HardState, Index, Membership, Message,
-    NodeId, Payload, Progress, RaftError, RaftLog, ReadId, ReadOutcome, ReadResult, Ready, Role,
-    Snapshot, SnapshotMeta, Status, Term, Ticks,
+    Body, Config, DurableState, Event, HardState, Index, Membership, Message, NodeId, Progress,
+    RaftError, RaftLog, ReadResult, Ready, Role, Snapshot, SnapshotMeta, Status, Term, Ticks,
 };
-
-/// Replication state of one follower, as the leader sees it.
-#[derive(Clone, Debug)]
-struct Peer {
-    /// Highest index known replicated on the peer.
-    match_index: Index,
-    /// Next index to send.
-    next_index: Index,
-    /// Probing: one append at a time until the logs are known to match.
-    /// Replicating: appends are pipelined, up to `max_inflight`.
-    probing: bool,
-    /// Appends with entries sent and not yet answered.
-    inflight: usize,
-    /// Whether the peer's match index moved since the last heartbeat; if it
-    /// did not while appends were in flight, they were probably lost.
-    progressed: bool,
-    /// Highest read round the peer acknowledged.
-    read_ack: u64,
-    /// Heard from in the current CheckQuorum window.
-    active: bool,
-    /// A snapshot being sent instead of entries, and the offset of the
-    /// chunk in flight.
-    sending: Option<(SnapshotMeta, u64)>,
-}
-
-/// A read waiting for its heartbeat round to be acknowledged by a quorum.
-#[derive(Clone, Debug)]
-struct PendingRead {
-    id: ReadId,
-    seq: u64,
-}
+use progress::Peer;
+use reads::PendingRead;
 
 /// State only a leader has.
 #[derive(Clone, Debug)]
 struct LeaderState {
+    /// What the leader knows of every other member, voter or learner.
     peers: BTreeMap<NodeId, Peer>,
+    /// Ticks since the last heartbeat round.
     heartbeat_elapsed: Ticks,
     /// The current read round; bumped for every read request.
     read_seq: u64,
+    /// Reads waiting for their round to be confirmed, oldest first.
     pending_reads: VecDeque<PendingRead>,
     /// An ongoing leadership transfer: target and ticks spent on it.
     transfer: Option<(NodeId, Ticks)>,
@@ -66,35 +59,28 @@ struct LeaderState {
 /// What the node is, with what only that role needs.
 #[derive(Clone, Debug)]
 enum RoleState {
+    /// Follows a leader (or waits for one).
     Follower,
+    /// Asks whether it could win an election, without bumping its term.
     PreCandidate {
+        /// Voters that would vote for it (itself included).
         granted: BTreeSet<NodeId>,
+        /// Voters that would not.
         refused: BTreeSet<NodeId>,
     },
+    /// Campaigns in its own new term.
     Candidate {
+        /// Voters that voted for it (itself included).
         granted: BTreeSet<NodeId>,
+        /// Voters that refused.
         refused: BTreeSet<NodeId>,
     },
+    /// Leads the cluster in its term.
     Leader(Box<LeaderState>),
 }
 
-impl Peer {
-    /// A peer the leader knows nothing about yet: probe from `next_index`.
-    fn new(next_index: Index) -> Peer {
-        Peer {
-            match_index: 0,
-            next_index,
-            probing: true,
-            inflight: 0,
-            progressed: false,
-            read_ack: 0,
-            active: true,
-            sending: None,
-        }
-    }
-}
-
 impl RoleState {
+    /// The public name of the role.
     fn role(&self) -> Role {
         match self {
             RoleState::Follower => Role::Follower,
@@ -103,25 +89,66 @@ impl RoleState {
             RoleState::Leader(_) => Role::Leader,
         }
     }
+
+    /// Whether this node leads.
+    fn is_leader(&self) -> bool {
+        matches!(self, RoleState::Leader(_))
+    }
+
+    /// What only a leader has, when this node leads: the one place that
+    /// asks "am I the leader?", so each leader-only step says what it does
+    /// when not (`let Some(leader) = self.role.leader() else …`).
+    fn leader(&self) -> Option<&LeaderState> {
+        match self {
+            RoleState::Leader(leader) => Some(leader),
+            _ => None,
+        }
+    }
+
+    /// [`RoleState::leader`], to change.
+    fn leader_mut(&mut self) -> Option<&mut LeaderState> {
+        match self {
+            RoleState::Leader(leader) => Some(leader),
+            _ => None,
+        }
+    }
+
+    /// The leader's progress for member `id`, when this node leads and
+    /// `id` is a member it replicates to.
+    fn peer_mut(&mut self, id: NodeId) -> Option<&mut Peer> {
+        self.leader_mut()?.peers.get_mut(&id)
+    }
 }
 
 /// One Raft node. See the module docs of [`crate::raft`] for the protocol.
 pub struct Node {
+    /// Its settings (id, voters, timeouts, limits, bug switches).
     config: Config,
+    /// Draws election timeouts; seeded by the driver.
     rng: ChaCha8Rng,
+    /// The log, with the write the driver has yet to persist.
     log: RaftLog,
+    /// Term and vote, the state that must survive a crash.
     hard_state: HardState,
     /// The hard state changed since the last `take_ready`.
     hard_state_dirty: bool,
+    /// Its role, with what only that role needs.
     role: RoleState,
+    /// The leader of the current term, if known.
     leader: Option<NodeId>,
+    /// Highest index known committed.
     commit: Index,
     /// Highest index handed to the driver to apply.
     handed_out: Index,
+    /// Ticks since the election timer was last reset.
     election_elapsed: Ticks,
+    /// Ticks after which a follower campaigns; drawn anew at every reset.
     election_timeout: Ticks,
+    /// Messages to send, drained by `take_ready`.
     messages: Vec<Message>,
+    /// Answers to reads, drained by `take_ready`.
     reads: Vec<ReadResult>,
+    /// Events for observers, drained by `take_ready`.
     events: Vec<Event>,
     /// The latest snapshot (taken here or received), sent to followers
     /// whose next entry was compacted away.
@@ -242,19 +269,19 @@ impl Node {
 
     /// A snapshot of the node's state.
     pub fn status(&self) -> Status {
-        let progress = match &self.role {
-            RoleState::Leader(leader) => leader
+        let progress = match self.role.leader() {
+            Some(leader) => leader
                 .peers
                 .iter()
                 .map(|(&id, p)| {
                     let progress = Progress {
-                        match_index: p.match_index,
-                        next_index: p.next_index,
+                        match_index: p.match_index(),
+                        next_index: p.next_index(),
                     };
                     (id, progress)
                 })
                 .collect(),
-            _ => Vec::new(),
+            None => Vec::new(),
         };
         Status {
             id: self.config.id,
@@ -295,6 +322,7 @@ impl Node {
             || self.log_dirty()
     }
 
+    /// Whether the log holds a write the driver has not taken yet.
     fn log_dirty(&self) -> bool {
         self.log.has_write()
     }
@@ -361,172 +389,6 @@ impl Node {
         Ok(())
     }
 
-    // ---------------------------------------------------------------- inputs
-
-    /// Advances logical time by one tick: followers and candidates count
-    /// towards an election, a leader towards its next heartbeat and its
-    /// next quorum check.
-    pub fn tick(&mut self) {
-        self.election_elapsed += 1;
-        if matches!(self.role, RoleState::Leader(_)) {
-            self.tick_leader();
-        } else if self.election_elapsed >= self.election_timeout {
-            if self.members.is_voter(self.config.id) {
-                self.start_election(false);
-            } else {
-                // A learner, or a node outside the configuration, never
-                // campaigns: it waits for a leader (thesis §4.2.3).
-                self.reset_election_timer();
-            }
-        } else if self
-            .election_elapsed
-            .is_multiple_of(self.config.heartbeat_interval)
-        {
-            self.resend_vote_requests();
-        }
-    }
-
-    /// A (pre-)candidate asks again the peers that have not answered yet:
-    /// requests or answers may have been lost, and waiting for a whole new
-    /// election would cost a term (Raft §5.1: servers retry RPCs).
-    fn resend_vote_requests(&mut self) {
-        let (pre, answered) = match &self.role {
-            RoleState::PreCandidate { granted, refused } => (true, granted | refused),
-            RoleState::Candidate { granted, refused } => (false, granted | refused),
-            _ => return,
-        };
-        let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
-        for peer in self.voter_peers() {
-            if answered.contains(&peer) {
-                continue;
-            }
-            if pre {
-                let body = Body::PreVote {
-                    last_index,
-                    last_term,
-                };
-                self.send_with_term(peer, self.term() + 1, body);
-            } else {
-                let body = Body::Vote {
-                    last_index,
-                    last_term,
-                    transfer: false,
-                };
-                self.send(peer, body);
-            }
-        }
-    }
-
-    /// Starts an election now, as if the election timer ran out (with a
-    /// pre-vote round first when PreVote is on). A leader ignores it.
-    pub fn campaign(&mut self) {
-        if !matches!(self.role, RoleState::Leader(_)) && self.members.is_voter(self.config.id) {
-            self.start_election(false);
-        }
-    }
-
-    /// Proposes several commands at once: the same as proposing them one
-    /// after another, except that the followers hear of them in one append
-    /// (as far as flow control allows) instead of one append per command.
-    /// On the leader, returns the index the first was appended at (the
-    /// others follow it in order); otherwise none is appended.
-    pub fn propose_batch(&mut self, data: Vec<Payload>) -> Result<Index, RaftError> {
-        let RoleState::Leader(leader) = &self.role else {
-            return Err(RaftError::NotLeader {
-                leader: self.leader,
-            });
-        };
-        if let Some((to, _)) = leader.transfer {
-            return Err(RaftError::TransferInProgress(to));
-        }
-        let first = self.log.last_index() + 1;
-        for data in data {
-            self.append_own(EntryData::Command(data));
-        }
-        self.broadcast_append();
-        self.maybe_commit();
-        Ok(first)
-    }
-
-    /// Proposes a command. On the leader, returns the index it was appended
-    /// at; it is committed when it shows up in `Ready::committed`.
-    pub fn propose(&mut self, data: Vec<u8>) -> Result<Index, RaftError> {
-        let RoleState::Leader(leader) = &self.role else {
-            return Err(RaftError::NotLeader {
-                leader: self.leader,
-            });
-        };
-        if let Some((to, _)) = leader.transfer {
-            return Err(RaftError::TransferInProgress(to));
-        }
-        let index = self.append_own(EntryData::Command(data.into()));
-        self.broadcast_append();
-        self.maybe_commit();
-        Ok(index)
-    }
-
-    /// Asks for a linearizable read, identified by `id`. The answer comes
-    /// back in `Ready::reads`: `Ready { index }` once a quorum confirmed this
-    /// node is still leader (ReadIndex), or `NotLeader`.
-    pub fn read(&mut self, id: ReadId) {
-        let leader_reads_bug = self.config.bugs.leader_reads_without_read_index;
-        let commit = self.commit;
-        let RoleState::Leader(leader) = &mut self.role else {
-            let outcome = ReadOutcome::NotLeader {
-                leader: self.leader,
-            };
-            self.reads.push(ReadResult { id, outcome });
-            return;
-        };
-        if leader_reads_bug {
-            let outcome = ReadOutcome::Ready { index: commit };
-            self.reads.push(ReadResult { id, outcome });
-            return;
-        }
-        leader.read_seq += 1;
-        let seq = leader.read_seq;
-        leader.pending_reads.push_back(PendingRead { id, seq });
-        // A leader that is the only voter confirms it alone.
-        self.broadcast_heartbeat();
-        self.release_reads();
-    }
-
-    /// Hands leadership to `to`: the leader stops taking proposals, brings
-    /// `to` up to date, then tells it to campaign at once (`TimeoutNow`).
-    pub fn transfer_leader(&mut self, to: NodeId) -> Result<(), RaftError> {
-        if self.members.is_learner(to) {
-            return Err(RaftError::NotVoter(to));
-        }
-        if !self.members.is_voter(to) {
-            return Err(RaftError::UnknownNode(to));
-        }
-        let last_index = self.log.last_index();
-        let id = self.config.id;
-        let RoleState::Leader(leader) = &mut self.role else {
-            return Err(RaftError::NotLeader {
-                leader: self.leader,
-            });
-        };
-        if to == id {
-            return Ok(());
-        }
-        if let Some((target, _)) = leader.transfer {
-            return Err(RaftError::TransferInProgress(target));
-        }
-        leader.transfer = Some((to, 0));
-        self.events.push(Event::TransferStarted { to });
-        let caught_up = leader
-            .peers
-            .get(&to)
-            .is_some_and(|p| p.match_index == last_index);
-        if caught_up {
-            self.send(to, Body::TimeoutNow);
-        } else {
-            self.send_append(to);
-        }
-        Ok(())
-    }
-
     /// Handles a message addressed to this node; messages for another node
     /// are ignored. As the thesis says (§4.1), a message is handled whether
     /// or not its sender is in this node's configuration: a new leader may
@@ -582,38 +444,20 @@ impl Node {
         self.handle(msg);
     }
 
-    // ------------------------------------------------------------- handlers
-
-    /// Reacts to a message whose term is our current term (or a pre-vote).
+    /// Reacts to a message whose term is our current term (or a pre-vote):
+    /// each kind of message goes to the part of the protocol it belongs to.
     fn handle(&mut self, msg: Message) {
         let from = msg.from;
         match msg.body {
             Body::PreVote {
                 last_index,
                 last_term,
-            } => {
-                // Grant when the candidate's proposed term is ahead of ours
-                // and its log is up to date. (Lease was checked in `step`.)
-                let granted =
-                    msg.term > self.term() && self.log.is_up_to_date(last_index, last_term);
-                let term = if granted { msg.term } else { self.term() };
-                self.send_with_term(from, term, Body::PreVoteResponse { granted });
-            }
+            } => self.on_pre_vote(from, msg.term, last_index, last_term),
             Body::Vote {
                 last_index,
                 last_term,
                 ..
-            } => {
-                let vote = self.hard_state.vote;
-                let can_vote = vote == Some(from) || (vote.is_none() && self.leader.is_none());
-                let granted = can_vote && self.log.is_up_to_date(last_index, last_term);
-                if granted {
-                    self.hard_state.vote = Some(from);
-                    self.hard_state_dirty = true;
-                    self.reset_election_timer();
-                }
-                self.send(from, Body::VoteResponse { granted });
-            }
+            } => self.on_vote(from, last_index, last_term),
             Body::PreVoteResponse { granted } => {
                 self.on_vote_response(from, msg.term, granted, true)
             }
@@ -629,10 +473,7 @@ impl Node {
             }
             Body::Heartbeat { commit, read_seq } => {
                 self.follow(from);
-                // The leader caps `commit` at what it knows we hold.
-                let commit = commit.min(self.log.last_index());
-                self.advance_commit(commit);
-                self.send(from, Body::HeartbeatResponse { read_seq });
+                self.on_heartbeat(from, commit, read_seq);
             }
             Body::AppendResponse {
                 success,
@@ -640,13 +481,7 @@ impl Node {
                 hint,
             } => self.on_append_response(from, success, index, hint),
             Body::HeartbeatResponse { read_seq } => self.on_heartbeat_response(from, read_seq),
-            Body::TimeoutNow => {
-                if !matches!(self.role, RoleState::Leader(_))
-                    && self.members.is_voter(self.config.id)
-                {
-                    self.start_election(true);
-                }
-            }
+            Body::TimeoutNow => self.on_timeout_now(),
             Body::InstallSnapshot {
                 meta,
                 offset,
@@ -664,698 +499,29 @@ impl Node {
         }
     }
 
-    /// Receives one chunk of the leader's snapshot. Chunks must arrive in
-    /// order; anything else is answered with the offset wanted next.
-    fn on_install_snapshot(
-        &mut self,
-        from: NodeId,
-        meta: SnapshotMeta,
-        offset: u64,
-        data: Vec<u8>,
-        done: bool,
-    ) {
-        let reply = |node: &mut Node, offset: u64, done: bool| {
-            let body = Body::InstallSnapshotResponse {
-                index: meta.index,
-                offset,
-                done,
-            };
-            node.send(from, body);
-        };
-        if meta.index <= self.commit {
-            // Everything it covers is already committed here.
-            self.receiving = None;
-            return reply(self, offset + data.len() as u64, true);
-        }
-        let buffer = match &mut self.receiving {
-            Some((m, buffer)) if *m == meta && buffer.len() as u64 == offset => buffer,
-            _ if offset == 0 => &mut self.receiving.insert((meta, Vec::new())).1,
-            Some((m, buffer)) if *m == meta => {
-                let want = buffer.len() as u64;
-                return reply(self, want, false);
-            }
-            _ => return reply(self, 0, false),
-        };
-        buffer.extend_from_slice(&data);
-        let received = buffer.len() as u64;
-        if !done {
-            return reply(self, received, false);
-        }
-        let Some((_, data)) = self.receiving.take() else {
-            return;
-        };
-        self.log.install_snapshot(meta);
-        self.rebuild_members();
-        self.commit = self.commit.max(meta.index);
-        self.handed_out = self.handed_out.max(meta.index);
-        let snapshot = Snapshot { meta, data };
-        self.snapshot = Some(snapshot.clone());
-        self.installed = Some(snapshot);
-        self.events
-            .push(Event::SnapshotInstalled { index: meta.index });
-        reply(self, received, true);
-    }
-
-    fn on_install_snapshot_response(
-        &mut self,
-        from: NodeId,
-        index: Index,
-        offset: u64,
-        done: bool,
-    ) {
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        let Some(peer) = leader.peers.get_mut(&from) else {
-            return;
-        };
-        peer.active = true;
-        let Some((meta, _)) = peer.sending else {
-            return;
-        };
-        if meta.index != index {
-            return;
-        }
-        peer.progressed = true;
-        if done {
-            peer.sending = None;
-            peer.match_index = peer.match_index.max(index);
-            peer.next_index = peer.match_index + 1;
-            peer.probing = true;
-            peer.inflight = 0;
-            self.maybe_commit();
-        } else {
-            peer.sending = Some((meta, offset));
-            peer.inflight = 0;
-        }
-        self.send_append(from);
-    }
-
-    /// Accepts `from` as the leader of the current term.
-    fn follow(&mut self, from: NodeId) {
-        if !matches!(self.role, RoleState::Follower) {
-            let term = self.term();
-            self.become_follower(term, Some(from));
-        } else if self.leader != Some(from) {
-            self.leader = Some(from);
-            self.events.push(Event::LeaderChanged {
-                leader: Some(from),
-                term: self.term(),
-            });
-        }
-        self.election_elapsed = 0;
-    }
-
-    fn on_vote_response(&mut self, from: NodeId, term: Term, granted: bool, pre: bool) {
-        let members = self.members;
-        let current = self.term();
-        let (votes_for, votes_against) = match &mut self.role {
-            RoleState::PreCandidate {
-                granted: g,
-                refused: r,
-            } if pre && term == current + 1 => (g, r),
-            RoleState::PreCandidate {
-                granted: g,
-                refused: r,
-            } if pre && !granted => (g, r),
-            RoleState::Candidate {
-                granted: g,
-                refused: r,
-            } if !pre => (g, r),
-            _ => return,
-        };
-        if granted {
-            votes_for.insert(from);
-        } else {
-            votes_against.insert(from);
-        }
-        let won = members.has_quorum(votes_for.iter().copied());
-        let lost = members.has_quorum(votes_against.iter().copied());
-        if won {
-            if pre {
-                self.become_candidate(false);
-            } else {
-                self.become_leader();
-            }
-        } else if lost {
-            self.become_follower(current, None);
-        }
-    }
-
-    fn on_append(
-        &mut self,
-        from: NodeId,
-        prev_index: Index,
-        prev_term: Term,
-        entries: Vec<Entry>,
-        leader_commit: Index,
-    ) {
-        let reject = |node: &mut Node, hint: Index| {
-            let body = Body::AppendResponse {
-                success: false,
-                index: prev_index,
-                hint,
-            };
-            node.send(from, body);
-        };
-        if prev_index < self.commit {
-            // Everything up to our commit index matches the leader's log
-            // (and may be compacted away here): say so, and let the leader
-            // continue from there.
-            let body = Body::AppendResponse {
-                success: true,
-                index: self.commit,
-                hint: 0,
-            };
-            return self.send(from, body);
-        }
-        if prev_index > self.log.last_index() {
-            // Our log is too short: ask for what follows our last entry.
-            let hint = self.log.last_index() + 1;
-            return reject(self, hint);
-        }
-        if !self.config.bugs.skip_prev_check && self.log.term_at(prev_index) != Some(prev_term) {
-            // Fast backup: point the leader at the start of the conflicting
-            // term, so it skips the whole term in one round trip.
-            let hint = self.log.first_index_of_term_at(prev_index).max(1);
-            return reject(self, hint);
-        }
-        let last_new = prev_index + entries.len() as Index;
-        let mut config_changed = false;
-        for entry in entries {
-            match self.log.term_at(entry.index) {
-                Some(term) if term == entry.term => continue,
-                Some(_) => {
-                    self.events.push(Event::LogTruncated { from: entry.index });
-                    config_changed |= self.members_index >= entry.index;
-                    self.log.truncate_from(entry.index);
-                }
-                None => {}
-            }
-            if entry.index == self.log.last_index() + 1 {
-                config_changed |= matches!(entry.data, EntryData::Config { .. });
-                self.log.push(entry);
-            }
-        }
-        if config_changed {
-            self.rebuild_members();
-        }
-        self.advance_commit(leader_commit.min(last_new));
-        let body = Body::AppendResponse {
-            success: true,
-            index: last_new,
-            hint: 0,
-        };
-        self.send(from, body);
-    }
-
-    fn on_append_response(&mut self, from: NodeId, success: bool, index: Index, hint: Index) {
-        let last_index = self.log.last_index();
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        let Some(peer) = leader.peers.get_mut(&from) else {
-            return;
-        };
-        peer.active = true;
-        if success {
-            peer.inflight = peer.inflight.saturating_sub(1);
-            if index > peer.match_index {
-                peer.match_index = index;
-                peer.progressed = true;
-            }
-            peer.next_index = peer.next_index.max(peer.match_index + 1);
-            if peer.probing {
-                peer.probing = false;
-                peer.next_index = peer.match_index + 1;
-                peer.inflight = 0;
-            }
-            let transfer_ready =
-                leader.transfer.is_some_and(|(to, _)| to == from) && peer.match_index == last_index;
-            self.maybe_commit();
-            if transfer_ready {
-                self.send(from, Body::TimeoutNow);
-            }
-            self.send_append(from);
-        } else {
-            // Ignore stale rejections: only one for the append we are
-            // waiting on (or, while pipelining, any above the match) counts.
-            let stale = if peer.probing {
-                index + 1 != peer.next_index
-            } else {
-                index <= peer.match_index
-            };
-            if stale || index == 0 {
-                return;
-            }
-            peer.next_index = hint.min(index).max(peer.match_index + 1);
-            peer.probing = true;
-            peer.inflight = 0;
-            self.send_append(from);
-        }
-    }
-
-    fn on_heartbeat_response(&mut self, from: NodeId, read_seq: u64) {
-        let last_index = self.log.last_index();
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        let Some(peer) = leader.peers.get_mut(&from) else {
-            return;
-        };
-        peer.active = true;
-        peer.read_ack = peer.read_ack.max(read_seq);
-        let behind = peer.match_index < last_index;
-        self.release_reads();
-        if behind {
-            self.send_append(from);
-        }
-    }
-
-    // ------------------------------------------------------------ leadership
-
-    fn tick_leader(&mut self) {
-        let heartbeat_interval = self.config.heartbeat_interval;
-        let check_window = self.config.election_timeout_min;
-        let check_quorum = self.config.check_quorum;
-        let members = self.members;
-        let id = self.config.id;
-        let term = self.term();
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        leader.heartbeat_elapsed += 1;
-        if let Some((_, spent)) = &mut leader.transfer {
-            *spent += 1;
-            if *spent >= check_window {
-                // The target did not take over in time; resume leading.
-                leader.transfer = None;
-            }
-        }
-        // A leader's election timer counts CheckQuorum windows; keeping it
-        // below the minimum timeout also keeps the leader "in lease", so it
-        // refuses (pre-)votes from disruptive nodes.
-        if self.election_elapsed >= check_window {
-            self.election_elapsed = 0;
-            let active: Vec<NodeId> = std::iter::once(id)
-                .chain(
-                    leader
-                        .peers
-                        .iter()
-                        .filter(|(_, p)| p.active)
-                        .map(|(&i, _)| i),
-                )
-                .collect();
-            for peer in leader.peers.values_mut() {
-                peer.active = false;
-            }
-            if check_quorum && !members.has_quorum(active) {
-                self.events.push(Event::QuorumLost { term });
-                self.become_follower(term, None);
-                return;
-            }
-        }
-        if leader.heartbeat_elapsed >= heartbeat_interval {
-            leader.heartbeat_elapsed = 0;
-            // Appends that saw no answer for a whole heartbeat interval were
-            // probably lost: send again, from the match index when pipelining
-            // (a probe keeps the position fast backup found).
-            for peer in leader.peers.values_mut() {
-                if peer.inflight > 0 && !peer.progressed {
-                    if !peer.probing {
-                        peer.next_index = peer.match_index + 1;
-                        peer.probing = true;
-                    }
-                    peer.inflight = 0;
-                }
-                peer.progressed = false;
-            }
-            self.broadcast_heartbeat();
-        }
-    }
-
-    fn start_election(&mut self, transfer: bool) {
-        if self.config.pre_vote && !transfer {
-            self.become_pre_candidate();
-        } else {
-            self.become_candidate(transfer);
-        }
-    }
-
-    fn become_follower(&mut self, term: Term, leader: Option<NodeId>) {
-        let was = self.role();
-        if term > self.term() {
-            self.hard_state = HardState { term, vote: None };
-            self.hard_state_dirty = true;
-        }
-        if let RoleState::Leader(state) = &mut self.role {
-            let leader_hint = leader;
-            for read in state.pending_reads.drain(..) {
-                self.reads.push(ReadResult {
-                    id: read.id,
-                    outcome: ReadOutcome::NotLeader {
-                        leader: leader_hint,
-                    },
-                });
-            }
-        }
-        self.role = RoleState::Follower;
-        self.reset_election_timer();
-        if was != Role::Follower {
-            self.events.push(Event::RoleChanged {
-                role: Role::Follower,
-                term,
-            });
-        }
-        if self.leader != leader {
-            self.leader = leader;
-            self.events.push(Event::LeaderChanged { leader, term });
-        }
-    }
-
-    fn become_pre_candidate(&mut self) {
-        let term = self.term();
-        self.role = RoleState::PreCandidate {
-            granted: BTreeSet::from([self.config.id]),
-            refused: BTreeSet::new(),
-        };
-        self.clear_leader();
-        self.reset_election_timer();
-        self.events.push(Event::RoleChanged {
-            role: Role::PreCandidate,
-            term,
-        });
-        if self.members.has_quorum([self.config.id]) {
-            return self.become_candidate(false);
-        }
-        let body = Body::PreVote {
-            last_index: self.log.last_index(),
-            last_term: self.log.last_term(),
-        };
-        for peer in self.voter_peers() {
-            self.send_with_term(peer, term + 1, body.clone());
-        }
-    }
-
-    fn become_candidate(&mut self, transfer: bool) {
-        let term = self.term() + 1;
-        self.hard_state = HardState {
-            term,
-            vote: Some(self.config.id),
-        };
-        self.hard_state_dirty = true;
-        self.role = RoleState::Candidate {
-            granted: BTreeSet::from([self.config.id]),
-            refused: BTreeSet::new(),
-        };
-        self.clear_leader();
-        self.reset_election_timer();
-        self.events.push(Event::RoleChanged {
-            role: Role::Candidate,
-            term,
-        });
-        if self.members.has_quorum([self.config.id]) {
-            return self.become_leader();
-        }
-        let body = Body::Vote {
-            last_index: self.log.last_index(),
-            last_term: self.log.last_term(),
-            transfer,
-        };
-        for peer in self.voter_peers() {
-            self.send(peer, body.clone());
-        }
-    }
-
-    fn become_leader(&mut self) {
-        let term = self.term();
-        let next_index = self.log.last_index() + 1;
-        let peers = self
-            .member_peers()
-            .into_iter()
-            .map(|id| (id, Peer::new(next_index)))
-            .collect();
-        self.role = RoleState::Leader(Box::new(LeaderState {
-            peers,
-            heartbeat_elapsed: 0,
-            read_seq: 0,
-            pending_reads: VecDeque::new(),
-            transfer: None,
-        }));
-        self.leader = Some(self.config.id);
-        self.election_elapsed = 0;
-        self.events.push(Event::RoleChanged {
-            role: Role::Leader,
-            term,
-        });
-        self.events.push(Event::LeaderChanged {
-            leader: Some(self.config.id),
-            term,
-        });
-        // A new leader commits an entry of its own term at once, which
-        // commits everything before it (§5.4.2) and unblocks reads (§6.4).
-        // The Figure 8 bug variant skips it, as the paper's figure does.
-        if !self.config.bugs.commit_old_terms {
-            self.append_own(EntryData::Noop);
-        }
-        self.broadcast_append();
-        self.maybe_commit();
-    }
-
-    fn clear_leader(&mut self) {
-        if self.leader.is_some() {
-            self.leader = None;
-            self.events.push(Event::LeaderChanged {
-                leader: None,
-                term: self.term(),
-            });
-        }
-    }
-
-    /// Whether a vote request from `msg`'s sender must be ignored because
-    /// this node heard from a live leader within the minimum election
-    /// timeout (CheckQuorum's leader lease). Ordered transfers are exempt.
-    fn in_lease(&self, msg: &Message) -> bool {
-        let is_vote = match msg.body {
-            Body::PreVote { .. } => true,
-            Body::Vote { transfer, .. } => !transfer,
-            _ => false,
-        };
-        is_vote
-            && self.config.check_quorum
-            && self.leader.is_some()
-            && self.election_elapsed < self.config.election_timeout_min
-    }
-
-    // ----------------------------------------------------------- replication
-
-    fn append_own(&mut self, data: EntryData) -> Index {
-        let index = self.log.last_index() + 1;
-        let term = self.term();
-        self.log.push(Entry { index, term, data });
-        index
-    }
-
-    fn broadcast_append(&mut self) {
-        for peer in self.member_peers() {
-            self.send_append(peer);
-        }
-    }
-
-    /// Sends `to` what it is missing, as far as flow control allows: one
-    /// append at a time while probing, up to `max_inflight` while pipelining.
-    fn send_append(&mut self, to: NodeId) {
-        let last_index = self.log.last_index();
-        let max_entries = self.config.max_append_entries as Index;
-        let max_bytes = self.config.max_append_bytes;
-        let max_inflight = self.config.max_inflight;
-        let commit = self.commit;
-        loop {
-            let RoleState::Leader(leader) = &mut self.role else {
-                return;
-            };
-            let Some(peer) = leader.peers.get_mut(&to) else {
-                return;
-            };
-            if peer.sending.is_some() {
-                return self.send_snapshot_chunk(to);
-            }
-            let has_entries = peer.next_index <= last_index;
-            let may_send = if peer.probing {
-                peer.inflight == 0
-            } else {
-                has_entries && peer.inflight < max_inflight
-            };
-            if !may_send {
-                return;
-            }
-            let prev_index = peer.next_index - 1;
-            let Some(prev_term) = self.log.term_at(prev_index) else {
-                // The entries it needs were compacted away: send the
-                // snapshot instead (one chunk in flight at a time).
-                return self.send_snapshot_chunk(to);
-            };
-            let upto = (prev_index + max_entries).min(last_index);
-            let upto = self.log.end_within_bytes(prev_index + 1, upto, max_bytes);
-            let entries = self.log.slice(prev_index + 1, upto).to_vec();
-            peer.inflight += 1;
-            if !peer.probing {
-                peer.next_index = upto + 1;
-            }
-            let probing = peer.probing;
-            let body = Body::Append {
-                prev_index,
-                prev_term,
-                entries,
-                commit,
-            };
-            self.send(to, body);
-            if probing {
-                return;
-            }
-        }
-    }
-
-    /// Sends `to` the chunk of the latest snapshot it waits for, starting
-    /// over when a newer snapshot replaced the one being sent.
-    fn send_snapshot_chunk(&mut self, to: NodeId) {
-        let chunk_bytes = self.config.snapshot_chunk_bytes;
-        let Some(snapshot) = &self.snapshot else {
-            return;
-        };
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        let Some(peer) = leader.peers.get_mut(&to) else {
-            return;
-        };
-        if peer.inflight > 0 {
-            return;
-        }
-        let offset = match peer.sending {
-            Some((meta, offset)) if meta == snapshot.meta => offset,
-            _ => {
-                self.events.push(Event::SnapshotSending {
-                    to,
-                    index: snapshot.meta.index,
-                });
-                0
-            }
-        };
-        let start = (offset as usize).min(snapshot.data.len());
-        let end = (start + chunk_bytes).min(snapshot.data.len());
-        peer.sending = Some((snapshot.meta, start as u64));
-        peer.inflight = 1;
-        let body = Body::InstallSnapshot {
-            meta: snapshot.meta,
-            offset: start as u64,
-            data: snapshot.data[start..end].to_vec(),
-            done: end == snapshot.data.len(),
-        };
-        self.send(to, body);
-    }
-
-    fn broadcast_heartbeat(&mut self) {
-        let commit = self.commit;
-        let RoleState::Leader(leader) = &self.role else {
-            return;
-        };
-        let read_seq = leader.read_seq;
-        let beats: Vec<(NodeId, Index)> = leader
-            .peers
-            .iter()
-            .map(|(&id, p)| (id, commit.min(p.match_index)))
-            .collect();
-        for (to, commit) in beats {
-            self.send(to, Body::Heartbeat { commit, read_seq });
-        }
-    }
-
-    /// Commits the highest index stored on a quorum, if it belongs to the
-    /// current term (Raft §5.4.2: entries of older terms commit only
-    /// indirectly, which is exactly what Figure 8 shows to be necessary).
-    fn maybe_commit(&mut self) {
-        let RoleState::Leader(leader) = &self.role else {
-            return;
-        };
-        // Only voters count; a leader that removed itself keeps
-        // replicating until its removal commits, without counting itself.
-        let members = self.members;
-        let mut matches: Vec<Index> = leader
-            .peers
-            .iter()
-            .filter(|(id, _)| members.is_voter(**id))
-            .map(|(_, p)| p.match_index)
-            .collect();
-        if members.is_voter(self.config.id) {
-            matches.push(self.log.last_index());
-        }
-        matches.sort_unstable_by(|a, b| b.cmp(a));
-        let Some(&quorum_index) = matches.get(members.quorum() - 1) else {
-            return;
-        };
-        if quorum_index <= self.commit {
-            return;
-        }
-        let current_term = self.log.term_at(quorum_index) == Some(self.term());
-        if current_term || self.config.bugs.commit_old_terms {
-            self.advance_commit(quorum_index);
-            self.release_reads();
-        }
-    }
-
-    fn advance_commit(&mut self, index: Index) {
-        if index > self.commit {
-            let was_pending = self.membership_pending();
-            self.commit = index;
-            self.events.push(Event::CommitAdvanced { index });
-            if was_pending && !self.membership_pending() {
-                self.membership_committed();
-            }
-        }
-    }
-
-    /// Answers the reads whose heartbeat round a quorum acknowledged, once
-    /// this leader has committed an entry of its own term.
-    fn release_reads(&mut self) {
-        let members = self.members;
-        let id = self.config.id;
-        let commit = self.commit;
-        let committed_in_term =
-            self.log.term_at(commit) == Some(self.term()) || self.config.bugs.commit_old_terms;
-        let RoleState::Leader(leader) = &mut self.role else {
-            return;
-        };
-        if !committed_in_term || leader.pending_reads.is_empty() {
-            return;
-        }
-        let mut acks: Vec<u64> = leader
-            .peers
-            .iter()
-            .filter(|(id, _)| members.is_voter(**id))
-            .map(|(_, p)| p.read_ack)
-            .collect();
-        if members.is_voter(id) {
-            acks.push(leader.read_seq);
-        }
-        acks.sort_unstable_by(|a, b| b.cmp(a));
-        let Some(&confirmed) = acks.get(members.quorum() - 1) else {
-            return;
-        };
-        while let Some(read) = leader.pending_reads.front() {
-            if read.seq > confirmed {
-                break;
-            }
-            let id = read.id;
-            leader.pending_reads.pop_front();
-            self.reads.push(ReadResult {
-                id,
-                outcome: ReadOutcome::Ready { index: commit },
-            });
-        }
-    }
-
     // --------------------------------------------------------------- helpers
+
+    /// The error for a request only the leader can serve, naming the
+    /// leader this node knows of so the client can go there.
+    fn not_leader(&self) -> RaftError {
+        RaftError::NotLeader {
+            leader: self.leader,
+        }
+    }
+
+    /// The leader's state when this node may take a proposal (a command or
+    /// a membership change) now: it leads, and is not handing leadership
+    /// over (during a transfer the log stops growing, so the target can
+    /// catch up and take over).
+    fn proposing_leader(&self) -> Result<&LeaderState, RaftError> {
+        let Some(leader) = self.role.leader() else {
+            return Err(self.not_leader());
+        };
+        if let Some((to, _)) = leader.transfer {
+            return Err(RaftError::TransferInProgress(to));
+        }
+        Ok(leader)
+    }
 
     /// The voters other than this node, in id order: whom to ask for votes.
     fn voter_peers(&self) -> Vec<NodeId> {
@@ -1373,6 +539,7 @@ impl Node {
             .collect()
     }
 
+    /// Restarts the election timer with a fresh random timeout (§5.2).
     fn reset_election_timer(&mut self) {
         self.election_elapsed = 0;
         self.election_timeout = self
@@ -1380,11 +547,14 @@ impl Node {
             .random_range(self.config.election_timeout_min..self.config.election_timeout_max);
     }
 
+    /// Queues a message to `to` in the current term.
     fn send(&mut self, to: NodeId, body: Body) {
         let term = self.term();
         self.send_with_term(to, term, body);
     }
 
+    /// Queues a message to `to` stamped with `term` (a pre-vote's term is
+    /// the one proposed, not the current one).
     fn send_with_term(&mut self, to: NodeId, term: Term, body: Body) {
         self.messages.push(Message {
             from: self.config.id,

@@ -377,7 +377,7 @@ impl Shared {
             if let Some(f) = report.findings.last() {
                 self.event(
                     None,
-                    format!("INVARIANT VIOLATED: {}: {}", f.invariant.title(), f.details),
+                    format!("INVARIANT VIOLATED: {}: {}", f.invariant.name(), f.details),
                 );
             }
         }

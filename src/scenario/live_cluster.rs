@@ -296,10 +296,10 @@ impl Cluster for LiveCluster {
             return Err("the live checker is off (the cluster is not observed)".to_string());
         }
         Ok(checks.first().map(|first| {
-            let mut found = format!("{}: {}", first.invariant.title(), first.details);
+            let mut found = format!("{}: {}", first.invariant.name(), first.details);
             let more: Vec<&str> = checks.findings[1..]
                 .iter()
-                .map(|f| f.invariant.title())
+                .map(|f| f.invariant.name())
                 .collect();
             if !more.is_empty() {
                 found.push_str(&format!(" (also: {})", more.join(", ")));

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::checker::Checker;
 use super::clients::Client;
 use super::events::{EventQueue, Note, Recent, TraceHash};
 use super::faults::{CrashPoint, FaultStep};
-use super::invariants::{Breach, Checker};
 use super::{SimError, SimOptions, SimStats, Violation};
+use crate::check::{Breach, Invariant};
 use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
 use crate::net::Fabric;
@@ -103,6 +104,8 @@ pub struct Sim {
     pub(super) observed: Option<Vec<super::SimEvent>>,
     /// Called with every message sent and its fate (`Sim::on_send`).
     pub(super) on_send: Option<super::observe::SendHook>,
+    /// Called with every raft event of every node (`Sim::on_raft_event`).
+    pub(super) on_raft: Option<super::observe::RaftHook>,
 }
 
 impl Sim {
@@ -169,6 +172,7 @@ impl Sim {
             race: None,
             observed: None,
             on_send: None,
+            on_raft: None,
             traffic: Vec::new(),
         };
         sim.traffic = vec![(0, 0); sim.nodes.len()];
@@ -302,7 +306,7 @@ impl Sim {
     pub fn check_history(&self) -> Result<(), Violation> {
         self.check_state()?;
         crate::kv::linearizability::check_described(&self.history)
-            .map_err(|details| self.make_violation(("linearizability", details)))
+            .map_err(|details| self.make_violation((Invariant::Linearizability, details)))
     }
 
     /// The full (non-incremental) check that each up node's state machine
@@ -313,18 +317,21 @@ impl Sim {
             let applied = slot.kv.applied_index();
             let mut replay = match &slot.durable.snapshot {
                 Some(snapshot) => KvStore::restore(&snapshot.data).map_err(|e| {
-                    self.make_violation(("snapshots restore", format!("n{}: {e}", node.id())))
+                    self.make_violation((
+                        Invariant::SnapshotsRestore,
+                        format!("n{}: {e}", node.id()),
+                    ))
                 })?,
                 None => KvStore::new(),
             };
             for entry in node.log().slice(replay.applied_index() + 1, applied) {
                 if let Err(e) = replay.apply(entry) {
-                    return Err(self.make_violation(("commands decode", e.to_string())));
+                    return Err(self.make_violation((Invariant::CommandsDecode, e.to_string())));
                 }
             }
             if replay != slot.kv {
                 return Err(self.make_violation((
-                    "applied state equals replay",
+                    Invariant::StateMatchesReplay,
                     format!(
                         "n{}'s store at index {applied} differs from a replay of its snapshot and log",
                         node.id()
@@ -507,7 +514,7 @@ impl Sim {
         slot.durable.install_snapshot(snapshot.clone());
         let compacted = slot.node.as_mut().map(|n| n.compact(snapshot));
         if let Some(Err(e)) = compacted {
-            return Err(self.breach(("compaction", format!("n{id}: {e}"))));
+            return Err(self.breach((Invariant::Compaction, format!("n{id}: {e}"))));
         }
         self.stats.snapshots += 1;
         self.note(Note::Text(format!("n{id} snapshot at {applied}")));
@@ -523,7 +530,10 @@ impl Sim {
         let recovered = match slot.storage.load() {
             Ok(recovered) => recovered,
             Err(e) => {
-                let breach = ("recovery", format!("n{id} cannot recover its disk: {e}"));
+                let breach = (
+                    Invariant::Recovery,
+                    format!("n{id} cannot recover its disk: {e}"),
+                );
                 return Err(SimError::Violation(Box::new(self.breach(breach))));
             }
         };
@@ -587,7 +597,7 @@ impl Sim {
     pub(super) fn sim_error_violation(&mut self, e: SimError) -> Violation {
         match e {
             SimError::Violation(v) => *v,
-            other => self.breach(("restart from durable state", other.to_string())),
+            other => self.breach((Invariant::RestartFromDurableState, other.to_string())),
         }
     }
 }

@@ -9,9 +9,10 @@
 //! steps and once more on the node's state after the input.
 
 use super::Sim;
-use super::events::{Event, Note, hash_bytes};
+use super::checker::Violation;
+use super::events::{Event, Note};
 use super::faults::CrashPoint;
-use super::invariants::Violation;
+use crate::check::{Invariant, hash_bytes};
 use crate::kv::KvStore;
 use crate::raft::{EntryData, Message, Node, NodeId, Ready, Role};
 
@@ -258,7 +259,7 @@ impl Sim {
                     slot.durable.first_index(),
                     slot.durable.last_index()
                 );
-                return Err(self.breach(("log writes are contiguous", details)));
+                return Err(self.breach((Invariant::LogWritesContiguous, details)));
             }
             let checked = self.checker.before_log_write(
                 id,
@@ -291,7 +292,7 @@ impl Sim {
         if let Some(snapshot) = snapshot {
             let kv = KvStore::restore(&snapshot.data).map_err(|e| {
                 self.breach((
-                    "snapshots restore",
+                    Invariant::SnapshotsRestore,
                     format!("n{id} cannot restore its snapshot: {e}"),
                 ))
             })?;

@@ -12,6 +12,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use super::faults::FaultStep;
+use crate::check::mix;
 use crate::kv::{Op, OpResult};
 use crate::raft::{Message, NodeId, Role, Term};
 
@@ -141,22 +142,6 @@ impl TraceHash {
     pub(super) fn value(self) -> u64 {
         mix(self.0)
     }
-}
-
-/// SplitMix64's finaliser: spreads every input bit over the word.
-pub(super) fn mix(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-/// Hashes a byte string (FNV-1a, then mixed).
-pub(super) fn hash_bytes(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    mix(h)
 }
 
 /// A compact record of something that happened, formatted only when a

@@ -26,22 +26,22 @@
 //! `invariants.rs`, `events.rs`, `stats.rs`, `observe.rs` (what
 //! a dashboard watching a run reads).
 
+pub mod checker;
 mod clients;
 mod cluster;
 mod driver;
 mod events;
 mod faults;
-pub mod invariants;
 mod membership;
 mod observe;
 mod reconfig;
 mod stats;
 
+pub use checker::Violation;
 pub use cluster::Sim;
 pub use faults::{FaultKind, FaultSchedule};
-pub use invariants::Violation;
 pub use membership::MAX_NODES;
-pub use observe::{SendDrop, SendFate, SendHook, SimEvent, raft_event_text};
+pub use observe::{RaftHook, SendDrop, SendFate, SendHook, SimEvent, raft_event_text};
 pub use stats::SimStats;
 
 pub use crate::kv::ClientOutcome;

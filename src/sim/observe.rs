@@ -41,6 +41,10 @@ pub struct SendFate<'a> {
 /// time (µs) and its fate.
 pub type SendHook = Box<dyn FnMut(&Message, u64, SendFate<'_>) + Send>;
 
+/// Told of every raft event (role changes, commit advances, …): the node,
+/// the event and the virtual time (µs).
+pub type RaftHook = Box<dyn FnMut(NodeId, &Event, u64) + Send>;
+
 /// Something that happened in a simulation, in words, for a dashboard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimEvent {
@@ -68,6 +72,13 @@ impl Sim {
     /// same run; without a hook a send pays one branch.
     pub fn on_send(&mut self, hook: SendHook) {
         self.on_send = Some(hook);
+    }
+
+    /// Calls `hook` with every raft event of every node from now on,
+    /// typed, including those the dashboard's events leave out (commit
+    /// advances). Like [`Sim::on_send`], it changes nothing in the run.
+    pub fn on_raft_event(&mut self, hook: RaftHook) {
+        self.on_raft = Some(hook);
     }
 
     /// The unsafe protocol variants on now.
@@ -204,6 +215,9 @@ impl Sim {
 
     /// Records a raft event of node `id`, when observing.
     pub(super) fn observe_raft(&mut self, id: NodeId, event: &Event) {
+        if let Some(hook) = &mut self.on_raft {
+            hook(id, event, self.now);
+        }
         if self.observed.is_none() {
             return;
         }

@@ -199,7 +199,7 @@ fn a_forgotten_vote_shows_on_its_row_and_the_badge() {
         .find_map(|_| s.tick().violation)
         .expect("forget-vote breaks an invariant within 10 s on seed 1");
     let view = s.view(CLOCK);
-    let row = Invariant::of_sim(v.invariant).expect("a row");
+    let row = v.invariant.row().expect("a row");
     let found = view.teaching.checks.finding(row).expect("VIOLATED");
     assert_eq!(found.details, v.details);
     assert_eq!(found.tick, v.time_us / TICK_CLUSTER_US);
@@ -219,7 +219,7 @@ fn a_forgotten_vote_shows_on_its_row_and_the_badge() {
     assert!(screen.contains("Simulator checks: VIOLATED"), "{screen}");
     let line = screen
         .lines()
-        .find(|l| l.contains(&format!("✗ {}", row.title())))
+        .find(|l| l.contains(&format!("✗ {}", row.name())))
         .unwrap_or_default();
     assert!(line.contains("VIOLATED"), "{screen}");
     // 80×24 has no room for all 12 rows: the broken one, the rest counted.
@@ -232,13 +232,9 @@ fn a_forgotten_vote_shows_on_its_row_and_the_badge() {
     // At 200×50 every row is listed; the catch-all only when it is used.
     let wide = super::tests::screen(&mut app, 200, 50);
     for inv in Invariant::ALL.iter().chain(&Invariant::SIM_ONLY[..5]) {
-        assert!(
-            wide.contains(inv.title()),
-            "{} missing: {wide}",
-            inv.title()
-        );
+        assert!(wide.contains(inv.name()), "{} missing: {wide}", inv.name());
     }
-    assert!(!wide.contains(Invariant::OtherSimCheck.title()), "{wide}");
+    assert!(!wide.contains(Invariant::OtherSimCheck.name()), "{wide}");
 }
 
 #[test]
@@ -258,14 +254,14 @@ fn every_sim_invariant_has_a_row() {
         "applied state equals replay",
         "persist before send",
     ] {
-        let row = Invariant::of_sim(name).unwrap();
+        let row = Invariant::named(name).and_then(Invariant::row).unwrap();
         assert_ne!(row, Invariant::OtherSimCheck, "{name}");
     }
     assert_eq!(
-        Invariant::of_sim("commit within log"),
+        Invariant::named("commit within log").and_then(Invariant::row),
         Some(Invariant::OtherSimCheck)
     );
-    assert_eq!(Invariant::of_sim("linearizability"), None);
+    assert_eq!(Invariant::Linearizability.row(), None);
 }
 
 #[test]

@@ -210,7 +210,7 @@ fn snapshot_simulated_run_with_a_violation() {
     let v = Violation {
         seed: 7,
         time_us: 4_400_000,
-        invariant: "one vote per term",
+        invariant: crate::check::Invariant::OneVotePerTerm,
         details: "n2 voted for n1 and n3 in term 2".into(),
         recent: Vec::new(),
         replay: String::new(),

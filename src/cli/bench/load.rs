@@ -43,7 +43,16 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
         }
     }
     let base = args.data_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let mut printer = Printer::new(args.json, duration);
+    let sync = if setups.iter().any(|s| s.storage == StorageKind::File) {
+        eprintln!(
+            "raftlab bench: measuring the disk's sync in {}",
+            base.display()
+        );
+        Some(super::disk::measure(&base)?)
+    } else {
+        None
+    };
+    let mut printer = Printer::new(args.json, duration, sync);
     printer.header();
     let mut failed = 0;
     for (i, setup) in setups.iter().enumerate() {
@@ -219,7 +228,7 @@ pub(super) fn wait_for_writes(cluster: &Cluster) -> Result<(), String> {
 }
 
 /// The `p`th percentile (nearest rank) of sorted `values`.
-fn percentile(values: &[Duration], p: usize) -> Duration {
+pub(super) fn percentile(values: &[Duration], p: usize) -> Duration {
     if values.is_empty() {
         return Duration::ZERO;
     }

@@ -23,6 +23,7 @@
 //! replication itself is not tick-driven (a proposal is sent at once and
 //! commits when a quorum answers). Their links have no simulated delay.
 
+mod disk;
 mod figures;
 mod load;
 mod report;

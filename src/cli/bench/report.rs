@@ -1,11 +1,13 @@
 //! How `raftlab bench` prints: an aligned table for people, or one JSON
 //! object per line (`--json`) for scripts. Rows are printed as they finish.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
 use serde_json::json;
 
+use super::disk::SyncCost;
 use super::{StorageKind, Transport};
 
 /// What one row runs.
@@ -51,9 +53,23 @@ pub(super) enum Outcome {
 pub(super) struct Printer {
     json: bool,
     duration: Duration,
+    /// The disk's sync cost, when file rows run.
+    sync: Option<SyncCost>,
+    /// The writes/s of each mem row so far, by (nodes, transport, clients),
+    /// for the file rows' "of mem" column.
+    mem: BTreeMap<(usize, &'static str, usize), f64>,
 }
 
-const HEADER: [&str; 9] = [
+/// How a file row compares with the limits of this run: its rate as a
+/// share of the same setup in memory, and its p50 in disk syncs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Limits {
+    of_mem: Option<f64>,
+    p50_per_sync: Option<f64>,
+    sync: Option<SyncCost>,
+}
+
+const HEADER: [&str; 11] = [
     "nodes",
     "storage",
     "transport",
@@ -63,12 +79,19 @@ const HEADER: [&str; 9] = [
     "p99",
     "ops",
     "errors",
+    "of-mem",
+    "p50/sync",
 ];
-const WIDTHS: [usize; 9] = [5, 7, 9, 7, 11, 9, 9, 9, 6];
+const WIDTHS: [usize; 11] = [5, 7, 9, 7, 11, 9, 9, 9, 6, 6, 8];
 
 impl Printer {
-    pub(super) fn new(json: bool, duration: Duration) -> Printer {
-        Printer { json, duration }
+    pub(super) fn new(json: bool, duration: Duration, sync: Option<SyncCost>) -> Printer {
+        Printer {
+            json,
+            duration,
+            sync,
+            mem: BTreeMap::new(),
+        }
     }
 
     /// The table's title and column heads (nothing in JSON mode).
@@ -80,18 +103,51 @@ impl Printer {
             "raftlab bench: committed puts per second and put round trips, {:.1} s per row",
             self.duration.as_secs_f64()
         );
+        if let Some(sync) = self.sync {
+            println!(
+                "disk: a synced {}-byte append takes p50 {}, p99 {} ({} syncs), so one client's durable writes are bounded near {}/s; of-mem: a file row's rate as a share of the same row in memory; p50/sync: its p50 in disk syncs",
+                128,
+                latency(sync.p50),
+                latency(sync.p99),
+                sync.samples,
+                thousands(sync.sequential_bound().round() as u64)
+            );
+        }
         println!("{}", line(&HEADER.map(String::from)));
         flush();
     }
 
     /// One row.
     pub(super) fn row(&mut self, setup: &Setup, outcome: &Outcome) {
+        let limits = self.limits(setup, outcome);
         if self.json {
-            println!("{}", json_row(setup, outcome));
+            println!("{}", json_row(setup, outcome, &limits));
         } else {
-            println!("{}", table_row(setup, outcome));
+            println!("{}", table_row(setup, outcome, &limits));
         }
         flush();
+    }
+
+    /// Remembers a memory row's rate; compares a file row with the
+    /// memory row of the same setup and with the disk.
+    fn limits(&mut self, setup: &Setup, outcome: &Outcome) -> Limits {
+        let Outcome::Measured(m) = outcome else {
+            return Limits::default();
+        };
+        let key = (setup.nodes, setup.transport.name(), setup.clients);
+        match setup.storage {
+            StorageKind::Mem => {
+                self.mem.insert(key, m.rate());
+                Limits::default()
+            }
+            StorageKind::File => Limits {
+                of_mem: self.mem.get(&key).map(|mem| m.rate() / mem.max(1e-9)),
+                p50_per_sync: self
+                    .sync
+                    .map(|s| m.p50.as_secs_f64() / s.p50.as_secs_f64().max(1e-9)),
+                sync: self.sync,
+            },
+        }
     }
 }
 
@@ -117,7 +173,7 @@ fn line(cells: &[String]) -> String {
     out.trim_end().to_string()
 }
 
-fn table_row(setup: &Setup, outcome: &Outcome) -> String {
+fn table_row(setup: &Setup, outcome: &Outcome, limits: &Limits) -> String {
     let mut cells = vec![
         setup.nodes.to_string(),
         setup.storage.name().to_string(),
@@ -131,6 +187,16 @@ fn table_row(setup: &Setup, outcome: &Outcome) -> String {
             cells.push(latency(m.p99));
             cells.push(thousands(m.ops));
             cells.push(m.errors.to_string());
+            cells.push(
+                limits
+                    .of_mem
+                    .map_or("-".into(), |f| format!("{:.0}%", f * 100.0)),
+            );
+            cells.push(
+                limits
+                    .p50_per_sync
+                    .map_or("-".into(), |r| format!("{r:.1}×")),
+            );
             line(&cells)
         }
         Outcome::Unavailable(why) => format!("{}  n/a ({why})", line(&cells)),
@@ -138,7 +204,7 @@ fn table_row(setup: &Setup, outcome: &Outcome) -> String {
     }
 }
 
-fn json_row(setup: &Setup, outcome: &Outcome) -> serde_json::Value {
+fn json_row(setup: &Setup, outcome: &Outcome, limits: &Limits) -> serde_json::Value {
     let mut row = json!({
         "nodes": setup.nodes,
         "storage": setup.storage.name(),
@@ -159,6 +225,13 @@ fn json_row(setup: &Setup, outcome: &Outcome) -> serde_json::Value {
     };
     if let (Some(row), serde_json::Value::Object(extra)) = (row.as_object_mut(), extra) {
         row.extend(extra);
+        if let Some(f) = limits.of_mem {
+            row.insert("of_mem".into(), json!(f));
+        }
+        if let (Some(r), Some(sync)) = (limits.p50_per_sync, limits.sync) {
+            row.insert("p50_per_sync".into(), json!(r));
+            row.insert("sync_p50_us".into(), json!(sync.p50.as_micros() as u64));
+        }
     }
     row
 }
@@ -191,6 +264,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn file_rows_are_compared_with_memory_and_the_disk() {
+        let sync = SyncCost {
+            p50: Duration::from_micros(200),
+            p99: Duration::from_micros(400),
+            samples: 10,
+        };
+        let mut p = Printer::new(false, Duration::from_secs(1), Some(sync));
+        let measured = |ops, p50_us| {
+            Outcome::Measured(Measured {
+                ops,
+                errors: 0,
+                elapsed: Duration::from_secs(1),
+                p50: Duration::from_micros(p50_us),
+                p99: Duration::from_micros(p50_us * 2),
+            })
+        };
+        let setup = |storage| Setup {
+            nodes: 3,
+            storage,
+            transport: Transport::Channel,
+            clients: 1,
+        };
+        let mem = p.limits(&setup(StorageKind::Mem), &measured(10_000, 80));
+        assert_eq!(mem, Limits::default());
+        // A file row at 2,500/s with p50 600 µs: 25% of memory, 3 syncs.
+        let file = setup(StorageKind::File);
+        let limits = p.limits(&file, &measured(2_500, 600));
+        assert_eq!(limits.of_mem, Some(0.25));
+        assert_eq!(limits.p50_per_sync, Some(3.0));
+        let row = table_row(&file, &measured(2_500, 600), &limits);
+        assert!(row.ends_with("25%      3.0×"), "{row}");
+        let json = json_row(&file, &measured(2_500, 600), &limits);
+        assert_eq!(json["of_mem"], 0.25);
+        assert_eq!(json["p50_per_sync"], 3.0);
+        assert_eq!(json["sync_p50_us"], 200);
+        // A memory row has nothing to compare with.
+        let row = table_row(
+            &setup(StorageKind::Mem),
+            &measured(10_000, 80),
+            &Limits::default(),
+        );
+        assert!(row.ends_with("-         -"), "{row}");
+    }
+
+    #[test]
     fn numbers_read_well() {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
@@ -209,9 +327,9 @@ mod tests {
             clients: 16,
         };
         let outcome = Outcome::Unavailable("tcp transport not built yet".into());
-        let row = table_row(&setup, &outcome);
+        let row = table_row(&setup, &outcome, &Limits::default());
         assert!(row.ends_with("n/a (tcp transport not built yet)"), "{row}");
-        let json = json_row(&setup, &outcome);
+        let json = json_row(&setup, &outcome, &Limits::default());
         assert_eq!(json["unavailable"], "tcp transport not built yet");
         assert_eq!(json["clients"], 16);
     }

@@ -2,7 +2,7 @@
 //! configuration in use equal to the latest one in the log as entries are
 //! appended, truncated, compacted and installed.
 
-use super::{Node, Peer, RoleState};
+use super::{Node, Peer};
 use crate::raft::{ConfChange, EntryData, Event, Index, RaftError, Role};
 
 impl Node {
@@ -19,14 +19,7 @@ impl Node {
     /// entry the leader has committed (so, as a voter, it will not hold up
     /// commits while it copies a backlog).
     pub fn propose_conf_change(&mut self, change: ConfChange) -> Result<Index, RaftError> {
-        let RoleState::Leader(leader) = &self.role else {
-            return Err(RaftError::NotLeader {
-                leader: self.leader,
-            });
-        };
-        if let Some((to, _)) = leader.transfer {
-            return Err(RaftError::TransferInProgress(to));
-        }
+        let leader = self.proposing_leader()?;
         let next = self.members.apply(change)?;
         if self.membership_pending() && !self.config.bugs.two_changes_in_flight {
             return Err(RaftError::ChangeInProgress {
@@ -37,7 +30,7 @@ impl Node {
             return Err(RaftError::LeaderNotReady);
         }
         if let ConfChange::Promote(id) = change {
-            let match_index = leader.peers.get(&id).map_or(0, |p| p.match_index);
+            let match_index = leader.peers.get(&id).map_or(0, |p| p.match_index());
             if match_index < self.commit {
                 return Err(RaftError::LearnerBehind {
                     id,
@@ -80,7 +73,7 @@ impl Node {
         });
         let id = self.config.id;
         let next_index = self.log.last_index() + 1;
-        if let RoleState::Leader(leader) = &mut self.role {
+        if let Some(leader) = self.role.leader_mut() {
             leader.peers.retain(|p, _| members.contains(*p));
             for peer in members.members() {
                 if peer != id {

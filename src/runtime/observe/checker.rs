@@ -4,7 +4,7 @@
 //! The runtime's node threads report [`NodeFact`]s — a node's term, vote,
 //! role and commit after each input, each log write, each entry applied,
 //! each crash — and a [`LiveChecker`] judges them with the same small
-//! checks the simulator runs after every step (`sim::invariants`), so a
+//! rules the simulator runs after every step ([`crate::check`]), so a
 //! state that lasted a microsecond is seen as surely as one that lasted a
 //! second (a sampled view could miss it). Its verdict is a
 //! [`CheckReport`]: per [`Invariant`], OK or the first [`Finding`] that
@@ -20,118 +20,17 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::raft::{Entry, EntryData, Index, NodeId, Role, Term};
-use crate::sim::invariants::{
+pub use crate::check::Invariant;
+use crate::check::{
     Breach, EntryMap, commit_never_decreases, election_safety, log_matching, one_vote_per_term,
     term_never_decreases,
 };
+use crate::raft::{Entry, EntryData, Index, NodeId, Role, Term};
 
 /// Committed indexes the checker remembers (the newest ones).
 pub const COMMITTED_KEPT: usize = 100_000;
 /// (index, term) pairs kept for log matching (the newest indexes).
 pub const ENTRIES_KEPT: usize = 200_000;
-
-/// The invariants the live checker shows, in the order it shows them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Invariant {
-    /// At most one leader per term.
-    ElectionSafety,
-    /// A node votes at most once per term, and remembers it.
-    OneVotePerTerm,
-    /// A node's term never goes back, across restarts too.
-    TermNeverDecreases,
-    /// A node's commit index never goes back while it runs.
-    CommitNeverDecreases,
-    /// Same index and term ⇒ same command after the same term.
-    LogMatching,
-    /// No node overwrites or cuts an entry at or below its commit index
-    /// with another than the one committed there.
-    CommittedNeverLost,
-    /// No two nodes apply different commands at one index.
-    StateMachineSafety,
-    /// A leader never overwrites or deletes its own entries (simulator only).
-    LeaderAppendOnly,
-    /// A new leader holds every committed entry (simulator only).
-    LeaderCompleteness,
-    /// Nodes apply entries in order and only committed ones (simulator only).
-    ApplyInOrder,
-    /// Every applied state equals a replay of the committed prefix
-    /// (simulator only).
-    StateMatchesReplay,
-    /// A node's messages leave only after what they promise is durable
-    /// (simulator only: it models the crash that loses the rest).
-    PersistBeforeSend,
-    /// Any other check of the simulator's (its name leads the evidence).
-    OtherSimCheck,
-}
-
-impl Invariant {
-    /// Every invariant, in display order.
-    pub const ALL: [Invariant; 7] = [
-        Invariant::ElectionSafety,
-        Invariant::OneVotePerTerm,
-        Invariant::TermNeverDecreases,
-        Invariant::CommitNeverDecreases,
-        Invariant::LogMatching,
-        Invariant::CommittedNeverLost,
-        Invariant::StateMachineSafety,
-    ];
-
-    /// The invariants only the simulator checks, shown after [`ALL`]'s in
-    /// a simulated run's panel. The live checker never reports these, and
-    /// the live panel does not list them.
-    ///
-    /// [`ALL`]: Invariant::ALL
-    pub const SIM_ONLY: [Invariant; 6] = [
-        Invariant::LeaderAppendOnly,
-        Invariant::LeaderCompleteness,
-        Invariant::ApplyInOrder,
-        Invariant::StateMatchesReplay,
-        Invariant::PersistBeforeSend,
-        Invariant::OtherSimCheck,
-    ];
-
-    /// The row for the simulator's invariant called `name`
-    /// (`sim::invariants`); `None` for `linearizability`, which is the
-    /// history's verdict, not a row.
-    pub fn of_sim(name: &str) -> Option<Invariant> {
-        Some(match name {
-            "election safety" => Invariant::ElectionSafety,
-            "one vote per term" => Invariant::OneVotePerTerm,
-            "term never decreases" => Invariant::TermNeverDecreases,
-            "commit never goes back" => Invariant::CommitNeverDecreases,
-            "log matching" => Invariant::LogMatching,
-            "nothing committed is lost" => Invariant::CommittedNeverLost,
-            "state machine safety" => Invariant::StateMachineSafety,
-            "leader append-only" => Invariant::LeaderAppendOnly,
-            "leader completeness" => Invariant::LeaderCompleteness,
-            "apply in order" | "apply only committed" => Invariant::ApplyInOrder,
-            "applied state equals replay" => Invariant::StateMatchesReplay,
-            "persist before send" => Invariant::PersistBeforeSend,
-            "linearizability" => return None,
-            _ => Invariant::OtherSimCheck,
-        })
-    }
-
-    /// Its name, as the panel shows it.
-    pub fn title(self) -> &'static str {
-        match self {
-            Invariant::ElectionSafety => "one leader per term",
-            Invariant::OneVotePerTerm => "one vote per term",
-            Invariant::TermNeverDecreases => "term never goes back",
-            Invariant::CommitNeverDecreases => "commit never goes back",
-            Invariant::LogMatching => "log matching",
-            Invariant::CommittedNeverLost => "committed never lost",
-            Invariant::StateMachineSafety => "state machine safety",
-            Invariant::LeaderAppendOnly => "leader append-only",
-            Invariant::LeaderCompleteness => "leader completeness",
-            Invariant::ApplyInOrder => "apply committed in order",
-            Invariant::StateMatchesReplay => "applied state = replay",
-            Invariant::PersistBeforeSend => "persist before send",
-            Invariant::OtherSimCheck => "other simulator checks",
-        }
-    }
-}
 
 /// The first breach of one invariant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -272,7 +171,7 @@ pub struct EntryFact {
     pub index: Index,
     /// Its term.
     pub term: Term,
-    /// A hash of its payload (see `sim::invariants::payload_hash`).
+    /// A hash of its payload (see [`crate::check::payload_hash`]).
     pub hash: u64,
 }
 
@@ -282,7 +181,7 @@ impl EntryFact {
         EntryFact {
             index: entry.index,
             term: entry.term,
-            hash: crate::sim::invariants::payload_hash(&entry.data),
+            hash: crate::check::payload_hash(&entry.data),
         }
     }
 }
@@ -380,11 +279,11 @@ impl LiveChecker {
     pub fn observe(&mut self, fact: &NodeFact, tick: u64) -> bool {
         self.report.observed += 1;
         let mut found = false;
-        for (invariant, breach) in self.judge(fact) {
+        for (invariant, details) in self.judge(fact) {
             if self.report.finding(invariant).is_none() {
                 self.report.findings.push(Finding {
                     invariant,
-                    details: breach.1,
+                    details,
                     tick,
                 });
                 found = true;
@@ -394,11 +293,11 @@ impl LiveChecker {
     }
 
     /// The breaches `fact` shows (it also updates what is remembered).
-    fn judge(&mut self, fact: &NodeFact) -> Vec<(Invariant, Breach)> {
+    fn judge(&mut self, fact: &NodeFact) -> Vec<Breach> {
         let mut out = Vec::new();
-        let mut check = |inv: Invariant, r: Result<(), Breach>| {
+        let mut check = |r: Result<(), Breach>| {
             if let Err(b) = r {
-                out.push((inv, b));
+                out.push(b);
             }
         };
         match fact {
@@ -412,21 +311,12 @@ impl LiveChecker {
                 let id = *node;
                 let track = self.nodes.entry(id).or_default();
                 let before = *track;
-                check(
-                    Invariant::TermNeverDecreases,
-                    term_never_decreases(id, before.term, *term),
-                );
+                check(term_never_decreases(id, before.term, *term));
                 if *term == before.term {
-                    check(
-                        Invariant::OneVotePerTerm,
-                        one_vote_per_term(id, *term, before.vote, *vote),
-                    );
+                    check(one_vote_per_term(id, *term, before.vote, *vote));
                 }
                 if let Some(was) = before.commit {
-                    check(
-                        Invariant::CommitNeverDecreases,
-                        commit_never_decreases(id, was, *commit),
-                    );
+                    check(commit_never_decreases(id, was, *commit));
                 }
                 if *term >= before.term {
                     track.term = *term;
@@ -438,10 +328,7 @@ impl LiveChecker {
                 }
                 track.commit = Some((*commit).max(before.commit.unwrap_or(0)));
                 if *role == Role::Leader {
-                    check(
-                        Invariant::ElectionSafety,
-                        election_safety(&mut self.leaders, id, *term),
-                    );
+                    check(election_safety(&mut self.leaders, id, *term));
                 }
             }
             NodeFact::Wrote {
@@ -459,10 +346,7 @@ impl LiveChecker {
                             term: e.term,
                             data: EntryData::Noop,
                         };
-                        check(
-                            Invariant::LogMatching,
-                            log_matching(&mut self.entries, *node, &entry, e.hash, p),
-                        );
+                        check(log_matching(&mut self.entries, *node, &entry, e.hash, p));
                     }
                     // Only a node's own committed prefix is promised: a
                     // stale node may hold (and write) another entry at an
@@ -472,44 +356,35 @@ impl LiveChecker {
                         && let Some(&(term, hash, first)) = self.committed.get(&e.index)
                         && (term != e.term || hash != e.hash)
                     {
-                        check(
+                        check(Err((
                             Invariant::CommittedNeverLost,
-                            Err((
-                                "nothing committed is lost",
-                                format!(
-                                    "n{node} overwrote index {} (committed in term {term}, applied by n{first}; its own commit index was {own_commit}) with an entry of term {}",
-                                    e.index, e.term
-                                ),
-                            )),
-                        );
+                            format!(
+                                "n{node} overwrote index {} (committed in term {term}, applied by n{first}; its own commit index was {own_commit}) with an entry of term {}",
+                                e.index, e.term
+                            ),
+                        )));
                     }
                     prev = Some(e.term);
                 }
                 if *from <= own_commit && entries.is_empty() {
-                    check(
+                    check(Err((
                         Invariant::CommittedNeverLost,
-                        Err((
-                            "nothing committed is lost",
-                            format!(
-                                "n{node} cut its log from index {from}, below its own commit index {own_commit}"
-                            ),
-                        )),
-                    );
+                        format!(
+                            "n{node} cut its log from index {from}, below its own commit index {own_commit}"
+                        ),
+                    )));
                 }
                 self.prune_entries();
             }
             NodeFact::Applied { node, entry } => match self.committed.get(&entry.index) {
                 Some(&(term, hash, first)) if term != entry.term || hash != entry.hash => {
-                    check(
+                    check(Err((
                         Invariant::StateMachineSafety,
-                        Err((
-                            "state machine safety",
-                            format!(
-                                "n{node} applied index {} from term {}, but n{first} applied a different command there (term {term})",
-                                entry.index, entry.term
-                            ),
-                        )),
-                    );
+                        format!(
+                            "n{node} applied index {} from term {}, but n{first} applied a different command there (term {term})",
+                            entry.index, entry.term
+                        ),
+                    )));
                 }
                 Some(_) => {}
                 None => {

@@ -156,7 +156,11 @@ fn a_reconfiguration_race_catches_two_changes_in_flight() {
     o.bugs.two_changes_in_flight = true;
     let mut sim = Sim::new(o).unwrap();
     let v = sim.run_for(10_000_000).unwrap_err();
-    assert_eq!(v.invariant, "leader completeness", "{v}");
+    assert_eq!(
+        v.invariant,
+        crate::check::Invariant::LeaderCompleteness,
+        "{v}"
+    );
     assert!(sim.stats().races >= 1);
 }
 

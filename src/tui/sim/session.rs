@@ -185,7 +185,7 @@ impl SimSession {
             .violation
             .iter()
             .filter_map(|v| {
-                let invariant = Invariant::of_sim(v.invariant)?;
+                let invariant = v.invariant.row()?;
                 let details = if invariant == Invariant::OtherSimCheck {
                     format!("{}: {}", v.invariant, v.details)
                 } else {
@@ -317,7 +317,7 @@ impl SimSession {
             }
             Err(v) => {
                 self.history = HistoryCheck::Violated(v.details.clone());
-                if v.invariant == "linearizability" {
+                if v.invariant == Invariant::Linearizability {
                     // The check's words, as the panel's verdict (the same
                     // search again, on a history known to fail).
                     self.lin = Some(crate::runtime::observe::history::verdict(

@@ -202,7 +202,7 @@ fn a_violation_stops_the_run_and_is_shown() {
     let view = s.view(CLOCK);
     let last = view.events.last().unwrap();
     assert!(last.text.starts_with("INVARIANT VIOLATED: "), "{last:?}");
-    assert!(last.text.contains(v.invariant));
+    assert!(last.text.contains(v.invariant.name()));
     let refused = s.request(1, Request::Heal).unwrap().1.unwrap_err();
     assert!(refused.contains("R replays it"), "{refused}");
 }

@@ -67,7 +67,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let name_w = (col_w as usize).saturating_sub(12);
         let line = Line::from(vec![
             styled(format!("{} ", teach_style::check_mark(theme, ok)), style),
-            Span::raw(format!("{:<name_w$}", inv.title())),
+            Span::raw(format!("{:<name_w$}", inv.name())),
             styled(format!(" {verdict}"), style),
         ]);
         let cell = Rect::new(inner.x + col as u16 * col_w, inner.y, col_w, inner.height);
@@ -126,7 +126,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             styled(
                 format!(
                     "first violation, {} at t={}: ",
-                    f.invariant.title(),
+                    f.invariant.name(),
                     cluster_time(f.tick)
                 ),
                 teach_style::broken(theme),

@@ -1,14 +1,15 @@
-//! Raft's safety invariants, checked after every simulated step.
+//! The simulator's checker: Raft's safety invariants after every step.
 //!
-//! Each invariant is one small function that receives exactly the facts it
-//! judges and returns a [`Breach`] with the evidence when they are wrong.
-//! The [`Checker`] keeps what the checks need to be *incremental* — the
-//! leader of each term, every (index, term) ever written to a durable log,
-//! the cluster-wide committed prefix with a digest of the state a replay
+//! The rules themselves are in [`crate::check`], one small function per
+//! property; this is what runs them *incrementally* on a simulated
+//! cluster. The [`Checker`] keeps what the rules need — the leader of each
+//! term, every (index, term) ever written to a durable log, the
+//! cluster-wide committed prefix with a digest of the state a replay
 //! reaches at each index — so a step costs only what changed in it, never
-//! a walk over whole logs.
+//! a walk over whole logs, and a breach becomes a [`Violation`] with the
+//! seed, the time, the last events and the command that replays it.
 //!
-//! The invariants (Raft paper §5.2–5.4, Figure 3):
+//! What it judges (Raft paper §5.2–5.4, Figure 3):
 //!
 //! - *election safety*: at most one leader per term;
 //! - *terms never decrease* on a node, across crashes too (terms are durable);
@@ -17,21 +18,26 @@
 //!   command and follow the same entry (hence identical prefixes);
 //! - *commit never goes back* on a node while it is up, and *nothing
 //!   committed is lost*: every node agrees with the committed prefix, no
-//!   durable log drops a committed entry, every new leader holds them all;
+//!   durable log drops a committed entry, and a leader of term T holds
+//!   every entry committed in a term before T (§5.4.3: a node can still
+//!   rightly win an *older* term on votes granted before a newer leader
+//!   committed, so entries committed later in higher terms are not asked of it);
 //! - *state machine safety*: nodes apply entries in order, only committed
 //!   ones, the same command at the same index, and each reaches the state
 //!   a replay of the committed prefix reaches.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 
-use super::events::{fmt_time, hash_bytes, mix};
+use super::events::fmt_time;
+use crate::check::{
+    Breach, Committed, EntryMap, Invariant, applied_matches_committed, apply_in_order,
+    commit_never_decreases, committed_agrees, committed_not_lost, election_safety, hash_bytes,
+    leader_append_only, leader_completeness, log_matching, mix, one_vote_per_term, payload_hash,
+    state_matches_replay, term_never_decreases,
+};
 use crate::kv::{Applied, Command, KvStore, OpResult};
 use crate::raft::{DurableState, Entry, EntryData, Index, LogWrite, Node, NodeId, Role, Term};
-
-/// A broken invariant: its name and the evidence.
-pub type Breach = (&'static str, String);
 
 /// A broken invariant, with everything needed to understand and replay it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,7 +47,7 @@ pub struct Violation {
     /// Virtual time of the step that broke it, in µs.
     pub time_us: u64,
     /// Which invariant.
-    pub invariant: &'static str,
+    pub invariant: Invariant,
     /// The evidence.
     pub details: String,
     /// The last events before it, oldest first.
@@ -76,23 +82,6 @@ impl fmt::Display for Violation {
 
 impl std::error::Error for Violation {}
 
-/// What the checker remembers of one committed index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Committed {
-    /// The entry's term.
-    pub term: Term,
-    /// Hash of the entry's payload.
-    pub hash: u64,
-    /// Digest of the state a replay reaches after applying it.
-    pub digest: u64,
-    /// Hash of the result applying it produced.
-    pub result: u64,
-    /// The key the command touches (`None` for a no-op), decoded once
-    /// here so that applying the same payload on each node does not
-    /// decode it again just to find the key.
-    pub key: Option<Box<str>>,
-}
-
 /// What the checker remembers of one node between steps.
 #[derive(Clone, Copy, Debug, Default)]
 struct NodeTrack {
@@ -115,29 +104,6 @@ pub(super) struct Checker {
     committed: Vec<Committed>,
     reference: KvStore,
     reference_digest: u64,
-}
-
-/// The map behind log matching. Looked up once per entry written, so it
-/// uses a cheap hash of the two words instead of SipHash (no input here
-/// is adversarial, and its order never reaches an output).
-pub(crate) type EntryMap = HashMap<(Index, Term), (u64, Term), BuildHasherDefault<WordHasher>>;
-
-/// A hasher for keys made of a few integers: mixes each word in.
-#[derive(Default)]
-pub(crate) struct WordHasher(u64);
-
-impl Hasher for WordHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = mix(self.0 ^ hash_bytes(bytes));
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        self.0 = mix(self.0.rotate_left(23) ^ word);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// What the checker remembers of node `id`, in `nodes` indexed by id.
@@ -169,7 +135,7 @@ impl Checker {
         }
         let Some(known) = self.committed.get(index as usize - 1) else {
             return Err((
-                "snapshot holds only committed state",
+                Invariant::SnapshotHoldsOnlyCommitted,
                 format!(
                     "n{id} restored a snapshot at index {index}, but only {} entries are known committed",
                     self.committed.len()
@@ -178,7 +144,7 @@ impl Checker {
         };
         if digest != known.digest {
             return Err((
-                "applied state equals replay",
+                Invariant::StateMatchesReplay,
                 format!(
                     "n{id} restored a snapshot at index {index} whose state differs from a replay of the committed log"
                 ),
@@ -204,7 +170,7 @@ impl Checker {
         }
         if after.term < before.term {
             return Err((
-                "persist before send",
+                Invariant::PersistBeforeSend,
                 format!(
                     "n{id} had promised term {} (vote {:?}) but recovered term {} (vote {:?}) from its disk",
                     before.term, before.vote, after.term, after.vote
@@ -225,7 +191,7 @@ impl Checker {
             let kept = recovered.get(index).is_some_and(|e| e == held);
             if !kept {
                 return Err((
-                    "nothing committed is lost",
+                    Invariant::CommittedNeverLost,
                     format!(
                         "n{id} held committed entry {index} (term {}) before a crash but its disk lost it",
                         known.term
@@ -295,13 +261,22 @@ impl Checker {
         if role == Role::Leader {
             election_safety(&mut self.leaders, id, term)?;
             if before.role != Some(Role::Leader) || before.term != term {
+                // Log matching makes it enough to check the last entry
+                // committed before this term.
                 let last = self
                     .committed
-                    .last()
-                    .map(|c| (self.committed.len(), c.term));
-                if let Some((index, want)) = last {
-                    let index = index as Index;
-                    leader_completeness(id, term, index, want, node.log().term_at(index))?;
+                    .iter()
+                    .rposition(|c| c.committed_in < term)
+                    .map(|i| ((i + 1) as Index, &self.committed[i]));
+                if let Some((index, known)) = last {
+                    // An entry under the leader's snapshot is held: the
+                    // snapshot was checked against the committed prefix.
+                    let has = if index < node.log().snapshot_meta().index {
+                        Some(known.term)
+                    } else {
+                        node.log().term_at(index)
+                    };
+                    leader_completeness(id, term, index, known.term, has)?;
                 }
             }
         }
@@ -321,7 +296,7 @@ impl Checker {
         for index in first..=commit {
             let Some(entry) = node.log().get(index) else {
                 return Err((
-                    "commit within log",
+                    Invariant::CommitWithinLog,
                     format!(
                         "n{id} commits {commit} but its log ends at {}",
                         node.log().last_index()
@@ -342,6 +317,7 @@ impl Checker {
                     self.reference_digest = digest;
                     self.committed.push(Committed {
                         term: entry.term,
+                        committed_in: node.term(),
                         hash,
                         digest,
                         result: result_hash(applied.as_ref()),
@@ -365,7 +341,7 @@ impl Checker {
         apply_in_order(id, kv.applied_index(), entry.index)?;
         let Some(known) = self.committed.get(entry.index as usize - 1) else {
             return Err((
-                "apply only committed",
+                Invariant::ApplyOnlyCommitted,
                 format!(
                     "n{id} applies index {} but only {} entries are known committed",
                     entry.index,
@@ -391,260 +367,8 @@ impl Checker {
     }
 }
 
-/// At most one leader per term.
-pub(crate) fn election_safety(
-    leaders: &mut BTreeMap<Term, NodeId>,
-    id: NodeId,
-    term: Term,
-) -> Result<(), Breach> {
-    match leaders.get(&term) {
-        Some(&other) if other != id => Err((
-            "election safety",
-            format!("n{other} and n{id} are both leader in term {term}"),
-        )),
-        Some(_) => Ok(()),
-        None => {
-            leaders.insert(term, id);
-            Ok(())
-        }
-    }
-}
-
-/// A node's term never decreases.
-pub(crate) fn term_never_decreases(id: NodeId, before: Term, after: Term) -> Result<(), Breach> {
-    if after < before {
-        return Err((
-            "term never decreases",
-            format!("n{id} went from term {before} back to term {after}"),
-        ));
-    }
-    Ok(())
-}
-
-/// A node votes at most once per term and never forgets that vote, not
-/// even across a crash (Raft's Figure 2: `votedFor` is persistent state).
-pub(crate) fn one_vote_per_term(
-    id: NodeId,
-    term: Term,
-    before: Option<NodeId>,
-    after: Option<NodeId>,
-) -> Result<(), Breach> {
-    match before {
-        Some(v) if after != Some(v) => Err((
-            "one vote per term",
-            match after {
-                Some(w) => format!("n{id} voted for n{v} in term {term}, then for n{w}"),
-                None => format!("n{id} voted for n{v} in term {term}, then forgot it"),
-            },
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// A leader never overwrites or deletes entries of its log: a write may
-/// only rewrite an index with the identical entry, and never shorten.
-pub(super) fn leader_append_only(
-    id: NodeId,
-    durable: &DurableState,
-    write: &LogWrite,
-) -> Result<(), Breach> {
-    let old_last = durable.last_index();
-    let new_last = write.from.saturating_sub(1) + write.entries.len() as Index;
-    if new_last < old_last {
-        return Err((
-            "leader append-only",
-            format!("leader n{id} shrinks its log from index {old_last} to {new_last}"),
-        ));
-    }
-    for new in &write.entries {
-        if let Some(old) = durable.get(new.index)
-            && old != new
-        {
-            return Err((
-                "leader append-only",
-                format!(
-                    "leader n{id} overwrites index {} (term {} → term {})",
-                    new.index, old.term, new.term
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A durable log never loses a committed entry it holds.
-pub(super) fn committed_not_lost(
-    committed: &[Committed],
-    id: NodeId,
-    durable: &DurableState,
-    write: &LogWrite,
-) -> Result<(), Breach> {
-    let first = write.from.max(durable.first_index());
-    let last = durable.last_index().min(committed.len() as Index);
-    for index in first..=last {
-        let (Some(old), Some(known)) = (durable.get(index), committed.get(index as usize - 1))
-        else {
-            continue;
-        };
-        if old.term != known.term || payload_hash(&old.data) != known.hash {
-            continue;
-        }
-        let kept = write
-            .entries
-            .get((index - write.from) as usize)
-            .is_some_and(|new| new.term == known.term);
-        if !kept {
-            return Err((
-                "nothing committed is lost",
-                format!(
-                    "n{id} removes committed entry {index} (term {}) from its durable log",
-                    known.term
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Same index and term ⇒ same command and same preceding term (and so, by
-/// induction over every write, identical prefixes).
-pub(crate) fn log_matching(
-    entries: &mut EntryMap,
-    id: NodeId,
-    entry: &Entry,
-    hash: u64,
-    prev_term: Term,
-) -> Result<(), Breach> {
-    match entries.get(&(entry.index, entry.term)) {
-        None => {
-            entries.insert((entry.index, entry.term), (hash, prev_term));
-            Ok(())
-        }
-        Some(&(h, p)) if h == hash && p == prev_term => Ok(()),
-        Some(&(h, p)) => Err((
-            "log matching",
-            format!(
-                "n{id} holds index {} term {} with {} after term {prev_term}; another log has {} after term {p}",
-                entry.index,
-                entry.term,
-                describe_hash(hash),
-                describe_hash(h)
-            ),
-        )),
-    }
-}
-
-/// A node's commit index never goes back while it is up.
-pub(crate) fn commit_never_decreases(
-    id: NodeId,
-    before: Index,
-    after: Index,
-) -> Result<(), Breach> {
-    if after < before {
-        return Err((
-            "commit never goes back",
-            format!("n{id} commit index went from {before} back to {after}"),
-        ));
-    }
-    Ok(())
-}
-
-/// What a node commits at an index is what everyone committed there.
-pub(super) fn committed_agrees(
-    id: NodeId,
-    entry: &Entry,
-    hash: u64,
-    known: &Committed,
-) -> Result<(), Breach> {
-    if entry.term != known.term || hash != known.hash {
-        return Err((
-            "nothing committed is lost",
-            format!(
-                "n{id} commits index {} term {}, but term {} was committed there",
-                entry.index, entry.term, known.term
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// A new leader holds every committed entry (it is enough to hold the last
-/// one: log matching gives the rest).
-pub(super) fn leader_completeness(
-    id: NodeId,
-    term: Term,
-    index: Index,
-    want: Term,
-    has: Option<Term>,
-) -> Result<(), Breach> {
-    if has != Some(want) {
-        let has = has.map_or("nothing".to_string(), |t| format!("term {t}"));
-        return Err((
-            "leader completeness",
-            format!(
-                "n{id} became leader of term {term} without committed entry {index} (term {want}); it has {has} there"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// A node applies entries one by one, in index order.
-pub(super) fn apply_in_order(id: NodeId, applied: Index, index: Index) -> Result<(), Breach> {
-    if index != applied + 1 {
-        return Err((
-            "apply in order",
-            format!("n{id} applies index {index} after index {applied}"),
-        ));
-    }
-    Ok(())
-}
-
-/// No two nodes apply different commands at one index.
-pub(super) fn applied_matches_committed(
-    id: NodeId,
-    entry: &Entry,
-    hash: u64,
-    known: &Committed,
-) -> Result<(), Breach> {
-    if entry.term != known.term || hash != known.hash {
-        return Err((
-            "state machine safety",
-            format!(
-                "n{id} applies index {} from term {} ({}), but the committed entry is from term {} ({})",
-                entry.index,
-                entry.term,
-                describe_hash(hash),
-                known.term,
-                describe_hash(known.hash)
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The state a node reaches equals the replay of the committed prefix.
-pub(super) fn state_matches_replay(
-    id: NodeId,
-    index: Index,
-    digest: u64,
-    result: u64,
-    known: &Committed,
-) -> Result<(), Breach> {
-    if digest != known.digest || result != known.result {
-        return Err((
-            "applied state equals replay",
-            format!(
-                "n{id} after applying {index}: state {digest:016x} result {result:016x}; replay: state {:016x} result {:016x}",
-                known.digest, known.result
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn undecodable(e: crate::kv::KvError) -> Breach {
-    ("commands decode", e.to_string())
+    (Invariant::CommandsDecode, e.to_string())
 }
 
 /// The key `entry`'s command touches; `None` for a no-op.
@@ -685,16 +409,6 @@ fn pair_hash(key: &str, value: Option<&str>) -> u64 {
     }
 }
 
-pub(crate) fn payload_hash(data: &EntryData) -> u64 {
-    match data {
-        EntryData::Noop => 1,
-        EntryData::Command(bytes) => hash_bytes(bytes),
-        EntryData::Config { .. } => {
-            mix(hash_bytes(&postcard::to_allocvec(data).unwrap_or_default()) ^ 2)
-        }
-    }
-}
-
 fn result_hash(applied: Option<&Applied>) -> u64 {
     match applied.map(|a| &a.result) {
         None => 0,
@@ -702,14 +416,6 @@ fn result_hash(applied: Option<&Applied>) -> u64 {
         Some(OpResult::Value(None)) => 2,
         Some(OpResult::Value(Some(v))) => mix(hash_bytes(v.as_bytes()) ^ 3),
         Some(OpResult::Swapped(b)) => 4 + u64::from(*b),
-    }
-}
-
-fn describe_hash(hash: u64) -> String {
-    if hash == 1 {
-        "a no-op".to_string()
-    } else {
-        format!("command #{hash:016x}")
     }
 }
 
@@ -747,6 +453,7 @@ mod tests {
             .iter()
             .map(|e| Committed {
                 term: e.term,
+                committed_in: e.term,
                 hash: payload_hash(&e.data),
                 digest: 0,
                 result: 0,
@@ -762,7 +469,7 @@ mod tests {
         assert!(election_safety(&mut leaders, 1, 3).is_ok());
         assert!(election_safety(&mut leaders, 2, 4).is_ok());
         let (name, details) = election_safety(&mut leaders, 2, 3).unwrap_err();
-        assert_eq!(name, "election safety");
+        assert_eq!(name, Invariant::ElectionSafety);
         assert!(details.contains("n1 and n2"), "{details}");
     }
 
@@ -772,7 +479,7 @@ mod tests {
         assert!(one_vote_per_term(1, 3, Some(2), Some(2)).is_ok());
         assert!(one_vote_per_term(1, 3, Some(2), Some(4)).is_err());
         let (name, details) = one_vote_per_term(1, 3, Some(2), None).unwrap_err();
-        assert_eq!(name, "one vote per term");
+        assert_eq!(name, Invariant::OneVotePerTerm);
         assert!(details.contains("forgot"), "{details}");
     }
 
@@ -808,7 +515,7 @@ mod tests {
         };
         assert_eq!(
             leader_append_only(1, &log, &truncate).unwrap_err().0,
-            "leader append-only"
+            Invariant::LeaderAppendOnly
         );
     }
 
@@ -878,7 +585,7 @@ mod tests {
         };
         assert_eq!(
             committed_not_lost(&committed, 2, &log, &bad).unwrap_err().0,
-            "nothing committed is lost"
+            Invariant::CommittedNeverLost
         );
     }
 
@@ -902,7 +609,7 @@ mod tests {
             applied_matches_committed(1, &b, payload_hash(&b.data), &known)
                 .unwrap_err()
                 .0,
-            "state machine safety"
+            Invariant::StateMachineSafety
         );
     }
 
@@ -927,6 +634,7 @@ mod tests {
             checker.reference_digest = digest;
             checker.committed.push(Committed {
                 term: e.term,
+                committed_in: e.term,
                 hash: payload_hash(&e.data),
                 digest,
                 result: result_hash(applied.as_ref()),
@@ -946,7 +654,7 @@ mod tests {
         // Skipping index 2 is out of order.
         assert_eq!(
             other.apply(2, &log[2], &mut kv2).unwrap_err().0,
-            "apply in order"
+            Invariant::ApplyInOrder
         );
         // A store that drifted (here: it holds an extra key) reaches a
         // different state from the same command.
@@ -958,7 +666,7 @@ mod tests {
         let mut fresh = KvStore::new();
         assert_eq!(
             third.apply(3, &log[0], &mut fresh).unwrap_err().0,
-            "applied state equals replay"
+            Invariant::StateMatchesReplay
         );
     }
 
@@ -967,7 +675,7 @@ mod tests {
         let v = Violation {
             seed: 42,
             time_us: 1_500_000,
-            invariant: "election safety",
+            invariant: Invariant::ElectionSafety,
             details: "n1 and n2 are both leader in term 3".into(),
             recent: vec!["[1.400000s] n2 is Leader in t3".into()],
             replay: "raftlab check --seeds 42..43".into(),
