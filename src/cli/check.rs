@@ -53,6 +53,30 @@ pub struct RunArgs {
     pub extensions: super::args::ExtensionFlags,
 }
 
+/// One run of `raftlab check`, chosen by its seed and check's flags, for
+/// the commands that show one run (`chart`, `page`).
+#[derive(Debug, Args)]
+pub struct OneRun {
+    /// The seed of the run (default 0).
+    #[arg(long, conflicts_with = "seeds")]
+    seed: Option<u64>,
+    /// The seed as `raftlab check` prints it: one seed, or `S..S+1`.
+    #[arg(long)]
+    seeds: Option<SeedRange>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+impl OneRun {
+    /// The seed (0 when none is given) and the validated plan; the
+    /// message, ready to print, begins with `shows` when more than one
+    /// seed is given ("a chart shows one run, and …").
+    pub fn resolve(&self, shows: &str) -> Result<(u64, Plan), String> {
+        let seed = super::args::one_seed(self.seed, self.seeds, shows)?.unwrap_or(0);
+        Ok((seed, Plan::new(&self.run)?))
+    }
+}
+
 /// Arguments of `raftlab check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -274,6 +298,25 @@ impl Plan {
             bug_names: args.bugs.clone(),
             extensions: args.extensions.extensions(),
         })
+    }
+
+    /// A plan of check's defaults with these `faults` and a lighter load
+    /// (200 ops by 3 clients on 3 keys over 10 s), for tests.
+    #[cfg(test)]
+    pub fn for_tests(faults: &str) -> Plan {
+        match Plan::new(&RunArgs {
+            nodes: 5,
+            faults: faults.to_string(),
+            ops: 200,
+            duration: 10_000_000,
+            clients: 3,
+            keys: 3,
+            bugs: Vec::new(),
+            extensions: Default::default(),
+        }) {
+            Ok(plan) => plan,
+            Err(e) => panic!("a test plan with faults {faults}: {e}"),
+        }
     }
 
     /// The simulator's options for `seed`.

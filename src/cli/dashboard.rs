@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::{ExtensionFlags, parse_duration_us, parse_nodes};
+use super::damage::{DamageWatch, dashboard_advice};
 use crate::net::parse_delay_range;
 use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
@@ -249,6 +250,7 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         observe: true,
         ..ClusterConfig::default()
     };
+    let damage = DamageWatch::default();
     if let Some(dir) = args.data_dir.clone() {
         if let Err(e) = std::fs::create_dir_all(&dir) {
             eprintln!(
@@ -257,7 +259,8 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
             );
             return ExitCode::from(2);
         }
-        config.storage = Arc::new(move |id| {
+        let dir = dir.clone();
+        config.storage = damage.wrap(move |id| {
             let (storage, _recovery) = FileStorage::open(&dir, DASHBOARD_CLUSTER_ID, id)?;
             Ok(Box::new(storage) as NodeStorage)
         });
@@ -280,6 +283,9 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         Ok(c) => Arc::new(c),
         Err(e) => {
             eprintln!("raftlab: cannot start the cluster: {e}");
+            if let (Some(id), Some(dir)) = (damage.node(), &args.data_dir) {
+                eprintln!("{}", dashboard_advice(id, dir));
+            }
             return ExitCode::from(2);
         }
     };

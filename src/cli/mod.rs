@@ -11,6 +11,7 @@ mod check;
 #[cfg(test)]
 mod class_tests;
 mod client;
+mod damage;
 mod dashboard;
 mod demo;
 mod node;

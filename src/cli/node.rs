@@ -25,13 +25,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::args::{Peers, parse_duration_us, parse_peers};
 use super::client::exchange;
+use super::damage::{DamageWatch, node_advice};
 use crate::net::{ClientRequest, ClientResponse, MembersStatus, Wire};
 use crate::raft::NodeId;
 use crate::runtime::{
@@ -103,12 +103,13 @@ pub fn run(args: NodeArgs) -> ExitCode {
     let tick = Duration::from_micros(args.tick);
     let data_dir = args.data_dir.clone();
     let cluster_id = args.cluster_id;
+    let damage = DamageWatch::default();
     let config = ClusterConfig {
         nodes: args.peers.len(),
         seed: args.seed.unwrap_or_else(clock_seed),
         tick,
         extensions: args.extensions.extensions(),
-        storage: Arc::new(move |id| {
+        storage: damage.wrap(move |id| {
             let (storage, _recovery) = FileStorage::open(&data_dir, cluster_id, id)?;
             Ok(Box::new(storage) as NodeStorage)
         }),
@@ -124,7 +125,15 @@ pub fn run(args: NodeArgs) -> ExitCode {
     };
     let cluster = match Cluster::start_member(config, id, args.peers.clone(), options) {
         Ok(cluster) => cluster,
-        Err(e) => return bad(e.to_string()),
+        Err(e) => match damage.node() {
+            Some(id) => {
+                return bad(format!(
+                    "{e}\n{}",
+                    node_advice(id, &args.peers, &args.data_dir)
+                ));
+            }
+            None => return bad(e.to_string()),
+        },
     };
     if !args.quiet {
         eprintln!(

@@ -15,12 +15,15 @@
 //!   in the order they were written (numbered by sequence rather than by
 //!   first index, because a later truncation may rewrite indexes below the
 //!   ones a segment started with). A new segment is started once the active
-//!   one would grow past [`FileOptions::segment_bytes`].
+//!   one would grow past [`FileOptions::segment_bytes`]. Segment 1 is
+//!   created before `meta`, so a directory with `meta` always has a log.
 //!
 //! `meta`, `hardstate` and snapshots share one layout: magic (8 bytes),
 //! format version (u32 LE), payload length (u64 LE), CRC32 of the payload
 //! (u32 LE), payload (postcard). A segment starts with magic `RLABLOG\0`
-//! and the version (u32 LE), then holds records, each framed as payload
+//! and the version (u32 LE), its sequence number, first index and
+//! predecessor's length, and a sync mark (the layout is in
+//! [`super::segment`]), then holds records, each framed as payload
 //! length (u32 LE), CRC32 of the payload (u32 LE), payload (postcard of a
 //! record). There are two kinds of record: *Write* `{from, entries}` is one
 //! whole [`LogWrite`] (truncation and append in one record, so a torn
@@ -29,25 +32,32 @@
 //! the log) and the log's last index after it. Recovery replays the records in order.
 //!
 //! Appends only write (group commit): [`LogStorage::sync`] fsyncs the
-//! active segment once for all of them. Compaction writes its record,
-//! syncs, then deletes the leading segments that hold nothing above the
-//! compaction point. On open, a torn or partial last record of the last
-//! segment (what a crash mid-write leaves) is cut off and reported in
-//! [`Recovery::torn_tail`]; a bad record anywhere else, or one followed by a
-//! valid record, is [`StorageError::Corrupt`] with the file and offset.
+//! active segment once for all of them, then rewrites the segment's sync
+//! mark in place, unsynced (the next fsync carries it). Starting a segment
+//! costs fsyncs of its own: the new file is created under a temporary name,
+//! fsynced and renamed, then the full one is sealed. Compaction writes its
+//! record, syncs, then deletes the leading segments that hold nothing above
+//! the compaction point.
+//!
+//! On open ([`super::recover`]), a torn or partial record past the last
+//! segment's sync mark with nothing valid after it (what a crash mid-write
+//! leaves) is cut off and reported in [`Recovery::torn_tail`]. Anything
+//! missing or bad that was synced — below a mark, in a segment that has a
+//! successor, a segment or header gone — is [`StorageError::Damaged`], and
+//! a bad record followed by a valid one is [`StorageError::Corrupt`], each
+//! with the file and offset: the node does not start from it.
 //!
 //! The live log is also kept in memory (compaction bounds it), so reads
 //! never touch the files.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::format::{
-    self, Frame, HARD_STATE_MAGIC, META_MAGIC, Meta, Record, RecordRef, SEGMENT_HEADER_LEN,
-    SNAPSHOT_MAGIC, io_err,
-};
-use super::log_state::{CompactKind, LogState, Replay};
+use super::format::{self, HARD_STATE_MAGIC, META_MAGIC, Meta, RecordRef, SNAPSHOT_MAGIC, io_err};
+use super::log_state::{CompactKind, LogState};
+use super::recover::{self, Replayed};
+use super::segment::{self, HEADER_LEN, Header, Mark};
 use super::{LogStorage, Result, StateStorage, StorageError};
 use crate::raft::{DurableState, Entry, HardState, Index, LogWrite, Snapshot, SnapshotMeta, Term};
 
@@ -110,10 +120,10 @@ pub fn node_dir(data_dir: &Path, node_id: u64) -> PathBuf {
 
 /// One segment file and the highest index any of its records wrote.
 #[derive(Debug)]
-struct Segment {
-    seq: u64,
-    path: PathBuf,
-    max_index: Index,
+pub(super) struct Segment {
+    pub(super) seq: u64,
+    pub(super) path: PathBuf,
+    pub(super) max_index: Index,
 }
 
 /// A node's storage in files; see the module documentation for the format.
@@ -129,13 +139,16 @@ pub struct FileStorage {
     segments: Vec<Segment>,
     /// The active segment, opened for appending.
     active: File,
+    /// The active segment again, opened for rewriting its sync mark (an
+    /// appending handle writes only at the end).
+    marks: File,
     /// Its length: where the next record goes, and where a failed write
     /// is rolled back to.
     active_len: u64,
+    /// The active segment's sync mark as last written.
+    mark: Mark,
     /// Records written since the last fsync.
     unsynced: bool,
-    /// A segment was created since the last directory fsync.
-    dir_dirty: bool,
     /// Set when an fsync failed (or a failed write could not be rolled
     /// back): the files can no longer be trusted until reopened.
     poisoned: Option<&'static str>,
@@ -147,7 +160,7 @@ pub struct FileStorage {
     notes: Vec<String>,
 }
 
-fn segment_name(seq: u64) -> String {
+pub(super) fn segment_name(seq: u64) -> String {
     format!("log-{seq:020}.seg")
 }
 
@@ -203,16 +216,37 @@ fn list(dir: &Path) -> Result<Listing> {
     Ok(listing)
 }
 
-/// Creates a segment file holding just its header.
-fn create_segment(path: &Path) -> Result<File> {
+/// Creates the segment `header.seq` holding just its header, durably and
+/// atomically (temp file, fsync, rename, directory fsync): a segment under
+/// its final name always has a whole header.
+fn create_segment(dir: &Path, header: Header) -> Result<PathBuf> {
+    format::write_atomic(dir, &segment_name(header.seq), &segment::encode(header))
+}
+
+/// Writes `mark` (a seal) into the segment at `path`, durably.
+fn seal(path: &Path, mark: Mark) -> Result<()> {
     let mut file = OpenOptions::new()
-        .create_new(true)
+        .write(true)
+        .open(path)
+        .map_err(io_err(path, "open"))?;
+    file.seek(SeekFrom::Start(mark.offset()))
+        .and_then(|_| file.write_all(&mark.encode()))
+        .map_err(io_err(path, "write the sync mark of"))?;
+    file.sync_data().map_err(io_err(path, "fsync"))
+}
+
+/// Opens a segment for appending and for rewriting its mark; its length.
+fn open_segment(path: &Path) -> Result<(File, File, u64)> {
+    let active = OpenOptions::new()
         .append(true)
         .open(path)
-        .map_err(io_err(path, "create"))?;
-    file.write_all(&format::segment_header())
-        .map_err(io_err(path, "write"))?;
-    Ok(file)
+        .map_err(io_err(path, "open"))?;
+    let marks = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err(path, "open"))?;
+    let len = active.metadata().map_err(io_err(path, "stat"))?.len();
+    Ok((active, marks, len))
 }
 
 impl FileStorage {
@@ -231,13 +265,14 @@ impl FileStorage {
     ) -> Result<(FileStorage, Recovery)> {
         let dir = node_dir(data_dir, node_id);
         fs::create_dir_all(&dir).map_err(io_err(&dir, "create directory"))?;
-        let listing = list(&dir)?;
-        check_meta(&dir, &listing, cluster_id, node_id)?;
+        let mut listing = list(&dir)?;
         for tmp in &listing.temps {
-            // A crash during an atomic replace leaves its temp file; the
-            // old file it was to replace is still whole.
+            // A crash during an atomic replace (or the creation of a
+            // segment) leaves its temp file; the old file it was to
+            // replace is still whole, and the new segment held nothing.
             fs::remove_file(tmp).map_err(io_err(tmp, "remove"))?;
         }
+        check_meta(&dir, &mut listing, cluster_id, node_id)?;
         let hard_state = if listing.hard_state {
             format::read_checked(&dir.join(HARD_STATE_FILE), &HARD_STATE_MAGIC)?
         } else {
@@ -247,20 +282,21 @@ impl FileStorage {
             Some(&meta) => Some(read_snapshot(&dir, meta)?),
             None => None,
         };
-        let (log, mut segments, torn_tail) = replay_segments(&dir, &listing.segments)?;
-        if segments.is_empty() {
-            let path = dir.join(segment_name(1));
-            create_segment(&path)?
-                .sync_all()
-                .map_err(io_err(&path, "fsync"))?;
-            format::sync_dir(&dir)?;
-            segments.push(Segment {
-                seq: 1,
-                path,
-                max_index: 0,
-            });
+        let Replayed {
+            log,
+            segments,
+            mark,
+            torn_tail,
+            unsealed,
+        } = recover::replay_segments(&dir, &listing.segments)?;
+        for (path, len, mark) in unsealed {
+            // Sealed late: from now on its successor's loss is damage.
+            seal(&path, mark.next(len, true))?;
         }
-        let (active, active_len) = open_active(&dir, &segments)?;
+        let last = segments
+            .last()
+            .map_or_else(|| dir.join(segment_name(1)), |s| s.path.clone());
+        let (active, marks, active_len) = open_segment(&last)?;
         let mut storage = FileStorage {
             dir,
             options,
@@ -269,9 +305,13 @@ impl FileStorage {
             snapshot,
             segments,
             active,
+            marks,
             active_len,
-            unsynced: false,
-            dir_dirty: false,
+            mark,
+            // Records past the mark may be in the page cache only (a killed
+            // process's unsynced writes): sync them before the node counts
+            // on them, and move the mark.
+            unsynced: active_len > mark.synced,
             poisoned: None,
             fail_write: false,
             buf: Vec::new(),
@@ -288,6 +328,7 @@ impl FileStorage {
                 meta.index
             ));
         }
+        storage.sync()?;
         let durable = storage.load()?;
         Ok((storage, Recovery { durable, torn_tail }))
     }
@@ -338,7 +379,7 @@ impl FileStorage {
             op: "encode a record for",
             source: io::Error::new(io::ErrorKind::InvalidInput, reason),
         })?;
-        if self.active_len > SEGMENT_HEADER_LEN
+        if self.active_len > HEADER_LEN
             && self.active_len + self.buf.len() as u64 > self.options.segment_bytes
         {
             self.roll()?;
@@ -373,28 +414,69 @@ impl FileStorage {
         Ok(())
     }
 
-    /// Closes the active segment (fsynced) and starts the next one.
+    /// Closes the active segment and starts the next one: fsync the full
+    /// segment, create the next one durably, then seal the full one (its
+    /// mark says its successor exists, fsynced), so recovery knows a
+    /// sealed segment without a successor lost it.
     fn roll(&mut self) -> Result<()> {
-        let path = self.active_path();
-        self.active.sync_data().map_err(|source| {
-            self.poisoned = Some("fsync");
-            StorageError::Io {
-                path,
-                op: "fsync",
-                source,
-            }
-        })?;
+        self.fsync_active()?;
         let seq = self.segments.last().map_or(1, |s| s.seq + 1);
-        let path = self.dir.join(segment_name(seq));
-        self.active = create_segment(&path)?;
-        self.active_len = SEGMENT_HEADER_LEN;
+        let header = Header {
+            seq,
+            first_index: self.log.last() + 1,
+            prev_len: self.active_len,
+        };
+        let next = create_segment(&self.dir, header)?;
+        let (active, marks, _) = open_segment(&next)?;
+        self.write_mark(true)?;
+        self.fsync_active()?;
+        self.active = active;
+        self.marks = marks;
+        self.active_len = HEADER_LEN;
+        self.mark = Mark::new();
         self.segments.push(Segment {
             seq,
-            path,
+            path: next,
             max_index: 0,
         });
-        self.unsynced = true;
-        self.dir_dirty = true;
+        Ok(())
+    }
+
+    /// Fsyncs the active segment's data. After a failed fsync the kernel
+    /// may have dropped the dirty pages, and a retry could "succeed"
+    /// without them (fsyncgate): the storage is poisoned instead.
+    fn fsync_active(&mut self) -> Result<()> {
+        if let Err(source) = self.active.sync_data() {
+            self.poisoned = Some("fsync");
+            return Err(StorageError::Io {
+                path: self.active_path(),
+                op: "fsync",
+                source,
+            });
+        }
+        self.unsynced = false;
+        Ok(())
+    }
+
+    /// Writes the active segment's next sync mark, saying everything below
+    /// its current length is durable (the caller has just fsynced it). Not
+    /// fsynced itself: the next fsync of the segment carries it.
+    fn write_mark(&mut self, sealed: bool) -> Result<()> {
+        let mark = self.mark.next(self.active_len, sealed);
+        let path = self.active_path();
+        let written = self
+            .marks
+            .seek(SeekFrom::Start(mark.offset()))
+            .and_then(|_| self.marks.write_all(&mark.encode()));
+        if let Err(source) = written {
+            self.poisoned = Some("write a sync mark");
+            return Err(StorageError::Io {
+                path,
+                op: "write the sync mark of",
+                source,
+            });
+        }
+        self.mark = mark;
         Ok(())
     }
 
@@ -415,16 +497,40 @@ impl FileStorage {
     }
 }
 
-/// Validates `meta`, or creates it for a new directory.
-fn check_meta(dir: &Path, listing: &Listing, cluster_id: u64, node_id: u64) -> Result<()> {
+/// Validates `meta`, or initializes a new directory: segment 1 first,
+/// then `meta`, so a directory with `meta` always has its log (and one
+/// without a segment was damaged). A crash between the two leaves segment 1
+/// holding only its header, which is then reused.
+fn check_meta(dir: &Path, listing: &mut Listing, cluster_id: u64, node_id: u64) -> Result<()> {
     let path = dir.join(META_FILE);
     if !listing.meta {
-        if !listing.segments.is_empty() || !listing.snapshots.is_empty() || listing.hard_state {
+        let fresh = listing.snapshots.is_empty()
+            && !listing.hard_state
+            && match listing.segments.as_slice() {
+                [] => true,
+                [1] => {
+                    let seg = dir.join(segment_name(1));
+                    fs::metadata(&seg).map_err(io_err(&seg, "stat"))?.len() == HEADER_LEN
+                }
+                _ => false,
+            };
+        if !fresh {
             return Err(StorageError::Corrupt {
                 path,
                 offset: 0,
                 reason: "missing, but the directory holds raftlab log files".into(),
             });
+        }
+        if listing.segments.is_empty() {
+            create_segment(
+                dir,
+                Header {
+                    seq: 1,
+                    first_index: 1,
+                    prev_len: 0,
+                },
+            )?;
+            listing.segments.push(1);
         }
         let payload = postcard::to_allocvec(&Meta {
             cluster_id,
@@ -477,145 +583,6 @@ fn read_snapshot(dir: &Path, meta: SnapshotMeta) -> Result<Snapshot> {
     Ok(snapshot)
 }
 
-/// Replays every segment in order, cutting off a torn tail of the last.
-fn replay_segments(dir: &Path, seqs: &[u64]) -> Result<(LogState, Vec<Segment>, Option<TornTail>)> {
-    let mut replay = if seqs.first().is_none_or(|&s| s == 1) {
-        Replay::anchored()
-    } else {
-        Replay::default()
-    };
-    let mut segments = Vec::with_capacity(seqs.len());
-    let mut torn_tail = None;
-    for (i, &seq) in seqs.iter().enumerate() {
-        let path = dir.join(segment_name(seq));
-        if let Some(prev) = segments.last().map(|s: &Segment| s.seq)
-            && seq != prev + 1
-        {
-            return Err(StorageError::Corrupt {
-                path: dir.join(segment_name(prev + 1)),
-                offset: 0,
-                reason: format!("missing: the log jumps from segment {prev} to segment {seq}"),
-            });
-        }
-        let is_last = i + 1 == seqs.len();
-        let bytes = fs::read(&path).map_err(io_err(&path, "read"))?;
-        let mut max_index = 0;
-        if !format::check_segment_header(&path, &bytes)? {
-            if !is_last {
-                return Err(StorageError::Corrupt {
-                    path,
-                    offset: 0,
-                    reason: format!("{} bytes, shorter than a segment header", bytes.len()),
-                });
-            }
-            rewrite_header(&path)?;
-            torn_tail = Some(TornTail {
-                path: path.clone(),
-                offset: 0,
-                dropped: bytes.len() as u64,
-            });
-            segments.push(Segment {
-                seq,
-                path,
-                max_index,
-            });
-            continue;
-        }
-        let mut at = SEGMENT_HEADER_LEN as usize;
-        while at < bytes.len() {
-            let corrupt = |reason: String| StorageError::Corrupt {
-                path: path.clone(),
-                offset: at as u64,
-                reason,
-            };
-            match format::read_frame(&bytes, at) {
-                Frame::Record(record, next) => {
-                    let applied = match record {
-                        Record::Write { from, entries } => {
-                            let end = from.saturating_add(entries.len() as Index);
-                            max_index = max_index.max(end.saturating_sub(1));
-                            replay.write(from, &entries)
-                        }
-                        Record::Compact { meta, keep, last } => {
-                            replay.compact(meta, Record::compact_kind(keep), last)
-                        }
-                    };
-                    applied.map_err(corrupt)?;
-                    at = next;
-                }
-                Frame::Undecodable(reason) => return Err(corrupt(reason)),
-                Frame::Bad(reason) => {
-                    if !is_last || format::valid_record_after(&bytes, at) {
-                        return Err(corrupt(format!("{reason}, and valid records follow it")));
-                    }
-                    truncate(&path, at as u64)?;
-                    torn_tail = Some(TornTail {
-                        path: path.clone(),
-                        offset: at as u64,
-                        dropped: (bytes.len() - at) as u64,
-                    });
-                    break;
-                }
-            }
-        }
-        segments.push(Segment {
-            seq,
-            path,
-            max_index,
-        });
-    }
-    if !replay.anchored {
-        return Err(StorageError::Corrupt {
-            path: segments
-                .first()
-                .map_or_else(|| dir.to_path_buf(), |s| s.path.clone()),
-            offset: 0,
-            reason: "earlier segments are missing and no compaction record accounts for them"
-                .into(),
-        });
-    }
-    Ok((replay.state, segments, torn_tail))
-}
-
-fn truncate(path: &Path, len: u64) -> Result<()> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(io_err(path, "open"))?;
-    file.set_len(len).map_err(io_err(path, "truncate"))?;
-    file.sync_all().map_err(io_err(path, "fsync"))
-}
-
-fn rewrite_header(path: &Path) -> Result<()> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(path)
-        .map_err(io_err(path, "open"))?;
-    file.write_all(&format::segment_header())
-        .map_err(io_err(path, "write"))?;
-    file.sync_all().map_err(io_err(path, "fsync"))
-}
-
-/// Opens the last segment for appending, creating segment 1 in a new log.
-fn open_active(dir: &Path, segments: &[Segment]) -> Result<(File, u64)> {
-    match segments.last() {
-        Some(seg) => {
-            let file = OpenOptions::new()
-                .append(true)
-                .open(&seg.path)
-                .map_err(io_err(&seg.path, "open"))?;
-            let len = file.metadata().map_err(io_err(&seg.path, "stat"))?.len();
-            Ok((file, len))
-        }
-        None => Err(StorageError::Corrupt {
-            path: dir.join(segment_name(1)),
-            offset: 0,
-            reason: "no segment to append to".into(),
-        }),
-    }
-}
-
 impl LogStorage for FileStorage {
     fn append(&mut self, write: &LogWrite) -> Result<()> {
         self.log.check_write(write)?;
@@ -654,25 +621,10 @@ impl LogStorage for FileStorage {
     fn sync(&mut self) -> Result<()> {
         self.check_poisoned()?;
         if self.unsynced {
-            let path = self.active_path();
-            if let Err(source) = self.active.sync_data() {
-                // After a failed fsync the kernel may have dropped the dirty
-                // pages; a retry could "succeed" without them (fsyncgate).
-                self.poisoned = Some("fsync");
-                return Err(StorageError::Io {
-                    path,
-                    op: "fsync",
-                    source,
-                });
-            }
-            self.unsynced = false;
+            self.fsync_active()?;
         }
-        if self.dir_dirty {
-            if let Err(e) = format::sync_dir(&self.dir) {
-                self.poisoned = Some("fsync directory");
-                return Err(e);
-            }
-            self.dir_dirty = false;
+        if self.active_len > self.mark.synced {
+            self.write_mark(false)?;
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! The bytes of [`FileStorage`](super::FileStorage)'s files: framed log
-//! records, segment headers, and the small checksummed files (meta, hard
+//! records, and the small checksummed files (meta, hard
 //! state, snapshots) that are replaced atomically. Pure encoding and
 //! decoding plus the two file operations every writer shares (atomic
 //! replace, directory fsync); the file store decides what to write when.
@@ -16,12 +16,12 @@ use crate::raft::{Entry, Index, SnapshotMeta};
 
 /// The on-disk format version this build writes and reads.
 /// Version 2: snapshot metadata carries the cluster configuration, and log
-/// entries may be configuration changes.
-pub(super) const VERSION: u32 = 2;
+/// entries may be configuration changes. Version 3: segment headers name
+/// their sequence, first index and predecessor's length, and carry a sync
+/// mark (see [`super::segment`]), so damage is told from a torn tail.
+pub(super) const VERSION: u32 = 3;
 /// First bytes of a log segment.
 pub(super) const SEGMENT_MAGIC: [u8; 8] = *b"RLABLOG\0";
-/// Segment header: magic, version (u32 LE).
-pub(super) const SEGMENT_HEADER_LEN: u64 = 12;
 /// Record frame: payload length (u32 LE), CRC32 of the payload (u32 LE).
 pub(super) const FRAME_LEN: usize = 8;
 /// No record is larger; a length above it is a corrupt frame.
@@ -151,28 +151,6 @@ pub(super) fn read_frame(bytes: &[u8], at: usize) -> Frame {
 pub(super) fn valid_record_after(bytes: &[u8], at: usize) -> bool {
     (at + 1..bytes.len().saturating_sub(FRAME_LEN - 1))
         .any(|p| matches!(read_frame(bytes, p), Frame::Record(..)))
-}
-
-/// A segment header.
-pub(super) fn segment_header() -> [u8; SEGMENT_HEADER_LEN as usize] {
-    let mut h = [0; SEGMENT_HEADER_LEN as usize];
-    h[..8].copy_from_slice(&SEGMENT_MAGIC);
-    h[8..].copy_from_slice(&VERSION.to_le_bytes());
-    h
-}
-
-/// Checks a segment header; `Ok(false)` when the file is a torn prefix of
-/// one (shorter than a header, and a prefix of it or zeros).
-pub(super) fn check_segment_header(path: &Path, bytes: &[u8]) -> Result<bool> {
-    let header = segment_header();
-    if bytes.len() < header.len() {
-        let torn = bytes == &header[..bytes.len()] || bytes.iter().all(|&b| b == 0);
-        if torn {
-            return Ok(false);
-        }
-    }
-    check_header(path, bytes, &SEGMENT_MAGIC)?;
-    Ok(true)
 }
 
 /// Checks magic and version at the start of a file.

@@ -7,8 +7,11 @@
 //! simulator draws from its own seeded RNG, how many of them reached the
 //! disk anyway and whether the next one was torn in half. Hard state and
 //! snapshots are durable on return, as the trait says, so a crash keeps
-//! them. A full disk is simulated with [`MemStorage::fail_next_write`] and
-//! [`MemStorage::fail_next_sync`].
+//! them. A crash here never touches what was synced, which is exactly what
+//! the file store accepts as a crash (a torn tail past its sync mark);
+//! anything worse is damage, which the file store refuses to start from,
+//! so it has no counterpart in the simulator. A full disk is simulated
+//! with [`MemStorage::fail_next_write`] and [`MemStorage::fail_next_sync`].
 
 use std::io;
 use std::path::PathBuf;

@@ -18,12 +18,16 @@
 //! losing what was not synced (optionally leaving a torn record behind), and
 //! [`FileStorage`], a write-ahead log of checksummed records in segment files
 //! plus small atomically replaced files, for the live runtime. Its on-disk
-//! format is described in [`file`].
+//! format is described in [`file`] and `segment.rs`; how recovery tells a
+//! crash's torn tail (cut off) from damage (refused, as
+//! [`StorageError::Damaged`]) in `recover.rs`.
 
 mod file;
 mod format;
 mod log_state;
 mod mem;
+mod recover;
+mod segment;
 
 #[cfg(test)]
 mod tests;
@@ -68,8 +72,31 @@ pub enum StorageError {
         /// What was expected and what was found.
         reason: String,
     },
+    /// Bytes this node synced, and so may have acknowledged to a leader
+    /// that counted them toward commit, are missing or bad: a file was
+    /// truncated, emptied, deleted or overwritten after it was written. Not
+    /// a crash's torn tail, which lies past the last sync. A node that
+    /// forgot what it acknowledged could help elect a leader that lacks
+    /// it, so the storage refuses to open.
+    #[error(
+        "{} is damaged at byte {offset}: expected {expected}; found {found}. This node may have lost writes it acknowledged",
+        path.display()
+    )]
+    Damaged {
+        /// The file (or, for a missing file, the name it should have).
+        path: PathBuf,
+        /// Byte offset where what was expected is missing.
+        offset: u64,
+        /// What a crash could not have taken away.
+        expected: String,
+        /// What is there instead.
+        found: String,
+    },
     /// A file was written by another format version of raftlab.
-    #[error("{} has format version {found}, this build reads version {expected}", path.display())]
+    #[error(
+        "{} has format version {found}, this build reads version {expected}: run the raftlab that wrote it, or start the node afresh from its peers (README, \"Durability\")",
+        path.display()
+    )]
     Version {
         /// The file.
         path: PathBuf,
@@ -151,6 +178,20 @@ pub enum StorageError {
         /// The operation that failed.
         op: &'static str,
     },
+}
+
+impl StorageError {
+    /// Whether the files hold something other than what this node wrote
+    /// (damage, corruption, pieces that do not fit): the node must not
+    /// start from them, and an operator has to restore it from its peers.
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Damaged { .. }
+                | StorageError::Corrupt { .. }
+                | StorageError::Inconsistent { .. }
+        )
+    }
 }
 
 /// A node's durable log.

@@ -144,7 +144,7 @@ impl Printer {
                 of_mem: self.mem.get(&key).map(|mem| m.rate() / mem.max(1e-9)),
                 p50_per_sync: self
                     .sync
-                    .map(|s| m.p50.as_secs_f64() / s.p50.as_secs_f64().max(1e-9)),
+                    .map(|s| m.p50.as_micros() as f64 / s.p50.as_micros().max(1) as f64),
                 sync: self.sync,
             },
         }

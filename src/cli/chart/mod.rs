@@ -19,8 +19,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use super::args::{SeedRange, parse_duration_us};
-use super::check::{Plan, RunArgs};
+use super::args::parse_duration_us;
+use super::check::{OneRun, Plan};
 use crate::raft::{Event, NodeId, Role, Term};
 use crate::runtime::observe::messages::{DropCause, MessageRecord, MsgClass, MsgResult};
 use crate::sim::{SendDrop, Sim, SimEvent};
@@ -36,14 +36,8 @@ const FOLLOW_UP_US: u64 = 25_000;
 /// Arguments of `raftlab chart`.
 #[derive(Debug, clap::Args)]
 pub struct ChartArgs {
-    /// The seed of the run (default 0).
-    #[arg(long, conflicts_with = "seeds")]
-    seed: Option<u64>,
-    /// The seed as `raftlab check` prints it: one seed, or `S..S+1`.
-    #[arg(long)]
-    seeds: Option<SeedRange>,
     #[command(flatten)]
-    run: RunArgs,
+    run: OneRun,
     /// Start of the window, in simulated time (e.g. 0ms, 2s) [default:
     /// just before the run's first election].
     #[arg(long, value_parser = parse_duration_us)]
@@ -468,16 +462,12 @@ pub fn run(args: ChartArgs) -> ExitCode {
         eprintln!("raftlab chart: {message}");
         ExitCode::from(2)
     };
-    let seed = match super::args::one_seed(args.seed, args.seeds, "a chart shows") {
-        Ok(seed) => seed.unwrap_or(0),
+    let (seed, plan) = match args.run.resolve("a chart shows") {
+        Ok(chosen) => chosen,
         Err(m) => return fail(m),
     };
     let format = match Format::choose(args.format.as_deref(), args.output.as_deref()) {
         Ok(f) => f,
-        Err(m) => return fail(m),
-    };
-    let plan = match Plan::new(&args.run) {
-        Ok(plan) => plan,
         Err(m) => return fail(m),
     };
     let first = match args.from.is_none().then(|| first_election(&plan, seed)) {

@@ -18,9 +18,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use super::args::{SeedRange, parse_duration_us};
+use super::args::parse_duration_us;
 use super::chart::fmt_ms;
-use super::check::{Plan, RunArgs};
+use super::check::{OneRun, Plan};
 use crate::raft::{Event, NodeId, Status};
 use crate::runtime::observe::messages::{Fate, MessageRecord};
 use crate::sim::{SendDrop, Sim};
@@ -33,14 +33,8 @@ const MAX_MESSAGES: usize = 50_000;
 /// Arguments of `raftlab page`.
 #[derive(Debug, clap::Args)]
 pub struct PageArgs {
-    /// The seed of the run (default 0).
-    #[arg(long, conflicts_with = "seeds")]
-    seed: Option<u64>,
-    /// The seed as `raftlab check` prints it: one seed, or `S..S+1`.
-    #[arg(long)]
-    seeds: Option<SeedRange>,
     #[command(flatten)]
-    run: RunArgs,
+    run: OneRun,
     /// Simulated time the page covers, from the start (e.g. 500ms, 3s).
     #[arg(long, default_value = "2s", value_parser = parse_duration_us)]
     to: u64,
@@ -364,12 +358,8 @@ pub fn run(args: PageArgs) -> ExitCode {
         eprintln!("raftlab page: {message}");
         ExitCode::from(2)
     };
-    let seed = match super::args::one_seed(args.seed, args.seeds, "a page shows") {
-        Ok(seed) => seed.unwrap_or(0),
-        Err(m) => return fail(m),
-    };
-    let plan = match Plan::new(&args.run) {
-        Ok(plan) => plan,
+    let (seed, plan) = match args.run.resolve("a page shows") {
+        Ok(chosen) => chosen,
         Err(m) => return fail(m),
     };
     if args.to == 0 {

@@ -10,17 +10,7 @@ use super::*;
 use crate::sim::Sim;
 
 fn plan(faults: &str) -> Plan {
-    Plan::new(&RunArgs {
-        nodes: 5,
-        faults: faults.to_string(),
-        ops: 200,
-        duration: 10_000_000,
-        clients: 3,
-        keys: 3,
-        bugs: Vec::new(),
-        extensions: Default::default(),
-    })
-    .unwrap()
+    Plan::for_tests(faults)
 }
 
 /// The state a timeline says node `id` was in at `t` (the last record at
