@@ -196,6 +196,104 @@ fn bad_tours_are_refused_with_exit_two() {
     assert_bad_input(&["tour", "election", "--script", &bad], "not both");
 }
 
+/// `raftlab check --no-prevote --no-check-quorum`: the paper's Raft. Its
+/// replay command keeps the switches, so the seed it prints replays the
+/// same run.
+#[test]
+fn checks_without_the_extensions_print_a_replay_command_that_keeps_them() {
+    let out = raftlab(&[
+        "check",
+        "--bug",
+        "forget-vote",
+        "--no-prevote",
+        "--no-check-quorum",
+        "--seeds",
+        "0..20",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("no PreVote, no CheckQuorum"),
+        "the summary says so: {stdout}"
+    );
+    let replay = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: "))
+        .expect("a replay command");
+    assert!(
+        replay.ends_with("--bug forget-vote --no-prevote --no-check-quorum"),
+        "{replay}"
+    );
+    let violation = stdout.lines().next().unwrap_or_default().to_string();
+    let args: Vec<&str> = replay.split_whitespace().skip(1).collect();
+    let again = raftlab(&args);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        text(&again.stdout).lines().next().unwrap_or_default(),
+        violation,
+        "the replay hits the same violation at the same time"
+    );
+}
+
+/// Without PreVote and CheckQuorum Raft is still safe: a short check of
+/// every fault passes.
+#[test]
+fn the_papers_raft_passes_a_short_check() {
+    let out = raftlab(&[
+        "check",
+        "--no-prevote",
+        "--no-check-quorum",
+        "--seeds",
+        "0..8",
+        "--duration",
+        "3s",
+        "--ops",
+        "200",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("0 violations"), "{stdout}");
+}
+
+#[test]
+fn the_class_and_the_new_dashboard_flags_refuse_bad_input() {
+    // Under `cargo test` stdout is a pipe: the class needs a terminal.
+    assert_bad_input(&["class"], "needs a terminal");
+    assert_bad_input(
+        &["class", "--seed", "4", "--no-prevote"],
+        "needs a terminal",
+    );
+    assert_bad_input(&["--paused", "--latency", "10..20ms"], "needs a terminal");
+    assert_bad_input(&["--latency", "5..1ms"], "below the shortest");
+    assert_bad_input(&["--latency", "fast"], "10..50ms");
+    assert_bad_input(&["class", "--speed", "20"], "0.1 to 10");
+    assert_bad_input(&["class", "--script", "x.scen"], "drop --script");
+    assert_bad_input(&["class", "--data-dir", "d"], "drop --script, --data-dir");
+    assert_bad_input(&["--faults", "crash"], "add --sim");
+}
+
+#[test]
+fn the_new_switches_are_in_every_commands_help() {
+    for cmd in [
+        &["--help"][..],
+        &["class", "--help"],
+        &["check", "--help"],
+        &["replay", "--help"],
+        &["node", "--help"],
+    ] {
+        let out = raftlab(cmd);
+        let help = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{cmd:?}");
+        for flag in ["--no-prevote", "--no-check-quorum"] {
+            assert!(help.contains(flag), "{cmd:?} lacks {flag}:\n{help}");
+        }
+    }
+    let help = text(&raftlab(&["--help"]).stdout);
+    for flag in ["--latency", "--paused", "class"] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+}
+
 #[test]
 fn chart_with_no_flags_prints_the_first_election_as_mermaid() {
     let out = raftlab(&["chart"]);

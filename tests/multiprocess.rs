@@ -46,6 +46,8 @@ struct Cluster {
     /// How many nodes the cluster started with; later ones join.
     first: usize,
     children: Vec<Option<Child>>,
+    /// Flags every node gets (e.g. `--no-prevote`).
+    flags: Vec<&'static str>,
 }
 
 impl Cluster {
@@ -74,6 +76,7 @@ impl Cluster {
             addrs,
             first,
             children: (0..n).map(|_| None).collect(),
+            flags: Vec::new(),
         };
         for id in 1..=first {
             cluster.start(id);
@@ -108,6 +111,7 @@ impl Cluster {
         let child = Command::new(BIN)
             .args(["node", "--id", &id.to_string()])
             .args(args)
+            .args(&self.flags)
             .arg("--data-dir")
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -254,6 +258,26 @@ impl Drop for Cluster {
             eprintln!("data kept in {}", self.dir.display());
         }
     }
+}
+
+/// `raftlab node --no-prevote --no-check-quorum`: the paper's Raft over
+/// TCP. Each node says so when it starts, and the cluster elects a leader
+/// and takes a write.
+#[test]
+fn nodes_run_the_papers_raft_when_asked() {
+    let started = Instant::now();
+    let mut cluster = Cluster::reserve(0, 3);
+    cluster.flags = vec!["--no-prevote", "--no-check-quorum"];
+    cluster.first = 3;
+    for id in 1..=3 {
+        cluster.start(id);
+    }
+    for id in 1..=3 {
+        cluster.log_until(id, "no PreVote, no CheckQuorum", Duration::from_secs(5));
+    }
+    cluster.client_until(&["put", "paper", "raft"], "OK", Duration::from_secs(10));
+    cluster.client_until(&["get", "paper"], "raft", Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(30));
 }
 
 #[test]

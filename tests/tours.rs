@@ -33,6 +33,39 @@ fn every_tour_file_passes_in_the_simulator() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
 }
 
+/// The dashboard plays tours with its visible link latency (10–20 ms):
+/// their expectations hold at that pace too.
+#[test]
+fn every_tour_file_passes_at_the_dashboards_latency() {
+    use raftlab::scenario::Cluster;
+    use raftlab::sim::{Sim, SimOptions};
+    let mut failures = Vec::new();
+    for path in &tour_files() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path)
+            .unwrap()
+            .replace("{nodes}", "5")
+            .replace("{seed}", "1");
+        let factory = |spec: raftlab::scenario::ClusterSpec| {
+            let opts = SimOptions {
+                nodes: spec.nodes,
+                seed: spec.seed.unwrap_or(1),
+                bugs: spec.bugs,
+                latency_us: raftlab::tui::VISIBLE_LATENCY_US,
+                ..SimOptions::default()
+            };
+            let sim = Sim::new(opts).map_err(|e| e.to_string())?;
+            Ok(Box::new(sim) as Box<dyn Cluster>)
+        };
+        match run_script(&text, &name, factory) {
+            Ok(report) if report.passed => println!("PASS {name}"),
+            Ok(report) => failures.push(report.render()),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
 #[test]
 fn every_tour_file_is_shipped_and_every_shipped_tour_has_a_file() {
     let on_disk: Vec<String> = tour_files()

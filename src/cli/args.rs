@@ -8,6 +8,34 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use crate::raft::NodeId;
+use crate::sim::Extensions;
+
+/// `--no-prevote` and `--no-check-quorum`: the Raft of the paper, without
+/// the two extensions raftlab runs by default. Shared by the dashboards,
+/// `class`, `check`, `replay` and `node`.
+#[derive(Clone, Copy, Debug, Default, clap::Args)]
+pub struct ExtensionFlags {
+    /// Run without PreVote (as in the Raft paper): a node cut off from the
+    /// others keeps raising its term, and disrupts the leader when it
+    /// comes back.
+    #[arg(long)]
+    pub no_prevote: bool,
+    /// Run without CheckQuorum (as in the Raft paper): a leader cut off in
+    /// a minority never steps down, and followers grant votes even while
+    /// they hear from a leader.
+    #[arg(long)]
+    pub no_check_quorum: bool,
+}
+
+impl ExtensionFlags {
+    /// The extensions the flags leave on.
+    pub fn extensions(self) -> Extensions {
+        Extensions {
+            pre_vote: !self.no_prevote,
+            check_quorum: !self.no_check_quorum,
+        }
+    }
+}
 
 /// The largest cluster raftlab runs (node ids are single digits).
 pub const MAX_NODES: usize = 9;

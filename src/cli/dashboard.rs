@@ -15,19 +15,25 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use super::args::{parse_duration_us, parse_nodes};
+use super::args::{ExtensionFlags, parse_duration_us, parse_nodes};
 use super::damage::{DamageWatch, dashboard_advice};
+use crate::net::parse_delay_range;
 use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
 use crate::scenario::ClusterSpec;
 use crate::storage::FileStorage;
-use crate::tui::{Fresh, Options, Theme, TourSetup, run_live};
+use crate::tui::{Fresh, Options, Theme, TourSetup, VISIBLE_LATENCY_US, run_live};
 
 /// The cluster id file storage is opened with: one dashboard cluster per
 /// data directory.
 const DASHBOARD_CLUSTER_ID: u64 = 1;
 /// Log entries per node the dashboard keeps in view (scrollable).
 const LOG_WINDOW: usize = 256;
+
+/// `raftlab class`'s clock speed: a fifth of the dashboard's, so one
+/// cluster millisecond lasts 25 ms on screen: a vote's round trip (at
+/// least 20 ms of cluster time) shows for half a second at least.
+pub const CLASS_SPEED: f64 = 0.2;
 
 /// The flags of the dashboard.
 #[derive(Debug, clap::Args)]
@@ -38,9 +44,21 @@ pub struct DashboardArgs {
     /// Seed of the playground run.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Speed factor of the cluster clock (0.1 to 10).
-    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
-    speed: f64,
+    /// Speed factor of the cluster clock, 0.1 to 10 (default 1; `raftlab
+    /// class`: 0.2). At 1 a tick of 10 ms of cluster time lasts 50 ms.
+    #[arg(long, value_parser = parse_speed)]
+    speed: Option<f64>,
+    /// Start with the clock paused (space starts it). `raftlab class`
+    /// always starts paused.
+    #[arg(long)]
+    paused: bool,
+    /// Link latency, in cluster time: e.g. 10..20ms (the default), 50ms,
+    /// or 0.5..2ms for the fast links `raftlab check` uses. The console's
+    /// `delay` changes it later, per link or for all.
+    #[arg(long, value_name = "A..Bms", value_parser = parse_delay_range)]
+    latency: Option<(u64, u64)>,
+    #[command(flatten)]
+    extensions: ExtensionFlags,
     /// Keep each node's log in files under DIR, so nodes survive restarts
     /// (default: in memory).
     #[arg(long, value_name = "DIR")]
@@ -69,15 +87,16 @@ pub struct DashboardArgs {
     /// live cluster: the same seed and inputs give the same run (R replays).
     #[arg(long)]
     sim: bool,
-    /// With --sim: the faults to inject, as for `raftlab check` (default none).
-    #[arg(long, requires = "sim")]
+    /// With --sim (or `class`): the faults to inject, as for `raftlab
+    /// check` (default none).
+    #[arg(long)]
     faults: Option<String>,
-    /// With --sim: background clients (default 0).
-    #[arg(long, requires = "sim")]
+    /// With --sim (or `class`): background clients (default 0).
+    #[arg(long)]
     clients: Option<usize>,
-    /// With --sim: background operations, spread over 10 s (default 1000
-    /// with clients).
-    #[arg(long, requires = "sim")]
+    /// With --sim (or `class`): background operations, spread over 10 s
+    /// (default 1000 with clients).
+    #[arg(long)]
     ops: Option<u64>,
     /// Switch on a known-unsafe protocol variant from the start (the names
     /// of `raftlab check --bug`; repeatable). The console's `bug` command
@@ -113,24 +132,13 @@ pub(super) fn parse_speed(s: &str) -> Result<f64, String> {
 /// Runs the dashboard; exit 2 without a terminal or with a bad setup.
 pub fn run(args: DashboardArgs) -> ExitCode {
     if args.sim {
-        if args.script.is_some() || args.data_dir.is_some() || args.transport != Transport::Channel
-        {
-            eprintln!(
-                "raftlab --sim: the simulator runs in memory without a script; drop --script, --data-dir and --transport"
-            );
-            return ExitCode::from(2);
-        }
-        return super::replay::run_dashboard_sim(super::replay::SimFlags {
-            nodes: args.nodes,
-            seed: args.seed,
-            faults: args.faults,
-            clients: args.clients,
-            ops: args.ops,
-            speed: args.speed,
-            ascii: args.ascii,
-            mouse: !args.no_mouse,
-            bugs: args.bugs,
-        });
+        return run_sim(args, "raftlab --sim", 1.0, false);
+    }
+    if args.faults.is_some() || args.clients.is_some() || args.ops.is_some() {
+        eprintln!(
+            "raftlab: --faults, --clients and --ops drive the simulator: add --sim (or use `raftlab class`)"
+        );
+        return ExitCode::from(2);
     }
     let tour = match &args.script {
         None => None,
@@ -149,6 +157,49 @@ pub fn run(args: DashboardArgs) -> ExitCode {
         },
     };
     run_with(args, tour)
+}
+
+/// Runs `raftlab class`: the dashboard on the simulator, paused, at
+/// [`CLASS_SPEED`] unless `--speed` says otherwise.
+pub fn run_class(args: DashboardArgs) -> ExitCode {
+    run_sim(args, "raftlab class", CLASS_SPEED, true)
+}
+
+/// The dashboard on the simulator (`--sim`, `class`): `speed` and
+/// `paused` unless the flags say otherwise.
+fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool) -> ExitCode {
+    if args.script.is_some() || args.data_dir.is_some() || args.transport != Transport::Channel {
+        eprintln!(
+            "{name}: the simulator runs in memory without a script; drop --script, --data-dir and --transport"
+        );
+        return ExitCode::from(2);
+    }
+    super::replay::run_dashboard_sim(sim_flags(args, name, speed, paused))
+}
+
+/// What the dashboard's flags ask of a simulated run; `speed` and
+/// `paused` are the command's own defaults.
+pub(super) fn sim_flags(
+    args: DashboardArgs,
+    name: &str,
+    speed: f64,
+    paused: bool,
+) -> super::replay::SimFlags {
+    super::replay::SimFlags {
+        name: name.to_string(),
+        nodes: args.nodes,
+        seed: args.seed,
+        faults: args.faults,
+        clients: args.clients,
+        ops: args.ops,
+        speed: args.speed.unwrap_or(speed),
+        paused: paused || args.paused,
+        latency_us: args.latency.unwrap_or(VISIBLE_LATENCY_US),
+        extensions: args.extensions.extensions(),
+        ascii: args.ascii,
+        mouse: !args.no_mouse,
+        bugs: args.bugs,
+    }
 }
 
 /// Parses a tour and finds the cluster it asks for; the message is ready
@@ -188,7 +239,10 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
     let mut config = ClusterConfig {
         nodes: args.nodes,
         seed: args.seed,
-        speed: args.speed,
+        speed: args.speed.unwrap_or(1.0),
+        start_paused: args.paused,
+        latency_us: args.latency.unwrap_or(VISIBLE_LATENCY_US),
+        extensions: args.extensions.extensions(),
         log_window: LOG_WINDOW,
         transport: args.transport,
         bugs,

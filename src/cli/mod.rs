@@ -8,6 +8,8 @@ mod args;
 mod bench;
 mod chart;
 mod check;
+#[cfg(test)]
+mod class_tests;
 mod client;
 mod damage;
 mod dashboard;
@@ -22,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use args::{Peers, SeedRange, parse_duration_us, parse_nodes, parse_peers};
+pub use args::{ExtensionFlags, Peers, SeedRange, parse_duration_us, parse_nodes, parse_peers};
 
 /// raftlab: an interactive Raft cluster playground and a deterministic
 /// simulator that checks Raft's safety and the linearizability of its clients.
@@ -71,6 +73,17 @@ enum Command {
     /// Guided tours over the live dashboard: without NAME, list them; with
     /// one, play it step by step (Enter or → runs the next step).
     Tour(tour::TourArgs),
+    /// The classroom preset: the dashboard on the simulator, paused until
+    /// you press space, slowed down so elections and replication can be
+    /// watched, laid out for a projector at 100×30.
+    ///
+    ///   raftlab class              # 5 nodes, seed 1, speed 0.2
+    ///   raftlab class --seed 7 --no-prevote
+    ///
+    /// Takes the dashboard's flags. It is simulated, so the same seed and
+    /// the same keys give the same run every time: a rehearsed lesson
+    /// replays exactly (R restarts it from time 0).
+    Class(dashboard::DashboardArgs),
     /// Watch one seed's run of `raftlab check` on the dashboard, in the
     /// simulator: the same flags as check, for one seed.
     ///
@@ -112,6 +125,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         None => dashboard::run(cli.dashboard),
+        Some(Command::Class(args)) => dashboard::run_class(args),
         Some(Command::Demo(args)) => demo::run(args.nodes, args.seed),
         Some(Command::Script(args)) => script::run(args),
         Some(Command::Check(args)) => check::run(args),

@@ -104,6 +104,8 @@ pub struct NodeArgs {
     /// Log only errors.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    extensions: super::args::ExtensionFlags,
 }
 
 /// Runs `raftlab node` until the process is stopped: exit 2 on bad input
@@ -160,6 +162,7 @@ pub fn run(args: NodeArgs) -> ExitCode {
         nodes: args.peers.len(),
         seed: args.seed.unwrap_or_else(clock_seed),
         tick,
+        extensions: args.extensions.extensions(),
         storage: damage.wrap(move |id| {
             let (storage, _recovery) = FileStorage::open(&data_dir, cluster_id, id)?;
             Ok(Box::new(storage) as NodeStorage)
@@ -190,9 +193,14 @@ pub fn run(args: NodeArgs) -> ExitCode {
     };
     if !args.quiet {
         eprintln!(
-            "raftlab node {id}: listening on {addr}, {} nodes known, data in {}",
+            "raftlab node {id}: listening on {addr}, {} nodes known, data in {}{}",
             cluster.ids().len(),
-            node_dir(&args.data_dir, id).display()
+            node_dir(&args.data_dir, id).display(),
+            args.extensions
+                .extensions()
+                .badge()
+                .map(|off| format!(" ({off}: the paper's Raft; every node should say the same)"))
+                .unwrap_or_default()
         );
         eprintln!(
             "raftlab node {id}: cluster {} secret {whence} (fingerprint {}: the same on every node)",

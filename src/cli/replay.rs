@@ -80,8 +80,10 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     show(session, args.speed, args.paused, args.ascii, !args.no_mouse)
 }
 
-/// The settings of `raftlab --sim`.
+/// The settings of `raftlab --sim` and `raftlab class`.
 pub struct SimFlags {
+    /// The command, for messages (`raftlab --sim`, `raftlab class`).
+    pub name: String,
     /// Cluster size.
     pub nodes: usize,
     /// The seed.
@@ -94,6 +96,12 @@ pub struct SimFlags {
     pub ops: Option<u64>,
     /// Clock speed.
     pub speed: f64,
+    /// Start with the clock paused.
+    pub paused: bool,
+    /// Every link's latency, µs.
+    pub latency_us: (u64, u64),
+    /// PreVote and CheckQuorum on or off.
+    pub extensions: crate::sim::Extensions,
     /// ASCII only.
     pub ascii: bool,
     /// Mouse on.
@@ -102,36 +110,48 @@ pub struct SimFlags {
     pub bugs: Vec<String>,
 }
 
-/// Runs `raftlab --sim`.
+/// Runs `raftlab --sim` or `raftlab class`.
 pub fn run_dashboard_sim(flags: SimFlags) -> ExitCode {
     let fail = |message: String| {
-        eprintln!("raftlab --sim: {message}");
+        eprintln!("{}: {message}", flags.name);
         ExitCode::from(2)
     };
+    let options = match sim_options(&flags) {
+        Ok(options) => options,
+        Err(m) => return fail(m),
+    };
+    let label = format!("sim seed {}", flags.seed);
+    let session = match SimSession::new(options, None, LOG_WINDOW, label) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    show(session, flags.speed, flags.paused, flags.ascii, flags.mouse)
+}
+
+/// The simulator's options for `flags`; the message is ready to print.
+pub(super) fn sim_options(flags: &SimFlags) -> Result<crate::sim::SimOptions, String> {
     let clients = flags.clients.unwrap_or(0);
     let ops = flags.ops.unwrap_or(if clients > 0 { 1000 } else { 0 });
     if clients > 0 && ops == 0 {
-        return fail("--ops must be at least 1 when --clients runs background clients".into());
+        return Err("--ops must be at least 1 when --clients runs background clients".into());
     }
     let run = RunArgs {
         nodes: flags.nodes,
-        faults: flags.faults.unwrap_or_else(|| "none".into()),
+        faults: flags.faults.clone().unwrap_or_else(|| "none".into()),
         ops,
         duration: super::args::parse_duration_us(SIM_OPS_SPAN).unwrap_or(10_000_000),
         clients,
         keys: 5,
         bugs: flags.bugs.clone(),
+        extensions: super::args::ExtensionFlags {
+            no_prevote: !flags.extensions.pre_vote,
+            no_check_quorum: !flags.extensions.check_quorum,
+        },
     };
-    let plan = match Plan::new(&run) {
-        Ok(plan) => plan,
-        Err(m) => return fail(m),
-    };
-    let label = format!("sim seed {}", flags.seed);
-    let session = match SimSession::new(plan.options(flags.seed), None, LOG_WINDOW, label) {
-        Ok(s) => s,
-        Err(e) => return fail(e.to_string()),
-    };
-    show(session, flags.speed, false, flags.ascii, flags.mouse)
+    let plan = Plan::new(&run)?;
+    let mut options = plan.options(flags.seed);
+    options.latency_us = flags.latency_us;
+    Ok(options)
 }
 
 /// Opens the dashboard on `session`; exit 2 without a terminal.
@@ -177,6 +197,7 @@ mod tests {
             clients: 5,
             keys: 5,
             bugs: bugs.iter().map(|b| b.to_string()).collect(),
+            extensions: Default::default(),
         }
     }
 

@@ -8,7 +8,9 @@
 //! - `partition` and `bridge` *replace* the whole up/down matrix (earlier cuts
 //!   are forgotten); `isolate` and `cut` are cumulative.
 //! - `heal` brings every link up and keeps quality settings; `reset` also
-//!   restores the default quality of every link.
+//!   restores the fabric's base quality on every link: the default link,
+//!   with the latency [`Fabric::set_latency`] chose (the dashboards use a
+//!   latency a person can watch; `check` and benchmarks keep the default).
 //! - A node's link to itself is always up and behaves like
 //!   any other; drivers normally never send to themselves.
 
@@ -64,14 +66,19 @@ pub struct Link {
     pub duplicate: f64,
 }
 
+impl Link {
+    /// The delay range of a default link, µs: 0.5–2 ms, a fast LAN.
+    pub const DEFAULT_DELAY_US: (u64, u64) = (500, 2000);
+}
+
 impl Default for Link {
     /// Up, lossless, 500–2000 µs of delay, no duplication.
     fn default() -> Link {
         Link {
             up: true,
             loss: 0.0,
-            delay_min_us: 500,
-            delay_max_us: 2000,
+            delay_min_us: Link::DEFAULT_DELAY_US.0,
+            delay_max_us: Link::DEFAULT_DELAY_US.1,
             duplicate: 0.0,
         }
     }
@@ -84,6 +91,8 @@ pub struct Fabric {
     ids: Vec<NodeId>,
     /// `ids.len()²` links, row = sender, column = receiver.
     links: Vec<Link>,
+    /// What a fresh link is: a new node's links and `reset` get it.
+    base: Link,
 }
 
 impl Fabric {
@@ -103,7 +112,30 @@ impl Fabric {
         Ok(Fabric {
             ids: sorted,
             links: vec![Link::default(); n * n],
+            base: Link::default(),
         })
+    }
+
+    /// Sets the latency of every link and of the fabric's base link (which
+    /// a new node's links and [`reset`](Fabric::reset) get), µs inclusive.
+    pub fn set_latency(&mut self, min_us: u64, max_us: u64) -> Result<(), FabricError> {
+        self.set_delay(min_us, max_us)?;
+        self.base.delay_min_us = min_us;
+        self.base.delay_max_us = max_us;
+        Ok(())
+    }
+
+    /// The base link's delay range, µs: the latency links have unless a
+    /// fault or a `delay` changed theirs.
+    pub fn latency(&self) -> (u64, u64) {
+        (self.base.delay_min_us, self.base.delay_max_us)
+    }
+
+    /// Whether the link from `from` to `to` has the base latency (not
+    /// slowed or sped up by a `delay`).
+    pub fn has_base_latency(&self, from: NodeId, to: NodeId) -> bool {
+        self.link(from, to)
+            .is_ok_and(|l| (l.delay_min_us, l.delay_max_us) == self.latency())
     }
 
     /// Adds node `id` (a new member of the cluster), linked to and from
@@ -116,7 +148,7 @@ impl Fabric {
         ids.push(id);
         ids.sort_unstable();
         let n = ids.len();
-        let mut links = vec![Link::default(); n * n];
+        let mut links = vec![self.base; n * n];
         for (i, &from) in ids.iter().enumerate() {
             for (j, &to) in ids.iter().enumerate() {
                 if let Ok(k) = self.slot(from, to) {
@@ -213,10 +245,12 @@ impl Fabric {
         }
     }
 
-    /// Back to the default: every link up with default quality.
+    /// Back to the base: every link up with the base quality (the
+    /// default link, with the latency of [`set_latency`](Fabric::set_latency)).
     pub fn reset(&mut self) {
+        let base = self.base;
         for link in &mut self.links {
-            *link = Link::default();
+            *link = base;
         }
     }
 
@@ -414,6 +448,37 @@ impl fmt::Display for Fabric {
     }
 }
 
+/// `10..50ms`, `20ms`, `1500us`, `0` (ms without a unit) into a delay
+/// range in cluster µs: the console's `delay` and the dashboards'
+/// `--latency` read it.
+pub fn parse_delay_range(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("'{s}' is not a delay: write e.g. 10..50ms or 20ms");
+    let (nums, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1_000)
+    } else if let Some(n) = s.strip_suffix("us") {
+        (n, 1)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1_000_000)
+    } else {
+        (s, 1_000)
+    };
+    let num = |t: &str| -> Result<u64, String> {
+        let v: u64 = t.trim().parse().map_err(|_| bad())?;
+        v.checked_mul(scale).ok_or_else(bad)
+    };
+    let (a, b) = match nums.split_once("..") {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => {
+            let v = num(nums)?;
+            (v, v)
+        }
+    };
+    if b < a {
+        return Err(format!("in {s} the longest delay is below the shortest"));
+    }
+    Ok((a, b))
+}
+
 fn draw_delay(link: &Link, rng: &mut impl Rng) -> u64 {
     if link.delay_max_us <= link.delay_min_us {
         link.delay_min_us
@@ -549,6 +614,33 @@ mod tests {
     }
 
     #[test]
+    fn the_base_latency_survives_reset_and_reaches_new_nodes() {
+        let mut f = five();
+        assert_eq!(f.latency(), Link::DEFAULT_DELAY_US);
+        f.set_latency(10_000, 20_000).unwrap();
+        assert_eq!(f.latency(), (10_000, 20_000));
+        assert!(f.has_base_latency(1, 2));
+        f.set_link_delay(1, 3, 50_000, 50_000).unwrap();
+        assert!(!f.has_base_latency(1, 3) && f.has_base_latency(3, 1));
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        assert_eq!(f.decide(1, 3, &mut rng), vec![50_000]);
+        let d = f.decide(2, 1, &mut rng);
+        assert!((10_000..=20_000).contains(&d[0]), "{d:?}");
+        f.reset();
+        assert!(f.has_base_latency(1, 3));
+        f.add_node(6).unwrap();
+        assert_eq!(f.link(6, 1).unwrap().delay_min_us, 10_000);
+        assert_eq!(
+            f.set_latency(9, 1),
+            Err(FabricError::BadDelay {
+                min_us: 9,
+                max_us: 1
+            })
+        );
+        assert_eq!(f.latency(), (10_000, 20_000));
+    }
+
+    #[test]
     fn half_loss_drops_about_half() {
         let mut f = five();
         f.set_loss(0.5).unwrap();
@@ -557,6 +649,17 @@ mod tests {
             .filter(|_| !f.decide(1, 2, &mut rng).is_empty())
             .count();
         assert!((400..600).contains(&delivered), "{delivered}");
+    }
+
+    #[test]
+    fn delay_ranges_as_people_write_them() {
+        assert_eq!(parse_delay_range("10..20ms"), Ok((10_000, 20_000)));
+        assert_eq!(parse_delay_range("20ms"), Ok((20_000, 20_000)));
+        assert_eq!(parse_delay_range("500us"), Ok((500, 500)));
+        assert_eq!(parse_delay_range("1s"), Ok((1_000_000, 1_000_000)));
+        assert_eq!(parse_delay_range("0"), Ok((0, 0)));
+        assert!(parse_delay_range("50..10ms").unwrap_err().contains("below"));
+        assert!(parse_delay_range("fast").unwrap_err().contains("10..50ms"));
     }
 
     #[test]

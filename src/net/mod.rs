@@ -28,7 +28,7 @@ mod tcp;
 mod wire;
 
 pub use auth::{AuthError, Claim, ClusterKey};
-pub use fabric::{Fabric, FabricError, Link, format_groups};
+pub use fabric::{Fabric, FabricError, Link, format_groups, parse_delay_range};
 pub use frame::{DEFAULT_MAX_FRAME, FrameError};
 pub use notice::NoticeKind;
 pub use request::exchange;

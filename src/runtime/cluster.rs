@@ -313,7 +313,8 @@ impl Cluster {
     ) -> Result<Cluster, RuntimeError> {
         let ids = placement.members.clone();
         let remote = placement.book.is_some();
-        let fabric = Fabric::new(&ids)?;
+        let mut fabric = Fabric::new(&ids)?;
+        fabric.set_latency(config.latency_us.0, config.latency_us.1)?;
         let key = match &config.key {
             Some(key) => key.clone(),
             None => {
@@ -410,6 +411,7 @@ impl Cluster {
                 message_capacity: config.message_capacity,
                 history_capacity: config.history_capacity,
                 bugs: config.bugs,
+                extensions: config.extensions,
             },
         ));
         *lock(&shared.book) = placement.book;

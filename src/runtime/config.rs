@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use super::RuntimeError;
 use super::storage::{MemStorage, NodeStorage, StorageError};
-use crate::net::ClusterKey;
+use crate::net::{ClusterKey, Link};
 use crate::raft::{Bugs, Config, NodeId};
+use crate::sim::Extensions;
 
 /// Makes the storage of node `id` at cluster start. The seam where file
 /// storage plugs in; the default keeps everything in memory.
@@ -85,6 +86,12 @@ pub struct ClusterConfig {
     pub event_capacity: usize,
     /// Known-unsafe protocol variants (default none).
     pub bugs: Bugs,
+    /// PreVote and CheckQuorum (default both on).
+    pub extensions: Extensions,
+    /// The delay range of every link, cluster µs inclusive (default
+    /// 0.5–2 ms, [`Link::DEFAULT_DELAY_US`], which benchmarks keep; the
+    /// dashboard sets one a person can watch).
+    pub latency_us: (u64, u64),
     /// Makes each node's storage (default: in memory).
     pub storage: StorageFactory,
     /// How nodes reach each other (default: in-memory channels).
@@ -126,6 +133,8 @@ impl Default for ClusterConfig {
             log_window: 8,
             event_capacity: 256,
             bugs: Bugs::default(),
+            extensions: Extensions::default(),
+            latency_us: Link::DEFAULT_DELAY_US,
             storage: Arc::new(|_| Ok(Box::new(MemStorage::new()) as NodeStorage)),
             transport: Transport::Channel,
             record_history: true,
@@ -150,6 +159,8 @@ impl fmt::Debug for ClusterConfig {
             .field("log_window", &self.log_window)
             .field("event_capacity", &self.event_capacity)
             .field("bugs", &self.bugs)
+            .field("extensions", &self.extensions)
+            .field("latency_us", &self.latency_us)
             .field("transport", &self.transport)
             .field("record_history", &self.record_history)
             .field("observe", &self.observe)
@@ -184,6 +195,12 @@ impl ClusterConfig {
                 self.tick
             ));
         }
+        if self.latency_us.0 > self.latency_us.1 {
+            return bad(format!(
+                "the latency {}..{} µs is empty (min above max)",
+                self.latency_us.0, self.latency_us.1
+            ));
+        }
         if !SPEED_RANGE.contains(&self.speed) {
             return Err(RuntimeError::InvalidSpeed(self.speed));
         }
@@ -208,6 +225,7 @@ impl ClusterConfig {
     pub(crate) fn raft_config(&self, id: NodeId) -> Config {
         let mut config = Config::new(id, self.ids());
         config.bugs = self.bugs;
+        self.extensions.apply(&mut config);
         config.max_append_entries = LIVE_MAX_APPEND_ENTRIES;
         config.max_inflight = LIVE_MAX_INFLIGHT;
         config

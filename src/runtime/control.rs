@@ -231,6 +231,29 @@ impl Cluster {
         self.network(|_| what, |f| f.set_delay(min_us, max_us))
     }
 
+    /// Sets the delay range of the links between `a` and `b`, both ways,
+    /// in cluster µs.
+    pub fn set_link_delay(
+        &self,
+        a: NodeId,
+        b: NodeId,
+        min_us: u64,
+        max_us: u64,
+    ) -> Result<(), RuntimeError> {
+        let what = format!(
+            "delay {}..{} on n{a} ↔ n{b}",
+            millis(min_us),
+            millis(max_us)
+        );
+        self.network(
+            |_| what,
+            |f| {
+                f.set_link_delay(a, b, min_us, max_us)?;
+                f.set_link_delay(b, a, min_us, max_us)
+            },
+        )
+    }
+
     /// Sets the duplication probability of every link.
     pub fn set_duplicate(&self, p: f64) -> Result<(), RuntimeError> {
         self.network(

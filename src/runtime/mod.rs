@@ -71,7 +71,7 @@ pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{
     ClusterView, LinkView, LogEntryView, MemberRole, NodeState, NodeView, Teaching, ViewEvent,
-    ViewWatch,
+    ViewWatch, op_text,
 };
 
 // The dashboard's simulated mode paces the simulator with the same clock

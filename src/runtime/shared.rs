@@ -112,6 +112,7 @@ pub(crate) struct Teach {
     pub(crate) message_capacity: usize,
     pub(crate) history_capacity: usize,
     pub(crate) bugs: Bugs,
+    pub(crate) extensions: crate::sim::Extensions,
 }
 
 /// Everything the cluster's threads and clients share.
@@ -144,6 +145,8 @@ pub(crate) struct Shared {
     pub(crate) observer: Box<Observer>,
     /// The unsafe protocol variants on now; a node (re)started takes these.
     pub(crate) bugs: Mutex<Bugs>,
+    /// PreVote and CheckQuorum, as every node runs them.
+    pub(crate) extensions: crate::sim::Extensions,
     pub(crate) started: Instant,
     pub(crate) next_client: AtomicU64,
     /// Added to a client's number to make its KV session id: the wall
@@ -197,6 +200,7 @@ impl Shared {
             history: Mutex::new(History::new(teach.history_capacity)),
             observer: Box::new(Observer::new(teach.observe, teach.message_capacity)),
             bugs: Mutex::new(teach.bugs),
+            extensions: teach.extensions,
             started: Instant::now(),
             next_client: AtomicU64::new(1),
             session_base: std::time::SystemTime::now()
@@ -314,7 +318,15 @@ impl Shared {
                     Ok(link) if !link.up => DropCause::LinkDown,
                     _ => DropCause::Lost,
                 };
-                self.record_message(&msg, &delays, cause);
+                // The fabric's base latency is the ordinary one: only a
+                // link slowed by a `delay` shows its messages delayed.
+                let zeros = [0; 2];
+                let shown = if fabric.has_base_latency(msg.from, msg.to) {
+                    &zeros[..delays.len().min(2)]
+                } else {
+                    &delays[..]
+                };
+                self.record_message(&msg, shown, cause);
             }
             delays
         };

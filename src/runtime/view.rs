@@ -223,14 +223,20 @@ fn entry_text(entry: &Entry) -> String {
         EntryData::Noop => return "noop".to_string(),
         EntryData::Config { change, .. } => return format!("config: {change}"),
     };
-    let text = match Command::decode(entry.index, bytes) {
-        Ok(c) => match c.op {
-            Op::Put { key, value } => format!("put {key}={value}"),
-            Op::Get { key } => format!("get {key}"),
-            Op::Delete { key } => format!("del {key}"),
-            Op::Cas { key, old, new } => format!("cas {key} {old}→{new}"),
-        },
+    match Command::decode(entry.index, bytes) {
+        Ok(c) => op_text(&c.op),
         Err(_) => "(undecodable)".to_string(),
+    }
+}
+
+/// An operation as a log entry shows it (`put x=1`), cut to
+/// [`ENTRY_TEXT_MAX`] characters.
+pub fn op_text(op: &Op) -> String {
+    let text = match op {
+        Op::Put { key, value } => format!("put {key}={value}"),
+        Op::Get { key } => format!("get {key}"),
+        Op::Delete { key } => format!("del {key}"),
+        Op::Cas { key, old, new } => format!("cas {key} {old}→{new}"),
     };
     match text.char_indices().nth(ENTRY_TEXT_MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -331,7 +337,7 @@ pub struct ClusterView {
 /// What a view shows for teaching: the messages sent, the unsafe protocol
 /// variants switched on, and the live checker's verdict. Filled by the
 /// live runtime; a simulator-driven view can fill it the same way.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Teaching {
     /// The messages recorded so far (a window on a shared ring).
     pub messages: MessageWindow,
@@ -339,6 +345,23 @@ pub struct Teaching {
     pub bugs: Bugs,
     /// The invariants and linearizability, as the live checker judges them.
     pub checks: Arc<CheckReport>,
+    /// PreVote and CheckQuorum, on or off (`--no-prevote`, `--no-check-quorum`).
+    pub extensions: crate::sim::Extensions,
+    /// The links' base latency, cluster µs: what a link has unless a
+    /// `delay` changed it (the network pane shows only departures from it).
+    pub latency_us: (u64, u64),
+}
+
+impl Default for Teaching {
+    fn default() -> Teaching {
+        Teaching {
+            messages: MessageWindow::default(),
+            bugs: Bugs::default(),
+            checks: Arc::default(),
+            extensions: crate::sim::Extensions::default(),
+            latency_us: crate::net::Link::DEFAULT_DELAY_US,
+        }
+    }
 }
 
 impl ClusterView {
@@ -551,7 +574,7 @@ pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
         let clock = lock(&shared.clock);
         (clock.paused(), clock.speed(), clock.tick())
     };
-    let (links, groups) = {
+    let (links, groups, latency_us) = {
         let fabric = lock(&shared.fabric);
         let ids = fabric.ids().to_vec();
         let mut links = Vec::with_capacity(ids.len() * ids.len());
@@ -579,7 +602,7 @@ pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
                 });
             }
         }
-        (links, fabric.groups())
+        (links, fabric.groups(), fabric.latency())
     };
     Arc::new(ClusterView {
         version,
@@ -596,6 +619,8 @@ pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
             messages: MessageWindow::of(shared.observer.messages.clone(), shared.observer.on()),
             bugs: *lock(&shared.bugs),
             checks: shared.observer.report(),
+            extensions: shared.extensions,
+            latency_us,
         },
     })
 }

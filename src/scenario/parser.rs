@@ -32,6 +32,7 @@ pub fn parse(text: &str, name: &str) -> Result<Script, ParseErrors> {
         nodes: None,
         names: BTreeMap::new(),
         looping: false,
+        console: false,
     };
     let mut errors = Vec::new();
     let mut intent = None;
@@ -164,6 +165,10 @@ pub(super) struct Parser {
     pub(super) names: BTreeMap<String, NameKind>,
     /// Whether `$i` is defined here (inside `repeat` or `concurrently`).
     pub(super) looping: bool,
+    /// Parsing one console request ([`parse_request`](super::parse_request)),
+    /// not a script: no `timeout` or `-> RESULT`, and `get K stale` may
+    /// leave the node to the console.
+    pub(super) console: bool,
 }
 
 impl Parser {

@@ -483,7 +483,7 @@ fn every_error_kind_has_a_located_message() {
         ),
         (
             "get x soon",
-            "t.scen:2:7: expected `on NODE`, `timeout D`, `-> RESULT` or the end of the line, found \"soon\"",
+            "t.scen:2:7: \"soon\" is one word too many: a key with spaces goes in quotes, e.g. `get \"my key\"`; after it come only `on NODE`, `timeout D` or `-> RESULT`",
         ),
         (
             "put k$i v",
@@ -672,4 +672,90 @@ fn membership_errors_are_located() {
     for (text, want) in cases {
         assert_eq!(error(text), want, "for {text:?}");
     }
+}
+
+/// The console's requests and a script's client statements are one
+/// grammar: every request line parses to the same operation both ways.
+#[test]
+fn console_requests_and_script_statements_share_one_grammar() {
+    let put = |key: &str, value: &str| OpKind::Put {
+        key: key.into(),
+        value: value.into(),
+    };
+    let cases = [
+        ("put y 2 on 1", put("y", "2"), Some(id(1))),
+        (r#"put y "2 on 1""#, put("y", "2 on 1"), None),
+        (
+            r#"put k "two words" on n3"#,
+            put("k", "two words"),
+            Some(id(3)),
+        ),
+        ("put x 1 on leader", put("x", "1"), Some(NodeRef::Leader)),
+        (
+            "get x on 2",
+            OpKind::Get {
+                key: "x".into(),
+                stale: false,
+            },
+            Some(id(2)),
+        ),
+        (
+            "get x stale on 4",
+            OpKind::Get {
+                key: "x".into(),
+                stale: true,
+            },
+            Some(id(4)),
+        ),
+        (
+            "delete x on 5",
+            OpKind::Delete { key: "x".into() },
+            Some(id(5)),
+        ),
+        (
+            "cas x 1 2",
+            OpKind::Cas {
+                key: "x".into(),
+                old: "1".into(),
+                new: "2".into(),
+            },
+            None,
+        ),
+    ];
+    for (line, kind, on) in cases {
+        let want = ClientOp {
+            kind,
+            on,
+            timeout_us: None,
+            expect: None,
+        };
+        assert_eq!(last(line), StmtKind::Client(want.clone()), "script: {line}");
+        assert_eq!(super::parse_request(line, 5), Ok(want), "console: {line}");
+    }
+    // The same mistakes, the same words (the script's carry a place).
+    for (line, words) in [
+        (
+            "put k two words",
+            "\"words\" is one word too many: a value with spaces goes in quotes",
+        ),
+        (
+            "put y 2 on 9",
+            "there is no node 9: this cluster has nodes 1 to 5",
+        ),
+        ("put y 2 on", "expected a node"),
+        ("put k", "expected a value"),
+    ] {
+        let script = error(line);
+        let console = super::parse_request(line, 5).unwrap_err();
+        assert!(script.contains(words), "script: {script}");
+        assert!(console.contains(words), "console: {console}");
+    }
+    // What only a script has.
+    assert!(matches!(
+        last("put x 1 on 1 timeout 1s -> ok"),
+        StmtKind::Client(_)
+    ));
+    let console = super::parse_request("put x 1 on 1 -> ok", 5).unwrap_err();
+    assert!(console.contains("belongs in scripts"), "{console}");
+    assert!(super::parse_request("kill 1", 5).is_err());
 }

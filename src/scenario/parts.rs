@@ -312,7 +312,7 @@ impl Parser {
         {
             return Err(c.expected(what));
         }
-        if token.text.contains("$i") && !self.looping {
+        if token.text.contains("$i") && !self.looping && !self.console {
             return Err(Fail::at(
                 token.col,
                 "`$i` is only defined inside `repeat` and `concurrently`",
@@ -325,7 +325,6 @@ impl Parser {
     /// `put`, `get`, `delete` or `cas` (already read as `verb`), with its
     /// arguments, options and expectation.
     pub(super) fn client_op(&mut self, verb: &str, c: &mut Cursor) -> Result<ClientOp, Fail> {
-        let verb_col = c.col();
         let kind = match verb {
             "put" => OpKind::Put {
                 key: self.text(c, "a key")?,
@@ -353,19 +352,19 @@ impl Parser {
         loop {
             if c.eat("on") {
                 op.on = Some(self.node(c)?);
-            } else if c.eat("timeout") {
+            } else if !self.console && c.eat("timeout") {
                 op.timeout_us = Some(c.duration()?);
             } else {
                 break;
             }
         }
-        if matches!(op.kind, OpKind::Get { stale: true, .. }) && op.on.is_none() {
+        if !self.console && matches!(op.kind, OpKind::Get { stale: true, .. }) && op.on.is_none() {
             return Err(Fail::at(
                 c.col(),
                 "a stale read needs `on NODE`: the node whose store is read",
             ));
         }
-        if c.eat("->") {
+        if !self.console && c.eat("->") {
             let mut any = vec![self.expected_outcome(verb, c)?];
             while c.eat("|") {
                 any.push(self.expected_outcome(verb, c)?);
@@ -375,11 +374,36 @@ impl Parser {
             } else {
                 Expected::AnyOf(any)
             });
-        } else if !c.at_end() {
-            return Err(c.expected("`on NODE`, `timeout D`, `-> RESULT` or the end of the line"));
+        } else if let Some(extra) = c.peek() {
+            return Err(self.extra_words(verb, extra, op.on.is_some()));
         }
-        let _ = verb_col;
         Ok(op)
+    }
+
+    /// What to say of `extra`, a word after a complete request: the usual
+    /// slip is a value with spaces written without quotes.
+    fn extra_words(&self, verb: &str, extra: &super::lexer::Token, has_on: bool) -> Fail {
+        let after = match (self.console, has_on) {
+            (true, true) => "nothing comes after `on NODE`".to_string(),
+            (true, false) => "after it comes only `on NODE`".to_string(),
+            (false, _) => "after it come only `on NODE`, `timeout D` or `-> RESULT`".to_string(),
+        };
+        let quote = match verb {
+            "put" => "a value with spaces goes in quotes, e.g. `put k \"two words\"`",
+            "cas" => "a value with spaces goes in quotes, e.g. `cas k old \"two words\"`",
+            _ => "a key with spaces goes in quotes, e.g. `get \"my key\"`",
+        };
+        let what = if extra.text == "->" && self.console {
+            "`-> RESULT` belongs in scripts: the console shows the answer itself".to_string()
+        } else if extra.text == "timeout" && self.console {
+            "`timeout D` belongs in scripts: the console waits as a client does".to_string()
+        } else {
+            format!("{quote}; {after}")
+        };
+        Fail::at(
+            extra.col,
+            format!("{:?} is one word too many: {what}", extra.text),
+        )
     }
 
     fn expected_outcome(&mut self, verb: &str, c: &mut Cursor) -> Result<Expected, Fail> {

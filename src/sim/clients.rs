@@ -52,6 +52,9 @@ struct Pending {
     deadline: u64,
     /// Where to send the first attempt (foreground `target`).
     first_target: Option<NodeId>,
+    /// The only node every attempt goes to (a client connected to it
+    /// alone: `put … on N` at the dashboard's console).
+    pinned: Option<NodeId>,
     /// Some node accepted it: a write may take effect.
     accepted: bool,
     attempt: Option<Attempt>,
@@ -256,6 +259,7 @@ impl Sim {
             seq,
             deadline: now.saturating_add(timeout_us),
             first_target: target,
+            pinned: None,
             accepted: false,
             attempt: None,
             last_error: "no node answered".to_string(),
@@ -263,6 +267,22 @@ impl Sim {
         self.record(process, EventType::Invoke, &op, None);
         self.note(Note::Client(Box::new(ClientNote::Invoke { process, op })));
         self.attempt(c)
+    }
+
+    /// Starts an operation of client `c` that goes to `node` alone, every
+    /// attempt, redirects or not: a client connected only to that node.
+    pub(super) fn start_op_on(
+        &mut self,
+        c: usize,
+        op: Op,
+        timeout_us: u64,
+        node: NodeId,
+    ) -> Result<(), Violation> {
+        self.start_op(c, op, timeout_us, Some(node))?;
+        if let Some(p) = self.clients[c].pending.as_mut() {
+            p.pinned = Some(node);
+        }
+        Ok(())
     }
 
     /// Sends the open operation to a node.
@@ -275,7 +295,11 @@ impl Sim {
         let Some(pending) = client.pending.as_mut() else {
             return Ok(());
         };
-        let target = pending.first_target.take().or(hint).unwrap_or(pick);
+        let target = pending
+            .pinned
+            .or(pending.first_target.take())
+            .or(hint)
+            .unwrap_or(pick);
         pending.attempt = None;
         let (seq, op) = (pending.seq, pending.op.clone());
         if !self.is_up(target) {
@@ -335,14 +359,23 @@ impl Sim {
         }
     }
 
-    /// `node` is not the leader; try `leader` next, or back off.
+    /// `node` is not the leader; try `leader` next, or back off (a client
+    /// pinned to `node` asks it again after the back-off).
     fn redirect(&mut self, c: usize, node: NodeId, leader: Option<NodeId>) {
         let hint = leader.filter(|&l| l != node);
         self.clients[c].leader_hint = hint;
-        self.set_error(c, format!("node {node} is not the leader"));
+        let pinned = self.clients[c]
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.pinned.is_some());
+        let error = match hint {
+            Some(l) if pinned => format!("node {node} is not the leader (it says n{l} leads)"),
+            _ => format!("node {node} is not the leader"),
+        };
+        self.set_error(c, error);
         self.retry_after(
             c,
-            if hint.is_some() {
+            if hint.is_some() && !pinned {
                 REDIRECT_US
             } else {
                 BACKOFF_US

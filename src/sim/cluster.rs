@@ -114,7 +114,8 @@ impl Sim {
     pub fn new(opts: SimOptions) -> Result<Sim, SimError> {
         validate(&opts)?;
         let ids: Vec<NodeId> = (1..=opts.nodes as NodeId).collect();
-        let fabric = Fabric::new(&ids)?;
+        let mut fabric = Fabric::new(&ids)?;
+        fabric.set_latency(opts.latency_us.0, opts.latency_us.1)?;
         let mut master_rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut derive = || ChaCha8Rng::seed_from_u64(master_rng.next_u64());
         let (net_rng, fault_rng, client_rng) = (derive(), derive(), derive());
@@ -623,10 +624,12 @@ fn validate(opts: &SimOptions) -> Result<(), SimError> {
     Ok(())
 }
 
-/// The Raft configuration of node `id`: defaults plus the run's bugs.
+/// The Raft configuration of node `id`: defaults plus the run's bugs and
+/// extensions.
 pub(super) fn node_config(opts: &SimOptions, id: NodeId) -> Config {
     let voters = (1..=opts.nodes as NodeId).collect();
     let mut config = Config::new(id, voters);
     config.bugs = opts.bugs;
+    opts.extensions.apply(&mut config);
     config
 }

@@ -78,6 +78,68 @@ pub struct SimOptions {
     /// A node snapshots its store and compacts its log once it has applied
     /// this many entries past its last snapshot (default 100; 0: never).
     pub snapshot_threshold: u64,
+    /// The delay range of every link, µs inclusive (default 0.5–2 ms,
+    /// [`Link::DEFAULT_DELAY_US`](crate::net::Link::DEFAULT_DELAY_US), which
+    /// `raftlab check` keeps; the dashboards choose one a person can watch).
+    pub latency_us: (u64, u64),
+    /// PreVote and CheckQuorum, on by default (the paper's Raft has neither).
+    pub extensions: Extensions,
+}
+
+/// The two protocol extensions a cluster may run without
+/// (`--no-prevote`, `--no-check-quorum`): with both off it is the Raft of
+/// the paper, where a node rejoining from a partition disrupts the leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extensions {
+    /// A pre-vote round before each election.
+    pub pre_vote: bool,
+    /// A leader steps down without a quorum; followers that heard from a
+    /// leader recently refuse votes.
+    pub check_quorum: bool,
+}
+
+impl Default for Extensions {
+    /// Both on, as the protocol's defaults.
+    fn default() -> Extensions {
+        Extensions {
+            pre_vote: true,
+            check_quorum: true,
+        }
+    }
+}
+
+impl Extensions {
+    /// Sets them on a node's Raft configuration.
+    pub fn apply(self, config: &mut crate::raft::Config) {
+        config.pre_vote = self.pre_vote;
+        config.check_quorum = self.check_quorum;
+    }
+
+    /// The ones switched off, as the status bar's badge says it
+    /// (`no PreVote`, `no CheckQuorum`); `None` when both are on.
+    pub fn badge(self) -> Option<String> {
+        let mut off = Vec::new();
+        if !self.pre_vote {
+            off.push("no PreVote");
+        }
+        if !self.check_quorum {
+            off.push("no CheckQuorum");
+        }
+        (!off.is_empty()).then(|| off.join(", "))
+    }
+
+    /// The command-line flags that give them (`--no-prevote`,
+    /// `--no-check-quorum`), each with a leading space; empty by default.
+    pub fn flags(self) -> String {
+        let mut flags = String::new();
+        if !self.pre_vote {
+            flags.push_str(" --no-prevote");
+        }
+        if !self.check_quorum {
+            flags.push_str(" --no-check-quorum");
+        }
+        flags
+    }
 }
 
 impl Default for SimOptions {
@@ -95,6 +157,8 @@ impl Default for SimOptions {
             op_timeout_us: 1_000_000,
             attempt_timeout_us: 200_000,
             snapshot_threshold: 100,
+            latency_us: crate::net::Link::DEFAULT_DELAY_US,
+            extensions: Extensions::default(),
         }
     }
 }

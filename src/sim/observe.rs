@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use super::events::Note;
 use super::{ClientOutcome, Sim, Violation};
 use crate::kv::Op;
-use crate::net::Link;
 use crate::raft::{Bugs, DurableState, Event, Message, NodeId};
 
 /// Why the fabric did not schedule a message.
@@ -150,13 +149,40 @@ impl Sim {
         target: Option<NodeId>,
         timeout_us: u64,
     ) -> Result<bool, Violation> {
+        self.open_foreground(op, target, false, timeout_us)
+    }
+
+    /// Starts a foreground operation sent to `node` alone, every attempt
+    /// (a client connected only to it: no redirect is followed), without
+    /// running the simulation; `Ok(false)` if one is still open.
+    pub fn start_foreground_on(
+        &mut self,
+        op: Op,
+        node: NodeId,
+        timeout_us: u64,
+    ) -> Result<bool, Violation> {
+        self.open_foreground(op, Some(node), true, timeout_us)
+    }
+
+    /// Opens the foreground client's operation (`pinned`: every attempt
+    /// goes to `target`).
+    fn open_foreground(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        pinned: bool,
+        timeout_us: u64,
+    ) -> Result<bool, Violation> {
         self.stopped()?;
         if self.foreground_busy() {
             return Ok(false);
         }
         let c = self.clients.len() - 1;
         self.clients[c].done = None;
-        self.start_op(c, op, timeout_us, target)?;
+        match target {
+            Some(node) if pinned => self.start_op_on(c, op, timeout_us, node)?,
+            _ => self.start_op(c, op, timeout_us, target)?,
+        }
         Ok(true)
     }
 
@@ -172,10 +198,7 @@ impl Sim {
             return;
         };
         let link = self.fabric.link(msg.from, msg.to).ok();
-        let ordinary = Link::default();
-        let slowed = link.is_some_and(|l| {
-            (l.delay_min_us, l.delay_max_us) != (ordinary.delay_min_us, ordinary.delay_max_us)
-        });
+        let slowed = link.is_some() && !self.fabric.has_base_latency(msg.from, msg.to);
         let (delays, dropped) = match delays {
             None => (&[][..], Some(SendDrop::NodeDown)),
             Some([]) if link.is_some_and(|l| l.up) => (&[][..], Some(SendDrop::Lost)),

@@ -829,6 +829,25 @@ pub fn unavailability_hint(view: &ClusterView) -> Option<String> {
     None
 }
 
+/// An operation as the console writes it (`put k v`, quoting a word with
+/// spaces so the line parses back).
+fn op_request_text(op: &crate::kv::Op) -> String {
+    use crate::kv::Op;
+    let q = |s: &str| {
+        if s.is_empty() || s.contains(char::is_whitespace) || s.contains('"') {
+            format!("{s:?}")
+        } else {
+            s.to_string()
+        }
+    };
+    match op {
+        Op::Put { key, value } => format!("put {} {}", q(key), q(value)),
+        Op::Get { key } => format!("get {}", q(key)),
+        Op::Delete { key } => format!("delete {}", q(key)),
+        Op::Cas { key, old, new } => format!("cas {} {} {}", q(key), q(old), q(new)),
+    }
+}
+
 /// The console command that does what `request` does.
 pub fn request_text(request: &Request) -> String {
     match request {
@@ -841,7 +860,10 @@ pub fn request_text(request: &Request) -> String {
         Request::Partition(groups) => format!("partition {}", groups_text(groups)),
         Request::Heal => "heal".into(),
         Request::Loss(p) => format!("loss {:.0}%", p * 100.0),
-        Request::Delay(a, b) => format!("delay {}..{}ms", a / 1000, b / 1000),
+        Request::Delay(a, b) => format!("delay {}", crate::tui::driver::delay_text(*a, *b)),
+        Request::LinkDelay(x, y, a, b) => {
+            format!("delay {x} {y} {}", crate::tui::driver::delay_text(*a, *b))
+        }
         Request::Transfer(id) => format!("transfer {id}"),
         Request::Speed(x) => format!("speed {x}"),
         Request::PauseClock => "pause".into(),
@@ -852,6 +874,7 @@ pub fn request_text(request: &Request) -> String {
         Request::GetStale(n, k) => format!("get {k} stale {n}"),
         Request::Delete(k) => format!("delete {k}"),
         Request::Cas(k, a, b) => format!("cas {k} {a} {b}"),
+        Request::ClientOn(n, op) => format!("{} on {n}", op_request_text(op)),
         Request::Replay => "replay".into(),
         Request::Bug(name, on) => format!("bug {name} {}", if *on { "on" } else { "off" }),
         Request::AddLearner(id) => format!("add {id}"),

@@ -5,8 +5,11 @@
 //! what the dashboard shows (the leader, the selected node), so the parser
 //! takes that [`Context`].
 
+use crate::kv::Op;
+use crate::net::parse_delay_range;
 use crate::raft::NodeId;
 use crate::runtime::observe::{MsgClass, MsgFilter};
+use crate::scenario::ast::{NodeRef, OpKind};
 use crate::scenario::tours;
 use crate::tui::driver::Request;
 
@@ -42,10 +45,9 @@ pub struct Context {
 
 /// Every console command with its syntax, for the help overlay.
 pub const COMMANDS: &[(&str, &str)] = &[
-    ("put K V", "set K to V"),
-    ("get K", "read via leader"),
-    ("get K stale [N]", "node N's copy"),
-    ("delete K", "remove K"),
+    ("put K V [on N]", "set K to V"),
+    ("get K [stale] [on N]", "read / N's copy"),
+    ("delete K [on N]", "remove K"),
     ("cas K OLD NEW", "K=NEW if K=OLD"),
     ("kill N|leader", "crash a node"),
     ("restart N|all", "back from disk"),
@@ -54,6 +56,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("partition 1 2 | 3 4 5", "split network"),
     ("heal", "links back up"),
     ("loss N%  delay A..Bms", "lossy/slow links"),
+    ("delay N M A..Bms", "slow link N-M"),
     ("transfer N", "make N leader"),
     ("add/promote/remove N", "membership"),
     ("speed X", "X times as fast"),
@@ -96,22 +99,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
                     .join(", ")
             )),
         },
-        ("put" | "set", [k, v @ ..]) if !v.is_empty() => {
-            req(Request::Put(k.to_string(), v.join(" ")))
-        }
-        ("get", [k]) => req(Request::Get(k.to_string())),
-        ("get", [k, s]) if s.eq_ignore_ascii_case("stale") => {
-            req(Request::GetStale(cx.selected, k.to_string()))
-        }
-        ("get", [k, s, n]) if s.eq_ignore_ascii_case("stale") => {
-            req(Request::GetStale(node(n)?, k.to_string()))
-        }
-        ("delete" | "del", [k]) => req(Request::Delete(k.to_string())),
-        ("cas", [k, old, new]) => req(Request::Cas(
-            k.to_string(),
-            old.to_string(),
-            new.to_string(),
-        )),
+        ("put" | "set" | "get" | "delete" | "del" | "cas", _) => client_request(line, cx),
         ("kill", [n]) => req(Request::Kill(target(n, "kill")?)),
         ("restart", [n]) if n.eq_ignore_ascii_case("all") => req(Request::RestartAll),
         ("restart", [n]) => req(Request::Restart(node(n)?)),
@@ -125,8 +113,18 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("heal", []) => req(Request::Heal),
         ("loss", [p]) => req(Request::Loss(parse_percent(p)?)),
         ("delay", [d]) => {
-            let (a, b) = parse_delay(d)?;
+            let (a, b) = parse_delay_range(d)?;
             req(Request::Delay(a, b))
+        }
+        ("delay", [a, b, d]) => {
+            let (from, to) = (node(a)?, node(b)?);
+            if from == to {
+                return Err(format!(
+                    "delay: name two different nodes, e.g. `delay 1 3 50ms`, not {a} and {b}"
+                ));
+            }
+            let (min, max) = parse_delay_range(d)?;
+            req(Request::LinkDelay(from, to, min, max))
         }
         ("transfer", [n]) => req(Request::Transfer(node(n)?)),
         ("add", [n]) => req(Request::AddLearner(parse_member_id(n)?)),
@@ -149,15 +147,45 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
             req(Request::Bug(name, on))
         }
         (
-            "put" | "set" | "get" | "delete" | "del" | "cas" | "kill" | "restart" | "pause"
-            | "resume" | "isolate" | "heal" | "loss" | "delay" | "transfer" | "speed" | "step"
-            | "help" | "clear" | "tour" | "bug",
+            "kill" | "restart" | "pause" | "resume" | "isolate" | "heal" | "loss" | "delay"
+            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug",
             _,
         ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
         _ => Err(format!(
             "unknown command '{verb}'; type `help` for the list"
         )),
     }
+}
+
+/// `put`, `get`, `delete`, `cas`: the scenario language's grammar for a
+/// client request ([`parse_request`](crate::scenario::parse_request)).
+/// With `on N` the request goes to node N alone, as a client connected to
+/// it would send it; without, the console's client finds the leader.
+fn client_request(line: &str, cx: Context) -> Result<Command, String> {
+    let op = crate::scenario::parse_request(line, cx.nodes)?;
+    let on = match op.on {
+        None => None,
+        Some(NodeRef::Id(id)) => Some(id),
+        Some(NodeRef::Leader) => Some(
+            cx.leader
+                .ok_or_else(|| "there is no leader to send it to right now".to_string())?,
+        ),
+        Some(_) => {
+            return Err("the console sends to a node by its number or to `leader`".to_string());
+        }
+    };
+    let request = match (op.kind, on) {
+        (OpKind::Get { key, stale: true }, on) => Request::GetStale(on.unwrap_or(cx.selected), key),
+        (OpKind::Put { key, value }, None) => Request::Put(key, value),
+        (OpKind::Get { key, .. }, None) => Request::Get(key),
+        (OpKind::Delete { key }, None) => Request::Delete(key),
+        (OpKind::Cas { key, old, new }, None) => Request::Cas(key, old, new),
+        (OpKind::Put { key, value }, Some(n)) => Request::ClientOn(n, Op::Put { key, value }),
+        (OpKind::Get { key, .. }, Some(n)) => Request::ClientOn(n, Op::Get { key }),
+        (OpKind::Delete { key }, Some(n)) => Request::ClientOn(n, Op::Delete { key }),
+        (OpKind::Cas { key, old, new }, Some(n)) => Request::ClientOn(n, Op::Cas { key, old, new }),
+    };
+    Ok(Command::Request(request))
 }
 
 /// `from N`, `to N`, `node N`, `type T` (or just `T`), `faults`, `all`,
@@ -310,35 +338,6 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     Ok(p)
 }
 
-/// "10..50ms", "20ms", "0" into a delay range in cluster µs.
-fn parse_delay(s: &str) -> Result<(u64, u64), String> {
-    let bad = || format!("'{s}' is not a delay: write e.g. `delay 10..50ms` or `delay 20ms`");
-    let (nums, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1_000)
-    } else if let Some(n) = s.strip_suffix("us") {
-        (n, 1)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1_000_000)
-    } else {
-        (s, 1_000)
-    };
-    let num = |t: &str| -> Result<u64, String> {
-        let v: u64 = t.trim().parse().map_err(|_| bad())?;
-        v.checked_mul(scale).ok_or_else(bad)
-    };
-    let (a, b) = match nums.split_once("..") {
-        Some((a, b)) => (num(a)?, num(b)?),
-        None => {
-            let v = num(nums)?;
-            (v, v)
-        }
-    };
-    if b < a {
-        return Err(format!("in {s} the longest delay is below the shortest"));
-    }
-    Ok((a, b))
-}
-
 /// "2", "2x", "0.5×" into a speed factor.
 fn parse_speed(s: &str) -> Result<f64, String> {
     let num = s.trim_end_matches(['x', '×', 'X']);
@@ -373,17 +372,84 @@ mod tests {
             Request::Put("greeting".into(), "hello".into())
         );
         assert_eq!(
-            ok("put k two words"),
+            ok(r#"put k "two words""#),
             Request::Put("k".into(), "two words".into())
         );
+        assert_eq!(ok("set k v"), Request::Put("k".into(), "v".into()));
         assert_eq!(ok("get k"), Request::Get("k".into()));
         assert_eq!(ok("get k stale"), Request::GetStale(2, "k".into()));
-        assert_eq!(ok("get k stale 4"), Request::GetStale(4, "k".into()));
+        assert_eq!(ok("get k stale on 4"), Request::GetStale(4, "k".into()));
         assert_eq!(ok("delete k"), Request::Delete("k".into()));
         assert_eq!(
             ok("cas k a b"),
             Request::Cas("k".into(), "a".into(), "b".into())
         );
+    }
+
+    /// `put … on N` and friends: the request goes to node N alone.
+    #[test]
+    fn requests_to_one_node() {
+        let put = |k: &str, v: &str| Op::Put {
+            key: k.into(),
+            value: v.into(),
+        };
+        // Today's bug: this stored the value "2 on 1".
+        assert_eq!(ok("put y 2 on 1"), Request::ClientOn(1, put("y", "2")));
+        assert_eq!(ok("put y 2 on n4"), Request::ClientOn(4, put("y", "2")));
+        assert_eq!(
+            ok(r#"put y "2 on 1""#),
+            Request::Put("y".into(), "2 on 1".into())
+        );
+        assert_eq!(
+            ok(r#"put k "two words" on 2"#),
+            Request::ClientOn(2, put("k", "two words"))
+        );
+        assert_eq!(ok("put y 2 on leader"), Request::ClientOn(3, put("y", "2")));
+        assert_eq!(
+            ok("get y on 5"),
+            Request::ClientOn(5, Op::Get { key: "y".into() })
+        );
+        assert_eq!(
+            ok("delete y on 2"),
+            Request::ClientOn(2, Op::Delete { key: "y".into() })
+        );
+        assert_eq!(
+            ok("cas y 1 2 on 1"),
+            Request::ClientOn(
+                1,
+                Op::Cas {
+                    key: "y".into(),
+                    old: "1".into(),
+                    new: "2".into()
+                }
+            )
+        );
+    }
+
+    /// What is wrong with a request is said in words.
+    #[test]
+    fn request_mistakes_are_explained() {
+        let err = |line: &str| parse(line, CX).err().unwrap_or_default();
+        let extra = err("put k two words");
+        assert!(
+            extra.contains(r#""words" is one word too many"#) && extra.contains("quotes"),
+            "{extra}"
+        );
+        let after_on = err("put y 2 on 1 now");
+        assert!(
+            after_on.contains("nothing comes after `on NODE`"),
+            "{after_on}"
+        );
+        assert!(err("get k soon").contains("only `on NODE`"));
+        assert!(err("put y 2 on 9").contains("nodes 1 to 5"));
+        assert!(err("put y 2 on").contains("expected a node"));
+        assert!(err(r#"put k "open"#).contains("never closed"));
+        assert!(err("put k v -> ok").contains("belongs in scripts"));
+        assert!(err("get k timeout 1s").contains("belongs in scripts"));
+        assert!(err("get k on follower").contains("by its number or to `leader`"));
+        let no_leader = Context { leader: None, ..CX };
+        let none = parse("put k v on leader", no_leader).unwrap_err();
+        assert!(none.contains("no leader"), "{none}");
     }
 
     #[test]
@@ -414,6 +480,14 @@ mod tests {
         assert_eq!(ok("loss 20%"), Request::Loss(0.2));
         assert_eq!(ok("delay 10..50ms"), Request::Delay(10_000, 50_000));
         assert_eq!(ok("delay 20ms"), Request::Delay(20_000, 20_000));
+        assert_eq!(
+            ok("delay 1 3 50ms"),
+            Request::LinkDelay(1, 3, 50_000, 50_000)
+        );
+        assert_eq!(
+            ok("delay n2 5 10..30ms"),
+            Request::LinkDelay(2, 5, 10_000, 30_000)
+        );
         assert_eq!(ok("transfer 4"), Request::Transfer(4));
         assert_eq!(ok("add 6"), Request::AddLearner(6));
         assert_eq!(ok("add n9"), Request::AddLearner(9));
@@ -430,12 +504,18 @@ mod tests {
         assert!(err("add 0").contains("ids are 1 to 9"));
         assert!(err("promote x").contains("not a node id"));
         assert!(err("frobnicate").contains("unknown command"));
-        assert!(err("put k").contains("put K V"));
+        assert!(
+            err("put k").contains("expected a value"),
+            "{}",
+            err("put k")
+        );
         assert!(err("loss 300%").contains("0% to 100%"));
         assert!(err("delay 50..10ms").contains("below"));
         assert!(err("speed 50").contains("0.1 to 10"));
         assert!(err("partition 1 | 1").contains("twice"));
         assert!(err("").contains("help"));
+        assert!(err("delay 1 1 50ms").contains("two different nodes"));
+        assert!(err("delay 1 7 50ms").contains("nodes are 1 to 5"));
         let no_leader = Context { leader: None, ..CX };
         assert!(parse("kill leader", no_leader).is_err());
         let isolate = parse("isolate leader", no_leader).err().unwrap_or_default();

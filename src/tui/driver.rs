@@ -13,12 +13,20 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-use crate::kv::{ClientOutcome, OpResult};
+use crate::kv::{ClientOutcome, Op, OpResult};
 use crate::raft::{Bugs, NodeId};
-use crate::runtime::{Client, Cluster, NodeState, RuntimeError};
+use crate::runtime::{
+    Client, Cluster, ClusterView, NodeState, RuntimeError, TICK_CLUSTER_US, op_text,
+};
 
 /// How long a console client operation may take before it gives up.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a request sent to one node (`put … on N`) waits, in cluster
+/// time: half a second, a dozen round trips even at the dashboards'
+/// visible latency, and short enough that a write stuck on a minority
+/// leader is reported while the class still looks at it.
+pub const ON_NODE_TIMEOUT_US: u64 = 500_000;
 
 /// Something the dashboard asks of the cluster.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,6 +51,9 @@ pub enum Request {
     Loss(f64),
     /// Delay range on every link, cluster µs.
     Delay(u64, u64),
+    /// `delay N M A..Bms`: delay range on the links between two nodes,
+    /// both ways, cluster µs.
+    LinkDelay(NodeId, NodeId, u64, u64),
     /// Hand leadership to a node.
     Transfer(NodeId),
     /// Set the speed factor.
@@ -63,6 +74,9 @@ pub enum Request {
     Delete(String),
     /// `cas key old new`.
     Cas(String, String, String),
+    /// `put/get/delete/cas … on N`: the operation sent to node N alone, as
+    /// a client connected to it would send it (no redirect followed).
+    ClientOn(NodeId, Op),
     /// Simulated mode only: restart the run from time 0 with the same
     /// seed and replay the inputs given so far.
     Replay,
@@ -86,6 +100,7 @@ impl Request {
                 | Request::GetStale(..)
                 | Request::Delete(_)
                 | Request::Cas(..)
+                | Request::ClientOn(..)
         )
     }
 }
@@ -136,7 +151,12 @@ impl LiveDriver {
         let mut client = cluster.client();
         let client_worker = std::thread::Builder::new()
             .name("raftlab-tui-client".into())
-            .spawn(move || work(&client_rx, &done, wrap, |r| client_op(&mut client, r)))?;
+            .spawn(move || {
+                work(&client_rx, &done, wrap, |r| match r {
+                    Request::ClientOn(node, op) => on_node(&cluster, node, op),
+                    r => client_op(&mut client, r),
+                })
+            })?;
         Ok(LiveDriver {
             controls: Some(controls),
             clients: Some(clients),
@@ -228,7 +248,10 @@ fn control(cluster: &Cluster, request: Request) -> Result<String, String> {
             .map(|()| format!("loss {:.0}% on every link", p * 100.0)),
         Request::Delay(a, b) => cluster
             .set_delay(a, b)
-            .map(|()| format!("delay {}..{} ms on every link", a / 1000, b / 1000)),
+            .map(|()| format!("delay {} on every link", delay_text(a, b))),
+        Request::LinkDelay(x, y, a, b) => cluster
+            .set_link_delay(x, y, a, b)
+            .map(|()| link_delay_text(x, y, a, b)),
         Request::Transfer(id) => cluster
             .transfer_leader(id)
             .map(|()| format!("asked the leader to hand over to n{id}")),
@@ -280,6 +303,140 @@ fn client_op(client: &mut Client, request: Request) -> Result<String, String> {
         other => return Err(format!("not a client operation: {other:?}")),
     };
     outcome_text(outcome)
+}
+
+/// Sends `op` to node `node` alone, as a client connected only to it
+/// would, and says how it went (for a write the node took but could not
+/// commit: where it sits and why).
+fn on_node(cluster: &Cluster, node: NodeId, op: Op) -> Result<String, String> {
+    let view = cluster.view();
+    let wait = cluster_wall(&view, ON_NODE_TIMEOUT_US);
+    let outcome = cluster
+        .client()
+        .restrict_to(&[node])
+        .submit(op.clone(), wait);
+    on_node_text(&cluster.view(), node, &op, outcome)
+}
+
+/// Wall time that `us` of cluster time takes at the view's speed.
+fn cluster_wall(view: &ClusterView, us: u64) -> Duration {
+    let ticks = us as f64 / TICK_CLUSTER_US as f64;
+    view.tick_wall.mul_f64(ticks / view.speed.max(0.01))
+}
+
+/// The answer to a request sent to node `node` alone, in words: as
+/// [`outcome_text`], except that a write the node accepted and did not
+/// commit is found in its log and explained (its index, and that the
+/// node cannot reach a majority, or has stopped leading), and a request
+/// that failed on a node cut off from a majority says so.
+pub fn on_node_text(
+    view: &ClusterView,
+    node: NodeId,
+    op: &Op,
+    outcome: ClientOutcome,
+) -> Result<String, String> {
+    let waited = format!("{} s", ON_NODE_TIMEOUT_US as f64 / 1e6);
+    let cut_off = minority_text(view, node);
+    match outcome {
+        ClientOutcome::Ok(_) => outcome_text(outcome),
+        ClientOutcome::Timeout if op.is_write() => {
+            let text = op_text(op);
+            let node_view = view.node(node);
+            // A client that got no answer sends again (same session and
+            // number: it applies once), so the node may hold it twice.
+            let held: Vec<u64> = node_view
+                .map(|n| {
+                    n.log
+                        .iter()
+                        .filter(|e| e.index > n.commit && e.text == text)
+                        .map(|e| e.index)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let leads = node_view.is_some_and(|n| n.role == crate::raft::Role::Leader);
+            let why = match &cut_off {
+                Some(why) => why.clone(),
+                None if !leads => format!("n{node} no longer leads"),
+                None => format!("no majority acknowledged it within {waited}"),
+            };
+            match held.as_slice() {
+                [] => Err(format!(
+                    "n{node} took it but no answer came within {waited} ({why}); it may still take effect"
+                )),
+                [index] => Err(format!(
+                    "n{node} holds it at index {index}, not committed: {why}"
+                )),
+                [first @ .., last] => {
+                    let first: Vec<String> = first.iter().map(u64::to_string).collect();
+                    Err(format!(
+                        "n{node} holds it at indexes {} and {last} (sent again when no answer came), not committed: {why}",
+                        first.join(", ")
+                    ))
+                }
+            }
+        }
+        ClientOutcome::Timeout => Err(format!(
+            "no answer from n{node} within {waited}{}",
+            cut_off.map(|w| format!(": {w}")).unwrap_or_default()
+        )),
+        ClientOutcome::Unavailable(why) => Err(format!(
+            "n{node} did not do it within {waited}, not applied: {}",
+            cut_off.unwrap_or(why)
+        )),
+    }
+}
+
+/// "n1 cannot reach a majority (it reaches n1 n2; 3 of 5 are needed)"
+/// when node `node`'s side of the network holds fewer than a majority of
+/// the voters; `None` when it reaches a majority.
+fn minority_text(view: &ClusterView, node: NodeId) -> Option<String> {
+    let side = view.groups.iter().find(|g| g.contains(&node))?;
+    let (config, _) = view.configuration()?;
+    let voters = config.voters.to_vec();
+    let reach: Vec<NodeId> = voters
+        .iter()
+        .copied()
+        .filter(|v| side.contains(v))
+        .filter(|v| view.node(*v).is_some_and(|n| n.state == NodeState::Up))
+        .collect();
+    if reach.len() >= config.quorum() {
+        return None;
+    }
+    let names: Vec<String> = reach.iter().map(|id| format!("n{id}")).collect();
+    Some(format!(
+        "n{node} cannot reach a majority (it reaches {}; {} of {} are needed)",
+        if names.is_empty() {
+            "no voter".to_string()
+        } else {
+            names.join(" ")
+        },
+        config.quorum(),
+        voters.len()
+    ))
+}
+
+/// A delay range in words: `20ms`, `10..20ms`, `500us`.
+pub fn delay_text(min_us: u64, max_us: u64) -> String {
+    let one = |us: u64| {
+        if us.is_multiple_of(1000) {
+            format!("{}", us / 1000)
+        } else {
+            format!("{:.1}", us as f64 / 1000.0)
+        }
+    };
+    if min_us == max_us {
+        format!("{}ms", one(min_us))
+    } else {
+        format!("{}..{}ms", one(min_us), one(max_us))
+    }
+}
+
+/// What `delay N M A..Bms` did, in words.
+pub fn link_delay_text(a: NodeId, b: NodeId, min_us: u64, max_us: u64) -> String {
+    format!(
+        "delay {} on the links n{a} → n{b} and n{b} → n{a}",
+        delay_text(min_us, max_us)
+    )
 }
 
 /// A stale read's answer in words.

@@ -40,6 +40,16 @@ mod tests;
 mod tests_sim_teach;
 #[cfg(test)]
 mod tests_time_travel;
+#[cfg(test)]
+mod tests_visible;
+
+/// The dashboards' link latency unless `--latency` says otherwise, in
+/// cluster µs: 10–20 ms, 5–10% of the 150–300 ms election timeout, as in
+/// RaftScope. Votes and appends then take a visible while to travel, so a
+/// Candidate and an uncommitted entry stay on screen. (`raftlab check`,
+/// `replay` and `bench` keep the fabric's default 0.5–2 ms, so their
+/// seeds and figures do not change.)
+pub const VISIBLE_LATENCY_US: (u64, u64) = (10_000, 20_000);
 
 pub use action::{Action, Focus, Lower, Move, NewView};
 pub use app::{App, Options};

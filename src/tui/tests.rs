@@ -584,7 +584,7 @@ fn console_commands_become_requests() {
         "kill leader",
         "partition 1 2 | 3 4 5",
         "heal",
-        "get k stale 4",
+        "get k stale on 4",
     ] {
         typed(&mut app, line);
     }
@@ -601,7 +601,7 @@ fn console_commands_become_requests() {
     );
     // Up brings the last line back.
     press(&mut app, &[code(KeyCode::Up)]);
-    assert_eq!(app.console.input(), "get k stale 4");
+    assert_eq!(app.console.input(), "get k stale on 4");
 }
 
 #[test]

@@ -28,7 +28,8 @@ use crate::runtime::{ClusterView, RuntimeError, TICK_CLUSTER_US, bugs_with};
 use crate::sim::{Sim, SimError, SimOptions, Violation};
 use crate::tui::app::request_text;
 use crate::tui::driver::{
-    CLIENT_TIMEOUT, Request, bugs_text, groups_text, outcome_text, stale_text,
+    CLIENT_TIMEOUT, ON_NODE_TIMEOUT_US, Request, bugs_text, delay_text, groups_text,
+    link_delay_text, on_node_text, outcome_text, stale_text,
 };
 
 /// A user input to a simulated run, at the virtual time it was applied.
@@ -70,6 +71,9 @@ pub struct SimSession {
     waiting: VecDeque<(Option<u64>, Request)>,
     /// The request id of the open client operation, if one is open.
     open: Option<Option<u64>>,
+    /// The open operation's node and operation when it went to one node
+    /// alone (`put … on N`), for the answer's words.
+    open_on: Option<(crate::raft::NodeId, Op)>,
     /// Membership changes proposed and not committed yet.
     changes: Changes,
     /// Where the run ends (the check's duration), if anywhere.
@@ -104,6 +108,7 @@ impl SimSession {
             script: VecDeque::new(),
             waiting: VecDeque::new(),
             open: None,
+            open_on: None,
             changes: Changes::default(),
             end_us,
             ended: false,
@@ -360,7 +365,17 @@ impl SimSession {
             && let Some(outcome) = self.sim.take_foreground()
         {
             self.open = None;
-            let result = outcome_text(outcome);
+            let result = match self.open_on.take() {
+                Some((node, op)) => {
+                    let view = self.view(ClockState {
+                        paused: false,
+                        speed: 1.0,
+                        tick_wall: super::TICK_WALL,
+                    });
+                    on_node_text(&view, node, &op, outcome)
+                }
+                None => outcome_text(outcome),
+            };
             if id.is_none() {
                 let what = result.clone().unwrap_or_else(|e| e);
                 self.builder
@@ -378,10 +393,16 @@ impl SimSession {
                 at_us,
                 request: request.clone(),
             });
-            match self
-                .sim
-                .start_foreground(op, None, CLIENT_TIMEOUT.as_micros() as u64)
-            {
+            let started = match &request {
+                Request::ClientOn(node, _) => {
+                    self.open_on = Some((*node, op.clone()));
+                    self.sim.start_foreground_on(op, *node, ON_NODE_TIMEOUT_US)
+                }
+                _ => self
+                    .sim
+                    .start_foreground(op, None, CLIENT_TIMEOUT.as_micros() as u64),
+            };
+            match started {
                 Ok(true) => self.open = Some(id),
                 Ok(false) => {
                     report
@@ -519,8 +540,16 @@ impl SimSession {
             Request::Delay(a, b) => sim
                 .fabric_mut()
                 .set_delay(*a, *b)
-                .map(|()| format!("delay {}..{} ms on every link", a / 1000, b / 1000))
+                .map(|()| format!("delay {} on every link", delay_text(*a, *b)))
                 .map_err(net),
+            Request::LinkDelay(x, y, a, b) => {
+                let fabric = sim.fabric_mut();
+                fabric
+                    .set_link_delay(*x, *y, *a, *b)
+                    .and_then(|()| fabric.set_link_delay(*y, *x, *a, *b))
+                    .map(|()| link_delay_text(*x, *y, *a, *b))
+                    .map_err(net)
+            }
             Request::Transfer(to) => sim
                 .transfer_leader(*to)
                 .map(|()| format!("asked the leader to hand over to n{to}"))
@@ -553,6 +582,7 @@ impl SimSession {
         // Inputs a replay had not reached yet belong to the run too.
         script.extend(self.script.drain(..));
         let mut answers: Vec<Answer> = Vec::new();
+        self.open_on = None;
         if let Some(id) = self.open.take() {
             answers.push((id, Err("the run restarted from time 0 (R)".to_string())));
         }
@@ -585,6 +615,7 @@ fn op_of(request: &Request) -> Option<Op> {
         Request::Get(key) => Op::Get { key },
         Request::Delete(key) => Op::Delete { key },
         Request::Cas(key, old, new) => Op::Cas { key, old, new },
+        Request::ClientOn(_, op) => op,
         _ => return None,
     })
 }

@@ -155,6 +155,8 @@ impl ViewBuilder {
                 messages: MessageWindow::of(self.messages.clone(), true),
                 bugs: sim.bugs(),
                 checks: self.checks.clone(),
+                extensions: sim.options().extensions,
+                latency_us: sim.fabric().latency(),
             },
         })
     }

@@ -10,7 +10,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{pane, put_line, styled};
-use crate::net::Link;
 use crate::runtime::{ClusterView, NodeState};
 use crate::tui::app::App;
 use crate::tui::driver::groups_text;
@@ -26,23 +25,30 @@ pub fn faults_text(view: &ClusterView) -> String {
     if loss > 0.0 {
         parts.push(format!("loss {:.0}%", loss * 100.0));
     }
-    if dmax > Link::default().delay_max_us {
+    if dmax > view.teaching.latency_us.1 {
         parts.push(format!("delay {}..{}ms", dmin / 1000, dmax / 1000));
     }
     if dup > 0.0 {
         parts.push(format!("dup {:.0}%", dup * 100.0));
     }
-    if parts.is_empty() {
+    let (lo, hi) = view.teaching.latency_us;
+    if parts.is_empty() && (lo, hi) != crate::net::Link::DEFAULT_DELAY_US {
+        // A dashboard's visible latency is the links' normal, not a fault.
+        format!(
+            "latency {}, no loss",
+            crate::tui::driver::delay_text(lo, hi)
+        )
+    } else if parts.is_empty() {
         "no loss, no delay".into()
     } else {
         parts.join("  ")
     }
 }
 
-/// Whether a link loses, duplicates or delays more than a fresh link.
-fn lossy(l: &crate::runtime::LinkView) -> bool {
-    let fresh = Link::default();
-    l.loss > 0.0 || l.duplicate > 0.0 || l.delay_max_us > fresh.delay_max_us
+/// Whether a link loses, duplicates or delays more than the base link
+/// (whose latency is `base_max_us` at most).
+fn lossy(l: &crate::runtime::LinkView, base_max_us: u64) -> bool {
+    l.loss > 0.0 || l.duplicate > 0.0 || l.delay_max_us > base_max_us
 }
 
 /// Draws the network pane.
@@ -85,7 +91,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         ])
     };
     put_line(buf, inner, 0, &groups);
-    let any_lossy = view.links.iter().any(lossy);
+    let any_lossy = view
+        .links
+        .iter()
+        .any(|l| lossy(l, view.teaching.latency_us.1));
     let faults = styled(
         faults_text(view),
         if any_lossy {
@@ -139,14 +148,14 @@ fn matrix(theme: &Theme, view: &ClusterView, area: Rect, buf: &mut Buffer) {
                     } else {
                         l.in_flight.to_string()
                     };
-                    let style = if lossy(l) {
+                    let style = if lossy(l, view.teaching.latency_us.1) {
                         theme.link_lossy()
                     } else {
                         theme.key()
                     };
                     styled(format!("{c} "), style)
                 }
-                Some(l) if lossy(l) => styled(
+                Some(l) if lossy(l, view.teaching.latency_us.1) => styled(
                     format!("{} ", theme.link_symbol(true, true)),
                     theme.link_lossy(),
                 ),

@@ -26,6 +26,9 @@ enum Squeeze {
     Badge,
 }
 
+/// The clock field before time ever ran: the one key a class needs.
+pub const START_HINT: &str = " PAUSED: press space to start time ";
+
 /// Fewest key hints worth shortening the bug badge for: `? help`,
 /// `q quit` and `: console` in the cluster.
 const MIN_HINTS: usize = 3;
@@ -84,7 +87,14 @@ fn fields(app: &App, squeeze: Squeeze) -> Vec<Span<'static>> {
     let theme = &app.theme;
     let view = &app.view;
     let base = theme.status();
-    let time = if view.clock_paused {
+    let time = if view.clock_paused && view.tick == 0 && app.tour.is_none() {
+        // Nothing has happened yet (`raftlab class`, `--paused`): say
+        // which key starts time.
+        styled(
+            START_HINT,
+            base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
+        )
+    } else if view.clock_paused {
         styled(
             " PAUSED ",
             base.add_modifier(Modifier::BOLD | Modifier::REVERSED),
@@ -112,6 +122,15 @@ fn fields(app: &App, squeeze: Squeeze) -> Vec<Span<'static>> {
             Squeeze::Badge => format!(" {warning} BUG ON "),
         };
         spans.push(styled(badge, teach_style::badge(theme)));
+    }
+    if let Some(off) = view.teaching.extensions.badge() {
+        // The paper's Raft: say so, it explains what the class will see.
+        let off = if squeeze >= Squeeze::Badge {
+            off.replace("no PreVote, no CheckQuorum", "paper Raft")
+        } else {
+            off
+        };
+        spans.push(styled(format!(" {off} "), teach_style::badge(theme)));
     }
     if view.teaching.checks.violated() {
         let mark = teach_style::check_mark(theme, false);
