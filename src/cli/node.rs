@@ -49,7 +49,6 @@ use crate::net::{ClientRequest, ClientResponse, ClusterKey, MembersStatus, Wire,
 use crate::raft::NodeId;
 use crate::runtime::{
     AddressBook, BOOK_FILE, Cluster, ClusterConfig, MemberOptions, NodeState, NodeStorage,
-    ViewEvent,
 };
 use crate::storage::{FileStorage, node_dir};
 
@@ -280,7 +279,12 @@ fn check_first_start(
 /// storage failure; otherwise the process is stopped from outside).
 fn watch(cluster: &Cluster, id: NodeId, quiet: bool) -> ExitCode {
     let mut watch = cluster.watch();
-    let mut last: Option<ViewEvent> = None;
+    // Events are in time order, and a repeat folds into an earlier line
+    // that moves to the end with its new time (`×N` on the dashboard): so
+    // what is new is what is later than the last line printed, or at its
+    // time but not printed yet. Each repeat is printed when it happens.
+    let mut printed_until = 0u64;
+    let mut printed_at_that_time: Vec<String> = Vec::new();
     let mut announced = std::time::Instant::now();
     loop {
         if announced.elapsed() >= ANNOUNCE_EVERY {
@@ -288,17 +292,20 @@ fn watch(cluster: &Cluster, id: NodeId, quiet: bool) -> ExitCode {
             announced = std::time::Instant::now();
         }
         let view = watch.current();
-        let start = last
-            .as_ref()
-            .and_then(|l| view.events.iter().rposition(|e| e == l))
-            .map_or(0, |i| i + 1);
-        for event in &view.events[start..] {
+        for event in view.events.iter() {
+            let seen = event.at_us < printed_until
+                || (event.at_us == printed_until && printed_at_that_time.contains(&event.text));
+            if seen {
+                continue;
+            }
+            if event.at_us > printed_until {
+                printed_until = event.at_us;
+                printed_at_that_time.clear();
+            }
+            printed_at_that_time.push(event.text.clone());
             if !quiet && event.node.is_none_or(|n| n == id) {
                 eprintln!("[{:>9.3}s] {}", event.at_us as f64 / 1e6, event.text);
             }
-        }
-        if let Some(event) = view.events.last() {
-            last = Some(event.clone());
         }
         if !cluster.reap_crashed().is_empty() || cluster.node_state(id) == Ok(NodeState::Down) {
             let view = cluster.view();

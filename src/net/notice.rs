@@ -24,8 +24,11 @@ const MAX_SOURCES: usize = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum NoticeKind {
     /// An incoming connection failed the handshake (wrong secret,
-    /// another cluster, not raftlab).
-    Handshake,
+    /// another cluster, not raftlab), claiming to be node N (`None`: a
+    /// client, or it never said). Counted per claim, so a stranger's
+    /// failures never hide the first word that a peer holds another
+    /// secret.
+    Handshake(Option<NodeId>),
     /// An incoming connection did not finish the handshake (or send its
     /// first frame) in time.
     Slow,
@@ -48,7 +51,8 @@ impl NoticeKind {
     /// What is counted, in the summary's words.
     fn counted(self) -> String {
         match self {
-            NoticeKind::Handshake => "failed handshakes".into(),
+            NoticeKind::Handshake(Some(id)) => format!("failed handshakes claiming to be n{id}"),
+            NoticeKind::Handshake(None) => "failed handshakes".into(),
             NoticeKind::Slow => "connections that did not authenticate in time".into(),
             NoticeKind::BadTag => "frames that failed authentication".into(),
             NoticeKind::Undecodable => "frames that did not decode".into(),

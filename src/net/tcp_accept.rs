@@ -112,7 +112,10 @@ fn handshake_notice(peer: SocketAddr, e: &AuthError) -> Option<(NoticeKind, Stri
         }
         AuthError::Frame(FrameError::Closed | FrameError::Io(_)) => None,
         AuthError::BadProof(claim) => Some((
-            NoticeKind::Handshake,
+            NoticeKind::Handshake(match claim {
+                Claim::Node(id) => Some(*id),
+                Claim::Client => None,
+            }),
             format!(
                 "a connection from {peer} claiming to be {claim} failed to authenticate: it does \
                  not hold this cluster's secret. If it is one of yours, give it the same \
@@ -121,7 +124,7 @@ fn handshake_notice(peer: SocketAddr, e: &AuthError) -> Option<(NoticeKind, Stri
             ),
         )),
         other => Some((
-            NoticeKind::Handshake,
+            NoticeKind::Handshake(None),
             format!("a connection from {peer} failed to authenticate: {other}"),
         )),
     }
