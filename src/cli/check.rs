@@ -54,10 +54,10 @@ pub struct RunArgs {
 }
 
 /// One run of `raftlab check`, chosen by its seed and check's flags, for
-/// the commands that show one run (`chart`, `page`).
+/// the commands that show one run (`replay`, `chart`, `page`).
 #[derive(Debug, Args)]
 pub struct OneRun {
-    /// The seed of the run (default 0).
+    /// The seed of the run.
     #[arg(long, conflicts_with = "seeds")]
     seed: Option<u64>,
     /// The seed as `raftlab check` prints it: one seed, or `S..S+1`.
@@ -68,11 +68,11 @@ pub struct OneRun {
 }
 
 impl OneRun {
-    /// The seed (0 when none is given) and the validated plan; the
+    /// The seed (`None` when none is given) and the validated plan; the
     /// message, ready to print, begins with `shows` when more than one
     /// seed is given ("a chart shows one run, and …").
-    pub fn resolve(&self, shows: &str) -> Result<(u64, Plan), String> {
-        let seed = super::args::one_seed(self.seed, self.seeds, shows)?.unwrap_or(0);
+    pub fn resolve(&self, shows: &str) -> Result<(Option<u64>, Plan), String> {
+        let seed = super::args::one_seed(self.seed, self.seeds, shows)?;
         Ok((seed, Plan::new(&self.run)?))
     }
 }

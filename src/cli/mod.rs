@@ -101,6 +101,7 @@ enum Command {
     /// The run is `raftlab check`'s for that seed and flags (as `replay`
     /// shows it); --from/--to pick the window, --only-nodes and --types
     /// filter. Mermaid goes to standard output unless -o names a file.
+    /// With no --seed, the run of seed 0.
     Chart(chart::ChartArgs),
     /// One simulated run as a single self-contained HTML page to share: the
     /// nodes, their logs, the messages in flight, with a scrubber and play.
@@ -109,6 +110,7 @@ enum Command {
     ///
     /// The run is `raftlab check`'s for that seed and flags; the page needs
     /// no network. Open it at a moment with run.html#t=MICROSECONDS.
+    /// With no --seed, the run of seed 0.
     Page(page::PageArgs),
 }
 

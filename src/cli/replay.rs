@@ -11,8 +11,9 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+#[cfg(test)]
 use super::args::SeedRange;
-use super::check::{Plan, RunArgs};
+use super::check::{OneRun, Plan, RunArgs};
 use crate::tui::sim::{SimSession, run_sim};
 use crate::tui::{Options, Theme};
 
@@ -24,14 +25,8 @@ const SIM_OPS_SPAN: &str = "10s";
 /// Arguments of `raftlab replay`.
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// The seed to replay.
-    #[arg(long, conflicts_with = "seeds")]
-    seed: Option<u64>,
-    /// The seed as `raftlab check` prints it: one seed, or `S..S+1`.
-    #[arg(long)]
-    seeds: Option<SeedRange>,
     #[command(flatten)]
-    run: RunArgs,
+    run: OneRun,
     /// Speed factor of the clock (0.1 to 10).
     #[arg(long, default_value_t = 1.0, value_parser = super::dashboard::parse_speed)]
     speed: f64,
@@ -47,9 +42,14 @@ pub struct ReplayArgs {
 }
 
 /// The one seed `--seed` or `--seeds` names; the message is ready to print.
+#[cfg(test)]
 fn one_seed(seed: Option<u64>, seeds: Option<SeedRange>) -> Result<u64, String> {
-    super::args::one_seed(seed, seeds, "replay shows")?
-        .ok_or_else(|| "which run? give its seed: --seed S (or --seeds S..S+1)".into())
+    require_seed(super::args::one_seed(seed, seeds, "replay shows")?)
+}
+
+/// A replay needs a seed: there is no default run to watch.
+fn require_seed(seed: Option<u64>) -> Result<u64, String> {
+    seed.ok_or_else(|| "which run? give its seed: --seed S (or --seeds S..S+1)".into())
 }
 
 /// Runs `raftlab replay`.
@@ -58,12 +58,11 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         eprintln!("raftlab replay: {message}");
         ExitCode::from(2)
     };
-    let seed = match one_seed(args.seed, args.seeds) {
-        Ok(seed) => seed,
-        Err(m) => return fail(m),
-    };
-    let plan = match Plan::new(&args.run) {
-        Ok(plan) => plan,
+    let (seed, plan) = match args.run.resolve("replay shows") {
+        Ok((seed, plan)) => match require_seed(seed) {
+            Ok(seed) => (seed, plan),
+            Err(m) => return fail(m),
+        },
         Err(m) => return fail(m),
     };
     let label = format!("replay of {}", plan.replay_command(seed));

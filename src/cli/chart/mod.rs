@@ -463,7 +463,7 @@ pub fn run(args: ChartArgs) -> ExitCode {
         ExitCode::from(2)
     };
     let (seed, plan) = match args.run.resolve("a chart shows") {
-        Ok(chosen) => chosen,
+        Ok((seed, plan)) => (seed.unwrap_or(0), plan),
         Err(m) => return fail(m),
     };
     let format = match Format::choose(args.format.as_deref(), args.output.as_deref()) {

@@ -359,7 +359,7 @@ pub fn run(args: PageArgs) -> ExitCode {
         ExitCode::from(2)
     };
     let (seed, plan) = match args.run.resolve("a page shows") {
-        Ok(chosen) => chosen,
+        Ok((seed, plan)) => (seed.unwrap_or(0), plan),
         Err(m) => return fail(m),
     };
     if args.to == 0 {
