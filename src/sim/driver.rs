@@ -335,6 +335,11 @@ impl Sim {
             }
         }
         self.maybe_compact(id)?;
+        if !self.is_up(id) {
+            // It crashed compacting: a crashed node neither answers reads
+            // nor reports events.
+            return Ok(());
+        }
         for read in reads {
             self.on_read_result(id, read);
         }
