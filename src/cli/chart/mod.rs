@@ -20,10 +20,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use super::args::parse_duration_us;
-use super::check::{OneRun, Plan};
+use super::shown::ShownArgs;
 use crate::raft::{Event, NodeId, Role, Term};
 use crate::runtime::observe::messages::{DropCause, MessageRecord, MsgClass, MsgResult};
-use crate::sim::{SendDrop, Sim, SimEvent};
+use crate::sim::{SendDrop, Sim, SimEvent, SimOptions};
 
 /// The window drawn when `--to` is not given and no election bounds it.
 const DEFAULT_WINDOW_US: u64 = 150_000;
@@ -37,7 +37,7 @@ const FOLLOW_UP_US: u64 = 25_000;
 #[derive(Debug, clap::Args)]
 pub struct ChartArgs {
     #[command(flatten)]
-    run: OneRun,
+    run: ShownArgs,
     /// Start of the window, in simulated time (e.g. 0ms, 2s) [default:
     /// just before the run's first election].
     #[arg(long, value_parser = parse_duration_us)]
@@ -202,10 +202,10 @@ struct Collected {
     left_out: usize,
 }
 
-/// Runs `seed`'s simulation with `plan` up to the window's end and
-/// collects what `filter` keeps.
-pub fn collect(plan: &Plan, seed: u64, filter: &ChartFilter) -> Result<Chart, String> {
-    let opts = plan.options(seed);
+/// Runs the simulation `opts` makes up to the window's end and collects
+/// what `filter` keeps.
+pub fn collect(opts: &SimOptions, filter: &ChartFilter) -> Result<Chart, String> {
+    let opts = opts.clone();
     let initial = opts.nodes;
     let mut sim = Sim::new(opts).map_err(|e| e.to_string())?;
     sim.observe();
@@ -329,10 +329,11 @@ pub struct FirstElection {
     pub leader_us: Option<u64>,
 }
 
-/// Finds the run's first election: where a chart with no `--from` begins
-/// and, with no `--to` either, ends.
-pub fn first_election(plan: &Plan, seed: u64) -> Result<FirstElection, String> {
-    let mut sim = Sim::new(plan.options(seed)).map_err(|e| e.to_string())?;
+/// Finds the first election of the run `opts` makes, looking no further
+/// than `limit_us`: where a chart with no `--from` begins and, with no
+/// `--to` either, ends.
+pub fn first_election(opts: &SimOptions, limit_us: u64) -> Result<FirstElection, String> {
+    let mut sim = Sim::new(opts.clone()).map_err(|e| e.to_string())?;
     let found = Arc::new(Mutex::new(FirstElection::default()));
     let seen = Arc::clone(&found);
     sim.on_raft_event(Box::new(move |_, event, now| {
@@ -351,7 +352,7 @@ pub fn first_election(plan: &Plan, seed: u64) -> Result<FirstElection, String> {
     }));
     let done = |_: &Sim| found.lock().is_ok_and(|f| f.leader_us.is_some());
     // A violation before any leader leaves what was found so far.
-    let _ = sim.run_until(plan.duration_us(), done);
+    let _ = sim.run_until(limit_us, done);
     let first = found.lock().map(|f| *f).unwrap_or_default();
     Ok(first)
 }
@@ -462,15 +463,19 @@ pub fn run(args: ChartArgs) -> ExitCode {
         eprintln!("raftlab chart: {message}");
         ExitCode::from(2)
     };
-    let (seed, plan) = match args.run.resolve("a chart shows") {
-        Ok((seed, plan)) => (seed.unwrap_or(0), plan),
+    let shown = match args.run.resolve("a chart shows") {
+        Ok(shown) => shown,
         Err(m) => return fail(m),
     };
     let format = match Format::choose(args.format.as_deref(), args.output.as_deref()) {
         Ok(f) => f,
         Err(m) => return fail(m),
     };
-    let first = match args.from.is_none().then(|| first_election(&plan, seed)) {
+    let first = match args
+        .from
+        .is_none()
+        .then(|| first_election(&shown.options, shown.duration_us))
+    {
         Some(Ok(first)) => first,
         Some(Err(m)) => return fail(m),
         None => FirstElection::default(),
@@ -509,13 +514,13 @@ pub fn run(args: ChartArgs) -> ExitCode {
         classes,
         max_messages: args.max_messages,
     };
-    let mut chart = match collect(&plan, seed, &filter) {
+    let mut chart = match collect(&shown.options, &filter) {
         Ok(chart) => chart,
         Err(m) => return fail(m),
     };
     chart.title = format!(
         "{}, {} to {}",
-        plan.replay_command(seed),
+        shown.title,
         fmt_ms(filter.from_us),
         fmt_ms(filter.to_us)
     );
