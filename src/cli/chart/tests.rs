@@ -2,6 +2,7 @@
 //! renderings say it, and that watching a run for a chart changes nothing.
 
 use super::*;
+use crate::chart::{mermaid, svg};
 use crate::cli::check::Plan;
 use crate::sim::Sim;
 
@@ -176,26 +177,26 @@ fn the_svg_is_well_formed_and_draws_every_arrow() {
 #[test]
 fn the_format_follows_the_flag_or_the_file_name() {
     use std::path::Path;
-    assert_eq!(Format::choose(None, None), Ok(Format::Mermaid));
+    assert_eq!(choose_format(None, None), Ok(Format::Mermaid));
     assert_eq!(
-        Format::choose(None, Some(Path::new("a.svg"))),
+        choose_format(None, Some(Path::new("a.svg"))),
         Ok(Format::Svg)
     );
     assert_eq!(
-        Format::choose(None, Some(Path::new("a.mmd"))),
+        choose_format(None, Some(Path::new("a.mmd"))),
         Ok(Format::Mermaid)
     );
     assert_eq!(
-        Format::choose(Some("svg"), Some(Path::new("a.mmd"))),
+        choose_format(Some("svg"), Some(Path::new("a.mmd"))),
         Ok(Format::Svg)
     );
     assert!(
-        Format::choose(Some("png"), None)
+        choose_format(Some("png"), None)
             .unwrap_err()
             .contains("mermaid")
     );
     assert!(
-        Format::choose(None, Some(Path::new("a.png")))
+        choose_format(None, Some(Path::new("a.png")))
             .unwrap_err()
             .contains(".svg")
     );

@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::args::parse_duration_us;
-use super::chart::fmt_ms;
 use super::shown::ShownArgs;
+use crate::chart::{fmt_ms, label_of};
 use crate::raft::{Event, NodeId, Status};
 use crate::runtime::observe::messages::{Fate, MessageRecord};
 use crate::sim::{SendDrop, Sim, SimOptions};
@@ -171,7 +171,7 @@ pub fn record(opts: &SimOptions, title: &str, end_us: u64) -> Result<Timeline, S
     sim.on_send(Box::new(move |msg, now, fate| {
         let Ok(mut got) = sends.lock() else { return };
         let r = MessageRecord::of(msg, 0, Fate::Delivered);
-        let mut text = super::chart::label_of(&r);
+        let mut text = label_of(&r);
         let arrivals: Vec<Option<u64>> = if fate.delays.is_empty() {
             let why = match fate.dropped {
                 Some(SendDrop::Lost) => "lost",
