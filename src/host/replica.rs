@@ -18,17 +18,19 @@
 //!    index each one waits for;
 //! 7. hand the node's **events** to the driver.
 //!
-//! Applying does not wait for the local sync: a committed entry is
-//! durable on a quorum already, and the store is volatile. (When the core
-//! learns to count a leader's own entries only once synced, that hook
-//! belongs in [`Replica::synced`].)
+//! Once a log write is synced the node hears of it (`Node::log_synced`):
+//! a leader counts its own log toward commit only that far, so a driver
+//! may sync in the background while the appends are already on their way
+//! to the followers. Applying does not wait for the local sync: a
+//! committed entry is durable on a quorum already, and the store is
+//! volatile.
 
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::kv::{Applied, ClientId, KvError, KvStore, OpResult};
 use crate::raft::{
     Entry, Event, HardState, Index, LogWrite, Message, Node, NodeId, Payload, RaftError, ReadId,
-    ReadOutcome, ReadResult, Ready, Role, Snapshot,
+    ReadOutcome, ReadResult, Ready, Role, Snapshot, Term,
 };
 
 /// Most `Ready`s drained after one input (a node should need one).
@@ -204,9 +206,18 @@ pub struct Replica<W> {
     confirmed: Vec<(ReadId, Index)>,
     next_read: ReadId,
     next_token: u64,
-    /// Messages waiting for a persist to sync: they may leave once the
-    /// token is synced. Empty unless a driver answered `Synced::Later`.
-    outbox: VecDeque<(SyncToken, Vec<Message>)>,
+    /// Persists not yet synced, oldest first, with the messages that wait
+    /// for them. Empty unless a driver answered `Synced::Later`.
+    outbox: VecDeque<Unsynced>,
+}
+
+/// A persist handed on with [`Synced::Later`], and what waits for it.
+struct Unsynced {
+    token: SyncToken,
+    /// Its log write's last entry, reported to the node once synced.
+    last: Option<(Index, Term)>,
+    /// Messages that may leave once it is synced.
+    messages: Vec<Message>,
 }
 
 impl<W> Replica<W> {
@@ -303,12 +314,22 @@ impl<W> Replica<W> {
     /// Everything persisted with `token` or before it is durable: sends the
     /// messages that waited for it.
     pub fn synced<I: Io<W>>(&mut self, token: SyncToken, io: &mut I) -> Result<(), I::Stop> {
-        while self.outbox.front().is_some_and(|(t, _)| *t <= token) {
-            if let Some((_, messages)) = self.outbox.pop_front() {
-                io.send(messages)?;
+        while self.outbox.front().is_some_and(|u| u.token <= token) {
+            if let Some(unsynced) = self.outbox.pop_front() {
+                self.log_synced(unsynced.last);
+                io.send(unsynced.messages)?;
             }
         }
         Ok(())
+    }
+
+    /// Tells the node its log is durable up to `last` (index and term of
+    /// a write's last entry): a leader counts its own log toward commit
+    /// only that far.
+    fn log_synced(&mut self, last: Option<(Index, Term)>) {
+        if let Some((index, term)) = last {
+            self.node.log_synced(index, term);
+        }
     }
 
     fn carry_out_one<I: Io<W>>(&mut self, ready: Ready, io: &mut I) -> Result<(), I::Stop> {
@@ -325,20 +346,26 @@ impl<W> Replica<W> {
         if persist {
             self.next_token += 1;
             let token = SyncToken(self.next_token);
+            let last = log.as_ref().and_then(LogWrite::last);
             let persist = Persist {
                 hard_state,
                 snapshot: snapshot.as_ref(),
                 log,
                 token,
             };
-            if io.persist(&self.node, persist)? == Synced::Later {
-                self.outbox.push_back((token, Vec::new()));
+            match io.persist(&self.node, persist)? {
+                Synced::Now => self.log_synced(last),
+                Synced::Later => self.outbox.push_back(Unsynced {
+                    token,
+                    last,
+                    messages: Vec::new(),
+                }),
             }
         }
         match self.outbox.back_mut() {
             // Behind a persist not yet synced: these wait with it (a later
             // message may rest on the earlier state too).
-            Some((_, waiting)) => waiting.extend(messages),
+            Some(unsynced) => unsynced.messages.extend(messages),
             None => io.send(messages)?,
         }
         if let Some(snapshot) = snapshot {

@@ -135,6 +135,7 @@ fn a_write_is_persisted_then_applied_then_answered_and_a_read_after_it() {
     assert_eq!(r.node().role(), Role::Leader);
     io.steps.clear();
     r.propose(vec![put(9, 1, "x", "1", "w")], |_| {}).unwrap();
+    r.carry_out(&mut io).unwrap();
     r.read("x".into(), "r");
     r.carry_out(&mut io).unwrap();
     let persisted = io
@@ -259,4 +260,36 @@ fn the_log_is_compacted_once_enough_is_applied() {
     // The no-op of the leader's term and three writes: one snapshot at 3.
     assert_eq!(compactions, vec![&Step::Compact(3)]);
     assert_eq!(r.node().log().snapshot_meta().index, 3);
+}
+
+#[test]
+fn a_leader_whose_write_syncs_later_commits_only_once_it_is_synced() {
+    let (mut r, _) = leader_of_three(true);
+    let mut io = Recorder::new(Synced::Later);
+    // The leader's no-op and a write, handed to a disk that syncs later.
+    r.carry_out(&mut io).unwrap();
+    r.propose(vec![put(9, 1, "x", "1", "w")], |_| {}).unwrap();
+    r.carry_out(&mut io).unwrap();
+    let last = r.node().log().last_index();
+    let term = r.node().term();
+    // Node 2 holds everything: with the leader's own write unsynced, one
+    // follower is not a quorum of three.
+    r.node_mut().step(Message {
+        from: 2,
+        to: 1,
+        term,
+        body: Body::AppendResponse {
+            success: true,
+            index: last,
+            hint: 0,
+        },
+    });
+    r.carry_out(&mut io).unwrap();
+    assert!(r.node().commit_index() < last);
+    assert!(io.answers().is_empty());
+    let token = *io.tokens.last().unwrap();
+    r.synced(token, &mut io).unwrap();
+    r.carry_out(&mut io).unwrap();
+    assert_eq!(r.node().commit_index(), last);
+    assert_eq!(io.answers(), vec![("w", Reply::Done(OpResult::Done))]);
 }
