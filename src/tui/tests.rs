@@ -79,6 +79,7 @@ pub(super) fn node(id: NodeId, role: Role, terms: &[u64], commit: u64) -> NodeVi
         membership_pending: false,
         votes: None,
         progress: Vec::new(),
+        refusals: Vec::new(),
     }
 }
 
