@@ -28,7 +28,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("<  >  b", "10 ticks; b: present"),
     ("R", "sim: replay the seed"),
     ("T", "guided tours menu"),
-    ("log pane", "hjkl scroll, H heals"),
+    ("log pane", "hl cursor, H heals"),
+    ("w", "why? the entry or node"),
     ("m  f  c", "messages / focus / checks"),
     ("mouse", "click card; wheel: log"),
 ];
