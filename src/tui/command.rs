@@ -32,6 +32,9 @@ pub enum Command {
     UnknownBug(String),
     /// `why …`: explain what it names (`None`: what is selected).
     Why(Option<crate::tui::why::Subject>),
+    /// `chart FILE`: the message list as a sequence diagram, `.svg` or
+    /// `.mmd` (see [`crate::tui::chart`]).
+    Chart(std::path::PathBuf),
 }
 
 /// What the parser needs to know about the dashboard.
@@ -68,6 +71,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("clear / help", "console / this"),
     ("tour [NAME]", "guided tours"),
     ("why [N|entry I]", "explain it"),
+    ("chart FILE.svg|.mmd", "msgs as a slide"),
 ];
 
 /// Parses one console line.
@@ -134,6 +138,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("promote", [n]) => req(Request::Promote(parse_member_id(n)?)),
         ("remove", [n]) => req(Request::Remove(target_or_id(n, cx)?)),
         ("speed", [x]) => req(Request::Speed(parse_speed(x)?)),
+        ("chart", [_, ..]) => Ok(Command::Chart(rest_of(line).into())),
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
         ("bug" | "bugs", []) => Ok(Command::Bugs),
@@ -152,7 +157,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         }
         (
             "kill" | "restart" | "pause" | "resume" | "isolate" | "heal" | "loss" | "delay"
-            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug",
+            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug" | "chart",
             _,
         ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
         _ => Err(format!(
@@ -241,6 +246,13 @@ pub fn parse_msg_filter(args: &[&str], nodes: usize) -> Result<MsgFilter, String
         }
     }
     Ok(filter)
+}
+
+/// What follows a line's first word, trimmed: a file name may hold spaces.
+fn rest_of(line: &str) -> &str {
+    let line = line.trim_start();
+    let verb = line.find(char::is_whitespace).unwrap_or(line.len());
+    line[verb..].trim()
 }
 
 /// The syntax line of a command.
@@ -498,6 +510,20 @@ mod tests {
         assert_eq!(ok("promote 6"), Request::Promote(6));
         assert_eq!(ok("remove 2"), Request::Remove(2));
         assert_eq!(ok("speed 2x"), Request::Speed(2.0));
+    }
+
+    #[test]
+    fn chart_names_a_file() {
+        assert_eq!(
+            parse("chart slides/vote.svg", CX),
+            Ok(Command::Chart("slides/vote.svg".into()))
+        );
+        assert_eq!(
+            parse("  chart  my slides/run 1.mmd ", CX),
+            Ok(Command::Chart("my slides/run 1.mmd".into()))
+        );
+        let bare = parse("chart", CX).unwrap_err();
+        assert!(bare.contains("chart FILE.svg|.mmd"), "{bare}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! minority side of a partition), why a leader cannot commit, why a
 //! learner does not vote.
 
-use super::{Answer, Tone, majority, names, reach, runs, secs, sides, voters};
+use super::{Answer, Tone, majority, names, reach, runs, secs, sides, talks, voters};
 use crate::raft::{Event, NodeId, RefusalReason, Role, Tally, Term, VoteRefusal};
 use crate::runtime::{ClusterView, MemberRole, NodeState, NodeView};
 
@@ -142,7 +142,7 @@ fn leader(view: &ClusterView, n: &NodeView) -> Answer {
     if let Some(newer) = view.leader().filter(|&l| l != id)
         && let Some(ln) = view.node(newer)
     {
-        let cut = if super::talks(view, id, newer) {
+        let cut = if talks(view, id, newer) {
             String::new()
         } else {
             format!(" (it cannot reach n{newer})")
@@ -272,7 +272,7 @@ fn candidate(view: &ClusterView, n: &NodeView, tally: &Tally) -> Answer {
     }
     let left = n.election_timeout.saturating_sub(n.election_elapsed);
     reasons.push(format!(
-        "If no majority grants within {} (its election timeout), it starts a new round.",
+        "If no majority grants it in the {} left of its election timeout, it starts a new round.",
         secs(left)
     ));
     Answer {
@@ -495,7 +495,7 @@ fn follower(view: &ClusterView, n: &NodeView) -> Answer {
                 "A follower stands for election only when its election timer runs out without a word from a leader. n{l}'s appends and heartbeats keep resetting it (it would fire in {}).",
                 secs(left)
             ));
-            if !super::talks(view, id, l) {
+            if !talks(view, id, l) {
                 reasons.push(format!(
                     "n{id} cannot reach n{l} now: it learns no new entries or commits, and its timer will run out."
                 ));
@@ -535,7 +535,7 @@ fn follower(view: &ClusterView, n: &NodeView) -> Answer {
         verdict,
         tone: if can.len() < q {
             Tone::Bad
-        } else if leads.is_some() {
+        } else if leads.is_some_and(|l| talks(view, id, l)) {
             Tone::Good
         } else {
             Tone::Waiting
