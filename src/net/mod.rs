@@ -34,5 +34,6 @@ pub use notice::NoticeKind;
 pub use request::exchange;
 pub use tcp::{Identity, Replier, TcpAuth, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
 pub use wire::{
-    ChangeReply, ClientReply, ClientRequest, ClientResponse, MembersStatus, NodeStatus, Wire,
+    ChangeReply, ClientReply, ClientRequest, ClientResponse, ForwardRequest, MembersStatus,
+    NodeStatus, Wire,
 };
