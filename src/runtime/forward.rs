@@ -224,9 +224,15 @@ impl NodeThread {
         self.serve(request, reply);
     }
 
-    /// Node `from` answered this node's forward `id`: relay it.
+    /// Node `from` answered this node's forward `id`: relay it. A
+    /// refusal is definite — the leader refuses a write only before it
+    /// appends it — so the acceptance set when it was forwarded is taken
+    /// back; after any other answer the write may still apply.
     pub(super) fn forward_answered(&mut self, from: NodeId, id: u64, reply: ClientReply) {
         if let Some(to) = self.forwards.take(from, id) {
+            if let ClientReply::Error(_) = reply {
+                to.retract();
+            }
             to.send(Reply::from_wire(reply), &mut self.wakes);
         }
     }

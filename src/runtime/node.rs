@@ -133,6 +133,13 @@ impl ReplyTo {
         }
     }
 
+    /// Takes [`accept`](Self::accept) back (see `forward.rs`).
+    fn retract(&self) {
+        if let ReplyTo::Local(slot) = self {
+            slot.retract();
+        }
+    }
+
     /// Answers; a client that went away is not an error of the node's.
     /// A local client's thread is woken when `wakes` is flushed.
     fn send(self, reply: Reply, wakes: &mut Wakes) {
