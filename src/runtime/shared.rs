@@ -456,7 +456,7 @@ impl Shared {
         }
         match (self.node(to), self.transport(from)) {
             (Some(node), _) if node.state() == NodeState::Down => false,
-            (Some(_), Some(tcp)) => tcp.send(to, &wire()).is_ok(),
+            (Some(_), Some(tcp)) => tcp.send(to, wire()).is_ok(),
             (Some(node), None) => node.inbox.send(input()).is_ok(),
             (None, _) => false,
         }
@@ -469,7 +469,7 @@ impl Shared {
         let slot = self.links.slot(msg.from, msg.to);
         let delivered = match (self.node(msg.to), self.transport(msg.from)) {
             (Some(node), _) if node.state() == NodeState::Down => false,
-            (Some(_), Some(tcp)) => tcp.send(msg.to, &Wire::Raft(msg)).is_ok(),
+            (Some(_), Some(tcp)) => tcp.send(msg.to, Wire::Raft(msg)).is_ok(),
             (Some(node), None) => node.inbox.send(NodeInput::Message(msg)).is_ok(),
             (None, _) => false,
         };
