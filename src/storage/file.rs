@@ -644,6 +644,10 @@ impl LogStorage for FileStorage {
         Ok(())
     }
 
+    fn sync_waits_for_disk(&self) -> bool {
+        true
+    }
+
     fn first_index(&self) -> Index {
         self.log.first()
     }
