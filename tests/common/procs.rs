@@ -14,8 +14,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The binary under test.
@@ -275,6 +275,8 @@ pub struct Proxy {
     /// Where it listens.
     pub addr: SocketAddr,
     cut: Arc<AtomicBool>,
+    /// Both ends of every connection it carries, to close on a cut.
+    open: Arc<Mutex<Vec<TcpStream>>>,
     /// Bytes it carried, both ways.
     pub bytes: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -288,7 +290,8 @@ impl Proxy {
         let cut = Arc::new(AtomicBool::new(false));
         let bytes = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (c, b, s) = (cut.clone(), bytes.clone(), stop.clone());
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
+        let (c, b, s, o) = (cut.clone(), bytes.clone(), stop.clone(), open.clone());
         std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
@@ -296,6 +299,11 @@ impl Proxy {
                         if let Ok(outbound) =
                             TcpStream::connect_timeout(&target, Duration::from_millis(500))
                         {
+                            let mut open = o.lock().unwrap_or_else(|p| p.into_inner());
+                            open.retain(|s| s.peer_addr().is_ok());
+                            open.extend(inbound.try_clone().ok());
+                            open.extend(outbound.try_clone().ok());
+                            drop(open);
                             pipe(&inbound, &outbound, &c, &b, &s);
                             pipe(&outbound, &inbound, &c, &b, &s);
                         }
@@ -308,14 +316,22 @@ impl Proxy {
         Proxy {
             addr,
             cut,
+            open,
             bytes,
             stop,
         }
     }
 
-    /// Cuts (`true`) or heals (`false`) the proxy.
+    /// Cuts (`true`: the connections it carries are closed at once, and
+    /// new ones refused) or heals (`false`) the proxy.
     pub fn set_cut(&self, cut: bool) {
         self.cut.store(cut, Ordering::Relaxed);
+        if cut {
+            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            for stream in open.drain(..) {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
     }
 
     /// Whether it is cut.
