@@ -16,7 +16,7 @@ use raftlab::net::{ClientReply, ClientRequest, ClientResponse, Wire, exchange, s
 #[path = "common/procs.rs"]
 mod procs;
 
-use procs::{Mesh, Procs, free_addrs, peers_arg};
+use procs::{Mesh, Procs, free_addrs};
 
 /// A follower of `leader` among `ids`.
 fn follower(ids: impl IntoIterator<Item = u64>, leader: u64) -> u64 {
@@ -87,18 +87,7 @@ fn a_client_that_reaches_only_a_follower_gets_its_answers() {
 #[test]
 fn a_forwarded_write_retried_after_a_leader_change_is_applied_once() {
     let mut procs = Procs::new("fwd-retry");
-    let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
-    let peers = peers_arg(&addrs);
-    for id in 1..=3 {
-        procs.spawn(id, "data", &["--peers".into(), peers.clone()]);
-    }
-    procs.client_until(
-        &peers,
-        "data",
-        &["put", "up", "1"],
-        "OK",
-        Duration::from_secs(15),
-    );
+    let (addrs, peers) = procs.start_nodes(3, "data");
     let key = secret::load(&procs.dir.join("data").join("cluster.secret"), 1).expect("secret");
     // One session's write, as `raftlab client` sends it: (session, seq, op).
     let op = |session: u64, value: &str| {

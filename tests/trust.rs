@@ -118,11 +118,7 @@ fn forged_frames(from: u64, to: u64, dead: SocketAddr) -> Vec<Wire> {
 #[test]
 fn a_strangers_frames_of_every_kind_change_nothing_and_lose_nothing() {
     let mut procs = Procs::new("trust-forged");
-    let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
-    let peers = peers_arg(&addrs);
-    for id in 1..=3 {
-        procs.spawn(id, "data", &["--peers".into(), peers.clone()]);
-    }
+    let (addrs, peers) = procs.start_nodes(3, "data");
     for i in 1..=3 {
         procs.client_until(
             &peers,
@@ -399,18 +395,7 @@ fn two_thousand_idle_sockets_keep_out_neither_clients_nor_peers() {
         eprintln!("ulimit -n is {limit}: holding {count} idle sockets instead of 2000");
     }
     let mut procs = Procs::new("trust-idle");
-    let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
-    let peers = peers_arg(&addrs);
-    for id in 1..=3 {
-        procs.spawn(id, "data", &["--peers".into(), peers.clone()]);
-    }
-    procs.client_until(
-        &peers,
-        "data",
-        &["put", "a", "1"],
-        "OK",
-        Duration::from_secs(15),
-    );
+    let (addrs, peers) = procs.start_nodes(3, "data");
     let leader = procs.leader(&peers, "data", Duration::from_secs(5), None);
     let follower = (1..=3).find(|&id| id != leader).unwrap_or(1);
     // Bounded: `count` sockets to the leader, all dropped at the end.
@@ -485,18 +470,7 @@ fn two_thousand_idle_sockets_keep_out_neither_clients_nor_peers() {
 #[test]
 fn a_stopped_node_does_not_hold_up_clients() {
     let mut procs = Procs::new("trust-stopped");
-    let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
-    let peers = peers_arg(&addrs);
-    for id in 1..=3 {
-        procs.spawn(id, "data", &["--peers".into(), peers.clone()]);
-    }
-    procs.client_until(
-        &peers,
-        "data",
-        &["put", "up", "1"],
-        "OK",
-        Duration::from_secs(15),
-    );
+    let (_, peers) = procs.start_nodes(3, "data");
     let leader = procs.leader(&peers, "data", Duration::from_secs(5), None);
     let runs = |procs: &Procs, what: &str| {
         for i in 0..10 {

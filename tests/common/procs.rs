@@ -108,6 +108,21 @@ impl Procs {
         self.started.insert(id, (root.to_string(), args.to_vec()));
     }
 
+    /// Starts nodes 1 to `n` on free addresses, their data under `root`,
+    /// each with every address as `--peers`, and waits (bounded) until
+    /// they take a first write (`up` = `1`). The addresses, and as a
+    /// client's `--peers`.
+    pub fn start_nodes(&mut self, n: u64, root: &str) -> (BTreeMap<u64, SocketAddr>, String) {
+        let addrs: BTreeMap<u64, SocketAddr> = (1..=n).zip(free_addrs(n as usize)).collect();
+        let peers = peers_arg(&addrs);
+        for id in 1..=n {
+            self.spawn(id, root, &["--peers".into(), peers.clone()]);
+        }
+        let up = ["put", "up", "1"];
+        self.client_until(&peers, root, &up, "OK", Duration::from_secs(15));
+        (addrs, peers)
+    }
+
     /// Starts node `id` again as it was last started.
     pub fn restart(&mut self, id: u64) {
         let (root, args) = self.started.get(&id).cloned().expect("started before");
