@@ -429,6 +429,13 @@ fn refusal_text(v: NodeId, r: &VoteRefusal) -> (String, Option<&'static str>) {
             ),
             None,
         ),
+        RefusalReason::Lease { leader, .. } if leader == v => (
+            format!(
+                "n{v} {verb}: it is the leader of term {}, and a working leader keeps its place.",
+                r.voter_term
+            ),
+            Some(LEASE_RULE),
+        ),
         RefusalReason::Lease {
             leader,
             elapsed,
