@@ -465,6 +465,12 @@ fn refusal_text(v: NodeId, r: &VoteRefusal) -> (String, Option<&'static str>) {
     }
 }
 
+/// A voter's refusal in words, without the rule behind it.
+#[cfg(test)]
+pub(super) fn refusal_words(v: NodeId, r: &VoteRefusal) -> String {
+    refusal_text(v, r).0
+}
+
 /// Reasons, with the rules behind them added once each at the end.
 #[derive(Default)]
 struct Said {
