@@ -710,6 +710,12 @@ fn open_link(
                         // Down, restarting, or it closed us for lack of
                         // room: like a failed connect, nothing to say.
                         AuthError::Frame(FrameError::Closed | FrameError::Io(_)) => None,
+                        AuthError::WrongCluster { theirs, ours } => Some(format!(
+                            "n{me} cannot talk to n{id} at {addr}: the node there belongs to \
+                             cluster {theirs}, and this node to cluster {ours}. Start every node \
+                             with the same --cluster-id, or fix --peers if {addr} is another \
+                             cluster's node"
+                        )),
                         AuthError::Refused => Some(format!(
                             "n{me} cannot authenticate to n{id} at {addr}: it refused this \
                              node's proof, so the two hold different cluster secrets. Give \
