@@ -48,6 +48,11 @@ impl Recorder {
         });
         answers.collect()
     }
+
+    fn compactions(&self) -> Vec<&Step> {
+        let compactions = self.steps.iter().filter(|s| matches!(s, Step::Compact(_)));
+        compactions.collect()
+    }
 }
 
 impl Io<&'static str> for Recorder {
@@ -86,6 +91,20 @@ impl Io<&'static str> for Recorder {
     fn may_compact(&self) -> bool {
         self.may_compact
     }
+}
+
+/// Follower `from` tells leader `r` it holds its log up to `index`.
+fn acknowledge(r: &mut Replica<&'static str>, from: NodeId, term: Term, index: Index) {
+    r.node_mut().step(Message {
+        from,
+        to: 1,
+        term,
+        body: Body::AppendResponse {
+            success: true,
+            index,
+            hint: 0,
+        },
+    });
 }
 
 fn config(threshold: u64, release: bool) -> HostConfig {
@@ -259,13 +278,8 @@ fn the_log_is_compacted_once_enough_is_applied() {
         r.propose(vec![put(9, seq, "x", "v", "w")], |_| {}).unwrap();
         r.carry_out(&mut io).unwrap();
     }
-    let compactions: Vec<_> = io
-        .steps
-        .iter()
-        .filter(|s| matches!(s, Step::Compact(_)))
-        .collect();
     // The no-op of the leader's term and three writes: one snapshot at 3.
-    assert_eq!(compactions, vec![&Step::Compact(3)]);
+    assert_eq!(io.compactions(), vec![&Step::Compact(3)]);
     assert_eq!(r.node().log().snapshot_meta().index, 3);
 }
 
@@ -281,16 +295,7 @@ fn a_leader_whose_write_syncs_later_commits_only_once_it_is_synced() {
     let term = r.node().term();
     // Node 2 holds everything: with the leader's own write unsynced, one
     // follower is not a quorum of three.
-    r.node_mut().step(Message {
-        from: 2,
-        to: 1,
-        term,
-        body: Body::AppendResponse {
-            success: true,
-            index: last,
-            hint: 0,
-        },
-    });
+    acknowledge(&mut r, 2, term, last);
     r.carry_out(&mut io).unwrap();
     assert!(r.node().commit_index() < last);
     assert!(io.answers().is_empty());
@@ -307,16 +312,7 @@ fn a_leaders_appends_leave_before_its_own_write_is_synced_and_a_followers_ack_af
     // Both followers acknowledge the leader's no-op: it pipelines to them.
     let (term, last) = (r.node().term(), r.node().log().last_index());
     for from in [2, 3] {
-        r.node_mut().step(Message {
-            from,
-            to: 1,
-            term,
-            body: Body::AppendResponse {
-                success: true,
-                index: last,
-                hint: 0,
-            },
-        });
+        acknowledge(&mut r, from, term, last);
     }
     r.carry_out(&mut now).unwrap();
     let mut io = Recorder::new(Synced::Later);
@@ -368,16 +364,11 @@ fn a_driver_that_is_still_compacting_puts_the_next_compaction_off() {
         r.propose(vec![put(9, seq, "x", "v", "w")], |_| {}).unwrap();
         r.carry_out(&mut io).unwrap();
     }
-    assert!(!io.steps.iter().any(|s| matches!(s, Step::Compact(_))));
+    assert!(io.compactions().is_empty());
     // Once it may, the store compacts what it applied, past the threshold.
     io.may_compact = true;
     r.propose(vec![put(9, 5, "x", "v", "w")], |_| {}).unwrap();
     r.carry_out(&mut io).unwrap();
-    let compactions: Vec<_> = io
-        .steps
-        .iter()
-        .filter(|s| matches!(s, Step::Compact(_)))
-        .collect();
     // The no-op and four writes were applied before it could: index 5.
-    assert_eq!(compactions, vec![&Step::Compact(5)]);
+    assert_eq!(io.compactions(), vec![&Step::Compact(5)]);
 }
