@@ -365,3 +365,46 @@ fn the_figure8_broken_tour_ends_in_the_violation_it_shows() {
         cluster.shutdown();
     }
 }
+
+/// `start` and `reply` on the live cluster: the write is sent by a client
+/// of its own while the script goes on, and `reply` collects its answer.
+#[test]
+fn start_and_reply_work_on_the_live_cluster() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use raftlab::runtime::{Cluster, ClusterConfig};
+    use raftlab::scenario::{live_factory, run};
+
+    let text = "# async\ncluster 3 seed 1\nwait leader within 3s\nstart put x 1\nwait value x = 1 on leader within 2s\nreply -> ok\nget x -> \"1\"\nstart put y 2\nstart put z 3\n";
+    let script = parse(text, "async.scen").unwrap();
+    let cluster = Arc::new(
+        Cluster::start(ClusterConfig {
+            nodes: 3,
+            seed: 1,
+            speed: 10.0,
+            start_paused: true,
+            ..ClusterConfig::default()
+        })
+        .unwrap(),
+    );
+    let mut factory = live_factory(cluster.clone(), Arc::new(AtomicBool::new(false)));
+    let report = run(&script, &mut factory).unwrap();
+    drop(factory);
+    // Everything up to the second `start` holds; the third is refused.
+    let failure = report.failure.clone().expect("two starts in a row fail");
+    assert_eq!(failure.line, 9, "\n{}", report.render());
+    assert!(
+        failure.message.contains("one at a time"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        report.transcript[4].detail.starts_with("ok"),
+        "\n{}",
+        report.render()
+    );
+    if let Ok(cluster) = Arc::try_unwrap(cluster) {
+        cluster.shutdown();
+    }
+}

@@ -94,6 +94,27 @@ pub trait Cluster {
         target: Option<NodeId>,
         timeout_us: u64,
     ) -> Result<ClientOutcome, ClusterError>;
+    /// Sends one client operation as [`submit`](Cluster::submit) would,
+    /// and returns at once: it proceeds as time passes, and
+    /// [`take_reply`](Cluster::take_reply) returns its outcome once it has
+    /// ended. One at a time. The default refuses: a cluster that cannot
+    /// run an operation in the background says so.
+    fn start(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<(), ClusterError> {
+        let _ = (op, target, timeout_us);
+        Err(ClusterError::Refused(
+            "this cluster cannot run an operation in the background".to_string(),
+        ))
+    }
+    /// The outcome of the operation [`start`](Cluster::start) sent, once
+    /// it has ended (once only).
+    fn take_reply(&mut self) -> Option<ClientOutcome> {
+        None
+    }
     /// Submits several operations at the same instant, from distinct
     /// clients, and runs until all complete or time out. The default submits
     /// them one after the other; a cluster that can overlap them should.

@@ -30,6 +30,9 @@ pub struct Fake {
     pub calls: Vec<String>,
     /// Makes `check_history` report a violation.
     pub broken_history: bool,
+    /// An operation `start` sent: the fake carries it out when its reply
+    /// is asked for.
+    started: Option<(Op, Option<NodeId>, u64)>,
 }
 
 impl Fake {
@@ -49,6 +52,7 @@ impl Fake {
             next_client: 1,
             calls: Vec::new(),
             broken_history: false,
+            started: None,
         }
     }
 
@@ -252,6 +256,22 @@ impl Cluster for Fake {
         self.leader = Some(to);
         self.term += 1;
         self.record(format!("transfer {to}"))
+    }
+    fn start(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<(), ClusterError> {
+        if self.started.is_some() {
+            return Err(ClusterError::Refused("an operation is open".into()));
+        }
+        self.started = Some((op, target, timeout_us));
+        Ok(())
+    }
+    fn take_reply(&mut self) -> Option<ClientOutcome> {
+        let (op, target, timeout_us) = self.started.take()?;
+        self.submit(op, target, timeout_us).ok()
     }
     fn submit(
         &mut self,

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crossbeam_channel::{Receiver, bounded};
+
 use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
 use crate::kv::Op;
 use crate::raft::{ConfChange, Entry, Index, NodeId, Status};
@@ -46,6 +48,9 @@ pub struct LiveCluster {
     /// Set from outside to end the run: time stops passing and the next
     /// `run_for` fails.
     stop: Arc<AtomicBool>,
+    /// The outcome of the operation `start` sent, once it comes (its
+    /// client waits on a thread of its own).
+    reply: Option<Receiver<ClientOutcome>>,
 }
 
 /// A factory for a tour: the script's `cluster` statement must match the
@@ -86,6 +91,7 @@ impl LiveCluster {
             view,
             client,
             stop,
+            reply: None,
         }
     }
 
@@ -273,6 +279,41 @@ impl Cluster for LiveCluster {
         };
         self.view = self.cluster.view();
         Ok(outcome)
+    }
+
+    fn start(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<(), ClusterError> {
+        self.stopped()?;
+        if self.reply.is_some() {
+            return Err(ClusterError::Refused(
+                "the client already has an operation open".to_string(),
+            ));
+        }
+        let timeout = self.wall(timeout_us);
+        let mut client = match target {
+            Some(id) => self.cluster.client().restrict_to(&[id]),
+            None => self.cluster.client(),
+        };
+        let (tx, rx) = bounded(1);
+        std::thread::Builder::new()
+            .name("raftlab-tour-client".into())
+            .spawn(move || {
+                let _ = tx.send(client.submit(op, timeout));
+            })
+            .map_err(|e| ClusterError::Refused(format!("cannot start a client: {e}")))?;
+        self.reply = Some(rx);
+        Ok(())
+    }
+
+    fn take_reply(&mut self) -> Option<ClientOutcome> {
+        let outcome = self.reply.as_ref()?.try_recv().ok()?;
+        self.reply = None;
+        self.view = self.cluster.view();
+        Some(outcome)
     }
 
     fn stats(&self) -> ClusterStats {

@@ -30,9 +30,11 @@ mod error;
 mod eval;
 mod lexer;
 mod live_cluster;
+mod parse_tour;
 mod parser;
 mod parts;
 mod request;
+mod run_tour;
 mod runner;
 mod sim_cluster;
 pub mod tours;
@@ -46,6 +48,8 @@ mod files_tests;
 mod parser_tests;
 #[cfg(test)]
 mod runner_tests;
+#[cfg(test)]
+mod tour_stmt_tests;
 
 pub use ast::Script;
 pub use cluster::{ClientOutcome, Cluster, ClusterSpec, ClusterStats};

@@ -169,6 +169,25 @@ impl Cluster for Sim {
         Ok(Sim::submit_concurrent(self, ops, timeout_us)?)
     }
 
+    fn start(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<(), ClusterError> {
+        if Sim::start_foreground(self, op, target, timeout_us)? {
+            Ok(())
+        } else {
+            Err(ClusterError::Refused(
+                "the client already has an operation open".to_string(),
+            ))
+        }
+    }
+
+    fn take_reply(&mut self) -> Option<ClientOutcome> {
+        Sim::take_foreground(self)
+    }
+
     fn stats(&self) -> ClusterStats {
         let s = Sim::stats(self);
         ClusterStats {
