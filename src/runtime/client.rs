@@ -49,12 +49,22 @@ impl Client {
     }
 
     /// Restricts the client to `nodes`, as if it sat in their part of the
-    /// network: a redirect elsewhere counts as no leader known.
+    /// network: a redirect elsewhere counts as no leader known. A
+    /// follower among them still forwards to the leader it can reach.
     pub fn restrict_to(mut self, nodes: &[NodeId]) -> Client {
         self.core.reach = nodes.to_vec();
         self.core.grows = false;
         self.core.leader_hint = self.core.leader_hint.filter(|l| nodes.contains(l));
         self
+    }
+
+    /// Sends every request to `node` alone, which answers it itself, never
+    /// forwarding it to the leader: what `put … on N` means, so a
+    /// follower's refusal or a minority leader's uncommitted write shows.
+    pub fn pin_to(self, node: NodeId) -> Client {
+        let mut client = self.restrict_to(&[node]);
+        client.core.pinned = true;
+        client
     }
 
     /// Sets `key` to `value`.

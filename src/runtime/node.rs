@@ -7,7 +7,9 @@
 //! the client's connection; a frame that did not decode becomes an event.
 //! In a multi-process cluster the thread also takes a peer's hello (see
 //! `peers.rs`) and a client's membership change, which it proposes as the
-//! leader and answers when it commits (`node_change.rs`). After each input —
+//! leader and answers when it commits (`node_change.rs`). A client's
+//! operation that reaches a follower, in-process or over TCP, is passed to
+//! the leader and its answer relayed (`forward.rs`). After each input —
 //! or a batch of inbox items already waiting — it drains the node's
 //! `Ready` and carries it out as the simulator's driver does: persist the
 //! hard state, snapshot and log write, sync, send the messages, restore
@@ -28,10 +30,10 @@ use super::reply::{ReplySlot, Wakes};
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{NodeView, log_tail};
-use crate::kv::{Applied, ClientId, Command, KvStore, OpResult};
+use crate::kv::{Applied, ClientId, KvStore, Op, OpResult};
 use crate::net::{
-    ClientReply, ClientRequest, ClientResponse, Identity, NodeStatus, NoticeKind, Replier,
-    TcpEvent, Wire,
+    ClientReply, ClientRequest, ClientResponse, ForwardRequest, Identity, NodeStatus, NoticeKind,
+    Replier, TcpEvent, Wire,
 };
 use crate::raft::{
     Event, Index, LogWrite, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult,
@@ -40,6 +42,8 @@ use crate::raft::{
 
 #[path = "node_change.rs"]
 mod change;
+#[path = "forward.rs"]
+mod forward;
 
 /// Most `Ready`s drained after one input (a node should need one).
 const MAX_READY_ROUNDS: usize = 8;
@@ -69,6 +73,22 @@ pub(crate) enum NodeInput {
     /// Several of the above, sent together (by a client pool's driver,
     /// one per node per turn): taken in order, as if sent one by one.
     Batch(Vec<NodeInput>),
+    /// A client request this node must answer itself, never forwarding
+    /// it to the leader (`put … on N`).
+    Pinned(Box<NodeInput>),
+    /// A client's request that follower `from` forwarded here, as its
+    /// forward `id` (see `forward.rs`).
+    Forwarded {
+        from: NodeId,
+        id: u64,
+        request: ForwardRequest,
+    },
+    /// The leader `from`'s answer to this node's forward `id`.
+    ForwardAnswer {
+        from: NodeId,
+        id: u64,
+        reply: ClientReply,
+    },
 }
 
 /// A node's answer to a client request. (That a write was appended to
@@ -93,6 +113,14 @@ pub(crate) enum ReplyTo {
         session: u64,
         seq: u64,
     },
+    /// Node `to`, which forwarded its client's request here (`from`) as
+    /// its forward `id`, and relays the answer.
+    Peer {
+        shared: Arc<Shared>,
+        from: NodeId,
+        to: NodeId,
+        id: u64,
+    },
 }
 
 impl ReplyTo {
@@ -102,6 +130,13 @@ impl ReplyTo {
     fn accept(&self) {
         if let ReplyTo::Local(slot) = self {
             slot.accept();
+        }
+    }
+
+    /// Takes [`accept`](Self::accept) back (see `forward.rs`).
+    fn retract(&self) {
+        if let ReplyTo::Local(slot) = self {
+            slot.retract();
         }
     }
 
@@ -115,18 +150,19 @@ impl ReplyTo {
                 session,
                 seq,
             } => {
-                let reply = match reply {
-                    Reply::Done(result) => ClientReply::Ok(result),
-                    Reply::NotLeader(leader) => ClientReply::NotLeader { leader },
-                    Reply::Refused(e) => ClientReply::Error(e),
-                };
                 let response = ClientResponse::Op {
                     session,
                     seq,
-                    reply,
+                    reply: reply.into_wire(),
                 };
                 let _ = replier.send(&Wire::Response(response));
             }
+            ReplyTo::Peer {
+                shared,
+                from,
+                to,
+                id,
+            } => shared.answer_forward(from, to, id, reply.into_wire()),
         }
     }
 }
@@ -214,6 +250,8 @@ pub(crate) struct NodeThread {
     proposals: Vec<(ClientId, u64, Payload, ReplyTo)>,
     /// Membership changes clients asked for over TCP, until they commit.
     changes: Vec<change::PendingChange>,
+    /// Client requests forwarded to the leader, until it answers.
+    forwards: forward::Forwards,
     /// Whether it is one node of a multi-process cluster.
     remote: bool,
     /// Its place in the configuration when last looked at (voter, learner
@@ -250,6 +288,7 @@ impl NodeThread {
             wakes: Wakes::default(),
             proposals: Vec::new(),
             changes: Vec::new(),
+            forwards: forward::Forwards::default(),
             remote,
             member: None,
         }
@@ -259,6 +298,7 @@ impl NodeThread {
     pub(crate) fn run(mut self, ch: &NodeChannels) -> NodeExit {
         let reason = loop {
             let carried = self.after_input();
+            self.settle_forwards(false);
             // One wake per waiting thread for everything answered above.
             self.wakes.flush();
             if let Err(reason) = carried {
@@ -307,6 +347,7 @@ impl NodeThread {
                     let before = self.node.tally();
                     self.node.tick();
                     self.campaign_ended(before, None);
+                    self.settle_forwards(true);
                 }
                 None
             },
@@ -349,30 +390,47 @@ impl NodeThread {
     }
 
     fn input(&mut self, input: NodeInput) {
-        if let NodeInput::Propose {
-            client,
-            seq,
-            data,
-            reply,
-        } = input
-        {
-            let reply = ReplyTo::Local(reply);
-            self.queue_write(client, seq, data, reply);
-            return;
-        }
-        if let NodeInput::Batch(inputs) = input {
-            for input in inputs {
-                self.input(input);
-            }
-            return;
-        }
-        // Other inputs see the writes before them proposed, in order.
-        self.propose_pending();
+        self.take_input(input, true);
+    }
+
+    /// Takes one inbox item. A client's request goes to the leader when
+    /// this node is not it (see `forward.rs`), unless `may_forward` is off
+    /// (a request pinned to this node).
+    fn take_input(&mut self, input: NodeInput, may_forward: bool) {
         match input {
-            NodeInput::Message(msg) => self.message(msg),
-            NodeInput::Propose { .. } | NodeInput::Batch(_) => {}
-            NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
+            NodeInput::Propose {
+                client,
+                seq,
+                data,
+                reply,
+            } => {
+                let request = ForwardRequest::Write { client, seq, data };
+                self.forward_or_serve(request, ReplyTo::Local(reply), may_forward);
+            }
+            NodeInput::Batch(inputs) => {
+                for input in inputs {
+                    self.take_input(input, may_forward);
+                }
+            }
+            NodeInput::Pinned(input) => self.take_input(*input, false),
+            NodeInput::Read { key, reply } => {
+                let request = ForwardRequest::Read { key };
+                self.forward_or_serve(request, ReplyTo::Local(reply), may_forward);
+            }
+            NodeInput::Forwarded { from, id, request } => {
+                self.serve_forwarded(from, id, request);
+            }
+            NodeInput::ForwardAnswer { from, id, reply } => {
+                self.propose_pending();
+                self.forward_answered(from, id, reply);
+            }
+            // Other inputs see the writes before them proposed, in order.
+            NodeInput::Message(msg) => {
+                self.propose_pending();
+                self.message(msg);
+            }
             NodeInput::StaleRead { key, reply } => {
+                self.propose_pending();
                 let value = self.kv.get(&key).map(str::to_string);
                 reply.send_later(Reply::Done(OpResult::Value(value)), &mut self.wakes);
             }
@@ -406,17 +464,11 @@ impl NodeThread {
                         session,
                         seq,
                     };
-                    if op.is_write() {
-                        let command = Command {
-                            client: session,
-                            seq,
-                            op,
-                        };
-                        let data = Payload::from(command.encode());
-                        self.queue_write(session, seq, data, to);
-                    } else {
-                        self.read(op.key().to_string(), to);
-                    }
+                    let request = match op {
+                        Op::Get { key } => ForwardRequest::Read { key },
+                        op => forward::write_request(session, seq, &op),
+                    };
+                    self.forward_or_serve(request, to, true);
                 }
                 Wire::Request(ClientRequest::Status) => {
                     let status = self.node.status();
@@ -442,6 +494,14 @@ impl NodeThread {
                         self.event(text);
                     }
                 }
+                Wire::Forward { id, request } => match reply.identity() {
+                    Identity::Node(from) => self.serve_forwarded(from, id, request),
+                    _ => self.ignore(&reply, || "a forwarded request".into()),
+                },
+                Wire::ForwardReply { id, reply: answer } => match reply.identity() {
+                    Identity::Node(from) => self.forward_answered(from, id, answer),
+                    _ => self.ignore(&reply, || "an answer to a forward".into()),
+                },
                 Wire::Response(_) => self.ignore(&reply, || "a response frame".into()),
             },
             TcpEvent::Notice(text) => self.event(text),
@@ -578,11 +638,16 @@ impl NodeThread {
                 .and_then(|()| storage.compact(snapshot.meta))
                 .map_err(ExitReason::Storage)?;
         }
+        let mut synced = None;
         if let Some(write) = log {
             storage.append(&write).map_err(ExitReason::Storage)?;
+            synced = write.last();
         }
         if persisted {
             storage.sync().map_err(ExitReason::Storage)?;
+        }
+        if let Some((index, term)) = synced {
+            self.node.log_synced(index, term);
         }
         self.send_all(messages.take());
         if let Some(snapshot) = snapshot {

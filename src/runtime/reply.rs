@@ -197,6 +197,16 @@ impl ReplySlot {
         }
     }
 
+    /// Takes [`accept`](Self::accept) back: the write it was set for
+    /// (on forwarding it) was refused before the leader appended it.
+    pub(crate) fn retract(&self) {
+        match &self.target {
+            Some(Target::Parked(slot)) => slot.accepted.store(false, Ordering::Release),
+            Some(Target::Pooled(ticket)) => ticket.accepted.store(false, Ordering::Release),
+            None => {}
+        }
+    }
+
     /// Answers and wakes the client now.
     #[cfg(test)]
     pub(crate) fn send(self, reply: Reply) {

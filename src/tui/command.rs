@@ -30,6 +30,11 @@ pub enum Command {
     Bugs,
     /// `bug NAME on|off` named no variant: say so and list them.
     UnknownBug(String),
+    /// `why …`: explain what it names (`None`: what is selected).
+    Why(Option<crate::tui::why::Subject>),
+    /// `chart FILE`: the message list as a sequence diagram, `.svg` or
+    /// `.mmd` (see [`crate::tui::chart`]).
+    Chart(std::path::PathBuf),
 }
 
 /// What the parser needs to know about the dashboard.
@@ -65,6 +70,8 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("bug [NAME on|off]", "break Raft"),
     ("clear / help", "console / this"),
     ("tour [NAME]", "guided tours"),
+    ("why [N|entry I]", "explain it"),
+    ("chart FILE.svg|.mmd", "msgs as a slide"),
 ];
 
 /// Parses one console line.
@@ -131,9 +138,11 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("promote", [n]) => req(Request::Promote(parse_member_id(n)?)),
         ("remove", [n]) => req(Request::Remove(target_or_id(n, cx)?)),
         ("speed", [x]) => req(Request::Speed(parse_speed(x)?)),
+        ("chart", [_, ..]) => Ok(Command::Chart(rest_of(line).into())),
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
         ("bug" | "bugs", []) => Ok(Command::Bugs),
+        ("why", _) => Ok(Command::Why(crate::tui::why::parse(args, cx)?)),
         ("bug", [name, state]) => {
             let on = match state.to_ascii_lowercase().as_str() {
                 "on" => true,
@@ -148,7 +157,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         }
         (
             "kill" | "restart" | "pause" | "resume" | "isolate" | "heal" | "loss" | "delay"
-            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug",
+            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug" | "chart",
             _,
         ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
         _ => Err(format!(
@@ -239,6 +248,13 @@ pub fn parse_msg_filter(args: &[&str], nodes: usize) -> Result<MsgFilter, String
     Ok(filter)
 }
 
+/// What follows a line's first word, trimmed: a file name may hold spaces.
+fn rest_of(line: &str) -> &str {
+    let line = line.trim_start();
+    let verb = line.find(char::is_whitespace).unwrap_or(line.len());
+    line[verb..].trim()
+}
+
 /// The syntax line of a command.
 fn usage(verb: &str) -> String {
     let verb = match verb {
@@ -258,7 +274,7 @@ fn usage(verb: &str) -> String {
     }
 }
 
-fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
+pub(crate) fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
     let digits = s.strip_prefix('n').unwrap_or(s);
     match digits.parse::<NodeId>() {
         Ok(id) if (1..=nodes as NodeId).contains(&id) => Ok(id),
@@ -494,6 +510,20 @@ mod tests {
         assert_eq!(ok("promote 6"), Request::Promote(6));
         assert_eq!(ok("remove 2"), Request::Remove(2));
         assert_eq!(ok("speed 2x"), Request::Speed(2.0));
+    }
+
+    #[test]
+    fn chart_names_a_file() {
+        assert_eq!(
+            parse("chart slides/vote.svg", CX),
+            Ok(Command::Chart("slides/vote.svg".into()))
+        );
+        assert_eq!(
+            parse("  chart  my slides/run 1.mmd ", CX),
+            Ok(Command::Chart("my slides/run 1.mmd".into()))
+        );
+        let bare = parse("chart", CX).unwrap_err();
+        assert!(bare.contains("chart FILE.svg|.mmd"), "{bare}");
     }
 
     #[test]

@@ -9,17 +9,20 @@
 //! made-up view and compare with snapshot files.
 //!
 //! Files: `app.rs` (state and update), `action.rs`, `keys.rs` (events to
-//! actions), `command.rs` (the console language), `console.rs` (line
+//! actions), `command.rs` (the console language), `chart.rs` (the
+//! message list as a sequence diagram, `chart FILE`), `console.rs` (line
 //! editing, history, transcript), `driver.rs` (the cluster seam),
 //! `layout.rs`, `draw.rs`, `theme.rs` (every colour and symbol),
 //! `widgets/` (one pane per file), `tour.rs` (guided tours: a script
 //! played step by step on the live cluster), `run.rs` (the main loop),
 //! `terminal.rs` (raw mode and restoring it), `history.rs` (the views
 //! recorded for time travel), `sim/` (the simulated mode: the dashboard
-//! driven by the deterministic simulator, and replays).
+//! driven by the deterministic simulator, and replays), `why/` ("why?":
+//! answers about an entry or a node, computed from the view shown).
 
 pub mod action;
 pub mod app;
+pub mod chart;
 pub mod command;
 pub mod console;
 mod draw;
@@ -32,6 +35,7 @@ pub mod sim;
 pub mod terminal;
 pub mod theme;
 pub mod tour;
+pub mod why;
 pub mod widgets;
 
 #[cfg(test)]

@@ -241,7 +241,7 @@ fn a_full_history_stays_within_its_documented_bound() {
         ..SimOptions::default()
     });
     eprintln!("full history, 5 nodes: quiet {quiet} bytes, busy {busy} bytes");
-    // The README gives about 8 and 15 MB; hold them under twice that.
+    // docs/dashboard.md gives about 8 and 15 MB; hold them under twice that.
     assert!(quiet < 16 << 20, "{quiet}");
     assert!(busy < 32 << 20, "{busy}");
 }
