@@ -4,6 +4,8 @@
 //! runner holds a `Box<dyn Cluster>` made by a factory when the script says
 //! `cluster N`.
 
+use std::borrow::Cow;
+
 pub use crate::kv::ClientOutcome;
 use crate::kv::Op;
 use crate::raft::{Bugs, ConfChange, Entry, Index, NodeId, Status};
@@ -49,8 +51,9 @@ pub trait Cluster {
     fn status(&self, id: NodeId) -> Option<Status>;
     /// Whether the node is running.
     fn is_up(&self, id: NodeId) -> bool;
-    /// A node's log; `None` when it is down.
-    fn log(&self, id: NodeId) -> Option<&[Entry]>;
+    /// A node's log; `None` when it is down. (A cluster that answers
+    /// from a shared state returns a copy.)
+    fn log(&self, id: NodeId) -> Option<Cow<'_, [Entry]>>;
     /// The last index a node applied to its store; `None` when it is down.
     fn applied_index(&self, id: NodeId) -> Option<Index>;
     /// Reads `key` from a node's store directly (a stale read): the outer

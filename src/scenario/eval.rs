@@ -472,7 +472,7 @@ fn logs_converged(c: &dyn Cluster) -> Check {
         // Logs may be compacted at different points: compare the entries
         // both still hold, by index.
         let base_first = base.first().map_or(0, |e| e.index);
-        for entry in log {
+        for entry in log.iter() {
             let other = entry
                 .index
                 .checked_sub(base_first)

@@ -184,9 +184,9 @@ impl Cluster for Fake {
     fn is_up(&self, id: NodeId) -> bool {
         self.slot(id).is_some_and(|i| self.up[i])
     }
-    fn log(&self, id: NodeId) -> Option<&[Entry]> {
+    fn log(&self, id: NodeId) -> Option<std::borrow::Cow<'_, [Entry]>> {
         let i = self.slot(id).filter(|&i| self.up[i])?;
-        Some(&self.log[..self.have[i]])
+        Some(std::borrow::Cow::Borrowed(&self.log[..self.have[i]]))
     }
     fn applied_index(&self, id: NodeId) -> Option<Index> {
         let i = self.slot(id).filter(|&i| self.up[i])?;

@@ -84,11 +84,10 @@ pub(super) fn ask_detail(ask: &Ask) -> String {
         .map(|(i, c)| format!("{}) {c}", i + 1))
         .collect();
     format!(
-        "{}  {}  — answer {}) {}: {}",
+        "{}  {}  — the answer is {}: {}",
         ask.question,
         choices.join("  "),
         ask.answer,
-        ask.answer_text(),
         ask.why
     )
 }
