@@ -489,18 +489,12 @@ enum Stop<'a> {
 fn tour_shot(dir: &Path, name: &str, stop: Stop, shot: &str, prepare: impl FnOnce(&mut App)) {
     use raftlab::tui::sim::{ClockState, SimTours, TICK_WALL, start_tour};
     use raftlab::tui::tour::{Phase, TourEvent};
-    use raftlab::tui::{TourSetup, VISIBLE_LATENCY_US, handle};
+    use raftlab::tui::{TourSetup, handle};
 
     let (setup, spec) = TourSetup::shipped(name, None).expect("a shipped tour");
-    let tours = SimTours {
-        latency_us: VISIBLE_LATENCY_US,
-        extensions: Default::default(),
-        bugs: Default::default(),
-        seed: 1,
-        window: 256,
-        auto: None,
-    };
-    let mut session = tours.session(&setup.name, &spec).expect("its run");
+    let mut session = SimTours::default()
+        .session(&setup.name, &spec)
+        .expect("its run");
     // The fastest speed a person can set; the status bar says so.
     let speed = 10.0;
     let first = session.view(ClockState {

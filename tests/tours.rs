@@ -194,6 +194,22 @@ fn tour_time_follows_the_cluster_clock() {
     }
 }
 
+/// A live cluster of three nodes, seed 1, at the fastest clock speed,
+/// its clock paused until a tour's `cluster` statement starts it.
+fn three_paused_nodes() -> std::sync::Arc<raftlab::runtime::Cluster> {
+    use raftlab::runtime::{Cluster, ClusterConfig};
+    std::sync::Arc::new(
+        Cluster::start(ClusterConfig {
+            nodes: 3,
+            seed: 1,
+            speed: 10.0,
+            start_paused: true,
+            ..ClusterConfig::default()
+        })
+        .unwrap(),
+    )
+}
+
 /// While a step waits for its go the tour holds the cluster clock, so a
 /// person reading a caption misses nothing: `expect no leader` (plumbing,
 /// which runs without a go) is judged on the cluster as the previous step
@@ -207,22 +223,12 @@ fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
     use std::time::Duration;
 
     use crossbeam_channel::unbounded;
-    use raftlab::runtime::{Cluster, ClusterConfig};
     use raftlab::scenario::Mark;
     use raftlab::tui::tour::{self, Go, TourEvent};
 
     let text = "# hold\ncluster 3 seed 1\nrun 20ms\nexpect no leader\nwait leader within 3s\n";
     let script = parse(text, "hold.scen").unwrap();
-    let cluster = Arc::new(
-        Cluster::start(ClusterConfig {
-            nodes: 3,
-            seed: 1,
-            speed: 10.0,
-            start_paused: true,
-            ..ClusterConfig::default()
-        })
-        .unwrap(),
-    );
+    let cluster = three_paused_nodes();
     let (tx, rx) = unbounded();
     let (handle, go) = tour::spawn(
         script,
@@ -374,21 +380,11 @@ fn start_and_reply_work_on_the_live_cluster() {
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
 
-    use raftlab::runtime::{Cluster, ClusterConfig};
     use raftlab::scenario::{live_factory, run};
 
     let text = "# async\ncluster 3 seed 1\nwait leader within 3s\nstart put x 1\nwait value x = 1 on leader within 2s\nreply -> ok\nget x -> \"1\"\nstart put y 2\nstart put z 3\n";
     let script = parse(text, "async.scen").unwrap();
-    let cluster = Arc::new(
-        Cluster::start(ClusterConfig {
-            nodes: 3,
-            seed: 1,
-            speed: 10.0,
-            start_paused: true,
-            ..ClusterConfig::default()
-        })
-        .unwrap(),
-    );
+    let cluster = three_paused_nodes();
     let mut factory = live_factory(cluster.clone(), Arc::new(AtomicBool::new(false)));
     let report = run(&script, &mut factory).unwrap();
     drop(factory);

@@ -11,22 +11,13 @@ use std::time::Duration;
 #[path = "common/tmux.rs"]
 mod tmux;
 
-use tmux::{Tmux, leader, status, tmux_missing};
+use tmux::{Tmux, cards, leader, status, tmux_missing};
 
 const LONG: Duration = Duration::from_secs(30);
 
 /// Whether the status bar says the run is simulated.
 fn simulated(screen: &str) -> bool {
     status(screen).contains("SIM seed")
-}
-
-/// The cards' rows: the screen above the log pane.
-fn cards(screen: &str) -> String {
-    screen
-        .lines()
-        .take_while(|l| !l.contains("Log"))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]

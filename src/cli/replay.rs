@@ -17,7 +17,7 @@ use super::check::{OneRun, Plan, RunArgs};
 use super::dashboard::TourText;
 use crate::raft::Bugs;
 use crate::tui::sim::{SimSession, SimTours, run_sim};
-use crate::tui::{Options, Theme, TourSetup, VISIBLE_LATENCY_US};
+use crate::tui::{Options, Theme, TourSetup};
 
 /// Log entries per node the dashboard keeps in view (as in live mode).
 const LOG_WINDOW: usize = 256;
@@ -80,12 +80,9 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     };
     // A tour chosen in the menu plays on a quiet run of its own.
     let tours = SimTours {
-        latency_us: VISIBLE_LATENCY_US,
-        extensions: Default::default(),
-        bugs: Bugs::default(),
         seed,
         window: LOG_WINDOW,
-        auto: None,
+        ..SimTours::default()
     };
     let look = Look {
         ascii: args.ascii,

@@ -34,23 +34,12 @@ struct Played {
     rx: Receiver<Msg>,
 }
 
-fn tours_for_tests() -> SimTours {
-    SimTours {
-        latency_us: VISIBLE_LATENCY_US,
-        extensions: Default::default(),
-        bugs: Default::default(),
-        seed: 1,
-        window: 256,
-        auto: None,
-    }
-}
-
 impl Played {
     /// Starts the shipped tour `name` at clock speed `speed`, as
     /// `raftlab tour NAME` does.
     fn start(name: &str, speed: f64) -> Played {
         let (setup, spec) = TourSetup::shipped(name, None).expect("a shipped tour");
-        let mut session = tours_for_tests()
+        let mut session = SimTours::default()
             .session(&setup.name, &spec)
             .expect("its run");
         let first = session.view(ClockState {

@@ -75,6 +75,22 @@ pub struct SimTours {
     pub auto: Option<Duration>,
 }
 
+impl Default for SimTours {
+    /// A tour's run as the dashboards make it by default: the visible
+    /// latency, PreVote and CheckQuorum on, no bug but the script's, seed 1
+    /// for a script without one, 256 log entries in view, a key per step.
+    fn default() -> SimTours {
+        SimTours {
+            latency_us: crate::tui::VISIBLE_LATENCY_US,
+            extensions: Extensions::default(),
+            bugs: Bugs::default(),
+            seed: 1,
+            window: 256,
+            auto: None,
+        }
+    }
+}
+
 impl SimTours {
     /// The run for a tour called `name` whose script asks for `spec`: the
     /// run `raftlab script` makes of it at this latency.
