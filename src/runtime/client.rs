@@ -16,11 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::RuntimeError;
-use super::node::{NodeInput, Reply};
+use super::node::NodeInput;
 use super::reply::reply_slot;
 use super::session::{Attempt, SessionCore};
 use super::shared::{NodeShared, Shared};
 use super::view::NodeState;
+use crate::host::Reply;
 use crate::kv::{ClientId, ClientOutcome, Op, OpResult};
 use crate::raft::NodeId;
 

@@ -149,10 +149,10 @@ impl NodeThread {
     /// The leader to pass a client's request to: the one this node knows,
     /// when it is not this node.
     fn forward_target(&self) -> Option<NodeId> {
-        if self.node.role() == Role::Leader {
+        if self.replica.node().role() == Role::Leader {
             return None;
         }
-        self.node.leader().filter(|&l| l != self.id)
+        self.replica.node().leader().filter(|&l| l != self.id)
     }
 
     /// Forwards `request` to the leader when `may_forward` and this node
@@ -241,7 +241,7 @@ impl NodeThread {
     /// too long (`tick`), or went to a former leader — to the leader this
     /// node knows now.
     pub(super) fn settle_forwards(&mut self, tick: bool) {
-        let leader = self.node.leader();
+        let leader = self.replica.node().leader();
         let mut stale = self.forwards.not_to(leader);
         if tick {
             stale.extend(self.forwards.tick());

@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 use std::time::Instant;
 
-use super::node::Reply;
 use super::shared::lock;
+use crate::host::Reply;
 
 /// What the node side and a parked client share.
 struct Slot {

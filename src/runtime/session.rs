@@ -19,10 +19,11 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::node::{NodeInput, Reply};
+use super::node::NodeInput;
 use super::reply::{NoReply, ReplySlot};
 use super::shared::{NodeShared, Shared, lock};
 use super::view::NodeState;
+use crate::host::Reply;
 use crate::kv::history::HistoryEvent;
 use crate::kv::{ClientId, ClientOutcome, Command, Op, OpResult};
 use crate::raft::{NodeId, Payload};
