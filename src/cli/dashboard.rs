@@ -22,6 +22,7 @@ use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
 use crate::scenario::ClusterSpec;
 use crate::storage::FileStorage;
+use crate::tui::sim::saved::Recording;
 use crate::tui::{Fresh, Options, Theme, TourSetup, VISIBLE_LATENCY_US, run_live};
 
 /// The cluster id file storage is opened with: one dashboard cluster per
@@ -69,6 +70,11 @@ pub struct DashboardArgs {
     /// Draw with ASCII only (no box drawing or Unicode symbols).
     #[arg(long)]
     ascii: bool,
+    /// Record what the dashboard draws to FILE.cast (asciicast v2: play it
+    /// with `asciinema play FILE.cast`), with a marker at each tour step
+    /// and at a violation.
+    #[arg(long, value_name = "FILE.cast")]
+    record: Option<PathBuf>,
     /// How the live cluster's nodes talk: channel (in memory), tcp
     /// (loopback sockets on free ports) or tcp:PORT (node i on PORT+i).
     #[arg(long, default_value = "channel")]
@@ -129,8 +135,29 @@ pub(super) fn parse_speed(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The saved session `--script` names, if it names one; a file that
+/// cannot be read is reported as `name` (the exit code is the error).
+fn saved_session(args: &DashboardArgs, name: &str) -> Option<Result<Recording, ExitCode>> {
+    let path = args.script.as_deref()?;
+    match super::session::recording(path) {
+        Ok(recording) => recording.map(Ok),
+        Err(message) => {
+            eprintln!("{name}: {message}");
+            Some(Err(ExitCode::from(2)))
+        }
+    }
+}
+
 /// Runs the dashboard; exit 2 without a terminal or with a bad setup.
 pub fn run(args: DashboardArgs) -> ExitCode {
+    let name = "raftlab --script";
+    match saved_session(&args, name) {
+        Some(Ok(recording)) => {
+            return super::session::play(recording, sim_flags(args, name, 1.0, true));
+        }
+        Some(Err(code)) => return code,
+        None => {}
+    }
     if args.sim {
         return run_sim(args, "raftlab --sim", 1.0, false);
     }
@@ -162,7 +189,15 @@ pub fn run(args: DashboardArgs) -> ExitCode {
 /// Runs `raftlab class`: the dashboard on the simulator, paused, at
 /// [`CLASS_SPEED`] unless `--speed` says otherwise.
 pub fn run_class(args: DashboardArgs) -> ExitCode {
-    run_sim(args, "raftlab class", CLASS_SPEED, true)
+    let name = "raftlab class";
+    match saved_session(&args, name) {
+        Some(Ok(recording)) => {
+            return super::session::play(recording, sim_flags(args, name, CLASS_SPEED, true));
+        }
+        Some(Err(code)) => return code,
+        None => {}
+    }
+    run_sim(args, name, CLASS_SPEED, true)
 }
 
 /// The dashboard on the simulator (`--sim`, `class`): `speed` and
@@ -199,6 +234,7 @@ pub(super) fn sim_flags(
         ascii: args.ascii,
         mouse: !args.no_mouse,
         bugs: args.bugs,
+        record: args.record,
     }
 }
 
@@ -236,6 +272,13 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let record = match super::record::recording(args.record.as_deref()) {
+        Ok(record) => record,
+        Err(message) => {
+            eprintln!("raftlab: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let mut config = ClusterConfig {
         nodes: args.nodes,
         seed: args.seed,
@@ -298,7 +341,13 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         mouse: !args.no_mouse,
     };
     // run_live shuts down whichever cluster is current when it ends.
-    let result = run_live(cluster, options, tour.map(|(setup, _)| setup), fresh);
+    let result = run_live(
+        cluster,
+        options,
+        tour.map(|(setup, _)| setup),
+        fresh,
+        record,
+    );
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -39,6 +39,10 @@ pub struct ReplayArgs {
     /// Draw with ASCII only.
     #[arg(long)]
     ascii: bool,
+    /// Record what the dashboard draws to FILE.cast (asciicast v2), with a
+    /// marker at the violation.
+    #[arg(long, value_name = "FILE.cast")]
+    record: Option<std::path::PathBuf>,
 }
 
 /// The one seed `--seed` or `--seeds` names; the message is ready to print.
@@ -76,7 +80,14 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),
     };
-    show(session, args.speed, args.paused, args.ascii, !args.no_mouse)
+    let screen = Screen {
+        speed: args.speed,
+        paused: args.paused,
+        ascii: args.ascii,
+        mouse: !args.no_mouse,
+        record: args.record,
+    };
+    show(session, screen)
 }
 
 /// The settings of `raftlab --sim` and `raftlab class`.
@@ -107,6 +118,8 @@ pub struct SimFlags {
     pub mouse: bool,
     /// `--bug` names: known-unsafe protocol variants switched on.
     pub bugs: Vec<String>,
+    /// `--record FILE.cast`.
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// Runs `raftlab --sim` or `raftlab class`.
@@ -124,7 +137,14 @@ pub fn run_dashboard_sim(flags: SimFlags) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),
     };
-    show(session, flags.speed, flags.paused, flags.ascii, flags.mouse)
+    let screen = Screen {
+        speed: flags.speed,
+        paused: flags.paused,
+        ascii: flags.ascii,
+        mouse: flags.mouse,
+        record: flags.record,
+    };
+    show(session, screen)
 }
 
 /// The simulator's options for `flags`; the message is ready to print.
@@ -153,8 +173,29 @@ pub(super) fn sim_options(flags: &SimFlags) -> Result<crate::sim::SimOptions, St
     Ok(options)
 }
 
+/// How the simulated dashboard shows its run.
+pub(super) struct Screen {
+    /// Clock speed.
+    pub speed: f64,
+    /// Start with the clock paused.
+    pub paused: bool,
+    /// ASCII only.
+    pub ascii: bool,
+    /// Mouse on.
+    pub mouse: bool,
+    /// `--record FILE.cast`.
+    pub record: Option<std::path::PathBuf>,
+}
+
 /// Opens the dashboard on `session`; exit 2 without a terminal.
-fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool) -> ExitCode {
+pub(super) fn show(session: SimSession, screen: Screen) -> ExitCode {
+    let Screen {
+        speed,
+        paused,
+        ascii,
+        mouse,
+        record,
+    } = screen;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\
@@ -170,7 +211,14 @@ fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool)
         },
         mouse,
     };
-    match run_sim(session, speed, paused, options) {
+    let record = match super::record::recording(record.as_deref()) {
+        Ok(record) => record,
+        Err(message) => {
+            eprintln!("raftlab: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run_sim(session, speed, paused, options, record) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("raftlab: the terminal failed: {e}");

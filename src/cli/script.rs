@@ -37,6 +37,19 @@ pub fn run(args: ScriptArgs) -> ExitCode {
                 continue;
             }
         };
+        // A saved dashboard session plays on the dashboard's own engine.
+        match super::session::headless(&text, &name, args.seed, args.quiet) {
+            Some(super::session::Headless::Same) => continue,
+            Some(super::session::Headless::Differs) => {
+                failed = true;
+                continue;
+            }
+            Some(super::session::Headless::Bad) => {
+                bad_input = true;
+                continue;
+            }
+            None => {}
+        }
         match scenario::run_script(&text, &name, scenario::sim_factory(args.seed)) {
             Ok(report) => {
                 let rendered = report.render();

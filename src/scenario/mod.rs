@@ -34,6 +34,7 @@ mod parser;
 mod parts;
 mod request;
 mod runner;
+pub mod session;
 mod sim_cluster;
 pub mod tours;
 mod transcript;
@@ -54,7 +55,7 @@ pub use live_cluster::{LiveCluster, live_factory};
 pub use parser::{MAX_NODES, parse};
 pub use request::parse_request;
 pub use runner::{Factory, Observer, POLL_US, run, run_observed};
-pub use sim_cluster::sim_factory;
+pub use sim_cluster::{sim_factory, sim_options};
 pub use transcript::{Failure, Mark, Report, TranscriptLine, format_us};
 
 /// Parses `text` (a script called `name`, usually its path) and runs it,

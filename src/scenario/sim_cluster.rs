@@ -28,19 +28,24 @@ impl From<SimError> for ClusterError {
     }
 }
 
+/// The simulator's options for a `cluster` statement; `default_seed` when
+/// it names no seed.
+pub fn sim_options(spec: &ClusterSpec, default_seed: u64) -> SimOptions {
+    SimOptions {
+        nodes: spec.nodes,
+        seed: spec.seed.unwrap_or(default_seed),
+        bugs: spec.bugs,
+        ..SimOptions::default()
+    }
+}
+
 /// A factory that builds simulated clusters; `default_seed` is used when a
 /// script's `cluster` statement names no seed.
 pub fn sim_factory(
     default_seed: u64,
 ) -> impl FnMut(ClusterSpec) -> Result<Box<dyn Cluster>, String> {
     move |spec: ClusterSpec| {
-        let opts = SimOptions {
-            nodes: spec.nodes,
-            seed: spec.seed.unwrap_or(default_seed),
-            bugs: spec.bugs,
-            ..SimOptions::default()
-        };
-        let sim = Sim::new(opts).map_err(|e| e.to_string())?;
+        let sim = Sim::new(sim_options(&spec, default_seed)).map_err(|e| e.to_string())?;
         Ok(Box::new(sim) as Box<dyn Cluster>)
     }
 }

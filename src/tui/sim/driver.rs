@@ -191,6 +191,10 @@ impl Pacer {
                 }
             }),
             Request::Replay => Some(self.replay()),
+            Request::Save(path) => {
+                let origin = self.session.status().label;
+                Some(super::saved::save(&self.session, &origin, &path))
+            }
             other => self.session.request(id, other).map(|(_, result)| result),
         };
         if let Some(result) = result

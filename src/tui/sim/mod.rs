@@ -12,12 +12,14 @@
 //! replays it from time 0.
 //!
 //! Files: `session.rs` (the run, inputs and replay; no threads),
+//! `saved.rs` (`save FILE.scen`, and playing a saved session back),
 //! `changes.rs` (membership changes asked from the dashboard),
 //! `view.rs` (simulator state → `ClusterView`), `status.rs`, `driver.rs`
 //! (the thread and its clock).
 
 mod changes;
 mod driver;
+pub mod saved;
 mod session;
 mod status;
 mod view;
@@ -39,17 +41,19 @@ pub use status::{HistoryCheck, SimStatus};
 pub use view::{ClockState, EVENT_CAPACITY, ViewBuilder};
 
 use crate::tui::app::{App, Options};
-use crate::tui::run::{Msg, event_loop, spawn_input};
+use crate::tui::cast::Recording;
+use crate::tui::run::{Msg, event_loop_recorded, spawn_input};
 use crate::tui::terminal;
 
 /// Runs the dashboard on the real terminal over `session`, its clock
 /// starting at `speed` (paused if `paused`). Restores the terminal however
-/// it ends.
+/// it ends; a `record`ing ends after that.
 pub fn run_sim(
     mut session: SimSession,
     speed: f64,
     paused: bool,
     options: Options,
+    record: Option<Recording>,
 ) -> std::io::Result<()> {
     let (tx, rx) = unbounded::<Msg>();
     let stop = Arc::new(AtomicBool::new(false));
@@ -62,11 +66,14 @@ pub fn run_sim(
     let driver = SimDriver::start(session, speed, paused, tx.clone())?;
     let mut app = App::new(first, Box::new(driver), options);
     app.sim = Some(status);
-    let (guard, mut term) = terminal::enter(options.mouse)?;
+    let (guard, mut term, mut recorder) = terminal::enter(options.mouse, record)?;
     let input = spawn_input(tx, stop.clone())?;
-    let result = event_loop(&mut term, &mut app, &rx);
+    let result = event_loop_recorded(&mut term, &mut app, &rx, recorder.as_mut());
     stop.store(true, Ordering::Release);
     drop(guard);
+    if let Some(recorder) = recorder {
+        recorder.finish();
+    }
     // Dropping the app drops the driver, which ends the simulator thread.
     drop(app);
     drop(rx);
