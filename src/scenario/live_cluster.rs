@@ -170,6 +170,7 @@ impl Cluster for LiveCluster {
             progress: Vec::new(),
             membership: n.membership,
             membership_pending: n.membership_pending,
+            refusals: n.refusals.clone(),
         })
     }
 

@@ -137,6 +137,8 @@ pub enum Action {
     ToggleFlow,
     /// Show or hide the live checker panel.
     ToggleChecker,
+    /// Open or close the "why?" answer about what is selected (`w`).
+    Why,
 }
 
 /// What the log pane's place shows.

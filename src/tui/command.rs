@@ -30,6 +30,8 @@ pub enum Command {
     Bugs,
     /// `bug NAME on|off` named no variant: say so and list them.
     UnknownBug(String),
+    /// `why …`: explain what it names (`None`: what is selected).
+    Why(Option<crate::tui::why::Subject>),
     /// `chart FILE`: the message list as a sequence diagram, `.svg` or
     /// `.mmd` (see [`crate::tui::chart`]).
     Chart(std::path::PathBuf),
@@ -70,6 +72,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("bug [NAME on|off]", "break Raft"),
     ("clear / help", "console / this"),
     ("tour [NAME]", "guided tours"),
+    ("why [N|entry I]", "explain it"),
     ("chart F.svg / save F", "slide / session"),
 ];
 
@@ -142,6 +145,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
         ("bug" | "bugs", []) => Ok(Command::Bugs),
+        ("why", _) => Ok(Command::Why(crate::tui::why::parse(args, cx)?)),
         ("bug", [name, state]) => {
             let on = match state.to_ascii_lowercase().as_str() {
                 "on" => true,
@@ -273,7 +277,7 @@ fn usage(verb: &str) -> String {
     }
 }
 
-fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
+pub(crate) fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
     let digits = s.strip_prefix('n').unwrap_or(s);
     match digits.parse::<NodeId>() {
         Ok(id) if (1..=nodes as NodeId).contains(&id) => Ok(id),

@@ -105,6 +105,7 @@ fn key_action(app: &App, key: &KeyEvent) -> Option<Action> {
             'm' => Some(Action::ToggleMessages),
             'f' => Some(Action::ToggleFlow),
             'c' => Some(Action::ToggleChecker),
+            'w' => Some(Action::Why),
             'g' => mv(Move::Home),
             'G' => mv(Move::End),
             _ => None,
