@@ -31,8 +31,9 @@ pub use auth::{AuthError, Claim, ClusterKey};
 pub use fabric::{Fabric, FabricError, Link, format_groups, parse_delay_range};
 pub use frame::{DEFAULT_MAX_FRAME, FrameError};
 pub use notice::NoticeKind;
-pub use request::exchange;
+pub use request::{Connection, Dialer, exchange};
 pub use tcp::{Identity, Replier, TcpAuth, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
 pub use wire::{
-    ChangeReply, ClientReply, ClientRequest, ClientResponse, MembersStatus, NodeStatus, Wire,
+    ChangeReply, ClientReply, ClientRequest, ClientResponse, ForwardRequest, MembersStatus,
+    NodeStatus, Wire,
 };

@@ -268,8 +268,8 @@ impl Cluster for LiveCluster {
         self.stopped()?;
         let timeout = self.wall(timeout_us);
         let outcome = match target {
-            // A client that can reach only `id`, as `put … on N` means.
-            Some(id) => self.cluster.client().restrict_to(&[id]).submit(op, timeout),
+            // Node `id` alone, answering itself, as `put … on N` means.
+            Some(id) => self.cluster.client().pin_to(id).submit(op, timeout),
             None => self.client.get_mut().submit(op, timeout),
         };
         self.view = self.cluster.view();
