@@ -267,8 +267,15 @@ fn the_class_and_the_new_dashboard_flags_refuse_bad_input() {
     assert_bad_input(&["--latency", "5..1ms"], "below the shortest");
     assert_bad_input(&["--latency", "fast"], "10..50ms");
     assert_bad_input(&["class", "--speed", "20"], "0.1 to 10");
-    assert_bad_input(&["class", "--script", "x.scen"], "drop --script");
-    assert_bad_input(&["class", "--data-dir", "d"], "drop --script, --data-dir");
+    // `class --script` plays a saved session (`save FILE.scen`), and only
+    // that: a missing file, or a tour's script, is refused.
+    assert_bad_input(&["class", "--script", "x.scen"], "cannot read x.scen");
+    let tour = temp_file("tour.scen", "cluster 3 seed 1\nwait leader within 2s\n");
+    assert_bad_input(
+        &["class", "--script", tour.to_str().unwrap()],
+        "is not a saved session",
+    );
+    assert_bad_input(&["class", "--data-dir", "d"], "drop --data-dir");
     assert_bad_input(&["--faults", "crash"], "add --sim");
 }
 

@@ -203,10 +203,16 @@ pub fn run_class(args: DashboardArgs) -> ExitCode {
 /// The dashboard on the simulator (`--sim`, `class`): `speed` and
 /// `paused` unless the flags say otherwise.
 fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool) -> ExitCode {
-    if args.script.is_some() || args.data_dir.is_some() || args.transport != Transport::Channel {
+    // A saved session was played before this; any other script is a tour.
+    if let Some(path) = &args.script {
         eprintln!(
-            "{name}: the simulator runs in memory without a script; drop --script, --data-dir and --transport"
+            "{name}: {} is not a saved session (it has no `at` lines): play a tour with `raftlab --script FILE`",
+            path.display()
         );
+        return ExitCode::from(2);
+    }
+    if args.data_dir.is_some() || args.transport != Transport::Channel {
+        eprintln!("{name}: the simulator runs in memory; drop --data-dir and --transport");
         return ExitCode::from(2);
     }
     super::replay::run_dashboard_sim(sim_flags(args, name, speed, paused))
