@@ -6,7 +6,9 @@
 //! (or `raftlab tour NAME`) it plays a scenario as a guided tour: the
 //! script is read and parsed first (a bad one exits 2 before the terminal
 //! is touched), and its `cluster` statement sets the size, seed and bugs of
-//! the live cluster, which starts paused until the first step.
+//! the cluster, whose clock is held until the first step. A tour plays on
+//! the simulator (see `replay.rs`) unless `--live` asks for the live
+//! cluster.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use super::args::{ExtensionFlags, parse_duration_us, parse_nodes};
+use super::args::{ExtensionFlags, parse_duration_us, parse_nodes, parse_speed};
 use super::damage::{DamageWatch, dashboard_advice};
 use crate::net::parse_delay_range;
 use crate::raft::Bugs;
@@ -91,8 +93,13 @@ pub struct DashboardArgs {
     delay: u64,
     /// Drive the dashboard with the deterministic simulator instead of a
     /// live cluster: the same seed and inputs give the same run (R replays).
+    /// A tour (--script, `raftlab tour`) plays on the simulator anyway.
     #[arg(long)]
     sim: bool,
+    /// Play a tour (--script, `raftlab tour`) on the live threaded
+    /// cluster instead of the simulator.
+    #[arg(long, conflicts_with = "sim")]
+    live: bool,
     /// With --sim (or `class`): the faults to inject, as for `raftlab
     /// check` (default none).
     #[arg(long)]
@@ -128,13 +135,6 @@ pub struct TourText {
     pub text: String,
 }
 
-pub(super) fn parse_speed(s: &str) -> Result<f64, String> {
-    match s.trim_end_matches(['x', '×']).parse::<f64>() {
-        Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
-        _ => Err(format!("speed must be a number from 0.1 to 10, not '{s}'")),
-    }
-}
-
 /// The saved session `--script` names, if it names one; a file that
 /// cannot be read is reported as `name` (the exit code is the error).
 fn saved_session(args: &DashboardArgs, name: &str) -> Option<Result<Recording, ExitCode>> {
@@ -158,6 +158,24 @@ pub fn run(args: DashboardArgs) -> ExitCode {
         Some(Err(code)) => return code,
         None => {}
     }
+    if let Some(path) = args.script.clone() {
+        return match std::fs::read_to_string(&path) {
+            Ok(text) => play(
+                args,
+                TourText {
+                    name: path.display().to_string(),
+                    title: path
+                        .file_stem()
+                        .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
+                    text,
+                },
+            ),
+            Err(e) => {
+                eprintln!("raftlab: cannot read {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
     if args.sim {
         return run_sim(args, "raftlab --sim", 1.0, false);
     }
@@ -167,27 +185,40 @@ pub fn run(args: DashboardArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let tour = match &args.script {
-        None => None,
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => Some(TourText {
-                name: path.display().to_string(),
-                title: path
-                    .file_stem()
-                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
-                text,
-            }),
-            Err(e) => {
-                eprintln!("raftlab: cannot read {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        },
-    };
-    run_with(args, tour)
+    run_with(args, None)
+}
+
+/// Plays `tour`: on the simulator (a rehearsed tour replays exactly),
+/// or with `--live` on the live threaded cluster.
+pub fn play(args: DashboardArgs, tour: TourText) -> ExitCode {
+    play_at(args, tour, "raftlab", 1.0)
+}
+
+/// [`play`] with `speed` as the clock's speed unless `--speed` says
+/// otherwise (`raftlab class` plays slower).
+fn play_at(args: DashboardArgs, tour: TourText, name: &str, speed: f64) -> ExitCode {
+    if args.live {
+        if args.faults.is_some() || args.clients.is_some() || args.ops.is_some() {
+            eprintln!("{name}: --faults, --clients and --ops drive the simulator, not a live tour");
+            return ExitCode::from(2);
+        }
+        return run_with(args, Some(tour));
+    }
+    if args.data_dir.is_some() || args.transport != Transport::Channel {
+        eprintln!(
+            "{name}: a tour plays on the simulator, in memory; --data-dir and --transport are for the live cluster: add --live"
+        );
+        return ExitCode::from(2);
+    }
+    let auto = args.auto.then(|| Duration::from_micros(args.delay));
+    let mut flags = sim_flags(args, name, speed, true);
+    flags.auto = auto;
+    super::replay::run_tour_sim(flags, tour)
 }
 
 /// Runs `raftlab class`: the dashboard on the simulator, paused, at
-/// [`CLASS_SPEED`] unless `--speed` says otherwise.
+/// [`CLASS_SPEED`] unless `--speed` says otherwise; with `--script`, that
+/// tour at that speed.
 pub fn run_class(args: DashboardArgs) -> ExitCode {
     let name = "raftlab class";
     match saved_session(&args, name) {
@@ -197,17 +228,40 @@ pub fn run_class(args: DashboardArgs) -> ExitCode {
         Some(Err(code)) => return code,
         None => {}
     }
-    run_sim(args, name, CLASS_SPEED, true)
+    if let Some(path) = args.script.clone() {
+        return match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let title = path
+                    .file_stem()
+                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned());
+                let tour = TourText {
+                    name: path.display().to_string(),
+                    title,
+                    text,
+                };
+                play_at(args, tour, "raftlab class", CLASS_SPEED)
+            }
+            Err(e) => {
+                eprintln!("raftlab class: cannot read {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
+    run_sim(args, "raftlab class", CLASS_SPEED, true)
 }
 
 /// The dashboard on the simulator (`--sim`, `class`): `speed` and
 /// `paused` unless the flags say otherwise.
 fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool) -> ExitCode {
-    // A saved session was played before this; any other script is a tour.
-    if let Some(path) = &args.script {
+    if args.live {
         eprintln!(
-            "{name}: {} is not a saved session (it has no `at` lines): play a tour with `raftlab --script FILE`",
-            path.display()
+            "{name}: the simulator drives this dashboard; --live is for playing a tour on the live cluster"
+        );
+        return ExitCode::from(2);
+    }
+    if args.data_dir.is_some() || args.transport != Transport::Channel {
+        eprintln!(
+            "{name}: the simulator runs in memory; drop --data-dir and --transport (they are for the live cluster)"
         );
         return ExitCode::from(2);
     }
@@ -241,6 +295,7 @@ pub(super) fn sim_flags(
         mouse: !args.no_mouse,
         bugs: args.bugs,
         record: args.record,
+        auto: None,
     }
 }
 

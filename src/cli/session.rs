@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::replay::{Screen, SimFlags, show};
+use super::replay::{SimFlags, show};
 use crate::scenario;
 use crate::tui::sim::saved::{self, Recording};
 
@@ -99,14 +99,13 @@ pub fn play(recording: Recording, flags: SimFlags) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    show(
-        session,
-        Screen {
-            speed: flags.speed,
-            paused: true,
-            ascii: flags.ascii,
-            mouse: flags.mouse,
-            record: flags.record,
-        },
-    )
+    let tours = match flags.tours() {
+        Ok(tours) => tours,
+        Err(m) => {
+            eprintln!("{}: {m}", flags.name);
+            return ExitCode::from(2);
+        }
+    };
+    // Paused at time 0, whatever the command's default.
+    show(session, None, (flags.speed, true), flags.look(), tours)
 }

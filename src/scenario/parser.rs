@@ -33,6 +33,7 @@ pub fn parse(text: &str, name: &str) -> Result<Script, ParseErrors> {
         names: BTreeMap::new(),
         looping: false,
         console: false,
+        started: None,
     };
     let mut errors = Vec::new();
     let mut intent = None;
@@ -169,6 +170,8 @@ pub(super) struct Parser {
     /// not a script: no `timeout` or `-> RESULT`, and `get K stale` may
     /// leave the node to the console.
     pub(super) console: bool,
+    /// The verb of the last operation sent with `start`, for its `reply`.
+    pub(super) started: Option<String>,
 }
 
 impl Parser {
@@ -317,6 +320,9 @@ impl Parser {
                 c.keyword("stats")?;
                 StmtKind::ResetStats
             }
+            "start" => self.start(c)?,
+            "reply" => self.reply(c, col)?,
+            "ask" => self.ask(c)?,
             _ => {
                 return Err(Fail::at(
                     col,

@@ -184,7 +184,12 @@ pub fn load(script: &Script, default_seed: u64) -> Result<Recording, String> {
             ));
         }
     };
-    let mut options = crate::scenario::sim_options(cluster, default_seed);
+    let mut options = crate::scenario::script_options(
+        cluster,
+        default_seed,
+        crate::net::Link::DEFAULT_DELAY_US,
+        Default::default(),
+    );
     let mut until_us = None;
     let mut inputs: Vec<Input> = Vec::new();
     let mut end: Option<(u64, Option<u64>)> = None;

@@ -54,6 +54,8 @@ pub struct TickReport {
     pub violation: Option<Violation>,
     /// The run reached the end set for it (the `raftlab check` duration).
     pub ended: bool,
+    /// [`SimSession::advance_to`] stopped early: its condition held.
+    pub held: bool,
 }
 
 /// One simulated run under the dashboard's control.
@@ -139,6 +141,12 @@ impl SimSession {
     /// The simulator (read only).
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    /// The simulator, for a guided tour's statements. What they do is not
+    /// recorded as inputs, so a tour's run is not replayed by `R`.
+    pub fn sim_mut(&mut self) -> &mut Sim {
+        &mut self.sim
     }
 
     /// Virtual time, µs.
@@ -260,21 +268,31 @@ impl SimSession {
     /// Advances one tick (to the next tick boundary, or the run's end),
     /// applying the inputs a replay has for that stretch at their times.
     pub fn tick(&mut self) -> TickReport {
+        let now = self.sim.now_us();
+        self.advance_to((now / TICK_CLUSTER_US + 1) * TICK_CLUSTER_US, None)
+    }
+
+    /// Advances to `target` (at most the run's end), applying the inputs
+    /// a replay has for that stretch at their times; stops early, at the
+    /// event after which `until` holds (`report.held`). A guided tour
+    /// advances so, statement by statement, exactly as a plain run of its
+    /// script would.
+    pub fn advance_to(&mut self, target: u64, until: Option<&dyn Fn(&Sim) -> bool>) -> TickReport {
         let mut report = TickReport::default();
         if !self.can_run() {
             return report;
         }
         let now = self.sim.now_us();
-        let mut target = (now / TICK_CLUSTER_US + 1) * TICK_CLUSTER_US;
+        let mut target = target.max(now);
         if let Some(end) = self.end_us {
             target = target.min(end.max(now));
         }
         // An input given at time T came after the view of T: apply it at
         // the start of the tick after T, as it was.
-        if !self.apply_script(target, &mut report) {
+        if !self.apply_script(target, until, &mut report) {
             return report;
         }
-        if !self.run_to(target, &mut report) {
+        if !self.run_to(target, until, &mut report) {
             return report;
         }
         self.pump_clients(&mut report);
@@ -285,12 +303,17 @@ impl SimSession {
     }
 
     /// Applies the inputs a replay holds for times before `before`, each
-    /// at its time; false when the run hit a violation.
-    fn apply_script(&mut self, before: u64, report: &mut TickReport) -> bool {
+    /// at its time; false when the run hit a violation or `until` held.
+    fn apply_script(
+        &mut self,
+        before: u64,
+        until: Option<&dyn Fn(&Sim) -> bool>,
+        report: &mut TickReport,
+    ) -> bool {
         while let Some(at) = self.script.front().map(|i| i.at_us)
             && at < before
         {
-            if !self.run_to(at, report) {
+            if !self.run_to(at, until, report) || report.held {
                 return false;
             }
             if let Some(input) = self.script.pop_front() {
@@ -310,15 +333,28 @@ impl SimSession {
     pub fn apply_due(&mut self) -> TickReport {
         let mut report = TickReport::default();
         if self.can_run() {
-            self.apply_script(self.sim.now_us() + 1, &mut report);
+            self.apply_script(self.sim.now_us() + 1, None, &mut report);
         }
         report
     }
 
-    /// Runs the simulator to `at`; false when it hit a violation.
-    fn run_to(&mut self, at: u64, report: &mut TickReport) -> bool {
+    /// Runs the simulator to `at`, or until `until` holds (then sets
+    /// `report.held`); false when it hit a violation.
+    fn run_to(
+        &mut self,
+        at: u64,
+        until: Option<&dyn Fn(&Sim) -> bool>,
+        report: &mut TickReport,
+    ) -> bool {
         let now = self.sim.now_us();
-        match self.sim.run_for(at.saturating_sub(now)) {
+        let ran = match until {
+            None => self.sim.run_for(at.saturating_sub(now)),
+            Some(until) => self
+                .sim
+                .run_until(at.saturating_sub(now), until)
+                .map(|held| report.held |= held),
+        };
+        match ran {
             Ok(()) => true,
             Err(v) => {
                 self.violated(v.clone());
