@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use super::args::{ExtensionFlags, parse_duration_us, parse_nodes};
+use super::args::{ExtensionFlags, parse_duration_us, parse_nodes, parse_speed};
 use super::damage::{DamageWatch, dashboard_advice};
 use crate::net::parse_delay_range;
 use crate::raft::Bugs;
@@ -146,13 +146,6 @@ impl TourText {
                 Err(ExitCode::from(2))
             }
         }
-    }
-}
-
-pub(super) fn parse_speed(s: &str) -> Result<f64, String> {
-    match s.trim_end_matches(['x', '×']).parse::<f64>() {
-        Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
-        _ => Err(format!("speed must be a number from 0.1 to 10, not '{s}'")),
     }
 }
 

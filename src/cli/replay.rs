@@ -30,7 +30,7 @@ pub struct ReplayArgs {
     #[command(flatten)]
     run: OneRun,
     /// Speed factor of the clock (0.1 to 10).
-    #[arg(long, default_value_t = 1.0, value_parser = super::dashboard::parse_speed)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::args::parse_speed)]
     speed: f64,
     /// Start with the clock paused.
     #[arg(long)]
