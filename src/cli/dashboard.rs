@@ -24,6 +24,7 @@ use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
 use crate::scenario::ClusterSpec;
 use crate::storage::FileStorage;
+use crate::tui::sim::saved::Recording;
 use crate::tui::{Fresh, Options, Theme, TourSetup, VISIBLE_LATENCY_US, run_live};
 
 /// The cluster id file storage is opened with: one dashboard cluster per
@@ -71,6 +72,11 @@ pub struct DashboardArgs {
     /// Draw with ASCII only (no box drawing or Unicode symbols).
     #[arg(long)]
     ascii: bool,
+    /// Record what the dashboard draws to FILE.cast (asciicast v2: play it
+    /// with `asciinema play FILE.cast`), with a marker at each tour step
+    /// and at a violation.
+    #[arg(long, value_name = "FILE.cast")]
+    record: Option<PathBuf>,
     /// How the live cluster's nodes talk: channel (in memory), tcp
     /// (loopback sockets on free ports) or tcp:PORT (node i on PORT+i).
     #[arg(long, default_value = "channel")]
@@ -129,24 +135,53 @@ pub struct TourText {
     pub text: String,
 }
 
+impl TourText {
+    /// The script at `path`, titled by its file's stem; exit 2, after
+    /// saying so under `command`'s name, when it cannot be read.
+    fn read(path: &std::path::Path, command: &str) -> Result<TourText, ExitCode> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(TourText {
+                name: path.display().to_string(),
+                title: path
+                    .file_stem()
+                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
+                text,
+            }),
+            Err(e) => {
+                eprintln!("{command}: cannot read {}: {e}", path.display());
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+/// The saved session `--script` names, if it names one; a file that
+/// cannot be read is reported as `name` (the exit code is the error).
+fn saved_session(args: &DashboardArgs, name: &str) -> Option<Result<Recording, ExitCode>> {
+    let path = args.script.as_deref()?;
+    match super::session::recording(path) {
+        Ok(recording) => recording.map(Ok),
+        Err(message) => {
+            eprintln!("{name}: {message}");
+            Some(Err(ExitCode::from(2)))
+        }
+    }
+}
+
 /// Runs the dashboard; exit 2 without a terminal or with a bad setup.
 pub fn run(args: DashboardArgs) -> ExitCode {
+    let name = "raftlab --script";
+    match saved_session(&args, name) {
+        Some(Ok(recording)) => {
+            return super::session::play(recording, sim_flags(args, name, 1.0, true));
+        }
+        Some(Err(code)) => return code,
+        None => {}
+    }
     if let Some(path) = args.script.clone() {
-        return match std::fs::read_to_string(&path) {
-            Ok(text) => play(
-                args,
-                TourText {
-                    name: path.display().to_string(),
-                    title: path
-                        .file_stem()
-                        .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
-                    text,
-                },
-            ),
-            Err(e) => {
-                eprintln!("raftlab: cannot read {}: {e}", path.display());
-                ExitCode::from(2)
-            }
+        return match TourText::read(&path, "raftlab") {
+            Ok(tour) => play(args, tour),
+            Err(code) => code,
         };
     }
     if args.sim {
@@ -193,23 +228,18 @@ fn play_at(args: DashboardArgs, tour: TourText, name: &str, speed: f64) -> ExitC
 /// [`CLASS_SPEED`] unless `--speed` says otherwise; with `--script`, that
 /// tour at that speed.
 pub fn run_class(args: DashboardArgs) -> ExitCode {
+    let name = "raftlab class";
+    match saved_session(&args, name) {
+        Some(Ok(recording)) => {
+            return super::session::play(recording, sim_flags(args, name, CLASS_SPEED, true));
+        }
+        Some(Err(code)) => return code,
+        None => {}
+    }
     if let Some(path) = args.script.clone() {
-        return match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let title = path
-                    .file_stem()
-                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned());
-                let tour = TourText {
-                    name: path.display().to_string(),
-                    title,
-                    text,
-                };
-                play_at(args, tour, "raftlab class", CLASS_SPEED)
-            }
-            Err(e) => {
-                eprintln!("raftlab class: cannot read {}: {e}", path.display());
-                ExitCode::from(2)
-            }
+        return match TourText::read(&path, "raftlab class") {
+            Ok(tour) => play_at(args, tour, "raftlab class", CLASS_SPEED),
+            Err(code) => code,
         };
     }
     run_sim(args, "raftlab class", CLASS_SPEED, true)
@@ -228,6 +258,10 @@ fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool) -> ExitCod
         eprintln!(
             "{name}: the simulator runs in memory; drop --data-dir and --transport (they are for the live cluster)"
         );
+        return ExitCode::from(2);
+    }
+    if args.data_dir.is_some() || args.transport != Transport::Channel {
+        eprintln!("{name}: the simulator runs in memory; drop --data-dir and --transport");
         return ExitCode::from(2);
     }
     super::replay::run_dashboard_sim(sim_flags(args, name, speed, paused))
@@ -255,6 +289,7 @@ pub(super) fn sim_flags(
         ascii: args.ascii,
         mouse: !args.no_mouse,
         bugs: args.bugs,
+        record: args.record,
         auto: None,
     }
 }
@@ -293,6 +328,13 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let record = match super::record::recording(args.record.as_deref()) {
+        Ok(record) => record,
+        Err(message) => {
+            eprintln!("raftlab: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let mut config = ClusterConfig {
         nodes: args.nodes,
         seed: args.seed,
@@ -355,7 +397,13 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         mouse: !args.no_mouse,
     };
     // run_live shuts down whichever cluster is current when it ends.
-    let result = run_live(cluster, options, tour.map(|(setup, _)| setup), fresh);
+    let result = run_live(
+        cluster,
+        options,
+        tour.map(|(setup, _)| setup),
+        fresh,
+        record,
+    );
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -375,6 +375,11 @@ impl Runner<'_, '_, '_> {
                 info("counting messages and elections from here")
             }
             StmtKind::Cluster(_) | StmtKind::Say(_) | StmtKind::Repeat { .. } => info(""),
+            StmtKind::At { .. } | StmtKind::Session(_) => Err(StepError::Fail(
+                "`at` and `session` lines are a recorded session's (the dashboard's `save`): \
+                 `raftlab script FILE` and `raftlab --script FILE` play it"
+                    .to_string(),
+            )),
         }
     }
 

@@ -114,6 +114,8 @@ pub struct Sim {
     pub(super) on_send: Option<super::observe::SendHook>,
     /// Called with every raft event of every node (`Sim::on_raft_event`).
     pub(super) on_raft: Option<super::observe::RaftHook>,
+    /// Shown the simulation after every step (`Sim::on_step`).
+    pub(super) on_step: Option<super::observe::StepHook>,
 }
 
 impl Sim {
@@ -171,6 +173,7 @@ impl Sim {
             observed: None,
             on_send: None,
             on_raft: None,
+            on_step: None,
             traffic: Vec::new(),
         };
         sim.traffic = vec![(0, 0); sim.nodes.len()];

@@ -88,6 +88,9 @@ pub enum Request {
     Promote(NodeId),
     /// `remove N`: node N leaves the configuration.
     Remove(NodeId),
+    /// Simulated mode only: `save FILE.scen`, the run's seed, settings and
+    /// inputs as a script that replays it (see `tui::sim::saved`).
+    Save(std::path::PathBuf),
 }
 
 impl Request {
