@@ -22,6 +22,7 @@ use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
 use crate::scenario::ClusterSpec;
 use crate::storage::FileStorage;
+use crate::tui::layout::Preset;
 use crate::tui::{Fresh, Options, Theme, TourSetup, VISIBLE_LATENCY_US, run_live};
 
 /// The cluster id file storage is opened with: one dashboard cluster per
@@ -132,7 +133,7 @@ pub(super) fn parse_speed(s: &str) -> Result<f64, String> {
 /// Runs the dashboard; exit 2 without a terminal or with a bad setup.
 pub fn run(args: DashboardArgs) -> ExitCode {
     if args.sim {
-        return run_sim(args, "raftlab --sim", 1.0, false);
+        return run_sim(args, "raftlab --sim", 1.0, false, Preset::Dashboard);
     }
     if args.faults.is_some() || args.clients.is_some() || args.ops.is_some() {
         eprintln!(
@@ -162,19 +163,23 @@ pub fn run(args: DashboardArgs) -> ExitCode {
 /// Runs `raftlab class`: the dashboard on the simulator, paused, at
 /// [`CLASS_SPEED`] unless `--speed` says otherwise.
 pub fn run_class(args: DashboardArgs) -> ExitCode {
-    run_sim(args, "raftlab class", CLASS_SPEED, true)
+    run_sim(args, "raftlab class", CLASS_SPEED, true, Preset::Class)
 }
 
 /// The dashboard on the simulator (`--sim`, `class`): `speed` and
-/// `paused` unless the flags say otherwise.
-fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool) -> ExitCode {
+/// `paused` unless the flags say otherwise, laid out as `preset` says.
+fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool, preset: Preset) -> ExitCode {
     if args.script.is_some() || args.data_dir.is_some() || args.transport != Transport::Channel {
         eprintln!(
             "{name}: the simulator runs in memory without a script; drop --script, --data-dir and --transport"
         );
         return ExitCode::from(2);
     }
-    super::replay::run_dashboard_sim(sim_flags(args, name, speed, paused))
+    let flags = super::replay::SimFlags {
+        preset,
+        ..sim_flags(args, name, speed, paused)
+    };
+    super::replay::run_dashboard_sim(flags)
 }
 
 /// What the dashboard's flags ask of a simulated run; `speed` and
@@ -199,6 +204,7 @@ pub(super) fn sim_flags(
         ascii: args.ascii,
         mouse: !args.no_mouse,
         bugs: args.bugs,
+        preset: Preset::Dashboard,
     }
 }
 
@@ -296,6 +302,7 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
             ascii: args.ascii,
         },
         mouse: !args.no_mouse,
+        preset: Preset::Dashboard,
     };
     // run_live shuts down whichever cluster is current when it ends.
     let result = run_live(cluster, options, tour.map(|(setup, _)| setup), fresh);

@@ -14,6 +14,7 @@ use std::process::ExitCode;
 #[cfg(test)]
 use super::args::SeedRange;
 use super::check::{OneRun, Plan, RunArgs};
+use crate::tui::layout::Preset;
 use crate::tui::sim::{SimSession, run_sim};
 use crate::tui::{Options, Theme};
 
@@ -76,7 +77,15 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),
     };
-    show(session, args.speed, args.paused, args.ascii, !args.no_mouse)
+    let preset = Preset::Dashboard;
+    show(
+        session,
+        args.speed,
+        args.paused,
+        args.ascii,
+        !args.no_mouse,
+        preset,
+    )
 }
 
 /// The settings of `raftlab --sim` and `raftlab class`.
@@ -107,6 +116,8 @@ pub struct SimFlags {
     pub mouse: bool,
     /// `--bug` names: known-unsafe protocol variants switched on.
     pub bugs: Vec<String>,
+    /// The layout (`raftlab class` has its own).
+    pub preset: Preset,
 }
 
 /// Runs `raftlab --sim` or `raftlab class`.
@@ -124,7 +135,14 @@ pub fn run_dashboard_sim(flags: SimFlags) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),
     };
-    show(session, flags.speed, flags.paused, flags.ascii, flags.mouse)
+    show(
+        session,
+        flags.speed,
+        flags.paused,
+        flags.ascii,
+        flags.mouse,
+        flags.preset,
+    )
 }
 
 /// The simulator's options for `flags`; the message is ready to print.
@@ -154,7 +172,14 @@ pub(super) fn sim_options(flags: &SimFlags) -> Result<crate::sim::SimOptions, St
 }
 
 /// Opens the dashboard on `session`; exit 2 without a terminal.
-fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool) -> ExitCode {
+fn show(
+    session: SimSession,
+    speed: f64,
+    paused: bool,
+    ascii: bool,
+    mouse: bool,
+    preset: Preset,
+) -> ExitCode {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\
@@ -169,6 +194,7 @@ fn show(session: SimSession, speed: f64, paused: bool, ascii: bool, mouse: bool)
             ascii,
         },
         mouse,
+        preset,
     };
     match run_sim(session, speed, paused, options) {
         Ok(()) => ExitCode::SUCCESS,

@@ -106,6 +106,9 @@ pub struct Sim {
     pub(super) on_send: Option<super::observe::SendHook>,
     /// Called with every raft event of every node (`Sim::on_raft_event`).
     pub(super) on_raft: Option<super::observe::RaftHook>,
+    /// Messages held by hand, with their receiver's incarnation when sent
+    /// (see `hold.rs`).
+    pub(super) held: crate::net::HoldQueue<u64>,
 }
 
 impl Sim {
@@ -173,6 +176,7 @@ impl Sim {
             observed: None,
             on_send: None,
             on_raft: None,
+            held: crate::net::HoldQueue::default(),
             traffic: Vec::new(),
         };
         sim.traffic = vec![(0, 0); sim.nodes.len()];

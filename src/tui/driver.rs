@@ -14,6 +14,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::kv::{ClientOutcome, Op, OpResult};
+use crate::net::{HeldInfo, HeldRef, held_text};
 use crate::raft::{Bugs, NodeId};
 use crate::runtime::{
     Client, Cluster, ClusterView, NodeState, RuntimeError, TICK_CLUSTER_US, op_text,
@@ -88,6 +89,15 @@ pub enum Request {
     Promote(NodeId),
     /// `remove N`: node N leaves the configuration.
     Remove(NodeId),
+    /// `hold`: new messages wait on their links until delivered or
+    /// dropped by hand.
+    Hold,
+    /// `release`: stop holding, and deliver every held message.
+    Release,
+    /// `deliver N|all`: held messages arrive now.
+    Deliver(HeldRef),
+    /// `drop N|all`: held messages are lost.
+    DropHeld(HeldRef),
 }
 
 impl Request {
@@ -269,9 +279,54 @@ fn control(cluster: &Cluster, request: Request) -> Result<String, String> {
         Request::Remove(id) => cluster
             .remove(id)
             .map(|i| format!("n{id} is removed (configuration entry {i} committed)")),
+        Request::Hold => cluster
+            .set_hold(true)
+            .map(|was| hold_text(was, &cluster.held())),
+        Request::Release => cluster.release().map(|d| released_text(&d)),
+        Request::Deliver(which) => cluster.deliver_held(which).map(|d| delivered_text(&d)),
+        Request::DropHeld(which) => cluster.drop_held(which).map(|d| dropped_text(&d)),
         other => return Err(format!("not a control: {other:?}")),
     }
     .map_err(words)
+}
+
+/// What `hold` did, in words (`was`: holding was on already).
+pub fn hold_text(was: bool, held: &[HeldInfo]) -> String {
+    if was {
+        format!(
+            "already holding new messages ({} held); `release` lets them go",
+            held.len()
+        )
+    } else {
+        "holding: new messages wait on their links (deliver N, drop N, release)".to_string()
+    }
+}
+
+/// What `deliver` did, in words.
+pub fn delivered_text(delivered: &[HeldInfo]) -> String {
+    match delivered {
+        [] => "nothing is held".to_string(),
+        [one] => format!("delivered {one}"),
+        many => format!("delivered {}: {}", many.len(), held_text(many)),
+    }
+}
+
+/// What `drop` did, in words.
+pub fn dropped_text(dropped: &[HeldInfo]) -> String {
+    match dropped {
+        [] => "nothing is held".to_string(),
+        [one] => format!("dropped {one}"),
+        many => format!("dropped {}: {}", many.len(), held_text(many)),
+    }
+}
+
+/// What `release` did, in words.
+pub fn released_text(delivered: &[HeldInfo]) -> String {
+    if delivered.is_empty() {
+        "new messages travel again; nothing was held".to_string()
+    } else {
+        format!("new messages travel again; {}", delivered_text(delivered))
+    }
 }
 
 /// The unsafe variants on after a `bug NAME on|off`, in words.

@@ -391,6 +391,7 @@ fn snapshot_no_color_keeps_roles_readable() {
             color: false,
             ascii: false,
         },
+        preset: Default::default(),
         mouse: true,
     };
     let (mut app, _) = app_with(elected(), options);
@@ -414,6 +415,7 @@ fn snapshot_ascii_has_no_unicode() {
             color: true,
             ascii: true,
         },
+        preset: Default::default(),
         mouse: true,
     };
     let (mut app, _) = app_with(elected(), options);
@@ -830,3 +832,4 @@ mod membership;
 #[path = "tests_teach.rs"]
 mod teach;
 mod tour_menu;
+mod wire;

@@ -143,6 +143,11 @@ pub enum Fate {
     },
     /// Never delivered.
     Dropped(DropCause),
+    /// Held on its link by hand (`hold`), until delivered or dropped.
+    Held {
+        /// Its number in the hold list.
+        number: u64,
+    },
 }
 
 /// The most a fresh link takes to deliver (its usual latency, which the
@@ -180,6 +185,7 @@ impl fmt::Display for Fate {
             Fate::Dropped(DropCause::LinkDown) => f.write_str("dropped: link down"),
             Fate::Dropped(DropCause::Lost) => f.write_str("dropped: lost"),
             Fate::Dropped(DropCause::NodeDown) => f.write_str("dropped: node down"),
+            Fate::Held { number } => write!(f, "held #{number}"),
         }
     }
 }

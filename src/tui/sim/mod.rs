@@ -25,6 +25,8 @@ mod view;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_hold;
+#[cfg(test)]
 mod tests_membership;
 
 use std::sync::Arc;

@@ -22,7 +22,7 @@ const CLOCK: ClockState = ClockState {
     tick_wall: TICK_WALL,
 };
 
-fn session(seed: u64) -> SimSession {
+pub(super) fn session(seed: u64) -> SimSession {
     let opts = SimOptions {
         seed,
         ..SimOptions::default()
@@ -31,7 +31,7 @@ fn session(seed: u64) -> SimSession {
 }
 
 /// What a view shows of each node, and the network.
-fn fingerprint(view: &ClusterView) -> String {
+pub(super) fn fingerprint(view: &ClusterView) -> String {
     let mut out = format!("t{} ", view.tick);
     for n in &view.nodes {
         out.push_str(&format!(
@@ -215,7 +215,9 @@ fn the_simulator_cannot_pause_a_node_and_says_so() {
 }
 
 /// Fills a whole history from a 5-node run; its approximate size.
-fn full_history(opts: SimOptions) -> usize {
+fn full_history(mut opts: SimOptions) -> usize {
+    // As the dashboards run: messages stay on the wire 10–20 ms.
+    opts.latency_us = crate::tui::VISIBLE_LATENCY_US;
     let mut s = SimSession::new(opts, None, 256, "mem".into()).unwrap();
     let mut history = crate::tui::history::ViewHistory::default();
     for _ in 0..crate::tui::history::HISTORY_CAP {
@@ -241,9 +243,9 @@ fn a_full_history_stays_within_its_documented_bound() {
         ..SimOptions::default()
     });
     eprintln!("full history, 5 nodes: quiet {quiet} bytes, busy {busy} bytes");
-    // The README gives about 8 and 15 MB; hold them under twice that.
-    assert!(quiet < 16 << 20, "{quiet}");
-    assert!(busy < 32 << 20, "{busy}");
+    // The README gives about 12 and 18 MB; hold them under about twice that.
+    assert!(quiet < 24 << 20, "{quiet}");
+    assert!(busy < 36 << 20, "{busy}");
 }
 
 /// Feeds the App what the simulator thread posts until `until` holds.

@@ -30,6 +30,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("T", "guided tours menu"),
     ("log pane", "hjkl scroll, H heals"),
     ("m  f  c", "messages / focus / checks"),
+    ("o [ ] d D", "hold; choose/deliver/drop"),
     ("mouse", "click card; wheel: log"),
 ];
 

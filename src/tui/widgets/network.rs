@@ -45,6 +45,33 @@ pub fn faults_text(view: &ClusterView) -> String {
     }
 }
 
+/// The network in one line, for a layout without the network pane:
+/// `all connected · latency 10..20ms, no loss`, `partitioned 1 2 | 3 4 5`,
+/// the nodes that are down.
+pub fn summary(theme: &Theme, view: &ClusterView) -> String {
+    let dot = theme.dot();
+    let cut = view.links.iter().filter(|l| !l.up).count();
+    let mut text = if view.groups.len() > 1 {
+        format!("partitioned {}", groups_text(&view.groups))
+    } else if cut > 0 {
+        format!("{cut} one-way cuts")
+    } else {
+        "all connected".to_string()
+    };
+    text.push_str(&format!(" {dot} "));
+    text.push_str(&faults_text(view));
+    let down: Vec<String> = view
+        .nodes
+        .iter()
+        .filter(|n| n.state == NodeState::Down)
+        .map(|n| format!("n{}", n.id))
+        .collect();
+    if !down.is_empty() {
+        text.push_str(&format!(" {dot} down {}", down.join(" ")));
+    }
+    text
+}
+
 /// Whether a link loses, duplicates or delays more than the base link
 /// (whose latency is `base_max_us` at most).
 fn lossy(l: &crate::runtime::LinkView, base_max_us: u64) -> bool {
