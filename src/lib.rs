@@ -13,12 +13,15 @@
 //!   used by the simulator, the live checker and the dashboards alike.
 //! - [`sim`]: a single-threaded cluster on virtual time, driven by one seed,
 //!   checking Raft's safety invariants after every step.
+//! - [`chart`]: sequence diagrams of Raft's messages (Mermaid, SVG), for
+//!   `raftlab chart` and the dashboard's `chart FILE`.
 //! - [`scenario`]: the script language that drives the simulator (and, later,
 //!   the dashboard's guided tours).
 //! - [`tui`]: the dashboard: a terminal UI over a live cluster.
 //! - [`storage`]: durable log, hard state and snapshots of one node (files,
 //!   or memory with crash semantics for the simulator).
 
+pub mod chart;
 pub mod check;
 pub mod cli;
 pub mod kv;

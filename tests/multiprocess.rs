@@ -9,45 +9,24 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_raftlab");
+#[path = "common/procs.rs"]
+mod procs;
 
-/// A free port below the system's range of ephemeral ports (32768 and
-/// up on Linux), held until the caller drops it. A port the system picks
-/// (port 0) would come from that range, where the many client
-/// connections of the tests running alongside may take it between its
-/// release and the node's bind. Ports are handed out in turn from a
-/// base that differs per process, so the tests of this binary never
-/// pick the same one.
-fn free_port() -> TcpListener {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    const FIRST: u32 = 20_000;
-    const SPAN: u32 = 12_000;
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let base = std::process::id().wrapping_mul(7919) % SPAN;
-    for _ in 0..SPAN {
-        let port = FIRST + (base + NEXT.fetch_add(1, Ordering::Relaxed)) % SPAN;
-        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port as u16)) {
-            return listener;
-        }
-    }
-    panic!("no free port between {FIRST} and {}", FIRST + SPAN);
-}
+use procs::{BIN, Procs, free_port};
 
-/// The node processes and their data directory; cleaned up on drop.
+/// The node processes of one cluster, sharing one data root (the test's
+/// directory); cleaned up on drop.
 struct Cluster {
-    dir: PathBuf,
+    procs: Procs,
     /// Every reserved node's address, for the client.
     peers: String,
     /// Each reserved node's `ID=ADDR`.
     addrs: Vec<String>,
     /// How many nodes the cluster started with; later ones join.
     first: usize,
-    children: Vec<Option<Child>>,
-    /// Flags every node gets (e.g. `--no-prevote`).
-    flags: Vec<&'static str>,
 }
 
 impl Cluster {
@@ -58,12 +37,7 @@ impl Cluster {
     /// `reserved` addresses; nodes 1 to `first` start now, as the first
     /// voters (the others can join later).
     fn reserve(first: usize, reserved: usize) -> Cluster {
-        let n = reserved;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("raftlab-mp-{}-{nanos}", std::process::id()));
-        let listeners: Vec<TcpListener> = (0..n).map(|_| free_port()).collect();
+        let listeners: Vec<TcpListener> = (0..reserved).map(|_| free_port()).collect();
         let addrs: Vec<String> = listeners
             .iter()
             .enumerate()
@@ -71,17 +45,20 @@ impl Cluster {
             .collect();
         drop(listeners);
         let mut cluster = Cluster {
-            dir,
+            procs: Procs::new("mp"),
             peers: addrs.join(","),
             addrs,
             first,
-            children: (0..n).map(|_| None).collect(),
-            flags: Vec::new(),
         };
         for id in 1..=first {
             cluster.start(id);
         }
         cluster
+    }
+
+    /// The test's directory: the nodes' data root.
+    fn dir(&self) -> &std::path::Path {
+        &self.procs.dir
     }
 
     /// The `--peers` of nodes 1 to `n`.
@@ -102,101 +79,50 @@ impl Cluster {
     }
 
     fn spawn(&mut self, id: usize, args: &[&str]) {
-        std::fs::create_dir_all(&self.dir).expect("create the data directory");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("node-{id}.log")))
-            .expect("open the log");
-        let child = Command::new(BIN)
-            .args(["node", "--id", &id.to_string()])
-            .args(args)
-            .args(&self.flags)
-            .arg("--data-dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn raftlab node");
-        self.children[id - 1] = Some(child);
+        let args: Vec<String> = args.iter().map(ToString::to_string).collect();
+        self.procs.spawn(id as u64, "", &args);
     }
 
     fn kill(&mut self, id: usize) {
-        if let Some(mut child) = self.children.get_mut(id - 1).and_then(Option::take) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.procs.kill(id as u64);
     }
 
     fn client(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(["client", "--peers", &self.peers])
-            .arg("--data-dir")
-            .arg(&self.dir)
-            .args(args)
-            .output()
-            .expect("run raftlab client")
+        self.procs.client(&self.peers, "", args)
     }
 
     /// Runs the client until it exits 0 with `want` on stdout (bounded).
     fn client_until(&self, args: &[&str], want: &str, within: Duration) -> Output {
-        let deadline = Instant::now() + within;
-        loop {
-            let out = self.client(args);
-            if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == want {
-                return out;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{args:?} never printed {want:?}; last: {:?} {} {}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.procs.client_until(&self.peers, "", args, want, within)
     }
 
     /// `raftlab client status`, as (id, role, applied) of the nodes that answered.
     fn status(&self) -> Vec<(usize, String, u64)> {
-        let out = self.client(&["status", "--timeout", "1s"]);
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|line| {
+        self.procs
+            .status(&self.peers, "")
+            .into_iter()
+            .filter_map(|(id, line)| {
                 let words: Vec<&str> = line.split_whitespace().collect();
-                let id = words.first()?.parse().ok()?;
                 let role = words.get(2)?.to_string();
                 let applied = words.iter().find_map(|w| w.strip_prefix("applied="))?;
-                Some((id, role, applied.parse().ok()?))
+                Some((id as usize, role, applied.parse().ok()?))
             })
             .collect()
     }
 
     /// Node `id`'s log so far.
     fn log(&self, id: usize) -> String {
-        std::fs::read_to_string(self.dir.join(format!("node-{id}.log"))).unwrap_or_default()
+        self.procs.log(id as u64)
     }
 
     /// Waits (bounded) until node `id`'s log contains `text`.
     fn log_until(&self, id: usize, text: &str, within: Duration) {
-        let deadline = Instant::now() + within;
-        while !self.log(id).contains(text) {
-            assert!(
-                Instant::now() < deadline,
-                "n{id} never logged {text:?}:\n{}",
-                self.log(id)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.procs.log_until(id as u64, text, within);
     }
 
     /// `raftlab client status`'s line for node `id`, if it answered.
     fn status_line(&self, id: usize) -> Option<String> {
-        let out = self.client(&["status", "--timeout", "1s"]);
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(&id.to_string()))
-            .map(str::to_string)
+        self.procs.status(&self.peers, "").remove(&(id as u64))
     }
 
     /// Runs a membership change until it succeeds (bounded): the leader
@@ -229,34 +155,12 @@ impl Cluster {
     }
 
     fn leader(&self, within: Duration) -> usize {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some((id, _, _)) = self.status().into_iter().find(|(_, r, _)| r == "Leader") {
-                return id;
-            }
-            assert!(Instant::now() < deadline, "no leader: {:?}", self.status());
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.procs.leader(&self.peers, "", within, None) as usize
     }
-}
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for id in 1..=self.children.len() {
-            self.kill(id);
-        }
-        if std::thread::panicking() {
-            for id in 1..=self.children.len() {
-                let log = std::fs::read_to_string(self.dir.join(format!("node-{id}.log")));
-                eprintln!("--- node {id} ---\n{}", log.unwrap_or_default());
-            }
-        }
-        // RAFTLAB_KEEP_TEST_DATA=1 keeps a failed test's data to look at.
-        if !std::thread::panicking() || std::env::var_os("RAFTLAB_KEEP_TEST_DATA").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        } else {
-            eprintln!("data kept in {}", self.dir.display());
-        }
+    /// Waits (bounded) for node `id`'s process to exit; its exit code.
+    fn exit_code(&mut self, id: usize, within: Duration) -> Option<i32> {
+        self.procs.exit_code(id as u64, within)
     }
 }
 
@@ -267,7 +171,7 @@ impl Drop for Cluster {
 fn nodes_run_the_papers_raft_when_asked() {
     let started = Instant::now();
     let mut cluster = Cluster::reserve(0, 3);
-    cluster.flags = vec!["--no-prevote", "--no-check-quorum"];
+    cluster.procs.flags = vec!["--no-prevote".into(), "--no-check-quorum".into()];
     cluster.first = 3;
     for id in 1..=3 {
         cluster.start(id);
@@ -561,9 +465,9 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
             &cluster.peers_upto(3),
         ])
         .arg("--secret-file")
-        .arg(cluster.dir.join("cluster.secret"))
+        .arg(cluster.dir().join("cluster.secret"))
         .arg("--data-dir")
-        .arg(cluster.dir.join("impostor"))
+        .arg(cluster.dir().join("impostor"))
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -574,9 +478,9 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
     let out = Command::new(BIN)
         .args(["node", "--id", "5", "--peers", &cluster.peers_upto(5)])
         .arg("--secret-file")
-        .arg(cluster.dir.join("cluster.secret"))
+        .arg(cluster.dir().join("cluster.secret"))
         .arg("--data-dir")
-        .arg(cluster.dir.join("impostor"))
+        .arg(cluster.dir().join("impostor"))
         .output()
         .expect("run");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -593,7 +497,7 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
     {
         use raftlab::net::{Claim, Wire, auth, frame, secret};
         use std::io::Write;
-        let key = secret::load(&cluster.dir.join("cluster.secret"), 1).expect("the secret");
+        let key = secret::load(&cluster.dir().join("cluster.secret"), 1).expect("the secret");
         let hello = |claim: Claim, id: u64| {
             let stream = std::net::TcpStream::connect(addr).expect("connect");
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -661,7 +565,7 @@ fn the_leader_is_removed_and_bad_changes_are_refused_in_words() {
 
 /// Node `id`'s only log segment.
 fn only_segment(cluster: &Cluster, id: usize) -> PathBuf {
-    let dir = cluster.dir.join(format!("node-{id}"));
+    let dir = cluster.dir().join(format!("node-{id}"));
     let segments: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("read the node directory")
         .map(|e| e.expect("entry").path())
@@ -669,22 +573,6 @@ fn only_segment(cluster: &Cluster, id: usize) -> PathBuf {
         .collect();
     assert_eq!(segments.len(), 1, "{segments:?}");
     segments[0].clone()
-}
-
-impl Cluster {
-    /// Waits (bounded) for node `id`'s process to exit; its exit code.
-    fn exit_code(&mut self, id: usize, within: Duration) -> Option<i32> {
-        let deadline = Instant::now() + within;
-        let child = self.children[id - 1].as_mut().expect("node started");
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                self.children[id - 1] = None;
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "n{id} did not exit");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
 }
 
 /// Issue 14, case 4: with node 3 down, 20 puts are acknowledged by nodes 1
@@ -740,8 +628,8 @@ fn damaged_storage_loses_no_acknowledged_write(damage: impl Fn(&std::path::Path)
     // The repair the refusal prints: out of the cluster, a new directory,
     // back in as a learner that catches up, then a voter.
     cluster.change_ok(&["remove", "2"], Duration::from_secs(8));
-    let node2 = cluster.dir.join("node-2");
-    std::fs::rename(&node2, cluster.dir.join("node-2.damaged")).expect("move aside");
+    let node2 = cluster.dir().join("node-2");
+    std::fs::rename(&node2, cluster.dir().join("node-2.damaged")).expect("move aside");
     let peers = cluster.peers_upto(3);
     cluster.spawn(2, &["--join", "--peers", &peers]);
     cluster.log_until(2, "joining", Duration::from_secs(5));
@@ -806,7 +694,7 @@ fn client_polish_stdin_values_leaders_outside_peers_and_a_whole_timeout() {
     let mut child = Command::new(BIN)
         .args(["client", "--peers", &cluster.peers])
         .arg("--data-dir")
-        .arg(&cluster.dir)
+        .arg(cluster.dir())
         .args(["put", "big", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -835,7 +723,7 @@ fn client_polish_stdin_values_leaders_outside_peers_and_a_whole_timeout() {
             "500ms",
             "--data-dir",
         ])
-        .arg(&cluster.dir)
+        .arg(cluster.dir())
         .args(["put", "x", "1"])
         .output()
         .expect("run");
@@ -859,7 +747,7 @@ fn client_polish_stdin_values_leaders_outside_peers_and_a_whole_timeout() {
     let out = Command::new(BIN)
         .args(["client", "--peers", &peers.join(","), "--timeout", "1s"])
         .arg("--data-dir")
-        .arg(&cluster.dir)
+        .arg(cluster.dir())
         .arg("status")
         .output()
         .expect("run");

@@ -10,189 +10,21 @@
 //! the guard kills the children and removes the data even on failure.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use raftlab::kv::Op;
 use raftlab::net::{ChangeReply, ClientReply, ClientRequest, ClientResponse, Wire, frame};
 use raftlab::raft::{Body, ConfChange, Membership, Message, SnapshotMeta};
 
-const BIN: &str = env!("CARGO_BIN_EXE_raftlab");
+#[path = "common/procs.rs"]
+mod procs;
 
-/// A free port below the ephemeral range, as in `tests/multiprocess.rs`
-/// (a base that differs per process, handed out in turn).
-fn free_port() -> TcpListener {
-    const FIRST: u32 = 20_000;
-    const SPAN: u32 = 12_000;
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let base = std::process::id().wrapping_mul(104_729) % SPAN;
-    for _ in 0..SPAN {
-        let step = NEXT.fetch_add(1, Ordering::Relaxed) as u32;
-        let port = FIRST + (base + 6_007 + step) % SPAN;
-        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port as u16)) {
-            return listener;
-        }
-    }
-    panic!("no free port between {FIRST} and {}", FIRST + SPAN);
-}
-
-fn free_addrs(n: usize) -> Vec<SocketAddr> {
-    let held: Vec<TcpListener> = (0..n).map(|_| free_port()).collect();
-    held.iter().map(|l| l.local_addr().expect("addr")).collect()
-}
-
-fn peers_arg(addrs: &BTreeMap<u64, SocketAddr>) -> String {
-    addrs
-        .iter()
-        .map(|(id, a)| format!("{id}={a}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Node processes, their logs and data; cleaned up on drop.
-struct Procs {
-    dir: PathBuf,
-    children: BTreeMap<u64, Child>,
-}
-
-impl Procs {
-    fn new(name: &str) -> Procs {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
-            "raftlab-trust-{name}-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("create the test directory");
-        Procs {
-            dir,
-            children: BTreeMap::new(),
-        }
-    }
-
-    /// Starts node `id` with `args`, its data under `root` (relative to
-    /// the test's directory).
-    fn spawn(&mut self, id: u64, root: &str, args: &[String]) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join(format!("node-{id}.log")))
-            .expect("open the log");
-        let child = Command::new(BIN)
-            .args(["node", "--id", &id.to_string()])
-            .args(args)
-            .arg("--data-dir")
-            .arg(self.dir.join(root))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn raftlab node");
-        self.children.insert(id, child);
-    }
-
-    fn kill(&mut self, id: u64) {
-        if let Some(mut child) = self.children.remove(&id) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn log(&self, id: u64) -> String {
-        std::fs::read_to_string(self.dir.join(format!("node-{id}.log"))).unwrap_or_default()
-    }
-
-    fn log_until(&self, id: u64, text: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let log = self.log(id);
-            if log.contains(text) {
-                return log;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "n{id} never logged {text:?}:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `raftlab client` against `peers`, with the secret of data root `root`.
-    fn client(&self, peers: &str, root: &str, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(["client", "--peers", peers, "--data-dir"])
-            .arg(self.dir.join(root))
-            .args(args)
-            .output()
-            .expect("run raftlab client")
-    }
-
-    /// Runs the client until it prints `want` (bounded).
-    fn client_until(&self, peers: &str, root: &str, args: &[&str], want: &str, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            let out = self.client(peers, root, args);
-            if out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == want {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{args:?} never printed {want:?}; last: {:?} {} {}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `client status` lines by node id.
-    fn status(&self, peers: &str, root: &str) -> BTreeMap<u64, String> {
-        let out = self.client(peers, root, &["status", "--timeout", "1s"]);
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.contains("unreachable"))
-            .filter_map(|l| Some((l.split_whitespace().next()?.parse().ok()?, l.to_string())))
-            .collect()
-    }
-
-    /// The node that says it leads, among those of `status`.
-    fn leader(&self, peers: &str, root: &str, within: Duration, not: Option<u64>) -> u64 {
-        let deadline = Instant::now() + within;
-        loop {
-            let status = self.status(peers, root);
-            let leader = status
-                .iter()
-                .find(|(id, l)| l.contains(" Leader ") && Some(**id) != not)
-                .map(|(id, _)| *id);
-            if let Some(id) = leader {
-                return id;
-            }
-            assert!(Instant::now() < deadline, "no leader: {status:?}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        let ids: Vec<u64> = self.children.keys().copied().collect();
-        for id in ids {
-            self.kill(id);
-        }
-        if std::thread::panicking() {
-            for id in 1..=4 {
-                eprintln!("--- n{id} ---\n{}", self.log(id));
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use procs::{BIN, Mesh, Procs, Proxy, free_addrs, free_port, peers_arg};
 
 /// `term=T` of a status line.
 fn term_of(line: &str) -> u64 {
@@ -283,7 +115,7 @@ fn forged_frames(from: u64, to: u64, dead: SocketAddr) -> Vec<Wire> {
 
 #[test]
 fn a_strangers_frames_of_every_kind_change_nothing_and_lose_nothing() {
-    let mut procs = Procs::new("forged");
+    let mut procs = Procs::new("trust-forged");
     let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
     let peers = peers_arg(&addrs);
     for id in 1..=3 {
@@ -383,7 +215,7 @@ fn a_strangers_frames_of_every_kind_change_nothing_and_lose_nothing() {
 
 #[test]
 fn nodes_with_different_secrets_say_which_peer_failed_and_how_to_fix_it() {
-    let mut procs = Procs::new("mismatch");
+    let mut procs = Procs::new("trust-mismatch");
     let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
     let peers = peers_arg(&addrs);
     // Nodes 1 and 2 share a data root (and so a secret); node 3 has its own.
@@ -442,7 +274,7 @@ fn nodes_with_different_secrets_say_which_peer_failed_and_how_to_fix_it() {
 
 #[test]
 fn a_node_will_not_listen_beyond_loopback_without_an_explicit_secret() {
-    let procs = Procs::new("exposed");
+    let procs = Procs::new("trust-exposed");
     let out = Command::new(BIN)
         .args([
             "node",
@@ -463,123 +295,22 @@ fn a_node_will_not_listen_beyond_loopback_without_an_explicit_secret() {
     assert!(!Path::new(&procs.dir.join("data")).exists());
 }
 
-/// A TCP proxy from a listener to `target`, that can be cut (open
-/// connections closed, new ones refused). Its thread ends when dropped.
-struct Proxy {
-    addr: SocketAddr,
-    cut: Arc<AtomicBool>,
-    bytes: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Proxy {
-    fn start(listener: TcpListener, target: SocketAddr) -> Proxy {
-        let addr = listener.local_addr().expect("addr");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let cut = Arc::new(AtomicBool::new(false));
-        let bytes = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (c, b, s) = (cut.clone(), bytes.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while !s.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match listener.accept() {
-                    Ok((inbound, _)) if !c.load(Ordering::Relaxed) => {
-                        if let Ok(outbound) = TcpStream::connect(target) {
-                            pipe(&inbound, &outbound, &c, &b, &s);
-                            pipe(&outbound, &inbound, &c, &b, &s);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Proxy {
-            addr,
-            cut,
-            bytes,
-            stop,
-        }
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Copies `from` to `to` on a thread until either ends or the proxy is
-/// cut or stopped (then both are shut down).
-fn pipe(
-    from: &TcpStream,
-    to: &TcpStream,
-    cut: &Arc<AtomicBool>,
-    bytes: &Arc<AtomicU64>,
-    stop: &Arc<AtomicBool>,
-) {
-    let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
-        return;
-    };
-    let (cut, bytes, stop) = (cut.clone(), bytes.clone(), stop.clone());
-    std::thread::spawn(move || {
-        let _ = from.set_read_timeout(Some(Duration::from_millis(50)));
-        let mut buf = [0u8; 16 * 1024];
-        while !cut.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
-            match from.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if to.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                    bytes.fetch_add(n as u64, Ordering::Relaxed);
-                }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) => {}
-                Err(_) => break,
-            }
-        }
-        let _ = from.shutdown(std::net::Shutdown::Both);
-        let _ = to.shutdown(std::net::Shutdown::Both);
-    });
-}
-
 #[test]
 fn nodes_configured_through_proxies_keep_using_them_and_advertise_is_told() {
-    let mut procs = Procs::new("proxies");
+    let mut procs = Procs::new("trust-proxies");
     let real: BTreeMap<u64, SocketAddr> = (1..=4).zip(free_addrs(4)).collect();
     // One proxy per ordered pair of the first three nodes: i reaches j
-    // through proxies[(i, j)].
-    let mut proxies: BTreeMap<(u64, u64), Proxy> = BTreeMap::new();
-    for i in 1..=3 {
-        for j in (1..=3).filter(|&j| j != i) {
-            proxies.insert((i, j), Proxy::start(free_port(), real[&j]));
-        }
-    }
-    for i in 1..=3u64 {
-        let mut peers: BTreeMap<u64, SocketAddr> = BTreeMap::new();
-        for j in 1..=3u64 {
-            peers.insert(
-                j,
-                if i == j {
-                    real[&j]
-                } else {
-                    proxies[&(i, j)].addr
-                },
-            );
-        }
-        procs.spawn(i, "data", &["--peers".into(), peers_arg(&peers)]);
-    }
+    // only through mesh.proxy(i, j).
     let first3: BTreeMap<u64, SocketAddr> = real
         .iter()
         .filter(|(id, _)| **id <= 3)
         .map(|(a, b)| (*a, *b))
         .collect();
-    let client_peers = peers_arg(&first3);
+    let mesh = Mesh::new(first3.clone());
+    for i in 1..=3u64 {
+        procs.spawn(i, "data", &["--peers".into(), mesh.peers_of(i)]);
+    }
+    let client_peers = mesh.client_peers();
     procs.client_until(
         &client_peers,
         "data",
@@ -595,17 +326,13 @@ fn nodes_configured_through_proxies_keep_using_them_and_advertise_is_told() {
         assert!(!log.contains("moved from"), "n{id}: {log}");
     }
     assert!(
-        proxies
+        mesh.proxies()
             .values()
             .all(|p| p.bytes.load(Ordering::Relaxed) > 0)
     );
     // Cut the leader off at its proxies: the others elect another leader,
     // which they could not if they had routed around the proxies.
-    for ((i, j), p) in &proxies {
-        if *i == leader || *j == leader {
-            p.cut.store(true, Ordering::Relaxed);
-        }
-    }
+    mesh.isolate(leader);
     let next = procs.leader(&client_peers, "data", Duration::from_secs(15), Some(leader));
     assert_ne!(next, leader);
     let majority: BTreeMap<u64, SocketAddr> = first3
@@ -620,9 +347,7 @@ fn nodes_configured_through_proxies_keep_using_them_and_advertise_is_told() {
         "OK",
         Duration::from_secs(10),
     );
-    for p in proxies.values() {
-        p.cut.store(false, Ordering::Relaxed);
-    }
+    mesh.heal();
     procs.client_until(
         &client_peers,
         "data",
@@ -671,7 +396,7 @@ fn two_thousand_idle_sockets_keep_out_neither_clients_nor_peers() {
     if count < 2000 {
         eprintln!("ulimit -n is {limit}: holding {count} idle sockets instead of 2000");
     }
-    let mut procs = Procs::new("idle");
+    let mut procs = Procs::new("trust-idle");
     let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
     let peers = peers_arg(&addrs);
     for id in 1..=3 {

@@ -57,7 +57,7 @@ pub(super) fn node_advice(id: NodeId, peers: &Peers, data_dir: &Path) -> String 
          raftlab node --id {id} --join --peers {peers} --data-dir {data}\n  \
          raftlab client --peers {peers} add {id}\n  \
          raftlab client --peers {peers} promote {id}\n\
-         (README, \"Durability\", explains this.)",
+         (\"Durability\" in docs/durability.md explains this.)",
         dir = dir.display(),
         data = data_dir.display(),
     )
@@ -68,7 +68,7 @@ pub(super) fn dashboard_advice(id: NodeId, data_dir: &Path) -> String {
     format!(
         "node {id}'s files in {} are damaged: it may have lost writes it acknowledged, so the \
          cluster's data cannot be trusted whole. Move {} aside to start a fresh cluster, or \
-         restore it from a copy. (README, \"Durability\".)",
+         restore it from a copy. (See \"Durability\" in docs/durability.md.)",
         data_dir.join(format!("node-{id}")).display(),
         data_dir.display(),
     )

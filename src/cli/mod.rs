@@ -18,6 +18,7 @@ mod node;
 mod page;
 mod replay;
 mod script;
+mod shown;
 mod tour;
 
 use std::process::ExitCode;

@@ -284,12 +284,18 @@ pub struct Sealer {
 impl Sealer {
     /// The whole frame for `payload`: length prefix, payload, tag.
     pub fn seal(&mut self, payload: &[u8], max: usize) -> Result<Vec<u8>, FrameError> {
+        let tag = self.tag(payload);
+        frame::frame_bytes(payload, &tag, max + TAG_LEN)
+    }
+
+    /// The tag of the next frame, whose payload is `payload` (to append
+    /// after it: see [`frame::encode_into`]).
+    pub fn tag(&mut self, payload: &[u8]) -> [u8; TAG_LEN] {
         let mut m = self.mac.clone();
         m.update(&self.seq.to_le_bytes());
         m.update(payload);
         self.seq += 1;
-        let tag = m.finalize().into_bytes();
-        frame::frame_bytes(payload, &tag, max + TAG_LEN)
+        m.finalize().into_bytes().into()
     }
 }
 

@@ -86,6 +86,36 @@ pub fn encode_payload<T: Serialize>(value: &T, max: usize) -> Result<Vec<u8>, Fr
     Ok(out)
 }
 
+/// Appends `value` to `out` as one frame whose payload is followed by
+/// `tail` more bytes the caller appends next (an authentication tag, or
+/// none): the length prefix counts them. Returns where the payload starts
+/// in `out`. A value that does not encode, or whose payload is over `max`
+/// bytes, leaves `out` as it was.
+pub fn encode_into<T: Serialize>(
+    value: &T,
+    out: &mut Vec<u8>,
+    max: usize,
+    tail: usize,
+) -> Result<usize, FrameError> {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER_LEN]);
+    if let Err(e) = postcard::to_io(value, &mut *out) {
+        out.truncate(start);
+        return Err(FrameError::Encode(e.to_string()));
+    }
+    let len = out.len() - start - HEADER_LEN;
+    let framed = (len + tail) as u64;
+    if len > max || u32::try_from(framed).is_err() {
+        out.truncate(start);
+        return Err(FrameError::TooLarge {
+            len: len as u64,
+            max,
+        });
+    }
+    out[start..start + HEADER_LEN].copy_from_slice(&(framed as u32).to_le_bytes());
+    Ok(start + HEADER_LEN)
+}
+
 /// One frame holding `payload` then `tail` (an authentication tag, or
 /// nothing), refused if the two together are over `max` bytes.
 pub fn frame_bytes(payload: &[u8], tail: &[u8], max: usize) -> Result<Vec<u8>, FrameError> {

@@ -42,6 +42,9 @@ pub enum NoticeKind {
     Crowded,
     /// This node could not authenticate to peer N.
     Outgoing(NodeId),
+    /// A frame for peer N could not be encoded (or was over the size
+    /// limit) and was dropped.
+    Unsendable(NodeId),
     /// A node ignored a frame it may not believe (a Raft message or a
     /// hello from a client, a frame claiming another node's id…).
     Ignored,
@@ -59,6 +62,7 @@ impl NoticeKind {
             NoticeKind::Oversized => "frames over the size limit".into(),
             NoticeKind::Crowded => "connections closed for lack of room".into(),
             NoticeKind::Outgoing(id) => format!("failed attempts to authenticate to n{id}"),
+            NoticeKind::Unsendable(id) => format!("frames for n{id} dropped unsent"),
             NoticeKind::Ignored => "frames ignored".into(),
         }
     }

@@ -5,7 +5,12 @@
 //!
 //! - *Outgoing*: one connection per peer, owned by a writer thread fed by a
 //!   bounded queue, so [`TcpTransport::send`] never blocks. The writer
-//!   connects on demand; when a connect fails it waits an exponentially
+//!   encodes and tags the frames (off the sender's thread), and writes
+//!   everything queued meanwhile with one `write` — one syscall and one
+//!   wake-up of the peer's reader per batch of frames, not per frame —
+//!   on a socket with `TCP_NODELAY`, since the batch is already as large
+//!   as the queue allows and waiting for more would only add latency.
+//!   The writer connects on demand; when a connect fails it waits an exponentially
 //!   growing pause (bounded by [`TcpConfig::backoff_max`]) before the next
 //!   try, and drops what is sent meanwhile — Raft retransmits, and a queue
 //!   growing while a peer is down would only deliver stale messages later.
@@ -64,6 +69,10 @@ use crate::raft::NodeId;
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 /// How often an idle writer checks whether the transport shut down.
 const WRITER_POLL: Duration = Duration::from_millis(500);
+/// Most frames one batched write carries…
+const BATCH_FRAMES: usize = 256;
+/// …and most bytes, once exceeded no more frames are added.
+const BATCH_BYTES: usize = 256 << 10;
 /// Longest wait for the connection that wakes the accept thread.
 const WAKE_TIMEOUT: Duration = Duration::from_millis(200);
 /// How often the notice thread looks for intervals that ended.
@@ -159,15 +168,6 @@ pub enum TcpError {
     /// The peer's send queue is full; the frame was dropped.
     #[error("the send queue to node {0} is full; frame dropped")]
     QueueFull(NodeId),
-    /// The frame could not be encoded (or is over the cap).
-    #[error("cannot send to node {to}: {source}")]
-    Frame {
-        /// The peer.
-        to: NodeId,
-        /// Why.
-        #[source]
-        source: FrameError,
-    },
     /// The transport was shut down.
     #[error("the transport is shut down")]
     Closed,
@@ -280,9 +280,9 @@ struct Conn {
 }
 
 /// The outgoing side of one peer: its writer thread's queue.
-struct PeerLink {
+struct PeerLink<T> {
     addr: SocketAddr,
-    queue: Sender<Vec<u8>>,
+    queue: Sender<T>,
     thread: JoinHandle<()>,
 }
 
@@ -329,7 +329,7 @@ impl Inner {
 /// One node's TCP endpoint: a listener and a connection to each peer.
 pub struct TcpTransport<T> {
     inner: Arc<Inner>,
-    peers: Mutex<BTreeMap<NodeId, PeerLink>>,
+    peers: Mutex<BTreeMap<NodeId, PeerLink<T>>>,
     accept: Mutex<Option<JoinHandle<()>>>,
     notice_thread: Mutex<Option<JoinHandle<()>>>,
     _frames: PhantomData<fn(T) -> T>,
@@ -427,7 +427,7 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
         let inner = self.inner.clone();
         let thread = std::thread::Builder::new()
             .name(format!("raftlab-peer-{id}"))
-            .spawn(move || writer_loop(id, addr, rx, &inner))
+            .spawn(move || writer_loop(id, addr, &rx, &inner))
             .map_err(TcpError::Spawn)?;
         // The old writer ends when its queue closes.
         peers.insert(
@@ -462,15 +462,15 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
         Ok(())
     }
 
-    /// Queues `frame` for peer `id`; never blocks. The frame may still be
-    /// lost (the peer is down, the connection breaks): callers that need
-    /// delivery retry, as Raft does.
-    pub fn send(&self, id: NodeId, frame: &T) -> Result<(), TcpError> {
-        let bytes = frame::encode_payload(frame, self.inner.config.max_frame)
-            .map_err(|source| TcpError::Frame { to: id, source })?;
+    /// Queues `frame` for peer `id`; never blocks. The peer's writer
+    /// thread encodes it; one over [`TcpConfig::max_frame`] is dropped
+    /// there and said in a notice. The frame may still be lost (the peer
+    /// is down, the connection breaks): callers that need delivery retry,
+    /// as Raft does.
+    pub fn send(&self, id: NodeId, frame: T) -> Result<(), TcpError> {
         let peers = lock(&self.peers);
         let link = peers.get(&id).ok_or(TcpError::UnknownPeer(id))?;
-        match link.queue.try_send(bytes) {
+        match link.queue.try_send(frame) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
                 self.inner.unsent.fetch_add(1, Ordering::Relaxed);
@@ -568,15 +568,17 @@ fn notice_loop<T>(inner: &Inner, lines: &Receiver<String>, events: &Sender<TcpEv
 
 /// Owns the connection to peer `id`: connects (and authenticates) on
 /// demand with backoff and writes what is queued, until the queue closes
-/// or the transport stops.
-fn writer_loop(id: NodeId, addr: SocketAddr, queue: Receiver<Vec<u8>>, inner: &Inner) {
+/// or the transport stops. Each turn takes every frame already queued
+/// (up to a batch), encodes them into one buffer and writes it at once.
+fn writer_loop<T: Serialize>(id: NodeId, addr: SocketAddr, queue: &Receiver<T>, inner: &Inner) {
     let config = &inner.config;
     let mut conn: Option<(TcpStream, Option<Sealer>)> = None;
     let mut backoff = config.backoff_min;
     let mut next_try = Instant::now();
+    let mut batch = Batch::default();
     loop {
-        let payload = match queue.recv_timeout(WRITER_POLL) {
-            Ok(payload) => payload,
+        let first = match queue.recv_timeout(WRITER_POLL) {
+            Ok(frame) => frame,
             Err(RecvTimeoutError::Timeout) if !inner.stopped.load(Ordering::Acquire) => continue,
             Err(_) => break,
         };
@@ -595,22 +597,82 @@ fn writer_loop(id: NodeId, addr: SocketAddr, queue: Receiver<Vec<u8>>, inner: &I
                 }
             }
         }
-        let written = match conn.as_mut() {
-            Some((stream, sealer)) => write_payload(stream, sealer.as_mut(), &payload, config),
-            None => false,
+        let Some((stream, sealer)) = conn.as_mut() else {
+            // Nowhere to write: what is queued now is as stale as this.
+            let dropped = 1 + queue.try_iter().take(BATCH_FRAMES).count();
+            inner.unsent.fetch_add(dropped as u64, Ordering::Relaxed);
+            continue;
         };
-        if !written {
-            inner.unsent.fetch_add(1, Ordering::Relaxed);
-            if let Some((stream, _)) = conn.take() {
-                // A broken connection: the next frame reconnects at once
-                // (the peer may have restarted); backoff starts if that fails.
-                let _ = stream.shutdown(Shutdown::Both);
-                next_try = Instant::now();
+        batch.clear();
+        batch.push(id, &first, sealer.as_mut(), inner);
+        while batch.frames < BATCH_FRAMES && batch.bytes.len() < BATCH_BYTES {
+            match queue.try_recv() {
+                Ok(frame) => batch.push(id, &frame, sealer.as_mut(), inner),
+                Err(_) => break,
             }
+        }
+        if batch.frames == 0 || io::Write::write_all(stream, &batch.bytes).is_ok() {
+            continue;
+        }
+        inner
+            .unsent
+            .fetch_add(batch.frames as u64, Ordering::Relaxed);
+        if let Some((stream, _)) = conn.take() {
+            // A broken connection: the next frame reconnects at once
+            // (the peer may have restarted); backoff starts if that fails.
+            let _ = stream.shutdown(Shutdown::Both);
+            next_try = Instant::now();
         }
     }
     if let Some((stream, _)) = conn {
         let _ = stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Frames encoded for one write.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    frames: usize,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.frames = 0;
+        // A rare huge frame should not pin its buffer for good.
+        if self.bytes.capacity() > 4 * BATCH_BYTES {
+            self.bytes.shrink_to(BATCH_BYTES);
+        }
+    }
+
+    /// Encodes `value` as the next frame (tagged on an authenticated
+    /// link). One that cannot be encoded or is over the cap is dropped,
+    /// counted and said; the frames around it still go.
+    fn push<T: Serialize>(
+        &mut self,
+        id: NodeId,
+        value: &T,
+        sealer: Option<&mut Sealer>,
+        inner: &Inner,
+    ) {
+        let tail = if sealer.is_some() { TAG_LEN } else { 0 };
+        match frame::encode_into(value, &mut self.bytes, inner.config.max_frame, tail) {
+            Ok(start) => {
+                if let Some(sealer) = sealer {
+                    let tag = sealer.tag(&self.bytes[start..]);
+                    self.bytes.extend_from_slice(&tag);
+                }
+                self.frames += 1;
+            }
+            Err(error) => {
+                inner.unsent.fetch_add(1, Ordering::Relaxed);
+                let local = inner.local;
+                inner.notice(NoticeKind::Unsendable(id), local, || {
+                    format!("dropped a frame for n{id}: {error}")
+                });
+            }
+        }
     }
 }
 

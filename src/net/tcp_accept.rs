@@ -16,6 +16,9 @@ use crate::net::auth::{self, AuthError, Claim, Opener, Sealer};
 use crate::net::frame::{self, FrameError};
 use crate::net::notice::NoticeKind;
 
+/// Bytes a connection's reader takes from its socket at once.
+const READ_BUFFER: usize = 64 << 10;
+
 pub(super) fn accept_loop<T: DeserializeOwned + Send + 'static>(
     listener: TcpListener,
     inner: Arc<Inner>,
@@ -182,7 +185,8 @@ fn serve<T: DeserializeOwned>(
         identity,
         max_frame: config.max_frame,
     };
-    let mut reader = BufReader::new(stream);
+    // Large enough that one read takes in a whole batch of frames.
+    let mut reader = BufReader::with_capacity(READ_BUFFER, stream);
     let mut first = true;
     loop {
         if first {

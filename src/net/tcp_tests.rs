@@ -32,7 +32,7 @@ fn bind() -> (Transport, Receiver<TcpEvent<String>>) {
 fn deliver(a: &Transport, rx: &Receiver<TcpEvent<String>>, text: &str) {
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline {
-        let _ = a.send(2, &text.to_string());
+        let _ = a.send(2, text.to_string());
         if let Ok(TcpEvent::Frame { frame, .. }) = rx.recv_timeout(Duration::from_millis(50))
             && frame == text
         {
@@ -57,7 +57,7 @@ fn binds_loopback_by_default_and_exchanges_frames_both_ways() {
     a.set_peer(2, b.local_addr()).unwrap();
     b.set_peer(1, a.local_addr()).unwrap();
     for i in 0..100 {
-        a.send(2, &format!("m{i}")).unwrap();
+        a.send(2, format!("m{i}")).unwrap();
     }
     for i in 0..100 {
         match next_event(&b_rx) {
@@ -65,10 +65,10 @@ fn binds_loopback_by_default_and_exchanges_frames_both_ways() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    b.send(1, &"back".to_string()).unwrap();
+    b.send(1, "back".to_string()).unwrap();
     assert!(matches!(next_event(&a_rx), TcpEvent::Frame { frame, .. } if frame == "back"));
     assert!(matches!(
-        a.send(9, &"x".into()),
+        a.send(9, "x".into()),
         Err(TcpError::UnknownPeer(9))
     ));
     a.shutdown();
@@ -135,7 +135,7 @@ fn reconnects_after_the_peer_restarts() {
     // Sends while the peer is down are dropped, never block.
     let started = Instant::now();
     for _ in 0..50 {
-        let _ = a.send(2, &"lost".to_string());
+        let _ = a.send(2, "lost".to_string());
     }
     assert!(started.elapsed() < Duration::from_secs(1));
     let (b2, b2_rx) = bind_at(addr);
@@ -151,8 +151,8 @@ fn shutdown_is_prompt_with_connections_open() {
     let (b, _b_rx) = bind();
     a.set_peer(2, b.local_addr()).unwrap();
     b.set_peer(1, a.local_addr()).unwrap();
-    let _ = a.send(2, &"x".into());
-    let _ = b.send(1, &"y".into());
+    let _ = a.send(2, "x".into());
+    let _ = b.send(1, "y".into());
     let _idle = TcpStream::connect(a.local_addr()).unwrap();
     let started = Instant::now();
     a.shutdown();
@@ -183,7 +183,7 @@ fn every_new_connection_starts_with_the_greeting() {
     assert_eq!(a.peer_addr(2), Some(addr));
     assert_eq!(a.peer_addr(3), None);
     assert_eq!(a.peers().into_iter().collect::<Vec<_>>(), vec![(2, addr)]);
-    a.send(2, &"first".to_string()).unwrap();
+    a.send(2, "first".to_string()).unwrap();
     let frames: Vec<String> = (0..2)
         .map(|_| match next_event(&b_rx) {
             TcpEvent::Frame { frame, .. } => frame,
@@ -199,7 +199,7 @@ fn every_new_connection_starts_with_the_greeting() {
     let deadline = Instant::now() + WAIT;
     let mut seen = Vec::new();
     while Instant::now() < deadline && !seen.iter().any(|f| f == "again") {
-        let _ = a.send(2, &"again".to_string());
+        let _ = a.send(2, "again".to_string());
         if let Ok(TcpEvent::Frame { frame, .. }) = b2_rx.recv_timeout(Duration::from_millis(50)) {
             seen.push(frame);
         }
@@ -292,7 +292,7 @@ fn with_a_secret_peers_are_believed_and_know_who_sent_what() {
     let (b, b_rx) = bind_auth(&key, 2, |_| {});
     a.set_greeting(&"hello".to_string()).unwrap();
     a.set_peer(2, b.local_addr()).unwrap();
-    a.send(2, &"m0".to_string()).unwrap();
+    a.send(2, "m0".to_string()).unwrap();
     for expected in ["hello", "m0"] {
         match next_event(&b_rx) {
             TcpEvent::Frame { frame, reply } => {
@@ -303,6 +303,40 @@ fn with_a_secret_peers_are_believed_and_know_who_sent_what() {
         }
     }
     client_ping(b.local_addr(), &key, &b_rx).unwrap();
+    a.shutdown();
+    b.shutdown();
+}
+
+#[test]
+fn a_burst_goes_out_in_tagged_batches_and_a_frame_too_large_is_dropped_alone() {
+    let key = secret_key(b"a shared secret, long enough");
+    let (a, a_rx) = bind_auth(&key, 1, |c| c.max_frame = 64);
+    let (b, b_rx) = bind_auth(&key, 2, |c| c.max_frame = 64);
+    a.set_peer(2, b.local_addr()).unwrap();
+    // Queued while the writer connects: they go several to a write, each
+    // with its own tag in sequence, or the reader would refuse them.
+    for i in 0..600 {
+        let frame = if i == 300 {
+            "x".repeat(100)
+        } else {
+            format!("m{i}")
+        };
+        a.send(2, frame).unwrap();
+    }
+    let got: Vec<String> = (0..599)
+        .map(|_| match next_event(&b_rx) {
+            TcpEvent::Frame { frame, .. } => frame,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let expected: Vec<String> = (0..600)
+        .filter(|&i| i != 300)
+        .map(|i| format!("m{i}"))
+        .collect();
+    assert_eq!(got, expected);
+    let text = notice_with(&a_rx, "dropped a frame for n2");
+    assert!(text.contains("exceeds the 64-byte limit"), "{text}");
+    assert_eq!(a.unsent(), 1);
     a.shutdown();
     b.shutdown();
 }
@@ -323,7 +357,7 @@ fn a_stranger_without_the_secret_gets_nothing_believed_and_is_named() {
     let other = secret_key(b"some other secret, long enough");
     let (a, a_rx) = bind_auth(&other, 1, |_| {});
     a.set_peer(2, b.local_addr()).unwrap();
-    let _ = a.send(2, &"forged too".to_string());
+    let _ = a.send(2, "forged too".to_string());
     let at_b = notice_with(&b_rx, "claiming to be n1 failed to authenticate");
     assert!(at_b.contains("--secret-file"), "{at_b}");
     let at_a = notice_with(&a_rx, "cannot authenticate to n2");

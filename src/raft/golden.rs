@@ -198,6 +198,9 @@ impl Net {
                 w.from,
                 entries(&w.entries)
             );
+            if let Some((index, term)) = w.last() {
+                self.nodes.get_mut(&id).unwrap().log_synced(index, term);
+            }
         }
         for e in &ready.committed {
             let _ = writeln!(self.out, "n{id}: apply {}", entry(e));

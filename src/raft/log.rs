@@ -4,8 +4,9 @@
 
 use super::{Entry, EntryData, Index, LogWrite, Membership, SnapshotMeta, Term};
 
-/// A node's log: the entries after `snapshot` without gaps, and the lowest
-/// index changed since the driver last persisted.
+/// A node's log: the entries after `snapshot` without gaps, the lowest
+/// index changed since the driver last persisted, and how far the driver
+/// reported the log synced.
 #[derive(Clone, Debug, Default)]
 pub struct RaftLog {
     /// The last entry covered by the snapshot (index 0: none).
@@ -14,6 +15,10 @@ pub struct RaftLog {
     entries: Vec<Entry>,
     /// Lowest index rewritten since the last `take_write`, if any.
     dirty_from: Option<Index>,
+    /// The entries up to here are durable as they are here: the driver
+    /// said so ([`RaftLog::mark_synced`]), or they were loaded from disk.
+    /// Never past the last index; a rewrite below it lowers it.
+    synced: Index,
 }
 
 impl RaftLog {
@@ -42,10 +47,12 @@ impl RaftLog {
             }
             prev_term = entry.term;
         }
+        let synced = snapshot.index + entries.len() as Index;
         Ok(RaftLog {
             snapshot,
             entries,
             dirty_from: None,
+            synced,
         })
     }
 
@@ -172,6 +179,8 @@ impl RaftLog {
         let drop = (meta.index - self.snapshot.index).min(self.entries.len() as Index);
         self.entries.drain(..drop as usize);
         self.snapshot = meta;
+        // A durable snapshot stands for what it covers.
+        self.synced = self.synced.max(meta.index).min(self.last_index());
         if let Some(d) = self.dirty_from
             && d <= meta.index
         {
@@ -196,6 +205,7 @@ impl RaftLog {
         self.entries.clear();
         self.snapshot = meta;
         self.dirty_from = None;
+        self.synced = self.synced.min(meta.index);
         if had_entries_after {
             // The durable log may still hold conflicting entries past the
             // snapshot: an empty write from there removes them.
@@ -238,8 +248,28 @@ impl RaftLog {
         })
     }
 
+    /// The driver made the log durable up to `index`, whose entry has
+    /// `term` (the last entry of a [`LogWrite`] it took and synced). A
+    /// report that no longer matches the log — the entry was rewritten
+    /// since, or is not taken yet — or that is behind changes nothing.
+    /// Returns whether the synced index moved.
+    pub fn mark_synced(&mut self, index: Index, term: Term) -> bool {
+        let taken = self.dirty_from.is_none_or(|d| index < d);
+        if index <= self.synced || !taken || self.term_at(index) != Some(term) {
+            return false;
+        }
+        self.synced = index;
+        true
+    }
+
+    /// The highest index known durable here (see [`RaftLog::mark_synced`]).
+    pub fn synced_index(&self) -> Index {
+        self.synced
+    }
+
     fn mark_dirty(&mut self, index: Index) {
         self.dirty_from = Some(self.dirty_from.map_or(index, |d| d.min(index)));
+        self.synced = self.synced.min(index.saturating_sub(1));
     }
 }
 
@@ -283,6 +313,45 @@ mod tests {
         log.truncate_from(2);
         let w = log.take_write().unwrap();
         assert_eq!((w.from, w.entries.len()), (2, 0));
+    }
+
+    #[test]
+    fn synced_moves_only_on_a_matching_report_and_falls_with_a_rewrite() {
+        let mut log = RaftLog::from_entries(vec![entry(1, 1), entry(2, 1)]).unwrap();
+        assert_eq!(log.synced_index(), 2, "what was loaded is durable");
+        for i in 3..=5 {
+            log.push(entry(i, 1));
+        }
+        assert!(!log.mark_synced(5, 1), "not taken by the driver yet");
+        let w = log.take_write().unwrap();
+        assert_eq!(w.last(), Some((5, 1)));
+        assert!(!log.mark_synced(5, 2), "wrong term");
+        assert!(log.mark_synced(4, 1));
+        assert!(log.mark_synced(5, 1));
+        assert!(!log.mark_synced(4, 1), "behind");
+        assert_eq!(log.synced_index(), 5);
+        // A follower rewrites 4.. in term 2 before the report of the old
+        // entries arrives: the old report must not count the new ones.
+        log.truncate_from(4);
+        assert_eq!(log.synced_index(), 3);
+        log.push(entry(4, 2));
+        log.push(entry(5, 2));
+        let w = log.take_write().unwrap();
+        assert!(
+            !log.mark_synced(5, 1),
+            "reports the entry that was replaced"
+        );
+        assert_eq!(log.synced_index(), 3);
+        assert!(log.mark_synced(5, 2));
+        assert_eq!(w.last(), Some((5, 2)));
+        assert_eq!(
+            LogWrite {
+                from: 3,
+                entries: vec![]
+            }
+            .last(),
+            None
+        );
     }
 
     #[test]

@@ -71,6 +71,15 @@ pub struct LogWrite {
     pub entries: Vec<Entry>,
 }
 
+impl LogWrite {
+    /// Index and term of its last entry, which the driver reports to
+    /// [`Node::log_synced`](super::Node::log_synced) once the write is
+    /// durable; `None` for a pure truncation.
+    pub fn last(&self) -> Option<(Index, Term)> {
+        self.entries.last().map(|e| (e.index, e.term))
+    }
+}
+
 /// Identifies a read request across the driver and the node.
 pub type ReadId = u64;
 
@@ -257,7 +266,10 @@ impl Event {
 /// Everything produced by the inputs since the last drain. The driver must
 /// persist `hard_state`, `snapshot` (then compact its log up to it) and
 /// `log`, then send `messages`, then restore the state machine from
-/// `snapshot`, apply `committed` and answer `reads`, in that order.
+/// `snapshot`, apply `committed` and answer `reads`, in that order. Once
+/// `log` is synced, the driver reports it with
+/// [`Node::log_synced`](super::Node::log_synced): a leader counts its own
+/// log toward commit only up to what was reported.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ready {
     /// New term/vote to persist, when it changed.

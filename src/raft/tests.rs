@@ -22,6 +22,9 @@ struct Net {
     /// Drop every n-th message (0: none), to test retransmission.
     drop_every: usize,
     delivered: usize,
+    /// Nodes whose log writes are persisted but not yet reported synced
+    /// (their disk is slow): the reports wait here until `sync`.
+    slow_disk: BTreeMap<NodeId, Vec<(Index, Term)>>,
 }
 
 fn config(id: NodeId, n: u64) -> Config {
@@ -46,6 +49,7 @@ impl Net {
             installed: BTreeMap::new(),
             drop_every: 0,
             delivered: 0,
+            slow_disk: BTreeMap::new(),
         };
         for id in 1..=n {
             let node = Node::new(f(config(id, n)), DurableState::default(), id).unwrap();
@@ -82,6 +86,12 @@ impl Net {
             if let Some(w) = ready.log {
                 let first = durable.snapshot.as_ref().map_or(1, |s| s.meta.index + 1);
                 durable.entries.truncate((w.from - first) as usize);
+                if let Some((index, term)) = w.last() {
+                    match self.slow_disk.get_mut(&id) {
+                        Some(waiting) => waiting.push((index, term)),
+                        None => self.nodes.get_mut(&id).unwrap().log_synced(index, term),
+                    }
+                }
                 durable.entries.extend(w.entries);
             }
             // Persist before send: every vote granted is already durable.
@@ -100,6 +110,20 @@ impl Net {
             self.applied.entry(id).or_default().extend(ready.committed);
             self.reads.entry(id).or_default().extend(ready.reads);
         }
+    }
+
+    /// Reports node `id`'s log writes synced only when `sync(id)` says so.
+    fn slow_disk(&mut self, id: NodeId) {
+        self.slow_disk.entry(id).or_default();
+    }
+
+    /// Node `id`'s slow disk finishes every write so far.
+    fn sync(&mut self, id: NodeId) {
+        let waiting = std::mem::take(self.slow_disk.entry(id).or_default());
+        for (index, term) in waiting {
+            self.node_mut(id).log_synced(index, term);
+        }
+        self.deliver_all();
     }
 
     /// Delivers queued messages until none are left (or a bound is hit).
@@ -819,6 +843,35 @@ fn invalid_durable_state_is_rejected() {
     // A node outside the initial configuration is one waiting to be added:
     // valid, but it never campaigns (see `a_new_node_waits_to_be_added`).
     assert!(Node::new(config(4, 3), DurableState::default(), 0).is_ok());
+}
+
+#[test]
+fn the_leader_counts_its_own_log_only_once_it_is_synced() {
+    // Two of three voters are a quorum: the leader and the one follower it
+    // reaches. The follower acknowledges at once, but the leader's own
+    // write is still being synced, so nothing commits until it is — a
+    // crash now would leave the entry on one disk only.
+    let mut net = Net::new(3);
+    let leader = net.elect();
+    let cut = (1..=3).find(|&id| id != leader).unwrap();
+    net.isolate(cut);
+    net.slow_disk(leader);
+    let commit = net.node(leader).commit_index();
+    let index = net.propose(leader, b"x=1");
+    net.tick_all(3);
+    let other = (1..=3).find(|&id| id != leader && id != cut).unwrap();
+    assert_eq!(
+        net.node(leader)
+            .status()
+            .progress
+            .iter()
+            .find(|(id, _)| *id == other)
+            .map(|(_, p)| p.match_index),
+        Some(index)
+    );
+    assert_eq!(net.node(leader).commit_index(), commit);
+    net.sync(leader);
+    assert_eq!(net.node(leader).commit_index(), index);
 }
 
 #[test]

@@ -302,7 +302,7 @@ impl Cluster {
                 addr: self.config.advertise.unwrap_or(transport.local_addr()),
             };
             for peer in transport.peers().into_keys() {
-                let _ = transport.send(peer, &hello);
+                let _ = transport.send(peer, hello.clone());
             }
         }
     }

@@ -578,11 +578,16 @@ impl NodeThread {
                 .and_then(|()| storage.compact(snapshot.meta))
                 .map_err(ExitReason::Storage)?;
         }
+        let mut synced = None;
         if let Some(write) = log {
             storage.append(&write).map_err(ExitReason::Storage)?;
+            synced = write.last();
         }
         if persisted {
             storage.sync().map_err(ExitReason::Storage)?;
+        }
+        if let Some((index, term)) = synced {
+            self.node.log_synced(index, term);
         }
         self.send_all(messages.take());
         if let Some(snapshot) = snapshot {

@@ -440,7 +440,7 @@ impl Shared {
         let slot = self.links.slot(msg.from, msg.to);
         let delivered = match (self.node(msg.to), self.transport(msg.from)) {
             (Some(node), _) if node.state() == NodeState::Down => false,
-            (Some(_), Some(tcp)) => tcp.send(msg.to, &Wire::Raft(msg)).is_ok(),
+            (Some(_), Some(tcp)) => tcp.send(msg.to, Wire::Raft(msg)).is_ok(),
             (Some(node), None) => node.inbox.send(NodeInput::Message(msg)).is_ok(),
             (None, _) => false,
         };

@@ -14,7 +14,7 @@ use super::events::{Event, Note};
 use super::faults::CrashPoint;
 use crate::check::{Invariant, hash_bytes};
 use crate::kv::KvStore;
-use crate::raft::{EntryData, Message, Node, NodeId, Ready, Role};
+use crate::raft::{EntryData, LogWrite, Message, Node, NodeId, Ready, Role};
 
 /// Most `Ready`s drained after one input (a node should need one).
 const MAX_READY_ROUNDS: usize = 8;
@@ -249,6 +249,13 @@ impl Sim {
             {
                 self.disk_failure(id, e);
                 return Ok(());
+            }
+            // Synced (or, with the ack-before-fsync bug, taken as if it
+            // were): the leader may count these entries toward commit.
+            if let Some((index, term)) = log.as_ref().and_then(LogWrite::last)
+                && let Some(node) = self.nodes[i].node.as_mut()
+            {
+                node.log_synced(index, term);
             }
         }
         if let Some(hs) = hard_state {

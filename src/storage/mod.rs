@@ -94,7 +94,7 @@ pub enum StorageError {
     },
     /// A file was written by another format version of raftlab.
     #[error(
-        "{} has format version {found}, this build reads version {expected}: run the raftlab that wrote it, or start the node afresh from its peers (README, \"Durability\")",
+        "{} has format version {found}, this build reads version {expected}: run the raftlab that wrote it, or start the node afresh from its peers (see \"Durability\" in docs/durability.md)",
         path.display()
     )]
     Version {

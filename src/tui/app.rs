@@ -783,6 +783,17 @@ impl App {
                 self.list_bugs();
             }
             Ok(Command::Bugs) => self.list_bugs(),
+            Ok(Command::Chart(path)) => {
+                let title = self
+                    .sim
+                    .as_ref()
+                    .map_or_else(|| "the live dashboard".to_string(), |s| s.label.clone());
+                let written = crate::tui::chart::write(&self.view, &self.msg_filter, &title, &path);
+                match written {
+                    Ok(text) => self.console.push(LineKind::Ok, text),
+                    Err(e) => self.console.push(LineKind::Error, e),
+                };
+            }
             Err(e) => {
                 self.console.push(LineKind::Error, e);
             }

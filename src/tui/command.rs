@@ -30,6 +30,9 @@ pub enum Command {
     Bugs,
     /// `bug NAME on|off` named no variant: say so and list them.
     UnknownBug(String),
+    /// `chart FILE`: the message list as a sequence diagram, `.svg` or
+    /// `.mmd` (see [`crate::tui::chart`]).
+    Chart(std::path::PathBuf),
 }
 
 /// What the parser needs to know about the dashboard.
@@ -66,6 +69,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("msgs [from/to N] [T]", "filter messages"),
     ("bug [NAME on|off]", "break Raft"),
     ("tour [NAME]  clear", "tours / console"),
+    ("chart FILE.svg|.mmd", "msgs as a slide"),
 ];
 
 /// Parses one console line.
@@ -136,6 +140,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("release", []) => req(Request::Release),
         ("deliver", [n]) => req(Request::Deliver(HeldRef::parse(n)?)),
         ("drop", [n]) => req(Request::DropHeld(HeldRef::parse(n)?)),
+        ("chart", [_, ..]) => Ok(Command::Chart(rest_of(line).into())),
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
         ("bug" | "bugs", []) => Ok(Command::Bugs),
@@ -153,7 +158,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         }
         (
             "kill" | "restart" | "pause" | "resume" | "isolate" | "heal" | "loss" | "delay"
-            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug" | "hold"
+            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug" | "chart" | "hold"
             | "release" | "deliver" | "drop",
             _,
         ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
@@ -243,6 +248,13 @@ pub fn parse_msg_filter(args: &[&str], nodes: usize) -> Result<MsgFilter, String
         }
     }
     Ok(filter)
+}
+
+/// What follows a line's first word, trimmed: a file name may hold spaces.
+fn rest_of(line: &str) -> &str {
+    let line = line.trim_start();
+    let verb = line.find(char::is_whitespace).unwrap_or(line.len());
+    line[verb..].trim()
 }
 
 /// The syntax line of a command.
@@ -530,6 +542,20 @@ mod tests {
             "{}",
             err("hold 3")
         );
+    }
+
+    #[test]
+    fn chart_names_a_file() {
+        assert_eq!(
+            parse("chart slides/vote.svg", CX),
+            Ok(Command::Chart("slides/vote.svg".into()))
+        );
+        assert_eq!(
+            parse("  chart  my slides/run 1.mmd ", CX),
+            Ok(Command::Chart("my slides/run 1.mmd".into()))
+        );
+        let bare = parse("chart", CX).unwrap_err();
+        assert!(bare.contains("chart FILE.svg|.mmd"), "{bare}");
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! made-up view and compare with snapshot files.
 //!
 //! Files: `app.rs` (state and update), `action.rs`, `keys.rs` (events to
-//! actions), `command.rs` (the console language), `console.rs` (line
+//! actions), `command.rs` (the console language), `chart.rs` (the
+//! message list as a sequence diagram, `chart FILE`), `console.rs` (line
 //! editing, history, transcript), `driver.rs` (the cluster seam),
 //! `layout.rs`, `draw.rs`, `theme.rs` (every colour and symbol),
 //! `widgets/` (one pane per file), `tour.rs` (guided tours: a script
@@ -20,6 +21,7 @@
 
 pub mod action;
 pub mod app;
+pub mod chart;
 pub mod command;
 pub mod console;
 mod draw;

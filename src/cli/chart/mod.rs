@@ -1,29 +1,24 @@
-//! `raftlab chart`: one simulated run's messages as a sequence diagram.
+//! `raftlab chart`: one simulated run's messages as a sequence diagram
+//! ([`crate::chart`] holds the model and its drawings).
 //!
-//! A sequence diagram is how Raft is drawn on a whiteboard: one vertical
-//! lifeline per node, time flowing down, an arrow for every message. This
-//! command makes that picture from a real run instead of a hand-drawn one.
-//! It takes the run the way `raftlab replay` does (a seed and `check`'s
+//! This command makes the whiteboard's picture from a real run instead of
+//! a hand-drawn one. It takes the run the way `raftlab replay` does (a seed and `check`'s
 //! flags, so the run is exactly the check's), watches it through the
 //! simulator's hooks — which change nothing in the run — and collects a
 //! [`Chart`]: the arrows of a time window (sent, arrived or dropped and
 //! why), role changes, commit advances and faults as marks on the
-//! lifelines. Two renderers draw it: [`mermaid`] as `sequenceDiagram`
-//! text for slides and Markdown, [`svg`] as one self-contained picture
-//! whose arrows slant by their real latency.
-
-mod mermaid;
-mod svg;
+//! lifelines, drawn as Mermaid text or SVG.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use super::args::parse_duration_us;
-use super::check::{OneRun, Plan};
-use crate::raft::{Event, NodeId, Role, Term};
-use crate::runtime::observe::messages::{DropCause, MessageRecord, MsgClass, MsgResult};
-use crate::sim::{SendDrop, Sim, SimEvent};
+use super::shown::ShownArgs;
+use crate::chart::{Arrow, Chart, Format, Mark, MarkKind, fmt_ms, label_of, role_text};
+use crate::raft::{Event, NodeId, Role};
+use crate::runtime::observe::messages::{DropCause, MessageRecord, MsgClass};
+use crate::sim::{SendDrop, Sim, SimEvent, SimOptions};
 
 /// The window drawn when `--to` is not given and no election bounds it.
 const DEFAULT_WINDOW_US: u64 = 150_000;
@@ -37,7 +32,7 @@ const FOLLOW_UP_US: u64 = 25_000;
 #[derive(Debug, clap::Args)]
 pub struct ChartArgs {
     #[command(flatten)]
-    run: OneRun,
+    run: ShownArgs,
     /// Start of the window, in simulated time (e.g. 0ms, 2s) [default:
     /// just before the run's first election].
     #[arg(long, value_parser = parse_duration_us)]
@@ -66,107 +61,22 @@ pub struct ChartArgs {
     max_messages: usize,
 }
 
-/// The two ways a chart is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// Mermaid `sequenceDiagram` text.
-    Mermaid,
-    /// A self-contained SVG picture.
-    Svg,
-}
-
-impl Format {
-    /// The format `--format` names, or the one `--output`'s extension
-    /// implies; the message is ready to print.
-    fn choose(format: Option<&str>, output: Option<&std::path::Path>) -> Result<Format, String> {
-        match format.map(str::to_ascii_lowercase).as_deref() {
-            Some("mermaid" | "mmd" | "md") => return Ok(Format::Mermaid),
-            Some("svg") => return Ok(Format::Svg),
-            Some(other) => {
-                return Err(format!(
-                    "'{other}' is not a chart format: write --format mermaid or --format svg"
-                ));
+/// The format `--format` names, or the one `--output`'s extension
+/// implies (Mermaid on standard output); the message is ready to print.
+fn choose_format(format: Option<&str>, output: Option<&std::path::Path>) -> Result<Format, String> {
+    match format.map(str::to_ascii_lowercase).as_deref() {
+        Some("mermaid" | "mmd" | "md") => Ok(Format::Mermaid),
+        Some("svg") => Ok(Format::Svg),
+        Some(other) => Err(format!(
+            "'{other}' is not a chart format: write --format mermaid or --format svg"
+        )),
+        None => match output {
+            None => Ok(Format::Mermaid),
+            Some(path) => {
+                Format::of_path(path).map_err(|e| format!("{e}, or say --format svg|mermaid"))
             }
-            None => {}
-        }
-        let ext = output
-            .and_then(|p| p.extension())
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        match ext.as_deref() {
-            Some("svg") => Ok(Format::Svg),
-            None | Some("mmd" | "md" | "mermaid" | "txt") => Ok(Format::Mermaid),
-            Some(other) => Err(format!(
-                "which format is a .{other} file? name it .svg or .mmd, or say --format svg|mermaid"
-            )),
-        }
+        },
     }
-}
-
-/// One message copy as an arrow.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Arrow {
-    /// When it was sent, µs of simulated time.
-    pub sent_us: u64,
-    /// When it arrived; `None` when the network dropped it.
-    pub arrived_us: Option<u64>,
-    /// Sender.
-    pub from: NodeId,
-    /// Receiver.
-    pub to: NodeId,
-    /// Its exchange (colour).
-    pub class: MsgClass,
-    /// An answer rather than a request (drawn dashed).
-    pub answer: bool,
-    /// Why it never arrived, when it did not.
-    pub dropped: Option<DropCause>,
-    /// What it says, short: `Vote t2`, `AppendResp t2 ok 7`.
-    pub label: String,
-}
-
-/// What a mark on a lifeline records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MarkKind {
-    /// The node took a role.
-    Role(Role),
-    /// The node's commit index moved.
-    Commit,
-    /// Something done to the cluster (a fault, a crash, a restart).
-    Fault,
-}
-
-/// A moment on one lifeline, or across all of them (`node: None`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Mark {
-    /// When, µs of simulated time.
-    pub time_us: u64,
-    /// The node, or `None` for the whole cluster.
-    pub node: Option<NodeId>,
-    /// What kind of moment.
-    pub kind: MarkKind,
-    /// Its words: `Leader t1`, `commit 3`, `crash n3`.
-    pub text: String,
-}
-
-/// Everything one chart draws, in time order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Chart {
-    /// What run this is, in words (seed and flags).
-    pub title: String,
-    /// The lifelines, in order.
-    pub nodes: Vec<NodeId>,
-    /// The window, µs of simulated time: `[from_us, to_us)`.
-    pub from_us: u64,
-    /// End of the window.
-    pub to_us: u64,
-    /// The arrows, by send time.
-    pub arrows: Vec<Arrow>,
-    /// The marks, by time.
-    pub marks: Vec<Mark>,
-    /// Messages in the window left out by `max_messages`.
-    pub left_out: usize,
-    /// The invariant the run broke inside the window, if it did.
-    pub violation: Option<String>,
 }
 
 /// Which arrows and marks a chart keeps.
@@ -202,10 +112,10 @@ struct Collected {
     left_out: usize,
 }
 
-/// Runs `seed`'s simulation with `plan` up to the window's end and
-/// collects what `filter` keeps.
-pub fn collect(plan: &Plan, seed: u64, filter: &ChartFilter) -> Result<Chart, String> {
-    let opts = plan.options(seed);
+/// Runs the simulation `opts` makes up to the window's end and collects
+/// what `filter` keeps.
+pub fn collect(opts: &SimOptions, filter: &ChartFilter) -> Result<Chart, String> {
+    let opts = opts.clone();
     let initial = opts.nodes;
     let mut sim = Sim::new(opts).map_err(|e| e.to_string())?;
     sim.observe();
@@ -329,10 +239,11 @@ pub struct FirstElection {
     pub leader_us: Option<u64>,
 }
 
-/// Finds the run's first election: where a chart with no `--from` begins
-/// and, with no `--to` either, ends.
-pub fn first_election(plan: &Plan, seed: u64) -> Result<FirstElection, String> {
-    let mut sim = Sim::new(plan.options(seed)).map_err(|e| e.to_string())?;
+/// Finds the first election of the run `opts` makes, looking no further
+/// than `limit_us`: where a chart with no `--from` begins and, with no
+/// `--to` either, ends.
+pub fn first_election(opts: &SimOptions, limit_us: u64) -> Result<FirstElection, String> {
+    let mut sim = Sim::new(opts.clone()).map_err(|e| e.to_string())?;
     let found = Arc::new(Mutex::new(FirstElection::default()));
     let seen = Arc::clone(&found);
     sim.on_raft_event(Box::new(move |_, event, now| {
@@ -351,32 +262,9 @@ pub fn first_election(plan: &Plan, seed: u64) -> Result<FirstElection, String> {
     }));
     let done = |_: &Sim| found.lock().is_ok_and(|f| f.leader_us.is_some());
     // A violation before any leader leaves what was found so far.
-    let _ = sim.run_until(plan.duration_us(), done);
+    let _ = sim.run_until(limit_us, done);
     let first = found.lock().map(|f| *f).unwrap_or_default();
     Ok(first)
-}
-
-/// An arrow's words: the type, the sender's term and what it is about.
-pub(super) fn label_of(r: &MessageRecord) -> String {
-    let mut label = format!("{} t{}", r.kind, r.term);
-    match (r.class, r.result, r.index) {
-        (MsgClass::Append, MsgResult::None, Some(prev)) if r.entries > 0 => {
-            label.push_str(&format!(" +{} after {prev}", r.entries));
-        }
-        (MsgClass::Append, MsgResult::None, Some(prev)) => {
-            label.push_str(&format!(" probe {prev}"));
-        }
-        (_, MsgResult::Accepted, Some(index)) => label.push_str(&format!(" ok {index}")),
-        (_, MsgResult::Refused { hint }, _) => label.push_str(&format!(" no, try {hint}")),
-        (_, MsgResult::Granted, _) => label.push_str(" yes"),
-        (_, MsgResult::Rejected, _) => label.push_str(" no"),
-        (MsgClass::Snapshot, MsgResult::None, Some(index)) => {
-            label.push_str(&format!(" to {index}"));
-        }
-        (_, MsgResult::Chunk { done: true }, _) => label.push_str(" installed"),
-        _ => {}
-    }
-    label
 }
 
 fn drop_cause(drop: Option<SendDrop>) -> DropCause {
@@ -384,33 +272,6 @@ fn drop_cause(drop: Option<SendDrop>) -> DropCause {
         Some(SendDrop::Lost) => DropCause::Lost,
         Some(SendDrop::NodeDown) => DropCause::NodeDown,
         Some(SendDrop::LinkDown) | None => DropCause::LinkDown,
-    }
-}
-
-/// A role change in words. A pre-candidate has not bumped its term yet;
-/// it asks about the next one, as its PreVote messages say.
-fn role_text(role: Role, term: Term) -> String {
-    match role {
-        Role::PreCandidate => format!("PreCandidate for t{}", term + 1),
-        _ => format!("{role:?} t{term}"),
-    }
-}
-
-/// Simulated µs as milliseconds for a chart: `152300` → `152.3ms`.
-pub fn fmt_ms(us: u64) -> String {
-    if us.is_multiple_of(1000) {
-        format!("{}ms", us / 1000)
-    } else {
-        format!("{:.1}ms", us as f64 / 1000.0)
-    }
-}
-
-/// Words for why a message died.
-pub fn drop_text(cause: DropCause) -> &'static str {
-    match cause {
-        DropCause::LinkDown => "link down",
-        DropCause::Lost => "lost",
-        DropCause::NodeDown => "node down",
     }
 }
 
@@ -462,15 +323,19 @@ pub fn run(args: ChartArgs) -> ExitCode {
         eprintln!("raftlab chart: {message}");
         ExitCode::from(2)
     };
-    let (seed, plan) = match args.run.resolve("a chart shows") {
-        Ok((seed, plan)) => (seed.unwrap_or(0), plan),
+    let shown = match args.run.resolve("a chart shows") {
+        Ok(shown) => shown,
         Err(m) => return fail(m),
     };
-    let format = match Format::choose(args.format.as_deref(), args.output.as_deref()) {
+    let format = match choose_format(args.format.as_deref(), args.output.as_deref()) {
         Ok(f) => f,
         Err(m) => return fail(m),
     };
-    let first = match args.from.is_none().then(|| first_election(&plan, seed)) {
+    let first = match args
+        .from
+        .is_none()
+        .then(|| first_election(&shown.options, shown.duration_us))
+    {
         Some(Ok(first)) => first,
         Some(Err(m)) => return fail(m),
         None => FirstElection::default(),
@@ -509,20 +374,17 @@ pub fn run(args: ChartArgs) -> ExitCode {
         classes,
         max_messages: args.max_messages,
     };
-    let mut chart = match collect(&plan, seed, &filter) {
+    let mut chart = match collect(&shown.options, &filter) {
         Ok(chart) => chart,
         Err(m) => return fail(m),
     };
     chart.title = format!(
         "{}, {} to {}",
-        plan.replay_command(seed),
+        shown.title,
         fmt_ms(filter.from_us),
         fmt_ms(filter.to_us)
     );
-    let text = match format {
-        Format::Mermaid => mermaid::render(&chart),
-        Format::Svg => svg::render(&chart),
-    };
+    let text = format.render(&chart);
     if chart.left_out > 0 {
         eprintln!(
             "raftlab chart: {} more messages in the window were left out (--max-messages {}); narrow it with --from/--to, --types or --only-nodes",

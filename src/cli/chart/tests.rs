@@ -2,6 +2,8 @@
 //! renderings say it, and that watching a run for a chart changes nothing.
 
 use super::*;
+use crate::chart::{mermaid, svg};
+use crate::cli::check::Plan;
 use crate::sim::Sim;
 
 fn plan(faults: &str) -> Plan {
@@ -20,7 +22,7 @@ fn window(to_ms: u64) -> ChartFilter {
 
 #[test]
 fn a_quiet_run_charts_its_first_election_and_commits() {
-    let chart = collect(&plan("none"), 1, &window(400)).unwrap();
+    let chart = collect(&plan("none").options(1), &window(400)).unwrap();
     assert_eq!(chart.nodes, vec![1, 2, 3, 4, 5]);
     let leaders: Vec<&Mark> = chart
         .marks
@@ -60,7 +62,7 @@ fn a_quiet_run_charts_its_first_election_and_commits() {
 #[test]
 fn dropped_messages_are_marked_with_why() {
     // Isolation and loss in the first seconds of a faulty run.
-    let chart = collect(&plan("isolate,loss,crash"), 4, &window(4000)).unwrap();
+    let chart = collect(&plan("isolate,loss,crash").options(4), &window(4000)).unwrap();
     let dropped: Vec<&Arrow> = chart
         .arrows
         .iter()
@@ -81,7 +83,7 @@ fn filters_keep_only_the_nodes_and_types_asked_for() {
     let mut filter = window(1000);
     filter.nodes = Some(vec![1, 2]);
     filter.classes = Some(vec![MsgClass::Vote, MsgClass::Append]);
-    let chart = collect(&plan("none"), 2, &filter).unwrap();
+    let chart = collect(&plan("none").options(2), &filter).unwrap();
     assert_eq!(chart.nodes, vec![1, 2]);
     assert!(!chart.arrows.is_empty());
     for a in &chart.arrows {
@@ -98,7 +100,7 @@ fn filters_keep_only_the_nodes_and_types_asked_for() {
 fn a_window_later_in_the_run_starts_there() {
     let mut filter = window(2000);
     filter.from_us = 1_500_000;
-    let chart = collect(&plan("none"), 3, &filter).unwrap();
+    let chart = collect(&plan("none").options(3), &filter).unwrap();
     assert!(!chart.arrows.is_empty());
     assert!(
         chart
@@ -112,7 +114,7 @@ fn a_window_later_in_the_run_starts_there() {
 fn max_messages_caps_the_arrows_and_counts_the_rest() {
     let mut filter = window(1000);
     filter.max_messages = 10;
-    let chart = collect(&plan("none"), 1, &filter).unwrap();
+    let chart = collect(&plan("none").options(1), &filter).unwrap();
     assert_eq!(chart.arrows.len(), 10);
     assert!(chart.left_out > 0);
     assert!(mermaid::render(&chart).contains("more messages left out"));
@@ -131,8 +133,8 @@ fn charting_a_run_does_not_change_it() {
     let _ = watched.run_for(1_000_000);
     assert_eq!(plain.trace_hash(), watched.trace_hash());
     // And the same seed gives the same chart.
-    let a = mermaid::render(&collect(&p, 9, &window(1000)).unwrap());
-    let b = mermaid::render(&collect(&p, 9, &window(1000)).unwrap());
+    let a = mermaid::render(&collect(&p.options(9), &window(1000)).unwrap());
+    let b = mermaid::render(&collect(&p.options(9), &window(1000)).unwrap());
     assert_eq!(a, b);
 }
 
@@ -140,14 +142,14 @@ fn charting_a_run_does_not_change_it() {
 fn the_mermaid_text_of_a_known_election() {
     let mut filter = window(250);
     filter.classes = Some(vec![MsgClass::Vote]);
-    let mut chart = collect(&plan("none"), 1, &filter).unwrap();
+    let mut chart = collect(&plan("none").options(1), &filter).unwrap();
     chart.title = "seed 1, votes, 0ms to 250ms".into();
     insta::assert_snapshot!(mermaid::render(&chart));
 }
 
 #[test]
 fn the_svg_is_well_formed_and_draws_every_arrow() {
-    let mut chart = collect(&plan("isolate,loss"), 4, &window(3000)).unwrap();
+    let mut chart = collect(&plan("isolate,loss").options(4), &window(3000)).unwrap();
     chart.title = "a <title> & \"quotes\"".into();
     let svg = svg::render(&chart);
     let doc = roxmltree::Document::parse(&svg).expect("the SVG parses as XML");
@@ -175,26 +177,26 @@ fn the_svg_is_well_formed_and_draws_every_arrow() {
 #[test]
 fn the_format_follows_the_flag_or_the_file_name() {
     use std::path::Path;
-    assert_eq!(Format::choose(None, None), Ok(Format::Mermaid));
+    assert_eq!(choose_format(None, None), Ok(Format::Mermaid));
     assert_eq!(
-        Format::choose(None, Some(Path::new("a.svg"))),
+        choose_format(None, Some(Path::new("a.svg"))),
         Ok(Format::Svg)
     );
     assert_eq!(
-        Format::choose(None, Some(Path::new("a.mmd"))),
+        choose_format(None, Some(Path::new("a.mmd"))),
         Ok(Format::Mermaid)
     );
     assert_eq!(
-        Format::choose(Some("svg"), Some(Path::new("a.mmd"))),
+        choose_format(Some("svg"), Some(Path::new("a.mmd"))),
         Ok(Format::Svg)
     );
     assert!(
-        Format::choose(Some("png"), None)
+        choose_format(Some("png"), None)
             .unwrap_err()
             .contains("mermaid")
     );
     assert!(
-        Format::choose(None, Some(Path::new("a.png")))
+        choose_format(None, Some(Path::new("a.png")))
             .unwrap_err()
             .contains(".svg")
     );
@@ -215,4 +217,33 @@ fn bad_filters_are_refused_in_words() {
             .unwrap_err()
             .contains("vote, append")
     );
+}
+
+/// `--latency`: the run the class watched, with the dashboards' slow
+/// links, every arrow taking as long as its link's latency.
+#[test]
+fn a_chart_at_the_dashboards_latency_slants_every_arrow_by_it() {
+    let mut opts = plan("none").options(1);
+    opts.latency_us = crate::tui::VISIBLE_LATENCY_US;
+    let slow = collect(&opts, &window(600)).unwrap();
+    let delivered: Vec<u64> = slow
+        .arrows
+        .iter()
+        .filter_map(|a| a.arrived_us.map(|t| t - a.sent_us))
+        .collect();
+    assert!(delivered.len() > 20, "{:?}", slow.arrows);
+    assert!(
+        delivered.iter().all(|d| (10_000..=20_000).contains(d)),
+        "{delivered:?}"
+    );
+    // The check's links are faster: the same seed's chart differs.
+    let fast = collect(&plan("none").options(1), &window(600)).unwrap();
+    assert!(
+        fast.arrows
+            .iter()
+            .filter_map(|a| a.arrived_us.map(|t| t - a.sent_us))
+            .all(|d| d <= 2_000)
+    );
+    assert_ne!(mermaid::render(&slow), mermaid::render(&fast));
+    assert!(mermaid::render(&slow).contains("ms)"));
 }

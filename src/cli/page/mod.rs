@@ -19,11 +19,11 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 
 use super::args::parse_duration_us;
-use super::chart::fmt_ms;
-use super::check::{OneRun, Plan};
+use super::shown::ShownArgs;
+use crate::chart::{fmt_ms, label_of};
 use crate::raft::{Event, NodeId, Status};
 use crate::runtime::observe::messages::{Fate, MessageRecord};
-use crate::sim::{SendDrop, Sim};
+use crate::sim::{SendDrop, Sim, SimOptions};
 
 /// The page's template; the timeline goes where `/*TIMELINE*/` stands.
 const TEMPLATE: &str = include_str!("page.html");
@@ -34,7 +34,7 @@ const MAX_MESSAGES: usize = 50_000;
 #[derive(Debug, clap::Args)]
 pub struct PageArgs {
     #[command(flatten)]
-    run: OneRun,
+    run: ShownArgs,
     /// Simulated time the page covers, from the start (e.g. 500ms, 3s).
     #[arg(long, default_value = "2s", value_parser = parse_duration_us)]
     to: u64,
@@ -157,10 +157,10 @@ fn record_of(t: u64, status: Option<&Status>, kept_term: u64, kept_snap: u64) ->
     }
 }
 
-/// Runs `seed`'s simulation with `plan` for `end_us` and records it.
-pub fn record(plan: &Plan, seed: u64, end_us: u64) -> Result<Timeline, String> {
-    let opts = plan.options(seed);
-    let mut sim = Sim::new(opts).map_err(|e| e.to_string())?;
+/// Runs the simulation `opts` makes for `end_us` and records it; `title`
+/// says what run it is.
+pub fn record(opts: &SimOptions, title: &str, end_us: u64) -> Result<Timeline, String> {
+    let mut sim = Sim::new(opts.clone()).map_err(|e| e.to_string())?;
     sim.observe();
     let shared = Arc::new(Mutex::new((
         Vec::<MessageItem>::new(),
@@ -171,7 +171,7 @@ pub fn record(plan: &Plan, seed: u64, end_us: u64) -> Result<Timeline, String> {
     sim.on_send(Box::new(move |msg, now, fate| {
         let Ok(mut got) = sends.lock() else { return };
         let r = MessageRecord::of(msg, 0, Fate::Delivered);
-        let mut text = super::chart::label_of(&r);
+        let mut text = label_of(&r);
         let arrivals: Vec<Option<u64>> = if fate.delays.is_empty() {
             let why = match fate.dropped {
                 Some(SendDrop::Lost) => "lost",
@@ -216,7 +216,7 @@ pub fn record(plan: &Plan, seed: u64, end_us: u64) -> Result<Timeline, String> {
         }
     }));
     let mut timeline = Timeline {
-        title: plan.replay_command(seed),
+        title: title.to_string(),
         end: end_us,
         nodes: sim.node_ids(),
         ..Timeline::default()
@@ -358,15 +358,15 @@ pub fn run(args: PageArgs) -> ExitCode {
         eprintln!("raftlab page: {message}");
         ExitCode::from(2)
     };
-    let (seed, plan) = match args.run.resolve("a page shows") {
-        Ok((seed, plan)) => (seed.unwrap_or(0), plan),
+    let shown = match args.run.resolve("a page shows") {
+        Ok(shown) => shown,
         Err(m) => return fail(m),
     };
     if args.to == 0 {
         return fail("--to must be above zero: the page covers the run from 0 to --to".into());
     }
-    let end = args.to.min(plan.duration_us());
-    let timeline = match record(&plan, seed, end) {
+    let end = args.to.min(shown.duration_us);
+    let timeline = match record(&shown.options, &shown.title, end) {
         Ok(t) => t,
         Err(m) => return fail(m),
     };

@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::cli::check::Plan;
 use crate::sim::Sim;
 
 fn plan(faults: &str) -> Plan {
@@ -64,7 +65,7 @@ fn page_lines(timeline: &Timeline, t: u64) -> Vec<String> {
 #[test]
 fn the_timeline_holds_what_the_simulator_held_at_every_moment_asked() {
     let p = plan("crash,partition,loss");
-    let timeline = record(&p, 5, 3_000_000).unwrap();
+    let timeline = record(&p.options(5), "t", 3_000_000).unwrap();
     assert_eq!(timeline.nodes, vec![1, 2, 3, 4, 5]);
     for id in 1..=5 {
         assert_eq!(timeline.states[&id][0].t, 0, "every node starts at 0");
@@ -88,7 +89,7 @@ fn the_timeline_holds_what_the_simulator_held_at_every_moment_asked() {
 fn the_log_records_rebuild_each_nodes_log() {
     let p = plan("crash,partition");
     let end = 3_000_000;
-    let timeline = record(&p, 8, end).unwrap();
+    let timeline = record(&p.options(8), "t", end).unwrap();
     let mut sim = Sim::new(p.options(8)).unwrap();
     let _ = sim.run_for(end);
     for id in sim.node_ids() {
@@ -117,7 +118,7 @@ fn the_log_records_rebuild_each_nodes_log() {
 
 #[test]
 fn the_page_is_one_self_contained_file() {
-    let timeline = record(&plan("all"), 2, 1_000_000).unwrap();
+    let timeline = record(&plan("all").options(2), "t", 1_000_000).unwrap();
     let mut t = timeline.clone();
     t.title = "</script><script>alert(1)</script> & more".into();
     let html = render(&t).unwrap();
@@ -208,7 +209,7 @@ fn element_text(dom: &str, tag: &str, id: &str) -> String {
 fn the_page_in_a_real_browser_shows_the_simulators_state_where_the_scrubber_is() {
     let p = plan("crash,partition");
     let seed = 5;
-    let timeline = record(&p, seed, 2_000_000).unwrap();
+    let timeline = record(&p.options(seed), "t", 2_000_000).unwrap();
     let html = render(&timeline).unwrap();
     let dir = std::env::temp_dir().join(format!("raftlab-page-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -233,4 +234,23 @@ fn the_page_in_a_real_browser_shows_the_simulators_state_where_the_scrubber_is()
         assert!(dom.contains("messages over 2000.0ms"), "{dom}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--latency`: the page shows messages taking the dashboards' 10–20 ms.
+#[test]
+fn a_page_at_the_dashboards_latency_has_its_messages_take_that_long() {
+    let mut opts = plan("none").options(3);
+    opts.latency_us = crate::tui::VISIBLE_LATENCY_US;
+    let timeline = record(&opts, "t", 1_000_000).unwrap();
+    let took: Vec<u64> = timeline
+        .messages
+        .iter()
+        .filter_map(|m| m.at.map(|at| at - m.t))
+        .collect();
+    assert!(took.len() > 100);
+    assert!(
+        took.iter().all(|d| (10_000..=20_000).contains(d)),
+        "{took:?}"
+    );
+    assert!(timeline.events.iter().any(|e| e.text.contains("Leader")));
 }

@@ -19,7 +19,7 @@
 //! leader appends an empty entry at once.
 
 use super::Node;
-use crate::raft::{Body, Entry, EntryData, Event, Index, NodeId, Payload, RaftError};
+use crate::raft::{Body, Entry, EntryData, Event, Index, NodeId, Payload, RaftError, Term};
 
 impl Node {
     /// Proposes a command. On the leader, returns the index it was appended
@@ -218,6 +218,17 @@ impl Node {
         self.send_append(from);
     }
 
+    /// The driver made this node's log durable up to `index`, whose entry
+    /// has `term`: what [`LogWrite::last`](crate::raft::LogWrite::last)
+    /// said of a write it took from a `Ready` and has since synced. The
+    /// leader counts its own log toward commit only up to there. A report
+    /// for entries rewritten since is ignored.
+    pub fn log_synced(&mut self, index: Index, term: Term) {
+        if self.log.mark_synced(index, term) {
+            self.maybe_commit();
+        }
+    }
+
     /// Commits the highest index stored on a quorum, if it belongs to the
     /// current term (Raft §5.4.2: entries of older terms commit only
     /// indirectly, which is exactly what Figure 8 shows to be necessary).
@@ -227,7 +238,10 @@ impl Node {
         };
         // Only voters count; a leader that removed itself keeps
         // replicating until its removal commits, without counting itself.
-        let own = self.log.last_index();
+        // The leader counts its own log only as far as the driver reported
+        // it synced: it may send entries before they are durable here
+        // (Raft thesis §10.2.1), but a crash must not lose what it counted.
+        let own = self.log.synced_index();
         let Some(quorum_index) =
             leader.quorum_value(self.members, self.config.id, own, |p| p.match_index())
         else {

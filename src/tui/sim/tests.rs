@@ -243,7 +243,8 @@ fn a_full_history_stays_within_its_documented_bound() {
         ..SimOptions::default()
     });
     eprintln!("full history, 5 nodes: quiet {quiet} bytes, busy {busy} bytes");
-    // The README gives about 12 and 18 MB; hold them under about twice that.
+    // docs/dashboard.md gives about 12 and 18 MB; hold them under about
+    // twice that.
     assert!(quiet < 24 << 20, "{quiet}");
     assert!(busy < 36 << 20, "{busy}");
 }

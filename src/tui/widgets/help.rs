@@ -37,7 +37,11 @@ pub const KEYS: &[(&str, &str)] = &[
 /// Draws the overlay over the middle of the screen.
 pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
     let theme = &app.theme;
-    let rows = KEYS.len().max(COMMANDS.len()) as u16 + 3;
+    let entries = KEYS.len().max(COMMANDS.len()) as u16;
+    // The two columns' headings take a row when the screen has one to
+    // spare; else the title names them.
+    let header = screen.height >= entries + 3;
+    let rows = entries + 2 + u16::from(header);
     let w = screen.width.saturating_sub(2).min(100);
     let h = screen.height.min(rows);
     let area = Rect::new(
@@ -47,7 +51,12 @@ pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
         h,
     );
     frame.render_widget(Clear, area);
-    let block = pane(theme, "Help: Esc or ? closes", true);
+    let title = if header {
+        "Help: Esc or ? closes"
+    } else {
+        "Help: keys, then console commands; Esc or ? closes"
+    };
+    let block = pane(theme, title, true);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let buf = frame.buffer_mut();
@@ -59,30 +68,33 @@ pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
         inner.width.saturating_sub(left_w + 2),
         inner.height,
     );
-    put_line(
-        buf,
-        left,
-        0,
-        &Line::from(styled("Keys", theme.title(false))),
-    );
+    let first = u16::from(header);
+    if header {
+        put_line(
+            buf,
+            left,
+            0,
+            &Line::from(styled("Keys", theme.title(false))),
+        );
+        put_line(
+            buf,
+            right,
+            0,
+            &Line::from(styled("Console commands", theme.title(false))),
+        );
+    }
     for (i, (k, what)) in KEYS.iter().enumerate() {
         let line = Line::from(vec![
             styled(format!("{k:<11}"), theme.key()),
             Span::raw(*what),
         ]);
-        put_line(buf, left, i as u16 + 1, &line);
+        put_line(buf, left, first + i as u16, &line);
     }
-    put_line(
-        buf,
-        right,
-        0,
-        &Line::from(styled("Console commands", theme.title(false))),
-    );
     for (i, (syntax, what)) in COMMANDS.iter().enumerate() {
         let line = Line::from(vec![
             styled(format!("{syntax:<22}"), theme.key()),
             Span::raw(*what),
         ]);
-        put_line(buf, right, i as u16 + 1, &line);
+        put_line(buf, right, first + i as u16, &line);
     }
 }
