@@ -133,13 +133,61 @@ impl fmt::Display for HeldInfo {
     }
 }
 
-/// `#1 n2→n3 Vote t2, #2 n2→n4 Vote t2`; `nothing` for none.
+/// Most held messages a line names; the rest are counted.
+const NAMED: usize = 4;
+
+/// `#1 n2→n3 Vote t2, #2 n2→n4 Vote t2`, the first few and how many more;
+/// `nothing` for none.
 pub fn held_text(held: &[HeldInfo]) -> String {
     if held.is_empty() {
         return "nothing".to_string();
     }
-    let parts: Vec<String> = held.iter().map(HeldInfo::to_string).collect();
-    parts.join(", ")
+    let parts: Vec<String> = held.iter().take(NAMED).map(HeldInfo::to_string).collect();
+    let mut text = parts.join(", ");
+    if held.len() > NAMED {
+        text.push_str(&format!(" and {} more", held.len() - NAMED));
+    }
+    text
+}
+
+/// What `hold` did, in words (`was`: holding was on already; `held`:
+/// the messages held now).
+pub fn hold_text(was: bool, held: &[HeldInfo]) -> String {
+    if was {
+        format!(
+            "already holding new messages ({} held); `release` lets them go",
+            held.len()
+        )
+    } else {
+        "holding: new messages wait on their links (deliver N, drop N, release)".to_string()
+    }
+}
+
+/// What `deliver` did, in words.
+pub fn delivered_text(delivered: &[HeldInfo]) -> String {
+    match delivered {
+        [] => "nothing is held".to_string(),
+        [one] => format!("delivered {one}"),
+        many => format!("delivered {}: {}", many.len(), held_text(many)),
+    }
+}
+
+/// What `drop` did, in words.
+pub fn dropped_text(dropped: &[HeldInfo]) -> String {
+    match dropped {
+        [] => "nothing is held".to_string(),
+        [one] => format!("dropped {one}"),
+        many => format!("dropped {}: {}", many.len(), held_text(many)),
+    }
+}
+
+/// What `release` did, in words.
+pub fn released_text(delivered: &[HeldInfo]) -> String {
+    if delivered.is_empty() {
+        "new messages travel again; nothing was held".to_string()
+    } else {
+        format!("new messages travel again; {}", delivered_text(delivered))
+    }
 }
 
 /// The held messages of a cluster and whether new ones are held.
@@ -270,6 +318,15 @@ mod tests {
             q.take(HeldRef::One(1)).unwrap_err().to_string(),
             "no message #1 is held (nothing is held)"
         );
+        for at in 0..6 {
+            q.hold(vote(1, 2), 1, at, ());
+        }
+        let six = q.infos();
+        assert_eq!(
+            held_text(&six),
+            "#5 n1→n2 Vote t2, #6 n1→n2 Vote t2, #7 n1→n2 Vote t2, #8 n1→n2 Vote t2 and 2 more"
+        );
+        assert_eq!(held_text(&[]), "nothing");
     }
 
     #[test]

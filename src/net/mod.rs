@@ -32,7 +32,10 @@ mod wire;
 pub use auth::{AuthError, Claim, ClusterKey};
 pub use fabric::{Fabric, FabricError, Link, format_groups, parse_delay_range};
 pub use frame::{DEFAULT_MAX_FRAME, FrameError};
-pub use hold::{Held, HeldInfo, HeldRef, HoldError, HoldQueue, held_text};
+pub use hold::{
+    Held, HeldInfo, HeldRef, HoldError, HoldQueue, delivered_text, dropped_text, held_text,
+    hold_text, released_text,
+};
 pub use notice::NoticeKind;
 pub use request::exchange;
 pub use tcp::{Identity, Replier, TcpAuth, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};

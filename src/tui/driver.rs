@@ -14,7 +14,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::kv::{ClientOutcome, Op, OpResult};
-use crate::net::{HeldInfo, HeldRef, held_text};
+use crate::net::HeldRef;
+pub use crate::net::{delivered_text, dropped_text, hold_text, released_text};
 use crate::raft::{Bugs, NodeId};
 use crate::runtime::{
     Client, Cluster, ClusterView, NodeState, RuntimeError, TICK_CLUSTER_US, op_text,
@@ -288,45 +289,6 @@ fn control(cluster: &Cluster, request: Request) -> Result<String, String> {
         other => return Err(format!("not a control: {other:?}")),
     }
     .map_err(words)
-}
-
-/// What `hold` did, in words (`was`: holding was on already).
-pub fn hold_text(was: bool, held: &[HeldInfo]) -> String {
-    if was {
-        format!(
-            "already holding new messages ({} held); `release` lets them go",
-            held.len()
-        )
-    } else {
-        "holding: new messages wait on their links (deliver N, drop N, release)".to_string()
-    }
-}
-
-/// What `deliver` did, in words.
-pub fn delivered_text(delivered: &[HeldInfo]) -> String {
-    match delivered {
-        [] => "nothing is held".to_string(),
-        [one] => format!("delivered {one}"),
-        many => format!("delivered {}: {}", many.len(), held_text(many)),
-    }
-}
-
-/// What `drop` did, in words.
-pub fn dropped_text(dropped: &[HeldInfo]) -> String {
-    match dropped {
-        [] => "nothing is held".to_string(),
-        [one] => format!("dropped {one}"),
-        many => format!("dropped {}: {}", many.len(), held_text(many)),
-    }
-}
-
-/// What `release` did, in words.
-pub fn released_text(delivered: &[HeldInfo]) -> String {
-    if delivered.is_empty() {
-        "new messages travel again; nothing was held".to_string()
-    } else {
-        format!("new messages travel again; {}", delivered_text(delivered))
-    }
 }
 
 /// The unsafe variants on after a `bug NAME on|off`, in words.
