@@ -159,7 +159,7 @@ pub fn hold_text(was: bool, held: &[HeldInfo]) -> String {
             held.len()
         )
     } else {
-        "holding: new messages wait on their links (deliver N, drop N, release)".to_string()
+        "holding: new messages wait on their links".to_string()
     }
 }
 
