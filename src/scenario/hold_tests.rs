@@ -4,28 +4,9 @@
 
 use super::ast::{Cmp, Cond, Num, StmtKind};
 use super::fake::Fake;
-use super::{Cluster, ClusterSpec, Report, parse, run_script, sim_factory};
+use super::parser_tests::{error, last};
+use super::{Cluster, ClusterSpec, Report, run_script, sim_factory};
 use crate::net::HeldRef;
-
-/// The statement on the last line of `text`, after `cluster 5`.
-fn last(text: &str) -> StmtKind {
-    let script = format!("cluster 5\n{text}");
-    match parse(&script, "t.scen") {
-        Ok(s) => s
-            .statements
-            .last()
-            .map(|s| s.kind.clone())
-            .unwrap_or(StmtKind::Heal),
-        Err(e) => panic!("{text:?} did not parse:\n{e}"),
-    }
-}
-
-fn error(text: &str) -> String {
-    match parse(&format!("cluster 5\n{text}"), "t.scen") {
-        Ok(_) => panic!("{text:?} parsed"),
-        Err(e) => e.0.first().map(|e| e.to_string()).unwrap_or_default(),
-    }
-}
 
 #[test]
 fn hold_statements_parse() {

@@ -72,7 +72,7 @@ fn arrow_of(record: &MessageRecord, ordinary: u64) -> Arrow {
         from: record.from,
         to: record.to,
         class: record.class,
-        answer: record.kind.ends_with("Resp"),
+        answer: record.is_answer(),
         dropped,
         label,
     }

@@ -194,7 +194,7 @@ pub fn record(opts: &SimOptions, title: &str, end_us: u64) -> Result<Timeline, S
                 from: msg.from,
                 to: msg.to,
                 class: r.class.word(),
-                answer: r.kind.ends_with("Resp"),
+                answer: r.is_answer(),
                 text: text.clone(),
             });
         }

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::messages::{DropCause, MsgClass};
-use crate::raft::{Body, Index, Message, NodeId, Term};
+use crate::raft::{Index, Message, NodeId, Term};
 
 /// How long a dropped message's `✕` stays where it died, cluster µs
 /// (three ticks: 0.75 s on screen in `raftlab class`).
@@ -69,18 +69,6 @@ pub struct Flight {
     pub path: Path,
 }
 
-/// Whether `body` answers a request.
-pub fn is_answer(body: &Body) -> bool {
-    matches!(
-        body,
-        Body::PreVoteResponse { .. }
-            | Body::VoteResponse { .. }
-            | Body::AppendResponse { .. }
-            | Body::HeartbeatResponse { .. }
-            | Body::InstallSnapshotResponse { .. }
-    )
-}
-
 impl Flight {
     /// The flight of `msg`, sent at `sent_us` and due at `due_us`.
     pub fn of(msg: &Message, sent_us: u64, due_us: u64, path: Path) -> Flight {
@@ -89,7 +77,7 @@ impl Flight {
             from: msg.from,
             to: msg.to,
             class: record.class,
-            answer: is_answer(&msg.body),
+            answer: record.is_answer(),
             kind: record.kind,
             term: msg.term,
             index: record.index,
@@ -271,6 +259,7 @@ pub fn held_number(flight: &Flight) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raft::Body;
 
     fn vote(from: NodeId, to: NodeId) -> Message {
         Message {

@@ -288,6 +288,11 @@ impl MessageRecord {
         }
     }
 
+    /// Whether it answers a request (every answer's type ends in `Resp`).
+    pub fn is_answer(&self) -> bool {
+        self.kind.ends_with("Resp")
+    }
+
     /// The answer in words: `granted`, `refused, retry at 4`; empty for a
     /// request.
     pub fn result_text(&self) -> String {

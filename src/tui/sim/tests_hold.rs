@@ -4,7 +4,7 @@
 //! time and replayed by `R` into the same run — and frames between ticks
 //! move the markers without changing the run.
 
-use super::tests::{fingerprint, session};
+use super::tests::{assert_replay_repeats, fingerprint, session};
 use super::*;
 use crate::net::HeldRef;
 use crate::runtime::ClusterView;
@@ -181,25 +181,8 @@ fn r_replays_a_run_with_holds_identically() {
     assert!(said("holding") && said("delivered #1 ") && said("dropped #2 "));
     assert!(said("new messages travel again"), "{answers:?}");
     assert!(first.iter().any(|p| p.contains("Held { number: 3 }")));
-    let recorded = s.inputs().to_vec();
-    s.replay().unwrap();
-    let mut again = Vec::new();
-    for _ in 0..200 {
-        s.tick();
-        let view = s.view(CLOCK);
-        again.push(format!("{} {}", fingerprint(&view), wire_print(&view)));
-    }
-    for (tick, (a, b)) in again.iter().zip(&first).enumerate() {
-        assert_eq!(a, b, "tick {tick} differs");
-    }
-    assert_eq!(s.sim().trace_hash(), hash);
-    assert_eq!(s.inputs(), recorded.as_slice());
-    let events: Vec<String> = s
-        .view(CLOCK)
-        .events
-        .iter()
-        .map(|e| e.text.clone())
-        .collect();
+    let print = |view: &ClusterView| format!("{} {}", fingerprint(view), wire_print(view));
+    let events = assert_replay_repeats(&mut s, &first, hash, print);
     assert!(
         events
             .iter()

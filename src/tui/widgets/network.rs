@@ -60,16 +60,22 @@ pub fn summary(theme: &Theme, view: &ClusterView) -> String {
     };
     text.push_str(&format!(" {dot} "));
     text.push_str(&faults_text(view));
+    let down = down_nodes(view);
+    if !down.is_empty() {
+        text.push_str(&format!(" {dot} down {down}"));
+    }
+    text
+}
+
+/// The nodes that are down, `n2 n4`; empty when none is.
+fn down_nodes(view: &ClusterView) -> String {
     let down: Vec<String> = view
         .nodes
         .iter()
         .filter(|n| n.state == NodeState::Down)
         .map(|n| format!("n{}", n.id))
         .collect();
-    if !down.is_empty() {
-        text.push_str(&format!(" {dot} down {}", down.join(" ")));
-    }
-    text
+    down.join(" ")
 }
 
 /// Whether a link loses, duplicates or delays more than the base link
@@ -131,15 +137,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         },
     );
     let mut line = vec![faults];
-    let down: Vec<String> = view
-        .nodes
-        .iter()
-        .filter(|n| n.state == NodeState::Down)
-        .map(|n| format!("n{}", n.id))
-        .collect();
+    let down = down_nodes(view);
     if !down.is_empty() {
         line.push(styled(
-            format!("  down {}", down.join(" ")),
+            format!("  down {down}"),
             theme.state(NodeState::Down),
         ));
     }
