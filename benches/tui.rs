@@ -72,6 +72,7 @@ fn view(nodes: u64, entries: u64) -> ClusterView {
                 } else {
                     Vec::new()
                 },
+                refusals: Vec::new(),
             })
         })
         .collect();

@@ -7,6 +7,9 @@
 //! - [`kv`]: the key-value state machine, client histories and the
 //!   linearizability checker.
 //! - [`net`]: the fault model of the network (the link matrix).
+//! - [`host`]: one replica (raft node, store, waiting clients, compaction)
+//!   and how its output is carried out, without IO: what the runtime and
+//!   the simulator both drive.
 //! - [`runtime`]: the live cluster: one thread per node, a controllable
 //!   clock and network, views for the dashboard, a client API.
 //! - [`check`]: Raft's safety invariants as code, one rule per property,
@@ -24,6 +27,7 @@
 pub mod chart;
 pub mod check;
 pub mod cli;
+pub mod host;
 pub mod kv;
 pub mod net;
 pub mod raft;

@@ -549,3 +549,8 @@ fn t60_pool_refuses_a_busy_session_and_a_stopped_cluster() {
     cluster.shutdown();
     assert_eq!(pool.submit(t, put(), OP), Err(RuntimeError::Stopped));
 }
+
+#[test]
+fn t30_a_follower_forwards_a_clients_requests_to_the_leader() {
+    common::a_follower_forwards_to_the_leader(&start_fast(3, 3));
+}

@@ -175,3 +175,8 @@ fn t30_a_clients_membership_change_is_refused_by_an_in_process_cluster() {
     assert_eq!(cluster.ids(), vec![1, 2, 3]);
     assert!(cluster.add_learner(4).is_ok());
 }
+
+#[test]
+fn t30_a_follower_forwards_over_tcp_too() {
+    common::a_follower_forwards_to_the_leader(&start(3, 3));
+}

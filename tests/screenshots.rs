@@ -644,6 +644,76 @@ fn regenerate_teaching_screenshots() {
     run.shot("teaching-wide", 200, 50);
 }
 
+/// "Why?" answers on a simulated run (the same pictures every time): a
+/// write sent to a leader cut off in a minority, asked about from the
+/// log's cursor, at a class's 100×30 and at 200×50; and the leader itself.
+#[test]
+fn regenerate_why_screenshots() {
+    use raftlab::sim::SimOptions;
+    use raftlab::tui::Request;
+    use raftlab::tui::sim::{ClockState, SimSession, TICK_WALL};
+
+    let Some(dir) = std::env::var_os("RAFTLAB_SCREENSHOTS") else {
+        eprintln!("SKIPPED regenerate_why_screenshots: set RAFTLAB_SCREENSHOTS=DIR");
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let clock = ClockState {
+        paused: true,
+        speed: 1.0,
+        tick_wall: TICK_WALL,
+    };
+    let opts = SimOptions {
+        seed: 3,
+        latency_us: raftlab::tui::VISIBLE_LATENCY_US,
+        ..SimOptions::default()
+    };
+    let mut s = SimSession::new(opts, None, 256, "sim seed 3".into()).unwrap();
+    let mut app = App::new(s.view(clock), Box::new(Ignore), Options::default());
+    let mut leader = None;
+    let mut put_at: Option<u64> = None;
+    for tick in 0..600u64 {
+        if leader.is_none() && tick > 60 {
+            leader = s.sim().leader();
+            if let Some(l) = leader {
+                let other = if l == 1 { 2 } else { 1 };
+                let rest: Vec<u64> = (1..=5).filter(|&n| n != l && n != other).collect();
+                type_line(&mut app, &format!("partition {l} {other}"));
+                s.request(1, Request::Partition(vec![vec![l, other], rest]));
+                type_line(&mut app, &format!("put y 2 on {l}"));
+                s.request(
+                    2,
+                    Request::ClientOn(
+                        l,
+                        raftlab::kv::Op::Put {
+                            key: "y".into(),
+                            value: "2".into(),
+                        },
+                    ),
+                );
+                put_at = Some(tick);
+            }
+        }
+        s.tick();
+        app.update(Action::View(NewView(s.view(clock))));
+        app.update(Action::Sim(Arc::new(s.status())));
+        // Long enough for the write to reach the follower on its side.
+        if put_at.is_some_and(|t| tick >= t + 8) {
+            break;
+        }
+    }
+    let l = leader.expect("a leader");
+    app.update(Action::Escape);
+    app.update(Action::Select(l));
+    app.update(Action::FocusNext);
+    app.update(Action::Why);
+    shot_app(&mut app, &dir, "why-entry", 100, 30);
+    shot_app(&mut app, &dir, "why-entry-wide", 200, 50);
+    app.update(Action::FocusPrev);
+    shot_app(&mut app, &dir, "why-node", 120, 40);
+}
+
 /// Messages on the wire, from deterministic simulated runs at the
 /// dashboards' visible latency: an election in `raftlab class`'s layout
 /// at 100×30, messages held by hand at 120×40, a write replicating at

@@ -6,7 +6,9 @@
 //! node will not listen beyond loopback without an explicit secret;
 //! addresses from `--peers` win over Hellos, so nodes behind proxies keep
 //! using the proxies (and `--advertise` tells joiners where to go); 2,000
-//! idle sockets keep out neither clients nor peers. Every wait is bounded;
+//! idle sockets keep out neither clients nor peers; a node stopped with
+//! SIGSTOP does not hold up clients; nodes of two clusters say so on both
+//! sides. Every wait is bounded;
 //! the guard kills the children and removes the data even on failure.
 
 use std::collections::BTreeMap;
@@ -116,11 +118,7 @@ fn forged_frames(from: u64, to: u64, dead: SocketAddr) -> Vec<Wire> {
 #[test]
 fn a_strangers_frames_of_every_kind_change_nothing_and_lose_nothing() {
     let mut procs = Procs::new("trust-forged");
-    let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
-    let peers = peers_arg(&addrs);
-    for id in 1..=3 {
-        procs.spawn(id, "data", &["--peers".into(), peers.clone()]);
-    }
+    let (addrs, peers) = procs.start_nodes(3, "data");
     for i in 1..=3 {
         procs.client_until(
             &peers,
@@ -397,18 +395,7 @@ fn two_thousand_idle_sockets_keep_out_neither_clients_nor_peers() {
         eprintln!("ulimit -n is {limit}: holding {count} idle sockets instead of 2000");
     }
     let mut procs = Procs::new("trust-idle");
-    let addrs: BTreeMap<u64, SocketAddr> = (1..=3).zip(free_addrs(3)).collect();
-    let peers = peers_arg(&addrs);
-    for id in 1..=3 {
-        procs.spawn(id, "data", &["--peers".into(), peers.clone()]);
-    }
-    procs.client_until(
-        &peers,
-        "data",
-        &["put", "a", "1"],
-        "OK",
-        Duration::from_secs(15),
-    );
+    let (addrs, peers) = procs.start_nodes(3, "data");
     let leader = procs.leader(&peers, "data", Duration::from_secs(5), None);
     let follower = (1..=3).find(|&id| id != leader).unwrap_or(1);
     // Bounded: `count` sockets to the leader, all dropped at the end.
@@ -472,4 +459,86 @@ fn two_thousand_idle_sockets_keep_out_neither_clients_nor_peers() {
         started.elapsed()
     );
     drop(idle);
+}
+
+/// A node stopped with SIGSTOP still accepts connections (the kernel
+/// does it) but never answers. A client dials every node at once and
+/// asks the first that proves itself, so with a follower stopped, and
+/// then with the leader stopped and replaced, every client run finishes
+/// within a `--timeout` shorter than the one second a stopped node used
+/// to cost it whenever it tried that node first (a third of the runs).
+#[test]
+fn a_stopped_node_does_not_hold_up_clients() {
+    let mut procs = Procs::new("trust-stopped");
+    let (_, peers) = procs.start_nodes(3, "data");
+    let leader = procs.leader(&peers, "data", Duration::from_secs(5), None);
+    let runs = |procs: &Procs, what: &str| {
+        for i in 0..10 {
+            let key = format!("{what}{i}");
+            for args in [
+                vec!["put", &key, "v", "--timeout", "900ms"],
+                vec!["get", &key, "--timeout", "900ms"],
+            ] {
+                let out = procs.client(&peers, "data", &args);
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success(), "{what}: {args:?}: {err}");
+            }
+        }
+    };
+    let follower = (1..=3).find(|&id| id != leader).unwrap_or(1);
+    procs.signal(follower, "STOP");
+    runs(&procs, "f");
+    procs.signal(follower, "CONT");
+    procs.signal(leader, "STOP");
+    procs.leader(&peers, "data", Duration::from_secs(15), Some(leader));
+    runs(&procs, "l");
+    procs.signal(leader, "CONT");
+}
+
+/// Nodes of two clusters (`--cluster-id 1` and `2`) that name each other
+/// in `--peers`: each says so on both sides — as the one connecting and
+/// as the one connected to — with how to fix it.
+#[test]
+fn nodes_of_two_clusters_each_say_so_on_both_sides() {
+    let mut procs = Procs::new("trust-clusters");
+    let addrs: BTreeMap<u64, SocketAddr> = (1..=2).zip(free_addrs(2)).collect();
+    let peers = peers_arg(&addrs);
+    for id in 1..=2u64 {
+        let cluster = id.to_string();
+        procs.spawn(
+            id,
+            "data",
+            &[
+                "--peers".into(),
+                peers.clone(),
+                "--cluster-id".into(),
+                cluster,
+            ],
+        );
+    }
+    for (me, other) in [(1u64, 2u64), (2, 1)] {
+        // Connecting to the other.
+        let log = procs.log_until(
+            me,
+            &format!("n{me} cannot talk to n{other} at {}", addrs[&other]),
+            Duration::from_secs(10),
+        );
+        assert!(
+            log.contains(&format!(
+                "belongs to cluster {other}, and this node to cluster {me}"
+            )),
+            "{log}"
+        );
+        // Connected to by the other.
+        let log = procs.log_until(
+            me,
+            &format!("n{other} of cluster {other} connected from"),
+            Duration::from_secs(10),
+        );
+        assert!(
+            log.contains(&format!("this node belongs to cluster {me}")),
+            "{log}"
+        );
+        assert!(log.contains("the same --cluster-id"), "{log}");
+    }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 #[path = "common/tmux.rs"]
 mod tmux;
 
-use tmux::{Tmux, leader, status, tmux_missing};
+use tmux::{Tmux, status, tmux_missing};
 
 /// The node cards: the screen above the log pane.
 fn cards(screen: &str) -> String {
@@ -90,22 +90,7 @@ fn the_class_starts_paused_and_shows_a_candidate_before_the_first_leader() {
 fn write_to_a_minority_leader(command: &str, paused: bool) {
     let tmux = Tmux::start(120, 40, command);
     let long = Duration::from_secs(30);
-    if paused {
-        tmux.wait("the pause hint", long, |s| {
-            s.contains("press space to start time").then_some(())
-        });
-        tmux.keys(&["Space"]);
-    }
-    let l = tmux.wait("a leader", long, leader);
-    let other = if l == 1 { 2 } else { 1 };
-    // Show the leader's entries in the log pane's footer.
-    tmux.keys(&[&l.to_string()]);
-    tmux.keys(&[":"]);
-    tmux.type_line(&format!("partition {l} {other}"));
-    tmux.wait("the partition", long, |s| {
-        s.contains("partitioned").then_some(())
-    });
-    tmux.type_line(&format!("put y 2 on {l}"));
+    let (l, _) = tmux.write_to_a_cut_off_leader(paused, long);
     let answer = tmux.wait("the answer to put … on N", long, |s| {
         let flat = console_text(s);
         flat.contains("not committed")

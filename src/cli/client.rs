@@ -1,11 +1,15 @@
 //! `raftlab client`: talks to a cluster of `raftlab node` processes, like
 //! redis-cli.
 //!
-//! It sends one request at a time over TCP ([`ClientRequest`]) to a node
-//! from `--peers`, follows a follower's `NotLeader` hint to the leader,
-//! tries the next node when one does not answer, and gives up at the
-//! timeout. A write is retried with the same `(session, seq)`, so it is
-//! applied at most once; the session id comes from the clock and the
+//! It dials every node of `--peers` at once over TCP and sends its one
+//! request ([`ClientRequest`]) to the first that proves itself: any node
+//! of the majority answers, a follower forwarding it to the leader, so a
+//! node that accepts connections but never answers (stopped with SIGSTOP,
+//! hung) costs nothing while another answers. A follower that cannot
+//! forward says `NotLeader` with the leader it knows, which the client
+//! tries next; a node that does not answer in time is left for another;
+//! it gives up at the timeout. A write is retried with the same
+//! `(session, seq)`, so it is applied at most once; the session id comes from the clock and the
 //! process id, so a new client is never taken for an earlier one whose
 //! session the store still remembers. `get` is linearizable: the leader
 //! serves it through ReadIndex.
@@ -43,6 +47,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -51,13 +56,14 @@ use super::args::{Peers, parse_duration_us, parse_peers};
 use crate::kv::{ClientId, Op, OpResult};
 pub(crate) use crate::net::exchange;
 use crate::net::{
-    ChangeReply, ClientReply, ClientRequest, ClientResponse, ClusterKey, MembersStatus, NodeStatus,
-    Wire, secret,
+    ChangeReply, ClientReply, ClientRequest, ClientResponse, ClusterKey, Dialer, MembersStatus,
+    NodeStatus, Wire, secret,
 };
 use crate::raft::{ConfChange, Index, Membership, NodeId};
 use crate::runtime::MAX_NODES;
 
-/// Longest wait for one node's answer before trying another.
+/// Longest wait for one node's answer, once it proved itself, before
+/// trying another.
 const ATTEMPT: Duration = Duration::from_secs(1);
 /// Pause before trying again when no node knows a leader.
 const BACKOFF: Duration = Duration::from_millis(100);
@@ -153,7 +159,7 @@ pub fn run(args: ClientArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let key = &key;
+    let key = &Arc::new(key);
     let timeout = Duration::from_micros(args.timeout);
     let op = match args.op {
         ClientOp::Status => return status(&peers, timeout, key),
@@ -215,8 +221,18 @@ fn print_result(result: &OpResult) {
 }
 
 /// Runs `op` against the cluster until a node answers it or `timeout`
-/// passes; `Err` carries the last problem seen.
-fn submit(peers: &Peers, op: Op, timeout: Duration, key: &ClusterKey) -> Result<OpResult, String> {
+/// passes; `Err` carries the last problem seen. Every node is dialed at
+/// once and the request goes to the first that proves itself (the leader
+/// a node named, when its connection is open): any node of the majority
+/// answers, a follower forwarding to the leader, so a node that accepts
+/// connections and never answers (stopped, hung) costs nothing while
+/// another answers.
+fn submit(
+    peers: &Peers,
+    op: Op,
+    timeout: Duration,
+    key: &Arc<ClusterKey>,
+) -> Result<OpResult, String> {
     let deadline = Instant::now() + timeout;
     let session = session_id();
     let request = Wire::Request(ClientRequest::Op {
@@ -224,67 +240,90 @@ fn submit(peers: &Peers, op: Op, timeout: Duration, key: &ClusterKey) -> Result<
         seq: 1,
         op,
     });
-    let ids: Vec<NodeId> = peers.keys().copied().collect();
-    let mut next = (session as usize) % ids.len().max(1);
+    let mut dialer = Dialer::new(peers, key.clone(), deadline);
     let mut hint: Option<NodeId> = None;
     let mut last = "no node was tried".to_string();
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if Instant::now() >= deadline {
             return Err(last);
         }
-        let target = hint.take().unwrap_or_else(|| {
-            next += 1;
-            ids[next % ids.len()]
-        });
-        let Some(&addr) = peers.get(&target) else {
+        let Some((target, mut conn)) = dialer.take(hint.take()) else {
+            // No node could be reached (or time is up): say why, pause,
+            // and dial them all again.
+            let failures = dialer.failures();
+            if !failures.is_empty() {
+                last = failures;
+            }
+            pause(BACKOFF, deadline);
+            if Instant::now() < deadline {
+                dialer.dial_all();
+            }
             continue;
         };
-        let pause = match exchange(addr, &request, left.min(ATTEMPT), key) {
+        let attempt = deadline.min(Instant::now() + ATTEMPT);
+        let answer = conn.ask(&request, attempt);
+        let wait = match answer {
             Ok(ClientResponse::Op {
                 session: s,
                 seq: 1,
                 reply,
-            }) if s == session => match reply {
-                ClientReply::Ok(result) => return Ok(result),
-                ClientReply::NotLeader { leader: Some(l) }
-                    if l != target && peers.contains_key(&l) =>
-                {
-                    last = format!("node {target} is not the leader");
-                    hint = Some(l);
-                    Duration::ZERO
+            }) if s == session => {
+                dialer.give_back(target, conn);
+                match reply {
+                    ClientReply::Ok(result) => return Ok(result),
+                    ClientReply::NotLeader { leader: Some(l) }
+                        if l != target && peers.contains_key(&l) =>
+                    {
+                        last = format!("node {target} is not the leader");
+                        hint = Some(l);
+                        dialer.dial(l);
+                        // At once if its connection is open; else give it
+                        // a moment to open rather than ask others again.
+                        if dialer.is_open(l) {
+                            Duration::ZERO
+                        } else {
+                            BACKOFF
+                        }
+                    }
+                    ClientReply::NotLeader { leader: Some(l) } if l != target => {
+                        last = format!(
+                            "node {target} says the leader is node {l}, which is not in --peers"
+                        );
+                        BACKOFF
+                    }
+                    ClientReply::NotLeader { .. } => {
+                        last = format!("node {target} knows no leader");
+                        BACKOFF
+                    }
+                    ClientReply::Error(e) => {
+                        last = format!("node {target} refused: {e}");
+                        BACKOFF
+                    }
                 }
-                ClientReply::NotLeader { leader: Some(l) } if l != target => {
-                    last = format!(
-                        "node {target} says the leader is node {l}, which is not in --peers"
-                    );
-                    BACKOFF
-                }
-                ClientReply::NotLeader { .. } => {
-                    last = format!("node {target} knows no leader");
-                    BACKOFF
-                }
-                ClientReply::Error(e) => {
-                    last = format!("node {target} refused: {e}");
-                    BACKOFF
-                }
-            },
+            }
             Ok(other) => {
                 last = format!("node {target} sent an unexpected answer: {other:?}");
+                dialer.dial(target);
                 BACKOFF
             }
             Err(e) => {
-                last = format!("node {target} ({addr}): {e}");
-                // Try the next node at once; pause once per round.
-                if next.is_multiple_of(ids.len()) {
-                    BACKOFF
-                } else {
-                    Duration::ZERO
-                }
+                // Broken, or silent for a whole attempt: a new connection
+                // is dialed while the others are tried.
+                let addr = peers
+                    .get(&target)
+                    .map_or(String::new(), |a| format!(" ({a})"));
+                last = format!("node {target}{addr}: {e}");
+                dialer.dial(target);
+                Duration::ZERO
             }
         };
-        std::thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())));
+        pause(wait, deadline);
     }
+}
+
+/// Sleeps `wait`, but not past `deadline`.
+fn pause(wait: Duration, deadline: Instant) {
+    std::thread::sleep(wait.min(deadline.saturating_duration_since(Instant::now())));
 }
 
 /// `add`/`promote`/`remove`: asks the leader for `change` and waits for

@@ -91,6 +91,15 @@ pub enum AuthError {
         /// Ours.
         ours: u64,
     },
+    /// The connector said it belongs to another cluster (a node of it, or
+    /// a client): the listener's side of [`AuthError::WrongCluster`].
+    #[error("{claim} connected: it belongs to another cluster, this one is cluster {ours}")]
+    ForeignConnector {
+        /// What it said it is ([`Claim::Foreign`]).
+        claim: Claim,
+        /// Ours.
+        ours: u64,
+    },
     /// The acceptor refused our proof: its secret differs from ours.
     #[error("it refused this side's proof: the two hold different cluster secrets")]
     Refused,
@@ -214,6 +223,16 @@ pub enum Claim {
     Node(NodeId),
     /// A client (`raftlab client`, or a node asking as one).
     Client,
+    /// A node (`Some(id)`) or a client (`None`) of another cluster: what
+    /// a connector answers when the listener's challenge names a cluster
+    /// not its own, so that the listener can say so too. It proves
+    /// nothing, and the listener refuses it.
+    Foreign {
+        /// The connector's cluster id.
+        cluster: u64,
+        /// The node it is, if it is one.
+        node: Option<NodeId>,
+    },
 }
 
 impl std::fmt::Display for Claim {
@@ -221,6 +240,14 @@ impl std::fmt::Display for Claim {
         match self {
             Claim::Node(id) => write!(f, "n{id}"),
             Claim::Client => f.write_str("a client"),
+            Claim::Foreign {
+                cluster,
+                node: Some(id),
+            } => write!(f, "n{id} of cluster {cluster}"),
+            Claim::Foreign {
+                cluster,
+                node: None,
+            } => write!(f, "a client of cluster {cluster}"),
         }
     }
 }
@@ -244,6 +271,11 @@ impl Transcript {
                 m.update(&id.to_le_bytes());
             }
             Claim::Client => m.update(b"client"),
+            Claim::Foreign { cluster, node } => {
+                m.update(b"foreign");
+                m.update(&cluster.to_le_bytes());
+                m.update(&node.unwrap_or(0).to_le_bytes());
+            }
         }
     }
 }
@@ -385,6 +417,21 @@ pub fn connect(
         });
     }
     if challenge.cluster != key.cluster {
+        // Say which cluster this side is, so that the listener's operator
+        // is told too; the proof is left empty, as there is none to give.
+        let node = match claim {
+            Claim::Node(id) => Some(id),
+            Claim::Client | Claim::Foreign { .. } => None,
+        };
+        let answer = Answer {
+            claim: Claim::Foreign {
+                cluster: key.cluster,
+                node,
+            },
+            nonce: [0; NONCE_LEN],
+            proof: [0; TAG_LEN],
+        };
+        let _ = frame::write_frame(&mut io, &answer, HANDSHAKE_MAX);
         return Err(AuthError::WrongCluster {
             theirs: challenge.cluster,
             ours: key.cluster,
@@ -440,6 +487,13 @@ pub fn accept(
     };
     frame::write_frame(&mut io, &challenge, HANDSHAKE_MAX)?;
     let answer: Answer = frame::read_frame(&mut io, HANDSHAKE_MAX)?;
+    if let Claim::Foreign { .. } = answer.claim {
+        let _ = frame::write_frame(&mut io, &Verdict::Refused, HANDSHAKE_MAX);
+        return Err(AuthError::ForeignConnector {
+            claim: answer.claim,
+            ours: key.cluster,
+        });
+    }
     let t = Transcript {
         cluster: key.cluster,
         listener: nonce,

@@ -37,8 +37,9 @@ pub use hold::{
     hold_text, released_text,
 };
 pub use notice::NoticeKind;
-pub use request::exchange;
+pub use request::{Connection, Dialer, exchange};
 pub use tcp::{Identity, Replier, TcpAuth, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
 pub use wire::{
-    ChangeReply, ClientReply, ClientRequest, ClientResponse, MembersStatus, NodeStatus, Wire,
+    ChangeReply, ClientReply, ClientRequest, ClientResponse, ForwardRequest, MembersStatus,
+    NodeStatus, Wire,
 };

@@ -3,13 +3,14 @@
 //! A [`TcpTransport`] listens on one address (127.0.0.1 unless told
 //! otherwise) and speaks [frames](super::frame) of one serde type `T`:
 //!
-//! - *Outgoing*: one connection per peer, owned by a writer thread fed by a
-//!   bounded queue, so [`TcpTransport::send`] never blocks. The writer
-//!   encodes and tags the frames (off the sender's thread), and writes
-//!   everything queued meanwhile with one `write` — one syscall and one
-//!   wake-up of the peer's reader per batch of frames, not per frame —
-//!   on a socket with `TCP_NODELAY`, since the batch is already as large
-//!   as the queue allows and waiting for more would only add latency.
+//! - *Outgoing* (`tcp_out.rs`): one non-blocking connection per peer and
+//!   a writer thread with a bounded queue; [`TcpTransport::send`] never
+//!   blocks. A sender that finds the connection open and idle encodes,
+//!   tags and writes its frame itself — one syscall, no thread to wake;
+//!   otherwise (the writer busy, the socket full, no connection yet) the
+//!   frame is queued, and the writer writes everything queued meanwhile
+//!   with one `write`. `TCP_NODELAY` is on: a frame is sent as soon as it
+//!   is made, and a batch is already as large as the queue allows.
 //!   The writer connects on demand; when a connect fails it waits an exponentially
 //!   growing pause (bounded by [`TcpConfig::backoff_max`]) before the next
 //!   try, and drops what is sent meanwhile — Raft retransmits, and a queue
@@ -60,7 +61,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::auth::{self, AuthError, Claim, ClusterKey, Sealer, TAG_LEN};
+use super::auth::{ClusterKey, Sealer, TAG_LEN};
 use super::frame::{self, DEFAULT_MAX_FRAME, FrameError};
 use super::notice::{NoticeKind, Notices};
 use crate::raft::NodeId;
@@ -69,10 +70,6 @@ use crate::raft::NodeId;
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 /// How often an idle writer checks whether the transport shut down.
 const WRITER_POLL: Duration = Duration::from_millis(500);
-/// Most frames one batched write carries…
-const BATCH_FRAMES: usize = 256;
-/// …and most bytes, once exceeded no more frames are added.
-const BATCH_BYTES: usize = 256 << 10;
 /// Longest wait for the connection that wakes the accept thread.
 const WAKE_TIMEOUT: Duration = Duration::from_millis(200);
 /// How often the notice thread looks for intervals that ended.
@@ -279,10 +276,12 @@ struct Conn {
     class: Class,
 }
 
-/// The outgoing side of one peer: its writer thread's queue.
+/// The outgoing side of one peer: the connection, shared by its writer
+/// thread and the senders, and the writer's queue.
 struct PeerLink<T> {
     addr: SocketAddr,
-    queue: Sender<T>,
+    out: Arc<Outgoing>,
+    queue: Sender<Item<T>>,
     thread: JoinHandle<()>,
 }
 
@@ -425,15 +424,18 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
         }
         let (queue, rx) = bounded(self.inner.config.queue.max(1));
         let inner = self.inner.clone();
+        let out = Arc::new(Outgoing::default());
+        let theirs = out.clone();
         let thread = std::thread::Builder::new()
             .name(format!("raftlab-peer-{id}"))
-            .spawn(move || writer_loop(id, addr, &rx, &inner))
+            .spawn(move || writer_loop(id, addr, &rx, &theirs, &inner))
             .map_err(TcpError::Spawn)?;
         // The old writer ends when its queue closes.
         peers.insert(
             id,
             PeerLink {
                 addr,
+                out,
                 queue,
                 thread,
             },
@@ -462,21 +464,56 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> TcpTransport<T> {
         Ok(())
     }
 
-    /// Queues `frame` for peer `id`; never blocks. The peer's writer
-    /// thread encodes it; one over [`TcpConfig::max_frame`] is dropped
-    /// there and said in a notice. The frame may still be lost (the peer
-    /// is down, the connection breaks): callers that need delivery retry,
-    /// as Raft does.
+    /// Sends `frame` to peer `id`; never blocks. When the connection is
+    /// open and idle, the caller encodes and writes it at once (one
+    /// syscall, no thread to wake; a socket too full to take it all hands
+    /// the rest to the writer thread). Otherwise it is queued for the
+    /// peer's writer thread, which encodes and writes everything queued
+    /// meanwhile in one batch; one over [`TcpConfig::max_frame`] is
+    /// dropped there and said in a notice. The frame may still be lost
+    /// (the peer is down, the connection breaks): callers that need
+    /// delivery retry, as Raft does.
     pub fn send(&self, id: NodeId, frame: T) -> Result<(), TcpError> {
         let peers = lock(&self.peers);
         let link = peers.get(&id).ok_or(TcpError::UnknownPeer(id))?;
-        match link.queue.try_send(frame) {
+        let out = &link.out;
+        if out.queued.load(Ordering::Acquire) == 0
+            && let Ok(mut conn) = out.conn.try_lock()
+            && out.queued.load(Ordering::Acquire) == 0
+            && let Some(open) = conn.as_mut()
+            && open.pending.is_empty()
+        {
+            match open.write_now(id, &frame, &self.inner) {
+                Direct::Written => return Ok(()),
+                Direct::Unwritten => {
+                    out.queued.fetch_add(1, Ordering::AcqRel);
+                    if link.queue.try_send(Item::Flush).is_err() {
+                        out.queued.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    return Ok(());
+                }
+                Direct::Broken => {
+                    // The writer reconnects on the next frame queued.
+                    if let Some(open) = conn.take() {
+                        let _ = open.stream.shutdown(Shutdown::Both);
+                    }
+                    self.inner.unsent.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+            }
+        }
+        out.queued.fetch_add(1, Ordering::AcqRel);
+        match link.queue.try_send(Item::Frame(frame)) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
+                out.queued.fetch_sub(1, Ordering::AcqRel);
                 self.inner.unsent.fetch_add(1, Ordering::Relaxed);
                 Err(TcpError::QueueFull(id))
             }
-            Err(TrySendError::Disconnected(_)) => Err(TcpError::Closed),
+            Err(TrySendError::Disconnected(_)) => {
+                out.queued.fetch_sub(1, Ordering::AcqRel);
+                Err(TcpError::Closed)
+            }
         }
     }
 
@@ -566,189 +603,9 @@ fn notice_loop<T>(inner: &Inner, lines: &Receiver<String>, events: &Sender<TcpEv
     }
 }
 
-/// Owns the connection to peer `id`: connects (and authenticates) on
-/// demand with backoff and writes what is queued, until the queue closes
-/// or the transport stops. Each turn takes every frame already queued
-/// (up to a batch), encodes them into one buffer and writes it at once.
-fn writer_loop<T: Serialize>(id: NodeId, addr: SocketAddr, queue: &Receiver<T>, inner: &Inner) {
-    let config = &inner.config;
-    let mut conn: Option<(TcpStream, Option<Sealer>)> = None;
-    let mut backoff = config.backoff_min;
-    let mut next_try = Instant::now();
-    let mut batch = Batch::default();
-    loop {
-        let first = match queue.recv_timeout(WRITER_POLL) {
-            Ok(frame) => frame,
-            Err(RecvTimeoutError::Timeout) if !inner.stopped.load(Ordering::Acquire) => continue,
-            Err(_) => break,
-        };
-        if inner.stopped.load(Ordering::Acquire) {
-            break;
-        }
-        if conn.is_none() && Instant::now() >= next_try {
-            match open_link(id, addr, inner) {
-                Ok(link) => {
-                    conn = Some(link);
-                    backoff = config.backoff_min;
-                }
-                Err(()) => {
-                    next_try = Instant::now() + backoff;
-                    backoff = (backoff * 2).min(config.backoff_max);
-                }
-            }
-        }
-        let Some((stream, sealer)) = conn.as_mut() else {
-            // Nowhere to write: what is queued now is as stale as this.
-            let dropped = 1 + queue.try_iter().take(BATCH_FRAMES).count();
-            inner.unsent.fetch_add(dropped as u64, Ordering::Relaxed);
-            continue;
-        };
-        batch.clear();
-        batch.push(id, &first, sealer.as_mut(), inner);
-        while batch.frames < BATCH_FRAMES && batch.bytes.len() < BATCH_BYTES {
-            match queue.try_recv() {
-                Ok(frame) => batch.push(id, &frame, sealer.as_mut(), inner),
-                Err(_) => break,
-            }
-        }
-        if batch.frames == 0 || io::Write::write_all(stream, &batch.bytes).is_ok() {
-            continue;
-        }
-        inner
-            .unsent
-            .fetch_add(batch.frames as u64, Ordering::Relaxed);
-        if let Some((stream, _)) = conn.take() {
-            // A broken connection: the next frame reconnects at once
-            // (the peer may have restarted); backoff starts if that fails.
-            let _ = stream.shutdown(Shutdown::Both);
-            next_try = Instant::now();
-        }
-    }
-    if let Some((stream, _)) = conn {
-        let _ = stream.shutdown(Shutdown::Both);
-    }
-}
-
-/// Frames encoded for one write.
-#[derive(Default)]
-struct Batch {
-    bytes: Vec<u8>,
-    frames: usize,
-}
-
-impl Batch {
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.frames = 0;
-        // A rare huge frame should not pin its buffer for good.
-        if self.bytes.capacity() > 4 * BATCH_BYTES {
-            self.bytes.shrink_to(BATCH_BYTES);
-        }
-    }
-
-    /// Encodes `value` as the next frame (tagged on an authenticated
-    /// link). One that cannot be encoded or is over the cap is dropped,
-    /// counted and said; the frames around it still go.
-    fn push<T: Serialize>(
-        &mut self,
-        id: NodeId,
-        value: &T,
-        sealer: Option<&mut Sealer>,
-        inner: &Inner,
-    ) {
-        let tail = if sealer.is_some() { TAG_LEN } else { 0 };
-        match frame::encode_into(value, &mut self.bytes, inner.config.max_frame, tail) {
-            Ok(start) => {
-                if let Some(sealer) = sealer {
-                    let tag = sealer.tag(&self.bytes[start..]);
-                    self.bytes.extend_from_slice(&tag);
-                }
-                self.frames += 1;
-            }
-            Err(error) => {
-                inner.unsent.fetch_add(1, Ordering::Relaxed);
-                let local = inner.local;
-                inner.notice(NoticeKind::Unsendable(id), local, || {
-                    format!("dropped a frame for n{id}: {error}")
-                });
-            }
-        }
-    }
-}
-
-/// Frames `payload` (with its tag, on an authenticated link) and writes it.
-fn write_payload(
-    stream: &mut TcpStream,
-    sealer: Option<&mut Sealer>,
-    payload: &[u8],
-    config: &TcpConfig,
-) -> bool {
-    let bytes = match sealer {
-        Some(sealer) => sealer.seal(payload, config.max_frame),
-        None => frame::frame_bytes(payload, &[], config.max_frame),
-    };
-    bytes.is_ok_and(|bytes| io::Write::write_all(stream, &bytes).is_ok())
-}
-
-/// Connects to peer `id` at `addr`, authenticates (saying what went wrong
-/// when the peer refuses or cannot prove itself), and writes the greeting.
-fn open_link(
-    id: NodeId,
-    addr: SocketAddr,
-    inner: &Inner,
-) -> Result<(TcpStream, Option<Sealer>), ()> {
-    let config = &inner.config;
-    let mut stream = connect(addr, config).map_err(|_| ())?;
-    let mut sealer = match &config.auth {
-        Some(tcp_auth) => {
-            let deadline = Instant::now() + config.auth_timeout;
-            match auth::connect(&stream, &tcp_auth.key, Claim::Node(tcp_auth.node), deadline) {
-                Ok((sealer, _)) => Some(sealer),
-                Err(e) => {
-                    let me = tcp_auth.node;
-                    let words = match &e {
-                        // Down, restarting, or it closed us for lack of
-                        // room: like a failed connect, nothing to say.
-                        AuthError::Frame(FrameError::Closed | FrameError::Io(_)) => None,
-                        AuthError::Refused => Some(format!(
-                            "n{me} cannot authenticate to n{id} at {addr}: it refused this \
-                             node's proof, so the two hold different cluster secrets. Give \
-                             every node the same --secret-file, or start them all with the \
-                             same --data-dir root (they share its cluster.secret)"
-                        )),
-                        other => Some(format!(
-                            "n{me} cannot authenticate to n{id} at {addr}: {other}; nothing \
-                             is sent there"
-                        )),
-                    };
-                    if let Some(words) = words {
-                        inner.notice(NoticeKind::Outgoing(id), addr, || words);
-                    }
-                    let _ = stream.shutdown(Shutdown::Both);
-                    return Err(());
-                }
-            }
-        }
-        None => None,
-    };
-    stream
-        .set_write_timeout(Some(config.write_timeout))
-        .map_err(|_| ())?;
-    let greeting = lock(&inner.greeting).clone();
-    if let Some(payload) = greeting
-        && !write_payload(&mut stream, sealer.as_mut(), &payload, config)
-    {
-        return Err(());
-    }
-    Ok((stream, sealer))
-}
-
-fn connect(addr: SocketAddr, config: &TcpConfig) -> io::Result<TcpStream> {
-    let stream = TcpStream::connect_timeout(&addr, config.connect_timeout)?;
-    stream.set_nodelay(true)?;
-    stream.set_write_timeout(Some(config.write_timeout))?;
-    Ok(stream)
-}
+#[path = "tcp_out.rs"]
+mod out;
+use out::{Direct, Item, Outgoing, writer_loop};
 
 #[path = "tcp_accept.rs"]
 mod accept;

@@ -15,6 +15,7 @@ use super::{Class, Conn, Identity, Inner, Replier, ReplyConn, TcpEvent, lock};
 use crate::net::auth::{self, AuthError, Claim, Opener, Sealer};
 use crate::net::frame::{self, FrameError};
 use crate::net::notice::NoticeKind;
+use crate::raft::NodeId;
 
 /// Bytes a connection's reader takes from its socket at once.
 const READ_BUFFER: usize = 64 << 10;
@@ -114,11 +115,17 @@ fn handshake_notice(peer: SocketAddr, e: &AuthError) -> Option<(NoticeKind, Stri
             ))
         }
         AuthError::Frame(FrameError::Closed | FrameError::Io(_)) => None,
+        AuthError::ForeignConnector { claim, ours } => Some((
+            NoticeKind::Handshake(claimed_node(claim)),
+            format!(
+                "{claim} connected from {peer}, but this node belongs to cluster {ours}: \
+                 the two do not talk. If it is one of yours, start every node and client \
+                 with the same --cluster-id; if it is not, its --peers names this node's \
+                 address by mistake"
+            ),
+        )),
         AuthError::BadProof(claim) => Some((
-            NoticeKind::Handshake(match claim {
-                Claim::Node(id) => Some(*id),
-                Claim::Client => None,
-            }),
+            NoticeKind::Handshake(claimed_node(claim)),
             format!(
                 "a connection from {peer} claiming to be {claim} failed to authenticate: it does \
                  not hold this cluster's secret. If it is one of yours, give it the same \
@@ -130,6 +137,15 @@ fn handshake_notice(peer: SocketAddr, e: &AuthError) -> Option<(NoticeKind, Stri
             NoticeKind::Handshake(None),
             format!("a connection from {peer} failed to authenticate: {other}"),
         )),
+    }
+}
+
+/// The node a connector claimed to be, if any (notices are counted per claim).
+fn claimed_node(claim: &Claim) -> Option<NodeId> {
+    match claim {
+        Claim::Node(id) => Some(*id),
+        Claim::Foreign { node, .. } => *node,
+        Claim::Client => None,
     }
 }
 
@@ -151,7 +167,8 @@ fn serve<T: DeserializeOwned>(
                 Ok((claim, sealer, opener)) => {
                     let identity = match claim {
                         Claim::Node(id) => Identity::Node(id),
-                        Claim::Client => Identity::Client,
+                        // `accept` refuses a foreign claim; a client at most.
+                        Claim::Client | Claim::Foreign { .. } => Identity::Client,
                     };
                     (identity, Some(sealer), Some(opener))
                 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 
 use super::*;
-use crate::net::auth;
+use crate::net::auth::{self, Claim};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -339,6 +339,54 @@ fn a_burst_goes_out_in_tagged_batches_and_a_frame_too_large_is_dropped_alone() {
     assert_eq!(a.unsent(), 1);
     a.shutdown();
     b.shutdown();
+}
+
+#[test]
+fn a_peer_that_stops_reading_gets_every_frame_in_order_once_it_reads_again() {
+    // A listener that reads one frame, then nothing for a while: the
+    // connection is open and idle, so the sender writes directly until
+    // the socket fills; the bytes left over go to the writer thread and
+    // later frames queue behind them. None of that blocks the sender.
+    let listener = std::net::TcpListener::bind(loopback(0)).unwrap();
+    let config = TcpConfig {
+        write_timeout: Duration::from_secs(20),
+        ..TcpConfig::default()
+    };
+    let (a, _a_rx) = TcpTransport::<String>::bind(loopback(0), config).unwrap();
+    a.set_peer(2, listener.local_addr().unwrap()).unwrap();
+    let chunk = "x".repeat(48 << 10);
+    let frames = 600; // ~28 MiB, more than the socket buffers hold
+    let (first_tx, first_rx) = crossbeam_channel::bounded(1);
+    let (go_tx, go_rx) = crossbeam_channel::bounded(1);
+    let reader = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let mut reader = std::io::BufReader::new(stream);
+        let first: String = frame::read_frame(&mut reader, DEFAULT_MAX_FRAME).unwrap();
+        first_tx.send(first).unwrap();
+        let _ = go_rx.recv_timeout(WAIT);
+        (0..frames)
+            .map(|_| frame::read_frame::<_, String>(&mut reader, DEFAULT_MAX_FRAME).unwrap())
+            .collect::<Vec<String>>()
+    });
+    a.send(2, "first".to_string()).unwrap();
+    assert_eq!(first_rx.recv_timeout(WAIT).unwrap(), "first");
+    // The writer may still be finishing its turn: let it go idle.
+    std::thread::sleep(Duration::from_millis(50));
+    for i in 0..frames {
+        a.send(2, format!("{i} {chunk}")).unwrap();
+    }
+    go_tx.send(()).unwrap();
+    let got = reader.join().unwrap();
+    for (i, frame) in got.iter().enumerate() {
+        assert!(
+            frame.starts_with(&format!("{i} ")),
+            "frame {i} out of order"
+        );
+        assert_eq!(frame.len(), format!("{i} ").len() + chunk.len());
+    }
+    assert_eq!(a.unsent(), 0);
+    a.shutdown();
 }
 
 #[test]

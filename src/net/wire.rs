@@ -6,10 +6,13 @@
 //! one port, so one address per node is all a client needs to know.
 //!
 //! The client protocol is request/response: a client sends a request and
-//! waits for the response that echoes its `(session, seq)`. A node answers
-//! only for itself: a follower says [`ClientReply::NotLeader`] with the
-//! leader it knows, and the client goes there. A write is retried with the
-//! same `(session, seq)`, so the key-value store applies it once.
+//! waits for the response that echoes its `(session, seq)`. A follower
+//! that knows the leader forwards an operation there ([`Wire::Forward`],
+//! on its authenticated peer link) and relays the answer
+//! ([`Wire::ForwardReply`]); when it cannot, it says
+//! [`ClientReply::NotLeader`] with the leader it knows, and the client
+//! goes there. A write is retried with the same `(session, seq)`, so the
+//! key-value store applies it once.
 //!
 //! Membership changes ride the same protocol: a [`ClientRequest::Change`]
 //! goes to the leader, which answers with a [`ChangeReply`] once the
@@ -26,7 +29,7 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::kv::{ClientId, Op, OpResult};
-use crate::raft::{ConfChange, Index, Membership, Message, NodeId, Role, Term};
+use crate::raft::{ConfChange, Index, Membership, Message, NodeId, Payload, Role, Term};
 
 /// One frame on a raftlab TCP connection.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +48,45 @@ pub enum Wire {
         id: NodeId,
         /// Where the sender listens.
         addr: SocketAddr,
+    },
+    /// A client's operation that the sending node (a follower) passes on
+    /// to the leader it knows, as its forward `id`: answered with
+    /// [`Wire::ForwardReply`] carrying the same `id`. Believed only from a
+    /// peer node's authenticated link.
+    Forward {
+        /// The forwarding node's number for it.
+        id: u64,
+        /// What the client asked.
+        request: ForwardRequest,
+    },
+    /// The leader's answer to the receiver's forward `id`, which the
+    /// receiver relays to its client.
+    ForwardReply {
+        /// The forward's number.
+        id: u64,
+        /// The answer, as a client would have got it from the leader.
+        reply: ClientReply,
+    },
+}
+
+/// A client's operation as a follower forwards it: it keeps the client's
+/// session and sequence number, so a retried write applies once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ForwardRequest {
+    /// A write: the encoded [`Command`](crate::kv::Command), which
+    /// carries the session and number too.
+    Write {
+        /// The client's session id.
+        client: ClientId,
+        /// The client's sequence number for it.
+        seq: u64,
+        /// The encoded command, as the log will hold it.
+        data: Payload,
+    },
+    /// A linearizable read of `key`.
+    Read {
+        /// The key.
+        key: String,
     },
 }
 
@@ -188,6 +230,18 @@ mod tests {
         assert_eq!(bytes(&hello)[0], 3);
         let back: Wire = postcard::from_bytes(&bytes(&hello)).unwrap();
         assert_eq!(back, hello);
+        let forward = Wire::Forward {
+            id: 7,
+            request: ForwardRequest::Read { key: "k".into() },
+        };
+        assert_eq!(bytes(&forward)[0], 4);
+        let back: Wire = postcard::from_bytes(&bytes(&forward)).unwrap();
+        assert_eq!(back, forward);
+        let answer = Wire::ForwardReply {
+            id: 7,
+            reply: ClientReply::NotLeader { leader: Some(2) },
+        };
+        assert_eq!(bytes(&answer)[0], 5);
         let reply = ClientResponse::Change(ChangeReply::Unknown("lost".into()));
         let back: ClientResponse =
             postcard::from_bytes(&postcard::to_allocvec(&reply).unwrap()).unwrap();

@@ -219,6 +219,26 @@ impl Message {
             _ => None,
         }
     }
+
+    /// Whether the message must wait until what its `Ready` (and every
+    /// one before it) asked to persist is durable. A follower's
+    /// acknowledgement promises its log, a vote its hard state, so they
+    /// wait. A leader's replication traffic — appends, heartbeats,
+    /// snapshot chunks, `TimeoutNow` — promises nothing about the
+    /// leader's own disk: its term and vote were durable before it could
+    /// win, and it counts its own log toward commit only as far as the
+    /// driver reports it synced ([`Node::log_synced`](super::Node::log_synced)).
+    /// So it may leave at once, while the leader writes its own log in
+    /// parallel with the followers (Raft thesis §10.2.1).
+    pub fn waits_for_persist(&self) -> bool {
+        !matches!(
+            self.body,
+            Body::Append { .. }
+                | Body::Heartbeat { .. }
+                | Body::InstallSnapshot { .. }
+                | Body::TimeoutNow
+        )
+    }
 }
 
 impl Body {
@@ -243,6 +263,69 @@ impl Body {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only a leader's replication traffic leaves before the sender's
+    /// writes are durable; every answer and every request for votes waits.
+    #[test]
+    fn only_leader_traffic_leaves_before_the_persist() {
+        let early = |body: Body| {
+            !Message {
+                from: 1,
+                to: 2,
+                term: 3,
+                body,
+            }
+            .waits_for_persist()
+        };
+        let append = Body::Append {
+            prev_index: 0,
+            prev_term: 0,
+            entries: Vec::new(),
+            commit: 0,
+        };
+        let snapshot = Body::InstallSnapshot {
+            meta: crate::raft::SnapshotMeta::default(),
+            offset: 0,
+            data: Vec::new(),
+            done: true,
+        };
+        let beat = Body::Heartbeat {
+            commit: 0,
+            read_seq: 0,
+        };
+        for body in [append, snapshot, beat, Body::TimeoutNow] {
+            let name = body.name();
+            assert!(early(body), "{name} should leave at once");
+        }
+        let waiting = [
+            Body::PreVote {
+                last_index: 0,
+                last_term: 0,
+            },
+            Body::PreVoteResponse { granted: true },
+            Body::Vote {
+                last_index: 0,
+                last_term: 0,
+                transfer: false,
+            },
+            Body::VoteResponse { granted: true },
+            Body::AppendResponse {
+                success: true,
+                index: 1,
+                hint: 0,
+            },
+            Body::HeartbeatResponse { read_seq: 1 },
+            Body::InstallSnapshotResponse {
+                index: 1,
+                offset: 0,
+                done: true,
+            },
+        ];
+        for body in waiting {
+            let name = body.name();
+            assert!(!early(body), "{name} should wait for the persist");
+        }
+    }
 
     /// Files and frames written before `Payload` still read, and vice versa.
     #[test]

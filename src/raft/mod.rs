@@ -62,7 +62,7 @@ pub use message::{Body, Entry, EntryData, Message, Payload};
 pub use node::Node;
 pub use output::{
     DurableState, Event, HardState, LogWrite, Progress, ReadId, ReadOutcome, ReadResult, Ready,
-    Role, Snapshot, SnapshotMeta, Status, Tally,
+    RefusalReason, Role, Snapshot, SnapshotMeta, Status, Tally, VoteRefusal,
 };
 
 /// Identifies a node; 1 to 9 in raftlab.

@@ -20,7 +20,8 @@
 //! - [`reads`]: linearizable reads by ReadIndex;
 //! - [`progress`]: the leader's view of one follower, probing or
 //!   pipelining;
-//! - [`conf`]: membership changes.
+//! - [`conf`]: membership changes;
+//! - [`refusals`]: why a vote request was refused, kept for observers.
 
 mod conf;
 mod election;
@@ -28,6 +29,7 @@ mod following;
 mod inspect;
 mod progress;
 mod reads;
+mod refusals;
 mod replication;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -37,7 +39,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{
     Body, Config, DurableState, Event, HardState, Index, Membership, Message, NodeId, Progress,
-    RaftError, RaftLog, ReadResult, Ready, Role, Snapshot, SnapshotMeta, Status, Term, Ticks,
+    RaftError, RaftLog, ReadResult, Ready, RefusalReason, Role, Snapshot, SnapshotMeta, Status,
+    Term, Ticks, VoteRefusal,
 };
 use progress::Peer;
 use reads::PendingRead;
@@ -191,6 +194,9 @@ pub struct Node {
     members: Membership,
     /// Index of the entry that made `members` (0: the initial one).
     members_index: Index,
+    /// Vote requests refused or ignored, the latest per candidate, for
+    /// observers only (see [`VoteRefusal`]).
+    refusals: Vec<VoteRefusal>,
 }
 
 impl Node {
@@ -238,6 +244,7 @@ impl Node {
             initial: Membership::default(),
             members: Membership::default(),
             members_index: 0,
+            refusals: Vec::new(),
         };
         node.initial = Membership::of_voters(node.config.voters.iter().copied());
         node.members = node.initial;
@@ -326,6 +333,7 @@ impl Node {
             progress,
             membership: self.members,
             membership_pending: self.members_index > self.commit,
+            refusals: self.refusals.clone(),
         }
     }
 
@@ -431,9 +439,11 @@ impl Node {
                 // CheckQuorum: we heard from a live leader within the minimum
                 // election timeout, so this candidate is disruptive (likely
                 // a rejoining node); ignore it without bumping our term.
-                if let Body::PreVote { .. } = msg.body {
+                let pre = matches!(msg.body, Body::PreVote { .. });
+                if pre {
                     self.send(msg.from, Body::PreVoteResponse { granted: false });
                 }
+                self.note_lease_refusal(&msg, pre);
                 return;
             }
             match msg.body {
@@ -463,8 +473,10 @@ impl Node {
                         },
                     ),
                 Body::PreVote { .. } => {
-                    self.send(msg.from, Body::PreVoteResponse { granted: false })
+                    self.send(msg.from, Body::PreVoteResponse { granted: false });
+                    self.note_refusal(&msg, RefusalReason::StaleTerm, true);
                 }
+                Body::Vote { .. } => self.note_refusal(&msg, RefusalReason::StaleTerm, false),
                 _ => {}
             }
             return;

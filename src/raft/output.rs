@@ -344,6 +344,58 @@ pub struct Status {
     pub membership: Membership,
     /// Whether that configuration's entry is not committed yet.
     pub membership_pending: bool,
+    /// The vote requests it refused or ignored, the latest per candidate
+    /// (see [`VoteRefusal`]).
+    pub refusals: Vec<VoteRefusal>,
+}
+
+/// A vote or pre-vote request a node refused or ignored, and why: the
+/// voter keeps the latest one per candidate for observers (the
+/// dashboard's "why?"), since the answer on the wire is only a no.
+/// Nothing in the protocol reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VoteRefusal {
+    /// Who asked.
+    pub candidate: NodeId,
+    /// A pre-vote (which does not change anyone's term).
+    pub pre: bool,
+    /// The term it asked a vote for (a pre-vote's proposed term).
+    pub term: Term,
+    /// The voter's own term then.
+    pub voter_term: Term,
+    /// The candidate's last log entry (index, term), as it said.
+    pub candidate_last: (Index, Term),
+    /// The voter's last log entry (index, term) then.
+    pub voter_last: (Index, Term),
+    /// Whether a refusal was sent back; `false`: ignored, no answer.
+    pub answered: bool,
+    /// Why.
+    pub reason: RefusalReason,
+}
+
+/// Why a vote was refused (the first reason that decided it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RefusalReason {
+    /// CheckQuorum's lease: the voter heard from a live leader less than
+    /// the minimum election timeout ago, so the candidate is disruptive.
+    Lease {
+        /// The leader it heard from.
+        leader: NodeId,
+        /// Ticks since it heard from it.
+        elapsed: Ticks,
+        /// The minimum election timeout, in ticks.
+        min: Ticks,
+    },
+    /// The request carried a term older than the voter's.
+    StaleTerm,
+    /// A pre-vote for a term that is not ahead of the voter's.
+    TermNotAhead,
+    /// The voter already voted for another candidate in this term.
+    AlreadyVoted(NodeId),
+    /// The voter follows a leader of this term (and did not vote).
+    HasLeader(NodeId),
+    /// The candidate's log is less up to date than the voter's (§5.4.1).
+    LogBehind,
 }
 
 /// A (pre-)candidate's election so far: who granted, who refused, and how

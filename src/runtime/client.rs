@@ -16,11 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::RuntimeError;
-use super::node::{NodeInput, Reply};
+use super::node::NodeInput;
 use super::reply::reply_slot;
 use super::session::{Attempt, SessionCore};
 use super::shared::{NodeShared, Shared};
 use super::view::NodeState;
+use crate::host::Reply;
 use crate::kv::{ClientId, ClientOutcome, Op, OpResult};
 use crate::raft::NodeId;
 
@@ -49,12 +50,22 @@ impl Client {
     }
 
     /// Restricts the client to `nodes`, as if it sat in their part of the
-    /// network: a redirect elsewhere counts as no leader known.
+    /// network: a redirect elsewhere counts as no leader known. A
+    /// follower among them still forwards to the leader it can reach.
     pub fn restrict_to(mut self, nodes: &[NodeId]) -> Client {
         self.core.reach = nodes.to_vec();
         self.core.grows = false;
         self.core.leader_hint = self.core.leader_hint.filter(|l| nodes.contains(l));
         self
+    }
+
+    /// Sends every request to `node` alone, which answers it itself, never
+    /// forwarding it to the leader: what `put … on N` means, so a
+    /// follower's refusal or a minority leader's uncommitted write shows.
+    pub fn pin_to(self, node: NodeId) -> Client {
+        let mut client = self.restrict_to(&[node]);
+        client.core.pinned = true;
+        client
     }
 
     /// Sets `key` to `value`.

@@ -7,16 +7,17 @@
 //! the client's connection; a frame that did not decode becomes an event.
 //! In a multi-process cluster the thread also takes a peer's hello (see
 //! `peers.rs`) and a client's membership change, which it proposes as the
-//! leader and answers when it commits (`node_change.rs`). After each input —
-//! or a batch of inbox items already waiting — it drains the node's
-//! `Ready` and carries it out as the simulator's driver does: persist the
-//! hard state, snapshot and log write, sync, send the messages, restore
-//! the store from a received snapshot, apply the committed entries
-//! (answering the client whose write it was), compact, answer confirmed
-//! reads. Then it publishes its [`NodeView`] if anything changed. When the
+//! leader and answers when it commits (`node_change.rs`). A client's
+//! operation that reaches a follower, in-process or over TCP, is passed to
+//! the leader and its answer relayed (`forward.rs`). After each input —
+//! or a batch of inbox items already waiting — its [`Replica`] carries out
+//! the node's output, as the simulator's does: the order of the steps and
+//! the rules for waiting clients are the host's (`host/replica.rs`); this
+//! thread is only the IO under them ([`NodeIo`]: the storage, the
+//! transport, the client's reply slot or connection, the live checker's
+//! facts). Then it publishes its [`NodeView`] if anything changed. When the
 //! thread ends (killed, or its storage failed) it hands its storage back.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, select};
@@ -28,21 +29,22 @@ use super::reply::{ReplySlot, Wakes};
 use super::shared::Shared;
 use super::storage::{NodeStorage, StorageError};
 use super::view::{NodeView, log_tail};
-use crate::kv::{Applied, ClientId, Command, KvStore, OpResult};
+use crate::host::{HostConfig, HostError, Io, Persist, Replica, Reply, Synced, Write};
+use crate::kv::{ClientId, KvStore, Op, OpResult};
 use crate::net::{
-    ClientReply, ClientRequest, ClientResponse, Identity, NodeStatus, NoticeKind, Replier,
-    TcpEvent, Wire,
+    ClientReply, ClientRequest, ClientResponse, ForwardRequest, Identity, NodeStatus, NoticeKind,
+    Replier, TcpEvent, Wire,
 };
 use crate::raft::{
-    Event, Index, LogWrite, Node, NodeId, Payload, RaftError, ReadId, ReadOutcome, ReadResult,
-    Ready, Role, Tally, Term,
+    Entry, Event, Index, LogWrite, Message, Node, NodeId, Payload, RaftError, Role, Snapshot,
+    Tally, Term,
 };
 
 #[path = "node_change.rs"]
 mod change;
+#[path = "forward.rs"]
+mod forward;
 
-/// Most `Ready`s drained after one input (a node should need one).
-const MAX_READY_ROUNDS: usize = 8;
 /// Largest command one write may carry (4 MiB): its entry, sent alone when
 /// over the append budget, must still fit one TCP frame
 /// ([`crate::net::DEFAULT_MAX_FRAME`], 16 MiB) with room to spare.
@@ -69,18 +71,22 @@ pub(crate) enum NodeInput {
     /// Several of the above, sent together (by a client pool's driver,
     /// one per node per turn): taken in order, as if sent one by one.
     Batch(Vec<NodeInput>),
-}
-
-/// A node's answer to a client request. (That a write was appended to
-/// the leader's log is a flag on the reply slot, not an answer.)
-#[derive(Debug)]
-pub(crate) enum Reply {
-    /// The operation's result.
-    Done(OpResult),
-    /// This node cannot serve it; try the leader named, if any.
-    NotLeader(Option<NodeId>),
-    /// Refused for another reason.
-    Refused(String),
+    /// A client request this node must answer itself, never forwarding
+    /// it to the leader (`put … on N`).
+    Pinned(Box<NodeInput>),
+    /// A client's request that follower `from` forwarded here, as its
+    /// forward `id` (see `forward.rs`).
+    Forwarded {
+        from: NodeId,
+        id: u64,
+        request: ForwardRequest,
+    },
+    /// The leader `from`'s answer to this node's forward `id`.
+    ForwardAnswer {
+        from: NodeId,
+        id: u64,
+        reply: ClientReply,
+    },
 }
 
 /// Where a node sends the answer to a client request.
@@ -92,6 +98,14 @@ pub(crate) enum ReplyTo {
         replier: Replier,
         session: u64,
         seq: u64,
+    },
+    /// Node `to`, which forwarded its client's request here (`from`) as
+    /// its forward `id`, and relays the answer.
+    Peer {
+        shared: Arc<Shared>,
+        from: NodeId,
+        to: NodeId,
+        id: u64,
     },
 }
 
@@ -105,6 +119,13 @@ impl ReplyTo {
         }
     }
 
+    /// Takes [`accept`](Self::accept) back (see `forward.rs`).
+    fn retract(&self) {
+        if let ReplyTo::Local(slot) = self {
+            slot.retract();
+        }
+    }
+
     /// Answers; a client that went away is not an error of the node's.
     /// A local client's thread is woken when `wakes` is flushed.
     fn send(self, reply: Reply, wakes: &mut Wakes) {
@@ -115,18 +136,19 @@ impl ReplyTo {
                 session,
                 seq,
             } => {
-                let reply = match reply {
-                    Reply::Done(result) => ClientReply::Ok(result),
-                    Reply::NotLeader(leader) => ClientReply::NotLeader { leader },
-                    Reply::Refused(e) => ClientReply::Error(e),
-                };
                 let response = ClientResponse::Op {
                     session,
                     seq,
-                    reply,
+                    reply: reply.into_wire(),
                 };
                 let _ = replier.send(&Wire::Response(response));
             }
+            ReplyTo::Peer {
+                shared,
+                from,
+                to,
+                id,
+            } => shared.answer_forward(from, to, id, reply.into_wire()),
         }
     }
 }
@@ -187,19 +209,12 @@ impl NodeChannels {
 /// One live node.
 pub(crate) struct NodeThread {
     id: NodeId,
-    node: Node,
-    kv: KvStore,
+    /// The raft node, its store and the clients waiting on it.
+    replica: Replica<ReplyTo>,
     storage: NodeStorage,
     shared: Arc<Shared>,
     net_rng: ChaCha8Rng,
     paused: bool,
-    /// The write each client waits for here: (seq, where to answer).
-    writes: BTreeMap<u64, (u64, ReplyTo)>,
-    /// Reads given to Raft, by id: (key, where to answer).
-    reads: BTreeMap<ReadId, (String, ReplyTo)>,
-    /// Reads Raft confirmed, waiting for the store to apply their index.
-    confirmed: Vec<(ReadId, Index)>,
-    next_read: ReadId,
     sent: u64,
     received: u64,
     /// The log tail (last index and term, snapshot index) last published.
@@ -211,9 +226,11 @@ pub(crate) struct NodeThread {
     wakes: Wakes,
     /// Writes taken from the inbox, proposed together before the next
     /// input of another kind (or the end of the batch).
-    proposals: Vec<(ClientId, u64, Payload, ReplyTo)>,
+    proposals: Vec<Write<ReplyTo>>,
     /// Membership changes clients asked for over TCP, until they commit.
     changes: Vec<change::PendingChange>,
+    /// Client requests forwarded to the leader, until it answers.
+    forwards: forward::Forwards,
     /// Whether it is one node of a multi-process cluster.
     remote: bool,
     /// Its place in the configuration when last looked at (voter, learner
@@ -230,18 +247,17 @@ impl NodeThread {
         net_seed: u64,
     ) -> NodeThread {
         let remote = shared.is_remote();
+        let config = HostConfig {
+            snapshot_threshold: shared.snapshot_threshold,
+            release_writes_on_step_down: true,
+        };
         NodeThread {
             id: node.id(),
-            node,
-            kv,
+            replica: Replica::new(node, kv, config),
             storage,
             shared,
             net_rng: ChaCha8Rng::seed_from_u64(net_seed),
             paused: false,
-            writes: BTreeMap::new(),
-            reads: BTreeMap::new(),
-            confirmed: Vec::new(),
-            next_read: 1,
             sent: 0,
             received: 0,
             tail: (u64::MAX, 0, 0),
@@ -250,6 +266,7 @@ impl NodeThread {
             wakes: Wakes::default(),
             proposals: Vec::new(),
             changes: Vec::new(),
+            forwards: forward::Forwards::default(),
             remote,
             member: None,
         }
@@ -259,12 +276,13 @@ impl NodeThread {
     pub(crate) fn run(mut self, ch: &NodeChannels) -> NodeExit {
         let reason = loop {
             let carried = self.after_input();
+            self.settle_forwards(false);
             // One wake per waiting thread for everything answered above.
             self.wakes.flush();
             if let Err(reason) = carried {
                 break reason;
             }
-            self.answer_changes(false);
+            change::answer_changes(self.id, self.replica.node(), &mut self.changes, false);
             self.note_membership();
             self.publish();
             if let Some(reason) = self.next_input(ch) {
@@ -304,9 +322,10 @@ impl NodeThread {
             },
             recv(ch.ticker) -> tick => {
                 if tick.is_ok() {
-                    let before = self.node.tally();
-                    self.node.tick();
+                    let before = self.replica.node().tally();
+                    self.replica.node_mut().tick();
                     self.campaign_ended(before, None);
+                    self.settle_forwards(true);
                 }
                 None
             },
@@ -338,42 +357,59 @@ impl NodeThread {
                 while ch.ticker.try_recv().is_ok() {}
             }
             Control::Transfer { to, reply } => {
-                let _ = reply.send(self.node.transfer_leader(to));
+                let _ = reply.send(self.replica.node_mut().transfer_leader(to));
             }
-            Control::SetBugs(bugs) => self.node.set_bugs(bugs),
+            Control::SetBugs(bugs) => self.replica.node_mut().set_bugs(bugs),
             Control::ConfChange { change, reply } => {
-                let _ = reply.send(self.node.propose_conf_change(change));
+                let _ = reply.send(self.replica.node_mut().propose_conf_change(change));
             }
         }
         None
     }
 
     fn input(&mut self, input: NodeInput) {
-        if let NodeInput::Propose {
-            client,
-            seq,
-            data,
-            reply,
-        } = input
-        {
-            let reply = ReplyTo::Local(reply);
-            self.queue_write(client, seq, data, reply);
-            return;
-        }
-        if let NodeInput::Batch(inputs) = input {
-            for input in inputs {
-                self.input(input);
-            }
-            return;
-        }
-        // Other inputs see the writes before them proposed, in order.
-        self.propose_pending();
+        self.take_input(input, true);
+    }
+
+    /// Takes one inbox item. A client's request goes to the leader when
+    /// this node is not it (see `forward.rs`), unless `may_forward` is off
+    /// (a request pinned to this node).
+    fn take_input(&mut self, input: NodeInput, may_forward: bool) {
         match input {
-            NodeInput::Message(msg) => self.message(msg),
-            NodeInput::Propose { .. } | NodeInput::Batch(_) => {}
-            NodeInput::Read { key, reply } => self.read(key, ReplyTo::Local(reply)),
+            NodeInput::Propose {
+                client,
+                seq,
+                data,
+                reply,
+            } => {
+                let request = ForwardRequest::Write { client, seq, data };
+                self.forward_or_serve(request, ReplyTo::Local(reply), may_forward);
+            }
+            NodeInput::Batch(inputs) => {
+                for input in inputs {
+                    self.take_input(input, may_forward);
+                }
+            }
+            NodeInput::Pinned(input) => self.take_input(*input, false),
+            NodeInput::Read { key, reply } => {
+                let request = ForwardRequest::Read { key };
+                self.forward_or_serve(request, ReplyTo::Local(reply), may_forward);
+            }
+            NodeInput::Forwarded { from, id, request } => {
+                self.serve_forwarded(from, id, request);
+            }
+            NodeInput::ForwardAnswer { from, id, reply } => {
+                self.propose_pending();
+                self.forward_answered(from, id, reply);
+            }
+            // Other inputs see the writes before them proposed, in order.
+            NodeInput::Message(msg) => {
+                self.propose_pending();
+                self.message(msg);
+            }
             NodeInput::StaleRead { key, reply } => {
-                let value = self.kv.get(&key).map(str::to_string);
+                self.propose_pending();
+                let value = self.replica.kv().get(&key).map(str::to_string);
                 reply.send_later(Reply::Done(OpResult::Value(value)), &mut self.wakes);
             }
         }
@@ -406,27 +442,21 @@ impl NodeThread {
                         session,
                         seq,
                     };
-                    if op.is_write() {
-                        let command = Command {
-                            client: session,
-                            seq,
-                            op,
-                        };
-                        let data = Payload::from(command.encode());
-                        self.queue_write(session, seq, data, to);
-                    } else {
-                        self.read(op.key().to_string(), to);
-                    }
+                    let request = match op {
+                        Op::Get { key } => ForwardRequest::Read { key },
+                        op => forward::write_request(session, seq, &op),
+                    };
+                    self.forward_or_serve(request, to, true);
                 }
                 Wire::Request(ClientRequest::Status) => {
-                    let status = self.node.status();
+                    let status = self.replica.node().status();
                     let status = NodeStatus {
                         id: self.id,
                         role: status.role,
                         term: status.term,
                         leader: status.leader,
                         commit: status.commit,
-                        applied: self.kv.applied_index(),
+                        applied: self.replica.kv().applied_index(),
                     };
                     let _ = reply.send(&Wire::Response(ClientResponse::Status(status)));
                 }
@@ -442,6 +472,14 @@ impl NodeThread {
                         self.event(text);
                     }
                 }
+                Wire::Forward { id, request } => match reply.identity() {
+                    Identity::Node(from) => self.serve_forwarded(from, id, request),
+                    _ => self.ignore(&reply, || "a forwarded request".into()),
+                },
+                Wire::ForwardReply { id, reply: answer } => match reply.identity() {
+                    Identity::Node(from) => self.forward_answered(from, id, answer),
+                    _ => self.ignore(&reply, || "an answer to a forward".into()),
+                },
                 Wire::Response(_) => self.ignore(&reply, || "a response frame".into()),
             },
             TcpEvent::Notice(text) => self.event(text),
@@ -459,11 +497,11 @@ impl NodeThread {
         }
     }
 
-    fn message(&mut self, msg: crate::raft::Message) {
+    fn message(&mut self, msg: Message) {
         self.received += 1;
-        let before = self.node.tally();
+        let before = self.replica.node().tally();
         let answer = msg.vote_answer();
-        self.node.step(msg);
+        self.replica.node_mut().step(msg);
         self.campaign_ended(before, answer);
     }
 
@@ -473,7 +511,7 @@ impl NodeThread {
         let Some(before) = before else {
             return;
         };
-        if let Some(text) = before.ended(answer, self.node.tally()) {
+        if let Some(text) = before.ended(answer, self.replica.node().tally()) {
             self.event(text);
         }
     }
@@ -491,7 +529,12 @@ impl NodeThread {
             reply.send(Reply::Refused(text), &mut self.wakes);
             return;
         }
-        self.proposals.push((client, seq, data, reply));
+        self.proposals.push(Write {
+            client,
+            seq,
+            data,
+            waiter: reply,
+        });
     }
 
     /// Proposes the writes taken so far, in the order they came.
@@ -500,219 +543,30 @@ impl NodeThread {
             return;
         }
         let proposals = std::mem::take(&mut self.proposals);
-        let data = proposals.iter().map(|(_, _, d, _)| d.clone()).collect();
-        match self.node.propose_batch(data) {
-            Ok(_) => {
-                for (client, seq, _, reply) in proposals {
-                    reply.accept();
-                    // A client has one operation open: a newer one
-                    // replaces whatever it waited for before.
-                    self.writes.insert(client, (seq, reply));
-                }
-            }
-            Err(e) => {
-                for (_, _, _, reply) in proposals {
-                    let answer = match &e {
-                        RaftError::NotLeader { leader } => Reply::NotLeader(*leader),
-                        e => Reply::Refused(e.to_string()),
-                    };
-                    reply.send(answer, &mut self.wakes);
-                }
+        if let Err((e, waiters)) = self.replica.propose(proposals, ReplyTo::accept) {
+            for reply in waiters {
+                reply.send(Reply::refusal(&e), &mut self.wakes);
             }
         }
     }
 
     fn read(&mut self, key: String, reply: ReplyTo) {
-        let id = self.next_read;
-        self.next_read += 1;
-        self.reads.insert(id, (key, reply));
-        self.node.read(id);
+        self.replica.read(key, reply);
     }
 
-    /// Drains and carries out the node's output.
+    /// Carries out the node's output through its replica.
     fn after_input(&mut self) -> Result<(), ExitReason> {
-        for _ in 0..MAX_READY_ROUNDS {
-            let ready = self.node.take_ready();
-            if ready.is_empty() {
-                break;
-            }
-            self.carry_out(ready)?;
-            if !self.node.has_ready() {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// Persist, send, apply, answer — in that order.
-    fn carry_out(&mut self, ready: Ready) -> Result<(), ExitReason> {
-        let Ready {
-            hard_state,
-            snapshot,
-            log,
-            messages,
-            committed,
-            reads,
-            events,
-        } = ready;
-        let persisted = hard_state.is_some() || snapshot.is_some() || log.is_some();
-        // The `ack-before-fsync` bug: messages leave before the state they
-        // promise is durable, so a crash can break a promise.
-        let early = self.node.config().bugs.ack_before_fsync;
-        let mut messages = Some(messages);
-        if early {
-            self.send_all(messages.take());
-        }
-        if self.shared.observer.on()
-            && let Some(write) = &log
-        {
-            self.observe_write(write);
-        }
-        let storage = &mut self.storage;
-        if let Some(hs) = hard_state {
-            storage.save_hard_state(hs).map_err(ExitReason::Storage)?;
-        }
-        if let Some(snapshot) = &snapshot {
-            storage
-                .save_snapshot(snapshot)
-                .and_then(|()| storage.compact(snapshot.meta))
-                .map_err(ExitReason::Storage)?;
-        }
-        let mut synced = None;
-        if let Some(write) = log {
-            storage.append(&write).map_err(ExitReason::Storage)?;
-            synced = write.last();
-        }
-        if persisted {
-            storage.sync().map_err(ExitReason::Storage)?;
-        }
-        if let Some((index, term)) = synced {
-            self.node.log_synced(index, term);
-        }
-        self.send_all(messages.take());
-        if let Some(snapshot) = snapshot {
-            self.kv =
-                KvStore::restore(&snapshot.data).map_err(|e| ExitReason::Corrupt(e.to_string()))?;
-        }
-        let observed = self.shared.observer.on();
-        for entry in &committed {
-            if observed {
-                self.shared.fact(&NodeFact::Applied {
-                    node: self.id,
-                    entry: EntryFact::of(entry),
-                });
-            }
-            match self.kv.apply(entry) {
-                Ok(Some(applied)) => self.on_applied(applied),
-                Ok(None) => {}
-                Err(e) => return Err(ExitReason::Corrupt(e.to_string())),
-            }
-        }
-        self.maybe_compact()?;
-        for read in reads {
-            self.on_read_result(read);
-        }
-        self.answer_reads();
-        for event in events {
-            self.on_event(event);
-        }
-        Ok(())
-    }
-
-    fn send_all(&mut self, messages: Option<Vec<crate::raft::Message>>) {
-        for msg in messages.into_iter().flatten() {
-            self.sent += 1;
-            self.shared.send(msg, &mut self.net_rng);
-        }
-    }
-
-    /// Tells the live checker what a log write put where.
-    fn observe_write(&self, write: &LogWrite) {
-        let prev_term = self.node.log().term_at(write.from.saturating_sub(1));
-        self.shared.fact(&NodeFact::Wrote {
-            node: self.id,
-            from: write.from,
-            prev_term,
-            entries: write.entries.iter().map(EntryFact::of).collect(),
-        });
-    }
-
-    /// Compacts the log by the same rule as the simulator.
-    fn maybe_compact(&mut self) -> Result<(), ExitReason> {
-        let threshold = self.shared.snapshot_threshold;
-        let Some(snapshot) = self.kv.compaction_snapshot(self.node.log(), threshold) else {
-            return Ok(());
+        let mut io = NodeIo {
+            id: self.id,
+            storage: &mut self.storage,
+            shared: &self.shared,
+            net_rng: &mut self.net_rng,
+            sent: &mut self.sent,
+            wakes: &mut self.wakes,
+            changes: &mut self.changes,
+            unsynced: false,
         };
-        let storage = &mut self.storage;
-        storage
-            .save_snapshot(&snapshot)
-            .and_then(|()| storage.compact(snapshot.meta))
-            .map_err(ExitReason::Storage)?;
-        storage.sync().map_err(ExitReason::Storage)?;
-        self.node
-            .compact(snapshot)
-            .map_err(|e| ExitReason::Corrupt(e.to_string()))
-    }
-
-    /// A command was applied: answer the client waiting here for it.
-    fn on_applied(&mut self, applied: Applied) {
-        let waiting = self
-            .writes
-            .get(&applied.client)
-            .is_some_and(|(seq, _)| *seq == applied.seq);
-        if waiting && let Some((_, reply)) = self.writes.remove(&applied.client) {
-            reply.send(Reply::Done(applied.result), &mut self.wakes);
-        }
-    }
-
-    /// Raft's answer to a read: wait for the index to apply, or redirect.
-    fn on_read_result(&mut self, read: ReadResult) {
-        match read.outcome {
-            ReadOutcome::Ready { index } => self.confirmed.push((read.id, index)),
-            ReadOutcome::NotLeader { leader } => {
-                if let Some((_, reply)) = self.reads.remove(&read.id) {
-                    reply.send(Reply::NotLeader(leader), &mut self.wakes);
-                }
-            }
-        }
-    }
-
-    /// Answers the confirmed reads whose index the store has applied.
-    fn answer_reads(&mut self) {
-        if self.confirmed.is_empty() {
-            return;
-        }
-        let applied = self.kv.applied_index();
-        let (ready, waiting): (Vec<_>, Vec<_>) = self
-            .confirmed
-            .drain(..)
-            .partition(|&(_, index)| index <= applied);
-        self.confirmed = waiting;
-        for (id, _) in ready {
-            if let Some((key, reply)) = self.reads.remove(&id) {
-                let value = self.kv.get(&key).map(str::to_string);
-                reply.send(Reply::Done(OpResult::Value(value)), &mut self.wakes);
-            }
-        }
-    }
-
-    fn on_event(&mut self, event: Event) {
-        if let Event::RoleChanged { role, .. } = &event
-            && *role != Role::Leader
-        {
-            // Writes waiting here may never apply now; their clients
-            // retry at the new leader with the same session, so a write
-            // that does apply applies once.
-            self.answer_changes(true);
-            let leader = self.node.leader();
-            for (_, (_, reply)) in std::mem::take(&mut self.writes) {
-                reply.send(Reply::NotLeader(leader), &mut self.wakes);
-            }
-        }
-        let Some(text) = event.text_of(self.id) else {
-            return;
-        };
-        self.event(text);
+        self.replica.carry_out(&mut io)
     }
 
     fn event(&self, text: String) {
@@ -722,7 +576,8 @@ impl NodeThread {
     /// Publishes the node's view if it changed, with the log's last
     /// entries when its tail moved (the hub renders them when read).
     fn publish(&mut self) {
-        let status = self.node.status();
+        let node = self.replica.node();
+        let status = node.status();
         if self.shared.observer.on() {
             let fact = NodeFact::State {
                 node: self.id,
@@ -741,7 +596,8 @@ impl NodeThread {
             .last_view
             .as_ref()
             .map_or_else(|| Arc::from([]), |v| v.log.clone());
-        let mut view = NodeView::running(&status, self.node.tally(), self.kv.applied_index(), log);
+        let applied = self.replica.kv().applied_index();
+        let mut view = NodeView::running(&status, node.tally(), applied, log);
         view.sent = self.sent;
         view.received = self.received;
         if self.paused {
@@ -753,10 +609,123 @@ impl NodeThread {
         let tail = (status.last_index, status.last_term, status.snapshot_index);
         let entries = (self.tail != tail).then(|| {
             self.tail = tail;
-            log_tail(self.node.log().entries(), self.shared.log_window)
+            log_tail(node.log().entries(), self.shared.log_window)
         });
         self.shared.view.publish_running(&view, entries);
         self.last_view = Some(view);
+    }
+}
+
+/// The live node's side of its replica's carry-out: its storage, the
+/// transport, the clients' reply slots and connections, the live
+/// checker's facts and the event log.
+struct NodeIo<'a> {
+    id: NodeId,
+    storage: &'a mut NodeStorage,
+    shared: &'a Shared,
+    net_rng: &'a mut ChaCha8Rng,
+    sent: &'a mut u64,
+    wakes: &'a mut Wakes,
+    changes: &'a mut Vec<change::PendingChange>,
+    /// Written but not synced (the `ack-before-fsync` bug): synced only
+    /// after the messages that promise it have left.
+    unsynced: bool,
+}
+
+impl NodeIo<'_> {
+    /// Tells the live checker what a log write put where.
+    fn observe_write(&self, node: &Node, write: &LogWrite) {
+        let prev_term = node.log().term_at(write.from.saturating_sub(1));
+        self.shared.fact(&NodeFact::Wrote {
+            node: self.id,
+            from: write.from,
+            prev_term,
+            entries: write.entries.iter().map(EntryFact::of).collect(),
+        });
+    }
+}
+
+impl Io<ReplyTo> for NodeIo<'_> {
+    type Stop = ExitReason;
+
+    fn persist(&mut self, node: &Node, persist: Persist<'_>) -> Result<Synced, ExitReason> {
+        if self.shared.observer.on()
+            && let Some(write) = &persist.log
+        {
+            self.observe_write(node, write);
+        }
+        let storage = &mut *self.storage;
+        if let Some(hs) = persist.hard_state {
+            storage.save_hard_state(hs).map_err(ExitReason::Storage)?;
+        }
+        if let Some(snapshot) = persist.snapshot {
+            storage
+                .save_snapshot(snapshot)
+                .and_then(|()| storage.compact(snapshot.meta))
+                .map_err(ExitReason::Storage)?;
+        }
+        if let Some(write) = &persist.log {
+            storage.append(write).map_err(ExitReason::Storage)?;
+        }
+        // The `ack-before-fsync` bug: messages leave before the state they
+        // promise is durable, so a crash can break a promise.
+        if node.config().bugs.ack_before_fsync {
+            self.unsynced = true;
+        } else {
+            storage.sync().map_err(ExitReason::Storage)?;
+        }
+        Ok(Synced::Now)
+    }
+
+    fn send(&mut self, messages: Vec<Message>) -> Result<(), ExitReason> {
+        for msg in messages {
+            *self.sent += 1;
+            self.shared.send(msg, self.net_rng);
+        }
+        if std::mem::take(&mut self.unsynced) {
+            self.storage.sync().map_err(ExitReason::Storage)?;
+        }
+        Ok(())
+    }
+
+    fn answer(&mut self, waiter: ReplyTo, reply: Reply) {
+        waiter.send(reply, self.wakes);
+    }
+
+    fn failed(&mut self, error: HostError) -> ExitReason {
+        ExitReason::Corrupt(error.to_string())
+    }
+
+    fn compact(&mut self, snapshot: &Snapshot) -> Result<(), ExitReason> {
+        let storage = &mut *self.storage;
+        storage
+            .save_snapshot(snapshot)
+            .and_then(|()| storage.compact(snapshot.meta))
+            .map_err(ExitReason::Storage)?;
+        storage.sync().map_err(ExitReason::Storage)
+    }
+
+    fn applying(&mut self, entry: &Entry, _kv: &KvStore) -> Result<(), ExitReason> {
+        if self.shared.observer.on() {
+            self.shared.fact(&NodeFact::Applied {
+                node: self.id,
+                entry: EntryFact::of(entry),
+            });
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, node: &Node, event: Event) {
+        if let Event::RoleChanged { role, .. } = &event
+            && *role != Role::Leader
+        {
+            // The changes this node proposed as leader may never commit
+            // now (its waiting writes the replica answers itself).
+            change::answer_changes(self.id, node, self.changes, true);
+        }
+        if let Some(text) = event.text_of(self.id) {
+            self.shared.event(Some(self.id), text);
+        }
     }
 }
 

@@ -17,9 +17,48 @@
 
 use super::{NodeThread, Replier};
 use crate::net::{ChangeReply, ClientResponse, MembersStatus, Wire};
-use crate::raft::{ConfChange, Index, RaftError, Role, Term};
+use crate::raft::{ConfChange, Index, Node, NodeId, RaftError, Role, Term};
 use crate::runtime::RuntimeError;
 use crate::runtime::membership::{MAX_NODES, typed};
+
+/// Answers the clients whose changes committed at node `id` (`node`);
+/// with `lost`, the others too (the node is no longer the leader that
+/// proposed them).
+pub(super) fn answer_changes(
+    id: NodeId,
+    node: &Node,
+    changes: &mut Vec<PendingChange>,
+    lost: bool,
+) {
+    if changes.is_empty() {
+        return;
+    }
+    let commit = node.status().commit;
+    let log = node.log();
+    for pending in std::mem::take(changes) {
+        // Committed, and still the entry this leader appended (a
+        // compacted entry was committed by definition).
+        let ours = log.term_at(pending.index).is_none_or(|t| t == pending.term);
+        let answer = if commit >= pending.index && ours {
+            ChangeReply::Done {
+                index: pending.index,
+                membership: node.membership(),
+            }
+        } else if lost || !ours {
+            ChangeReply::Unknown(format!(
+                "node {id} lost its leadership before `{}` (log index {}) committed; \
+                 it may still take effect: see `raftlab client status`",
+                pending.change, pending.index
+            ))
+        } else {
+            changes.push(pending);
+            continue;
+        };
+        let _ = pending
+            .reply
+            .send(&Wire::Response(ClientResponse::Change(answer)));
+    }
+}
 
 /// A change this leader proposed, waiting for its entry to commit.
 pub(super) struct PendingChange {
@@ -43,7 +82,7 @@ impl NodeThread {
                         change its membership there (`add N` in the dashboard's console)";
             return answer(&reply, ChangeReply::Refused(text.into()));
         }
-        let status = self.node.status();
+        let status = self.replica.node().status();
         if status.role != Role::Leader {
             let leader = status.leader.filter(|&l| l != self.id);
             return answer(&reply, ChangeReply::NotLeader { leader });
@@ -53,7 +92,7 @@ impl NodeThread {
             let e = RuntimeError::NodeIdOutOfRange(id);
             return answer(&reply, ChangeReply::Refused(e.to_string()));
         }
-        let membership = self.node.membership();
+        let membership = self.replica.node().membership();
         if let ConfChange::AddLearner(_) = change
             && !membership.contains(id)
             && id != self.id
@@ -68,7 +107,7 @@ impl NodeThread {
             );
             return answer(&reply, ChangeReply::Refused(text));
         }
-        match self.node.propose_conf_change(change) {
+        match self.replica.node_mut().propose_conf_change(change) {
             Ok(index) => {
                 self.event(format!("proposed for a client: {change} at {index}"));
                 self.changes.push(PendingChange {
@@ -96,46 +135,13 @@ impl NodeThread {
         }
     }
 
-    /// Answers the clients whose changes committed; with `lost`, the
-    /// others too (the node is no longer the leader that proposed them).
-    pub(super) fn answer_changes(&mut self, lost: bool) {
-        if self.changes.is_empty() {
-            return;
-        }
-        let commit = self.node.status().commit;
-        let log = self.node.log();
-        for pending in std::mem::take(&mut self.changes) {
-            // Committed, and still the entry this leader appended (a
-            // compacted entry was committed by definition).
-            let ours = log.term_at(pending.index).is_none_or(|t| t == pending.term);
-            let answer = if commit >= pending.index && ours {
-                ChangeReply::Done {
-                    index: pending.index,
-                    membership: self.node.membership(),
-                }
-            } else if lost || !ours {
-                ChangeReply::Unknown(format!(
-                    "node {} lost its leadership before `{}` (log index {}) committed; \
-                     it may still take effect: see `raftlab client status`",
-                    self.id, pending.change, pending.index
-                ))
-            } else {
-                self.changes.push(pending);
-                continue;
-            };
-            let _ = pending
-                .reply
-                .send(&Wire::Response(ClientResponse::Change(answer)));
-        }
-    }
-
     /// Answers a `Members` request: the configuration and the addresses.
     pub(super) fn members(&self, reply: &Replier) {
         let status = MembersStatus {
             id: self.id,
-            leader: self.node.leader(),
-            membership: self.node.membership(),
-            pending: self.node.membership_pending(),
+            leader: self.replica.node().leader(),
+            membership: self.replica.node().membership(),
+            pending: self.replica.node().membership_pending(),
             addresses: self.shared.known_addresses(self.id),
         };
         let _ = reply.send(&Wire::Response(ClientResponse::Members(status)));
@@ -147,7 +153,7 @@ impl NodeThread {
         if !self.remote {
             return;
         }
-        let membership = self.node.membership();
+        let membership = self.replica.node().membership();
         let now = if membership.is_voter(self.id) {
             Some(true)
         } else if membership.is_learner(self.id) {

@@ -553,7 +553,7 @@ impl DriverLoop {
     }
 
     /// A node answered attempt `attempt` of session `slot`.
-    fn answer(&mut self, slot: usize, attempt: u64, answer: Result<super::node::Reply, NoReply>) {
+    fn answer(&mut self, slot: usize, attempt: u64, answer: Result<crate::host::Reply, NoReply>) {
         let Some(s) = self.sessions.get_mut(slot) else {
             return;
         };

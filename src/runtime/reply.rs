@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 use std::time::Instant;
 
-use super::node::Reply;
 use super::shared::lock;
+use crate::host::Reply;
 
 /// What the node side and a parked client share.
 struct Slot {
@@ -193,6 +193,16 @@ impl ReplySlot {
         match &self.target {
             Some(Target::Parked(slot)) => slot.accepted.store(true, Ordering::Release),
             Some(Target::Pooled(ticket)) => ticket.accepted.store(true, Ordering::Release),
+            None => {}
+        }
+    }
+
+    /// Takes [`accept`](Self::accept) back: the write it was set for
+    /// (on forwarding it) was refused before the leader appended it.
+    pub(crate) fn retract(&self) {
+        match &self.target {
+            Some(Target::Parked(slot)) => slot.accepted.store(false, Ordering::Release),
+            Some(Target::Pooled(ticket)) => ticket.accepted.store(false, Ordering::Release),
             None => {}
         }
     }

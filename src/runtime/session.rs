@@ -19,10 +19,11 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::node::{NodeInput, Reply};
+use super::node::NodeInput;
 use super::reply::{NoReply, ReplySlot};
 use super::shared::{NodeShared, Shared, lock};
 use super::view::NodeState;
+use crate::host::Reply;
 use crate::kv::history::HistoryEvent;
 use crate::kv::{ClientId, ClientOutcome, Command, Op, OpResult};
 use crate::raft::{NodeId, Payload};
@@ -66,6 +67,9 @@ pub(crate) struct SessionCore {
     /// Whether `reach` takes in nodes that joined since (not when
     /// restricted): a redirect to one is followed and remembered.
     pub(crate) grows: bool,
+    /// Whether a node must answer the request itself rather than forward
+    /// it to the leader (`put … on N`).
+    pub(crate) pinned: bool,
     rng: ChaCha8Rng,
 }
 
@@ -82,6 +86,7 @@ impl SessionCore {
             encoded: None,
             reach,
             grows: true,
+            pinned: false,
             rng: ChaCha8Rng::seed_from_u64(process),
         }
     }
@@ -173,6 +178,11 @@ impl SessionCore {
         } else {
             let key = op.key().to_string();
             NodeInput::Read { key, reply }
+        };
+        let request = if self.pinned {
+            NodeInput::Pinned(Box::new(request))
+        } else {
+            request
         };
         if !post(target, node, request) {
             return Err(Attempt::Stopped);

@@ -433,6 +433,84 @@ impl Shared {
         }
     }
 
+    /// Whether the fabric lets a forwarded client request (or its
+    /// answer) from `from` to `to` through now: the link is up. Forwards
+    /// obey cuts; loss, delay and duplication are for Raft messages (a
+    /// lost forward would only cost its client a retry).
+    fn link_up(&self, from: NodeId, to: NodeId) -> bool {
+        let direct = self
+            .links
+            .slot(from, to)
+            .and_then(|s| self.direct.get(s))
+            .is_some_and(|d| d.load(Ordering::Acquire));
+        direct || lock(&self.fabric).link(from, to).is_ok_and(|l| l.up)
+    }
+
+    /// Passes a client's `request` from follower `from` to the leader
+    /// `to`, as `from`'s forward `id`: over TCP on `from`'s authenticated
+    /// link, else into `to`'s inbox. Whether it left.
+    pub(crate) fn forward(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        id: u64,
+        request: &crate::net::ForwardRequest,
+    ) -> bool {
+        let wire = || Wire::Forward {
+            id,
+            request: request.clone(),
+        };
+        let input = || NodeInput::Forwarded {
+            from,
+            id,
+            request: request.clone(),
+        };
+        self.pass(from, to, wire, input)
+    }
+
+    /// Sends the leader `from`'s answer to forward `id` back to `to`,
+    /// the follower that forwarded it (lost if the link is cut: the
+    /// follower then redirects its client).
+    pub(crate) fn answer_forward(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        id: u64,
+        reply: crate::net::ClientReply,
+    ) {
+        let wire = || Wire::ForwardReply {
+            id,
+            reply: reply.clone(),
+        };
+        let input = || NodeInput::ForwardAnswer {
+            from,
+            id,
+            reply: reply.clone(),
+        };
+        self.pass(from, to, wire, input);
+    }
+
+    /// Hands what node `from` passes to node `to` (made by `wire` for
+    /// TCP, `input` for an inbox) over, as [`deliver`](Self::deliver)
+    /// does a message, if the link is up and `to` is not down.
+    fn pass(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        wire: impl FnOnce() -> Wire,
+        input: impl FnOnce() -> NodeInput,
+    ) -> bool {
+        if !self.link_up(from, to) {
+            return false;
+        }
+        match (self.node(to), self.transport(from)) {
+            (Some(node), _) if node.state() == NodeState::Down => false,
+            (Some(_), Some(tcp)) => tcp.send(to, wire()).is_ok(),
+            (Some(node), None) => node.inbox.send(input()).is_ok(),
+            (None, _) => false,
+        }
+    }
+
     /// Hands `msg` to its receiver now — its inbox, or with TCP the
     /// sender's socket writer — unless the receiver is down, and counts it
     /// delivered or dropped.

@@ -21,7 +21,7 @@ use super::shared::{LinkCounters, Shared, lock};
 use crate::kv::{Command, Op};
 use crate::raft::{
     Bugs, DurableState, Entry, EntryData, Index, Membership, NodeId, Progress, Role, Status, Tally,
-    Term, Ticks,
+    Term, Ticks, VoteRefusal,
 };
 
 /// Whether a node runs.
@@ -89,6 +89,9 @@ pub struct NodeView {
     pub votes: Option<Tally>,
     /// On a leader, each follower's next and match index, by id.
     pub progress: Vec<(NodeId, Progress)>,
+    /// The vote requests it refused or ignored, the latest per candidate,
+    /// and why (empty for a down node: they are not durable).
+    pub refusals: Vec<VoteRefusal>,
 }
 
 /// A node's place in the cluster's configuration, as the dashboard shows it.
@@ -147,6 +150,7 @@ impl NodeView {
             membership_pending: status.membership_pending,
             votes,
             progress: status.progress.clone(),
+            refusals: status.refusals.clone(),
         }
     }
 
@@ -169,6 +173,7 @@ impl NodeView {
             log: log_window(&durable.entries, window),
             votes: None,
             progress: Vec::new(),
+            refusals: Vec::new(),
             ..before.clone()
         }
     }
@@ -197,6 +202,7 @@ impl NodeView {
             membership_pending: false,
             votes: None,
             progress: Vec::new(),
+            refusals: Vec::new(),
         }
     }
 }

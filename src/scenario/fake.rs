@@ -174,6 +174,7 @@ impl Cluster for Fake {
             progress: Vec::new(),
             membership: crate::raft::Membership::of_voters(self.node_ids()),
             membership_pending: false,
+            refusals: Vec::new(),
         })
     }
     fn is_up(&self, id: NodeId) -> bool {

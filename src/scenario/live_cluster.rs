@@ -187,6 +187,7 @@ impl Cluster for LiveCluster {
             progress: Vec::new(),
             membership: n.membership,
             membership_pending: n.membership_pending,
+            refusals: n.refusals.clone(),
         })
     }
 
@@ -284,8 +285,8 @@ impl Cluster for LiveCluster {
         self.stopped()?;
         let timeout = self.wall(timeout_us);
         let outcome = match target {
-            // A client that can reach only `id`, as `put … on N` means.
-            Some(id) => self.cluster.client().restrict_to(&[id]).submit(op, timeout),
+            // Node `id` alone, answering itself, as `put … on N` means.
+            Some(id) => self.cluster.client().pin_to(id).submit(op, timeout),
             None => self.client.get_mut().submit(op, timeout),
         };
         self.view = self.cluster.view();

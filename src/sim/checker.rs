@@ -329,42 +329,63 @@ impl Checker {
         Ok(())
     }
 
-    /// Applies `entry` to node `id`'s store, checking it is next in order,
-    /// committed, the command committed at its index, and that the store
-    /// reaches the same state as the reference replay.
-    pub(super) fn apply(
+    /// Checks `entry` may apply to node `id`'s store `kv` (next in order,
+    /// committed, the command committed at its index), and takes the
+    /// touched key's old pair out of the node's state digest.
+    pub(super) fn before_apply(
         &mut self,
         id: NodeId,
         entry: &Entry,
-        kv: &mut KvStore,
-    ) -> Result<Option<Applied>, Breach> {
+        kv: &KvStore,
+    ) -> Result<(), Breach> {
         apply_in_order(id, kv.applied_index(), entry.index)?;
-        let Some(known) = self.committed.get(entry.index as usize - 1) else {
-            return Err((
-                Invariant::ApplyOnlyCommitted,
-                format!(
-                    "n{id} applies index {} but only {} entries are known committed",
-                    entry.index,
-                    self.committed.len()
-                ),
-            ));
-        };
+        let known = known(&self.committed, id, entry)?;
         let hash = payload_hash(&entry.data);
         applied_matches_committed(id, entry, hash, known)?;
         // The payload equals the committed one (same hash), so it touches
         // the key recorded for it.
-        let track = track(&mut self.nodes, id);
-        let (applied, digest) = apply_tracked(kv, track.digest, entry, known.key.as_deref())?;
-        track.digest = digest;
-        state_matches_replay(
-            id,
-            entry.index,
-            digest,
-            result_hash(applied.as_ref()),
-            known,
-        )?;
-        Ok(applied)
+        if let Some(key) = known.key.as_deref() {
+            let pair = pair_hash(key, kv.get(key));
+            track(&mut self.nodes, id).digest ^= pair;
+        }
+        Ok(())
     }
+
+    /// `entry` applied to `kv` with `applied`: puts the touched key's new
+    /// pair into the digest and checks the store reached the same state
+    /// (and result) as the reference replay.
+    pub(super) fn after_apply(
+        &mut self,
+        id: NodeId,
+        entry: &Entry,
+        kv: &KvStore,
+        applied: Option<&Applied>,
+    ) -> Result<(), Breach> {
+        let known = known(&self.committed, id, entry)?;
+        let track = track(&mut self.nodes, id);
+        if let Some(key) = known.key.as_deref() {
+            track.digest ^= pair_hash(key, kv.get(key));
+        }
+        state_matches_replay(id, entry.index, track.digest, result_hash(applied), known)
+    }
+}
+
+/// What is known committed at `entry`'s index.
+fn known<'a>(
+    committed: &'a [Committed],
+    id: NodeId,
+    entry: &Entry,
+) -> Result<&'a Committed, Breach> {
+    committed.get(entry.index as usize - 1).ok_or_else(|| {
+        (
+            Invariant::ApplyOnlyCommitted,
+            format!(
+                "n{id} applies index {} but only {} entries are known committed",
+                entry.index,
+                committed.len()
+            ),
+        )
+    })
 }
 
 fn undecodable(e: crate::kv::KvError) -> Breach {
@@ -611,6 +632,22 @@ mod tests {
                 .0,
             Invariant::StateMachineSafety
         );
+    }
+
+    impl Checker {
+        /// What a replica's carry-out does around one entry: the checks
+        /// before, the apply, the checks after.
+        fn apply(
+            &mut self,
+            id: NodeId,
+            entry: &Entry,
+            kv: &mut KvStore,
+        ) -> Result<Option<Applied>, Breach> {
+            self.before_apply(id, entry, kv)?;
+            let applied = kv.apply(entry).map_err(undecodable)?;
+            self.after_apply(id, entry, kv, applied.as_ref())?;
+            Ok(applied)
+        }
     }
 
     #[test]

@@ -17,9 +17,10 @@ use rand::RngExt;
 
 use super::events::{ClientNote, Event, Note};
 use super::{ClientOutcome, Sim, Violation};
+use crate::host::{Reply, Write};
 use crate::kv::history::{EventType, EventValue, HistoryEvent, OpKind};
-use crate::kv::{Applied, Command, Op, OpResult};
-use crate::raft::{NodeId, RaftError, ReadId, ReadOutcome, ReadResult};
+use crate::kv::{Command, Op, OpResult};
+use crate::raft::{NodeId, Payload};
 
 /// Delay before retrying at a node a redirect named (one client round trip).
 const REDIRECT_US: u64 = 1_000;
@@ -38,6 +39,8 @@ pub(super) struct Client {
     leader_hint: Option<NodeId>,
     /// Bumped whenever a timer is set; older timers are ignored.
     generation: u64,
+    /// Attempts sent so far, numbering them.
+    attempts: u64,
     pending: Option<Pending>,
     /// The foreground client's finished outcome, for `submit`.
     pub(super) done: Option<ClientOutcome>,
@@ -57,15 +60,17 @@ struct Pending {
     pinned: Option<NodeId>,
     /// Some node accepted it: a write may take effect.
     accepted: bool,
-    attempt: Option<Attempt>,
+    /// The number of the attempt waiting for an answer, if one is.
+    attempt: Option<u64>,
     last_error: String,
 }
 
-/// Where the current attempt waits.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Attempt {
-    Write { node: NodeId },
-    Read { node: NodeId, id: ReadId },
+/// Whom a node's replica answers: one attempt of one client. An answer
+/// to any other attempt than the client's current one is stale.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct SimWaiter {
+    client: usize,
+    attempt: u64,
 }
 
 impl Client {
@@ -76,6 +81,7 @@ impl Client {
             seq: 0,
             leader_hint: None,
             generation: 0,
+            attempts: 0,
             pending: None,
             done: None,
             seen: BTreeMap::new(),
@@ -311,6 +317,9 @@ impl Sim {
             self.retry_after(c, BACKOFF_US);
             return Ok(());
         }
+        let waiter = self.set_attempt(c);
+        let timeout = self.opts.attempt_timeout_us;
+        self.retry_after(c, timeout);
         if op.is_write() {
             let data = Command {
                 client: process,
@@ -318,37 +327,62 @@ impl Sim {
                 op,
             }
             .encode();
-            self.set_attempt(c, Attempt::Write { node: target });
-            let timeout = self.opts.attempt_timeout_us;
-            self.retry_after(c, timeout);
-            match self.drive(target, |node| node.propose(data))? {
+            let write = Write {
+                client: process,
+                seq,
+                data: Payload::from(data),
+                waiter,
+            };
+            match self.drive(target, |r| r.propose(vec![write], |_| {}))? {
                 Some(Ok(_)) => {
                     if let Some(p) = self.clients[c].pending.as_mut() {
                         p.accepted = true;
                     }
                 }
-                Some(Err(RaftError::NotLeader { leader })) => self.redirect(c, target, leader),
-                Some(Err(e)) => {
-                    self.set_error(c, e.to_string());
-                    self.retry_after(c, BACKOFF_US);
-                }
+                Some(Err((e, _))) => self.on_reply(c, target, Reply::refusal(&e)),
                 None => {}
             }
         } else {
-            let id = self.next_read_id;
-            self.next_read_id += 1;
-            self.reads.insert(id, c);
-            self.set_attempt(c, Attempt::Read { node: target, id });
-            let timeout = self.opts.attempt_timeout_us;
-            self.retry_after(c, timeout);
-            self.drive(target, |node| node.read(id))?;
+            let key = op.key().to_string();
+            self.drive(target, |r| r.read(key, waiter))?;
         }
         Ok(())
     }
 
-    fn set_attempt(&mut self, c: usize, attempt: Attempt) {
-        if let Some(p) = self.clients[c].pending.as_mut() {
+    /// Numbers a new attempt of client `c`, now the one waiting.
+    fn set_attempt(&mut self, c: usize) -> SimWaiter {
+        let client = &mut self.clients[c];
+        client.attempts += 1;
+        let attempt = client.attempts;
+        if let Some(p) = client.pending.as_mut() {
             p.attempt = Some(attempt);
+        }
+        SimWaiter { client: c, attempt }
+    }
+
+    /// Node `node`'s replica answers `waiter`; an answer to an attempt
+    /// that is no longer the client's current one is dropped.
+    pub(super) fn client_answer(&mut self, node: NodeId, waiter: SimWaiter, reply: Reply) {
+        let c = waiter.client;
+        let current = self
+            .clients
+            .get(c)
+            .and_then(|cl| cl.pending.as_ref())
+            .is_some_and(|p| p.attempt == Some(waiter.attempt));
+        if current {
+            self.on_reply(c, node, reply);
+        }
+    }
+
+    /// What client `c` does with `node`'s reply to its current attempt.
+    fn on_reply(&mut self, c: usize, node: NodeId, reply: Reply) {
+        match reply {
+            Reply::Done(result) => self.complete(c, result),
+            Reply::NotLeader(leader) => self.redirect(c, node, leader),
+            Reply::Refused(error) => {
+                self.set_error(c, error);
+                self.retry_after(c, BACKOFF_US);
+            }
         }
     }
 
@@ -406,81 +440,11 @@ impl Sim {
         );
     }
 
-    /// A node applied a command: complete the client waiting there for it.
-    pub(super) fn on_applied(&mut self, node: NodeId, applied: &Applied) {
-        let Some(c) = usize::try_from(applied.client)
-            .ok()
-            .and_then(|p| p.checked_sub(1))
-        else {
-            return;
-        };
-        let Some(pending) = self.clients.get(c).and_then(|cl| cl.pending.as_ref()) else {
-            return;
-        };
-        if pending.seq == applied.seq && pending.attempt == Some(Attempt::Write { node }) {
-            self.complete(c, applied.result.clone());
-        }
-    }
-
-    /// Raft's answer to a read: wait for the index to apply, or redirect.
-    pub(super) fn on_read_result(&mut self, node: NodeId, read: ReadResult) {
-        let Some(&c) = self.reads.get(&read.id) else {
-            return;
-        };
-        match read.outcome {
-            ReadOutcome::Ready { index } => {
-                if let Some(slot) = self.slot_mut(node) {
-                    slot.pending_reads.push((read.id, index));
-                }
-            }
-            ReadOutcome::NotLeader { leader } => {
-                self.reads.remove(&read.id);
-                let waiting = self.clients[c].pending.as_ref().and_then(|p| p.attempt);
-                if waiting == Some(Attempt::Read { node, id: read.id }) {
-                    self.redirect(c, node, leader);
-                }
-            }
-        }
-    }
-
-    /// Answers the confirmed reads whose index node `node` has applied.
-    pub(super) fn answer_reads(&mut self, node: NodeId) {
-        let Some(slot) = self.slot_mut(node) else {
-            return;
-        };
-        if slot.pending_reads.is_empty() {
-            return;
-        }
-        let applied = slot.kv.applied_index();
-        let (ready, waiting): (Vec<_>, Vec<_>) = slot
-            .pending_reads
-            .drain(..)
-            .partition(|&(_, index)| index <= applied);
-        slot.pending_reads = waiting;
-        for (id, _) in ready {
-            let Some(c) = self.reads.remove(&id) else {
-                continue;
-            };
-            let Some(pending) = self.clients[c].pending.as_ref() else {
-                continue;
-            };
-            if pending.attempt != Some(Attempt::Read { node, id }) {
-                continue;
-            }
-            let key = pending.op.key().to_string();
-            let value = self
-                .slot(node)
-                .and_then(|s| s.kv.get(&key).map(str::to_string));
-            self.complete(c, OpResult::Value(value));
-        }
-    }
-
     /// The open operation succeeded with `result`.
     fn complete(&mut self, c: usize, result: OpResult) {
         let Some(pending) = self.clients[c].pending.take() else {
             return;
         };
-        self.forget_read(&pending);
         let process = self.clients[c].process;
         self.stats.ops_ok += 1;
         self.record(process, EventType::Ok, &pending.op, Some(&result));
@@ -516,7 +480,6 @@ impl Sim {
         let Some(pending) = self.clients[c].pending.take() else {
             return;
         };
-        self.forget_read(&pending);
         let process = self.clients[c].process;
         let unknown = pending.accepted && pending.op.is_write();
         let kind = if unknown {
@@ -539,12 +502,6 @@ impl Sim {
             error: pending.last_error,
         })));
         self.finish(c, outcome);
-    }
-
-    fn forget_read(&mut self, pending: &Pending) {
-        if let Some(Attempt::Read { id, .. }) = pending.attempt {
-            self.reads.remove(&id);
-        }
     }
 
     /// After an operation: a background client thinks, then starts another;

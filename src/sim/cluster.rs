@@ -2,23 +2,22 @@
 //! network, the clients and the checks, with the public API that tests,
 //! scenarios and `raftlab check` drive.
 
-use std::collections::BTreeMap;
-
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::checker::Checker;
-use super::clients::Client;
+use super::clients::{Client, SimWaiter};
 use super::events::{EventQueue, Note, Recent, TraceHash};
-use super::faults::{CrashPoint, FaultStep};
+use super::faults::FaultStep;
 use super::{SimError, SimOptions, SimStats, Violation};
 use crate::check::{Breach, Invariant};
+use crate::host::{HostConfig, Replica, WaitingWrites};
 use crate::kv::KvStore;
 use crate::kv::history::HistoryEvent;
 use crate::net::Fabric;
 use crate::raft::{
-    Config, DurableState, Entry, HardState, Index, LogWrite, Node, NodeId, ReadId, Role, Snapshot,
-    Status, Tally,
+    Config, DurableState, Entry, HardState, Index, LogWrite, Node, NodeId, Role, Snapshot, Status,
+    Tally,
 };
 use crate::storage::{LogStorage, MemStorage, StateStorage, StorageError};
 
@@ -33,12 +32,11 @@ const RACE_RNG_SALT: u64 = 0x7265_636f_6e66_6967;
 /// How many recent events a violation shows.
 const RECENT_EVENTS: usize = 40;
 
-/// One node's slot: the live Raft node (when up) and what survives it.
+/// One node's slot: the live replica (when up) and what survives it.
 pub(super) struct NodeSlot {
-    /// The Raft node; `None` while crashed.
-    pub(super) node: Option<Node>,
-    /// The state machine; emptied by a crash.
-    pub(super) kv: KvStore,
+    /// The Raft node with its state machine and the clients waiting on
+    /// it; `None` while crashed.
+    pub(super) replica: Option<Replica<SimWaiter>>,
     /// What the node has promised to keep: its hard state, snapshot and
     /// log as of the last `Ready` whose messages may have left. With a
     /// correct driver that is what its disk holds synced; the checks run
@@ -51,8 +49,24 @@ pub(super) struct NodeSlot {
     pub(super) unsaved_hard_state: Option<HardState>,
     /// Bumped by every crash, so messages sent to an earlier life are lost.
     pub(super) incarnation: u64,
-    /// Reads confirmed by Raft, waiting for the store to apply their index.
-    pub(super) pending_reads: Vec<(ReadId, Index)>,
+    /// The writes clients waited for at the node's last life. A simulated
+    /// client waits on a node, not on one life of it: when the node comes
+    /// back within the attempt and applies the write, it answers.
+    pub(super) orphaned_writes: WaitingWrites<SimWaiter>,
+}
+
+impl NodeSlot {
+    /// The slot of a new node, with an empty disk and store.
+    pub(super) fn fresh(node: Node, opts: &SimOptions) -> NodeSlot {
+        NodeSlot {
+            replica: Some(Replica::new(node, KvStore::new(), host_config(opts))),
+            durable: DurableState::default(),
+            storage: MemStorage::new(),
+            unsaved_hard_state: None,
+            incarnation: 0,
+            orphaned_writes: WaitingWrites::default(),
+        }
+    }
 }
 
 /// A deterministic simulated cluster. See the [module docs](super).
@@ -81,9 +95,6 @@ pub struct Sim {
     pub(super) history: Vec<HistoryEvent>,
     /// Background clients, then the foreground client (last).
     pub(super) clients: Vec<Client>,
-    /// Which client waits for each read in flight.
-    pub(super) reads: BTreeMap<ReadId, usize>,
-    pub(super) next_read_id: ReadId,
     /// Background operations started so far.
     pub(super) ops_started: u64,
     pub(super) trace: TraceHash,
@@ -131,15 +142,7 @@ impl Sim {
                 DurableState::default(),
                 master_rng.next_u64(),
             )?;
-            nodes.push(NodeSlot {
-                node: Some(node),
-                kv: KvStore::new(),
-                durable: DurableState::default(),
-                storage: MemStorage::new(),
-                unsaved_hard_state: None,
-                incarnation: 0,
-                pending_reads: Vec::new(),
-            });
+            nodes.push(NodeSlot::fresh(node, &opts));
             let phase = rand::RngExt::random_range(&mut master_rng, 0..opts.tick_us);
             queue.push(phase, Event::Tick(id));
         }
@@ -163,8 +166,6 @@ impl Sim {
             stats: SimStats::default(),
             history: Vec::new(),
             clients,
-            reads: BTreeMap::new(),
-            next_read_id: 1,
             ops_started: 0,
             trace: TraceHash::default(),
             recent: Recent::new(RECENT_EVENTS),
@@ -204,7 +205,7 @@ impl Sim {
     pub fn leader(&self) -> Option<NodeId> {
         self.nodes
             .iter()
-            .filter_map(|s| s.node.as_ref())
+            .filter_map(|s| s.replica.as_ref().map(Replica::node))
             .filter(|n| n.role() == Role::Leader)
             .max_by_key(|n| (n.term(), std::cmp::Reverse(n.id())))
             .map(Node::id)
@@ -228,8 +229,8 @@ impl Sim {
     /// Node `id`'s log: the live one when up, the durable one when down.
     pub fn log(&self, id: NodeId) -> Option<&[Entry]> {
         let slot = self.slot(id)?;
-        Some(match &slot.node {
-            Some(node) => node.log().entries(),
+        Some(match &slot.replica {
+            Some(replica) => replica.node().log().entries(),
             None => &slot.durable.entries,
         })
     }
@@ -237,15 +238,13 @@ impl Sim {
     /// Index of the last entry node `id`'s state machine applied (`None`
     /// when down or unknown).
     pub fn applied_index(&self, id: NodeId) -> Option<Index> {
-        self.node(id)?;
-        self.slot(id).map(|s| s.kv.applied_index())
+        self.kv(id).map(KvStore::applied_index)
     }
 
     /// A stale read of `key` from node `id`'s state machine, as of what it
     /// applied. The outer `None`: the node is down or unknown.
     pub fn local_get(&self, id: NodeId, key: &str) -> Option<Option<String>> {
-        self.node(id)?;
-        self.slot(id).map(|s| s.kv.get(key).map(str::to_string))
+        self.kv(id).map(|kv| kv.get(key).map(str::to_string))
     }
 
     /// Crashes node `id`: the Raft node, its state machine and messages in
@@ -264,7 +263,7 @@ impl Sim {
     pub fn restart(&mut self, id: NodeId) -> Result<(), SimError> {
         match self.slot(id) {
             None => return Err(SimError::UnknownNode(id)),
-            Some(slot) if slot.node.is_some() => return Err(SimError::NodeUp(id)),
+            Some(slot) if slot.replica.is_some() => return Err(SimError::NodeUp(id)),
             Some(_) => {}
         }
         self.note(Note::Text(format!("restart n{id}")));
@@ -288,7 +287,7 @@ impl Sim {
         }
         let leader = self.leader().ok_or(SimError::NoLeader)?;
         self.note(Note::Text(format!("transfer leadership n{leader} → n{to}")));
-        match self.drive(leader, |n| n.transfer_leader(to)) {
+        match self.drive(leader, |r| r.node_mut().transfer_leader(to)) {
             Ok(Some(result)) => Ok(result?),
             Ok(None) => Err(SimError::NodeDown(leader)),
             Err(v) => Err(SimError::Violation(Box::new(v))),
@@ -322,8 +321,11 @@ impl Sim {
     /// equals a replay of its committed log prefix.
     pub fn check_state(&self) -> Result<(), Violation> {
         for slot in &self.nodes {
-            let Some(node) = &slot.node else { continue };
-            let applied = slot.kv.applied_index();
+            let Some(replica) = &slot.replica else {
+                continue;
+            };
+            let (node, kv) = (replica.node(), replica.kv());
+            let applied = kv.applied_index();
             let mut replay = match &slot.durable.snapshot {
                 Some(snapshot) => KvStore::restore(&snapshot.data).map_err(|e| {
                     self.make_violation((
@@ -338,7 +340,7 @@ impl Sim {
                     return Err(self.make_violation((Invariant::CommandsDecode, e.to_string())));
                 }
             }
-            if replay != slot.kv {
+            if replay != *kv {
                 return Err(self.make_violation((
                     Invariant::StateMatchesReplay,
                     format!(
@@ -387,7 +389,12 @@ impl Sim {
     }
 
     pub(super) fn node(&self, id: NodeId) -> Option<&Node> {
-        self.slot(id)?.node.as_ref()
+        self.slot(id)?.replica.as_ref().map(Replica::node)
+    }
+
+    /// Node `id`'s state machine, while it is up.
+    fn kv(&self, id: NodeId) -> Option<&KvStore> {
+        self.slot(id)?.replica.as_ref().map(Replica::kv)
     }
 
     fn missing(&self, id: NodeId) -> SimError {
@@ -414,10 +421,10 @@ impl Sim {
         };
         let report = slot.storage.crash(survive, tear);
         slot.unsaved_hard_state = None;
-        slot.node = None;
-        slot.kv = KvStore::new();
+        if let Some(mut replica) = slot.replica.take() {
+            slot.orphaned_writes = replica.take_writes();
+        }
         slot.incarnation += 1;
-        slot.pending_reads.clear();
         self.checker.node_crashed(id);
         self.stats.crashes += 1;
         if report.kept + report.lost > 0 {
@@ -483,53 +490,6 @@ impl Sim {
         self.queue.push(at, Event::Fault(FaultStep::Reboot(id)));
     }
 
-    /// Compacts node `id`'s log once it applied `snapshot_threshold`
-    /// entries past its last snapshot: the snapshot of its store is made
-    /// durable first, then the node forgets the entries it covers.
-    pub(super) fn maybe_compact(&mut self, id: NodeId) -> Result<(), Violation> {
-        let threshold = self.opts.snapshot_threshold;
-        let Some(slot) = self.slot(id) else {
-            return Ok(());
-        };
-        let Some(node) = &slot.node else {
-            return Ok(());
-        };
-        let Some(snapshot) = slot.kv.compaction_snapshot(node.log(), threshold) else {
-            return Ok(());
-        };
-        let applied = snapshot.meta.index;
-        let Some(slot) = self.slot_mut(id) else {
-            return Ok(());
-        };
-        // The snapshot is durable before the log forgets what it covers.
-        if let Err(e) = slot.storage.save_snapshot(&snapshot) {
-            self.disk_failure(id, e);
-            return Ok(());
-        }
-        if self.roll_compaction_crash() {
-            self.crash_at_point(id, CrashPoint::Compacting);
-            return Ok(());
-        }
-        let compacted = self
-            .slot_mut(id)
-            .map_or(Ok(()), |slot| slot.storage.compact(snapshot.meta));
-        if let Err(e) = compacted {
-            self.disk_failure(id, e);
-            return Ok(());
-        }
-        let Some(slot) = self.slot_mut(id) else {
-            return Ok(());
-        };
-        slot.durable.install_snapshot(snapshot.clone());
-        let compacted = slot.node.as_mut().map(|n| n.compact(snapshot));
-        if let Some(Err(e)) = compacted {
-            return Err(self.breach((Invariant::Compaction, format!("n{id}: {e}"))));
-        }
-        self.stats.snapshots += 1;
-        self.note(Note::Text(format!("n{id} snapshot at {applied}")));
-        Ok(())
-    }
-
     /// Brings node `id` back from its durable state.
     pub(super) fn restart_node(&mut self, id: NodeId) -> Result<(), SimError> {
         let seed = self.master_rng.next_u64();
@@ -560,10 +520,12 @@ impl Sim {
             })?,
             None => KvStore::new(),
         };
-        slot.node = Some(node);
         let restored = self.checker.restore(id, &kv);
+        let host = host_config(&self.opts);
         if let Some(slot) = self.slot_mut(id) {
-            slot.kv = kv;
+            let mut replica = Replica::new(node, kv, host);
+            replica.adopt_writes(std::mem::take(&mut slot.orphaned_writes));
+            slot.replica = Some(replica);
         }
         if let Err(breach) = restored {
             return Err(SimError::Violation(Box::new(self.breach(breach))));
@@ -626,6 +588,15 @@ fn validate(opts: &SimOptions) -> Result<(), SimError> {
         return bad("client timeouts must be at least 1 µs");
     }
     Ok(())
+}
+
+/// The rules of the simulator's replicas: the run's compaction threshold,
+/// and clients that wait out their attempt when a leader steps down.
+pub(super) fn host_config(opts: &SimOptions) -> HostConfig {
+    HostConfig {
+        snapshot_threshold: opts.snapshot_threshold,
+        release_writes_on_step_down: false,
+    }
 }
 
 /// The Raft configuration of node `id`: defaults plus the run's bugs and

@@ -10,14 +10,16 @@
 
 use super::Sim;
 use super::checker::Violation;
-use super::events::{Event, Note};
+use super::clients::SimWaiter;
+use super::events::{Event as SimEvent, Note};
 use super::faults::CrashPoint;
-use crate::check::{Invariant, hash_bytes};
-use crate::kv::KvStore;
-use crate::raft::{EntryData, LogWrite, Message, Node, NodeId, Ready, Role};
-
-/// Most `Ready`s drained after one input (a node should need one).
-const MAX_READY_ROUNDS: usize = 8;
+use crate::check::{Breach, Invariant, hash_bytes};
+use crate::host::{HostError, Io, Persist, Replica, Reply, Synced};
+use crate::kv::{Applied, KvStore};
+use crate::raft::{
+    Entry, EntryData, Event, Index, LogWrite, Message, Node, NodeId, Role, Snapshot,
+};
+use crate::storage::{LogStorage, StateStorage, StorageError};
 
 impl Sim {
     /// Runs the sim for `us` microseconds of virtual time.
@@ -71,9 +73,10 @@ impl Sim {
         self.stats.events += 1;
         self.trace.add(time);
         match event {
-            Event::Tick(id) => {
+            SimEvent::Tick(id) => {
                 self.trace.add(1 | (id << 8));
-                self.queue.push(time + self.opts.tick_us, Event::Tick(id));
+                self.queue
+                    .push(time + self.opts.tick_us, SimEvent::Tick(id));
                 if self.is_up(id) {
                     self.stats.ticks += 1;
                     if self.opts.bugs.ack_before_fsync
@@ -82,15 +85,15 @@ impl Sim {
                         self.disk_failure(id, e);
                         return Ok(());
                     }
-                    self.drive(id, Node::tick)?;
+                    self.drive(id, |r| r.node_mut().tick())?;
                 }
             }
-            Event::Deliver { msg, incarnation } => self.deliver(msg, incarnation)?,
-            Event::Fault(step) => {
+            SimEvent::Deliver { msg, incarnation } => self.deliver(msg, incarnation)?,
+            SimEvent::Fault(step) => {
                 self.trace.add(3 | (step.code() << 8));
                 self.fault_step(step)?;
             }
-            Event::Client { client, generation } => {
+            SimEvent::Client { client, generation } => {
                 self.trace.add(4 | ((client as u64) << 8));
                 self.client_timer(client, generation)?;
             }
@@ -105,7 +108,7 @@ impl Sim {
         self.trace.add(hash_bytes(kind.as_bytes()));
         let live = self
             .slot(to)
-            .is_some_and(|s| s.node.is_some() && s.incarnation == incarnation);
+            .is_some_and(|s| s.replica.is_some() && s.incarnation == incarnation);
         if !live {
             self.stats.messages_dropped += 1;
             self.note(Note::Drop { from, to, kind });
@@ -122,16 +125,16 @@ impl Sim {
             kind,
         });
         let answer = msg.vote_answer();
-        self.drive_answer(to, answer, |n| n.step(msg))?;
+        self.drive_answer(to, answer, |r| r.node_mut().step(msg))?;
         Ok(())
     }
 
-    /// Gives node `id` one input, then carries out and checks its output.
-    /// `None` when the node is down.
+    /// Gives node `id`'s replica one input, then carries out and checks its
+    /// output. `None` when the node is down.
     pub(super) fn drive<R>(
         &mut self,
         id: NodeId,
-        input: impl FnOnce(&mut Node) -> R,
+        input: impl FnOnce(&mut Replica<SimWaiter>) -> R,
     ) -> Result<Option<R>, Violation> {
         self.drive_answer(id, None, input)
     }
@@ -143,17 +146,21 @@ impl Sim {
         &mut self,
         id: NodeId,
         answer: Option<(NodeId, bool, bool)>,
-        input: impl FnOnce(&mut Node) -> R,
+        input: impl FnOnce(&mut Replica<SimWaiter>) -> R,
     ) -> Result<Option<R>, Violation> {
         let observed = self.observed.is_some();
-        let Some(node) = self.slot_mut(id).and_then(|s| s.node.as_mut()) else {
+        let Some(replica) = self.slot_mut(id).and_then(|s| s.replica.as_mut()) else {
             return Ok(None);
         };
-        let was_leader = node.role() == Role::Leader;
-        let term_before = node.term();
-        let tally = if observed { node.tally() } else { None };
-        let result = input(node);
-        let ended = tally.and_then(|t| t.ended(answer, node.tally()));
+        let was_leader = replica.node().role() == Role::Leader;
+        let term_before = replica.node().term();
+        let tally = if observed {
+            replica.node().tally()
+        } else {
+            None
+        };
+        let result = input(replica);
+        let ended = tally.and_then(|t| t.ended(answer, replica.node().tally()));
         if let Some(text) = ended {
             self.observe_text(id, text);
         }
@@ -161,26 +168,43 @@ impl Sim {
         Ok(Some(result))
     }
 
-    /// Drains and carries out node `id`'s output, then checks the node.
-    /// `leader_before`: it was leader in its current term before the input.
+    /// Carries out node `id`'s output through its replica, then checks the
+    /// node. `leader_before`: it was leader in its current term before the
+    /// input.
     pub(super) fn after_input(&mut self, id: NodeId, leader_before: bool) -> Result<(), Violation> {
-        for _ in 0..MAX_READY_ROUNDS {
-            let Some(node) = self.slot_mut(id).and_then(|s| s.node.as_mut()) else {
-                return Ok(());
-            };
-            let ready = node.take_ready();
-            if ready.is_empty() {
-                break;
+        let Some(slot) = self.slot_mut(id) else {
+            return Ok(());
+        };
+        let incarnation = slot.incarnation;
+        let Some(mut replica) = slot.replica.take() else {
+            return Ok(());
+        };
+        let mut io = SimIo {
+            sim: self,
+            id,
+            leader_before,
+            crash_point: None,
+        };
+        let carried = replica.carry_out(&mut io);
+        // A crash on the way lost the replica (but for the writes waiting
+        // there: see `NodeSlot::orphaned_writes`); otherwise it goes back.
+        if let Some(slot) = self.slot_mut(id) {
+            if slot.incarnation == incarnation {
+                slot.replica = Some(replica);
+            } else {
+                slot.orphaned_writes = replica.take_writes();
             }
-            self.carry_out(id, ready, leader_before)?;
-            if !self.node(id).is_some_and(Node::has_ready) {
-                break;
-            }
+        }
+        match carried {
+            Ok(()) => {}
+            Err(SimStop::Crashed) => return Ok(()),
+            Err(SimStop::Violation(v)) => return Err(v),
         }
         let Some(node) = (id as usize)
             .checked_sub(1)
             .and_then(|i| self.nodes.get(i))
-            .and_then(|s| s.node.as_ref())
+            .and_then(|s| s.replica.as_ref())
+            .map(Replica::node)
         else {
             return Ok(());
         };
@@ -206,164 +230,6 @@ impl Sim {
         Ok(())
     }
 
-    /// Persist, send, apply, answer — in that order.
-    fn carry_out(
-        &mut self,
-        id: NodeId,
-        ready: Ready,
-        leader_before: bool,
-    ) -> Result<(), Violation> {
-        let Ready {
-            hard_state,
-            snapshot,
-            log,
-            messages,
-            committed,
-            reads,
-            events,
-        } = ready;
-        let Some(i) = (id as usize).checked_sub(1) else {
-            return Ok(());
-        };
-        let persisted = hard_state.is_some() || snapshot.is_some() || log.is_some();
-        let voted = hard_state.is_some_and(|hs| hs.vote.is_some_and(|v| v != id));
-        let crash_point = if persisted {
-            self.roll_crash_point(voted)
-        } else {
-            None
-        };
-        if persisted {
-            // The disk first: write, then sync before anything leaves (the
-            // ack-before-fsync bug syncs at the node's next tick instead).
-            let written = self.write_to_disk(id, hard_state, snapshot.as_ref(), log.as_ref());
-            if let Err(e) = written {
-                self.disk_failure(id, e);
-                return Ok(());
-            }
-            if crash_point == Some(CrashPoint::DuringWrite) {
-                self.crash_at_point(id, CrashPoint::DuringWrite);
-                return Ok(());
-            }
-            if !self.opts.bugs.ack_before_fsync
-                && let Err(e) = self.sync_disk(id)
-            {
-                self.disk_failure(id, e);
-                return Ok(());
-            }
-            // Synced (or, with the ack-before-fsync bug, taken as if it
-            // were): the leader may count these entries toward commit.
-            if let Some((index, term)) = log.as_ref().and_then(LogWrite::last)
-                && let Some(node) = self.nodes[i].node.as_mut()
-            {
-                node.log_synced(index, term);
-            }
-        }
-        if let Some(hs) = hard_state {
-            self.nodes[i].durable.hard_state = hs;
-        }
-        if let Some(snapshot) = &snapshot {
-            self.nodes[i].durable.install_snapshot(snapshot.clone());
-        }
-        let is_leader = self.nodes[i]
-            .node
-            .as_ref()
-            .is_some_and(|n| n.role() == Role::Leader);
-        let appended_command = is_leader
-            && log.as_ref().is_some_and(|w| {
-                w.entries
-                    .iter()
-                    .any(|e| matches!(e.data, EntryData::Command(_)))
-            });
-        if let Some(write) = log {
-            let slot = &mut self.nodes[i];
-            let leader_after = slot.node.as_ref().is_some_and(|n| n.role() == Role::Leader);
-            if !slot.durable.fits(&write) {
-                let details = format!(
-                    "n{id} log write from {} with indexes {:?} onto a log of {}..={}",
-                    write.from,
-                    write.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
-                    slot.durable.first_index(),
-                    slot.durable.last_index()
-                );
-                return Err(self.breach((Invariant::LogWritesContiguous, details)));
-            }
-            let checked = self.checker.before_log_write(
-                id,
-                leader_before,
-                leader_after,
-                &slot.durable,
-                &write,
-            );
-            checked.map_err(|b| self.breach(b))?;
-            let from = write.from;
-            let slot = &mut self.nodes[i];
-            slot.durable.apply_write(write);
-            let checked = self.checker.after_log_write(id, &slot.durable, from);
-            checked.map_err(|b| self.breach(b))?;
-        }
-        if self.churn_strikes(id, appended_command) {
-            return Ok(());
-        }
-        if crash_point == Some(CrashPoint::BeforeSend) {
-            self.crash_at_point(id, CrashPoint::BeforeSend);
-            return Ok(());
-        }
-        for msg in messages {
-            self.send(msg);
-        }
-        if crash_point == Some(CrashPoint::AfterSend) {
-            self.crash_at_point(id, CrashPoint::AfterSend);
-            return Ok(());
-        }
-        if let Some(snapshot) = snapshot {
-            let kv = KvStore::restore(&snapshot.data).map_err(|e| {
-                self.breach((
-                    Invariant::SnapshotsRestore,
-                    format!("n{id} cannot restore its snapshot: {e}"),
-                ))
-            })?;
-            self.checker.restore(id, &kv).map_err(|b| self.breach(b))?;
-            self.nodes[i].kv = kv;
-            self.stats.snapshots_installed += 1;
-        }
-        if !committed.is_empty() {
-            let slot = &mut self.nodes[i];
-            if let Some(node) = &slot.node {
-                let checked = self.checker.observe_commit(id, node);
-                checked.map_err(|b| self.breach(b))?;
-            }
-            for entry in &committed {
-                let slot = &mut self.nodes[i];
-                let applied = self.checker.apply(id, entry, &mut slot.kv);
-                let applied = applied.map_err(|b| self.breach(b))?;
-                if let Some(applied) = applied {
-                    self.on_applied(id, &applied);
-                }
-            }
-        }
-        self.maybe_compact(id)?;
-        for read in reads {
-            self.on_read_result(id, read);
-        }
-        self.answer_reads(id);
-        for event in events {
-            self.observe_raft(id, &event);
-            match event {
-                crate::raft::Event::RoleChanged { role, term } => {
-                    if role == Role::Candidate {
-                        self.stats.candidacies += 1;
-                    }
-                    self.note(Note::Role { id, role, term })
-                }
-                crate::raft::Event::CommitAdvanced { index } => {
-                    self.note(Note::Commit { id, index })
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
     /// Hands a message to the fabric; each copy that survives is scheduled.
     fn send(&mut self, msg: Message) {
         self.stats.messages_sent += 1;
@@ -373,7 +239,7 @@ impl Sim {
         }
         let Some(incarnation) = self
             .slot(to)
-            .filter(|s| s.node.is_some())
+            .filter(|s| s.replica.is_some())
             .map(|s| s.incarnation)
         else {
             self.stats.messages_dropped += 1;
@@ -397,7 +263,7 @@ impl Sim {
         }
         let last = delays.pop();
         for delay in delays {
-            let copy = Event::Deliver {
+            let copy = SimEvent::Deliver {
                 msg: msg.clone(),
                 incarnation,
             };
@@ -405,11 +271,235 @@ impl Sim {
         }
         if let Some(delay) = last {
             self.queue
-                .push(self.now + delay, Event::Deliver { msg, incarnation });
+                .push(self.now + delay, SimEvent::Deliver { msg, incarnation });
         }
     }
 }
 
 fn node_term(sim: &Sim, id: NodeId) -> u64 {
     sim.node(id).map_or(0, Node::term)
+}
+
+/// Why a carry-out in the simulator ended early.
+enum SimStop {
+    /// The node crashed on the way (a crash point, churn, a disk error).
+    Crashed,
+    /// A check failed; the run stops.
+    Violation(Violation),
+}
+
+/// The simulator's side of a replica's carry-out: its disk with crash
+/// semantics, its crash points, its fabric, its clients and the checks
+/// run between the steps.
+struct SimIo<'a> {
+    sim: &'a mut Sim,
+    id: NodeId,
+    /// The node led in its current term before the input.
+    leader_before: bool,
+    /// Where this `Ready` meets a crash point, rolled when it persists.
+    crash_point: Option<CrashPoint>,
+}
+
+impl SimIo<'_> {
+    fn breach(&mut self, breach: Breach) -> SimStop {
+        SimStop::Violation(self.sim.breach(breach))
+    }
+
+    fn crash_at(&mut self, point: CrashPoint) -> SimStop {
+        self.sim.crash_at_point(self.id, point);
+        SimStop::Crashed
+    }
+
+    fn disk_failure(&mut self, e: StorageError) -> SimStop {
+        self.sim.disk_failure(self.id, e);
+        SimStop::Crashed
+    }
+
+    /// Lands a log write on the durable model, checking it first (leader
+    /// append-only, nothing committed lost) and after (log matching).
+    fn land_write(&mut self, node: &Node, write: LogWrite) -> Result<(), SimStop> {
+        let (id, leader_before) = (self.id, self.leader_before);
+        let leader_after = node.role() == Role::Leader;
+        let sim = &mut *self.sim;
+        let Some(slot) = (id as usize)
+            .checked_sub(1)
+            .and_then(|i| sim.nodes.get_mut(i))
+        else {
+            return Ok(());
+        };
+        if !slot.durable.fits(&write) {
+            let details = format!(
+                "n{id} log write from {} with indexes {:?} onto a log of {}..={}",
+                write.from,
+                write.entries.iter().map(|e| e.index).collect::<Vec<_>>(),
+                slot.durable.first_index(),
+                slot.durable.last_index()
+            );
+            return Err(self.breach((Invariant::LogWritesContiguous, details)));
+        }
+        let checked =
+            sim.checker
+                .before_log_write(id, leader_before, leader_after, &slot.durable, &write);
+        if let Err(b) = checked {
+            return Err(self.breach(b));
+        }
+        let from = write.from;
+        slot.durable.apply_write(write);
+        let checked = sim.checker.after_log_write(id, &slot.durable, from);
+        checked.map_err(|b| self.breach(b))
+    }
+}
+
+impl Io<SimWaiter> for SimIo<'_> {
+    type Stop = SimStop;
+
+    /// The disk first: write, then sync before anything leaves (the
+    /// ack-before-fsync bug syncs at the node's next tick instead); the
+    /// durable model and its checks follow; crash points and churn may
+    /// strike on the way.
+    fn persist(&mut self, node: &Node, persist: Persist<'_>) -> Result<Synced, SimStop> {
+        let id = self.id;
+        let Persist {
+            hard_state,
+            snapshot,
+            log,
+            ..
+        } = persist;
+        let voted = hard_state.is_some_and(|hs| hs.vote.is_some_and(|v| v != id));
+        self.crash_point = self.sim.roll_crash_point(voted);
+        let written = self
+            .sim
+            .write_to_disk(id, hard_state, snapshot, log.as_ref());
+        written.map_err(|e| self.disk_failure(e))?;
+        if self.crash_point == Some(CrashPoint::DuringWrite) {
+            return Err(self.crash_at(CrashPoint::DuringWrite));
+        }
+        if !self.sim.opts.bugs.ack_before_fsync {
+            self.sim.sync_disk(id).map_err(|e| self.disk_failure(e))?;
+        }
+        if let Some(slot) = self.sim.slot_mut(id) {
+            if let Some(hs) = hard_state {
+                slot.durable.hard_state = hs;
+            }
+            if let Some(snapshot) = snapshot {
+                slot.durable.install_snapshot(snapshot.clone());
+            }
+        }
+        let appended_command = node.role() == Role::Leader
+            && log.as_ref().is_some_and(|w| {
+                w.entries
+                    .iter()
+                    .any(|e| matches!(e.data, EntryData::Command(_)))
+            });
+        if let Some(write) = log {
+            self.land_write(node, write)?;
+        }
+        if self.sim.churn_strikes(id, appended_command) {
+            return Err(SimStop::Crashed);
+        }
+        if self.crash_point == Some(CrashPoint::BeforeSend) {
+            return Err(self.crash_at(CrashPoint::BeforeSend));
+        }
+        Ok(Synced::Now)
+    }
+
+    fn send(&mut self, messages: Vec<Message>) -> Result<(), SimStop> {
+        for msg in messages {
+            self.sim.send(msg);
+        }
+        if self.crash_point.take() == Some(CrashPoint::AfterSend) {
+            return Err(self.crash_at(CrashPoint::AfterSend));
+        }
+        Ok(())
+    }
+
+    fn answer(&mut self, waiter: SimWaiter, reply: Reply) {
+        self.sim.client_answer(self.id, waiter, reply);
+    }
+
+    fn failed(&mut self, error: HostError) -> SimStop {
+        let id = self.id;
+        let breach = match error {
+            HostError::Restore(e) => (
+                Invariant::SnapshotsRestore,
+                format!("n{id} cannot restore its snapshot: {e}"),
+            ),
+            HostError::Apply(e) => (Invariant::CommandsDecode, e.to_string()),
+            HostError::Compact(e) => (Invariant::Compaction, format!("n{id}: {e}")),
+        };
+        self.breach(breach)
+    }
+
+    /// The snapshot is durable before the log forgets what it covers; a
+    /// crash point may fall between the two.
+    fn compact(&mut self, snapshot: &Snapshot) -> Result<(), SimStop> {
+        let id = self.id;
+        let Some(slot) = self.sim.slot_mut(id) else {
+            return Ok(());
+        };
+        let saved = slot.storage.save_snapshot(snapshot);
+        saved.map_err(|e| self.disk_failure(e))?;
+        if self.sim.roll_compaction_crash() {
+            return Err(self.crash_at(CrashPoint::Compacting));
+        }
+        let Some(slot) = self.sim.slot_mut(id) else {
+            return Ok(());
+        };
+        let compacted = slot.storage.compact(snapshot.meta);
+        compacted.map_err(|e| self.disk_failure(e))?;
+        if let Some(slot) = self.sim.slot_mut(id) {
+            slot.durable.install_snapshot(snapshot.clone());
+        }
+        Ok(())
+    }
+
+    fn restored(&mut self, kv: &KvStore) -> Result<(), SimStop> {
+        let checked = self.sim.checker.restore(self.id, kv);
+        checked.map_err(|b| self.breach(b))?;
+        self.sim.stats.snapshots_installed += 1;
+        Ok(())
+    }
+
+    fn committing(&mut self, node: &Node) -> Result<(), SimStop> {
+        let checked = self.sim.checker.observe_commit(self.id, node);
+        checked.map_err(|b| self.breach(b))
+    }
+
+    fn applying(&mut self, entry: &Entry, kv: &KvStore) -> Result<(), SimStop> {
+        let checked = self.sim.checker.before_apply(self.id, entry, kv);
+        checked.map_err(|b| self.breach(b))
+    }
+
+    fn applied(
+        &mut self,
+        entry: &Entry,
+        kv: &KvStore,
+        applied: Option<&Applied>,
+    ) -> Result<(), SimStop> {
+        let checked = self.sim.checker.after_apply(self.id, entry, kv, applied);
+        checked.map_err(|b| self.breach(b))
+    }
+
+    fn compacted(&mut self, index: Index) {
+        self.sim.stats.snapshots += 1;
+        let id = self.id;
+        self.sim
+            .note(Note::Text(format!("n{id} snapshot at {index}")));
+    }
+
+    fn event(&mut self, _node: &Node, event: Event) {
+        let id = self.id;
+        let sim = &mut *self.sim;
+        sim.observe_raft(id, &event);
+        match event {
+            Event::RoleChanged { role, term } => {
+                if role == Role::Candidate {
+                    sim.stats.candidacies += 1;
+                }
+                sim.note(Note::Role { id, role, term })
+            }
+            Event::CommitAdvanced { index } => sim.note(Note::Commit { id, index }),
+            _ => {}
+        }
+    }
 }

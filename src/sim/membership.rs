@@ -14,9 +14,7 @@ use super::cluster::NodeSlot;
 use super::events::{Event, Note};
 use super::faults::FaultStep;
 use super::{Sim, SimError, Violation};
-use crate::kv::KvStore;
 use crate::raft::{ConfChange, DurableState, Index, Membership, Node, NodeId, RaftError};
-use crate::storage::MemStorage;
 
 /// Most nodes a simulated cluster grows to (ids 1 to 9, as on the command
 /// line).
@@ -48,7 +46,7 @@ impl Sim {
         };
         let leader = self.leader().ok_or(SimError::NoLeader)?;
         self.note(Note::Text(format!("n{leader}: {change}")));
-        match self.drive(leader, |n| n.propose_conf_change(change)) {
+        match self.drive(leader, |r| r.node_mut().propose_conf_change(change)) {
             Ok(Some(Ok(index))) => {
                 self.stats.membership_changes += 1;
                 if new {
@@ -83,15 +81,7 @@ impl Sim {
             DurableState::default(),
             seed,
         )?;
-        self.nodes.push(NodeSlot {
-            node: Some(node),
-            kv: KvStore::new(),
-            durable: DurableState::default(),
-            storage: MemStorage::new(),
-            unsaved_hard_state: None,
-            incarnation: 0,
-            pending_reads: Vec::new(),
-        });
+        self.nodes.push(NodeSlot::fresh(node, &self.opts));
         let phase = self.master_rng.random_range(0..self.opts.tick_us);
         self.queue.push(self.now + phase, Event::Tick(id));
         self.note(Note::Text(format!("n{id} started, empty")));

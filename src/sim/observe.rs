@@ -96,8 +96,8 @@ impl Sim {
     pub fn set_bugs(&mut self, bugs: Bugs) {
         self.opts.bugs = bugs;
         for slot in &mut self.nodes {
-            if let Some(node) = slot.node.as_mut() {
-                node.set_bugs(bugs);
+            if let Some(replica) = slot.replica.as_mut() {
+                replica.node_mut().set_bugs(bugs);
             }
         }
         let names = bugs.names();

@@ -36,8 +36,11 @@
 //! mark in place, unsynced (the next fsync carries it). Starting a segment
 //! costs fsyncs of its own: the new file is created under a temporary name,
 //! fsynced and renamed, then the full one is sealed. Compaction writes its
-//! record, syncs, then deletes the leading segments that hold nothing above
-//! the compaction point.
+//! record; when leading segments hold nothing above the compaction point,
+//! it syncs and deletes them, otherwise the record waits for the next sync
+//! (lost in a crash, it costs nothing: recovery drops what the durable
+//! snapshot covers anyway). Snapshots older than the two latest are
+//! removed without a directory fsync (one that comes back is only stale).
 //!
 //! On open ([`super::recover`]), a torn or partial record past the last
 //! segment's sync mark with nothing valid after it (what a crash mid-write
@@ -480,6 +483,12 @@ impl FileStorage {
         Ok(())
     }
 
+    /// Whether a leading segment holds nothing above `upto` (never the
+    /// active one): what [`FileStorage::delete_compacted_segments`] deletes.
+    fn has_compacted_segments(&self, upto: Index) -> bool {
+        self.segments.len() > 1 && self.segments[0].max_index <= upto
+    }
+
     /// Deletes the leading segments that hold nothing above `upto` (never
     /// the active one, which holds the compaction record itself).
     fn delete_compacted_segments(&mut self, upto: Index) -> Result<()> {
@@ -613,6 +622,12 @@ impl LogStorage for FileStorage {
             0,
         )?;
         self.log.apply_compact(upto, kind);
+        if !self.has_compacted_segments(upto.index) {
+            // Nothing to delete: the record can wait for the next sync. If
+            // a crash loses it, recovery drops the entries the (durable)
+            // snapshot covers all the same.
+            return Ok(());
+        }
         // The record must be durable before the segments it replaces go.
         self.sync()?;
         self.delete_compacted_segments(upto.index)
@@ -627,6 +642,10 @@ impl LogStorage for FileStorage {
             self.write_mark(false)?;
         }
         Ok(())
+    }
+
+    fn sync_waits_for_disk(&self) -> bool {
+        true
     }
 
     fn first_index(&self) -> Index {
@@ -676,14 +695,14 @@ impl StateStorage for FileStorage {
         {
             self.snapshot = Some(snapshot.clone());
         }
+        // Older snapshots go without a directory fsync: one that comes
+        // back after a crash is only a stale file, and recovery takes the
+        // latest.
         let listing = list(&self.dir)?;
         let excess = listing.snapshots.len().saturating_sub(2);
         for &old in &listing.snapshots[..excess] {
             let path = self.dir.join(snapshot_name(old));
             fs::remove_file(&path).map_err(io_err(&path, "remove"))?;
-        }
-        if excess > 0 {
-            format::sync_dir(&self.dir)?;
         }
         Ok(())
     }

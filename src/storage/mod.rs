@@ -21,6 +21,11 @@
 //! format is described in [`file`] and `segment.rs`; how recovery tells a
 //! crash's torn tail (cut off) from damage (refused, as
 //! [`StorageError::Damaged`]) in `recover.rs`.
+//!
+//! [`LogWriter`] (`writer.rs`) runs a storage on a thread of its own, so
+//! a node can go on working while its writes are synced: it applies every
+//! batch that arrived during one sync and syncs once for all of them
+//! (group commit), then reports how far it got.
 
 mod file;
 mod format;
@@ -28,6 +33,7 @@ mod log_state;
 mod mem;
 mod recover;
 mod segment;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -39,6 +45,7 @@ use crate::raft::{DurableState, Entry, HardState, Index, LogWrite, Snapshot, Sna
 
 pub use file::{FileOptions, FileStorage, Recovery, TornTail, node_dir};
 pub use mem::{CrashReport, MemStorage};
+pub use writer::{LogWriter, OwnedStorage, Report, WriteOp, WriterStopped};
 
 /// The result of a storage operation.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -230,6 +237,13 @@ pub trait LogStorage {
 
     /// Makes every write so far durable, with one fsync for all of them.
     fn sync(&mut self) -> Result<()>;
+
+    /// Whether `sync` waits for a device (an fsync): then a driver does
+    /// better to sync on a thread of its own ([`LogWriter`]) and go on
+    /// meanwhile. `false` by default (memory).
+    fn sync_waits_for_disk(&self) -> bool {
+        false
+    }
 
     /// Index of the first entry held (compaction point + 1).
     fn first_index(&self) -> Index;

@@ -145,6 +145,8 @@ pub enum Action {
     DeliverHeld,
     /// Drop the chosen held message (`D`).
     DropHeld,
+    /// Open or close the "why?" answer about what is selected (`w`).
+    Why,
 }
 
 /// What the log pane's place shows.

@@ -103,6 +103,10 @@ pub struct App {
     pub held_choice: Option<u64>,
     /// The layout.
     pub preset: layout::Preset,
+    /// Whether the "why?" answer is open (`w`; see [`crate::tui::why`]).
+    pub why: bool,
+    /// The log cursor's index, once moved; `None`: it follows the tail.
+    pub log_cursor: Option<crate::raft::Index>,
     driver: Box<dyn Driver>,
     next_id: u64,
     /// The speed last asked for, until a view shows it (or it is refused):
@@ -145,6 +149,8 @@ impl App {
             msg_anchor: None,
             held_choice: None,
             preset: options.preset,
+            why: false,
+            log_cursor: None,
             driver,
             next_id: 1,
             speed_asked: None,
@@ -166,6 +172,8 @@ impl App {
                     self.tour_menu = None;
                 } else if self.help {
                     self.help = false;
+                } else if self.why {
+                    self.why = false;
                 } else if self.focus == Focus::Console {
                     self.focus = Focus::Cluster;
                 } else if self.past.is_some() {
@@ -260,6 +268,7 @@ impl App {
             Action::ToggleMessages => self.toggle_lower(Lower::Messages),
             Action::ToggleFlow => self.toggle_lower(Lower::Flow),
             Action::ToggleChecker => self.checker = !self.checker,
+            Action::Why => self.toggle_why(),
             Action::HistoryBack(n) => self.history_back(n),
             Action::HistoryForward(n) => self.history_forward(n),
             Action::Present => self.present(),
@@ -606,12 +615,12 @@ impl App {
             }
         }
         match (self.focus, m) {
-            (Focus::Log, Move::Left) => self.scroll_log(1),
-            (Focus::Log, Move::Right) => self.scroll_log(-1),
-            (Focus::Log, Move::PageUp) => self.scroll_log(20),
-            (Focus::Log, Move::PageDown) => self.scroll_log(-20),
-            (Focus::Log, Move::Home) => self.scroll_log(i64::MAX / 2),
-            (Focus::Log, Move::End) => self.log_scroll = 0,
+            (Focus::Log, Move::Left) => self.move_log_cursor(-1),
+            (Focus::Log, Move::Right) => self.move_log_cursor(1),
+            (Focus::Log, Move::PageUp) => self.move_log_cursor(-20),
+            (Focus::Log, Move::PageDown) => self.move_log_cursor(20),
+            (Focus::Log, Move::Home) => self.move_log_cursor(i64::MIN / 2),
+            (Focus::Log, Move::End) => self.follow_log_tail(),
             (Focus::Events, Move::Up) => self.event_scroll += 1,
             (Focus::Events, Move::PageUp) => self.event_scroll += 10,
             (Focus::Events, Move::Down) => self.event_scroll = self.event_scroll.saturating_sub(1),
@@ -641,13 +650,7 @@ impl App {
 
     /// Scrolls the log back (positive) or forward, within what exists.
     fn scroll_log(&mut self, by: i64) {
-        let last = self
-            .view
-            .nodes
-            .iter()
-            .map(|n| n.last_index)
-            .max()
-            .unwrap_or(0);
+        let last = crate::tui::widgets::log::newest_index(&self.view);
         let scrolled = (self.log_scroll as i64).saturating_add(by).max(0) as u64;
         self.log_scroll = scrolled.min(last.saturating_sub(1));
     }
@@ -783,6 +786,7 @@ impl App {
                 self.list_bugs();
             }
             Ok(Command::Bugs) => self.list_bugs(),
+            Ok(Command::Why(subject)) => self.why_command(subject),
             Ok(Command::Chart(path)) => {
                 let title = self
                     .sim
@@ -841,7 +845,7 @@ impl App {
 }
 
 /// `text` cut at spaces into lines of at most about `width` characters.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
     for word in text.split_whitespace() {
         let last = lines.last_mut().map_or(0, |l| l.chars().count());

@@ -30,6 +30,8 @@ pub enum Command {
     Bugs,
     /// `bug NAME on|off` named no variant: say so and list them.
     UnknownBug(String),
+    /// `why …`: explain what it names (`None`: what is selected).
+    Why(Option<crate::tui::why::Subject>),
     /// `chart FILE`: the message list as a sequence diagram, `.svg` or
     /// `.mmd` (see [`crate::tui::chart`]).
     Chart(std::path::PathBuf),
@@ -52,8 +54,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("get K [stale] [on N]", "read / N's copy"),
     ("delete K [on N]", "remove K"),
     ("cas K OLD NEW", "K=NEW if K=OLD"),
-    ("kill N|leader", "crash a node"),
-    ("restart N|all", "back from disk"),
+    ("kill N  restart N|all", "crash / reboot"),
     ("pause N / resume N", "freeze/unfreeze"),
     ("isolate N|leader", "cut its links"),
     ("partition 1 2 | 3 4 5", "split network"),
@@ -69,6 +70,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("msgs [from/to N] [T]", "filter messages"),
     ("bug [NAME on|off]", "break Raft"),
     ("tour [NAME]  clear", "tours / console"),
+    ("why [N|entry I]", "explain it"),
     ("chart FILE.svg|.mmd", "msgs as a slide"),
 ];
 
@@ -144,6 +146,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
         ("bug" | "bugs", []) => Ok(Command::Bugs),
+        ("why", _) => Ok(Command::Why(crate::tui::why::parse(args, cx)?)),
         ("bug", [name, state]) => {
             let on = match state.to_ascii_lowercase().as_str() {
                 "on" => true,
@@ -280,7 +283,7 @@ fn usage(verb: &str) -> String {
     }
 }
 
-fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
+pub(crate) fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
     let digits = s.strip_prefix('n').unwrap_or(s);
     match digits.parse::<NodeId>() {
         Ok(id) if (1..=nodes as NodeId).contains(&id) => Ok(id),

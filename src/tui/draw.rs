@@ -10,7 +10,7 @@ use crate::tui::app::App;
 use crate::tui::layout;
 use crate::tui::widgets::{
     checker, cluster, console, events, flow, help, log, messages, network, scrubber, status,
-    too_small, tour, tour_menu, wire,
+    too_small, tour, tour_menu, why, wire,
 };
 
 /// Draws the dashboard into `frame`. Reads the app, changes nothing.
@@ -43,6 +43,9 @@ pub fn draw(app: &App, frame: &mut Frame) {
     if app.past.is_some() {
         scrubber::render(app, areas.status, frame.buffer_mut());
     }
+    if app.why {
+        why::render(app, &areas, area, frame.buffer_mut());
+    }
     if app.tour_menu.is_some() {
         tour_menu::render(app, area, frame);
     }
@@ -51,12 +54,10 @@ pub fn draw(app: &App, frame: &mut Frame) {
     }
 }
 
-/// The log pane's place: the log, the message list or focus mode, and the
-/// live checker panel beside it on a wide screen (instead of it on a
-/// narrow one).
-fn lower(app: &App, areas: &layout::Areas, buf: &mut Buffer) {
-    let slot = areas.log;
-    let (main, side) = match (app.checker, slot.width >= 120) {
+/// The log pane's place `slot` split between the log (or the message list
+/// or focus mode) and the live checker panel, each when shown.
+pub(crate) fn lower_split(app: &App, slot: Rect) -> (Option<Rect>, Option<Rect>) {
+    match (app.checker, slot.width >= 120) {
         (false, _) => (Some(slot), None),
         (true, false) => (None, Some(slot)),
         (true, true) => {
@@ -66,7 +67,14 @@ fn lower(app: &App, areas: &layout::Areas, buf: &mut Buffer) {
                 Some(Rect::new(slot.x + w, slot.y, slot.width - w, slot.height)),
             )
         }
-    };
+    }
+}
+
+/// The log pane's place: the log, the message list or focus mode, and the
+/// live checker panel beside it on a wide screen (instead of it on a
+/// narrow one).
+fn lower(app: &App, areas: &layout::Areas, buf: &mut Buffer) {
+    let (main, side) = lower_split(app, areas.log);
     if let Some(area) = main {
         match app.lower {
             Lower::Log => log::render(app, area, buf),

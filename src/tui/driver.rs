@@ -322,16 +322,13 @@ fn client_op(client: &mut Client, request: Request) -> Result<String, String> {
     outcome_text(outcome)
 }
 
-/// Sends `op` to node `node` alone, as a client connected only to it
-/// would, and says how it went (for a write the node took but could not
-/// commit: where it sits and why).
+/// Sends `op` to node `node` alone, which answers it itself (a follower
+/// does not forward it to the leader), and says how it went (for a write
+/// the node took but could not commit: where it sits and why).
 fn on_node(cluster: &Cluster, node: NodeId, op: Op) -> Result<String, String> {
     let view = cluster.view();
     let wait = cluster_wall(&view, ON_NODE_TIMEOUT_US);
-    let outcome = cluster
-        .client()
-        .restrict_to(&[node])
-        .submit(op.clone(), wait);
+    let outcome = cluster.client().pin_to(node).submit(op.clone(), wait);
     on_node_text(&cluster.view(), node, &op, outcome)
 }
 

@@ -257,6 +257,7 @@ mod tests {
             received: 0,
             votes: None,
             progress: Vec::new(),
+            refusals: Vec::new(),
         });
         let with = |tick| {
             let mut v = (*view(tick, tick)).clone();

@@ -110,6 +110,7 @@ fn key_action(app: &App, key: &KeyEvent) -> Option<Action> {
             ']' => Some(Action::ChooseHeld(1)),
             'd' => Some(Action::DeliverHeld),
             'D' => Some(Action::DropHeld),
+            'w' => Some(Action::Why),
             'g' => mv(Move::Home),
             'G' => mv(Move::End),
             _ => None,

@@ -17,7 +17,8 @@
 //! played step by step on the live cluster), `run.rs` (the main loop),
 //! `terminal.rs` (raw mode and restoring it), `history.rs` (the views
 //! recorded for time travel), `sim/` (the simulated mode: the dashboard
-//! driven by the deterministic simulator, and replays).
+//! driven by the deterministic simulator, and replays), `why/` ("why?":
+//! answers about an entry or a node, computed from the view shown).
 
 pub mod action;
 pub mod app;
@@ -34,6 +35,7 @@ pub mod sim;
 pub mod terminal;
 pub mod theme;
 pub mod tour;
+pub mod why;
 pub mod widgets;
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ pub(super) fn node(id: NodeId, role: Role, terms: &[u64], commit: u64) -> NodeVi
         membership_pending: false,
         votes: None,
         progress: Vec::new(),
+        refusals: Vec::new(),
     }
 }
 
@@ -195,7 +196,7 @@ pub(super) fn elected() -> ClusterView {
     )
 }
 
-fn app_with(view: ClusterView, options: Options) -> (App, Recorder) {
+pub(super) fn app_with(view: ClusterView, options: Options) -> (App, Recorder) {
     let rec = Recorder::default();
     let app = App::new(Arc::new(view), Box::new(rec.clone()), options);
     (app, rec)
@@ -546,14 +547,61 @@ fn speed_keys_step_from_the_speed_last_asked_for() {
 #[test]
 fn in_the_log_pane_hjkl_move_and_capital_h_heals() {
     let (mut app, rec) = app(elected());
+    let last = app.view.node(1).map_or(0, |n| n.last_index);
     press(&mut app, &[code(KeyCode::Tab)]);
     assert_eq!(app.focus, Focus::Log);
+    // h and l move the log cursor (from the selected node's last entry),
+    // j and k the selected node.
+    assert_eq!(app.cursor_index(), Some(last));
     press(&mut app, &[key('h'), key('h'), key('j')]);
-    assert_eq!(app.log_scroll, 2);
+    assert_eq!(app.log_cursor, Some(last - 2));
     assert_eq!(app.selected, 2);
     press(&mut app, &[key('k'), key('l'), key('H')]);
-    assert_eq!((app.log_scroll, app.selected), (1, 1));
+    assert_eq!((app.log_cursor, app.selected), (Some(last - 1), 1));
     assert_eq!(rec.requests(), vec![Request::Heal]);
+}
+
+#[test]
+fn the_log_cursor_scrolls_the_log_to_stay_in_sight() {
+    // 90 entries: more than 80 columns show.
+    let terms = vec![1; 90];
+    let nodes = (1..=5)
+        .map(|id| {
+            node(
+                id,
+                if id == 1 {
+                    Role::Leader
+                } else {
+                    Role::Follower
+                },
+                &terms,
+                90,
+            )
+        })
+        .collect();
+    let (mut app, _) = app(cluster(nodes, vec![vec![1, 2, 3, 4, 5]]));
+    screen(&mut app, 80, 24);
+    press(&mut app, &[code(KeyCode::Tab), code(KeyCode::Home)]);
+    assert_eq!(app.log_cursor, Some(1));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("Log (cursor at 1: w asks why"), "{s}");
+    // Scrolled back so that the first column shown is the cursor's.
+    let area = app
+        .layout(ratatui::layout::Rect::new(0, 0, 80, 24))
+        .unwrap()
+        .log;
+    let cols = crate::tui::widgets::log::columns(&app, area);
+    assert!(cols < 90, "{cols}");
+    let shown = crate::tui::widgets::log::visible_range(&app.view, cols, app.log_scroll);
+    assert_eq!(shown.0, 1);
+    // Forward past the right edge scrolls forward again, one at a time.
+    for _ in 0..cols {
+        press(&mut app, &[key('l')]);
+    }
+    let shown = crate::tui::widgets::log::visible_range(&app.view, cols, app.log_scroll);
+    assert_eq!(shown, (2, cols + 1));
+    press(&mut app, &[code(KeyCode::End)]);
+    assert_eq!((app.log_cursor, app.log_scroll), (None, 0));
 }
 
 #[test]

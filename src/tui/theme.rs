@@ -355,6 +355,11 @@ impl Theme {
         if self.ascii { "..." } else { "…" }
     }
 
+    /// The mark before each reason of a "why?" answer.
+    pub fn bullet(&self) -> &'static str {
+        if self.ascii { "-" } else { "•" }
+    }
+
     /// The banner shown while viewing the past (time travel).
     pub fn past(&self) -> Style {
         if self.color {

@@ -83,3 +83,44 @@ pub fn scen_files(dir: &str) -> Vec<std::path::PathBuf> {
     files.sort();
     files
 }
+
+/// Leader forwarding in one process: a client that reaches only a
+/// follower gets its writes done and its reads answered (the follower
+/// forwards them to the leader and relays the answers); a request pinned
+/// to the follower (`put … on N`) is answered by the follower itself, not
+/// forwarded; and a follower whose link to the leader is cut forwards
+/// nothing, so its client is redirected — unavailable, nothing applied.
+pub fn a_follower_forwards_to_the_leader(cluster: &Cluster) {
+    const OP: Duration = Duration::from_secs(5);
+    let short = Duration::from_millis(300);
+    let leader = leader(cluster);
+    let follower = cluster
+        .ids()
+        .into_iter()
+        .find(|&id| id != leader)
+        .unwrap_or(0);
+    let mut client = cluster.client().restrict_to(&[follower]);
+    put_ok(client.put("f", "1", OP));
+    assert_eq!(client.get("f", OP), value("1"));
+    assert_eq!(
+        client.cas("f", "1", "2", OP),
+        ClientOutcome::Ok(OpResult::Swapped(true))
+    );
+    assert_eq!(client.get("f", OP), value("2"));
+    let absent = ClientOutcome::Ok(OpResult::Value(None));
+    // Pinned to the follower: it says who leads instead.
+    match cluster.client().pin_to(follower).put("g", "1", short) {
+        ClientOutcome::Unavailable(why) => assert!(why.contains("not the leader"), "{why}"),
+        other => panic!("a pinned request was served: {other:?}"),
+    }
+    assert_eq!(client.get("g", OP), absent);
+    // The follower still hears the leader, but cannot reach it.
+    assert_eq!(cluster.cut(follower, leader), Ok(()));
+    match client.put("h", "1", short) {
+        ClientOutcome::Unavailable(why) => assert!(why.contains("not the leader"), "{why}"),
+        other => panic!("a forward crossed a cut link: {other:?}"),
+    }
+    assert_eq!(cluster.heal(), Ok(()));
+    assert_eq!(client.get("h", OP), absent);
+    put_ok(client.put("h", "2", OP));
+}

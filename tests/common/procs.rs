@@ -14,8 +14,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The binary under test.
@@ -106,6 +106,21 @@ impl Procs {
             .expect("spawn raftlab node");
         self.children.insert(id, child);
         self.started.insert(id, (root.to_string(), args.to_vec()));
+    }
+
+    /// Starts nodes 1 to `n` on free addresses, their data under `root`,
+    /// each with every address as `--peers`, and waits (bounded) until
+    /// they take a first write (`up` = `1`). The addresses, and as a
+    /// client's `--peers`.
+    pub fn start_nodes(&mut self, n: u64, root: &str) -> (BTreeMap<u64, SocketAddr>, String) {
+        let addrs: BTreeMap<u64, SocketAddr> = (1..=n).zip(free_addrs(n as usize)).collect();
+        let peers = peers_arg(&addrs);
+        for id in 1..=n {
+            self.spawn(id, root, &["--peers".into(), peers.clone()]);
+        }
+        let up = ["put", "up", "1"];
+        self.client_until(&peers, root, &up, "OK", Duration::from_secs(15));
+        (addrs, peers)
     }
 
     /// Starts node `id` again as it was last started.
@@ -275,6 +290,8 @@ pub struct Proxy {
     /// Where it listens.
     pub addr: SocketAddr,
     cut: Arc<AtomicBool>,
+    /// Both ends of every connection it carries, to close on a cut.
+    open: Arc<Mutex<Vec<TcpStream>>>,
     /// Bytes it carried, both ways.
     pub bytes: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -288,7 +305,8 @@ impl Proxy {
         let cut = Arc::new(AtomicBool::new(false));
         let bytes = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (c, b, s) = (cut.clone(), bytes.clone(), stop.clone());
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::new(Mutex::new(Vec::new()));
+        let (c, b, s, o) = (cut.clone(), bytes.clone(), stop.clone(), open.clone());
         std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
@@ -296,6 +314,11 @@ impl Proxy {
                         if let Ok(outbound) =
                             TcpStream::connect_timeout(&target, Duration::from_millis(500))
                         {
+                            let mut open = o.lock().unwrap_or_else(|p| p.into_inner());
+                            open.retain(|s| s.peer_addr().is_ok());
+                            open.extend(inbound.try_clone().ok());
+                            open.extend(outbound.try_clone().ok());
+                            drop(open);
                             pipe(&inbound, &outbound, &c, &b, &s);
                             pipe(&outbound, &inbound, &c, &b, &s);
                         }
@@ -308,14 +331,22 @@ impl Proxy {
         Proxy {
             addr,
             cut,
+            open,
             bytes,
             stop,
         }
     }
 
-    /// Cuts (`true`) or heals (`false`) the proxy.
+    /// Cuts (`true`: the connections it carries are closed at once, and
+    /// new ones refused) or heals (`false`) the proxy.
     pub fn set_cut(&self, cut: bool) {
         self.cut.store(cut, Ordering::Relaxed);
+        if cut {
+            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            for stream in open.drain(..) {
+                let _ = stream.shutdown(std::net::Shutdown::Both);
+            }
+        }
     }
 
     /// Whether it is cut.

@@ -103,6 +103,32 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// On a dashboard that shows a cluster: starts time when it waits for
+    /// space (`paused`), waits for a leader and selects it (the log pane's
+    /// footer then lists its entries), cuts it off with one follower and
+    /// sends it `put y 2 on` it from the console. Returns the leader and
+    /// the follower on its side; the console keeps the focus.
+    pub fn write_to_a_cut_off_leader(&self, paused: bool, long: Duration) -> (u64, u64) {
+        if paused {
+            self.wait("the pause hint", long, |s| {
+                s.contains("press space to start time").then_some(())
+            });
+            self.keys(&["Space"]);
+        }
+        let l = self.wait("a leader", long, leader);
+        let other = if l == 1 { 2 } else { 1 };
+        self.keys(&[&l.to_string()]);
+        self.keys(&[":"]);
+        self.type_line(&format!("partition {l} {other}"));
+        self.wait("the partition", long, |s| {
+            s.contains("partitioned").then_some(())
+        });
+        self.type_line(&format!("put y 2 on {l}"));
+        (l, other)
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.run(&["kill-server"]);

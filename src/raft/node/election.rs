@@ -25,10 +25,11 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use super::refusals::Asked;
 use super::{LeaderState, Node, Peer, RoleState};
 use crate::raft::{
     Body, EntryData, Event, HardState, Index, Message, NodeId, RaftError, ReadOutcome, ReadResult,
-    Role, Term,
+    RefusalReason, Role, Term,
 };
 
 impl Node {
@@ -104,7 +105,24 @@ impl Node {
         last_index: Index,
         last_term: Term,
     ) {
-        let granted = term > self.term() && self.log.is_up_to_date(last_index, last_term);
+        let refused = if term <= self.term() {
+            Some(RefusalReason::TermNotAhead)
+        } else if !self.log.is_up_to_date(last_index, last_term) {
+            Some(RefusalReason::LogBehind)
+        } else {
+            None
+        };
+        let granted = refused.is_none();
+        let asked = Asked {
+            candidate: from,
+            pre: true,
+            term,
+            last: (last_index, last_term),
+        };
+        match refused {
+            Some(reason) => self.note(asked, reason, true),
+            None => self.forget_refusal(from),
+        }
         let term = if granted { term } else { self.term() };
         self.send_with_term(from, term, Body::PreVoteResponse { granted });
     }
@@ -114,12 +132,27 @@ impl Node {
     /// none while we follow a leader of this term.
     pub(super) fn on_vote(&mut self, from: NodeId, last_index: Index, last_term: Term) {
         let vote = self.hard_state.vote;
-        let can_vote = vote == Some(from) || (vote.is_none() && self.leader.is_none());
-        let granted = can_vote && self.log.is_up_to_date(last_index, last_term);
+        let refused = match (vote, self.leader) {
+            (Some(other), _) if other != from => Some(RefusalReason::AlreadyVoted(other)),
+            (None, Some(leader)) => Some(RefusalReason::HasLeader(leader)),
+            _ if !self.log.is_up_to_date(last_index, last_term) => Some(RefusalReason::LogBehind),
+            _ => None,
+        };
+        let granted = refused.is_none();
         if granted {
             self.hard_state.vote = Some(from);
             self.hard_state_dirty = true;
             self.reset_election_timer();
+            self.forget_refusal(from);
+        }
+        if let Some(reason) = refused {
+            let asked = Asked {
+                candidate: from,
+                pre: false,
+                term: self.term(),
+                last: (last_index, last_term),
+            };
+            self.note(asked, reason, true);
         }
         self.send(from, Body::VoteResponse { granted });
     }

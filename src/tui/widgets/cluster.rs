@@ -1,5 +1,6 @@
 //! The cluster pane: a card per node when there is room, else a compact
-//! table with one row per node (same facts, same words).
+//! table with one row per node (same facts, same words: a campaign's tally
+//! too, before its timer).
 
 use ratatui::buffer::Buffer;
 use ratatui::text::{Line, Span};
@@ -28,11 +29,12 @@ pub fn render(app: &App, areas: &Areas, buf: &mut Buffer) {
     for (y, node) in app.view.nodes.iter().enumerate() {
         let sel = node.id == app.selected;
         let role = if node.state == NodeState::Down {
-            styled(format!("{:<14}", "  (down)"), theme.state(NodeState::Down))
+            styled(format!("{:<15}", "  (down)"), theme.state(NodeState::Down))
         } else {
+            // `PreCandidate` fills the column: a space keeps it off the state.
             styled(
                 format!(
-                    "{} {:<12}",
+                    "{} {:<12} ",
                     theme.role_symbol(node.role),
                     Theme::role_name(node.role)
                 ),
@@ -63,6 +65,17 @@ pub fn render(app: &App, areas: &Areas, buf: &mut Buffer) {
                 node.last_index
             )),
         ];
+        // A campaign's tally first, as on its card; the timer after it.
+        if let Some(tally) = node
+            .votes
+            .as_ref()
+            .filter(|_| node.state != NodeState::Down)
+        {
+            let used: usize = spans.iter().map(Span::width).sum();
+            let rest = inner.width.saturating_sub(used as u16);
+            spans.extend(node_card::tally_line(theme, node.role, tally, rest).spans);
+            spans.push(Span::raw("  "));
+        }
         let used: usize = spans.iter().map(Span::width).sum();
         let rest = inner.width.saturating_sub(used as u16);
         spans.extend(node_card::timer_line(theme, &app.view, node, rest).spans);

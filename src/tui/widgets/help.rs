@@ -28,7 +28,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("<  >  b", "10 ticks; b: present"),
     ("R", "sim: replay the seed"),
     ("T", "guided tours menu"),
-    ("log pane", "hjkl scroll, H heals"),
+    ("log pane", "hl cursor, H heals"),
+    ("w", "why? the entry or node"),
     ("m  f  c", "messages / focus / checks"),
     ("o [ ] d D", "hold; choose/deliver/drop"),
     ("mouse", "click card; wheel: log"),
@@ -37,11 +38,7 @@ pub const KEYS: &[(&str, &str)] = &[
 /// Draws the overlay over the middle of the screen.
 pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
     let theme = &app.theme;
-    let entries = KEYS.len().max(COMMANDS.len()) as u16;
-    // The two columns' headings take a row when the screen has one to
-    // spare; else the title names them.
-    let header = screen.height >= entries + 3;
-    let rows = entries + 2 + u16::from(header);
+    let rows = KEYS.len().max(COMMANDS.len()) as u16 + 3;
     let w = screen.width.saturating_sub(2).min(100);
     let h = screen.height.min(rows);
     let area = Rect::new(
@@ -51,13 +48,17 @@ pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
         h,
     );
     frame.render_widget(Clear, area);
-    let title = if header {
+    // On a short screen the column headings give way to the entries
+    // (the title names the columns instead).
+    let headed = h >= rows;
+    let title = if headed {
         "Help: Esc or ? closes"
     } else {
-        "Help: keys, then console commands; Esc or ? closes"
+        "Help: keys | console commands; Esc or ? closes"
     };
     let block = pane(theme, title, true);
     let inner = block.inner(area);
+    let top = u16::from(headed);
     frame.render_widget(block, area);
     let buf = frame.buffer_mut();
     let left_w = 36.min(inner.width / 2);
@@ -68,33 +69,23 @@ pub fn render(app: &App, screen: Rect, frame: &mut Frame) {
         inner.width.saturating_sub(left_w + 2),
         inner.height,
     );
-    let first = u16::from(header);
-    if header {
-        put_line(
-            buf,
-            left,
-            0,
-            &Line::from(styled("Keys", theme.title(false))),
-        );
-        put_line(
-            buf,
-            right,
-            0,
-            &Line::from(styled("Console commands", theme.title(false))),
-        );
+    if headed {
+        let heading = |text| Line::from(styled(text, theme.title(false)));
+        put_line(buf, left, 0, &heading("Keys"));
+        put_line(buf, right, 0, &heading("Console commands"));
     }
     for (i, (k, what)) in KEYS.iter().enumerate() {
         let line = Line::from(vec![
             styled(format!("{k:<11}"), theme.key()),
             Span::raw(*what),
         ]);
-        put_line(buf, left, first + i as u16, &line);
+        put_line(buf, left, i as u16 + top, &line);
     }
     for (i, (syntax, what)) in COMMANDS.iter().enumerate() {
         let line = Line::from(vec![
             styled(format!("{syntax:<22}"), theme.key()),
             Span::raw(*what),
         ]);
-        put_line(buf, right, first + i as u16, &line);
+        put_line(buf, right, i as u16 + top, &line);
     }
 }

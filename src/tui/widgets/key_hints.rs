@@ -53,11 +53,12 @@ const CONSOLE: &[Hint] = &[
 
 const LOG: &[Hint] = &[
     hint("? help", 0),
-    hint("hl/arrows scroll", 2),
-    hint("jk node", 4),
-    hint("End tail", 5),
-    hint("H heal", 6),
-    hint("Tab focus", 3),
+    hint("hl/arrows cursor", 2),
+    hint("w why?", 3),
+    hint("jk node", 5),
+    hint("End tail", 6),
+    hint("H heal", 7),
+    hint("Tab focus", 4),
     hint("q quit", 1),
 ];
 
@@ -73,7 +74,8 @@ const CLUSTER: &[Hint] = &[
     hint("a/P/x membership", 8),
     hint("h heal", 7),
     hint("space time", 5),
-    hint("o hold", 12),
+    hint("w why?", 12),
+    hint("o hold", 13),
     hint("q quit", 1),
 ];
 
@@ -91,7 +93,8 @@ const CLUSTER_SIM: &[Hint] = &[
     hint("h heal", 7),
     hint("space time", 5),
     hint("R replay", 9),
-    hint("o hold", 12),
+    hint("w why?", 12),
+    hint("o hold", 13),
     hint("q quit", 1),
 ];
 

@@ -8,7 +8,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
@@ -25,7 +25,7 @@ const STRIP: u16 = 11;
 const LABEL: u16 = 4;
 
 /// Term of `node`'s entry at `index`, if its view holds it.
-fn term_at(node: &NodeView, index: Index) -> Option<Term> {
+pub fn term_at(node: &NodeView, index: Index) -> Option<Term> {
     let first = node.log.first()?.index;
     if index < first {
         return None;
@@ -33,9 +33,14 @@ fn term_at(node: &NodeView, index: Index) -> Option<Term> {
     node.log.get((index - first) as usize).map(|e| e.term)
 }
 
+/// The highest index any node's log reaches (0: every log is empty).
+pub fn newest_index(view: &ClusterView) -> Index {
+    view.nodes.iter().map(|n| n.last_index).max().unwrap_or(0)
+}
+
 /// The visible index range: `cols` columns ending `scroll` before the tail.
 pub fn visible_range(view: &ClusterView, cols: u64, scroll: u64) -> (Index, Index) {
-    let last = view.nodes.iter().map(|n| n.last_index).max().unwrap_or(0);
+    let last = newest_index(view);
     let end = last.saturating_sub(scroll).max(1);
     let start = end.saturating_sub(cols.saturating_sub(1)).max(1);
     (start, end)
@@ -45,28 +50,10 @@ fn digits(n: u64) -> u16 {
     n.max(1).ilog10() as u16 + 1
 }
 
-/// Draws the log pane.
-pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let theme = &app.theme;
-    let view = &app.view;
-    let title = if app.log_scroll == 0 {
-        "Log (following the tail)".to_string()
-    } else {
-        format!("Log (scrolled back {}; End follows)", app.log_scroll)
-    };
-    let legend = format!(
-        " {} commit  {} snapshot  {} differs from leader ",
-        theme.commit_mark(),
-        theme.compacted(),
-        theme.conflict_mark()
-    );
-    let block = pane(theme, &title, focused(app, Focus::Log))
-        .title_bottom(Line::from(styled(legend, theme.dim())).right_aligned());
-    let inner = block.inner(area);
-    block.render(area, buf);
-    if inner.height == 0 || inner.width <= LABEL + 4 {
-        return;
-    }
+/// The grid's shape inside the pane's `inner` area: the width of a
+/// column, the width of the next/match strip (0 when not shown) and the
+/// number of index columns.
+fn grid(view: &ClusterView, inner: Rect) -> (u16, u16, u64) {
     let max_term = view
         .nodes
         .iter()
@@ -81,9 +68,44 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Some(l) if !l.progress.is_empty() && inner.width >= LABEL + STRIP + 12 => STRIP,
         _ => 0,
     };
-    let cols = ((inner.width - LABEL - strip) / cw) as u64;
+    let cols = (inner.width.saturating_sub(LABEL + strip) / cw) as u64;
+    (cw, strip, cols)
+}
+
+/// How many index columns the log pane shows when drawn in `area`.
+pub fn columns(app: &App, area: Rect) -> u64 {
+    let inner = pane(&app.theme, "", false).inner(area);
+    grid(&app.view, inner).2
+}
+
+/// Draws the log pane.
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let view = &app.view;
+    let cursor = app.cursor_index().filter(|_| focused(app, Focus::Log));
+    let title = match (cursor, app.log_cursor, app.log_scroll) {
+        (Some(at), Some(_), _) => format!("Log (cursor at {at}: w asks why; End follows the tail)"),
+        (Some(at), None, 0) => format!("Log (following the tail; cursor at {at}: w asks why)"),
+        (_, _, 0) => "Log (following the tail)".to_string(),
+        (_, _, back) => format!("Log (scrolled back {back}; End follows)"),
+    };
+    let legend = format!(
+        " {} commit  {} snapshot  {} differs from leader ",
+        theme.commit_mark(),
+        theme.compacted(),
+        theme.conflict_mark()
+    );
+    let block = pane(theme, &title, focused(app, Focus::Log))
+        .title_bottom(Line::from(styled(legend, theme.dim())).right_aligned());
+    let inner = block.inner(area);
+    block.render(area, buf);
+    if inner.height == 0 || inner.width <= LABEL + 4 {
+        return;
+    }
+    let (cw, strip, cols) = grid(view, inner);
+    let leader = view.leader().and_then(|l| view.node(l));
     let (start, end) = visible_range(view, cols, app.log_scroll);
-    let last = view.nodes.iter().map(|n| n.last_index).max().unwrap_or(0);
+    let last = newest_index(view);
     header(app, inner, start, end, cw, buf);
 
     // Rows that fit; keep the selected node in sight.
@@ -138,6 +160,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         for (col, index) in (start..=end).enumerate() {
             let x = inner.x + LABEL + col as u16 * cw;
             cell(app, node, leader, index, x, y, cw, buf);
+            if selected && cursor == Some(index) {
+                mark_cursor(app, x, y, cw, buf);
+            }
         }
     }
     if last == 0 {
@@ -224,6 +249,20 @@ fn cell(
         sep = (theme.commit_mark(), theme.ok());
     }
     put(buf, x + cw - 1, y, sep.0, sep.1);
+}
+
+/// The log cursor: its cell reversed, and an empty cell (no entry there)
+/// given a mark, so it shows without colour too.
+fn mark_cursor(app: &App, x: u16, y: u16, cw: u16, buf: &mut Buffer) {
+    for i in 0..cw - 1 {
+        if let Some(cell) = buf.cell_mut((x + i, y)) {
+            if i + 2 == cw && cell.symbol() == " " {
+                cell.set_symbol(app.theme.missing());
+            }
+            let style = cell.style().add_modifier(Modifier::REVERSED);
+            cell.set_style(style);
+        }
+    }
 }
 
 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
