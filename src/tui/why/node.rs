@@ -429,6 +429,13 @@ fn refusal_text(v: NodeId, r: &VoteRefusal) -> (String, Option<&'static str>) {
             ),
             None,
         ),
+        RefusalReason::Lease { leader, .. } if leader == v => (
+            format!(
+                "n{v} {verb}: it is the leader of term {}, and a working leader keeps its place.",
+                r.voter_term
+            ),
+            Some(LEASE_RULE),
+        ),
         RefusalReason::Lease {
             leader,
             elapsed,
@@ -456,6 +463,12 @@ fn refusal_text(v: NodeId, r: &VoteRefusal) -> (String, Option<&'static str>) {
             None,
         ),
     }
+}
+
+/// A voter's refusal in words, without the rule behind it.
+#[cfg(test)]
+pub(super) fn refusal_words(v: NodeId, r: &VoteRefusal) -> String {
+    refusal_text(v, r).0
 }
 
 /// Reasons, with the rules behind them added once each at the end.

@@ -465,8 +465,9 @@ fn a_candidate_hears_who_refused_it_and_why() {
 /// says who turned it down, from the refusals the voters keep.
 #[test]
 fn a_follower_says_how_its_last_campaign_was_turned_down() {
-    for seed in 1..30 {
-        let (mut s, _, late) = one_cut_off(seed);
+    let (mut lost, mut by_leader) = (false, false);
+    for seed in 1..40 {
+        let (mut s, leader, late) = one_cut_off(seed);
         for _ in 0..60 {
             s.tick();
         }
@@ -485,9 +486,22 @@ fn a_follower_says_how_its_last_campaign_was_turned_down() {
         let text = all(&a);
         assert!(text.contains("Its last pre-vote for term"), "{text}");
         assert!(text.contains("was turned down by n"), "{text}");
-        return;
+        lost = true;
+        // The leader itself turns a candidate away while in its lease: it
+        // says so as the leader, not as a node that heard from one.
+        if text.contains(&format!("n{leader} refused")) {
+            assert!(
+                text.contains(&format!("n{leader} refused: it is the leader of term")),
+                "{text}"
+            );
+            by_leader = true;
+            break;
+        }
     }
-    panic!("no seed shows a lost campaign after a heal");
+    assert!(
+        lost && by_leader,
+        "lost campaign {lost}, refused by the leader {by_leader}"
+    );
 }
 
 #[test]
@@ -540,5 +554,121 @@ fn an_index_a_node_does_not_hold_and_a_node_that_does_not_exist() {
     assert_eq!(
         explain(&view, Subject::Node(8)).verdict,
         "There is no node n8"
+    );
+}
+
+/// Without PreVote two candidates can run in the same term: each has
+/// voted for itself, so each refuses the other, and says so.
+#[test]
+fn a_vote_already_given_is_a_reason_in_a_split_election() {
+    for seed in 1..80 {
+        let opts = SimOptions {
+            seed,
+            latency_us: crate::tui::VISIBLE_LATENCY_US,
+            extensions: crate::sim::Extensions {
+                pre_vote: false,
+                check_quorum: true,
+            },
+            ..SimOptions::default()
+        };
+        let mut s = SimSession::new(opts, None, 64, "split".into()).unwrap();
+        let found = tick_until(&mut s, 300, |v| {
+            v.nodes.iter().any(|c| {
+                c.votes.is_some_and(|t| {
+                    t.refused.iter().any(|r| {
+                        v.node(r).is_some_and(|rn| {
+                            rn.refusals.iter().any(|x| {
+                                x.candidate == c.id
+                                    && x.term == t.term
+                                    && matches!(x.reason, RefusalReason::AlreadyVoted(_))
+                            })
+                        })
+                    })
+                })
+            })
+        });
+        let Some(view) = found else { continue };
+        let c = view
+            .nodes
+            .iter()
+            .find(|c| c.votes.is_some_and(|t| !t.refused.is_empty()))
+            .unwrap();
+        let text = all(&explain(&view, Subject::Node(c.id)));
+        let voter = c.votes.unwrap().refused.iter().find(|&r| {
+            view.node(r).is_some_and(|rn| {
+                rn.refusals.iter().any(|x| {
+                    x.candidate == c.id && matches!(x.reason, RefusalReason::AlreadyVoted(_))
+                })
+            })
+        });
+        let Some(voter) = voter else { continue };
+        let other = view.node(voter).unwrap().vote.unwrap();
+        assert!(
+            text.contains(&format!(
+                "n{voter} refused: it already voted for n{other} in term {}.",
+                c.term
+            )) && text.contains("A node votes once per term"),
+            "{text}"
+        );
+        return;
+    }
+    panic!("no seed shows a split election");
+}
+
+/// The other refusals, from a real core's record: a request of an old
+/// term, a pre-vote not ahead of the voter's term, a voter that follows
+/// a leader of the term.
+#[test]
+fn old_terms_and_a_followed_leader_are_reasons_too() {
+    use super::node::refusal_words;
+    use crate::raft::{Body, Config, DurableState, HardState, Message, Node};
+    let durable = DurableState {
+        hard_state: HardState {
+            term: 3,
+            vote: None,
+        },
+        ..DurableState::default()
+    };
+    let mut n = Node::new(Config::new(1, (1..=5).collect()), durable, 1).unwrap();
+    let ask = |n: &mut Node, from: u64, term: u64, body: Body| {
+        n.step(Message {
+            from,
+            to: 1,
+            term,
+            body,
+        });
+        let _ = n.take_ready();
+    };
+    let vote = Body::Vote {
+        last_index: 0,
+        last_term: 0,
+        transfer: false,
+    };
+    let pre = Body::PreVote {
+        last_index: 0,
+        last_term: 0,
+    };
+    ask(&mut n, 2, 2, vote.clone());
+    ask(&mut n, 3, 3, pre);
+    // A heartbeat of term 3 makes n1 follow n4, then n5 asks.
+    ask(
+        &mut n,
+        4,
+        3,
+        Body::Heartbeat {
+            commit: 0,
+            read_seq: 0,
+        },
+    );
+    ask(&mut n, 5, 3, vote);
+    let words: Vec<String> = n.refusals().iter().map(|r| refusal_words(1, r)).collect();
+    assert_eq!(
+        words,
+        vec![
+            "n1 ignored it: the request was for term 2, older than n1's term 3.".to_string(),
+            "n1 refused: it is already in term 3, so a pre-vote for term 3 is not ahead of it."
+                .to_string(),
+            "n1 refused: it follows n4, the leader of term 3.".to_string(),
+        ]
     );
 }
