@@ -19,8 +19,8 @@ pub mod teach_style;
 pub mod too_small;
 pub mod tour;
 pub mod tour_menu;
-pub mod wire;
 pub mod why;
+pub mod wire;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
