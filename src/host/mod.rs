@@ -30,6 +30,7 @@
 //! `sim/` and `runtime/`, which both drive it.
 
 mod replica;
+pub mod session;
 
 pub use replica::{
     HostConfig, HostError, Io, MAX_READY_ROUNDS, Persist, Replica, Reply, SyncToken, Synced,

@@ -1,10 +1,11 @@
 //! [`Client`]: a client session of the live cluster, usable from any thread.
 //!
-//! It follows the simulator's client (`sim/clients.rs`) step for step: one
-//! operation open at a time; send it to the node believed to lead (or a
-//! random reachable one), follow `NotLeader` redirects, and when a node
-//! does not answer within the attempt timeout try again — always with the
-//! same (client, seq), so the store applies a write at most once. At the
+//! It follows the session rules every client follows (`host/session.rs`,
+//! the simulator's too): one operation open at a time; send it to the node
+//! believed to lead (or a random reachable one), follow `NotLeader`
+//! redirects, and when a node does not answer within the attempt timeout
+//! try again — always with the same (client, seq), so the store applies a
+//! write at most once. At the
 //! operation's deadline it gives up: a write some node accepted is
 //! recorded `info` (it may still take effect), anything else `fail`. Reads
 //! go through ReadIndex, so a client cut off with a minority gets a
@@ -55,7 +56,8 @@ impl Client {
     pub fn restrict_to(mut self, nodes: &[NodeId]) -> Client {
         self.core.reach = nodes.to_vec();
         self.core.grows = false;
-        self.core.leader_hint = self.core.leader_hint.filter(|l| nodes.contains(l));
+        let hint = &mut self.core.rules.leader_hint;
+        *hint = hint.filter(|l| nodes.contains(l));
         self
     }
 

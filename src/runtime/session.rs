@@ -1,16 +1,10 @@
 //! What a blocking [`Client`](super::Client) and a pooled session of a
-//! [`ClientPool`](super::ClientPool) share: the session's identity and its
-//! retry rules, so both follow the simulator's client (`sim/clients.rs`)
-//! step for step and differ only in how they wait.
-//!
-//! One operation is open at a time, always with the same (client, seq)
-//! across retries, so the store applies a write at most once. An attempt
-//! goes to the node believed to lead (or a random reachable one); a
-//! `NotLeader` redirect is followed at once when it names a reachable
-//! leader; a node that does not answer in time loses the leader hint; at
-//! the operation's deadline the client gives up: a write some node
-//! accepted is recorded `info` (it may still take effect), anything else
-//! `fail`.
+//! [`ClientPool`](super::ClientPool) share: the session's identity, its
+//! history events and how it reaches a node. The retry rules themselves
+//! are the host's ([`crate::host::session`]), the same the simulator's
+//! clients follow; here a redirect is followed at once (the round trip is
+//! real), a back-off lasts two ticks of the live clock, and a node that
+//! does not answer in time loses the leader hint (a paused leader).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -24,7 +18,8 @@ use super::reply::{NoReply, ReplySlot};
 use super::shared::{NodeShared, Shared, lock};
 use super::view::NodeState;
 use crate::host::Reply;
-use crate::kv::history::HistoryEvent;
+use crate::host::session::{self, Next, Pause, Session};
+use crate::kv::history::{EventType, HistoryEvent};
 use crate::kv::{ClientId, ClientOutcome, Command, Op, OpResult};
 use crate::raft::{NodeId, Payload};
 
@@ -59,7 +54,8 @@ pub(crate) struct SessionCore {
     /// of earlier runs, and a new client must not be taken for one of them.
     pub(crate) session: ClientId,
     pub(crate) seq: u64,
-    pub(crate) leader_hint: Option<NodeId>,
+    /// Whom it believes leads, and the rules that change its mind.
+    pub(crate) rules: Session,
     /// The open write, encoded once for all its attempts.
     encoded: Option<Payload>,
     /// The nodes this client can reach (all, unless restricted).
@@ -82,7 +78,7 @@ impl SessionCore {
             process,
             session,
             seq: 0,
-            leader_hint: None,
+            rules: Session::new(true),
             encoded: None,
             reach,
             grows: true,
@@ -110,18 +106,15 @@ impl SessionCore {
 
     /// The deadline passed: `info` for a write some node accepted, else `fail`.
     pub(crate) fn give_up(&mut self, op: &Op, accepted: bool, last_error: String) -> ClientOutcome {
+        let (kind, outcome) = session::give_up(op, accepted, last_error);
         if self.shared.record_history {
-            if accepted && op.is_write() {
+            if kind == EventType::Info {
                 self.record(|now| HistoryEvent::info(self.process, op, now));
             } else {
                 self.record(|now| HistoryEvent::fail(self.process, op, now));
             }
         }
-        if accepted {
-            ClientOutcome::Timeout
-        } else {
-            ClientOutcome::Unavailable(last_error)
-        }
+        outcome
     }
 
     /// How long an attempt waits and how long a backoff lasts, at the
@@ -133,6 +126,15 @@ impl SessionCore {
 
     fn backoff(&self) -> Duration {
         self.shared.ticks_to_wall(BACKOFF_TICKS)
+    }
+
+    /// How long a pause of the session's rules lasts here: a redirect is
+    /// followed at once (its round trip is real).
+    fn pause(&self, pause: Pause) -> Duration {
+        match pause {
+            Pause::Now | Pause::Redirect => Duration::ZERO,
+            Pause::Backoff => self.backoff(),
+        }
     }
 
     /// Sends the open operation to one node, its answer to go to the slot
@@ -148,19 +150,18 @@ impl SessionCore {
         post: impl FnOnce(NodeId, &NodeShared, NodeInput) -> bool,
     ) -> Result<Sent, Attempt> {
         let (attempt_wait, backoff) = self.waits();
-        let target = match self.leader_hint {
-            Some(hint) => hint,
-            None if self.reach.is_empty() => return Err(Attempt::Retry(backoff)),
-            None => self.reach[self.rng.random_range(0..self.reach.len())],
+        let (reach, rng) = (&self.reach, &mut self.rng);
+        let pick = || (!reach.is_empty()).then(|| reach[rng.random_range(0..reach.len())]);
+        let Some(target) = self.rules.target(None, None, pick) else {
+            return Err(Attempt::Retry(backoff));
         };
         let Some(node) = self.shared.node(target) else {
-            self.leader_hint = None;
+            self.rules.leader_hint = None;
             return Err(Attempt::Retry(backoff));
         };
         if node.state() == NodeState::Down {
-            self.leader_hint = None;
-            *last_error = format!("node {target} is down");
-            return Err(Attempt::Retry(backoff));
+            let pause = self.rules.down(target, last_error);
+            return Err(Attempt::Retry(self.pause(pause)));
         }
         let reply = slot();
         let request = if op.is_write() {
@@ -200,10 +201,9 @@ impl SessionCore {
         answer: Result<Reply, NoReply>,
         last_error: &mut String,
     ) -> Attempt {
-        match answer {
-            Ok(Reply::Done(result)) => Attempt::Done(result),
-            Ok(Reply::NotLeader(leader)) => {
-                if let Some(l) = leader
+        let pause = match answer {
+            Ok(reply) => {
+                if let Reply::NotLeader(Some(l)) = reply
                     && self.grows
                     && !self.reach.contains(&l)
                     && self.shared.view.node(l).is_some()
@@ -211,33 +211,20 @@ impl SessionCore {
                     // A node that joined after this client started.
                     self.reach.push(l);
                 }
-                let hint = leader.filter(|&l| l != target && self.reach.contains(&l));
-                self.leader_hint = hint;
-                *last_error = format!("node {target} is not the leader");
-                let pause = if hint.is_some() {
-                    Duration::ZERO
-                } else {
-                    self.backoff()
-                };
-                Attempt::Retry(pause)
+                let reach = &self.reach;
+                let reachable = |l| reach.contains(&l);
+                match self
+                    .rules
+                    .on_reply(target, reply, false, reachable, last_error)
+                {
+                    Next::Done(result) => return Attempt::Done(result),
+                    Next::Retry(pause) => pause,
+                }
             }
-            Ok(Reply::Refused(e)) => {
-                *last_error = e;
-                Attempt::Retry(self.backoff())
-            }
-            Err(NoReply::Timeout) => {
-                self.leader_hint = None;
-                *last_error = format!("node {target} did not answer in time");
-                Attempt::Retry(Duration::ZERO)
-            }
-            Err(NoReply::Dropped) => {
-                // The node dropped the request: it was killed, or this
-                // client's newer request replaced it there.
-                self.leader_hint = None;
-                *last_error = format!("node {target} dropped the request");
-                Attempt::Retry(self.backoff())
-            }
-        }
+            Err(NoReply::Timeout) => self.rules.silent(target, last_error),
+            Err(NoReply::Dropped) => self.rules.dropped(target, last_error),
+        };
+        Attempt::Retry(self.pause(pause))
     }
 
     /// Records the event `make` builds for the time now. The time is

@@ -17,8 +17,9 @@ use rand::RngExt;
 
 use super::events::{ClientNote, Event, Note};
 use super::{ClientOutcome, Sim, Violation};
+use crate::host::session::{self, Next, Pause, Session};
 use crate::host::{Reply, Write};
-use crate::kv::history::{EventType, EventValue, HistoryEvent, OpKind};
+use crate::kv::history::{EventType, HistoryEvent};
 use crate::kv::{Command, Op, OpResult};
 use crate::raft::{NodeId, Payload};
 
@@ -35,8 +36,8 @@ pub(super) struct Client {
     background: bool,
     /// Sequence number of the latest operation.
     seq: u64,
-    /// The node last believed to lead.
-    leader_hint: Option<NodeId>,
+    /// Whom it believes leads, and the rules that change its mind.
+    session: Session,
     /// Bumped whenever a timer is set; older timers are ignored.
     generation: u64,
     /// Attempts sent so far, numbering them.
@@ -60,8 +61,8 @@ struct Pending {
     pinned: Option<NodeId>,
     /// Some node accepted it: a write may take effect.
     accepted: bool,
-    /// The number of the attempt waiting for an answer, if one is.
-    attempt: Option<u64>,
+    /// The number of the attempt waiting for an answer, and its node.
+    attempt: Option<(u64, NodeId)>,
     last_error: String,
 }
 
@@ -79,7 +80,7 @@ impl Client {
             process,
             background,
             seq: 0,
-            leader_hint: None,
+            session: Session::new(false),
             generation: 0,
             attempts: 0,
             pending: None,
@@ -213,7 +214,16 @@ impl Sim {
                 self.give_up(c);
                 Ok(())
             }
-            Some(_) => self.attempt(c),
+            Some(p) => {
+                if let Some((_, node)) = p.attempt {
+                    // Its node did not answer in time.
+                    let client = &mut self.clients[c];
+                    if let Some(p) = client.pending.as_mut() {
+                        client.session.silent(node, &mut p.last_error);
+                    }
+                }
+                self.attempt(c)
+            }
         }
     }
 
@@ -270,7 +280,7 @@ impl Sim {
             attempt: None,
             last_error: "no node answered".to_string(),
         });
-        self.record(process, EventType::Invoke, &op, None);
+        self.history.push(HistoryEvent::invoke(process, &op, now));
         self.note(Note::Client(Box::new(ClientNote::Invoke { process, op })));
         self.attempt(c)
     }
@@ -296,28 +306,24 @@ impl Sim {
         let n = self.nodes.len();
         let pick = self.client_rng.random_range(1..=n as NodeId);
         let client = &mut self.clients[c];
-        let hint = client.leader_hint;
         let process = client.process;
         let Some(pending) = client.pending.as_mut() else {
             return Ok(());
         };
-        let target = pending
-            .pinned
-            .or(pending.first_target.take())
-            .or(hint)
-            .unwrap_or(pick);
+        let first = pending.first_target.take();
+        let target = client.session.target(pending.pinned, first, || Some(pick));
+        let target = target.unwrap_or(pick);
         pending.attempt = None;
         let (seq, op) = (pending.seq, pending.op.clone());
         if !self.is_up(target) {
             let client = &mut self.clients[c];
-            client.leader_hint = None;
             if let Some(p) = client.pending.as_mut() {
-                p.last_error = format!("node {target} is down");
+                let pause = client.session.down(target, &mut p.last_error);
+                self.retry_after(c, pause_us(pause));
             }
-            self.retry_after(c, BACKOFF_US);
             return Ok(());
         }
-        let waiter = self.set_attempt(c);
+        let waiter = self.set_attempt(c, target);
         let timeout = self.opts.attempt_timeout_us;
         self.retry_after(c, timeout);
         if op.is_write() {
@@ -349,13 +355,13 @@ impl Sim {
         Ok(())
     }
 
-    /// Numbers a new attempt of client `c`, now the one waiting.
-    fn set_attempt(&mut self, c: usize) -> SimWaiter {
+    /// Numbers a new attempt of client `c`, at `node`, now the one waiting.
+    fn set_attempt(&mut self, c: usize, node: NodeId) -> SimWaiter {
         let client = &mut self.clients[c];
         client.attempts += 1;
         let attempt = client.attempts;
         if let Some(p) = client.pending.as_mut() {
-            p.attempt = Some(attempt);
+            p.attempt = Some((attempt, node));
         }
         SimWaiter { client: c, attempt }
     }
@@ -368,53 +374,34 @@ impl Sim {
             .clients
             .get(c)
             .and_then(|cl| cl.pending.as_ref())
-            .is_some_and(|p| p.attempt == Some(waiter.attempt));
+            .is_some_and(|p| p.attempt.is_some_and(|(n, _)| n == waiter.attempt));
         if current {
             self.on_reply(c, node, reply);
         }
     }
 
-    /// What client `c` does with `node`'s reply to its current attempt.
+    /// What client `c` does with `node`'s reply to its current attempt:
+    /// the session's rules (`host/session.rs`) decide.
     fn on_reply(&mut self, c: usize, node: NodeId, reply: Reply) {
-        match reply {
-            Reply::Done(result) => self.complete(c, result),
-            Reply::NotLeader(leader) => self.redirect(c, node, leader),
-            Reply::Refused(error) => {
-                self.set_error(c, error);
-                self.retry_after(c, BACKOFF_US);
+        let client = &mut self.clients[c];
+        let pinned = client.pending.as_ref().is_some_and(|p| p.pinned.is_some());
+        let mut no_error = String::new();
+        let last_error = match client.pending.as_mut() {
+            Some(p) => &mut p.last_error,
+            None => &mut no_error,
+        };
+        match client
+            .session
+            .on_reply(node, reply, pinned, |_| true, last_error)
+        {
+            Next::Done(result) => self.complete(c, result),
+            Next::Retry(pause) => {
+                if let Some(p) = self.clients[c].pending.as_mut() {
+                    p.attempt = None;
+                }
+                self.retry_after(c, pause_us(pause));
             }
         }
-    }
-
-    fn set_error(&mut self, c: usize, error: String) {
-        if let Some(p) = self.clients[c].pending.as_mut() {
-            p.last_error = error;
-            p.attempt = None;
-        }
-    }
-
-    /// `node` is not the leader; try `leader` next, or back off (a client
-    /// pinned to `node` asks it again after the back-off).
-    fn redirect(&mut self, c: usize, node: NodeId, leader: Option<NodeId>) {
-        let hint = leader.filter(|&l| l != node);
-        self.clients[c].leader_hint = hint;
-        let pinned = self.clients[c]
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.pinned.is_some());
-        let error = match hint {
-            Some(l) if pinned => format!("node {node} is not the leader (it says n{l} leads)"),
-            _ => format!("node {node} is not the leader"),
-        };
-        self.set_error(c, error);
-        self.retry_after(
-            c,
-            if hint.is_some() && !pinned {
-                REDIRECT_US
-            } else {
-                BACKOFF_US
-            },
-        );
     }
 
     /// Sets the client's only live timer `delay` from now, capped at the deadline.
@@ -447,7 +434,8 @@ impl Sim {
         };
         let process = self.clients[c].process;
         self.stats.ops_ok += 1;
-        self.record(process, EventType::Ok, &pending.op, Some(&result));
+        let event = HistoryEvent::ok(process, &pending.op, &result, self.now);
+        self.history.push(event);
         let seen = match (&pending.op, &result) {
             (Op::Put { value, .. }, _) => Some(Some(value.clone())),
             (Op::Cas { new, .. }, OpResult::Swapped(true)) => Some(Some(new.clone())),
@@ -481,20 +469,17 @@ impl Sim {
             return;
         };
         let process = self.clients[c].process;
-        let unknown = pending.accepted && pending.op.is_write();
-        let kind = if unknown {
+        let error = pending.last_error.clone();
+        let (kind, outcome) = session::give_up(&pending.op, pending.accepted, error);
+        let unknown = kind == EventType::Info;
+        let event = if unknown {
             self.stats.ops_info += 1;
-            EventType::Info
+            HistoryEvent::info(process, &pending.op, self.now)
         } else {
             self.stats.ops_fail += 1;
-            EventType::Fail
+            HistoryEvent::fail(process, &pending.op, self.now)
         };
-        self.record(process, kind, &pending.op, None);
-        let outcome = if pending.accepted {
-            ClientOutcome::Timeout
-        } else {
-            ClientOutcome::Unavailable(pending.last_error.clone())
-        };
+        self.history.push(event);
         self.note(Note::Client(Box::new(ClientNote::GaveUp {
             process,
             op: pending.op,
@@ -526,27 +511,13 @@ impl Sim {
         let mean = (clients * 1_000_000 / self.opts.ops_per_sec).max(1);
         self.client_rng.random_range(0..2 * mean)
     }
+}
 
-    fn record(&mut self, process: u64, kind: EventType, op: &Op, result: Option<&OpResult>) {
-        let (f, value) = match op {
-            Op::Put { value, .. } => (OpKind::Put, EventValue::Str(value.clone())),
-            Op::Get { .. } => (OpKind::Get, EventValue::Null),
-            Op::Delete { .. } => (OpKind::Delete, EventValue::Null),
-            Op::Cas { old, new, .. } => (OpKind::Cas, EventValue::Pair(old.clone(), new.clone())),
-        };
-        let value = match result {
-            Some(OpResult::Value(Some(v))) => EventValue::Str(v.clone()),
-            Some(OpResult::Value(None)) => EventValue::Null,
-            Some(OpResult::Swapped(b)) => EventValue::Bool(*b),
-            Some(OpResult::Done) | None => value,
-        };
-        self.history.push(HistoryEvent {
-            process,
-            kind,
-            f,
-            key: op.key().to_string(),
-            value,
-            time: self.now,
-        });
+/// How long a pause of the session's rules lasts in virtual time.
+fn pause_us(pause: Pause) -> u64 {
+    match pause {
+        Pause::Now => 0,
+        Pause::Redirect => REDIRECT_US,
+        Pause::Backoff => BACKOFF_US,
     }
 }
