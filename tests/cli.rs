@@ -267,8 +267,11 @@ fn the_class_and_the_new_dashboard_flags_refuse_bad_input() {
     assert_bad_input(&["--latency", "5..1ms"], "below the shortest");
     assert_bad_input(&["--latency", "fast"], "10..50ms");
     assert_bad_input(&["class", "--speed", "20"], "0.1 to 10");
-    assert_bad_input(&["class", "--script", "x.scen"], "drop --script");
-    assert_bad_input(&["class", "--data-dir", "d"], "drop --script, --data-dir");
+    assert_bad_input(&["class", "--script", "/nonexistent/x.scen"], "cannot read");
+    assert_bad_input(
+        &["class", "--data-dir", "d"],
+        "drop --data-dir and --transport",
+    );
     assert_bad_input(&["--faults", "crash"], "add --sim");
 }
 
@@ -342,4 +345,54 @@ fn chart_refuses_bad_windows_filters_and_formats() {
     assert_bad_input(&["chart", "--format", "png"], "not a chart format");
     assert_bad_input(&["chart", "--seeds", "1..5"], "pick one");
     assert_bad_input(&["chart", "-o", "x.png"], ".svg or .mmd");
+}
+
+/// A tour plays on the simulator unless `--live` asks for the live
+/// cluster: flags that only the live cluster has say so, `--live` and
+/// `--sim` cannot both be given, and either way without a terminal the
+/// tour says it needs one.
+#[test]
+fn tours_play_on_the_simulator_and_live_on_request() {
+    assert_bad_input(&["tour", "election"], "needs a terminal");
+    assert_bad_input(&["tour", "election", "--sim"], "needs a terminal");
+    assert_bad_input(&["tour", "election", "--live"], "needs a terminal");
+    assert_bad_input(
+        &["tour", "election", "--live", "--sim"],
+        "cannot be used with",
+    );
+    assert_bad_input(&["tour", "election", "--data-dir", "d"], "add --live");
+    assert_bad_input(&["tour", "election", "--transport", "tcp"], "add --live");
+    assert_bad_input(
+        &["tour", "election", "--faults", "crash"],
+        "a tour's script drives",
+    );
+    assert_bad_input(
+        &["tour", "election", "--live", "--clients", "2"],
+        "drive the simulator",
+    );
+    assert_bad_input(&["class", "--live"], "--live is for");
+    assert_bad_input(&["--sim", "--live"], "cannot be used with");
+}
+
+/// `raftlab script --latency 10..20ms` prints a tour's run as the
+/// simulated dashboard plays it: at that latency the election tour's
+/// leader is elected later than at the scenario tests' 0.5–2 ms, and its
+/// question is printed with its answer.
+#[test]
+fn script_latency_rehearses_a_tour() {
+    let tour =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/tours/01_election.scen");
+    let tour = tour.to_string_lossy().into_owned();
+    let fast = raftlab(&["script", &tour]);
+    let slow = raftlab(&["script", "--latency", "10..20ms", &tour]);
+    assert_eq!(fast.status.code(), Some(0), "{}", text(&fast.stdout));
+    assert_eq!(slow.status.code(), Some(0), "{}", text(&slow.stdout));
+    let (fast, slow) = (text(&fast.stdout), text(&slow.stdout));
+    assert_ne!(fast, slow);
+    assert!(
+        slow.contains("? How many votes must the candidate collect to lead?"),
+        "{slow}"
+    );
+    assert!(slow.contains("— the answer is 2: "), "{slow}");
+    assert_bad_input(&["script", "--latency", "fast", &tour], "10..50ms");
 }

@@ -58,7 +58,7 @@ fn sim_flags_need_sim_and_a_simulator() {
     assert_refused(&["--faults", "all"], "--sim");
     assert_refused(
         &["--sim", "--transport", "tcp"],
-        "drop --script, --data-dir and --transport",
+        "drop --data-dir and --transport",
     );
     assert_refused(&["--sim", "--faults", "earthquake"], "earthquake");
     assert_refused(

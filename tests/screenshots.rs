@@ -471,82 +471,77 @@ fn ask(
     }
 }
 
-/// Plays the shipped tour `name` over a live cluster of the size it asks
-/// for, giving every step its go, until the step whose statement starts
-/// with `stop_at` waits; then draws the dashboard.
-fn tour_shot(dir: &Path, name: &str, stop_at: &str, shot: &str) {
-    tour_shot_with(dir, name, stop_at, shot, |_| {});
+/// Where a tour screenshot is taken.
+enum Stop<'a> {
+    /// When the step whose statement (or question) starts so waits.
+    At(&'a str),
+    /// When a question was answered with this choice and the step after it
+    /// waits.
+    Answered(&'a str, usize),
+    /// When the last step ran and the tour waits to end.
+    End,
 }
 
-/// [`tour_shot`], with `prepare` applied to the dashboard before the tour
-/// starts (e.g. to open a panel).
-fn tour_shot_with(
-    dir: &Path,
-    name: &str,
-    stop_at: &str,
-    shot: &str,
-    prepare: impl FnOnce(&mut App),
-) {
-    use std::sync::atomic::AtomicBool;
-
-    use raftlab::tui::TourSetup;
-    use raftlab::tui::tour::{self, Tour, TourEvent};
+/// Plays the shipped tour `name` on the simulator, as `raftlab tour NAME`
+/// does (the same run every time), giving every step its go, until `stop`;
+/// then draws the dashboard. `prepare` is applied to it first (e.g. to
+/// open a panel).
+fn tour_shot(dir: &Path, name: &str, stop: Stop, shot: &str, prepare: impl FnOnce(&mut App)) {
+    use raftlab::tui::sim::{ClockState, SimTours, TICK_WALL, start_tour};
+    use raftlab::tui::tour::{Phase, TourEvent};
+    use raftlab::tui::{TourSetup, handle};
 
     let (setup, spec) = TourSetup::shipped(name, None).expect("a shipped tour");
-    let mut run = Run::with(
-        dir,
-        ClusterConfig {
-            nodes: spec.nodes,
-            seed: spec.seed.unwrap_or(1),
-            bugs: spec.bugs,
-            log_window: 256,
-            start_paused: true,
-            observe: true,
-            ..ClusterConfig::default()
-        },
-    );
-    let (tx, events) = unbounded();
-    let stop = Arc::new(AtomicBool::new(false));
-    let (handle, go) = tour::spawn(
-        setup.script.clone(),
-        run.cluster.clone(),
-        None,
-        stop.clone(),
-        move |e| {
-            let _ = tx.send(e);
-        },
-    )
-    .expect("start the tour");
-    run.app.tour = Some(Tour::new(&setup.name, &setup.script, None, go));
-    prepare(&mut run.app);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut session = SimTours::default()
+        .session(&setup.name, &spec)
+        .expect("its run");
+    // The fastest speed a person can set; the status bar says so.
+    let speed = 10.0;
+    let first = session.view(ClockState {
+        paused: true,
+        speed,
+        tick_wall: TICK_WALL,
+    });
+    let status = Arc::new(session.status());
+    let (tx, rx) = unbounded();
+    let (driver, tour) = start_tour(session, speed, &setup, tx).expect("the tour");
+    let mut app = App::new(first, Box::new(driver), Options::default());
+    app.sim = Some(status);
+    app.tour = Some(tour);
+    prepare(&mut app);
+    let mut answered = false;
     loop {
-        assert!(
-            Instant::now() < deadline,
-            "the tour never reached {stop_at:?}"
-        );
-        let Ok(event) = events.recv_timeout(Duration::from_millis(20)) else {
-            run.pump();
+        let msg = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("the tour {name} went quiet"));
+        let ended = matches!(msg, Msg::Tour(TourEvent::Finished { .. }));
+        handle(&mut app, msg);
+        assert!(!ended, "the tour {name} ended before its stop");
+        let Some(t) = app.tour.as_ref() else {
             continue;
         };
-        let ready = match &event {
-            TourEvent::Ready { source, .. } => Some(source.starts_with(stop_at)),
-            TourEvent::Finished { .. } => panic!("the tour ended before {stop_at:?}: {event:?}"),
-            _ => None,
+        // Wait for the view of the held run.
+        if !t.waiting() || !app.view.clock_paused {
+            continue;
+        }
+        let here = t.current.as_deref().unwrap_or("");
+        let stop_here = match stop {
+            Stop::At(at) => here.starts_with(at),
+            Stop::Answered(_, _) => answered && !t.current_is_question(),
+            Stop::End => t.phase == Phase::AtEnd,
         };
-        run.app.update(Action::Tour(event));
-        run.pump();
-        match ready {
-            Some(true) => break,
-            Some(false) => run.app.update(Action::TourNext),
-            None => {}
+        if stop_here {
+            break;
+        }
+        match stop {
+            Stop::Answered(at, pick) if here.starts_with(at) && t.asking() => {
+                app.update(Action::TourPick(pick));
+                answered = true;
+            }
+            _ => app.update(Action::TourNext),
         }
     }
-    run.settle(Duration::from_millis(300));
-    run.shot(shot, 120, 40);
-    stop.store(true, std::sync::atomic::Ordering::Release);
-    run.app.tour = None;
-    handle.join().expect("the tour thread");
+    shot_app(&mut app, dir, shot, 120, 40);
 }
 
 #[test]
@@ -567,21 +562,45 @@ fn regenerate_tour_screenshots() {
     run.app.update(Action::TourMenuMove(6));
     run.shot("tour-menu", 120, 40);
 
-    // Figure 8 at (c): n1 leads again, x=1 of an old term on its way to a
-    // majority; and the snapshots tour once n3 installed the snapshot.
+    // The election tour stopped on a candidate collecting votes, its
+    // question asked, then answered; Figure 8 at (c): x=1 of an old term on
+    // a majority, not committed; the snapshots tour once n3 installed the
+    // snapshot.
+    tour_shot(
+        &dir,
+        "election",
+        Stop::At("How many votes"),
+        "tour-question",
+        |_| {},
+    );
+    tour_shot(
+        &dir,
+        "election",
+        Stop::Answered("How many votes", 1),
+        "tour-answered",
+        |_| {},
+    );
     tour_shot(
         &dir,
         "figure8",
-        "wait committed >= base + 2",
+        Stop::At("n3's answer reaches n1"),
         "tour-figure8",
+        |_| {},
     );
-    tour_shot(&dir, "snapshots", "wait applied >= 121", "tour-snapshots");
-    // Figure 8 with commit-old-terms on, just after the violation: the
-    // live checker open, the bug and VIOLATED badges in the status bar.
-    tour_shot_with(
+    tour_shot(
+        &dir,
+        "snapshots",
+        Stop::At("wait applied >= 121"),
+        "tour-snapshots",
+        |_| {},
+    );
+    // Figure 8 with commit-old-terms on, at its end, just after the
+    // violation: the checker open, the bug and VIOLATED badges in the
+    // status bar.
+    tour_shot(
         &dir,
         "figure8-broken",
-        "expect leader in 4 5",
+        Stop::End,
         "tour-figure8-broken",
         |app| app.update(Action::ToggleChecker),
     );

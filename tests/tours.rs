@@ -37,8 +37,7 @@ fn every_tour_file_passes_in_the_simulator() {
 /// their expectations hold at that pace too.
 #[test]
 fn every_tour_file_passes_at_the_dashboards_latency() {
-    use raftlab::scenario::Cluster;
-    use raftlab::sim::{Sim, SimOptions};
+    use raftlab::scenario::sim_factory_with;
     let mut failures = Vec::new();
     for path in &tour_files() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -46,17 +45,7 @@ fn every_tour_file_passes_at_the_dashboards_latency() {
             .unwrap()
             .replace("{nodes}", "5")
             .replace("{seed}", "1");
-        let factory = |spec: raftlab::scenario::ClusterSpec| {
-            let opts = SimOptions {
-                nodes: spec.nodes,
-                seed: spec.seed.unwrap_or(1),
-                bugs: spec.bugs,
-                latency_us: raftlab::tui::VISIBLE_LATENCY_US,
-                ..SimOptions::default()
-            };
-            let sim = Sim::new(opts).map_err(|e| e.to_string())?;
-            Ok(Box::new(sim) as Box<dyn Cluster>)
-        };
+        let factory = sim_factory_with(1, raftlab::tui::VISIBLE_LATENCY_US, Default::default());
         match run_script(&text, &name, factory) {
             Ok(report) if report.passed => println!("PASS {name}"),
             Ok(report) => failures.push(report.render()),
@@ -94,11 +83,13 @@ fn every_shipped_tour_parses_states_its_intent_and_narrates() {
 }
 
 /// Plays a shipped tour on a live cluster of the size, seed and bugs its
-/// script asks for, at the fastest clock speed, with the live checker on
-/// (`wait violation` reads it). Returns the report and the cluster, still
-/// running.
+/// script asks for, at clock speed `speed`, with the dashboard's visible
+/// link latency (as `raftlab tour NAME --live` plays it) and the live
+/// checker on (`wait violation` reads it). Returns the report and the
+/// cluster, still running.
 fn play_live(
     tour: &tours::Tour,
+    speed: f64,
 ) -> (
     raftlab::scenario::Report,
     std::sync::Arc<raftlab::runtime::Cluster>,
@@ -123,7 +114,8 @@ fn play_live(
             nodes: spec.nodes,
             seed: spec.seed.unwrap_or(1),
             bugs: spec.bugs,
-            speed: 10.0,
+            speed,
+            latency_us: raftlab::tui::VISIBLE_LATENCY_US,
             start_paused: true,
             observe: true,
             ..ClusterConfig::default()
@@ -137,19 +129,23 @@ fn play_live(
 }
 
 /// A tour drives the live runtime through `LiveCluster`: the same script
-/// passes on real threads, at the fastest clock speed.
+/// passes on real threads, at the fastest clock speed — but the election
+/// tour, whose stop on a candidate lasts one vote's round trip (20–40 ms
+/// of cluster time), at a speed where that is 100 ms on the wall or more,
+/// so a busy machine does not skip it.
 #[test]
 fn tours_play_on_the_live_cluster() {
-    for name in [
-        "election",
-        "partition",
-        "reads",
-        "figure8",
-        "snapshots",
-        "figure8-broken",
-        "membership",
+    for (name, speed) in [
+        ("election", 2.0),
+        ("replication", 10.0),
+        ("partition", 10.0),
+        ("reads", 10.0),
+        ("figure8", 10.0),
+        ("snapshots", 10.0),
+        ("figure8-broken", 10.0),
+        ("membership", 10.0),
     ] {
-        let (report, cluster) = play_live(tours::find(name).unwrap());
+        let (report, cluster) = play_live(tours::find(name).unwrap(), speed);
         assert!(report.passed, "\n{}", report.render());
         if let Ok(cluster) = std::sync::Arc::try_unwrap(cluster) {
             cluster.shutdown();
@@ -198,25 +194,11 @@ fn tour_time_follows_the_cluster_clock() {
     }
 }
 
-/// While a step waits for its go the tour holds the cluster clock, so a
-/// person reading a caption misses nothing: `expect no leader` is judged
-/// on the cluster as the previous step left it, and the election that
-/// follows takes its 15–30 ticks (it used to be reported as taking as long
-/// as the reader took, and `expect` judged a stale view).
-#[test]
-fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
-    use std::sync::Arc;
-    use std::sync::atomic::AtomicBool;
-    use std::time::Duration;
-
-    use crossbeam_channel::unbounded;
+/// A live cluster of three nodes, seed 1, at the fastest clock speed,
+/// its clock paused until a tour's `cluster` statement starts it.
+fn three_paused_nodes() -> std::sync::Arc<raftlab::runtime::Cluster> {
     use raftlab::runtime::{Cluster, ClusterConfig};
-    use raftlab::scenario::Mark;
-    use raftlab::tui::tour::{self, TourEvent};
-
-    let text = "# hold\ncluster 3 seed 1\nexpect no leader\nwait leader within 3s\n";
-    let script = parse(text, "hold.scen").unwrap();
-    let cluster = Arc::new(
+    std::sync::Arc::new(
         Cluster::start(ClusterConfig {
             nodes: 3,
             seed: 1,
@@ -225,7 +207,28 @@ fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
             ..ClusterConfig::default()
         })
         .unwrap(),
-    );
+    )
+}
+
+/// While a step waits for its go the tour holds the cluster clock, so a
+/// person reading a caption misses nothing: `expect no leader` (plumbing,
+/// which runs without a go) is judged on the cluster as the previous step
+/// left it, and the election that follows takes its 15–30 ticks (it used
+/// to be reported as taking as long as the reader took, and `expect`
+/// judged a stale view).
+#[test]
+fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use crossbeam_channel::unbounded;
+    use raftlab::scenario::Mark;
+    use raftlab::tui::tour::{self, Go, TourEvent};
+
+    let text = "# hold\ncluster 3 seed 1\nrun 20ms\nexpect no leader\nwait leader within 3s\n";
+    let script = parse(text, "hold.scen").unwrap();
+    let cluster = three_paused_nodes();
     let (tx, rx) = unbounded();
     let (handle, go) = tour::spawn(
         script,
@@ -246,7 +249,7 @@ fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
     let ready =
         |step| move |e: &TourEvent| matches!(e, TourEvent::Ready { step: s, .. } if *s == step);
     next(&ready(1));
-    go.send(()).unwrap();
+    go.send(Go::Next).unwrap();
     next(&ready(2));
     let before = cluster.view();
     // 300 ms is 60 ticks at this speed: two elections' worth.
@@ -255,20 +258,21 @@ fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
     assert!(after.clock_paused, "the clock runs while the step waits");
     assert_eq!(after.tick, before.tick);
     assert_eq!(after.leader(), None);
-    go.send(()).unwrap();
-    let done = next(&|e| matches!(e, TourEvent::Done { .. }));
+    go.send(Go::Next).unwrap();
+    let plumbing = next(&|e| matches!(e, TourEvent::Plumbing { .. }));
     assert!(
         matches!(
-            done,
-            TourEvent::Done {
+            &plumbing,
+            TourEvent::Plumbing {
                 mark: Mark::Pass,
+                source,
                 ..
-            }
+            } if source == "expect no leader"
         ),
-        "{done:?}"
+        "{plumbing:?}"
     );
     next(&ready(3));
-    go.send(()).unwrap();
+    go.send(Go::Next).unwrap();
     let done = next(&|e| matches!(e, TourEvent::Done { .. }));
     let TourEvent::Done { mark, detail } = done else {
         unreachable!()
@@ -283,6 +287,9 @@ fn a_tour_holds_the_clock_while_a_step_waits_for_its_go() {
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| panic!("no duration in {detail:?}"));
     assert!(ms <= 600.0, "{detail}");
+    // The last step's outcome stays until one more go ends the tour.
+    next(&|e| *e == TourEvent::AtEnd);
+    go.send(Go::Next).unwrap();
     let finished = next(&|e| matches!(e, TourEvent::Finished { .. }));
     assert_eq!(
         finished,
@@ -352,7 +359,7 @@ fn the_figure8_broken_tour_ends_in_the_violation_it_shows() {
     let sim = violation_line(&report);
     assert!(sim.starts_with("VIOLATED leader completeness"), "{sim}");
 
-    let (report, cluster) = play_live(tour);
+    let (report, cluster) = play_live(tour, 10.0);
     assert!(report.passed, "\n{}", report.render());
     let live = violation_line(&report);
     assert!(live.starts_with("VIOLATED state machine safety"), "{live}");
@@ -362,6 +369,39 @@ fn the_figure8_broken_tour_ends_in_the_violation_it_shows() {
         "{checks:?}"
     );
     if let Ok(cluster) = std::sync::Arc::try_unwrap(cluster) {
+        cluster.shutdown();
+    }
+}
+
+/// `start` and `reply` on the live cluster: the write is sent by a client
+/// of its own while the script goes on, and `reply` collects its answer.
+#[test]
+fn start_and_reply_work_on_the_live_cluster() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use raftlab::scenario::{live_factory, run};
+
+    let text = "# async\ncluster 3 seed 1\nwait leader within 3s\nstart put x 1\nwait value x = 1 on leader within 2s\nreply -> ok\nget x -> \"1\"\nstart put y 2\nstart put z 3\n";
+    let script = parse(text, "async.scen").unwrap();
+    let cluster = three_paused_nodes();
+    let mut factory = live_factory(cluster.clone(), Arc::new(AtomicBool::new(false)));
+    let report = run(&script, &mut factory).unwrap();
+    drop(factory);
+    // Everything up to the second `start` holds; the third is refused.
+    let failure = report.failure.clone().expect("two starts in a row fail");
+    assert_eq!(failure.line, 9, "\n{}", report.render());
+    assert!(
+        failure.message.contains("one at a time"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        report.transcript[4].detail.starts_with("ok"),
+        "\n{}",
+        report.render()
+    );
+    if let Ok(cluster) = Arc::try_unwrap(cluster) {
         cluster.shutdown();
     }
 }

@@ -10,16 +10,7 @@ use std::time::{Duration, Instant};
 #[path = "common/tmux.rs"]
 mod tmux;
 
-use tmux::{Tmux, status, tmux_missing};
-
-/// The node cards: the screen above the log pane.
-fn cards(screen: &str) -> String {
-    screen
-        .lines()
-        .take_while(|l| !l.contains("Log"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use tmux::{Tmux, cards, status, tmux_missing};
 
 /// Whether a card shows a Candidate (not a PreCandidate).
 fn candidate_card(screen: &str) -> bool {

@@ -6,7 +6,9 @@
 //! (or `raftlab tour NAME`) it plays a scenario as a guided tour: the
 //! script is read and parsed first (a bad one exits 2 before the terminal
 //! is touched), and its `cluster` statement sets the size, seed and bugs of
-//! the live cluster, which starts paused until the first step.
+//! the cluster, whose clock is held until the first step. A tour plays on
+//! the simulator (see `replay.rs`) unless `--live` asks for the live
+//! cluster.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
-use super::args::{ExtensionFlags, parse_duration_us, parse_nodes};
+use super::args::{ExtensionFlags, parse_duration_us, parse_nodes, parse_speed};
 use super::damage::{DamageWatch, dashboard_advice};
 use crate::net::parse_delay_range;
 use crate::raft::Bugs;
@@ -86,8 +88,13 @@ pub struct DashboardArgs {
     delay: u64,
     /// Drive the dashboard with the deterministic simulator instead of a
     /// live cluster: the same seed and inputs give the same run (R replays).
+    /// A tour (--script, `raftlab tour`) plays on the simulator anyway.
     #[arg(long)]
     sim: bool,
+    /// Play a tour (--script, `raftlab tour`) on the live threaded
+    /// cluster instead of the simulator.
+    #[arg(long, conflicts_with = "sim")]
+    live: bool,
     /// With --sim (or `class`): the faults to inject, as for `raftlab
     /// check` (default none).
     #[arg(long)]
@@ -123,15 +130,26 @@ pub struct TourText {
     pub text: String,
 }
 
-pub(super) fn parse_speed(s: &str) -> Result<f64, String> {
-    match s.trim_end_matches(['x', '×']).parse::<f64>() {
-        Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
-        _ => Err(format!("speed must be a number from 0.1 to 10, not '{s}'")),
-    }
-}
-
 /// Runs the dashboard; exit 2 without a terminal or with a bad setup.
 pub fn run(args: DashboardArgs) -> ExitCode {
+    if let Some(path) = args.script.clone() {
+        return match std::fs::read_to_string(&path) {
+            Ok(text) => play(
+                args,
+                TourText {
+                    name: path.display().to_string(),
+                    title: path
+                        .file_stem()
+                        .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
+                    text,
+                },
+            ),
+            Err(e) => {
+                eprintln!("raftlab: cannot read {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
     if args.sim {
         return run_sim(args, "raftlab --sim", 1.0, false, Preset::Dashboard);
     }
@@ -141,37 +159,82 @@ pub fn run(args: DashboardArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let tour = match &args.script {
-        None => None,
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => Some(TourText {
-                name: path.display().to_string(),
-                title: path
-                    .file_stem()
-                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
-                text,
-            }),
-            Err(e) => {
-                eprintln!("raftlab: cannot read {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        },
-    };
-    run_with(args, tour)
+    run_with(args, None)
+}
+
+/// Plays `tour`: on the simulator (a rehearsed tour replays exactly),
+/// or with `--live` on the live threaded cluster.
+pub fn play(args: DashboardArgs, tour: TourText) -> ExitCode {
+    play_at(args, tour, "raftlab", 1.0, Preset::Dashboard)
+}
+
+/// [`play`] with `speed` as the clock's speed unless `--speed` says
+/// otherwise (`raftlab class` plays slower), laid out as `preset` says.
+fn play_at(
+    args: DashboardArgs,
+    tour: TourText,
+    name: &str,
+    speed: f64,
+    preset: Preset,
+) -> ExitCode {
+    if args.live {
+        if args.faults.is_some() || args.clients.is_some() || args.ops.is_some() {
+            eprintln!("{name}: --faults, --clients and --ops drive the simulator, not a live tour");
+            return ExitCode::from(2);
+        }
+        return run_with(args, Some(tour));
+    }
+    if args.data_dir.is_some() || args.transport != Transport::Channel {
+        eprintln!(
+            "{name}: a tour plays on the simulator, in memory; --data-dir and --transport are for the live cluster: add --live"
+        );
+        return ExitCode::from(2);
+    }
+    let auto = args.auto.then(|| Duration::from_micros(args.delay));
+    let mut flags = sim_flags(args, name, speed, true);
+    flags.auto = auto;
+    flags.preset = preset;
+    super::replay::run_tour_sim(flags, tour)
 }
 
 /// Runs `raftlab class`: the dashboard on the simulator, paused, at
-/// [`CLASS_SPEED`] unless `--speed` says otherwise.
+/// [`CLASS_SPEED`] unless `--speed` says otherwise; with `--script`, that
+/// tour at that speed.
 pub fn run_class(args: DashboardArgs) -> ExitCode {
+    if let Some(path) = args.script.clone() {
+        return match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let title = path
+                    .file_stem()
+                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned());
+                let tour = TourText {
+                    name: path.display().to_string(),
+                    title,
+                    text,
+                };
+                play_at(args, tour, "raftlab class", CLASS_SPEED, Preset::Class)
+            }
+            Err(e) => {
+                eprintln!("raftlab class: cannot read {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        };
+    }
     run_sim(args, "raftlab class", CLASS_SPEED, true, Preset::Class)
 }
 
 /// The dashboard on the simulator (`--sim`, `class`): `speed` and
 /// `paused` unless the flags say otherwise, laid out as `preset` says.
 fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool, preset: Preset) -> ExitCode {
-    if args.script.is_some() || args.data_dir.is_some() || args.transport != Transport::Channel {
+    if args.live {
         eprintln!(
-            "{name}: the simulator runs in memory without a script; drop --script, --data-dir and --transport"
+            "{name}: the simulator drives this dashboard; --live is for playing a tour on the live cluster"
+        );
+        return ExitCode::from(2);
+    }
+    if args.data_dir.is_some() || args.transport != Transport::Channel {
+        eprintln!(
+            "{name}: the simulator runs in memory; drop --data-dir and --transport (they are for the live cluster)"
         );
         return ExitCode::from(2);
     }
@@ -205,6 +268,7 @@ pub(super) fn sim_flags(
         mouse: !args.no_mouse,
         bugs: args.bugs,
         preset: Preset::Dashboard,
+        auto: None,
     }
 }
 

@@ -14,9 +14,11 @@ use std::process::ExitCode;
 #[cfg(test)]
 use super::args::SeedRange;
 use super::check::{OneRun, Plan, RunArgs};
+use super::dashboard::TourText;
+use crate::raft::Bugs;
 use crate::tui::layout::Preset;
-use crate::tui::sim::{SimSession, run_sim};
-use crate::tui::{Options, Theme};
+use crate::tui::sim::{SimSession, SimTours, run_sim};
+use crate::tui::{Options, Theme, TourSetup};
 
 /// Log entries per node the dashboard keeps in view (as in live mode).
 const LOG_WINDOW: usize = 256;
@@ -29,7 +31,7 @@ pub struct ReplayArgs {
     #[command(flatten)]
     run: OneRun,
     /// Speed factor of the clock (0.1 to 10).
-    #[arg(long, default_value_t = 1.0, value_parser = super::dashboard::parse_speed)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::args::parse_speed)]
     speed: f64,
     /// Start with the clock paused.
     #[arg(long)]
@@ -77,15 +79,18 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),
     };
-    let preset = Preset::Dashboard;
-    show(
-        session,
-        args.speed,
-        args.paused,
-        args.ascii,
-        !args.no_mouse,
-        preset,
-    )
+    // A tour chosen in the menu plays on a quiet run of its own.
+    let tours = SimTours {
+        seed,
+        window: LOG_WINDOW,
+        ..SimTours::default()
+    };
+    let look = Look {
+        ascii: args.ascii,
+        mouse: !args.no_mouse,
+        preset: Preset::Dashboard,
+    };
+    show(session, None, (args.speed, args.paused), look, tours)
 }
 
 /// The settings of `raftlab --sim` and `raftlab class`.
@@ -118,6 +123,47 @@ pub struct SimFlags {
     pub bugs: Vec<String>,
     /// The layout (`raftlab class` has its own).
     pub preset: Preset,
+    /// In a tour's auto mode, the delay before each step.
+    pub auto: Option<std::time::Duration>,
+}
+
+impl SimFlags {
+    /// How the dashboard makes a tour's run from these flags.
+    fn tours(&self) -> Result<SimTours, String> {
+        let mut bugs = Bugs::default();
+        for name in &self.bugs {
+            if !bugs.enable(name) {
+                let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
+                return Err(format!(
+                    "unknown bug '{name}'; the bugs are: {}",
+                    names.join(", ")
+                ));
+            }
+        }
+        Ok(SimTours {
+            latency_us: self.latency_us,
+            extensions: self.extensions,
+            bugs,
+            seed: self.seed,
+            window: LOG_WINDOW,
+            auto: self.auto,
+        })
+    }
+
+    fn look(&self) -> Look {
+        Look {
+            ascii: self.ascii,
+            mouse: self.mouse,
+            preset: self.preset,
+        }
+    }
+}
+
+/// How the dashboard draws: ASCII only, mouse captured, which layout.
+struct Look {
+    ascii: bool,
+    mouse: bool,
+    preset: Preset,
 }
 
 /// Runs `raftlab --sim` or `raftlab class`.
@@ -130,6 +176,10 @@ pub fn run_dashboard_sim(flags: SimFlags) -> ExitCode {
         Ok(options) => options,
         Err(m) => return fail(m),
     };
+    let tours = match flags.tours() {
+        Ok(tours) => tours,
+        Err(m) => return fail(m),
+    };
     let label = format!("sim seed {}", flags.seed);
     let session = match SimSession::new(options, None, LOG_WINDOW, label) {
         Ok(s) => s,
@@ -137,11 +187,46 @@ pub fn run_dashboard_sim(flags: SimFlags) -> ExitCode {
     };
     show(
         session,
-        flags.speed,
-        flags.paused,
-        flags.ascii,
-        flags.mouse,
-        flags.preset,
+        None,
+        (flags.speed, flags.paused),
+        flags.look(),
+        tours,
+    )
+}
+
+/// Plays `tour` on the dashboard over the simulator: the run its script
+/// makes at the flags' latency, paced by the dashboard's clock.
+pub fn run_tour_sim(flags: SimFlags, tour: TourText) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("{}: {message}", flags.name);
+        ExitCode::from(2)
+    };
+    if flags.faults.is_some() || flags.clients.is_some() || flags.ops.is_some() {
+        return fail(
+            "a tour's script drives its cluster: --faults, --clients and --ops are for --sim without a tour".into(),
+        );
+    }
+    let (setup, spec) = match TourSetup::prepare(&tour.name, &tour.title, &tour.text, flags.auto) {
+        Ok(prepared) => prepared,
+        Err(m) => {
+            eprintln!("{m}");
+            return ExitCode::from(2);
+        }
+    };
+    let tours = match flags.tours() {
+        Ok(tours) => tours,
+        Err(m) => return fail(m),
+    };
+    let session = match tours.session(&setup.name, &spec) {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    show(
+        session,
+        Some(setup),
+        (flags.speed, true),
+        flags.look(),
+        tours,
     )
 }
 
@@ -171,19 +256,19 @@ pub(super) fn sim_options(flags: &SimFlags) -> Result<crate::sim::SimOptions, St
     Ok(options)
 }
 
-/// Opens the dashboard on `session`; exit 2 without a terminal.
+/// Opens the dashboard on `session` (playing `tour` if given), its clock
+/// at `speed` and paused or not; exit 2 without a terminal.
 fn show(
     session: SimSession,
-    speed: f64,
-    paused: bool,
-    ascii: bool,
-    mouse: bool,
-    preset: Preset,
+    tour: Option<TourSetup>,
+    clock: (f64, bool),
+    look: Look,
+    tours: SimTours,
 ) -> ExitCode {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\
-             Run it in a terminal, or try `raftlab check` for the same run without one."
+             Run it in a terminal, or try `raftlab check` (or `raftlab script FILE` for a tour's script) for the same run without one."
         );
         return ExitCode::from(2);
     }
@@ -191,12 +276,12 @@ fn show(
     let options = Options {
         theme: Theme {
             color: !no_color,
-            ascii,
+            ascii: look.ascii,
         },
-        mouse,
-        preset,
+        mouse: look.mouse,
+        preset: look.preset,
     };
-    match run_sim(session, speed, paused, options) {
+    match run_sim(session, tour, clock, options, tours) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("raftlab: the terminal failed: {e}");

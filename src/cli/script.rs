@@ -1,5 +1,6 @@
 //! `raftlab script FILE…`: runs scenario scripts in the simulator and
-//! prints each transcript.
+//! prints each transcript. With the dashboards' `--latency` it rehearses a
+//! tour: the transcript is the run the simulated dashboard plays.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +21,11 @@ pub struct ScriptArgs {
     /// Print only the verdict line of each script.
     #[arg(long, short)]
     quiet: bool,
+    /// Link latency, in cluster time (default 0.5..2ms, what the scenario
+    /// tests assume). `--latency 10..20ms` runs a tour as the dashboard
+    /// plays it on the simulator: the same run, step for step.
+    #[arg(long, value_name = "A..Bms", value_parser = crate::net::parse_delay_range)]
+    latency: Option<(u64, u64)>,
 }
 
 /// Runs `raftlab script`: exit 0 when every script passed, 1 when an
@@ -37,7 +43,9 @@ pub fn run(args: ScriptArgs) -> ExitCode {
                 continue;
             }
         };
-        match scenario::run_script(&text, &name, scenario::sim_factory(args.seed)) {
+        let latency = args.latency.unwrap_or(crate::net::Link::DEFAULT_DELAY_US);
+        let factory = scenario::sim_factory_with(args.seed, latency, Default::default());
+        match scenario::run_script(&text, &name, factory) {
             Ok(report) => {
                 let rendered = report.render();
                 if args.quiet {

@@ -1,7 +1,8 @@
 //! `raftlab tour [NAME]`: the guided tours shipped in the binary. Without a
 //! name it lists them with what each shows; with one it plays it over the
-//! live dashboard (like `raftlab --script FILE`). An unknown name exits 2
-//! with the list.
+//! dashboard (like `raftlab --script FILE`): on the simulator, so a
+//! rehearsed tour replays exactly, or with `--live` on the live cluster.
+//! An unknown name exits 2 with the list.
 
 use std::process::ExitCode;
 
@@ -21,7 +22,7 @@ pub struct TourArgs {
 pub fn list() -> String {
     let width = TOURS.iter().map(|t| t.name.len()).max().unwrap_or(0);
     let mut out = String::from(
-        "Guided tours (play one with `raftlab tour NAME`, add --auto to run it by itself):\n",
+        "Guided tours (play one with `raftlab tour NAME`; --auto runs it by itself, --live on the live cluster):\n",
     );
     for tour in TOURS {
         out.push_str(&format!("  {:<width$}  {}\n", tour.name, tour.intent()));
@@ -54,5 +55,5 @@ pub fn run(args: TourArgs) -> ExitCode {
         title: tour.name.to_string(),
         text: tour.text.to_string(),
     };
-    dashboard::run_with(args.dashboard, Some(text))
+    dashboard::play(args.dashboard, text)
 }

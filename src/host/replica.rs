@@ -7,7 +7,9 @@
 //!    ([`Io::persist`]); a driver that syncs in the background answers
 //!    [`Synced::Later`] and reports back with [`Replica::synced`];
 //! 2. **send** the messages — only once what they promise is durable, so
-//!    while a persist is unsynced they wait here, in order;
+//!    while a persist is unsynced they wait here, in order; a leader's
+//!    appends, heartbeats and snapshot chunks promise nothing about its
+//!    own disk ([`Message::waits_for_persist`]) and leave at once;
 //! 3. **restore** the store from a received snapshot;
 //! 4. **apply** the committed entries, answering the client whose write
 //!    each one was (if that client waits at this replica);
@@ -145,9 +147,19 @@ pub trait Io<W> {
     /// The state machine refused what Raft gave it.
     fn failed(&mut self, error: HostError) -> Self::Stop;
 
-    /// Makes `snapshot` durable and compacts the stored log under it;
-    /// the node forgets those entries only after this returns `Ok`.
+    /// Makes `snapshot` durable and compacts the stored log under it —
+    /// or hands that on, to be done in order with the writes before and
+    /// after it; the node forgets those entries (in memory) once this
+    /// returns `Ok`.
     fn compact(&mut self, snapshot: &Snapshot) -> Result<(), Self::Stop>;
+
+    /// Whether a compaction may start now. A driver whose previous one is
+    /// still being written says no, and the store compacts at a later
+    /// carry-out, further past the threshold: under load, compactions
+    /// then cost the disk less often. Yes by default.
+    fn may_compact(&self) -> bool {
+        true
+    }
 
     /// The store was restored from a received snapshot.
     fn restored(&mut self, _kv: &KvStore) -> Result<(), Self::Stop> {
@@ -364,8 +376,16 @@ impl<W> Replica<W> {
         }
         match self.outbox.back_mut() {
             // Behind a persist not yet synced: these wait with it (a later
-            // message may rest on the earlier state too).
-            Some(unsynced) => unsynced.messages.extend(messages),
+            // message may rest on the earlier state too) — but for a
+            // leader's replication traffic, which promises nothing about
+            // its own disk and leaves at once, so the followers write
+            // while the leader does (Raft thesis §10.2.1).
+            Some(unsynced) => {
+                let (now, later): (Vec<_>, Vec<_>) =
+                    messages.into_iter().partition(|m| !m.waits_for_persist());
+                unsynced.messages.extend(later);
+                io.send(now)?;
+            }
             None => io.send(messages)?,
         }
         if let Some(snapshot) = snapshot {
@@ -419,6 +439,9 @@ impl<W> Replica<W> {
     /// node forgets what it covers.
     fn maybe_compact<I: Io<W>>(&mut self, io: &mut I) -> Result<(), I::Stop> {
         let threshold = self.config.snapshot_threshold;
+        if !io.may_compact() {
+            return Ok(());
+        }
         let Some(snapshot) = self.kv.compaction_snapshot(self.node.log(), threshold) else {
             return Ok(());
         };

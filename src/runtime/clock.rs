@@ -82,6 +82,13 @@ impl Clock {
         self.paused = paused;
     }
 
+    /// Sets cluster time to `us` from now on (a guided tour on the
+    /// simulator lines the clock up with where the run stopped).
+    pub(crate) fn set_now(&mut self, us: u64) {
+        self.base_wall = Instant::now();
+        self.base_us = us;
+    }
+
     /// Moves cluster time to the next tick boundary (used while paused).
     pub(crate) fn step(&mut self) {
         self.rebase();

@@ -39,9 +39,13 @@ use crate::raft::{
     Entry, Event, Index, LogWrite, Message, Node, NodeId, Payload, RaftError, Role, Snapshot,
     Tally, Term,
 };
+use crate::storage::Report;
+use disk::NodeDisk;
 
 #[path = "node_change.rs"]
 mod change;
+#[path = "disk.rs"]
+mod disk;
 #[path = "forward.rs"]
 mod forward;
 
@@ -211,7 +215,10 @@ pub(crate) struct NodeThread {
     id: NodeId,
     /// The raft node, its store and the clients waiting on it.
     replica: Replica<ReplyTo>,
-    storage: NodeStorage,
+    /// Its storage, written inline or by a log writer thread.
+    disk: NodeDisk,
+    /// The log writer's reports (`never()` inline).
+    disk_reports: Receiver<Report>,
     shared: Arc<Shared>,
     net_rng: ChaCha8Rng,
     paused: bool,
@@ -251,10 +258,13 @@ impl NodeThread {
             snapshot_threshold: shared.snapshot_threshold,
             release_writes_on_step_down: true,
         };
+        let id = node.id();
+        let disk = NodeDisk::new(id, storage);
         NodeThread {
-            id: node.id(),
+            id,
             replica: Replica::new(node, kv, config),
-            storage,
+            disk_reports: disk.reports(),
+            disk,
             shared,
             net_rng: ChaCha8Rng::seed_from_u64(net_seed),
             paused: false,
@@ -290,7 +300,7 @@ impl NodeThread {
             }
         };
         NodeExit {
-            storage: self.storage,
+            storage: self.disk.into_storage(),
             reason,
         }
     }
@@ -319,6 +329,11 @@ impl NodeThread {
                     self.batch(event, &ch.net, Self::net_event);
                 }
                 None
+            },
+            recv(self.disk_reports) -> report => match report {
+                Ok(report) => self.disk_synced(report).err(),
+                // The writer thread ended on its own: it cannot go on.
+                Err(_) => Some(ExitReason::Storage(disk::writer_gone())),
             },
             recv(ch.ticker) -> tick => {
                 if tick.is_ok() {
@@ -554,19 +569,33 @@ impl NodeThread {
         self.replica.read(key, reply);
     }
 
-    /// Carries out the node's output through its replica.
-    fn after_input(&mut self) -> Result<(), ExitReason> {
+    /// Gives `f` the replica and the IO under it.
+    fn with_io<R>(&mut self, f: impl FnOnce(&mut Replica<ReplyTo>, &mut NodeIo<'_>) -> R) -> R {
         let mut io = NodeIo {
             id: self.id,
-            storage: &mut self.storage,
+            disk: &mut self.disk,
             shared: &self.shared,
             net_rng: &mut self.net_rng,
             sent: &mut self.sent,
             wakes: &mut self.wakes,
             changes: &mut self.changes,
-            unsynced: false,
         };
-        self.replica.carry_out(&mut io)
+        f(&mut self.replica, &mut io)
+    }
+
+    /// Carries out the node's output through its replica.
+    fn after_input(&mut self) -> Result<(), ExitReason> {
+        self.with_io(|replica, io| replica.carry_out(io))
+    }
+
+    /// The log writer made persists durable: the messages that waited for
+    /// them leave, and the leader may count its own log further (the
+    /// `Ready` that makes is carried out next, as after any input).
+    fn disk_synced(&mut self, report: Report) -> Result<(), ExitReason> {
+        let Some(token) = self.disk.synced(report).map_err(ExitReason::Storage)? else {
+            return Ok(());
+        };
+        self.with_io(|replica, io| replica.synced(token, io))
     }
 
     fn event(&self, text: String) {
@@ -621,15 +650,12 @@ impl NodeThread {
 /// checker's facts and the event log.
 struct NodeIo<'a> {
     id: NodeId,
-    storage: &'a mut NodeStorage,
+    disk: &'a mut NodeDisk,
     shared: &'a Shared,
     net_rng: &'a mut ChaCha8Rng,
     sent: &'a mut u64,
     wakes: &'a mut Wakes,
     changes: &'a mut Vec<change::PendingChange>,
-    /// Written but not synced (the `ack-before-fsync` bug): synced only
-    /// after the messages that promise it have left.
-    unsynced: bool,
 }
 
 impl NodeIo<'_> {
@@ -654,27 +680,12 @@ impl Io<ReplyTo> for NodeIo<'_> {
         {
             self.observe_write(node, write);
         }
-        let storage = &mut *self.storage;
-        if let Some(hs) = persist.hard_state {
-            storage.save_hard_state(hs).map_err(ExitReason::Storage)?;
-        }
-        if let Some(snapshot) = persist.snapshot {
-            storage
-                .save_snapshot(snapshot)
-                .and_then(|()| storage.compact(snapshot.meta))
-                .map_err(ExitReason::Storage)?;
-        }
-        if let Some(write) = &persist.log {
-            storage.append(write).map_err(ExitReason::Storage)?;
-        }
         // The `ack-before-fsync` bug: messages leave before the state they
         // promise is durable, so a crash can break a promise.
-        if node.config().bugs.ack_before_fsync {
-            self.unsynced = true;
-        } else {
-            storage.sync().map_err(ExitReason::Storage)?;
-        }
-        Ok(Synced::Now)
+        let early = node.config().bugs.ack_before_fsync;
+        self.disk
+            .persist(persist, early)
+            .map_err(ExitReason::Storage)
     }
 
     fn send(&mut self, messages: Vec<Message>) -> Result<(), ExitReason> {
@@ -682,10 +693,7 @@ impl Io<ReplyTo> for NodeIo<'_> {
             *self.sent += 1;
             self.shared.send(msg, self.net_rng);
         }
-        if std::mem::take(&mut self.unsynced) {
-            self.storage.sync().map_err(ExitReason::Storage)?;
-        }
-        Ok(())
+        self.disk.sent().map_err(ExitReason::Storage)
     }
 
     fn answer(&mut self, waiter: ReplyTo, reply: Reply) {
@@ -697,12 +705,11 @@ impl Io<ReplyTo> for NodeIo<'_> {
     }
 
     fn compact(&mut self, snapshot: &Snapshot) -> Result<(), ExitReason> {
-        let storage = &mut *self.storage;
-        storage
-            .save_snapshot(snapshot)
-            .and_then(|()| storage.compact(snapshot.meta))
-            .map_err(ExitReason::Storage)?;
-        storage.sync().map_err(ExitReason::Storage)
+        self.disk.compact(snapshot).map_err(ExitReason::Storage)
+    }
+
+    fn may_compact(&self) -> bool {
+        self.disk.may_compact()
     }
 
     fn applying(&mut self, entry: &Entry, _kv: &KvStore) -> Result<(), ExitReason> {

@@ -123,6 +123,37 @@ pub enum StmtKind {
     DropHeld(HeldRef),
     /// `say "TEXT"`: narration, shown in the transcript (and by tours).
     Say(String),
+    /// `start OP`: send a client operation and go on at once; its answer
+    /// is awaited by `reply`, so the statements between watch it happen.
+    Start(ClientOp),
+    /// `reply [-> RESULT]`: wait for the answer to the operation `start`
+    /// sent, and check it.
+    Reply(Option<Expected>),
+    /// `ask "QUESTION" "CHOICE"… answer K because "WHY"`: a question for
+    /// the viewer of a tour to answer before the tour goes on.
+    Ask(Ask),
+}
+
+/// A question a tour asks: predict, then see.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ask {
+    /// The question.
+    pub question: String,
+    /// Two to four choices, in the order shown (numbered from 1).
+    pub choices: Vec<String>,
+    /// The right choice, from 1.
+    pub answer: usize,
+    /// Why it is right: shown once the viewer has picked.
+    pub why: String,
+}
+
+impl Ask {
+    /// The right choice's text.
+    pub fn answer_text(&self) -> &str {
+        self.choices
+            .get(self.answer.saturating_sub(1))
+            .map_or("", String::as_str)
+    }
 }
 
 /// A membership change a script asks for.
@@ -299,6 +330,11 @@ pub enum Cond {
     Violation(Option<String>),
     /// `no violation`: the checker has reported none.
     NoViolation,
+    /// `candidate`: some running node is a candidate (collecting votes).
+    Candidate,
+    /// `uncommitted CMP NUM [on NODES]`: the entries each node holds past
+    /// its commit index (`>=` by default).
+    Uncommitted(Cmp, Num, NodeSet),
 }
 
 impl Cond {

@@ -4,6 +4,8 @@
 //! runner holds a `Box<dyn Cluster>` made by a factory when the script says
 //! `cluster N`.
 
+use std::borrow::Cow;
+
 pub use crate::kv::ClientOutcome;
 use crate::kv::Op;
 use crate::net::{HeldInfo, HeldRef};
@@ -50,8 +52,9 @@ pub trait Cluster {
     fn status(&self, id: NodeId) -> Option<Status>;
     /// Whether the node is running.
     fn is_up(&self, id: NodeId) -> bool;
-    /// A node's log; `None` when it is down.
-    fn log(&self, id: NodeId) -> Option<&[Entry]>;
+    /// A node's log; `None` when it is down. (A cluster that answers
+    /// from a shared state returns a copy.)
+    fn log(&self, id: NodeId) -> Option<Cow<'_, [Entry]>>;
     /// The last index a node applied to its store; `None` when it is down.
     fn applied_index(&self, id: NodeId) -> Option<Index>;
     /// Reads `key` from a node's store directly (a stale read): the outer
@@ -95,6 +98,27 @@ pub trait Cluster {
         target: Option<NodeId>,
         timeout_us: u64,
     ) -> Result<ClientOutcome, ClusterError>;
+    /// Sends one client operation as [`submit`](Cluster::submit) would,
+    /// and returns at once: it proceeds as time passes, and
+    /// [`take_reply`](Cluster::take_reply) returns its outcome once it has
+    /// ended. One at a time. The default refuses: a cluster that cannot
+    /// run an operation in the background says so.
+    fn start(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<(), ClusterError> {
+        let _ = (op, target, timeout_us);
+        Err(ClusterError::Refused(
+            "this cluster cannot run an operation in the background".to_string(),
+        ))
+    }
+    /// The outcome of the operation [`start`](Cluster::start) sent, once
+    /// it has ended (once only).
+    fn take_reply(&mut self) -> Option<ClientOutcome> {
+        None
+    }
     /// Submits several operations at the same instant, from distinct
     /// clients, and runs until all complete or time out. The default submits
     /// them one after the other; a cluster that can overlap them should.

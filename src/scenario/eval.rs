@@ -23,6 +23,9 @@ pub(super) struct Ctx {
     pub rng: u64,
     /// The innermost loop counter (`$i`), if inside a loop.
     pub loop_i: Option<u64>,
+    /// The operation `start` sent and `reply` has not collected yet: when
+    /// it was sent and its timeout, µs.
+    pub started: Option<(u64, u64)>,
 }
 
 /// Whether a condition holds, and what was seen.
@@ -348,8 +351,44 @@ impl Ctx {
                 None => pass("no violation"),
                 Some(found) => fail(&format!("VIOLATED {found}")),
             },
+            Cond::Candidate => candidate(c),
+            Cond::Uncommitted(cmp, num, on) => {
+                let want = self.num(num)?;
+                let ids = self.resolve_set(c, on, All::Up)?;
+                per_node(&ids, |id| {
+                    let s = c.status(id)?;
+                    let held = s.last_index.saturating_sub(s.commit);
+                    Some((cmp.holds(held, want), held.to_string()))
+                })
+            }
         };
         Ok(check)
+    }
+}
+
+/// `candidate`: the lowest-numbered running node that is a candidate.
+fn candidate(c: &dyn Cluster) -> Check {
+    let statuses: Vec<Status> = up_nodes(c)
+        .into_iter()
+        .filter_map(|id| c.status(id))
+        .collect();
+    match statuses
+        .iter()
+        .find(|s| s.role == crate::raft::Role::Candidate)
+    {
+        Some(s) => pass(&format!("n{} is a candidate in term {}", s.id, s.term)),
+        None => {
+            let busy: Vec<String> = statuses
+                .iter()
+                .filter(|s| s.role != crate::raft::Role::Follower)
+                .map(|s| format!("n{} {}", s.id, s.role.name().to_lowercase()))
+                .collect();
+            if busy.is_empty() {
+                fail("no candidate")
+            } else {
+                fail(&format!("no candidate ({})", busy.join(", ")))
+            }
+        }
     }
 }
 
@@ -441,7 +480,7 @@ fn logs_converged(c: &dyn Cluster) -> Check {
         // Logs may be compacted at different points: compare the entries
         // both still hold, by index.
         let base_first = base.first().map_or(0, |e| e.index);
-        for entry in log {
+        for entry in log.iter() {
             let other = entry
                 .index
                 .checked_sub(base_first)

@@ -30,6 +30,9 @@ pub struct Fake {
     pub calls: Vec<String>,
     /// Makes `check_history` report a violation.
     pub broken_history: bool,
+    /// An operation `start` sent: the fake carries it out when its reply
+    /// is asked for.
+    started: Option<(Op, Option<NodeId>, u64)>,
 }
 
 impl Fake {
@@ -49,6 +52,7 @@ impl Fake {
             next_client: 1,
             calls: Vec::new(),
             broken_history: false,
+            started: None,
         }
     }
 
@@ -180,9 +184,9 @@ impl Cluster for Fake {
     fn is_up(&self, id: NodeId) -> bool {
         self.slot(id).is_some_and(|i| self.up[i])
     }
-    fn log(&self, id: NodeId) -> Option<&[Entry]> {
+    fn log(&self, id: NodeId) -> Option<std::borrow::Cow<'_, [Entry]>> {
         let i = self.slot(id).filter(|&i| self.up[i])?;
-        Some(&self.log[..self.have[i]])
+        Some(std::borrow::Cow::Borrowed(&self.log[..self.have[i]]))
     }
     fn applied_index(&self, id: NodeId) -> Option<Index> {
         let i = self.slot(id).filter(|&i| self.up[i])?;
@@ -253,6 +257,22 @@ impl Cluster for Fake {
         self.leader = Some(to);
         self.term += 1;
         self.record(format!("transfer {to}"))
+    }
+    fn start(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<(), ClusterError> {
+        if self.started.is_some() {
+            return Err(ClusterError::Refused("an operation is open".into()));
+        }
+        self.started = Some((op, target, timeout_us));
+        Ok(())
+    }
+    fn take_reply(&mut self) -> Option<ClientOutcome> {
+        let (op, target, timeout_us) = self.started.take()?;
+        self.submit(op, target, timeout_us).ok()
     }
     fn submit(
         &mut self,

@@ -11,12 +11,16 @@
 //! What the live cluster cannot show: full logs (a view keeps only a
 //! window of each log, so `logs converged` and `log length` find no log),
 //! counts of elections (`elections` stays 0) and a trace hash (a live run
-//! is not deterministic). Tours avoid those conditions.
+//! is not deterministic). Tours avoid those conditions. An operation sent
+//! with `start` runs on a client thread of its own; its timeout is kept in
+//! cluster time, so it does not run out while a tour holds the clock.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use crossbeam_channel::{Receiver, bounded};
 
 use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
 use crate::kv::Op;
@@ -29,6 +33,10 @@ use crate::runtime::{
 /// The longest one sleep of [`LiveCluster::run_for`] lasts, so a stop
 /// request is noticed quickly.
 const MAX_NAP: Duration = Duration::from_millis(20);
+/// How long, on the wall, the client of an operation sent with `start`
+/// may wait: its timeout is kept in cluster time instead, which stands
+/// still while a tour holds the clock for a person to read.
+const START_WALL_LIMIT: Duration = Duration::from_secs(600);
 
 impl From<RuntimeError> for ClusterError {
     fn from(e: RuntimeError) -> ClusterError {
@@ -47,6 +55,10 @@ pub struct LiveCluster {
     /// Set from outside to end the run: time stops passing and the next
     /// `run_for` fails.
     stop: Arc<AtomicBool>,
+    /// The outcome of the operation `start` sent, once it comes (its
+    /// client waits on a thread of its own), and the cluster time by
+    /// which it times out.
+    reply: Option<(Receiver<ClientOutcome>, u64)>,
 }
 
 /// A factory for a tour: the script's `cluster` statement must match the
@@ -87,6 +99,7 @@ impl LiveCluster {
             view,
             client,
             stop,
+            reply: None,
         }
     }
 
@@ -195,7 +208,7 @@ impl Cluster for LiveCluster {
         self.node(id).is_some()
     }
 
-    fn log(&self, _id: NodeId) -> Option<&[Entry]> {
+    fn log(&self, _id: NodeId) -> Option<std::borrow::Cow<'_, [Entry]>> {
         None
     }
 
@@ -291,6 +304,46 @@ impl Cluster for LiveCluster {
         };
         self.view = self.cluster.view();
         Ok(outcome)
+    }
+
+    fn start(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<(), ClusterError> {
+        self.stopped()?;
+        if self.reply.is_some() {
+            return Err(ClusterError::Refused(
+                "the client already has an operation open".to_string(),
+            ));
+        }
+        let mut client = match target {
+            Some(id) => self.cluster.client().restrict_to(&[id]),
+            None => self.cluster.client(),
+        };
+        let (tx, rx) = bounded(1);
+        std::thread::Builder::new()
+            .name("raftlab-tour-client".into())
+            .spawn(move || {
+                let _ = tx.send(client.submit(op, START_WALL_LIMIT));
+            })
+            .map_err(|e| ClusterError::Refused(format!("cannot start a client: {e}")))?;
+        self.reply = Some((rx, self.cluster_us().saturating_add(timeout_us)));
+        Ok(())
+    }
+
+    fn take_reply(&mut self) -> Option<ClientOutcome> {
+        let (rx, deadline) = self.reply.as_ref()?;
+        let outcome = match rx.try_recv() {
+            Ok(outcome) => outcome,
+            // As a client gives up: the operation may still take effect.
+            Err(_) if self.cluster_us() >= *deadline => ClientOutcome::Timeout,
+            Err(_) => return None,
+        };
+        self.reply = None;
+        self.view = self.cluster.view();
+        Some(outcome)
     }
 
     fn stats(&self) -> ClusterStats {

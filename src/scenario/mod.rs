@@ -2,9 +2,9 @@
 //! bottom, that builds a cluster, breaks it on purpose and says what must
 //! happen. The same script is a headless test (`raftlab script FILE…`, the
 //! files under `tests/scenarios/`) and a guided tour in the dashboard
-//! (`raftlab tour NAME`, the files under `assets/tours/`, played on the live
-//! cluster through [`LiveCluster`]). See `docs/scenarios.md` for the
-//! language reference.
+//! (`raftlab tour NAME`, the files under `assets/tours/`, played on the
+//! dashboard's simulator, or on the live cluster through [`LiveCluster`]).
+//! See `docs/scenarios.md` for the language reference.
 //!
 //! ```text
 //! # A leader is elected, and a write through it is read back.
@@ -30,9 +30,11 @@ mod error;
 mod eval;
 mod lexer;
 mod live_cluster;
+mod parse_tour;
 mod parser;
 mod parts;
 mod request;
+mod run_tour;
 mod runner;
 mod sim_cluster;
 pub mod tours;
@@ -48,6 +50,8 @@ mod hold_tests;
 mod parser_tests;
 #[cfg(test)]
 mod runner_tests;
+#[cfg(test)]
+mod tour_stmt_tests;
 
 pub use ast::Script;
 pub use cluster::{ClientOutcome, Cluster, ClusterSpec, ClusterStats};
@@ -56,7 +60,8 @@ pub use live_cluster::{LiveCluster, live_factory};
 pub use parser::{MAX_NODES, parse};
 pub use request::parse_request;
 pub use runner::{Factory, Observer, POLL_US, run, run_observed};
-pub use sim_cluster::sim_factory;
+pub(crate) use sim_cluster::change_when_ready;
+pub use sim_cluster::{script_options, sim_factory, sim_factory_with};
 pub use transcript::{Failure, Mark, Report, TranscriptLine, format_us};
 
 /// Parses `text` (a script called `name`, usually its path) and runs it,

@@ -34,6 +34,7 @@ pub fn parse(text: &str, name: &str) -> Result<Script, ParseErrors> {
         names: BTreeMap::new(),
         looping: false,
         console: false,
+        started: None,
     };
     let mut errors = Vec::new();
     let mut intent = None;
@@ -170,6 +171,8 @@ pub(super) struct Parser {
     /// not a script: no `timeout` or `-> RESULT`, and `get K stale` may
     /// leave the node to the console.
     pub(super) console: bool,
+    /// The verb of the last operation sent with `start`, for its `reply`.
+    pub(super) started: Option<String>,
 }
 
 impl Parser {
@@ -311,6 +314,9 @@ impl Parser {
             "release" => StmtKind::Release,
             "deliver" => StmtKind::Deliver(held_ref(c)?),
             "drop" => StmtKind::DropHeld(held_ref(c)?),
+            "start" => self.start(c)?,
+            "reply" => self.reply(c, col)?,
+            "ask" => self.ask(c)?,
             _ => {
                 return Err(Fail::at(
                     col,

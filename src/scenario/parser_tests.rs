@@ -491,11 +491,11 @@ fn every_error_kind_has_a_located_message() {
         ),
         (
             "expect",
-            "t.scen:2:7: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation), found end of line",
+            "t.scen:2:7: expected a condition (leader, no leader, candidate, role, term, committed, uncommitted, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation), found end of line",
         ),
         (
             "expect happy",
-            "t.scen:2:8: expected a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation), found \"happy\"",
+            "t.scen:2:8: expected a condition (leader, no leader, candidate, role, term, committed, uncommitted, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation), found \"happy\"",
         ),
         (
             "expect term 3",

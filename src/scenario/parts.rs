@@ -162,7 +162,7 @@ impl Parser {
 
     /// A condition, for `expect` and `wait`.
     pub(super) fn cond(&mut self, c: &mut Cursor) -> Result<Cond, Fail> {
-        let what = "a condition (leader, no leader, role, term, committed, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation)";
+        let what = "a condition (leader, no leader, candidate, role, term, committed, uncommitted, applied, logs converged, value, messages, elections, voters, learners, change committed, linearizable, violation)";
         let word = c.next(what)?;
         let cond = match word.text.as_str() {
             _ if word.quoted => {
@@ -233,6 +233,10 @@ impl Parser {
                 Cond::Committed(self.cmp(c, Some(Cmp::Ge))?, self.num(c)?, self.on_set(c)?)
             }
             "applied" => Cond::Applied(self.cmp(c, Some(Cmp::Ge))?, self.num(c)?, self.on_set(c)?),
+            "uncommitted" => {
+                Cond::Uncommitted(self.cmp(c, Some(Cmp::Ge))?, self.num(c)?, self.on_set(c)?)
+            }
+            "candidate" => Cond::Candidate,
             "snapshot" => {
                 Cond::Snapshot(self.cmp(c, Some(Cmp::Ge))?, self.num(c)?, self.on_set(c)?)
             }
@@ -407,7 +411,11 @@ impl Parser {
         )
     }
 
-    fn expected_outcome(&mut self, verb: &str, c: &mut Cursor) -> Result<Expected, Fail> {
+    pub(super) fn expected_outcome(
+        &mut self,
+        verb: &str,
+        c: &mut Cursor,
+    ) -> Result<Expected, Fail> {
         let col = c.col();
         let allowed = match verb {
             "get" => "a value in quotes, nil, ok, timeout or unavailable",

@@ -40,6 +40,7 @@ pub fn parse_request(line: &str, nodes: usize) -> Result<ClientOp, String> {
         names: BTreeMap::new(),
         looping: false,
         console: true,
+        started: None,
     };
     parser.client_op(&verb, &mut c).map_err(|f| f.message)
 }

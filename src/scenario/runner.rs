@@ -14,7 +14,7 @@ use super::ast::{
 };
 use super::eval::{All, Ctx, max_commit, max_term, names, show_value};
 use super::transcript::{Failure, Mark, Report, TranscriptLine, format_us};
-use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ScriptError};
+use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ScriptError, run_tour};
 
 /// Makes a cluster for a `cluster` statement, or says why it cannot.
 pub type Factory<'a> = dyn FnMut(ClusterSpec) -> Result<Box<dyn Cluster>, String> + 'a;
@@ -86,7 +86,7 @@ enum Halt {
 }
 
 /// Why one statement did not go as written.
-enum StepError {
+pub(super) enum StepError {
     /// It failed; the message says how.
     Fail(String),
     /// The factory could not build the cluster.
@@ -116,9 +116,9 @@ struct Runner<'f, 'a, 'o> {
 }
 
 /// A statement's outcome: a mark and what happened.
-type Outcome = (Mark, String);
+pub(super) type Outcome = (Mark, String);
 
-fn info(detail: impl Into<String>) -> Result<Outcome, StepError> {
+pub(super) fn info(detail: impl Into<String>) -> Result<Outcome, StepError> {
     Ok((Mark::Info, detail.into()))
 }
 
@@ -350,6 +350,9 @@ impl Runner<'_, '_, '_> {
                 info(format!("asked to hand leadership to n{to}"))
             }
             StmtKind::Member { op, node, refused } => member(ctx, cluster, *op, node, *refused),
+            StmtKind::Start(op) => run_tour::start(ctx, cluster, op),
+            StmtKind::Reply(expect) => run_tour::reply(ctx, cluster, expect.as_ref()),
+            StmtKind::Ask(ask) => Ok((Mark::Ask, run_tour::ask_detail(ask))),
             StmtKind::Let { name, value } => {
                 let (v, shown) = match value {
                     LetValue::Node(node) => {
@@ -410,7 +413,7 @@ fn cond_text(source: &str) -> &str {
 }
 
 /// The store operation a client op asks for, with `$i` replaced.
-fn build_op(ctx: &Ctx, kind: &OpKind) -> Op {
+pub(super) fn build_op(ctx: &Ctx, kind: &OpKind) -> Op {
     match kind {
         OpKind::Put { key, value } => Op::Put {
             key: ctx.subst(key),
@@ -488,11 +491,23 @@ fn client(ctx: &mut Ctx, cluster: &mut dyn Cluster, op: &ClientOp) -> Result<Out
             op.timeout_us.unwrap_or(DEFAULT_OP_TIMEOUT_US),
         )?,
     };
-    let took = format_us(cluster.now_us().saturating_sub(start));
-    let shown = show_outcome(&outcome);
-    match &op.expect {
+    let took = cluster.now_us().saturating_sub(start);
+    judge(ctx, op.expect.as_ref(), &outcome, took)
+}
+
+/// An operation's outcome, `took` µs after it was sent, against what the
+/// script expects of it (anything, without an expectation).
+pub(super) fn judge(
+    ctx: &Ctx,
+    expect: Option<&Expected>,
+    outcome: &ClientOutcome,
+    took: u64,
+) -> Result<Outcome, StepError> {
+    let took = format_us(took);
+    let shown = show_outcome(outcome);
+    match expect {
         None => info(format!("{shown} ({took})")),
-        Some(expected) if matches(ctx, expected, &outcome) => {
+        Some(expected) if matches(ctx, expected, outcome) => {
             Ok((Mark::Pass, format!("{shown} ({took})")))
         }
         Some(expected) => Err(StepError::Fail(format!(

@@ -5,7 +5,7 @@ use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
 use crate::kv::Op;
 use crate::net::{HeldInfo, HeldRef};
 use crate::raft::{ConfChange, Entry, Index, NodeId, RaftError, Status};
-use crate::sim::{Sim, SimError, SimOptions, Violation};
+use crate::sim::{Extensions, Sim, SimError, SimOptions, Violation};
 
 /// How long a membership change waits for a new leader to be ready, or a
 /// learner to be known caught up.
@@ -29,20 +29,76 @@ impl From<SimError> for ClusterError {
     }
 }
 
+/// Asks for a membership change with `ask`. A leader elected a moment ago
+/// must first commit an entry of its term, and a learner's
+/// acknowledgements may still be on their way to the leader: give either
+/// up to a second (`pass` lets 1 ms go by between tries) rather than fail
+/// a script that says `wait leader` then `add 6`, or `wait value x = 1 on
+/// 6` then `promote 6`.
+pub(crate) fn change_when_ready<C: ?Sized>(
+    c: &mut C,
+    ask: impl Fn(&mut C) -> Result<Index, SimError>,
+    now: impl Fn(&C) -> u64,
+    pass: impl Fn(&mut C, u64) -> Result<(), ClusterError>,
+) -> Result<Index, ClusterError> {
+    let deadline = now(c) + READY_WITHIN_US;
+    loop {
+        match ask(c) {
+            Err(SimError::Raft(RaftError::LeaderNotReady | RaftError::LearnerBehind { .. }))
+                if now(c) < deadline =>
+            {
+                pass(c, 1_000)?;
+            }
+            result => return Ok(result?),
+        }
+    }
+}
+
 /// A factory that builds simulated clusters; `default_seed` is used when a
 /// script's `cluster` statement names no seed.
 pub fn sim_factory(
     default_seed: u64,
 ) -> impl FnMut(ClusterSpec) -> Result<Box<dyn Cluster>, String> {
+    sim_factory_with(
+        default_seed,
+        crate::net::Link::DEFAULT_DELAY_US,
+        Extensions::default(),
+    )
+}
+
+/// [`sim_factory`] on links of `latency_us` and with `extensions`: a tour
+/// plays on a dashboard so (see [`script_options`]), and a test that
+/// proves it passes there builds its clusters so.
+pub fn sim_factory_with(
+    default_seed: u64,
+    latency_us: (u64, u64),
+    extensions: Extensions,
+) -> impl FnMut(ClusterSpec) -> Result<Box<dyn Cluster>, String> {
     move |spec: ClusterSpec| {
-        let opts = SimOptions {
-            nodes: spec.nodes,
-            seed: spec.seed.unwrap_or(default_seed),
-            bugs: spec.bugs,
-            ..SimOptions::default()
-        };
+        let opts = script_options(&spec, default_seed, latency_us, extensions);
         let sim = Sim::new(opts).map_err(|e| e.to_string())?;
         Ok(Box::new(sim) as Box<dyn Cluster>)
+    }
+}
+
+/// The simulator's options for a script's `cluster` statement: its size,
+/// its seed (or `default_seed`) and its bugs, on links of `latency_us`.
+/// `raftlab script` and the tests use the fabric's 0.5–2 ms; a tour on a
+/// dashboard plays at the dashboard's visible latency, so a tour played
+/// there is the run a script of it makes with these options.
+pub fn script_options(
+    spec: &ClusterSpec,
+    default_seed: u64,
+    latency_us: (u64, u64),
+    extensions: Extensions,
+) -> SimOptions {
+    SimOptions {
+        nodes: spec.nodes,
+        seed: spec.seed.unwrap_or(default_seed),
+        bugs: spec.bugs,
+        latency_us,
+        extensions,
+        ..SimOptions::default()
     }
 }
 
@@ -87,8 +143,8 @@ impl Cluster for Sim {
         Sim::is_up(self, id)
     }
 
-    fn log(&self, id: NodeId) -> Option<&[Entry]> {
-        Sim::log(self, id)
+    fn log(&self, id: NodeId) -> Option<std::borrow::Cow<'_, [Entry]>> {
+        Sim::log(self, id).map(std::borrow::Cow::Borrowed)
     }
 
     fn applied_index(&self, id: NodeId) -> Option<Index> {
@@ -151,22 +207,12 @@ impl Cluster for Sim {
     }
 
     fn change_membership(&mut self, change: ConfChange) -> Result<Index, ClusterError> {
-        // A leader elected a moment ago must first commit an entry of its
-        // term, and a learner's acknowledgements may still be on their way
-        // to the leader: give either up to a second rather than fail a
-        // script that says `wait leader` then `add 6`, or `wait value x = 1
-        // on 6` then `promote 6`.
-        let deadline = self.now_us() + READY_WITHIN_US;
-        loop {
-            match Sim::change_membership(self, change) {
-                Err(SimError::Raft(
-                    RaftError::LeaderNotReady | RaftError::LearnerBehind { .. },
-                )) if self.now_us() < deadline => {
-                    Sim::run_for(self, 1_000)?;
-                }
-                result => return Ok(result?),
-            }
-        }
+        change_when_ready(
+            self,
+            |s| Sim::change_membership(s, change),
+            Sim::now_us,
+            |s, us| Ok(Sim::run_for(s, us)?),
+        )
     }
 
     fn submit(
@@ -184,6 +230,25 @@ impl Cluster for Sim {
         timeout_us: u64,
     ) -> Result<Vec<ClientOutcome>, ClusterError> {
         Ok(Sim::submit_concurrent(self, ops, timeout_us)?)
+    }
+
+    fn start(
+        &mut self,
+        op: Op,
+        target: Option<NodeId>,
+        timeout_us: u64,
+    ) -> Result<(), ClusterError> {
+        if Sim::start_foreground(self, op, target, timeout_us)? {
+            Ok(())
+        } else {
+            Err(ClusterError::Refused(
+                "the client already has an operation open".to_string(),
+            ))
+        }
+    }
+
+    fn take_reply(&mut self) -> Option<ClientOutcome> {
+        Sim::take_foreground(self)
     }
 
     fn stats(&self) -> ClusterStats {

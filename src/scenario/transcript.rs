@@ -15,6 +15,8 @@ pub enum Mark {
     Fail,
     /// Narration (`say`): shown as text, not as a statement.
     Note,
+    /// A question (`ask`) with its answer: shown as text, not as a statement.
+    Ask,
 }
 
 impl Mark {
@@ -25,6 +27,7 @@ impl Mark {
             Mark::Pass => "✓",
             Mark::Fail => "✗",
             Mark::Note => "»",
+            Mark::Ask => "?",
         }
     }
 }
@@ -51,9 +54,15 @@ const SOURCE_WIDTH: usize = 32;
 
 impl fmt::Display for TranscriptLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.mark == Mark::Note {
+        if matches!(self.mark, Mark::Note | Mark::Ask) {
             let indent = "  ".repeat(self.depth);
-            return write!(f, "{:>9}  {indent}» {}", format_us(self.at_us), self.detail);
+            return write!(
+                f,
+                "{:>9}  {indent}{} {}",
+                format_us(self.at_us),
+                self.mark.symbol(),
+                self.detail
+            );
         }
         let source = format!("{}{}", "  ".repeat(self.depth), self.source);
         let line = format!(

@@ -7,8 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::checker::Checker;
 use super::clients::{Client, SimWaiter};
-use super::events::{EventQueue, Note, Recent, TraceHash};
-use super::faults::FaultStep;
+use super::events::{Event, EventQueue, FaultStep, Note, Recent, TraceHash};
 use super::{SimError, SimOptions, SimStats, Violation};
 use crate::check::{Breach, Invariant};
 use crate::host::{HostConfig, Replica, WaitingWrites};
@@ -20,8 +19,6 @@ use crate::raft::{
     Tally,
 };
 use crate::storage::{LogStorage, MemStorage, StateStorage, StorageError};
-
-use super::events::Event;
 
 /// How long a node stopped by a disk error stays down, in µs.
 const REBOOT_AFTER_DISK_ERROR_US: std::ops::Range<u64> = 10_000..200_000;

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::events::{Event, Note};
+use super::events::{Event, FaultStep, Note};
 use super::{Sim, SimError, Violation};
 use crate::raft::NodeId;
 
@@ -199,59 +199,6 @@ pub(super) enum CrashPoint {
     AfterSend,
     /// A snapshot was saved but the log not yet compacted.
     Compacting,
-}
-
-/// A step of the fault tracks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum FaultStep {
-    /// Crash a random up node.
-    CrashStart,
-    /// Restart the node the crash track took down.
-    CrashEnd(NodeId),
-    /// Inject a random network fault.
-    NetStart,
-    /// Reset the fabric.
-    NetEnd,
-    /// Begin a window of leader churn.
-    ChurnStart,
-    /// One blow of leader churn; the window lasts until `until` (µs).
-    ChurnTick {
-        /// When the window closes.
-        until: u64,
-    },
-    /// Restart a node a crash point took down.
-    Reboot(NodeId),
-    /// A step of the membership track.
-    MemberChange,
-    /// Start a reconfiguration race (the `reconfig` nemesis).
-    RaceStart,
-    /// The race's second step: the majority's leader changes other nodes;
-    /// asked again up to `retries` times while it is not ready.
-    RaceSecond {
-        /// Attempts left.
-        retries: u8,
-    },
-    /// End the race's partition.
-    RaceHeal,
-}
-
-impl FaultStep {
-    /// A small number identifying the step, for the trace hash.
-    pub(super) fn code(self) -> u64 {
-        match self {
-            FaultStep::CrashStart => 1,
-            FaultStep::CrashEnd(id) => 2 + (id << 8),
-            FaultStep::NetStart => 3,
-            FaultStep::NetEnd => 4,
-            FaultStep::ChurnStart => 5,
-            FaultStep::ChurnTick { until } => 6 + (until << 8),
-            FaultStep::Reboot(id) => 7 + (id << 8),
-            FaultStep::MemberChange => 8,
-            FaultStep::RaceStart => 9,
-            FaultStep::RaceSecond { retries } => 10 + ((retries as u64) << 8),
-            FaultStep::RaceHeal => 11,
-        }
-    }
 }
 
 impl Sim {

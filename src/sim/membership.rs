@@ -11,14 +11,10 @@
 use rand::{Rng, RngExt};
 
 use super::cluster::NodeSlot;
+use super::events::FaultStep;
 use super::events::{Event, Note};
-use super::faults::FaultStep;
-use super::{Sim, SimError, Violation};
+use super::{MAX_NODES, Sim, SimError, Violation};
 use crate::raft::{ConfChange, DurableState, Index, Membership, Node, NodeId, RaftError};
-
-/// Most nodes a simulated cluster grows to (ids 1 to 9, as on the command
-/// line).
-pub const MAX_NODES: usize = 9;
 
 /// Fewest voters the fault track leaves when it removes one.
 const MIN_VOTERS: usize = 3;

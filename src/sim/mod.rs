@@ -42,13 +42,16 @@ mod stats;
 pub use checker::Violation;
 pub use cluster::Sim;
 pub use faults::{FaultKind, FaultSchedule};
-pub use membership::MAX_NODES;
 pub use observe::{RaftHook, SendDrop, SendFate, SendHook, SimEvent, raft_event_text};
 pub use stats::SimStats;
 
 pub use crate::kv::ClientOutcome;
 use crate::net::FabricError;
 use crate::raft::{Bugs, NodeId, RaftError};
+
+/// Most nodes a simulated cluster grows to (ids 1 to 9, as on the command
+/// line).
+pub const MAX_NODES: usize = 9;
 
 /// Settings of a simulation run.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -29,10 +29,9 @@
 
 use rand::RngExt;
 
-use super::events::{Event, Note};
-use super::faults::{FaultStep, shuffle};
-use super::membership::MAX_NODES;
-use super::{Sim, SimError, Violation};
+use super::events::{Event, FaultStep, Note};
+use super::faults::shuffle;
+use super::{MAX_NODES, Sim, SimError, Violation};
 use crate::raft::{ConfChange, Membership, NodeId, NodeSet, RaftError};
 
 /// Fewest voters a race starts from, and leaves when `L2` removes one.

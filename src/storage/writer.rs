@@ -18,7 +18,9 @@
 //! The first storage error stops the writer: it reports
 //! [`Report::Failed`] and applies nothing more, since the files can no
 //! longer be trusted. [`LogWriter::finish`] makes what was submitted
-//! durable (as far as the storage still works) and hands the storage back.
+//! durable (as far as the storage still works) and hands the storage back;
+//! the storage sits in a slot the thread borrows it from, so it comes
+//! back whatever became of the thread.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -65,7 +67,10 @@ pub struct WriterStopped;
 pub struct LogWriter {
     jobs: Option<Sender<(u64, Vec<WriteOp>)>>,
     reports: Receiver<Report>,
-    thread: Option<JoinHandle<Option<OwnedStorage>>>,
+    /// The storage, which the thread takes under this lock for each round
+    /// of batches: whatever becomes of the thread, it comes back.
+    storage: Arc<Mutex<Option<OwnedStorage>>>,
+    thread: Option<JoinHandle<()>>,
     next: u64,
 }
 
@@ -80,31 +85,32 @@ impl std::fmt::Debug for LogWriter {
 impl LogWriter {
     /// Starts the writer thread (named `name`) on `storage`; reports come
     /// on [`LogWriter::reports`]. If the thread cannot start, the storage
-    /// comes back with the error (a thread that never ran took nothing).
+    /// comes back with the error.
     pub fn start(
         storage: OwnedStorage,
         name: String,
-    ) -> Result<LogWriter, (Option<OwnedStorage>, std::io::Error)> {
+    ) -> Result<LogWriter, (OwnedStorage, std::io::Error)> {
         let (jobs, rx) = unbounded();
         let (tx, reports) = unbounded();
-        // Handed over through a slot, so a failed spawn can give it back.
         let slot = Arc::new(Mutex::new(Some(storage)));
         let theirs = slot.clone();
-        let spawned = std::thread::Builder::new().name(name).spawn(move || {
-            let storage = theirs.lock().ok().and_then(|mut s| s.take());
-            storage.map(|storage| run(storage, &rx, &tx))
-        });
+        let spawned = std::thread::Builder::new()
+            .name(name)
+            .spawn(move || run(&theirs, &rx, &tx));
         match spawned {
             Ok(thread) => Ok(LogWriter {
                 jobs: Some(jobs),
                 reports,
+                storage: slot,
                 thread: Some(thread),
                 next: 1,
             }),
-            Err(e) => {
-                let storage = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-                Err((storage, e))
-            }
+            Err(e) => match take(&slot) {
+                Some(storage) => Err((storage, e)),
+                // Not reachable: only the thread ever takes it, and it
+                // never ran. Say so rather than hand back nothing.
+                None => unreachable_storage(e),
+            },
         }
     }
 
@@ -123,7 +129,8 @@ impl LogWriter {
         self.next - 1
     }
 
-    /// Where the writer's reports arrive (to `select!` on).
+    /// Where the writer's reports arrive (to `select!` on). It is
+    /// disconnected once the writer has stopped and every report is read.
     pub fn reports(&self) -> &Receiver<Report> {
         &self.reports
     }
@@ -131,10 +138,17 @@ impl LogWriter {
     /// Waits until everything submitted is applied and synced (or the
     /// writer failed), stops the thread and hands the storage back, with
     /// the reports not read yet.
-    pub fn finish(mut self) -> (Option<OwnedStorage>, Vec<Report>) {
+    pub fn finish(mut self) -> (OwnedStorage, Vec<Report>) {
         self.jobs = None;
-        let storage = self.thread.take().and_then(|t| t.join().ok().flatten());
+        if let Some(thread) = self.thread.take() {
+            // A panic in the thread left the storage in its slot.
+            let _ = thread.join();
+        }
         let reports = self.reports.try_iter().collect();
+        let storage = match take(&self.storage) {
+            Some(storage) => storage,
+            None => unreachable_storage(WriterStopped),
+        };
         (storage, reports)
     }
 }
@@ -148,14 +162,29 @@ impl Drop for LogWriter {
     }
 }
 
+/// Takes the storage out of its slot (a panicked holder left it usable).
+fn take(slot: &Mutex<Option<OwnedStorage>>) -> Option<OwnedStorage> {
+    slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
+
+/// The slot is filled at start and emptied only by whoever ends the
+/// writer, once: an empty one is a bug in this file, not an input.
+fn unreachable_storage(why: impl std::fmt::Display) -> ! {
+    unreachable!("the log writer's storage slot is empty ({why})")
+}
+
 /// The writer's loop: take every batch waiting, apply, sync once, report;
 /// until the node lets go of its end or a storage error.
 fn run(
-    mut storage: OwnedStorage,
+    slot: &Mutex<Option<OwnedStorage>>,
     jobs: &Receiver<(u64, Vec<WriteOp>)>,
     reports: &Sender<Report>,
-) -> OwnedStorage {
+) {
     while let Ok(first) = jobs.recv() {
+        let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(storage) = guard.as_mut() else {
+            return;
+        };
         let mut done = None;
         let mut logged = false;
         for (seq, ops) in std::iter::once(first).chain(jobs.try_iter().take(MAX_GROUP - 1)) {
@@ -163,7 +192,7 @@ fn run(
                 Ok(()) => done = Some(seq),
                 Err(e) => {
                     let _ = reports.send(Report::Failed(seq, e));
-                    return storage;
+                    return;
                 }
             }
         }
@@ -172,11 +201,11 @@ fn run(
         };
         if logged && let Err(e) = storage.sync() {
             let _ = reports.send(Report::Failed(seq, e));
-            return storage;
+            return;
         }
+        drop(guard);
         let _ = reports.send(Report::Synced(seq));
     }
-    storage
 }
 
 /// Applies one batch; `logged` is set when it appended to the log (which

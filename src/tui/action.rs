@@ -111,6 +111,8 @@ pub enum Action {
     Resize(u16, u16),
     /// Run the tour's next step.
     TourNext,
+    /// Answer the tour's question with this choice (from 1).
+    TourPick(usize),
     /// The tour thread reported something.
     Tour(TourEvent),
     /// Time travel: show the recorded view this many ticks earlier

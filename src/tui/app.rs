@@ -252,6 +252,16 @@ impl App {
                     tour.go_on();
                 }
             }
+            Action::TourPick(choice) => {
+                if self.tour.is_some() && self.past.is_some() {
+                    self.console.push(
+                        LineKind::Error,
+                        "viewing the past: the question waits in the present; Esc or b returns to it",
+                    );
+                } else if let Some(tour) = &mut self.tour {
+                    tour.pick(choice);
+                }
+            }
             Action::ToggleTourMenu => self.toggle_tour_menu(),
             Action::TourMenuMove(by) => {
                 if let Some(row) = self.tour_menu {
@@ -374,18 +384,10 @@ impl App {
         self.help = false;
     }
 
-    /// Asks the main loop to play tour `name` on a fresh cluster.
+    /// Asks the main loop to play tour `name` on a fresh cluster (a
+    /// simulated one in simulated mode).
     fn start_tour(&mut self, name: &str) {
         self.tour_menu = None;
-        if self.sim.is_some() {
-            self.console.push(
-                LineKind::Error,
-                format!(
-                    "tours play on a live cluster, not in simulated mode: quit and run `raftlab tour {name}`"
-                ),
-            );
-            return;
-        }
         match tours::find(name) {
             Some(tour) => {
                 self.console.push(

@@ -6,7 +6,8 @@
 //! `hjkl`. In the log pane — the one that scrolls sideways — `h j k l`
 //! move; everywhere else `h` heals and `k` kills, and `j`/`l` move.
 //! `H` heals from any pane. Arrows always move, except that while a guided
-//! tour waits for its next step, → (like Enter and `n`) runs it. While
+//! tour waits for its next step, → (like Enter and `n`) runs it, and
+//! while it asks a question the number keys answer it. While
 //! the tour menu (`T`) is open it takes the keys: arrows (or `j` `k`)
 //! choose, Enter starts, Esc (or `T`, `q`) closes.
 
@@ -50,6 +51,11 @@ fn key_action(app: &App, key: &KeyEvent) -> Option<Action> {
         match key.code {
             KeyCode::Enter | KeyCode::Char('n') => return Some(Action::TourNext),
             KeyCode::Right if tour.waiting() => return Some(Action::TourNext),
+            // While a question waits, its choices' numbers answer it
+            // instead of selecting nodes.
+            KeyCode::Char(c @ '1'..='9') if tour.asking() => {
+                return Some(Action::TourPick(c as usize - '0' as usize));
+            }
             _ => {}
         }
     }

@@ -14,7 +14,7 @@
 //! editing, history, transcript), `driver.rs` (the cluster seam),
 //! `layout.rs`, `draw.rs`, `theme.rs` (every colour and symbol),
 //! `widgets/` (one pane per file), `tour.rs` (guided tours: a script
-//! played step by step on the live cluster), `run.rs` (the main loop),
+//! played step by step, on the simulator or the live cluster), `run.rs` (the main loop),
 //! `terminal.rs` (raw mode and restoring it), `history.rs` (the views
 //! recorded for time travel), `sim/` (the simulated mode: the dashboard
 //! driven by the deterministic simulator, and replays), `why/` ("why?":
@@ -45,6 +45,8 @@ mod tests_sim_teach;
 #[cfg(test)]
 mod tests_time_travel;
 #[cfg(test)]
+mod tests_tour_play;
+#[cfg(test)]
 mod tests_visible;
 
 /// The dashboards' link latency unless `--latency` says otherwise, in
@@ -59,5 +61,5 @@ pub use action::{Action, Focus, Lower, Move, NewView};
 pub use app::{App, Options};
 pub use draw::draw;
 pub use driver::{Driver, LiveDriver, Outcome, Request};
-pub use run::{Fresh, Msg, TourSetup, event_loop, run_live};
+pub use run::{Fresh, Msg, TourSetup, event_loop, handle, run_live};
 pub use theme::Theme;

@@ -166,7 +166,7 @@ pub fn event_loop<B: Backend>(
 }
 
 /// Acts on one message; whether the screen may have changed.
-fn handle(app: &mut App, msg: Msg) -> bool {
+pub fn handle(app: &mut App, msg: Msg) -> bool {
     let action = match msg {
         Msg::Input(event) => keys::action_for(app, &event),
         Msg::View(view) => Some(Action::View(NewView(view))),

@@ -716,7 +716,7 @@ fn a_new_view_replaces_the_old() {
 
 /// A tour of the election script on the dashboard, its thread stood in for
 /// by the test: the receiver sees each go the dashboard gives.
-fn touring(view: ClusterView) -> (App, crossbeam_channel::Receiver<()>) {
+fn touring(view: ClusterView) -> (App, crossbeam_channel::Receiver<crate::tui::tour::Go>) {
     use crate::scenario::tours;
     use crate::tui::tour::Tour;
     let (mut app, _) = app(view);
@@ -731,11 +731,12 @@ fn tour_event(app: &mut App, event: crate::tui::tour::TourEvent) {
     app.update(Action::Tour(event));
 }
 
-/// The first step ran; the second waits, under its caption.
+/// The first step ran, and the plumbing after it without a key; the
+/// second step waits, under its caption.
 fn second_step_waiting(app: &mut App) {
     use crate::scenario::Mark;
     use crate::tui::tour::TourEvent::*;
-    tour_event(app, Caption("Five nodes start as followers in term 0, nobody leads. Each one runs an election timer set to a random 150-300 ms.".into()));
+    tour_event(app, Caption("Five followers in term 0, no leader. Each runs an election timer set to a random 150-300 ms: watch them count down on the cards.".into()));
     tour_event(
         app,
         Ready {
@@ -754,27 +755,19 @@ fn second_step_waiting(app: &mut App) {
     );
     tour_event(
         app,
-        Ready {
-            step: 2,
-            line: 4,
+        Plumbing {
             source: "expect no leader".into(),
-        },
-    );
-    tour_event(app, Running);
-    tour_event(
-        app,
-        Done {
             mark: Mark::Pass,
             detail: "no leader".into(),
         },
     );
-    tour_event(app, Caption("Watch the timers on the node cards. The first to run out asks for a pre-vote, then becomes a candidate for term 1 and asks every other node for its vote.".into()));
+    tour_event(app, Caption("The first timer to run out wins a pre-vote (a dry run), then its node becomes a candidate for term 1.".into()));
     tour_event(
         app,
         Ready {
-            step: 3,
+            step: 2,
             line: 6,
-            source: "wait leader within 3s".into(),
+            source: "wait candidate within 3s".into(),
         },
     );
 }
@@ -797,14 +790,14 @@ fn snapshot_tour_caption_roomy_with_a_failed_step() {
         &mut app,
         Done {
             mark: Mark::Fail,
-            detail: "expected leader within 3s, got no leader".into(),
+            detail: "expected candidate within 3s, got no candidate".into(),
         },
     );
     tour_event(
         &mut app,
         Finished {
             passed: false,
-            failure: Some("line 6: expected leader within 3s, got no leader".into()),
+            failure: Some("line 6: expected candidate within 3s, got no candidate".into()),
         },
     );
     insta::assert_snapshot!(screen(&mut app, 200, 50));
@@ -826,7 +819,7 @@ fn enter_runs_the_waiting_step_once() {
         },
     );
     press(&mut app, &[code(KeyCode::Enter)]);
-    assert_eq!(went.try_recv(), Ok(()));
+    assert_eq!(went.try_recv(), Ok(crate::tui::tour::Go::Next));
     // A second Enter before the step reports does not queue a second go.
     tour_event(&mut app, Running);
     press(&mut app, &[code(KeyCode::Enter), code(KeyCode::Right)]);
@@ -842,7 +835,7 @@ fn enter_runs_the_waiting_step_once() {
     );
     let selected = app.selected;
     press(&mut app, &[code(KeyCode::Right)]);
-    assert_eq!(went.try_recv(), Ok(()));
+    assert_eq!(went.try_recv(), Ok(crate::tui::tour::Go::Next));
     assert_eq!(app.selected, selected, "→ ran the step instead of moving");
     tour_event(
         &mut app,

@@ -260,10 +260,10 @@ fn a_tour_step_waits_for_the_present() {
 }
 
 #[test]
-fn simulated_mode_refuses_a_tour_and_says_how_to_play_it() {
+fn simulated_mode_plays_a_chosen_tour_on_a_fresh_simulated_run() {
     let (mut app, _) = travelled();
     app.update(Action::Sim(Arc::new(status(None))));
     app.update(Action::StartTour("figure8".into()));
-    assert_eq!(app.tour_request, None, "the simulated run goes on");
-    assert!(last_console_line(&app).contains("raftlab tour figure8"));
+    assert_eq!(app.tour_request.as_deref(), Some("figure8"));
+    assert!(last_console_line(&app).contains("starting it on a fresh cluster"));
 }

@@ -333,6 +333,7 @@ impl Theme {
             (Mark::Info, true) => "-",
             (Mark::Note, false) => "»",
             (Mark::Note, true) => ">>",
+            (Mark::Ask, _) => "?",
         }
     }
 
@@ -341,7 +342,7 @@ impl Theme {
         match mark {
             Mark::Pass => self.ok(),
             Mark::Fail => self.error(),
-            Mark::Info | Mark::Note => Style::new(),
+            Mark::Info | Mark::Note | Mark::Ask => Style::new(),
         }
     }
 

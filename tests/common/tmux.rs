@@ -158,3 +158,12 @@ pub fn leader(screen: &str) -> Option<u64> {
     let at = bar.find(" leader n")? + " leader n".len();
     bar[at..].chars().next()?.to_digit(10).map(u64::from)
 }
+
+/// The node cards: the screen above the log pane.
+pub fn cards(screen: &str) -> String {
+    screen
+        .lines()
+        .take_while(|l| !l.contains("Log"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

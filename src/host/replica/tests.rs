@@ -19,6 +19,8 @@ struct Recorder {
     steps: Vec<Step>,
     synced: Synced,
     tokens: Vec<SyncToken>,
+    /// What `may_compact` answers.
+    may_compact: bool,
 }
 
 impl Recorder {
@@ -27,6 +29,7 @@ impl Recorder {
             steps: Vec::new(),
             synced,
             tokens: Vec::new(),
+            may_compact: true,
         }
     }
 
@@ -44,6 +47,11 @@ impl Recorder {
             _ => None,
         });
         answers.collect()
+    }
+
+    fn compactions(&self) -> Vec<&Step> {
+        let compactions = self.steps.iter().filter(|s| matches!(s, Step::Compact(_)));
+        compactions.collect()
     }
 }
 
@@ -79,6 +87,24 @@ impl Io<&'static str> for Recorder {
         self.steps.push(Step::Compact(snapshot.meta.index));
         Ok(())
     }
+
+    fn may_compact(&self) -> bool {
+        self.may_compact
+    }
+}
+
+/// Follower `from` tells leader `r` it holds its log up to `index`.
+fn acknowledge(r: &mut Replica<&'static str>, from: NodeId, term: Term, index: Index) {
+    r.node_mut().step(Message {
+        from,
+        to: 1,
+        term,
+        body: Body::AppendResponse {
+            success: true,
+            index,
+            hint: 0,
+        },
+    });
 }
 
 fn config(threshold: u64, release: bool) -> HostConfig {
@@ -252,13 +278,8 @@ fn the_log_is_compacted_once_enough_is_applied() {
         r.propose(vec![put(9, seq, "x", "v", "w")], |_| {}).unwrap();
         r.carry_out(&mut io).unwrap();
     }
-    let compactions: Vec<_> = io
-        .steps
-        .iter()
-        .filter(|s| matches!(s, Step::Compact(_)))
-        .collect();
     // The no-op of the leader's term and three writes: one snapshot at 3.
-    assert_eq!(compactions, vec![&Step::Compact(3)]);
+    assert_eq!(io.compactions(), vec![&Step::Compact(3)]);
     assert_eq!(r.node().log().snapshot_meta().index, 3);
 }
 
@@ -274,16 +295,7 @@ fn a_leader_whose_write_syncs_later_commits_only_once_it_is_synced() {
     let term = r.node().term();
     // Node 2 holds everything: with the leader's own write unsynced, one
     // follower is not a quorum of three.
-    r.node_mut().step(Message {
-        from: 2,
-        to: 1,
-        term,
-        body: Body::AppendResponse {
-            success: true,
-            index: last,
-            hint: 0,
-        },
-    });
+    acknowledge(&mut r, 2, term, last);
     r.carry_out(&mut io).unwrap();
     assert!(r.node().commit_index() < last);
     assert!(io.answers().is_empty());
@@ -292,4 +304,71 @@ fn a_leader_whose_write_syncs_later_commits_only_once_it_is_synced() {
     r.carry_out(&mut io).unwrap();
     assert_eq!(r.node().commit_index(), last);
     assert_eq!(io.answers(), vec![("w", Reply::Done(OpResult::Done))]);
+}
+
+#[test]
+fn a_leaders_appends_leave_before_its_own_write_is_synced_and_a_followers_ack_after() {
+    let (mut r, mut now) = leader_of_three(true);
+    // Both followers acknowledge the leader's no-op: it pipelines to them.
+    let (term, last) = (r.node().term(), r.node().log().last_index());
+    for from in [2, 3] {
+        acknowledge(&mut r, from, term, last);
+    }
+    r.carry_out(&mut now).unwrap();
+    let mut io = Recorder::new(Synced::Later);
+    r.propose(vec![put(9, 1, "x", "1", "w")], |_| {}).unwrap();
+    r.carry_out(&mut io).unwrap();
+    // Persisted (not yet synced), and the appends are out already.
+    assert!(
+        matches!(io.steps[0], Step::Persist { log: true, .. }),
+        "{:?}",
+        io.steps
+    );
+    assert_eq!(
+        io.sends(),
+        vec![&vec!["Append→n2".to_string(), "Append→n3".to_string()]]
+    );
+    // A follower's acknowledgement of an append it has not synced waits.
+    let mut f = replica(vec![1, 2, 3], config(0, true));
+    let mut fio = Recorder::new(Synced::Later);
+    let entry = Entry {
+        index: 1,
+        term: 1,
+        data: crate::raft::EntryData::Noop,
+    };
+    f.node_mut().step(Message {
+        from: 2,
+        to: 1,
+        term: 1,
+        body: Body::Append {
+            prev_index: 0,
+            prev_term: 0,
+            entries: vec![entry],
+            commit: 0,
+        },
+    });
+    f.carry_out(&mut fio).unwrap();
+    assert!(fio.sends().is_empty(), "{:?}", fio.steps);
+    let token = *fio.tokens.last().unwrap();
+    f.synced(token, &mut fio).unwrap();
+    assert_eq!(fio.sends(), vec![&vec!["AppendResp→n2".to_string()]]);
+}
+
+#[test]
+fn a_driver_that_is_still_compacting_puts_the_next_compaction_off() {
+    let mut r = replica(vec![1], config(2, true));
+    let mut io = Recorder::new(Synced::Now);
+    campaign(&mut r, &mut io);
+    io.may_compact = false;
+    for seq in 1..=4 {
+        r.propose(vec![put(9, seq, "x", "v", "w")], |_| {}).unwrap();
+        r.carry_out(&mut io).unwrap();
+    }
+    assert!(io.compactions().is_empty());
+    // Once it may, the store compacts what it applied, past the threshold.
+    io.may_compact = true;
+    r.propose(vec![put(9, 5, "x", "v", "w")], |_| {}).unwrap();
+    r.carry_out(&mut io).unwrap();
+    // The no-op and four writes were applied before it could: index 5.
+    assert_eq!(io.compactions(), vec![&Step::Compact(5)]);
 }

@@ -22,7 +22,7 @@ pub const TICK_WALL: Duration = Duration::from_millis(50);
 const TICKS_PER_ROUND: usize = 64;
 /// How long the thread sleeps while the clock is paused (it wakes on any
 /// request).
-const PAUSED_WAIT: Duration = Duration::from_millis(250);
+pub(super) const PAUSED_WAIT: Duration = Duration::from_millis(250);
 /// While messages are on the wire and a tick lasts longer than this on
 /// the wall (speeds below 1), a frame between ticks moves them on: about
 /// 20 a second.
@@ -45,19 +45,21 @@ impl SimDriver {
         paused: bool,
         out: Sender<Msg>,
     ) -> std::io::Result<SimDriver> {
+        SimDriver::spawn(move |requests| {
+            Stage::new(session, speed, paused, out, requests).run();
+        })
+    }
+
+    /// Starts `body` on the simulator thread; it receives the dashboard's
+    /// requests (the channel closes when the driver is dropped).
+    pub(super) fn spawn<F>(body: F) -> std::io::Result<SimDriver>
+    where
+        F: FnOnce(Receiver<(u64, Request)>) + Send + 'static,
+    {
         let (tx, rx) = unbounded();
         let thread = std::thread::Builder::new()
             .name("raftlab-sim".into())
-            .spawn(move || {
-                let mut run = Pacer {
-                    session,
-                    clock: Clock::new(TICK_WALL, speed, paused),
-                    out,
-                    moving: false,
-                    shown: Instant::now(),
-                };
-                run.run(&rx);
-            })?;
+            .spawn(move || body(rx))?;
         Ok(SimDriver {
             requests: Some(tx),
             thread: Some(thread),
@@ -71,36 +73,87 @@ impl Driver for SimDriver {
             let _ = tx.send((id, request));
         }
     }
-}
 
-impl Drop for SimDriver {
-    fn drop(&mut self) {
+    /// Ends the simulator thread (waiting for it half a second at most):
+    /// nothing it sends comes after this returns, unless it was stuck.
+    fn close(&mut self) -> Vec<JoinHandle<()>> {
         self.requests = None;
-        if let Some(thread) = self.thread.take() {
-            let deadline = Instant::now() + Duration::from_millis(500);
-            while !thread.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            if thread.is_finished() {
-                let _ = thread.join();
-            }
+        let Some(thread) = self.thread.take() else {
+            return Vec::new();
+        };
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while !thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if thread.is_finished() {
+            let _ = thread.join();
+            Vec::new()
+        } else {
+            vec![thread]
         }
     }
 }
 
-/// The simulator thread's state.
-struct Pacer {
-    session: SimSession,
-    clock: Clock,
-    out: Sender<Msg>,
+impl Drop for SimDriver {
+    fn drop(&mut self) {
+        // A thread still stuck is left detached rather than hang the
+        // dashboard.
+        drop(self.close());
+    }
+}
+
+/// The simulator thread's state: the run, its clock, where views go and
+/// where requests come from. A free run ([`Stage::run`]) ticks as the
+/// clock says; a guided tour (`tour.rs`) advances it statement by
+/// statement through the same clock.
+pub(super) struct Stage {
+    pub(super) session: SimSession,
+    pub(super) clock: Clock,
+    pub(super) out: Sender<Msg>,
+    pub(super) requests: Receiver<(u64, Request)>,
+    /// The run is (or was) a guided tour: `R` cannot replay it, since the
+    /// tour's statements are not recorded inputs.
+    pub(super) touring: bool,
     /// Whether the last view had messages moving on the wire.
     moving: bool,
     /// When the last view was posted.
     shown: Instant,
 }
 
-impl Pacer {
-    fn run(&mut self, requests: &Receiver<(u64, Request)>) {
+/// Why a stage stopped advancing.
+#[derive(Debug)]
+pub(super) enum Halt {
+    /// The dashboard is gone (its driver was dropped).
+    Gone,
+    /// The run hit this violation.
+    Violation(crate::sim::Violation),
+    /// The run cannot go on, for this reason (e.g. a check's run ended).
+    Halted(String),
+}
+
+impl Stage {
+    /// A stage for `session`, its clock at `speed` (paused if `paused`).
+    pub(super) fn new(
+        session: SimSession,
+        speed: f64,
+        paused: bool,
+        out: Sender<Msg>,
+        requests: Receiver<(u64, Request)>,
+    ) -> Stage {
+        Stage {
+            session,
+            clock: Clock::new(TICK_WALL, speed, paused),
+            out,
+            requests,
+            touring: false,
+            moving: false,
+            shown: Instant::now(),
+        }
+    }
+
+    /// Ticks as the clock says, carrying out requests, until the
+    /// dashboard is gone.
+    pub(super) fn run(&mut self) {
         if !self.publish() {
             return;
         }
@@ -123,15 +176,10 @@ impl Pacer {
                     tick
                 }
             };
-            match requests.recv_timeout(wait) {
+            match self.requests.recv_timeout(wait) {
                 Ok((id, request)) => {
-                    if !self.handle(id, request) {
+                    if !self.handle_all(id, request) {
                         return;
-                    }
-                    while let Ok((id, request)) = requests.try_recv() {
-                        if !self.handle(id, request) {
-                            return;
-                        }
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -140,10 +188,24 @@ impl Pacer {
         }
     }
 
+    /// Carries out `request` and every request already queued behind it;
+    /// false when the dashboard is gone.
+    pub(super) fn handle_all(&mut self, id: u64, request: Request) -> bool {
+        if !self.handle(id, request) {
+            return false;
+        }
+        while let Ok((id, request)) = self.requests.try_recv() {
+            if !self.handle(id, request) {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Runs the ticks the clock says are due (at most a round's worth),
     /// or a frame between ticks while messages move on the wire; whether
     /// it caught up, `None` when the dashboard is gone.
-    fn advance(&mut self) -> Option<bool> {
+    pub(super) fn advance(&mut self) -> Option<bool> {
         for _ in 0..TICKS_PER_ROUND {
             if !self.session.can_run() {
                 if !self.clock.paused() {
@@ -157,7 +219,9 @@ impl Pacer {
                 let due = self.shown.elapsed() >= FRAME_GAP
                     && now >= self.session.now_us() + FRAME_MIN_US;
                 if self.animating() && due {
-                    let report = self.session.run_until(now);
+                    // Stops short of the next tick boundary: where it
+                    // stops changes nothing in the run, only what is shown.
+                    let report = self.session.advance_to(now, None);
                     self.report(report)?;
                     self.publish_view(true).then_some(())?;
                 }
@@ -231,6 +295,9 @@ impl Pacer {
                     Ok("stepped one tick".to_string())
                 }
             }),
+            Request::Replay if self.touring => Some(Err(
+                "this run is a guided tour: R would replay it without the tour's steps; choose the tour again (T) to see it from the start".to_string(),
+            )),
             Request::Replay => Some(self.replay()),
             other => self.session.request(id, other).map(|(_, result)| result),
         };
@@ -263,7 +330,7 @@ impl Pacer {
     }
 
     /// Posts the run's status and view; false when the dashboard is gone.
-    fn publish(&mut self) -> bool {
+    pub(super) fn publish(&mut self) -> bool {
         self.publish_view(false)
     }
 
@@ -286,12 +353,12 @@ impl Pacer {
         self.send(Msg::Sim(status)).is_some() && self.send(Msg::View(view)).is_some()
     }
 
-    fn send(&self, msg: Msg) -> Option<()> {
+    pub(super) fn send(&self, msg: Msg) -> Option<()> {
         self.out.send(msg).ok()
     }
 }
 
 /// The first tick boundary after `now_us`.
-fn next_tick(now_us: u64) -> u64 {
+pub(super) fn next_tick(now_us: u64) -> u64 {
     (now_us / TICK_CLUSTER_US + 1) * TICK_CLUSTER_US
 }

@@ -55,6 +55,8 @@ pub struct TickReport {
     pub violation: Option<Violation>,
     /// The run reached the end set for it (the `raftlab check` duration).
     pub ended: bool,
+    /// [`SimSession::advance_to`] stopped early: its condition held.
+    pub held: bool,
 }
 
 /// One simulated run under the dashboard's control.
@@ -140,6 +142,12 @@ impl SimSession {
     /// The simulator (read only).
     pub fn sim(&self) -> &Sim {
         &self.sim
+    }
+
+    /// The simulator, for a guided tour's statements. What they do is not
+    /// recorded as inputs, so a tour's run is not replayed by `R`.
+    pub fn sim_mut(&mut self) -> &mut Sim {
+        &mut self.sim
     }
 
     /// Virtual time, µs.
@@ -248,20 +256,21 @@ impl SimSession {
     /// applying the inputs a replay has for that stretch at their times.
     pub fn tick(&mut self) -> TickReport {
         let now = self.sim.now_us();
-        self.run_until((now / TICK_CLUSTER_US + 1) * TICK_CLUSTER_US)
+        self.advance_to((now / TICK_CLUSTER_US + 1) * TICK_CLUSTER_US, None)
     }
 
-    /// Advances to virtual time `target_us` (or the run's end, if sooner),
-    /// applying the inputs a replay has for that stretch at their times.
-    /// A frame between two ticks stops short of the next tick boundary;
-    /// where it stops changes nothing in the run, only what is shown.
-    pub fn run_until(&mut self, target_us: u64) -> TickReport {
+    /// Advances to `target` (at most the run's end), applying the inputs
+    /// a replay has for that stretch at their times; stops early, at the
+    /// event after which `until` holds (`report.held`). A guided tour
+    /// advances so, statement by statement, exactly as a plain run of its
+    /// script would.
+    pub fn advance_to(&mut self, target: u64, until: Option<&dyn Fn(&Sim) -> bool>) -> TickReport {
         let mut report = TickReport::default();
         if !self.can_run() {
             return report;
         }
         let now = self.sim.now_us();
-        let mut target = target_us.max(now);
+        let mut target = target.max(now);
         if let Some(end) = self.end_us {
             target = target.min(end.max(now));
         }
@@ -270,7 +279,7 @@ impl SimSession {
         while let Some(at) = self.script.front().map(|i| i.at_us)
             && at < target
         {
-            if !self.run_to(at, &mut report) {
+            if !self.run_to(at, until, &mut report) || report.held {
                 return report;
             }
             if let Some(input) = self.script.pop_front() {
@@ -281,7 +290,7 @@ impl SimSession {
             }
             self.pump_clients(&mut report);
         }
-        if !self.run_to(target, &mut report) {
+        if !self.run_to(target, until, &mut report) {
             return report;
         }
         self.pump_clients(&mut report);
@@ -291,10 +300,23 @@ impl SimSession {
         report
     }
 
-    /// Runs the simulator to `at`; false when it hit a violation.
-    fn run_to(&mut self, at: u64, report: &mut TickReport) -> bool {
+    /// Runs the simulator to `at`, or until `until` holds (then sets
+    /// `report.held`); false when it hit a violation.
+    fn run_to(
+        &mut self,
+        at: u64,
+        until: Option<&dyn Fn(&Sim) -> bool>,
+        report: &mut TickReport,
+    ) -> bool {
         let now = self.sim.now_us();
-        match self.sim.run_for(at.saturating_sub(now)) {
+        let ran = match until {
+            None => self.sim.run_for(at.saturating_sub(now)),
+            Some(until) => self
+                .sim
+                .run_until(at.saturating_sub(now), until)
+                .map(|held| report.held |= held),
+        };
+        match ran {
             Ok(()) => true,
             Err(v) => {
                 self.violated(v.clone());

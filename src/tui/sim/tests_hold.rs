@@ -206,9 +206,9 @@ fn frames_between_ticks_change_nothing_in_the_run() {
             framed.request(id, r);
         }
         let now = framed.now_us();
-        framed.run_until(now + 3_300);
+        framed.advance_to(now + 3_300, None);
         let a = framed.frame(CLOCK);
-        framed.run_until(now + 6_600);
+        framed.advance_to(now + 6_600, None);
         let b = framed.frame(CLOCK);
         assert!(a.teaching.wire.between_ticks && b.teaching.wire.between_ticks);
         let at = |v: &ClusterView| {

@@ -19,7 +19,7 @@ fn assert_screen(name: &str, screen: String) {
 
 /// Puts the shipped tour `name` on the dashboard, its thread stood in for
 /// by the test: the receiver sees each go.
-fn play(app: &mut App, name: &str) -> crossbeam_channel::Receiver<()> {
+fn play(app: &mut App, name: &str) -> crossbeam_channel::Receiver<crate::tui::tour::Go> {
     let tour = tours::find(name).expect("shipped");
     let script = crate::scenario::parse(tour.text, tour.file).expect("parses");
     let (go, went) = crossbeam_channel::bounded(1);
@@ -182,9 +182,9 @@ fn snapshot_figure8_caption() {
     tour_event(
         &mut app,
         Ready {
-            step: 27,
-            line: 41,
-            source: "wait leader == 1 within 3s".into(),
+            step: 25,
+            line: 42,
+            source: "wait uncommitted >= 2 on 3 within 2s".into(),
         },
     );
     tour_event(&mut app, Running);
@@ -192,27 +192,37 @@ fn snapshot_figure8_caption() {
         &mut app,
         Done {
             mark: Mark::Pass,
-            detail: "n1 leads term 4 after 514ms".into(),
+            detail: "n3=2 after 43ms".into(),
         },
     );
-    // The captions as the script has them, so the snapshot shows them.
+    // The caption and the question as the script has them, so the
+    // snapshot shows them.
     let says: Vec<&str> = tour
         .text
         .lines()
-        .skip_while(|l| !l.starts_with("say n1 sends x=1"))
+        .skip_while(|l| !l.starts_with("say This is Figure 8 (c)"))
         .take_while(|l| l.starts_with("say "))
         .map(|l| &l[4..])
         .collect();
-    assert_eq!(says.len(), 2, "the captions of step 28 moved");
+    assert_eq!(says.len(), 1, "the caption of the question moved");
     for text in says {
         tour_event(&mut app, Caption(text.into()));
     }
+    let script = crate::scenario::parse(tour.text, tour.file).expect("parses");
+    let ask = script
+        .statements
+        .iter()
+        .find_map(|s| match &s.kind {
+            crate::scenario::ast::StmtKind::Ask(ask) => Some(ask.clone()),
+            _ => None,
+        })
+        .expect("the tour asks");
     tour_event(
         &mut app,
-        Ready {
-            step: 28,
+        Ask {
+            step: 26,
             line: 44,
-            source: "wait committed >= base + 2 on 1 within 2s".into(),
+            ask,
         },
     );
     assert_screen("figure8_caption", screen(&mut app, 120, 40));

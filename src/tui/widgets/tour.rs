@@ -4,13 +4,14 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Widget};
 
 use super::{pane, put_line, put_line_cut, styled};
 use crate::scenario::Mark;
 use crate::tui::app::App;
-use crate::tui::tour::{Phase, Tour};
+use crate::tui::tour::{Phase, Question, Tour};
 
 /// Where the tour pane goes: the console's place, so the network and the
 /// events stay in sight beside it; widened to the whole bottom row of
@@ -34,11 +35,15 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
         tour.total
     );
     let hint = if tour.finished.is_some() {
-        " Esc closes "
+        " Esc closes ".to_string()
+    } else if let Some(q) = tour.question().filter(|_| tour.asking()) {
+        format!(" 1-{} answer · Enter shows it ", q.ask.choices.len())
+    } else if tour.phase == Phase::AtEnd {
+        " Enter ends the tour ".to_string()
     } else if tour.auto.is_some() {
-        " auto · Enter skips the wait "
+        " auto · Enter skips the wait ".to_string()
     } else {
-        " Enter/→ next step "
+        " Enter/→ next step ".to_string()
     };
     Clear.render(area, buf);
     let block =
@@ -51,9 +56,16 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
     }
 
     let mut status: Vec<Line> = Vec::new();
-    if let Some(source) = &tour.current {
+    if let Some(q) = tour.question() {
+        status.extend(question_lines(app, tour, q, width));
+    }
+    if let Some(source) = tour
+        .current
+        .as_ref()
+        .filter(|_| !tour.current_is_question())
+    {
         let (symbol, style, detail) = match &tour.phase {
-            Phase::Starting | Phase::Waiting => (
+            Phase::Starting | Phase::Waiting | Phase::Asking => (
                 theme.pointer(),
                 theme.key(),
                 if tour.auto.is_some() {
@@ -66,12 +78,29 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
             Phase::Done(mark, detail) => {
                 (theme.step_mark(*mark), theme.step(*mark), detail.clone())
             }
+            Phase::AtEnd => match tour.past.get(tour.current_past().unwrap_or(usize::MAX)) {
+                Some(last) => (
+                    theme.step_mark(last.mark),
+                    theme.step(last.mark),
+                    last.detail.clone(),
+                ),
+                None => (theme.pointer(), theme.key(), String::new()),
+            },
         };
         status.push(Line::from(vec![
             styled(format!("{symbol} {source}"), style),
             Span::raw("  "),
             styled(detail, theme.dim()),
         ]));
+    }
+    if tour.phase == Phase::AtEnd && tour.finished.is_none() {
+        status.push(Line::from(styled(
+            format!(
+                "{} That was the last step: press Enter to end the tour.",
+                theme.pointer()
+            ),
+            theme.key(),
+        )));
     }
     match &tour.finished {
         Some((true, _)) => status.push(Line::from(styled(
@@ -98,7 +127,12 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
     } else {
         tour.caption.clone()
     };
-    let room = rows.saturating_sub(status.len()).max(1);
+    // A question needs its room more than the caption does.
+    let room = if tour.question().is_some() {
+        rows.saturating_sub(status.len())
+    } else {
+        rows.saturating_sub(status.len()).max(1)
+    };
     let mut caption = wrap(&caption_text, width);
     caption.truncate(room);
     let mut y = 0u16;
@@ -115,12 +149,15 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
         put_line_cut(theme, buf, inner, y, line);
         y += 1;
     }
-    // Earlier steps, newest first, below. The newest is the current one
-    // once it is done, so skip it then.
-    let skip = usize::from(matches!(tour.phase, Phase::Done(..)));
-    for past in tour.past.iter().rev().skip(skip) {
+    // Earlier steps and plumbing, newest first, below; the current step's
+    // own outcome is shown above already.
+    let current = tour.current_past();
+    for (i, past) in tour.past.iter().enumerate().rev() {
         if y >= inner.height {
             break;
+        }
+        if Some(i) == current {
+            continue;
         }
         let line = Line::from(vec![
             styled(
@@ -135,9 +172,74 @@ pub fn render(app: &App, tour: &Tour, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// A question: asked (with its choices and the keys that pick them), or
+/// answered (the pick, right or not, and why).
+fn question_lines(app: &App, tour: &Tour, q: &Question, width: usize) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let mut lines: Vec<Line<'static>> = wrap(&format!("? {}", q.ask.question), width)
+        .into_iter()
+        .map(|l| Line::from(styled(l, theme.key())))
+        .collect();
+    for (i, choice) in q.ask.choices.iter().enumerate() {
+        let n = i + 1;
+        let style = if !q.revealed {
+            Style::new()
+        } else if n == q.ask.answer {
+            theme.ok()
+        } else if Some(n) == q.picked {
+            theme.error()
+        } else {
+            theme.dim()
+        };
+        let mark = match (q.revealed, n == q.ask.answer, Some(n) == q.picked) {
+            (true, true, _) => theme.step_mark(Mark::Pass),
+            (true, false, true) => theme.step_mark(Mark::Fail),
+            (false, _, true) => theme.pointer(),
+            _ => " ",
+        };
+        for (k, text) in wrap(&format!("{n}) {choice}"), width.saturating_sub(3))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if k == 0 { mark } else { " " };
+            lines.push(Line::from(styled(format!(" {lead} {text}"), style)));
+        }
+    }
+    if !q.revealed {
+        let how = if tour.phase == Phase::Running && tour.current_is_question() {
+            "…".to_string()
+        } else if tour.auto.is_some() {
+            "the answer shows shortly".to_string()
+        } else {
+            format!(
+                "press 1-{} for your answer (Enter shows it)",
+                q.ask.choices.len()
+            )
+        };
+        lines.push(Line::from(styled(how, theme.dim())));
+        return lines;
+    }
+    let verdict = match q.right() {
+        Some(true) => format!("Right. {}", q.ask.why),
+        Some(false) => format!("Not quite: the answer is {}. {}", q.ask.answer, q.ask.why),
+        None => format!("The answer is {}. {}", q.ask.answer, q.ask.why),
+    };
+    let style = match q.right() {
+        Some(true) => theme.ok(),
+        Some(false) => theme.error(),
+        None => theme.caption(),
+    };
+    lines.extend(
+        wrap(&verdict, width)
+            .into_iter()
+            .map(|l| Line::from(styled(l, style))),
+    );
+    lines
+}
+
 /// Splits `text` into lines at most `width` characters wide, at spaces
 /// where it can.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
