@@ -786,7 +786,7 @@ fn regenerate_wire_screenshots() {
         }
     }
     let now = s.now_us();
-    s.run_until(now + 4_000);
+    s.advance_to(now + 4_000, None);
     show(&mut app, &mut s);
     shot_app(&mut app, &dir, "wire-election", 100, 30);
 
@@ -847,7 +847,7 @@ fn regenerate_wire_screenshots() {
         Request::Put("x".into(), "1".into()),
     );
     let now = s.now_us();
-    s.run_until(now + 6_000);
+    s.advance_to(now + 6_000, None);
     show(&mut app, &mut s);
     app.update(Action::Escape);
     shot_app(&mut app, &dir, "wire-wide", 200, 50);
