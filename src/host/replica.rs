@@ -57,6 +57,10 @@ pub struct HostConfig {
 pub enum Reply {
     /// The operation's result.
     Done(OpResult),
+    /// The operation's result, served by the leader named (live only: the
+    /// follower asked forwarded the request to it), so the client may go
+    /// straight to that leader next time.
+    Relayed(OpResult, NodeId),
     /// This node cannot serve it; try the leader named, if any.
     NotLeader(Option<NodeId>),
     /// Refused for another reason.

@@ -9,7 +9,9 @@
 //! first node asked for, else the node believed to lead, else one picked
 //! at random. A `NotLeader` redirect is followed after a short pause when
 //! it names another node the client can reach; with no leader known, or a
-//! refusal that may pass, the client backs off. At the operation's
+//! refusal that may pass, the client backs off. An answer a follower
+//! relayed from the leader (live forwarding) names that leader, and the
+//! next operation goes to it directly. At the operation's
 //! deadline it gives up: a write some node accepted is recorded `info` (it
 //! may still take effect), anything else `fail`.
 
@@ -94,6 +96,13 @@ impl Session {
     ) -> Next {
         match reply {
             Reply::Done(result) => Next::Done(result),
+            Reply::Relayed(result, leader) => {
+                // A follower forwarded it to `leader`: ask that one next.
+                if !pinned && leader != node && reachable(leader) {
+                    self.leader_hint = Some(leader);
+                }
+                Next::Done(result)
+            }
             Reply::NotLeader(leader) => {
                 let hint = leader.filter(|&l| l != node && reachable(l));
                 self.leader_hint = hint;
@@ -195,6 +204,21 @@ mod tests {
         let next = s.on_reply(1, redirect, true, |_| true, &mut error);
         assert_eq!(next, Next::Retry(Pause::Backoff));
         assert_eq!(error, "node 1 is not the leader (it says n2 leads)");
+    }
+
+    #[test]
+    fn a_relayed_answer_sends_the_next_operation_to_the_leader_that_served_it() {
+        let mut s = Session::new(false);
+        let mut error = String::new();
+        let relayed = || Reply::Relayed(OpResult::Done, 3);
+        let next = s.on_reply(1, relayed(), false, |_| true, &mut error);
+        assert_eq!((next, s.leader_hint), (Next::Done(OpResult::Done), Some(3)));
+        // Out of reach, or pinned to the node asked: the belief stays.
+        s.leader_hint = None;
+        let next = s.on_reply(1, relayed(), false, |l| l != 3, &mut error);
+        assert_eq!((next, s.leader_hint), (Next::Done(OpResult::Done), None));
+        let next = s.on_reply(1, relayed(), true, |_| true, &mut error);
+        assert_eq!((next, s.leader_hint), (Next::Done(OpResult::Done), None));
     }
 
     #[test]

@@ -120,7 +120,7 @@ impl Reply {
     /// The answer as the wire carries it.
     pub(crate) fn into_wire(self) -> ClientReply {
         match self {
-            Reply::Done(result) => ClientReply::Ok(result),
+            Reply::Done(result) | Reply::Relayed(result, _) => ClientReply::Ok(result),
             Reply::NotLeader(leader) => ClientReply::NotLeader { leader },
             Reply::Refused(e) => ClientReply::Error(e),
         }
@@ -224,7 +224,9 @@ impl NodeThread {
         self.serve(request, reply);
     }
 
-    /// Node `from` answered this node's forward `id`: relay it. A
+    /// Node `from` answered this node's forward `id`: relay it, naming
+    /// `from` as the leader that served it (so an in-process client goes
+    /// there directly next time, as it would after a redirect). A
     /// refusal is definite — the leader refuses a write only before it
     /// appends it — so the acceptance set when it was forwarded is taken
     /// back; after any other answer the write may still apply.
@@ -233,7 +235,11 @@ impl NodeThread {
             if let ClientReply::Error(_) = reply {
                 to.retract();
             }
-            to.send(Reply::from_wire(reply), &mut self.wakes);
+            let reply = match Reply::from_wire(reply) {
+                Reply::Done(result) => Reply::Relayed(result, from),
+                other => other,
+            };
+            to.send(reply, &mut self.wakes);
         }
     }
 
