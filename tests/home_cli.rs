@@ -104,3 +104,69 @@ fn a_bad_latency_is_refused_in_words() {
     assert_bad_input(&["chart", "--latency", "fast"], "not a delay");
     assert_bad_input(&["page", "--latency", "20..10ms"], "below the shortest");
 }
+
+/// A saved session written by hand (as `save` writes one) runs headless,
+/// prints its trace hash, and says whether it is still the saved run.
+#[test]
+fn script_runs_a_saved_session_to_its_trace_hash() {
+    let dir = temp_dir("saved");
+    let file = dir.join("lesson.scen");
+    let lesson = "# A lesson.\ncluster 3 seed 2\nsession latency 10..20ms\nat 0.6s: put x 1\nat 0.8s: kill 1\nat 1.5s: get x stale on 2\nat 2s: end";
+    std::fs::write(&file, format!("{lesson}\n")).unwrap();
+    let path = file.to_str().unwrap();
+    let out = raftlab(&["script", path]);
+    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{s}{}", text(&out.stderr));
+    assert!(s.starts_with("# A lesson.\n"), "{s}");
+    assert!(s.contains("0.6s  put x 1"), "{s}");
+    assert!(s.contains("1.5s  get x stale on 2"), "{s}");
+    let verdict = s.lines().last().unwrap();
+    assert!(verdict.starts_with("PASS "), "{s}");
+    assert!(
+        verdict.contains("3 inputs replayed to 2s, trace "),
+        "{verdict}"
+    );
+    let hash = verdict.rsplit("trace ").next().unwrap().to_string();
+    assert_eq!(hash.len(), 16, "{verdict}");
+    // The same again: the same run.
+    assert_eq!(text(&raftlab(&["script", path]).stdout), s);
+    // With the hash on its end line, the file promises that run.
+    std::fs::write(&file, format!("{lesson} trace {hash}\n")).unwrap();
+    let same = text(&raftlab(&["script", "--quiet", path]).stdout);
+    assert!(same.trim_end().ends_with("the saved session's"), "{same}");
+    // Another input makes another run, and the promise fails.
+    let edited = lesson.replace("kill 1", "kill 2");
+    std::fs::write(&file, format!("{edited} trace {hash}\n")).unwrap();
+    let out = raftlab(&["script", path]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("not the same run"),
+        "{}",
+        text(&out.stdout)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_malformed_saved_session_is_refused_where_it_is_wrong() {
+    let dir = temp_dir("bad-saved");
+    for (body, needle) in [
+        ("at 1s: speed 2", "bad.scen:2:8: `speed 2` is not an input"),
+        ("at 1s: kill 9 now", "bad.scen:2:8: kill: wrong arguments"),
+        (
+            "at 2s: kill 1\nat 1s: kill 2",
+            "bad.scen:3:4: inputs go forward in time",
+        ),
+        ("at 1s kill 1", "bad.scen:2:7: expected `:`"),
+        ("at 1s: kill 1\nwait leader", "not `wait leader`"),
+    ] {
+        let file = dir.join("bad.scen");
+        std::fs::write(&file, format!("cluster 3 seed 1\n{body}\n")).unwrap();
+        let out = raftlab(&["script", file.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{body}: {err}");
+        assert!(err.contains(needle), "{body}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

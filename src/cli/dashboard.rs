@@ -25,6 +25,7 @@ use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
 use crate::scenario::ClusterSpec;
 use crate::storage::FileStorage;
 use crate::tui::layout::Preset;
+use crate::tui::sim::saved::Recording;
 use crate::tui::{Fresh, Options, Theme, TourSetup, VISIBLE_LATENCY_US, run_live};
 
 /// The cluster id file storage is opened with: one dashboard cluster per
@@ -72,6 +73,11 @@ pub struct DashboardArgs {
     /// Draw with ASCII only (no box drawing or Unicode symbols).
     #[arg(long)]
     ascii: bool,
+    /// Record what the dashboard draws to FILE.cast (asciicast v2: play it
+    /// with `asciinema play FILE.cast`), with a marker at each tour step
+    /// and at a violation.
+    #[arg(long, value_name = "FILE.cast")]
+    record: Option<PathBuf>,
     /// How the live cluster's nodes talk: channel (in memory), tcp
     /// (loopback sockets on free ports) or tcp:PORT (node i on PORT+i).
     #[arg(long, default_value = "channel")]
@@ -130,8 +136,29 @@ pub struct TourText {
     pub text: String,
 }
 
+/// The saved session `--script` names, if it names one; a file that
+/// cannot be read is reported as `name` (the exit code is the error).
+fn saved_session(args: &DashboardArgs, name: &str) -> Option<Result<Recording, ExitCode>> {
+    let path = args.script.as_deref()?;
+    match super::session::recording(path) {
+        Ok(recording) => recording.map(Ok),
+        Err(message) => {
+            eprintln!("{name}: {message}");
+            Some(Err(ExitCode::from(2)))
+        }
+    }
+}
+
 /// Runs the dashboard; exit 2 without a terminal or with a bad setup.
 pub fn run(args: DashboardArgs) -> ExitCode {
+    let name = "raftlab --script";
+    match saved_session(&args, name) {
+        Some(Ok(recording)) => {
+            return super::session::play(recording, sim_flags(args, name, 1.0, true));
+        }
+        Some(Err(code)) => return code,
+        None => {}
+    }
     if let Some(path) = args.script.clone() {
         return match std::fs::read_to_string(&path) {
             Ok(text) => play(
@@ -201,6 +228,18 @@ fn play_at(
 /// [`CLASS_SPEED`] unless `--speed` says otherwise; with `--script`, that
 /// tour at that speed.
 pub fn run_class(args: DashboardArgs) -> ExitCode {
+    let name = "raftlab class";
+    match saved_session(&args, name) {
+        Some(Ok(recording)) => {
+            let flags = super::replay::SimFlags {
+                preset: Preset::Class,
+                ..sim_flags(args, name, CLASS_SPEED, true)
+            };
+            return super::session::play(recording, flags);
+        }
+        Some(Err(code)) => return code,
+        None => {}
+    }
     if let Some(path) = args.script.clone() {
         return match std::fs::read_to_string(&path) {
             Ok(text) => {
@@ -268,6 +307,7 @@ pub(super) fn sim_flags(
         mouse: !args.no_mouse,
         bugs: args.bugs,
         preset: Preset::Dashboard,
+        record: args.record,
         auto: None,
     }
 }
@@ -306,6 +346,13 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let record = match super::record::recording(args.record.as_deref()) {
+        Ok(record) => record,
+        Err(message) => {
+            eprintln!("raftlab: {message}");
+            return ExitCode::from(2);
+        }
+    };
     let mut config = ClusterConfig {
         nodes: args.nodes,
         seed: args.seed,
@@ -369,7 +416,13 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
         preset: Preset::Dashboard,
     };
     // run_live shuts down whichever cluster is current when it ends.
-    let result = run_live(cluster, options, tour.map(|(setup, _)| setup), fresh);
+    let result = run_live(
+        cluster,
+        options,
+        tour.map(|(setup, _)| setup),
+        fresh,
+        record,
+    );
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

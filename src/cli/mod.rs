@@ -16,8 +16,10 @@ mod dashboard;
 mod demo;
 mod node;
 mod page;
+mod record;
 mod replay;
 mod script;
+mod session;
 mod shown;
 mod tour;
 

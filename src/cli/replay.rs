@@ -42,6 +42,10 @@ pub struct ReplayArgs {
     /// Draw with ASCII only.
     #[arg(long)]
     ascii: bool,
+    /// Record what the dashboard draws to FILE.cast (asciicast v2), with a
+    /// marker at the violation.
+    #[arg(long, value_name = "FILE.cast")]
+    record: Option<std::path::PathBuf>,
 }
 
 /// The one seed `--seed` or `--seeds` names; the message is ready to print.
@@ -89,6 +93,7 @@ pub fn run(args: ReplayArgs) -> ExitCode {
         ascii: args.ascii,
         mouse: !args.no_mouse,
         preset: Preset::Dashboard,
+        record: args.record,
     };
     show(session, None, (args.speed, args.paused), look, tours)
 }
@@ -123,13 +128,15 @@ pub struct SimFlags {
     pub bugs: Vec<String>,
     /// The layout (`raftlab class` has its own).
     pub preset: Preset,
+    /// `--record FILE.cast`.
+    pub record: Option<std::path::PathBuf>,
     /// In a tour's auto mode, the delay before each step.
     pub auto: Option<std::time::Duration>,
 }
 
 impl SimFlags {
     /// How the dashboard makes a tour's run from these flags.
-    fn tours(&self) -> Result<SimTours, String> {
+    pub(super) fn tours(&self) -> Result<SimTours, String> {
         let mut bugs = Bugs::default();
         for name in &self.bugs {
             if !bugs.enable(name) {
@@ -150,20 +157,24 @@ impl SimFlags {
         })
     }
 
-    fn look(&self) -> Look {
+    /// How the dashboard draws (and records) for these flags.
+    pub(super) fn look(&self) -> Look {
         Look {
             ascii: self.ascii,
             mouse: self.mouse,
             preset: self.preset,
+            record: self.record.clone(),
         }
     }
 }
 
-/// How the dashboard draws: ASCII only, mouse captured, which layout.
-struct Look {
+/// How the dashboard draws: ASCII only, mouse captured, which layout,
+/// and where it records what it draws (`--record FILE.cast`).
+pub(super) struct Look {
     ascii: bool,
     mouse: bool,
     preset: Preset,
+    record: Option<std::path::PathBuf>,
 }
 
 /// Runs `raftlab --sim` or `raftlab class`.
@@ -258,7 +269,7 @@ pub(super) fn sim_options(flags: &SimFlags) -> Result<crate::sim::SimOptions, St
 
 /// Opens the dashboard on `session` (playing `tour` if given), its clock
 /// at `speed` and paused or not; exit 2 without a terminal.
-fn show(
+pub(super) fn show(
     session: SimSession,
     tour: Option<TourSetup>,
     clock: (f64, bool),
@@ -281,7 +292,14 @@ fn show(
         mouse: look.mouse,
         preset: look.preset,
     };
-    match run_sim(session, tour, clock, options, tours) {
+    let record = match super::record::recording(look.record.as_deref()) {
+        Ok(record) => record,
+        Err(message) => {
+            eprintln!("raftlab: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run_sim(session, tour, clock, options, tours, record) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("raftlab: the terminal failed: {e}");

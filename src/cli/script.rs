@@ -43,6 +43,20 @@ pub fn run(args: ScriptArgs) -> ExitCode {
                 continue;
             }
         };
+        // A saved dashboard session plays on the dashboard's own engine, with
+        // the settings it was saved with.
+        match super::session::headless(&text, &name, args.seed, args.quiet) {
+            Some(super::session::Headless::Same) => continue,
+            Some(super::session::Headless::Differs) => {
+                failed = true;
+                continue;
+            }
+            Some(super::session::Headless::Bad) => {
+                bad_input = true;
+                continue;
+            }
+            None => {}
+        }
         let latency = args.latency.unwrap_or(crate::net::Link::DEFAULT_DELAY_US);
         let factory = scenario::sim_factory_with(args.seed, latency, Default::default());
         match scenario::run_script(&text, &name, factory) {

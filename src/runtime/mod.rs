@@ -72,8 +72,8 @@ pub use peers::{AddressBook, BOOK_FILE};
 pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{
-    ClusterView, LinkView, LogEntryView, MemberRole, NodeState, NodeView, Teaching, ViewEvent,
-    ViewWatch, op_text,
+    ClusterView, LinkCounts, LinkView, LogEntryView, MemberRole, NodeState, NodeView, Teaching,
+    ViewEvent, ViewWatch, op_text,
 };
 
 // The dashboard's simulated mode paces the simulator with the same clock

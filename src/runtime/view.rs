@@ -275,6 +275,54 @@ pub struct LinkView {
     pub dropped: u64,
 }
 
+/// Messages a link carried: on their way now, delivered, dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkCounts {
+    /// On their way now.
+    pub in_flight: u64,
+    /// Delivered so far.
+    pub delivered: u64,
+    /// Dropped so far.
+    pub dropped: u64,
+}
+
+impl LinkView {
+    /// Every directed link of `fabric` with its faults, and the messages
+    /// `counts` says it carried — the live cluster and the simulated
+    /// dashboard count them differently.
+    pub fn all(
+        fabric: &crate::net::Fabric,
+        counts: impl Fn(NodeId, NodeId) -> LinkCounts,
+    ) -> Vec<LinkView> {
+        let ids = fabric.ids();
+        let mut links = Vec::with_capacity(ids.len() * ids.len());
+        for &from in ids {
+            for &to in ids {
+                if from == to {
+                    continue;
+                }
+                let Ok(link) = fabric.link(from, to) else {
+                    continue;
+                };
+                let c = counts(from, to);
+                links.push(LinkView {
+                    from,
+                    to,
+                    up: link.up,
+                    loss: link.loss,
+                    delay_min_us: link.delay_min_us,
+                    delay_max_us: link.delay_max_us,
+                    duplicate: link.duplicate,
+                    in_flight: c.in_flight,
+                    delivered: c.delivered,
+                    dropped: c.dropped,
+                });
+            }
+        }
+        links
+    }
+}
+
 /// Something that happened, for the dashboard's event list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ViewEvent {
@@ -587,32 +635,15 @@ pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
     let wire = wire(shared, now_us);
     let (links, groups, latency_us) = {
         let fabric = lock(&shared.fabric);
-        let ids = fabric.ids().to_vec();
-        let mut links = Vec::with_capacity(ids.len() * ids.len());
-        for &from in &ids {
-            for &to in &ids {
-                let Ok(link) = fabric.link(from, to) else {
-                    continue;
-                };
-                if from == to {
-                    continue;
-                }
-                let slot = shared.links.slot(from, to).unwrap_or(usize::MAX);
-                let c = &shared.links;
-                links.push(LinkView {
-                    from,
-                    to,
-                    up: link.up,
-                    loss: link.loss,
-                    delay_min_us: link.delay_min_us,
-                    delay_max_us: link.delay_max_us,
-                    duplicate: link.duplicate,
-                    in_flight: LinkCounters::get(&c.in_flight, slot),
-                    delivered: LinkCounters::get(&c.delivered, slot),
-                    dropped: LinkCounters::get(&c.dropped, slot),
-                });
+        let c = &shared.links;
+        let links = LinkView::all(&fabric, |from, to| {
+            let slot = c.slot(from, to).unwrap_or(usize::MAX);
+            LinkCounts {
+                in_flight: LinkCounters::get(&c.in_flight, slot),
+                delivered: LinkCounters::get(&c.delivered, slot),
+                dropped: LinkCounters::get(&c.dropped, slot),
             }
-        }
+        });
         (links, fabric.groups(), fabric.latency())
     };
     Arc::new(ClusterView {

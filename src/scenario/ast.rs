@@ -123,6 +123,18 @@ pub enum StmtKind {
     DropHeld(HeldRef),
     /// `say "TEXT"`: narration, shown in the transcript (and by tours).
     Say(String),
+    /// `at TIME: INPUT`: one input of a recorded session, given at virtual
+    /// time `at_us` (see [`super::session`]).
+    At {
+        /// Virtual time, µs.
+        at_us: u64,
+        /// The input, a dashboard console command as written.
+        input: String,
+        /// The column the input starts at, for messages about it.
+        col: usize,
+    },
+    /// `session SETTING…`: a recorded session's simulator settings.
+    Session(super::session::SessionSpec),
     /// `start OP`: send a client operation and go on at once; its answer
     /// is awaited by `reply`, so the statements between watch it happen.
     Start(ClientOp),

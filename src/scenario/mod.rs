@@ -36,6 +36,7 @@ mod parts;
 mod request;
 mod run_tour;
 mod runner;
+pub mod session;
 mod sim_cluster;
 pub mod tours;
 mod transcript;

@@ -184,6 +184,16 @@ impl Parser {
         line_no: usize,
     ) -> Result<Parsed, Fail> {
         let col = c.col();
+        if c.peek_is("at") {
+            self.need_cluster(col)?;
+            c.keyword("at")?;
+            let kind = super::session::at(c, |from| source_from(text, line, from))?;
+            return Ok(Parsed::Stmt(Stmt {
+                line: line_no,
+                source: source_from(text, line, col),
+                kind,
+            }));
+        }
         if c.peek_is("repeat") {
             self.need_cluster(col)?;
             c.keyword("repeat")?;
@@ -241,6 +251,7 @@ impl Parser {
         }
         let kind = match verb {
             "cluster" => self.cluster(c)?,
+            "session" => self.session(c)?,
             "say" => {
                 let mut words = Vec::new();
                 while let Some(t) = c.peek() {

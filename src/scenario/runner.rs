@@ -387,6 +387,11 @@ impl Runner<'_, '_, '_> {
             StmtKind::Deliver(which) => info(delivered_text(&cluster.deliver_held(*which)?)),
             StmtKind::DropHeld(which) => info(dropped_text(&cluster.drop_held(*which)?)),
             StmtKind::Cluster(_) | StmtKind::Say(_) | StmtKind::Repeat { .. } => info(""),
+            StmtKind::At { .. } | StmtKind::Session(_) => Err(StepError::Fail(
+                "`at` and `session` lines are a recorded session's (the dashboard's `save`): \
+                 `raftlab script FILE` and `raftlab --script FILE` play it"
+                    .to_string(),
+            )),
         }
     }
 

@@ -788,6 +788,16 @@ impl App {
                 self.list_bugs();
             }
             Ok(Command::Bugs) => self.list_bugs(),
+            Ok(Command::Save(path)) => {
+                if self.sim.is_some() {
+                    self.send(Request::Save(path));
+                } else {
+                    self.console.push(
+                        LineKind::Error,
+                        "save writes a simulated session: start one with `raftlab --sim`, `raftlab class` or `raftlab replay`",
+                    );
+                }
+            }
             Ok(Command::Why(subject)) => self.why_command(subject),
             Ok(Command::Chart(path)) => {
                 let title = self
@@ -916,7 +926,7 @@ pub fn unavailability_hint(view: &ClusterView) -> Option<String> {
 
 /// An operation as the console writes it (`put k v`, quoting a word with
 /// spaces so the line parses back).
-fn op_request_text(op: &crate::kv::Op) -> String {
+pub(crate) fn op_request_text(op: &crate::kv::Op) -> String {
     use crate::kv::Op;
     let q = |s: &str| {
         if s.is_empty() || s.contains(char::is_whitespace) || s.contains('"') {
@@ -969,5 +979,6 @@ pub fn request_text(request: &Request) -> String {
         Request::Release => "release".into(),
         Request::Deliver(which) => format!("deliver {which}"),
         Request::DropHeld(which) => format!("drop {which}"),
+        Request::Save(path) => format!("save {}", path.display()),
     }
 }

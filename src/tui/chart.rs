@@ -192,7 +192,8 @@ pub fn write(
     std::fs::write(path, format.render(&chart))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(format!(
-        "wrote {} arrows, {} to {}{}, to {}",
+        "wrote {}: {} arrows, {} to {}{}",
+        path.display(),
         chart.arrows.len(),
         fmt_ms(chart.from_us),
         fmt_ms(chart.to_us),
@@ -201,7 +202,6 @@ pub fn write(
         } else {
             String::new()
         },
-        path.display()
     ))
 }
 

@@ -35,6 +35,8 @@ pub enum Command {
     /// `chart FILE`: the message list as a sequence diagram, `.svg` or
     /// `.mmd` (see [`crate::tui::chart`]).
     Chart(std::path::PathBuf),
+    /// `save FILE`: the simulated session as a script that replays it.
+    Save(std::path::PathBuf),
 }
 
 /// What the parser needs to know about the dashboard.
@@ -71,7 +73,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("bug [NAME on|off]", "break Raft"),
     ("tour [NAME]  clear", "tours / console"),
     ("why [N|entry I]", "explain it"),
-    ("chart FILE.svg|.mmd", "msgs as a slide"),
+    ("chart F.svg / save F", "slide / session"),
 ];
 
 /// Parses one console line.
@@ -143,6 +145,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("deliver", [n]) => req(Request::Deliver(HeldRef::parse(n)?)),
         ("drop", [n]) => req(Request::DropHeld(HeldRef::parse(n)?)),
         ("chart", [_, ..]) => Ok(Command::Chart(rest_of(line).into())),
+        ("save", [_, ..]) => Ok(Command::Save(rest_of(line).into())),
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
         ("bug" | "bugs", []) => Ok(Command::Bugs),
@@ -161,8 +164,8 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         }
         (
             "kill" | "restart" | "pause" | "resume" | "isolate" | "heal" | "loss" | "delay"
-            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug" | "chart" | "hold"
-            | "release" | "deliver" | "drop",
+            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug" | "chart" | "save"
+            | "hold" | "release" | "deliver" | "drop",
             _,
         ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
         _ => Err(format!(
@@ -558,7 +561,12 @@ mod tests {
             Ok(Command::Chart("my slides/run 1.mmd".into()))
         );
         let bare = parse("chart", CX).unwrap_err();
-        assert!(bare.contains("chart FILE.svg|.mmd"), "{bare}");
+        assert!(bare.contains("chart F.svg / save F"), "{bare}");
+        assert_eq!(
+            parse("save lesson 1.scen", CX),
+            Ok(Command::Save("lesson 1.scen".into()))
+        );
+        assert!(parse("save", CX).unwrap_err().contains("save F"));
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub enum Request {
     Deliver(HeldRef),
     /// `drop N|all`: held messages are lost.
     DropHeld(HeldRef),
+    /// Simulated mode only: `save FILE.scen`, the run's seed, settings and
+    /// inputs as a script that replays it (see `tui::sim::saved`).
+    Save(std::path::PathBuf),
 }
 
 impl Request {

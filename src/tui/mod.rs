@@ -10,7 +10,8 @@
 //!
 //! Files: `app.rs` (state and update), `action.rs`, `keys.rs` (events to
 //! actions), `command.rs` (the console language), `chart.rs` (the
-//! message list as a sequence diagram, `chart FILE`), `console.rs` (line
+//! message list as a sequence diagram, `chart FILE`), `cast.rs`
+//! (`--record FILE.cast`: what the terminal was sent, as an asciicast), `console.rs` (line
 //! editing, history, transcript), `driver.rs` (the cluster seam),
 //! `layout.rs`, `draw.rs`, `theme.rs` (every colour and symbol),
 //! `widgets/` (one pane per file), `tour.rs` (guided tours: a script
@@ -22,6 +23,7 @@
 
 pub mod action;
 pub mod app;
+pub mod cast;
 pub mod chart;
 pub mod command;
 pub mod console;
@@ -61,5 +63,5 @@ pub use action::{Action, Focus, Lower, Move, NewView};
 pub use app::{App, Options};
 pub use draw::draw;
 pub use driver::{Driver, LiveDriver, Outcome, Request};
-pub use run::{Fresh, Msg, TourSetup, event_loop, handle, run_live};
+pub use run::{Fresh, Msg, TourSetup, event_loop, event_loop_recorded, handle, run_live};
 pub use theme::Theme;

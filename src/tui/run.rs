@@ -24,6 +24,7 @@ use crate::scenario::ast::{Script, StmtKind};
 use crate::scenario::{self, ClusterSpec, tours};
 use crate::tui::action::{Action, NewView};
 use crate::tui::app::{App, Options};
+use crate::tui::cast::{Recorder, Recording};
 use crate::tui::console::LineKind;
 use crate::tui::draw::draw;
 use crate::tui::driver::{LiveDriver, Outcome};
@@ -135,6 +136,17 @@ pub fn event_loop<B: Backend>(
     app: &mut App,
     messages: &Receiver<Msg>,
 ) -> Result<(), B::Error> {
+    event_loop_recorded(terminal, app, messages, None)
+}
+
+/// [`event_loop`], telling `recorder` (`--record`) after each frame, so
+/// the cast marks the chapters it shows.
+pub fn event_loop_recorded<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    messages: &Receiver<Msg>,
+    mut recorder: Option<&mut Recorder>,
+) -> Result<(), B::Error> {
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
     let mut dirty = true;
@@ -142,6 +154,9 @@ pub fn event_loop<B: Backend>(
     while !app.quit && app.tour_request.is_none() {
         if dirty && last_frame.elapsed() >= FRAME {
             terminal.draw(|frame| draw(app, frame))?;
+            if let Some(recorder) = recorder.as_deref_mut() {
+                recorder.after_frame(app);
+            }
             last_frame = Instant::now();
             dirty = false;
         }
@@ -186,23 +201,24 @@ pub fn handle(app: &mut App, msg: Msg) -> bool {
 /// Runs the dashboard on the real terminal for `cluster`, playing `tour`
 /// over it if given; a tour chosen in the dashboard gets a cluster made by
 /// `fresh`. Shuts down whichever cluster is current when it ends, and
-/// restores the terminal however it ends.
+/// restores the terminal however it ends; a `record`ing ends after that.
 pub fn run_live(
     cluster: Arc<Cluster>,
     options: Options,
     tour: Option<TourSetup>,
     fresh: Fresh,
+    record: Option<Recording>,
 ) -> std::io::Result<()> {
     let (tx, rx) = unbounded::<Msg>();
     let (first, driver, playing) = Attached::start(cluster, &tx, tour)?;
     let mut app = App::new(first.cluster.view(), Box::new(driver), options);
     let mut attached = Some(first);
     app.tour = playing;
-    let (guard, mut term) = terminal::enter(options.mouse)?;
+    let (guard, mut term, mut recorder) = terminal::enter(options.mouse, record)?;
     let input_stop = Arc::new(AtomicBool::new(false));
     let input = spawn_input(tx.clone(), input_stop.clone())?;
     let result = loop {
-        let result = event_loop(&mut term, &mut app, &rx);
+        let result = event_loop_recorded(&mut term, &mut app, &rx, recorder.as_mut());
         let request = app.tour_request.take();
         let Some(name) = request.filter(|_| result.is_ok() && !app.quit) else {
             break result;
@@ -217,6 +233,9 @@ pub fn run_live(
     };
     input_stop.store(true, Ordering::Release);
     drop(guard);
+    if let Some(recorder) = recorder {
+        recorder.finish();
+    }
     if let Some(current) = attached {
         current.close(&mut app);
     }

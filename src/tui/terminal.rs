@@ -1,9 +1,12 @@
 //! The real terminal: raw mode, the alternate screen, mouse capture, and
 //! putting all of it back — on quit, on Ctrl-C (a key in raw mode, so it
 //! ends the loop like `q`) and on a panic (a hook restores the terminal
-//! before the panic message prints).
+//! before the panic message prints). The backend writes through a
+//! [`Screen`], which copies every frame into a cast when `--record` asks.
 
 use std::io::{self, Stdout, stdout};
+
+use crate::tui::cast::{Recorder, Recording, Screen};
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -30,10 +33,17 @@ pub fn restore() {
     let _ = execute!(stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
 }
 
+/// The real terminal, as the dashboard draws on it.
+pub type Term = Terminal<CrosstermBackend<Screen<Stdout>>>;
+
 /// Enters raw mode and the alternate screen (and captures the mouse if
 /// asked), installs the panic hook, and returns the terminal with a guard
-/// that restores it.
-pub fn enter(mouse: bool) -> io::Result<(TerminalGuard, Terminal<CrosstermBackend<Stdout>>)> {
+/// that restores it — and, given a `record`ing, the recorder of what it
+/// draws (see [`crate::tui::cast`]).
+pub fn enter(
+    mouse: bool,
+    record: Option<Recording>,
+) -> io::Result<(TerminalGuard, Term, Option<Recorder>)> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore();
@@ -45,8 +55,16 @@ pub fn enter(mouse: bool) -> io::Result<(TerminalGuard, Terminal<CrosstermBacken
     if mouse {
         execute!(stdout(), EnableMouseCapture)?;
     }
-    let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+    let recorder = match record {
+        Some(recording) => {
+            let (width, height) = ratatui::crossterm::terminal::size()?;
+            Some(recording.start(width, height)?)
+        }
+        None => None,
+    };
+    let screen = Screen::new(stdout(), recorder.as_ref().map(Recorder::cast));
+    let mut terminal = Terminal::new(CrosstermBackend::new(screen))?;
     terminal.hide_cursor()?;
     terminal.clear()?;
-    Ok((guard, terminal))
+    Ok((guard, terminal, recorder))
 }

@@ -299,6 +299,10 @@ impl Stage {
                 "this run is a guided tour: R would replay it without the tour's steps; choose the tour again (T) to see it from the start".to_string(),
             )),
             Request::Replay => Some(self.replay()),
+            Request::Save(path) => {
+                let origin = self.session.status().label;
+                Some(super::saved::save(&self.session, &origin, &path))
+            }
             other => self.session.request(id, other).map(|(_, result)| result),
         };
         if let Some(result) = result

@@ -17,12 +17,14 @@
 //! run. A tour chosen in the dashboard (`T`) replaces the run.
 //!
 //! Files: `session.rs` (the run, inputs and replay; no threads),
+//! `saved.rs` (`save FILE.scen`, and playing a saved session back),
 //! `changes.rs` (membership changes asked from the dashboard),
 //! `view.rs` (simulator state → `ClusterView`), `status.rs`, `driver.rs`
 //! (the thread and its clock), `tour.rs` (a tour's script driving it).
 
 mod changes;
 mod driver;
+pub mod saved;
 mod session;
 mod status;
 mod tour;
@@ -52,8 +54,9 @@ use crate::runtime::ClusterView;
 use crate::scenario::{ClusterSpec, script_options};
 use crate::sim::{Extensions, SimError};
 use crate::tui::app::{App, Options};
+use crate::tui::cast::Recording;
 use crate::tui::console::LineKind;
-use crate::tui::run::{Msg, TourSetup, event_loop, spawn_input};
+use crate::tui::run::{Msg, TourSetup, event_loop_recorded, spawn_input};
 use crate::tui::terminal;
 use crate::tui::tour::Tour;
 
@@ -110,13 +113,15 @@ impl SimTours {
 /// starting at `speed` (paused if `paused`), playing `tour` on it if given
 /// (then `session` is the tour's run, and its clock is held until the
 /// first step). A tour chosen in the dashboard (`T`) replaces the run with
-/// one made by `tours`. Restores the terminal however it ends.
+/// one made by `tours`. Restores the terminal however it ends;
+/// a `record`ing ends after that.
 pub fn run_sim(
     session: SimSession,
     tour: Option<TourSetup>,
     (speed, paused): (f64, bool),
     options: Options,
     tours: SimTours,
+    record: Option<Recording>,
 ) -> std::io::Result<()> {
     let (tx, rx) = unbounded::<Msg>();
     let stop = Arc::new(AtomicBool::new(false));
@@ -124,10 +129,10 @@ pub fn run_sim(
     let mut app = App::new(first, Box::new(driver), options);
     app.sim = Some(status);
     app.tour = playing;
-    let (guard, mut term) = terminal::enter(options.mouse)?;
+    let (guard, mut term, mut recorder) = terminal::enter(options.mouse, record)?;
     let input = spawn_input(tx.clone(), stop.clone())?;
     let result = loop {
-        let result = event_loop(&mut term, &mut app, &rx);
+        let result = event_loop_recorded(&mut term, &mut app, &rx, recorder.as_mut());
         let request = app.tour_request.take();
         let Some(name) = request.filter(|_| result.is_ok() && !app.quit) else {
             break result;
@@ -138,6 +143,9 @@ pub fn run_sim(
     };
     stop.store(true, Ordering::Release);
     drop(guard);
+    if let Some(recorder) = recorder {
+        recorder.finish();
+    }
     // Dropping the app drops the driver, which ends the simulator thread.
     drop(app);
     drop(rx);

@@ -160,6 +160,28 @@ impl SimSession {
         &self.inputs
     }
 
+    /// Every input of the run: those applied, then those a replay has not
+    /// reached yet (what `R` would replay, and what `save` writes).
+    pub fn all_inputs(&self) -> Vec<Input> {
+        self.inputs
+            .iter()
+            .chain(self.script.iter())
+            .cloned()
+            .collect()
+    }
+
+    /// Plays `inputs` (of a saved session) at their times as the run goes
+    /// on, as `R` replays a run's own.
+    pub fn preload(&mut self, inputs: Vec<Input>, from: &str) {
+        let n = inputs.len();
+        self.script.extend(inputs);
+        self.builder.push_event(
+            self.sim.now_us(),
+            None,
+            format!("playing {n} recorded inputs from {from}"),
+        );
+    }
+
     /// Whether time can go on: no violation, not at the end.
     pub fn can_run(&self) -> bool {
         self.violation.is_none() && !self.ended
@@ -276,19 +298,8 @@ impl SimSession {
         }
         // An input given at time T came after the view of T: apply it at
         // the start of the tick after T, as it was.
-        while let Some(at) = self.script.front().map(|i| i.at_us)
-            && at < target
-        {
-            if !self.run_to(at, until, &mut report) || report.held {
-                return report;
-            }
-            if let Some(input) = self.script.pop_front() {
-                let answer = self.apply(None, input.request);
-                if let Some(answer) = answer {
-                    report.answers.push(answer);
-                }
-            }
-            self.pump_clients(&mut report);
+        if !self.apply_script(target, until, &mut report) {
+            return report;
         }
         if !self.run_to(target, until, &mut report) {
             return report;
@@ -296,6 +307,42 @@ impl SimSession {
         self.pump_clients(&mut report);
         if self.end_us.is_some_and(|end| self.sim.now_us() >= end) {
             self.finish(&mut report);
+        }
+        report
+    }
+
+    /// Applies the inputs a replay holds for times before `before`, each
+    /// at its time; false when the run hit a violation or `until` held.
+    fn apply_script(
+        &mut self,
+        before: u64,
+        until: Option<&dyn Fn(&Sim) -> bool>,
+        report: &mut TickReport,
+    ) -> bool {
+        while let Some(at) = self.script.front().map(|i| i.at_us)
+            && at < before
+        {
+            if !self.run_to(at, until, report) || report.held {
+                return false;
+            }
+            if let Some(input) = self.script.pop_front() {
+                let answer = self.apply(None, input.request);
+                if let Some(answer) = answer {
+                    report.answers.push(answer);
+                }
+            }
+            self.pump_clients(report);
+        }
+        true
+    }
+
+    /// Applies the inputs a replay holds for now (given at this very time,
+    /// after the view of it, as a saved session's last ones may be)
+    /// without letting time pass.
+    pub fn apply_due(&mut self) -> TickReport {
+        let mut report = TickReport::default();
+        if self.can_run() {
+            self.apply_script(self.sim.now_us() + 1, None, &mut report);
         }
         report
     }
@@ -646,9 +693,10 @@ impl SimSession {
         let mut sim = Sim::new(self.opts.clone())?;
         let builder = ViewBuilder::new(&sim.node_ids(), self.window);
         builder.watch(&mut sim);
-        let mut script: Vec<Input> = std::mem::take(&mut self.inputs);
         // Inputs a replay had not reached yet belong to the run too.
-        script.extend(self.script.drain(..));
+        let script = self.all_inputs();
+        self.inputs.clear();
+        self.script.clear();
         let mut answers: Vec<Answer> = Vec::new();
         self.open_on = None;
         if let Some(id) = self.open.take() {

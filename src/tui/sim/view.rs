@@ -17,8 +17,8 @@ use crate::runtime::observe::{
     MessageWindow, Path, Wire,
 };
 use crate::runtime::{
-    ClusterView, LinkView, LogEntryView, NodeView, TICK_CLUSTER_US, Teaching, ViewEvent,
-    log_window, push_folding,
+    ClusterView, LinkCounts, LinkView, LogEntryView, NodeView, TICK_CLUSTER_US, Teaching,
+    ViewEvent, log_window, push_folding,
 };
 use crate::sim::{SendDrop, SendFate, Sim};
 
@@ -279,31 +279,9 @@ fn drop_cause(dropped: Option<SendDrop>) -> DropCause {
 /// simulator does not count deliveries per link, so those stay 0 (no pane
 /// shows them).
 fn links(sim: &Sim) -> Vec<LinkView> {
-    let fabric = sim.fabric();
     let in_flight = sim.in_flight();
-    let ids = fabric.ids();
-    let mut out = Vec::with_capacity(ids.len() * ids.len());
-    for &from in ids {
-        for &to in ids {
-            if from == to {
-                continue;
-            }
-            let Ok(link) = fabric.link(from, to) else {
-                continue;
-            };
-            out.push(LinkView {
-                from,
-                to,
-                up: link.up,
-                loss: link.loss,
-                delay_min_us: link.delay_min_us,
-                delay_max_us: link.delay_max_us,
-                duplicate: link.duplicate,
-                in_flight: in_flight.get(&(from, to)).copied().unwrap_or(0),
-                delivered: 0,
-                dropped: 0,
-            });
-        }
-    }
-    out
+    LinkView::all(sim.fabric(), |from, to| LinkCounts {
+        in_flight: in_flight.get(&(from, to)).copied().unwrap_or(0),
+        ..LinkCounts::default()
+    })
 }
