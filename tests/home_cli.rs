@@ -170,3 +170,41 @@ fn a_malformed_saved_session_is_refused_where_it_is_wrong() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_tours_page_carries_its_captions_and_bad_tours_are_refused() {
+    let dir = temp_dir("page-tour");
+    let file = dir.join("election.html");
+    let out = raftlab(&[
+        "page",
+        "--tour",
+        "election",
+        "--latency",
+        "10..20ms",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("5 captions"), "{err}");
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        html.contains("The votes travel back"),
+        "no caption on the page"
+    );
+    assert!(html.contains("tour election, links 10..20ms"));
+    assert_bad_input(&["page", "--tour", "nosuch"], "no tour called");
+    assert_bad_input(
+        &[
+            "page",
+            "--script",
+            dir.join("missing.scen").to_str().unwrap(),
+        ],
+        "cannot read",
+    );
+    assert_bad_input(
+        &["page", "--tour", "election", "--seed", "3"],
+        "cannot be used",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -136,6 +136,26 @@ pub struct TourText {
     pub text: String,
 }
 
+impl TourText {
+    /// The script at `path`, titled by its file's stem; exit 2, after
+    /// saying so under `command`'s name, when it cannot be read.
+    fn read(path: &std::path::Path, command: &str) -> Result<TourText, ExitCode> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(TourText {
+                name: path.display().to_string(),
+                title: path
+                    .file_stem()
+                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
+                text,
+            }),
+            Err(e) => {
+                eprintln!("{command}: cannot read {}: {e}", path.display());
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
+
 /// The saved session `--script` names, if it names one; a file that
 /// cannot be read is reported as `name` (the exit code is the error).
 fn saved_session(args: &DashboardArgs, name: &str) -> Option<Result<Recording, ExitCode>> {
@@ -160,21 +180,9 @@ pub fn run(args: DashboardArgs) -> ExitCode {
         None => {}
     }
     if let Some(path) = args.script.clone() {
-        return match std::fs::read_to_string(&path) {
-            Ok(text) => play(
-                args,
-                TourText {
-                    name: path.display().to_string(),
-                    title: path
-                        .file_stem()
-                        .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
-                    text,
-                },
-            ),
-            Err(e) => {
-                eprintln!("raftlab: cannot read {}: {e}", path.display());
-                ExitCode::from(2)
-            }
+        return match TourText::read(&path, "raftlab") {
+            Ok(tour) => play(args, tour),
+            Err(code) => code,
         };
     }
     if args.sim {
@@ -241,22 +249,9 @@ pub fn run_class(args: DashboardArgs) -> ExitCode {
         None => {}
     }
     if let Some(path) = args.script.clone() {
-        return match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let title = path
-                    .file_stem()
-                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned());
-                let tour = TourText {
-                    name: path.display().to_string(),
-                    title,
-                    text,
-                };
-                play_at(args, tour, "raftlab class", CLASS_SPEED, Preset::Class)
-            }
-            Err(e) => {
-                eprintln!("raftlab class: cannot read {}: {e}", path.display());
-                ExitCode::from(2)
-            }
+        return match TourText::read(&path, "raftlab class") {
+            Ok(tour) => play_at(args, tour, "raftlab class", CLASS_SPEED, Preset::Class),
+            Err(code) => code,
         };
     }
     run_sim(args, "raftlab class", CLASS_SPEED, true, Preset::Class)

@@ -54,6 +54,13 @@ impl ShownArgs {
     }
 }
 
+impl ShownArgs {
+    /// The latency `--latency` asks for, if it does.
+    pub fn latency(&self) -> Option<(u64, u64)> {
+        self.latency
+    }
+}
+
 /// `, links 10..20ms`: the latency a title names.
 pub fn latency_words((min_us, max_us): (u64, u64)) -> String {
     format!(", links {}", delay_text(min_us, max_us))

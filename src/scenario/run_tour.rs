@@ -75,7 +75,8 @@ pub(super) fn reply(
 }
 
 /// What a plain run shows for a question: the question, the choices and
-/// the answer with its reason.
+/// the answer (its number and its text, as a choice may itself start
+/// with a number) with its reason.
 pub(super) fn ask_detail(ask: &Ask) -> String {
     let choices: Vec<String> = ask
         .choices
@@ -84,10 +85,11 @@ pub(super) fn ask_detail(ask: &Ask) -> String {
         .map(|(i, c)| format!("{}) {c}", i + 1))
         .collect();
     format!(
-        "{}  {}  — the answer is {}: {}",
+        "{}  {}  — the answer is {}) {}. {}",
         ask.question,
         choices.join("  "),
         ask.answer,
+        ask.answer_text(),
         ask.why
     )
 }

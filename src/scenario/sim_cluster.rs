@@ -270,4 +270,10 @@ impl Cluster for Sim {
     fn violation(&self) -> Result<Option<String>, String> {
         Ok(Sim::violation(self).map(|v| format!("{}: {}", v.invariant, v.details)))
     }
+
+    /// Before each statement: the step watcher, if any, sees what the
+    /// last statement did between events (a kill, a partition).
+    fn refresh(&mut self) {
+        self.after_step();
+    }
 }

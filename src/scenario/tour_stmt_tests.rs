@@ -157,7 +157,7 @@ fn a_plain_run_prints_a_question_with_its_answer_and_never_waits() {
     let text = report.render();
     assert!(
         text.contains(
-            "0ms  ? How many votes make a leader of 3?  1) 1  2) 2  3) 3  — the answer is 2: a majority of 3 is 2"
+            "0ms  ? How many votes make a leader of 3?  1) 1  2) 2  3) 3  — the answer is 2) 2. a majority of 3 is 2"
         ),
         "{text}"
     );

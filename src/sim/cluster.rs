@@ -117,6 +117,8 @@ pub struct Sim {
     /// Messages held by hand, with their receiver's incarnation when sent
     /// (see `hold.rs`).
     pub(super) held: crate::net::HoldQueue<u64>,
+    /// Shown the simulation after every step (`Sim::on_step`).
+    pub(super) on_step: Option<super::observe::StepHook>,
 }
 
 impl Sim {
@@ -175,6 +177,7 @@ impl Sim {
             on_send: None,
             on_raft: None,
             held: crate::net::HoldQueue::default(),
+            on_step: None,
             traffic: Vec::new(),
         };
         sim.traffic = vec![(0, 0); sim.nodes.len()];

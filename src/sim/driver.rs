@@ -64,8 +64,16 @@ impl Sim {
         }
     }
 
-    /// Processes the earliest event.
+    /// Processes the earliest event, then shows the simulation to its
+    /// step watcher (`Sim::on_step`), if any.
     pub(super) fn step_event(&mut self) -> Result<(), Violation> {
+        let result = self.process_event();
+        self.after_step();
+        result
+    }
+
+    /// Processes the earliest event.
+    fn process_event(&mut self) -> Result<(), Violation> {
         let Some((time, event)) = self.queue.pop() else {
             return Ok(());
         };

@@ -42,7 +42,7 @@ mod stats;
 pub use checker::Violation;
 pub use cluster::Sim;
 pub use faults::{FaultKind, FaultSchedule};
-pub use observe::{RaftHook, SendDrop, SendFate, SendHook, SimEvent, raft_event_text};
+pub use observe::{RaftHook, SendDrop, SendFate, SendHook, SimEvent, StepHook, raft_event_text};
 pub use stats::SimStats;
 
 pub use crate::kv::ClientOutcome;

@@ -49,6 +49,9 @@ pub type SendHook = Box<dyn FnMut(&Message, u64, SendFate<'_>) + Send>;
 /// the event and the virtual time (µs).
 pub type RaftHook = Box<dyn FnMut(NodeId, &Event, u64) + Send>;
 
+/// Shown the whole simulation after each step (see [`Sim::on_step`]).
+pub type StepHook = Box<dyn FnMut(&Sim) + Send>;
+
 /// Something that happened in a simulation, in words, for a dashboard.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SimEvent {
@@ -83,6 +86,23 @@ impl Sim {
     /// advances). Like [`Sim::on_send`], it changes nothing in the run.
     pub fn on_raft_event(&mut self, hook: RaftHook) {
         self.on_raft = Some(hook);
+    }
+
+    /// Shows `hook` the simulation after every event it processes, and
+    /// whenever its driver says the cluster changed between events (a
+    /// script's `kill`: [`Sim::after_step`]), so a watcher can record
+    /// every change of every node at the instant it happened. Reading
+    /// changes nothing in the run.
+    pub fn on_step(&mut self, hook: StepHook) {
+        self.on_step = Some(hook);
+    }
+
+    /// Shows the step watcher the simulation as it is now.
+    pub fn after_step(&mut self) {
+        if let Some(mut hook) = self.on_step.take() {
+            hook(self);
+            self.on_step = Some(hook);
+        }
     }
 
     /// The unsafe protocol variants on now.

@@ -820,7 +820,11 @@ fn enter_runs_the_waiting_step_once() {
     );
     press(&mut app, &[code(KeyCode::Enter)]);
     assert_eq!(went.try_recv(), Ok(crate::tui::tour::Go::Next));
-    // A second Enter before the step reports does not queue a second go.
+    // A second Enter after the thread took the go but before it reports
+    // the step running does not queue a go for the next step; nor one
+    // after it reports.
+    press(&mut app, &[code(KeyCode::Enter), code(KeyCode::Right)]);
+    assert!(went.try_recv().is_err());
     tour_event(&mut app, Running);
     press(&mut app, &[code(KeyCode::Enter), code(KeyCode::Right)]);
     assert!(went.try_recv().is_err());
@@ -847,6 +851,33 @@ fn enter_runs_the_waiting_step_once() {
     );
     press(&mut app, &[key(':'), code(KeyCode::Enter)]);
     assert!(went.try_recv().is_err());
+}
+
+#[test]
+fn a_pick_is_sent_once_and_a_second_key_changes_it_not() {
+    use crate::tui::tour::{Go, TourEvent};
+    let (mut app, went) = touring(startup());
+    let ask = crate::scenario::ast::Ask {
+        question: "How many votes make a leader of 5?".into(),
+        choices: vec!["2".into(), "3".into(), "5".into()],
+        answer: 2,
+        why: "a majority of 5 is 3".into(),
+    };
+    tour_event(
+        &mut app,
+        TourEvent::Ask {
+            step: 1,
+            line: 3,
+            ask,
+        },
+    );
+    press(&mut app, &[key('2')]);
+    assert_eq!(went.try_recv(), Ok(Go::Pick(2)));
+    // The thread took the pick but has yet to report the step running.
+    press(&mut app, &[key('1'), code(KeyCode::Enter)]);
+    assert!(went.try_recv().is_err());
+    let tour = app.tour.as_ref().expect("the tour");
+    assert_eq!(tour.question().and_then(|q| q.picked), Some(2));
 }
 
 #[test]

@@ -166,7 +166,7 @@ fn every_tour_on_the_simulated_dashboard_is_the_run_its_script_makes() {
             .map(|l| match l.mark {
                 Mark::Ask => {
                     let answer = l.detail.rsplit("the answer is ").next().unwrap_or("");
-                    let k = answer.split(':').next().unwrap_or("");
+                    let k = answer.split(')').next().unwrap_or("");
                     (l.mark, format!("the answer is {k}"))
                 }
                 _ => (l.mark, l.detail.clone()),
@@ -320,7 +320,16 @@ fn every_caption_fits_three_lines_at_120_columns() {
             if let StmtKind::Ask(ask) = &stmt.kind {
                 let lines = wrap(&format!("? {}", ask.question), width).len()
                     + ask.choices.len()
-                    + wrap(&format!("Not quite: the answer is 1. {}", ask.why), width).len();
+                    + wrap(
+                        &format!(
+                            "Not quite: the answer is {}) {}. {}",
+                            ask.answer,
+                            ask.answer_text(),
+                            ask.why
+                        ),
+                        width,
+                    )
+                    .len();
                 assert!(
                     lines + 3 <= pane.height as usize - 2,
                     "{}: the question at line {} takes {lines} rows",
@@ -414,7 +423,11 @@ fn a_question_is_answered_with_a_key_right_or_wrong() {
                 "{s}"
             );
         } else {
-            assert!(s.contains("Not quite: the answer is 2."), "{s}");
+            // By its number and its text, as the choices start with numbers.
+            assert!(
+                s.contains("Not quite: the answer is 2) 3: a majority of the 5."),
+                "{s}"
+            );
         }
         assert!(
             s.contains("▶ wait leader within 3s"),
@@ -434,5 +447,8 @@ fn enter_at_a_question_shows_the_answer() {
     let q = played.tour().question().expect("the question stays");
     assert_eq!((q.picked, q.revealed), (None, true));
     let s = screen(&mut played.app, 120, 40);
-    assert!(s.contains("The answer is 2."), "{s}");
+    assert!(
+        s.contains("The answer is 2) 3: a majority of the 5."),
+        "{s}"
+    );
 }

@@ -327,11 +327,19 @@ impl Tour {
         self.send(Go::Pick(choice))
     }
 
+    /// Gives the waiting step its go. A step that got one runs from now
+    /// on, though its thread has yet to say so ([`TourEvent::Running`]):
+    /// a second key before that must not become the next step's go (nor
+    /// change a pick already sent).
     fn send(&mut self, go: Go) -> bool {
-        match &self.go {
+        let sent = match &self.go {
             Some(tx) => tx.try_send(go).is_ok(),
             None => false,
+        };
+        if sent && matches!(self.phase, Phase::Waiting | Phase::Asking) {
+            self.phase = Phase::Running;
         }
+        sent
     }
 
     /// Whether a step waits for a key.

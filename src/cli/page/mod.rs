@@ -29,15 +29,26 @@ use crate::sim::{SendDrop, Sim, SimOptions};
 const TEMPLATE: &str = include_str!("page.html");
 /// Messages a page holds at most: the rest are counted, not drawn.
 const MAX_MESSAGES: usize = 50_000;
+/// Simulated time a seed's page covers unless `--to` says otherwise.
+const DEFAULT_TO_US: u64 = 2_000_000;
 
 /// Arguments of `raftlab page`.
 #[derive(Debug, clap::Args)]
 pub struct PageArgs {
     #[command(flatten)]
     run: ShownArgs,
-    /// Simulated time the page covers, from the start (e.g. 500ms, 3s).
-    #[arg(long, default_value = "2s", value_parser = parse_duration_us)]
-    to: u64,
+    /// Simulated time the page covers, from the start (e.g. 500ms, 3s)
+    /// [default: 2s; a tour's or script's page: the whole script].
+    #[arg(long, value_parser = parse_duration_us)]
+    to: Option<u64>,
+    /// A shipped guided tour to show instead of a seed's run, with its
+    /// captions at the times its steps ran (see `raftlab tour`).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["seed", "seeds", "script"])]
+    tour: Option<String>,
+    /// A scenario script to show instead of a seed's run, its `say` lines
+    /// as captions.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["seed", "seeds"])]
+    script: Option<PathBuf>,
     /// The file to write.
     #[arg(
         short = 'o',
@@ -131,6 +142,12 @@ pub struct Timeline {
     pub events: Vec<EventItem>,
     /// The invariant the run broke, if it did.
     pub violation: Option<String>,
+    /// A tour's captions, in time order (none for a seed's run).
+    pub captions: Vec<script::CaptionItem>,
+    /// A script's top-level steps, in time order (none for a seed's run).
+    pub steps: Vec<script::StepItem>,
+    /// Where a script failed, if it did (`line N: message`).
+    pub failure: Option<String>,
 }
 
 /// A node's record from its status (or `None`: down, with what it kept).
@@ -157,19 +174,32 @@ fn record_of(t: u64, status: Option<&Status>, kept_term: u64, kept_snap: u64) ->
     }
 }
 
-/// Runs the simulation `opts` makes for `end_us` and records it; `title`
-/// says what run it is.
-pub fn record(opts: &SimOptions, title: &str, end_us: u64) -> Result<Timeline, String> {
-    let mut sim = Sim::new(opts.clone()).map_err(|e| e.to_string())?;
+/// What the page's watchers collect while a simulation runs: the
+/// timeline so far, and what the recorder last saw of each node.
+#[derive(Default)]
+pub(super) struct Collected {
+    /// The timeline being filled.
+    pub(super) timeline: Timeline,
+    recorder: Recorder,
+}
+
+/// Collected state shared by the simulation's hooks and the page.
+pub(super) type Shared = Arc<Mutex<Collected>>;
+
+/// The collected state, even after a hook panicked.
+pub(super) fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Collected> {
+    shared.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Puts the page's watchers on `sim`: every message sent (with when it
+/// arrived or why it died), every role change, every change of a node's
+/// state or log at the instant it happened, and the violation that stops
+/// the run, from now on, go into `shared`. Watching changes nothing in
+/// the run.
+pub(super) fn watch(sim: &mut Sim, shared: &Shared) {
     sim.observe();
-    let shared = Arc::new(Mutex::new((
-        Vec::<MessageItem>::new(),
-        0usize,
-        Vec::<EventItem>::new(),
-    )));
-    let sends = Arc::clone(&shared);
+    let sends = Arc::clone(shared);
     sim.on_send(Box::new(move |msg, now, fate| {
-        let Ok(mut got) = sends.lock() else { return };
         let r = MessageRecord::of(msg, 0, Fate::Delivered);
         let mut text = label_of(&r);
         let arrivals: Vec<Option<u64>> = if fate.delays.is_empty() {
@@ -183,12 +213,13 @@ pub fn record(opts: &SimOptions, title: &str, end_us: u64) -> Result<Timeline, S
         } else {
             fate.delays.iter().map(|d| Some(now + d)).collect()
         };
+        let mut got = lock(&sends);
         for at in arrivals {
-            if got.0.len() >= MAX_MESSAGES {
-                got.1 += 1;
+            if got.timeline.messages.len() >= MAX_MESSAGES {
+                got.timeline.left_out += 1;
                 continue;
             }
-            got.0.push(MessageItem {
+            got.timeline.messages.push(MessageItem {
                 t: now,
                 at,
                 from: msg.from,
@@ -199,7 +230,7 @@ pub fn record(opts: &SimOptions, title: &str, end_us: u64) -> Result<Timeline, S
             });
         }
     }));
-    let roles = Arc::clone(&shared);
+    let roles = Arc::clone(shared);
     sim.on_raft_event(Box::new(move |id, event, now| {
         let text = match event {
             Event::RoleChanged { .. }
@@ -207,53 +238,61 @@ pub fn record(opts: &SimOptions, title: &str, end_us: u64) -> Result<Timeline, S
             | Event::TransferStarted { .. } => event.text(),
             _ => None,
         };
-        if let (Some(text), Ok(mut got)) = (text, roles.lock()) {
-            got.2.push(EventItem {
+        if let Some(text) = text {
+            lock(&roles).timeline.events.push(EventItem {
                 t: now,
                 node: Some(id),
                 text,
             });
         }
     }));
-    let mut timeline = Timeline {
-        title: title.to_string(),
-        end: end_us,
-        nodes: sim.node_ids(),
-        ..Timeline::default()
-    };
-    let mut recorder = Recorder::default();
-    recorder.observe(&sim, &mut timeline);
-    let stopped = sim.run_until(end_us, |s| {
-        recorder.observe(s, &mut timeline);
-        false
-    });
-    if let Err(v) = stopped {
-        timeline.violation = Some(format!(
-            "{} at {}: {}",
-            v.invariant,
-            fmt_ms(v.time_us),
-            v.details
-        ));
-        timeline.end = timeline.end.min(v.time_us + 1);
+    let steps = Arc::clone(shared);
+    sim.on_step(Box::new(move |sim| {
+        let mut got = lock(&steps);
+        let Collected { timeline, recorder } = &mut *got;
+        recorder.observe(sim, timeline);
+        if let (None, Some(v)) = (&timeline.violation, sim.violation()) {
+            timeline.violation = Some(format!(
+                "{} at {}: {}",
+                v.invariant,
+                fmt_ms(v.time_us),
+                v.details
+            ));
+            // The run stops there, and so does the page.
+            timeline.end = timeline.end.min(v.time_us + 1);
+        }
+    }));
+    // The state before anything happens.
+    sim.after_step();
+}
+
+/// Runs the simulation `opts` makes for `end_us` and records it; `title`
+/// says what run it is.
+pub fn record(opts: &SimOptions, title: &str, end_us: u64) -> Result<Timeline, String> {
+    let mut sim = Sim::new(opts.clone()).map_err(|e| e.to_string())?;
+    let shared = Shared::default();
+    {
+        let mut got = lock(&shared);
+        got.timeline.nodes = sim.node_ids();
+        got.timeline.end = end_us;
     }
+    watch(&mut sim, &shared);
+    // A violation stops the run; the watcher notes it.
+    let _ = sim.run_for(end_us);
+    let mut got = lock(&shared);
+    let timeline = &mut got.timeline;
+    timeline.title = title.to_string();
     for e in sim.take_events() {
-        if let (None, Ok(mut got)) = (e.node, shared.lock()) {
-            got.2.push(EventItem {
+        if e.node.is_none() {
+            timeline.events.push(EventItem {
                 t: e.time_us,
                 node: None,
                 text: e.text,
             });
         }
     }
-    let (messages, left_out, mut events) = match shared.lock() {
-        Ok(mut got) => std::mem::take(&mut *got),
-        Err(_) => return Err("the page's recorder was poisoned".into()),
-    };
-    events.sort_by_key(|e| e.t);
-    timeline.messages = messages;
-    timeline.left_out = left_out;
-    timeline.events = events;
-    Ok(timeline)
+    timeline.events.sort_by_key(|e| e.t);
+    Ok(std::mem::take(timeline))
 }
 
 /// What the recorder last saw of each node, to record only changes.
@@ -358,15 +397,25 @@ pub fn run(args: PageArgs) -> ExitCode {
         eprintln!("raftlab page: {message}");
         ExitCode::from(2)
     };
-    let shown = match args.run.resolve("a page shows") {
-        Ok(shown) => shown,
-        Err(m) => return fail(m),
-    };
-    if args.to == 0 {
+    if args.to == Some(0) {
         return fail("--to must be above zero: the page covers the run from 0 to --to".into());
     }
-    let end = args.to.min(shown.duration_us);
-    let timeline = match record(&shown.options, &shown.title, end) {
+    let timeline = match (&args.tour, &args.script) {
+        (None, None) => args.run.resolve("a page shows").and_then(|shown| {
+            let end = args.to.unwrap_or(DEFAULT_TO_US).min(shown.duration_us);
+            record(&shown.options, &shown.title, end)
+        }),
+        (tour, file) => {
+            script::scripted(tour.as_deref(), file.as_deref()).and_then(|(script, mut title)| {
+                let latency = args.run.latency();
+                if let Some(l) = latency {
+                    title.push_str(&super::shown::latency_words(l));
+                }
+                script::record_script(&script, &title, 1, latency, args.to)
+            })
+        }
+    };
+    let timeline = match timeline {
         Ok(t) => t,
         Err(m) => return fail(m),
     };
@@ -391,11 +440,15 @@ pub fn run(args: PageArgs) -> ExitCode {
             String::new()
         }
     );
+    if !timeline.steps.is_empty() {
+        eprintln!("raftlab page: {}", script::summary(&timeline));
+    }
     if let Some(v) = &timeline.violation {
         eprintln!("raftlab page: the run broke an invariant, and the page ends there: {v}");
     }
     ExitCode::SUCCESS
 }
 
+mod script;
 #[cfg(test)]
 mod tests;

@@ -254,3 +254,145 @@ fn a_page_at_the_dashboards_latency_has_its_messages_take_that_long() {
     );
     assert!(timeline.events.iter().any(|e| e.text.contains("Leader")));
 }
+
+/// The election tour's page: its steps at the times the plain runner
+/// gives them, its captions from the steps they narrate.
+fn election_page(latency: Option<(u64, u64)>) -> Timeline {
+    let (script, title) = script::scripted(Some("election"), None).unwrap();
+    assert_eq!(title, "tour election");
+    script::record_script(&script, &title, 1, latency, None).unwrap()
+}
+
+#[test]
+fn a_tours_page_holds_its_steps_and_captions_where_they_ran() {
+    let page = election_page(None);
+    // The same script, run plainly: the same statements at the same times
+    // with the same outcomes (watching changed nothing in the run).
+    let tour = crate::scenario::tours::find("election").unwrap();
+    let plain = crate::scenario::run_script(tour.text, "election", crate::scenario::sim_factory(1))
+        .unwrap();
+    assert!(plain.passed);
+    let top: Vec<_> = plain
+        .transcript
+        .iter()
+        .filter(|l| l.depth == 0 && l.mark != crate::scenario::Mark::Note)
+        .collect();
+    assert_eq!(page.steps.len(), top.len());
+    for (step, line) in page.steps.iter().zip(&top) {
+        assert_eq!(step.source, line.source);
+        assert_eq!(step.end, line.at_us, "{}", step.source);
+        assert_eq!(step.detail, line.detail);
+    }
+    assert_eq!(page.end, top.last().unwrap().at_us);
+    // Five `say` lines, each from the step it narrates: the two around
+    // the `ask` (which takes no time) share the instant the wait for a
+    // leader begins.
+    let texts: Vec<&str> = page.captions.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(texts.len(), 5, "{texts:?}");
+    let caption = |start: &str| {
+        page.captions
+            .iter()
+            .find(|c| c.text.starts_with(start))
+            .unwrap_or_else(|| panic!("no caption {start:?} in {texts:?}"))
+    };
+    let wait = page
+        .steps
+        .iter()
+        .find(|s| s.source.starts_with("wait leader"))
+        .unwrap();
+    assert_eq!(caption("It voted for itself").t, wait.t);
+    assert_eq!(caption("The votes travel back").t, wait.t);
+    let ask = page
+        .steps
+        .iter()
+        .find(|s| s.source.starts_with("ask "))
+        .unwrap();
+    assert_eq!((ask.t, ask.mark), (wait.t, "?"));
+    let run = page.steps.iter().find(|s| s.source == "run 2s").unwrap();
+    assert_eq!(caption("The leader sends heartbeats").t, run.t);
+    assert_eq!(caption("Five followers").t, 0);
+    // A leader on the page by the end of the wait, as the step says.
+    assert!(
+        page.events
+            .iter()
+            .any(|e| e.text.contains("Leader") && e.t <= wait.end),
+        "{:?}",
+        page.events
+    );
+    assert_eq!(page.failure, None);
+    assert_eq!(page.violation, None);
+}
+
+#[test]
+fn watching_every_step_changes_nothing_in_the_run() {
+    let p = plan("all");
+    let mut plain = Sim::new(p.options(6)).unwrap();
+    let _ = plain.run_for(2_000_000);
+    let mut watched = Sim::new(p.options(6)).unwrap();
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = seen.clone();
+    watched.on_step(Box::new(move |s| {
+        count.store(s.now_us(), std::sync::atomic::Ordering::Relaxed);
+    }));
+    let _ = watched.run_for(2_000_000);
+    assert!(seen.load(std::sync::atomic::Ordering::Relaxed) > 1_900_000);
+    assert_eq!(plain.trace_hash(), watched.trace_hash());
+}
+
+#[test]
+fn the_tours_captions_in_a_real_browser() {
+    let page = election_page(Some(crate::tui::VISIBLE_LATENCY_US));
+    let html = render(&page).unwrap();
+    let dir = std::env::temp_dir().join(format!("raftlab-tour-page-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("tour.html");
+    std::fs::write(&file, html).unwrap();
+    let wait = page
+        .steps
+        .iter()
+        .position(|s| s.source.starts_with("wait leader"))
+        .unwrap();
+    let run = page
+        .steps
+        .iter()
+        .position(|s| s.source == "run 2s")
+        .unwrap();
+    // During the election, and a second into the quiet that follows it.
+    let moments = [
+        (
+            wait,
+            (page.steps[wait].t + page.steps[wait].end) / 2,
+            "The votes travel back",
+        ),
+        (
+            run,
+            page.steps[run].t + 1_000_000,
+            "The leader sends heartbeats",
+        ),
+    ];
+    for (step, t, newest) in moments {
+        let dom = browser_dom(&file, t);
+        // The newest caption by then, with those of the same instant.
+        let at = page.captions.iter().rev().find(|c| c.t <= t).unwrap().t;
+        let said: Vec<&str> = page
+            .captions
+            .iter()
+            .filter(|c| c.t == at)
+            .map(|c| c.text.as_str())
+            .collect();
+        assert!(said.last().unwrap().starts_with(newest), "{said:?}");
+        assert_eq!(
+            element_text(&dom, "p", "caption"),
+            said.join("\n"),
+            "at {t}"
+        );
+        // The step under way, its outcome not yet known.
+        let shown = element_text(&dom, "p", "step");
+        assert_eq!(shown, format!("{}   …", page.steps[step].source), "at {t}");
+        assert_eq!(
+            element_text(&dom, "h2", "tourhead"),
+            format!("Step {} of {}", step + 1, page.steps.len())
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

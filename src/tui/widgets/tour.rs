@@ -221,8 +221,20 @@ fn question_lines(app: &App, tour: &Tour, q: &Question, width: usize) -> Vec<Lin
     }
     let verdict = match q.right() {
         Some(true) => format!("Right. {}", q.ask.why),
-        Some(false) => format!("Not quite: the answer is {}. {}", q.ask.answer, q.ask.why),
-        None => format!("The answer is {}. {}", q.ask.answer, q.ask.why),
+        // The answer by its number and its text: a choice's text may
+        // itself start with a number ("3: a majority of the 5").
+        Some(false) => format!(
+            "Not quite: the answer is {}) {}. {}",
+            q.ask.answer,
+            q.ask.answer_text(),
+            q.ask.why
+        ),
+        None => format!(
+            "The answer is {}) {}. {}",
+            q.ask.answer,
+            q.ask.answer_text(),
+            q.ask.why
+        ),
     };
     let style = match q.right() {
         Some(true) => theme.ok(),
