@@ -732,3 +732,123 @@ fn regenerate_why_screenshots() {
     app.update(Action::FocusPrev);
     shot_app(&mut app, &dir, "why-node", 120, 40);
 }
+
+/// Messages on the wire, from deterministic simulated runs at the
+/// dashboards' visible latency: an election in `raftlab class`'s layout
+/// at 100×30, messages held by hand at 120×40, a write replicating at
+/// 200×50.
+#[test]
+fn regenerate_wire_screenshots() {
+    use raftlab::net::HeldRef;
+    use raftlab::sim::SimOptions;
+    use raftlab::tui::Request;
+    use raftlab::tui::layout::Preset;
+    use raftlab::tui::sim::{ClockState, SimSession, TICK_WALL};
+
+    let Some(dir) = std::env::var_os("RAFTLAB_SCREENSHOTS") else {
+        eprintln!("SKIPPED regenerate_wire_screenshots: set RAFTLAB_SCREENSHOTS=DIR");
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let clock = ClockState {
+        paused: true,
+        speed: 0.2,
+        tick_wall: TICK_WALL,
+    };
+    let session = |seed| {
+        let opts = SimOptions {
+            seed,
+            latency_us: raftlab::tui::VISIBLE_LATENCY_US,
+            ..SimOptions::default()
+        };
+        SimSession::new(opts, None, 256, format!("sim seed {seed}")).unwrap()
+    };
+    let show = |app: &mut App, s: &mut SimSession| {
+        app.update(Action::View(NewView(s.view(clock))));
+        app.update(Action::Sim(Arc::new(s.status())));
+    };
+
+    // 1. The class at 100×30, mid-election: a candidate's vote requests on
+    // their way, frames between ticks putting them where they are.
+    let mut s = session(2);
+    let options = Options {
+        preset: Preset::Class,
+        ..Options::default()
+    };
+    let mut app = App::new(s.view(clock), Box::new(Ignore), options);
+    let candidate = |v: &ClusterView| v.nodes.iter().any(|n| n.role == Role::Candidate);
+    for _ in 0..400 {
+        s.tick();
+        let view = s.view(clock);
+        if candidate(&view) && view.teaching.wire.flights.len() >= 3 {
+            break;
+        }
+    }
+    let now = s.now_us();
+    s.advance_to(now + 4_000, None);
+    show(&mut app, &mut s);
+    shot_app(&mut app, &dir, "wire-election", 100, 30);
+
+    // 2. Held by hand at 120×40: a leader's heartbeats held, #1 delivered
+    // (its answer held in turn), #2 dropped.
+    let mut s = session(3);
+    let mut app = App::new(s.view(clock), Box::new(Ignore), Options::default());
+    while s.sim().leader().is_none() {
+        s.tick();
+    }
+    for _ in 0..10 {
+        s.tick();
+    }
+    show(&mut app, &mut s);
+    let mut id = 0;
+    let mut ask = |app: &mut App, s: &mut SimSession, line: &str, request: Request| {
+        id += 1;
+        type_line(app, line);
+        let asked = app.pending.keys().next_back().copied().unwrap_or(id);
+        if let Some((_, result)) = s.request(asked, request) {
+            app.update(Action::Done(raftlab::tui::Outcome { id: asked, result }));
+        }
+    };
+    ask(&mut app, &mut s, "hold", Request::Hold);
+    for _ in 0..6 {
+        s.tick();
+    }
+    ask(
+        &mut app,
+        &mut s,
+        "deliver 1",
+        Request::Deliver(HeldRef::One(1)),
+    );
+    ask(
+        &mut app,
+        &mut s,
+        "drop 2",
+        Request::DropHeld(HeldRef::One(2)),
+    );
+    show(&mut app, &mut s);
+    app.update(Action::Escape);
+    shot_app(&mut app, &dir, "wire-held", 120, 40);
+
+    // 3. A write replicating at 200×50: the leader's appends on their way.
+    let mut s = session(4);
+    let mut app = App::new(s.view(clock), Box::new(Ignore), Options::default());
+    while s.sim().leader().is_none() {
+        s.tick();
+    }
+    for _ in 0..8 {
+        s.tick();
+    }
+    show(&mut app, &mut s);
+    ask(
+        &mut app,
+        &mut s,
+        "put x 1",
+        Request::Put("x".into(), "1".into()),
+    );
+    let now = s.now_us();
+    s.advance_to(now + 6_000, None);
+    show(&mut app, &mut s);
+    app.update(Action::Escape);
+    shot_app(&mut app, &dir, "wire-wide", 200, 50);
+}

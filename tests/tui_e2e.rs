@@ -181,7 +181,9 @@ fn the_simulated_dashboard_shows_messages_checks_and_its_bug() {
     let bin = env!("CARGO_BIN_EXE_raftlab");
     let command =
         format!("{bin} --sim --seed 7 --bug forget-vote --speed 2; echo RAFTLAB-EXIT=$?; sleep 60");
-    let tmux = Tmux::start(120, 40, &command);
+    // 50 rows: at 40 the wire of messages in flight leaves the checker
+    // panel room for its summary line only ("all 12 checks OK").
+    let tmux = Tmux::start(120, 50, &command);
     let long = Duration::from_secs(20);
 
     tmux.wait("a leader on screen", long, leader);

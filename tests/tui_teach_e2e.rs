@@ -76,9 +76,11 @@ fn a_bug_switched_on_shows_the_badge_in_a_real_terminal() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_raftlab");
+    // 36 rows: at 30 the wire of messages in flight leaves the console
+    // too few rows for the refusal and the whole list of bugs at once.
     let tmux = Tmux::start(
         100,
-        30,
+        36,
         &format!("{bin} --seed 4 --bug commit-old-terms; sleep 60"),
     );
     tmux.wait("the badge from --bug", LONG, |s| {

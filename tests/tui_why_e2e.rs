@@ -1,4 +1,6 @@
-//! "Why?" end to end, in a real (tmux) terminal at a class's 100×30: a
+//! "Why?" end to end, in a real (tmux) terminal of 100×34 (at 30 rows the
+//! wire of messages in flight takes the log pane's footer, which the test
+//! reads the write from): a
 //! write sent to a leader cut off in a minority sits uncommitted in its
 //! log; with the log pane's cursor on it, `w` answers why it is not
 //! committed — who holds it, how many a majority needs — and the console's
@@ -23,7 +25,7 @@ fn popup(screen: &str) -> Option<String> {
 }
 
 fn why_an_uncommitted_entry(command: &str) {
-    let tmux = Tmux::start(100, 30, command);
+    let tmux = Tmux::start(100, 34, command);
     let long = Duration::from_secs(30);
     let (l, other) = tmux.write_to_a_cut_off_leader(command.contains(" class "), long);
     // The write in the leader's log (the log pane's footer lists the

@@ -24,6 +24,7 @@ use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
 use crate::scenario::ClusterSpec;
 use crate::storage::FileStorage;
+use crate::tui::layout::Preset;
 use crate::tui::sim::saved::Recording;
 use crate::tui::{Fresh, Options, Theme, TourSetup, VISIBLE_LATENCY_US, run_live};
 
@@ -185,7 +186,7 @@ pub fn run(args: DashboardArgs) -> ExitCode {
         };
     }
     if args.sim {
-        return run_sim(args, "raftlab --sim", 1.0, false);
+        return run_sim(args, "raftlab --sim", 1.0, false, Preset::Dashboard);
     }
     if args.faults.is_some() || args.clients.is_some() || args.ops.is_some() {
         eprintln!(
@@ -199,12 +200,18 @@ pub fn run(args: DashboardArgs) -> ExitCode {
 /// Plays `tour`: on the simulator (a rehearsed tour replays exactly),
 /// or with `--live` on the live threaded cluster.
 pub fn play(args: DashboardArgs, tour: TourText) -> ExitCode {
-    play_at(args, tour, "raftlab", 1.0)
+    play_at(args, tour, "raftlab", 1.0, Preset::Dashboard)
 }
 
 /// [`play`] with `speed` as the clock's speed unless `--speed` says
-/// otherwise (`raftlab class` plays slower).
-fn play_at(args: DashboardArgs, tour: TourText, name: &str, speed: f64) -> ExitCode {
+/// otherwise (`raftlab class` plays slower), laid out as `preset` says.
+fn play_at(
+    args: DashboardArgs,
+    tour: TourText,
+    name: &str,
+    speed: f64,
+    preset: Preset,
+) -> ExitCode {
     if args.live {
         if args.faults.is_some() || args.clients.is_some() || args.ops.is_some() {
             eprintln!("{name}: --faults, --clients and --ops drive the simulator, not a live tour");
@@ -221,6 +228,7 @@ fn play_at(args: DashboardArgs, tour: TourText, name: &str, speed: f64) -> ExitC
     let auto = args.auto.then(|| Duration::from_micros(args.delay));
     let mut flags = sim_flags(args, name, speed, true);
     flags.auto = auto;
+    flags.preset = preset;
     super::replay::run_tour_sim(flags, tour)
 }
 
@@ -231,23 +239,27 @@ pub fn run_class(args: DashboardArgs) -> ExitCode {
     let name = "raftlab class";
     match saved_session(&args, name) {
         Some(Ok(recording)) => {
-            return super::session::play(recording, sim_flags(args, name, CLASS_SPEED, true));
+            let flags = super::replay::SimFlags {
+                preset: Preset::Class,
+                ..sim_flags(args, name, CLASS_SPEED, true)
+            };
+            return super::session::play(recording, flags);
         }
         Some(Err(code)) => return code,
         None => {}
     }
     if let Some(path) = args.script.clone() {
         return match TourText::read(&path, "raftlab class") {
-            Ok(tour) => play_at(args, tour, "raftlab class", CLASS_SPEED),
+            Ok(tour) => play_at(args, tour, "raftlab class", CLASS_SPEED, Preset::Class),
             Err(code) => code,
         };
     }
-    run_sim(args, "raftlab class", CLASS_SPEED, true)
+    run_sim(args, "raftlab class", CLASS_SPEED, true, Preset::Class)
 }
 
 /// The dashboard on the simulator (`--sim`, `class`): `speed` and
-/// `paused` unless the flags say otherwise.
-fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool) -> ExitCode {
+/// `paused` unless the flags say otherwise, laid out as `preset` says.
+fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool, preset: Preset) -> ExitCode {
     if args.live {
         eprintln!(
             "{name}: the simulator drives this dashboard; --live is for playing a tour on the live cluster"
@@ -260,11 +272,11 @@ fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool) -> ExitCod
         );
         return ExitCode::from(2);
     }
-    if args.data_dir.is_some() || args.transport != Transport::Channel {
-        eprintln!("{name}: the simulator runs in memory; drop --data-dir and --transport");
-        return ExitCode::from(2);
-    }
-    super::replay::run_dashboard_sim(sim_flags(args, name, speed, paused))
+    let flags = super::replay::SimFlags {
+        preset,
+        ..sim_flags(args, name, speed, paused)
+    };
+    super::replay::run_dashboard_sim(flags)
 }
 
 /// What the dashboard's flags ask of a simulated run; `speed` and
@@ -289,6 +301,7 @@ pub(super) fn sim_flags(
         ascii: args.ascii,
         mouse: !args.no_mouse,
         bugs: args.bugs,
+        preset: Preset::Dashboard,
         record: args.record,
         auto: None,
     }
@@ -395,6 +408,7 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
             ascii: args.ascii,
         },
         mouse: !args.no_mouse,
+        preset: Preset::Dashboard,
     };
     // run_live shuts down whichever cluster is current when it ends.
     let result = run_live(

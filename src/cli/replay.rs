@@ -16,6 +16,7 @@ use super::args::SeedRange;
 use super::check::{OneRun, Plan, RunArgs};
 use super::dashboard::TourText;
 use crate::raft::Bugs;
+use crate::tui::layout::Preset;
 use crate::tui::sim::{SimSession, SimTours, run_sim};
 use crate::tui::{Options, Theme, TourSetup};
 
@@ -91,6 +92,7 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     let look = Look {
         ascii: args.ascii,
         mouse: !args.no_mouse,
+        preset: Preset::Dashboard,
         record: args.record,
     };
     show(session, None, (args.speed, args.paused), look, tours)
@@ -124,6 +126,8 @@ pub struct SimFlags {
     pub mouse: bool,
     /// `--bug` names: known-unsafe protocol variants switched on.
     pub bugs: Vec<String>,
+    /// The layout (`raftlab class` has its own).
+    pub preset: Preset,
     /// `--record FILE.cast`.
     pub record: Option<std::path::PathBuf>,
     /// In a tour's auto mode, the delay before each step.
@@ -158,16 +162,18 @@ impl SimFlags {
         Look {
             ascii: self.ascii,
             mouse: self.mouse,
+            preset: self.preset,
             record: self.record.clone(),
         }
     }
 }
 
-/// How the dashboard draws: ASCII only, mouse captured, and where it
-/// records what it draws (`--record FILE.cast`).
+/// How the dashboard draws: ASCII only, mouse captured, which layout,
+/// and where it records what it draws (`--record FILE.cast`).
 pub(super) struct Look {
     ascii: bool,
     mouse: bool,
+    preset: Preset,
     record: Option<std::path::PathBuf>,
 }
 
@@ -284,6 +290,7 @@ pub(super) fn show(
             ascii: look.ascii,
         },
         mouse: look.mouse,
+        preset: look.preset,
     };
     let record = match super::record::recording(look.record.as_deref()) {
         Ok(record) => record,

@@ -16,11 +16,13 @@
 //! lets nodes run as separate processes and clients reach them. Over TCP
 //! nothing is believed until its sender proved the cluster's secret
 //! ([`auth`], [`secret`]), and repeated network errors are said once per
-//! interval ([`notice`]).
+//! interval ([`notice`]). A message can also be held on its link by hand
+//! and delivered or dropped later ([`HoldQueue`]), in both drivers.
 
 pub mod auth;
 mod fabric;
 pub mod frame;
+mod hold;
 pub mod notice;
 mod request;
 pub mod secret;
@@ -30,6 +32,10 @@ mod wire;
 pub use auth::{AuthError, Claim, ClusterKey};
 pub use fabric::{Fabric, FabricError, Link, format_groups, parse_delay_range};
 pub use frame::{DEFAULT_MAX_FRAME, FrameError};
+pub use hold::{
+    Held, HeldInfo, HeldRef, HoldError, HoldQueue, delivered_text, dropped_text, held_text,
+    hold_text, released_text,
+};
 pub use notice::NoticeKind;
 pub use request::{Connection, Dialer, exchange};
 pub use tcp::{Identity, Replier, TcpAuth, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};

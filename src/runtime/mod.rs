@@ -37,7 +37,8 @@
 //! both kinds of client share), `reply.rs` (a client request's answer), `storage.rs`, `config.rs` (with
 //! [`Transport`]: channels or loopback TCP), `observe/` (teaching: the
 //! message record, the live invariant checker, the capped client history
-//! and its linearizability checks), `bugs.rs` (unsafe variants switched
+//! and its linearizability checks), `hold.rs` (messages held on their
+//! links by hand), `bugs.rs` (unsafe variants switched
 //! on and off live), `membership.rs` (nodes join, are promoted and
 //! removed), `peers.rs` (a multi-process node's address book).
 
@@ -47,6 +48,7 @@ mod clock;
 mod cluster;
 mod config;
 mod control;
+mod hold;
 mod membership;
 mod node;
 pub use node::MAX_COMMAND_BYTES;
@@ -198,6 +200,9 @@ pub enum RuntimeError {
     /// The network refused.
     #[error(transparent)]
     Fabric(#[from] FabricError),
+    /// No held message has that number.
+    #[error(transparent)]
+    Hold(#[from] crate::net::HoldError),
     /// The storage failed.
     #[error("storage failed: {0}")]
     Storage(String),

@@ -17,7 +17,7 @@ use super::observe::{DropCause, Fate, MessageRecord, NodeFact, Observer};
 use super::peers::AddressBook;
 use super::timer::TimerInput;
 use super::view::{NodeState, ViewEvent, ViewHub};
-use crate::net::{Fabric, TcpTransport, Wire};
+use crate::net::{Fabric, HoldQueue, TcpTransport, Wire};
 use crate::raft::{Bugs, Message, NodeId};
 
 /// Locks `m`, taking over the data if a holder panicked.
@@ -139,6 +139,11 @@ pub(crate) struct Shared {
     pub(crate) view: ViewHub,
     /// The client history (capped: see [`History`]).
     pub(crate) history: Mutex<History>,
+    /// Messages held on their links by hand (the dashboard's `hold`).
+    pub(crate) hold: Mutex<HoldQueue<()>>,
+    /// Whether new messages are held, readable without the hold queue's
+    /// lock (set under it).
+    pub(crate) holding: AtomicBool,
     /// Messages and node facts recorded while observed (the dashboard).
     /// Boxed: its flag, read on every send, then shares no cache line
     /// with the atomics the hot path writes.
@@ -198,6 +203,8 @@ impl Shared {
             timer,
             view,
             history: Mutex::new(History::new(teach.history_capacity)),
+            hold: Mutex::new(HoldQueue::default()),
+            holding: AtomicBool::new(false),
             observer: Box::new(Observer::new(teach.observe, teach.message_capacity)),
             bugs: Mutex::new(teach.bugs),
             extensions: teach.extensions,
@@ -296,43 +303,62 @@ impl Shared {
     /// A single copy without delay on a running clock goes straight to
     /// the receiver's inbox: the timer thread would hand it on at once
     /// anyway, and skipping that hop halves a message's thread wake-ups.
-    /// A link the fabric passes unchanged skips the fabric's lock.
+    /// A link the fabric passes unchanged skips the fabric's lock. While
+    /// messages are held by hand (`hold`), one that survives the fabric
+    /// waits in the hold queue instead (see `hold.rs`).
     pub(crate) fn send(&self, msg: Message, rng: &mut impl rand::Rng) {
         let slot = self.links.slot(msg.from, msg.to);
         let direct = slot
             .and_then(|s| self.direct.get(s))
             .is_some_and(|d| d.load(Ordering::Acquire));
         let observed = self.observer.on();
-        if direct && !self.clock_paused.load(Ordering::Acquire) {
+        let holding = self.holding.load(Ordering::Acquire);
+        if direct && !holding && !self.clock_paused.load(Ordering::Acquire) {
             if observed {
                 self.record_message(&msg, &[0], DropCause::LinkDown);
             }
             self.deliver(msg);
             return;
         }
-        let delays = {
+        let (delays, cause, base, latency) = {
             let fabric = &mut *lock(&self.fabric);
             let delays = fabric.decide(msg.from, msg.to, rng);
-            if observed {
-                let cause = match fabric.link(msg.from, msg.to) {
-                    Ok(link) if !link.up => DropCause::LinkDown,
-                    _ => DropCause::Lost,
-                };
-                // The fabric's base latency is the ordinary one: only a
-                // link slowed by a `delay` shows its messages delayed.
-                let zeros = [0; 2];
-                let shown = if fabric.has_base_latency(msg.from, msg.to) {
-                    &zeros[..delays.len().min(2)]
-                } else {
-                    &delays[..]
-                };
-                self.record_message(&msg, shown, cause);
-            }
-            delays
+            let link = fabric.link(msg.from, msg.to).ok();
+            let cause = match link {
+                Some(link) if !link.up => DropCause::LinkDown,
+                _ => DropCause::Lost,
+            };
+            let latency = link.map_or(0, |l| l.delay_min_us.midpoint(l.delay_max_us));
+            let base = fabric.has_base_latency(msg.from, msg.to);
+            (delays, cause, base, latency)
         };
         if delays.is_empty() {
+            if observed {
+                self.record_message(&msg, &delays, cause);
+                self.fly(&msg, &delays, cause, latency);
+            }
             LinkCounters::add(&self.links.dropped, slot, 1);
             return;
+        }
+        let msg = if holding {
+            match self.hold_sent(msg, delays.len()) {
+                Some(msg) => msg,
+                None => return,
+            }
+        } else {
+            msg
+        };
+        if observed {
+            // The fabric's base latency is the ordinary one: only a link
+            // slowed by a `delay` shows its messages delayed.
+            let zeros = [0; 2];
+            let shown = if base {
+                &zeros[..delays.len().min(2)]
+            } else {
+                &delays[..]
+            };
+            self.record_message(&msg, shown, cause);
+            self.fly(&msg, &delays, cause, latency);
         }
         if delays == [0] && !self.clock_paused.load(Ordering::Acquire) {
             self.deliver(msg);
@@ -349,21 +375,44 @@ impl Shared {
         }
     }
 
+    /// Whether the receiver of `msg` is down.
+    fn receiver_down(&self, msg: &Message) -> bool {
+        self.node(msg.to)
+            .is_some_and(|n| n.state() == NodeState::Down)
+    }
+
     /// Records `msg` in the observer's ring with the fate its `delays`
     /// give (none: dropped for `cause`; a receiver that is down drops it).
     fn record_message(&self, msg: &Message, delays: &[u64], cause: DropCause) {
-        let down = self
-            .node(msg.to)
-            .is_some_and(|n| n.state() == NodeState::Down);
-        let fate = if down && !delays.is_empty() {
+        let fate = if self.receiver_down(msg) && !delays.is_empty() {
             Fate::Dropped(DropCause::NodeDown)
         } else {
             Fate::from_delays(delays, cause)
         };
+        self.record_fate(msg, fate);
+    }
+
+    /// Records `msg` in the observer's ring with `fate`.
+    pub(crate) fn record_fate(&self, msg: &Message, fate: Fate) {
         let tick = self.ticks.load(Ordering::Relaxed);
         self.observer
             .messages
             .push(MessageRecord::of(msg, tick, fate));
+    }
+
+    /// Puts `msg` on the wire the main view draws: a flight per copy, due
+    /// after each of `delays`, or one dying on the way (for `cause`, or at
+    /// the door of a receiver that is down) when there is none; a link's
+    /// `latency` is how long a dropped one would have taken.
+    fn fly(&self, msg: &Message, delays: &[u64], cause: DropCause, latency: u64) {
+        let now = lock(&self.clock).now();
+        let (delays, cause) = if self.receiver_down(msg) {
+            (&[][..], DropCause::NodeDown)
+        } else {
+            (delays, cause)
+        };
+        let latency = delays.first().copied().unwrap_or(latency);
+        lock(&self.observer.flights).sent(msg, now, delays, cause, latency);
     }
 
     /// Feeds `fact` to the live checker (while observed); a new breach

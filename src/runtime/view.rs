@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::observe::{CheckReport, MessageWindow};
+use super::observe::{CheckReport, Flight, MessageWindow, Path, Wire};
 use super::shared::{LinkCounters, Shared, lock};
 use crate::kv::{Command, Op};
 use crate::raft::{
@@ -404,6 +404,9 @@ pub struct Teaching {
     /// The links' base latency, cluster µs: what a link has unless a
     /// `delay` changed it (the network pane shows only departures from it).
     pub latency_us: (u64, u64),
+    /// The messages on the wire at the view's moment, and whether new
+    /// ones are held on their links.
+    pub wire: Wire,
 }
 
 impl Default for Teaching {
@@ -414,6 +417,7 @@ impl Default for Teaching {
             checks: Arc::default(),
             extensions: crate::sim::Extensions::default(),
             latency_us: crate::net::Link::DEFAULT_DELAY_US,
+            wire: Wire::default(),
         }
     }
 }
@@ -624,10 +628,11 @@ pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
         let events = inner.events.iter().cloned().collect();
         (inner.version, inner.nodes.clone(), events)
     };
-    let (clock_paused, speed, tick_wall) = {
+    let (clock_paused, speed, tick_wall, now_us) = {
         let clock = lock(&shared.clock);
-        (clock.paused(), clock.speed(), clock.tick())
+        (clock.paused(), clock.speed(), clock.tick(), clock.now())
     };
+    let wire = wire(shared, now_us);
     let (links, groups, latency_us) = {
         let fabric = lock(&shared.fabric);
         let c = &shared.links;
@@ -658,8 +663,33 @@ pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
             checks: shared.observer.report(),
             extensions: shared.extensions,
             latency_us,
+            wire,
         },
     })
+}
+
+/// The messages on the wire at cluster time `now_us`: those in the air
+/// (recorded while observed) and those held by hand.
+fn wire(shared: &Shared, now_us: u64) -> Wire {
+    let mut flights = if shared.observer.on() {
+        lock(&shared.observer.flights).at(now_us)
+    } else {
+        Vec::new()
+    };
+    let holding = {
+        let hold = lock(&shared.hold);
+        flights.extend(hold.iter().map(|h| {
+            let path = Path::Held { number: h.number };
+            Flight::of(&h.msg, h.since_us, h.since_us, path)
+        }));
+        hold.is_on()
+    };
+    Wire {
+        now_us,
+        flights: flights.into(),
+        holding,
+        between_ticks: false,
+    }
 }
 
 /// Follows a cluster's views: [`ViewWatch::wait`] returns the next change.

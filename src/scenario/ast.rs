@@ -2,6 +2,7 @@
 //! line and source text so the transcript can echo it. Names given by `let`
 //! are checked by the parser, so the runner only meets names that exist.
 
+use crate::net::HeldRef;
 use crate::raft::{NodeId, Role};
 
 use super::ClusterSpec;
@@ -111,6 +112,15 @@ pub enum StmtKind {
     },
     /// `reset stats`: count messages and elections from now.
     ResetStats,
+    /// `hold`: messages sent from now on wait on their links, numbered,
+    /// until delivered or dropped by hand.
+    Hold,
+    /// `release`: stop holding, and deliver every held message.
+    Release,
+    /// `deliver N|all`: held messages arrive now.
+    Deliver(HeldRef),
+    /// `drop N|all`: held messages are lost.
+    DropHeld(HeldRef),
     /// `say "TEXT"`: narration, shown in the transcript (and by tours).
     Say(String),
     /// `at TIME: INPUT`: one input of a recorded session, given at virtual
@@ -309,6 +319,8 @@ pub enum Cond {
     Messages(Cmp, Num),
     /// `elections CMP NUM`: elections since the last `reset stats`.
     Elections(Cmp, Num),
+    /// `held CMP NUM`: messages held by hand now.
+    Held(Cmp, Num),
     /// `linearizable`: the client history so far is linearizable.
     Linearizable,
     /// `voters == IDS [on NODES]` / `learners == IDS|none [on NODES]`:

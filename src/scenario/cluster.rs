@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 pub use crate::kv::ClientOutcome;
 use crate::kv::Op;
+use crate::net::{HeldInfo, HeldRef};
 use crate::raft::{Bugs, ConfChange, Entry, Index, NodeId, Status};
 
 use super::ClusterError;
@@ -142,9 +143,37 @@ pub trait Cluster {
     fn violation(&self) -> Result<Option<String>, String> {
         Err("this cluster has no invariant checker".to_string())
     }
+    /// Holds the messages sent from now on on their links (`true`), or
+    /// lets new ones travel again (held ones stay held); returns whether
+    /// holding was on. The default refuses: a cluster that cannot hold
+    /// messages says so.
+    fn set_hold(&mut self, on: bool) -> Result<bool, ClusterError> {
+        let _ = on;
+        Err(no_hold())
+    }
+    /// Delivers the held messages `which` names now, in number order;
+    /// returns them.
+    fn deliver_held(&mut self, which: HeldRef) -> Result<Vec<HeldInfo>, ClusterError> {
+        let _ = which;
+        Err(no_hold())
+    }
+    /// Drops the held messages `which` names; returns them.
+    fn drop_held(&mut self, which: HeldRef) -> Result<Vec<HeldInfo>, ClusterError> {
+        let _ = which;
+        Err(no_hold())
+    }
+    /// The messages held now, in number order.
+    fn held(&self) -> Vec<HeldInfo> {
+        Vec::new()
+    }
     /// Called before each statement runs: a cluster that answers queries
     /// from a copy of its state (the live one) takes a fresh copy, so a
     /// statement judges the cluster as it is now, not as the previous
     /// statement left it. The default does nothing.
     fn refresh(&mut self) {}
+}
+
+/// Why a cluster without a hold queue refuses `hold`, `deliver` and `drop`.
+fn no_hold() -> ClusterError {
+    ClusterError::Refused("this cluster cannot hold messages".to_string())
 }

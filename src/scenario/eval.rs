@@ -321,6 +321,14 @@ impl Ctx {
                     detail: format!("{n} messages"),
                 }
             }
+            Cond::Held(cmp, num) => {
+                let held = c.held();
+                let n = held.len() as u64;
+                Check {
+                    ok: cmp.holds(n, self.num(num)?),
+                    detail: format!("{n} held ({})", crate::net::held_text(&held)),
+                }
+            }
             Cond::Elections(cmp, num) => {
                 let n = c.stats().elections.saturating_sub(self.baseline.elections);
                 Check {

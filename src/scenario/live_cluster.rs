@@ -24,6 +24,7 @@ use crossbeam_channel::{Receiver, bounded};
 
 use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
 use crate::kv::Op;
+use crate::net::{HeldInfo, HeldRef};
 use crate::raft::{ConfChange, Entry, Index, NodeId, Status};
 use crate::runtime::{
     self, Client, ClusterView, NodeState, NodeView, RuntimeError, TICK_CLUSTER_US,
@@ -138,6 +139,22 @@ impl LiveCluster {
 impl Cluster for LiveCluster {
     fn now_us(&self) -> u64 {
         self.cluster_us()
+    }
+
+    fn set_hold(&mut self, on: bool) -> Result<bool, ClusterError> {
+        Ok(self.cluster.set_hold(on)?)
+    }
+
+    fn deliver_held(&mut self, which: HeldRef) -> Result<Vec<HeldInfo>, ClusterError> {
+        Ok(self.cluster.deliver_held(which)?)
+    }
+
+    fn drop_held(&mut self, which: HeldRef) -> Result<Vec<HeldInfo>, ClusterError> {
+        Ok(self.cluster.drop_held(which)?)
+    }
+
+    fn held(&self) -> Vec<HeldInfo> {
+        self.cluster.held()
     }
 
     fn node_ids(&self) -> Vec<NodeId> {

@@ -46,6 +46,8 @@ mod fake;
 #[cfg(test)]
 mod files_tests;
 #[cfg(test)]
+mod hold_tests;
+#[cfg(test)]
 mod parser_tests;
 #[cfg(test)]
 mod runner_tests;

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::net::HeldRef;
 use crate::raft::Bugs;
 
 use super::ast::{Cond, DEFAULT_WAIT_US, LetValue, MemberOp, NodeRef, Script, Stmt, StmtKind};
@@ -320,6 +321,10 @@ impl Parser {
                 c.keyword("stats")?;
                 StmtKind::ResetStats
             }
+            "hold" => StmtKind::Hold,
+            "release" => StmtKind::Release,
+            "deliver" => StmtKind::Deliver(held_ref(c)?),
+            "drop" => StmtKind::DropHeld(held_ref(c)?),
             "start" => self.start(c)?,
             "reply" => self.reply(c, col)?,
             "ask" => self.ask(c)?,
@@ -487,6 +492,22 @@ impl Parser {
             value,
         })
     }
+}
+
+/// A held message's number, or `all`.
+fn held_ref(c: &mut Cursor) -> Result<HeldRef, Fail> {
+    let col = c.col();
+    let word = c.next("a held message's number or `all`")?;
+    if word.quoted {
+        return Err(Fail::at(
+            col,
+            format!(
+                "expected a held message's number or `all`, found {:?}",
+                word.text
+            ),
+        ));
+    }
+    HeldRef::parse(&word.text).map_err(|e| Fail::at(col, e))
 }
 
 /// Words that cannot be names given by `let`.

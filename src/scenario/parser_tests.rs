@@ -6,7 +6,7 @@ use crate::raft::Bugs;
 
 /// Parses `text` after a `cluster 5` line and returns the kind of the
 /// statement on the last line.
-fn last(text: &str) -> StmtKind {
+pub(super) fn last(text: &str) -> StmtKind {
     let script = format!("cluster 5\n{text}");
     match parse(&script, "t.scen") {
         Ok(s) => s
@@ -19,7 +19,7 @@ fn last(text: &str) -> StmtKind {
 }
 
 /// The first error for `text` (after `cluster 5`), as rendered.
-fn error(text: &str) -> String {
+pub(super) fn error(text: &str) -> String {
     match parse(&format!("cluster 5\n{text}"), "t.scen") {
         Ok(_) => panic!("{text:?} parsed"),
         Err(e) => e.0.first().map(|e| e.to_string()).unwrap_or_default(),

@@ -266,6 +266,7 @@ impl Parser {
             }
             "messages" => Cond::Messages(self.cmp(c, None)?, self.num(c)?),
             "elections" => Cond::Elections(self.cmp(c, None)?, self.num(c)?),
+            "held" => Cond::Held(self.cmp(c, None)?, self.num(c)?),
             "linearizable" => Cond::Linearizable,
             "change" => {
                 c.keyword("committed")?;

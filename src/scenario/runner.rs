@@ -5,6 +5,7 @@
 //! scenario usually depends on what came before.
 
 use crate::kv::{Op, OpResult};
+use crate::net::{HeldRef, delivered_text, dropped_text, hold_text, released_text};
 use crate::raft::{ConfChange, NodeId};
 
 use super::ast::{
@@ -374,6 +375,17 @@ impl Runner<'_, '_, '_> {
                 ctx.baseline = cluster.stats();
                 info("counting messages and elections from here")
             }
+            StmtKind::Hold => {
+                let was = cluster.set_hold(true)?;
+                info(hold_text(was, &cluster.held()))
+            }
+            StmtKind::Release => {
+                cluster.set_hold(false)?;
+                let delivered = cluster.deliver_held(HeldRef::All)?;
+                info(released_text(&delivered))
+            }
+            StmtKind::Deliver(which) => info(delivered_text(&cluster.deliver_held(*which)?)),
+            StmtKind::DropHeld(which) => info(dropped_text(&cluster.drop_held(*which)?)),
             StmtKind::Cluster(_) | StmtKind::Say(_) | StmtKind::Repeat { .. } => info(""),
             StmtKind::At { .. } | StmtKind::Session(_) => Err(StepError::Fail(
                 "`at` and `session` lines are a recorded session's (the dashboard's `save`): \

@@ -3,6 +3,7 @@
 
 use super::{ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats};
 use crate::kv::Op;
+use crate::net::{HeldInfo, HeldRef};
 use crate::raft::{ConfChange, Entry, Index, NodeId, RaftError, Status};
 use crate::sim::{Extensions, Sim, SimError, SimOptions, Violation};
 
@@ -104,6 +105,22 @@ pub fn script_options(
 impl Cluster for Sim {
     fn now_us(&self) -> u64 {
         Sim::now_us(self)
+    }
+
+    fn set_hold(&mut self, on: bool) -> Result<bool, ClusterError> {
+        Ok(Sim::set_hold(self, on))
+    }
+
+    fn deliver_held(&mut self, which: HeldRef) -> Result<Vec<HeldInfo>, ClusterError> {
+        Ok(Sim::deliver_held(self, which)?)
+    }
+
+    fn drop_held(&mut self, which: HeldRef) -> Result<Vec<HeldInfo>, ClusterError> {
+        Ok(Sim::drop_held(self, which)?)
+    }
+
+    fn held(&self) -> Vec<HeldInfo> {
+        Sim::held(self)
     }
 
     fn node_ids(&self) -> Vec<NodeId> {

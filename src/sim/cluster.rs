@@ -114,6 +114,9 @@ pub struct Sim {
     pub(super) on_send: Option<super::observe::SendHook>,
     /// Called with every raft event of every node (`Sim::on_raft_event`).
     pub(super) on_raft: Option<super::observe::RaftHook>,
+    /// Messages held by hand, with their receiver's incarnation when sent
+    /// (see `hold.rs`).
+    pub(super) held: crate::net::HoldQueue<u64>,
     /// Shown the simulation after every step (`Sim::on_step`).
     pub(super) on_step: Option<super::observe::StepHook>,
 }
@@ -173,6 +176,7 @@ impl Sim {
             observed: None,
             on_send: None,
             on_raft: None,
+            held: crate::net::HoldQueue::default(),
             on_step: None,
             traffic: Vec::new(),
         };

@@ -256,6 +256,10 @@ impl Sim {
             return;
         };
         let mut delays = self.fabric.decide(from, to, &mut self.net_rng);
+        if self.held.is_on() && !delays.is_empty() {
+            self.hold_sent(msg, &delays, incarnation);
+            return;
+        }
         self.observe_send(&msg, Some(&delays));
         match delays.len() {
             0 => {

@@ -23,6 +23,7 @@
 //! Files: `cluster.rs` (the `Sim` and its public API), `driver.rs` (the
 //! event loop and how a node's output is carried out), `clients.rs`,
 //! `faults.rs`, `membership.rs`, `reconfig.rs` (the membership nemesis),
+//! `hold.rs` (messages held on their links by hand),
 //! `invariants.rs`, `events.rs`, `stats.rs`, `observe.rs` (what
 //! a dashboard watching a run reads).
 
@@ -32,6 +33,7 @@ mod cluster;
 mod driver;
 mod events;
 mod faults;
+mod hold;
 mod membership;
 mod observe;
 mod reconfig;
@@ -195,6 +197,9 @@ pub enum SimError {
     /// The network refused.
     #[error(transparent)]
     Fabric(#[from] FabricError),
+    /// No held message has that number.
+    #[error(transparent)]
+    Hold(#[from] crate::net::HoldError),
     /// An invariant broke while carrying out the request.
     #[error("{0}")]
     Violation(Box<Violation>),

@@ -26,11 +26,15 @@ pub enum SendDrop {
 }
 
 /// What the fabric did with one message, as decided when it was sent.
+/// No delay and no drop means the message is held by hand
+/// ([`Sim::set_hold`]): held messages are numbered in the order they are
+/// held, from 1, and wait until delivered or dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SendFate<'a> {
-    /// The delay of each copy scheduled, µs (empty: dropped).
+    /// The delay of each copy scheduled, µs (empty: dropped, or held).
     pub delays: &'a [u64],
-    /// Why nothing was scheduled, when nothing was.
+    /// Why nothing was scheduled, when nothing was (`None` with no delays:
+    /// held).
     pub dropped: Option<SendDrop>,
     /// Whether the link's delay was set (a `delay` fault) rather than the
     /// fabric's ordinary latency.
@@ -132,10 +136,10 @@ impl Sim {
             .unwrap_or_default()
     }
 
-    /// Messages on their way now, by (from, to).
+    /// Messages on their way now, by (from, to), those held by hand too.
     pub fn in_flight(&self) -> BTreeMap<(NodeId, NodeId), u64> {
         let mut counts = BTreeMap::new();
-        for (from, to) in self.queue.deliveries() {
+        for (from, to) in self.queue.deliveries().chain(self.held_links()) {
             *counts.entry((from, to)).or_insert(0) += 1;
         }
         counts

@@ -5,6 +5,7 @@ use super::*;
 use crate::kv::Op;
 use crate::raft::NodeId;
 
+mod hold;
 mod membership;
 
 fn opts(seed: u64) -> SimOptions {

@@ -139,6 +139,14 @@ pub enum Action {
     ToggleFlow,
     /// Show or hide the live checker panel.
     ToggleChecker,
+    /// Hold new messages on their links, or release the held ones (`o`).
+    ToggleHold,
+    /// Choose another held message: this many places on (`]`) or back (`[`).
+    ChooseHeld(i64),
+    /// Deliver the chosen held message now (`d`).
+    DeliverHeld,
+    /// Drop the chosen held message (`D`).
+    DropHeld,
     /// Open or close the "why?" answer about what is selected (`w`).
     Why,
 }

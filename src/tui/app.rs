@@ -31,6 +31,8 @@ pub struct Options {
     pub theme: Theme,
     /// Whether mouse events are acted on.
     pub mouse: bool,
+    /// The layout (`raftlab class` has its own).
+    pub preset: layout::Preset,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
         Options {
             theme: Theme::default(),
             mouse: true,
+            preset: layout::Preset::Dashboard,
         }
     }
 }
@@ -95,6 +98,11 @@ pub struct App {
     pub msg_scroll: usize,
     /// While scrolled back, the last message number the list holds still at.
     pub msg_anchor: Option<u64>,
+    /// The held message `d` and `D` act on, by number, as last chosen (see
+    /// [`App::held_selection`]).
+    pub held_choice: Option<u64>,
+    /// The layout.
+    pub preset: layout::Preset,
     /// Whether the "why?" answer is open (`w`; see [`crate::tui::why`]).
     pub why: bool,
     /// The log cursor's index, once moved; `None`: it follows the tail.
@@ -139,6 +147,8 @@ impl App {
             msg_filter: MsgFilter::default(),
             msg_scroll: 0,
             msg_anchor: None,
+            held_choice: None,
+            preset: options.preset,
             why: false,
             log_cursor: None,
             driver,
@@ -274,6 +284,57 @@ impl App {
             Action::Present => self.present(),
             Action::Replay => self.replay(),
             Action::Sim(status) => self.sim_status(status),
+            Action::ToggleHold => self.send_key(if self.view.teaching.wire.holding {
+                Request::Release
+            } else {
+                Request::Hold
+            }),
+            Action::ChooseHeld(by) => self.choose_held(by),
+            Action::DeliverHeld => self.on_chosen(Request::Deliver),
+            Action::DropHeld => self.on_chosen(Request::DropHeld),
+        }
+    }
+
+    /// The held message `d` and `D` act on: the one last chosen while it
+    /// is held, else the next one after it, else the last; `None` when
+    /// nothing is held.
+    pub fn held_selection(&self) -> Option<u64> {
+        let held = self.view.teaching.wire.held_numbers();
+        let choice = self.held_choice.unwrap_or(0);
+        held.iter()
+            .copied()
+            .find(|&n| n >= choice)
+            .or_else(|| held.last().copied())
+    }
+
+    /// `[` `]`: chooses the held message `by` places from the current one.
+    fn choose_held(&mut self, by: i64) {
+        let held = self.view.teaching.wire.held_numbers();
+        let Some(current) = self.held_selection() else {
+            self.console
+                .push(LineKind::Note, "nothing is held: o holds new messages");
+            return;
+        };
+        let at = held.iter().position(|&n| n == current).unwrap_or(0) as i64;
+        let next = (at + by).clamp(0, held.len() as i64 - 1) as usize;
+        self.held_choice = Some(held[next]);
+    }
+
+    /// `d` `D`: sends `request` for the chosen held message.
+    fn on_chosen(&mut self, request: fn(crate::net::HeldRef) -> Request) {
+        match self.held_selection() {
+            Some(n) => {
+                self.held_choice = Some(n);
+                self.send_key(request(crate::net::HeldRef::One(n)));
+            }
+            None => {
+                let hint = if self.view.teaching.wire.holding {
+                    "nothing is held yet: new messages wait on their links as they are sent"
+                } else {
+                    "nothing is held: o holds new messages on their links"
+                };
+                self.console.push(LineKind::Note, hint);
+            }
         }
     }
 
@@ -364,9 +425,9 @@ impl App {
     /// log's place).
     pub fn layout(&self, screen: Rect) -> Option<layout::Areas> {
         if self.lower != Lower::Log || self.checker {
-            layout::areas_teaching(screen, self.nodes())
+            layout::areas_teaching(screen, self.nodes(), self.preset)
         } else {
-            layout::areas(screen, self.nodes())
+            layout::areas_for(screen, self.nodes(), self.preset)
         }
     }
 
@@ -398,6 +459,13 @@ impl App {
             .is_some_and(|x| (x - view.speed).abs() < 1e-9)
         {
             self.speed_asked = None;
+        }
+        if view.teaching.wire.between_ticks {
+            // A frame that only moves the messages on: shown, not kept.
+            if self.past.is_none() {
+                self.show(view);
+            }
+            return;
         }
         match (self.history.record(view.clone()), self.past) {
             (Recorded::Restarted, Some(_)) => {
@@ -907,6 +975,10 @@ pub fn request_text(request: &Request) -> String {
         Request::AddLearner(id) => format!("add {id}"),
         Request::Promote(id) => format!("promote {id}"),
         Request::Remove(id) => format!("remove {id}"),
+        Request::Hold => "hold".into(),
+        Request::Release => "release".into(),
+        Request::Deliver(which) => format!("deliver {which}"),
+        Request::DropHeld(which) => format!("drop {which}"),
         Request::Save(path) => format!("save {}", path.display()),
     }
 }

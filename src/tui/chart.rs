@@ -13,8 +13,9 @@
 //! The list knows a message's time to the tick it was sent in, and the
 //! delay of one held longer than its link's ordinary latency (a `delay`);
 //! one delivered at that ordinary latency is drawn taking the middle of
-//! its link's range (the dashboards' 10–20 ms: 15 ms). `raftlab chart`
-//! draws a simulated run to the microsecond.
+//! its link's range (the dashboards' 10–20 ms: 15 ms), and so is one
+//! held by hand, labelled `held #N` (the list does not record when it
+//! was let go). `raftlab chart` draws a simulated run to the microsecond.
 
 use std::path::Path;
 
@@ -58,6 +59,12 @@ fn arrow_of(record: &MessageRecord, ordinary: u64) -> Arrow {
             (Some(sent + us), None)
         }
         Fate::Dropped(cause) => (None, Some(cause)),
+        // The list does not record when a held message was let go (or
+        // dropped): it is drawn at its link's latency and says it was held.
+        Fate::Held { number } => {
+            label.push_str(&format!(" (held #{number})"));
+            (Some(sent + ordinary), None)
+        }
     };
     Arrow {
         sent_us: sent,
@@ -65,7 +72,7 @@ fn arrow_of(record: &MessageRecord, ordinary: u64) -> Arrow {
         from: record.from,
         to: record.to,
         class: record.class,
-        answer: record.kind.ends_with("Resp"),
+        answer: record.is_answer(),
         dropped,
         label,
     }

@@ -6,7 +6,7 @@
 //! takes that [`Context`].
 
 use crate::kv::Op;
-use crate::net::parse_delay_range;
+use crate::net::{HeldRef, parse_delay_range};
 use crate::raft::NodeId;
 use crate::runtime::observe::{MsgClass, MsgFilter};
 use crate::scenario::ast::{NodeRef, OpKind};
@@ -56,8 +56,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("get K [stale] [on N]", "read / N's copy"),
     ("delete K [on N]", "remove K"),
     ("cas K OLD NEW", "K=NEW if K=OLD"),
-    ("kill N|leader", "crash a node"),
-    ("restart N|all", "back from disk"),
+    ("kill N  restart N|all", "crash / reboot"),
     ("pause N / resume N", "freeze/unfreeze"),
     ("isolate N|leader", "cut its links"),
     ("partition 1 2 | 3 4 5", "split network"),
@@ -68,10 +67,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("add/promote/remove N", "membership"),
     ("speed X", "X times as fast"),
     ("pause / resume / step", "the clock"),
+    ("hold / release", "messages wait/go"),
+    ("deliver|drop N|all", "held messages"),
     ("msgs [from/to N] [T]", "filter messages"),
     ("bug [NAME on|off]", "break Raft"),
-    ("clear / help", "console / this"),
-    ("tour [NAME]", "guided tours"),
+    ("tour [NAME]  clear", "tours / console"),
     ("why [N|entry I]", "explain it"),
     ("chart F.svg / save F", "slide / session"),
 ];
@@ -140,6 +140,10 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("promote", [n]) => req(Request::Promote(parse_member_id(n)?)),
         ("remove", [n]) => req(Request::Remove(target_or_id(n, cx)?)),
         ("speed", [x]) => req(Request::Speed(parse_speed(x)?)),
+        ("hold", []) => req(Request::Hold),
+        ("release", []) => req(Request::Release),
+        ("deliver", [n]) => req(Request::Deliver(HeldRef::parse(n)?)),
+        ("drop", [n]) => req(Request::DropHeld(HeldRef::parse(n)?)),
         ("chart", [_, ..]) => Ok(Command::Chart(rest_of(line).into())),
         ("save", [_, ..]) => Ok(Command::Save(rest_of(line).into())),
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
@@ -160,7 +164,8 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         }
         (
             "kill" | "restart" | "pause" | "resume" | "isolate" | "heal" | "loss" | "delay"
-            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug" | "chart" | "save",
+            | "transfer" | "speed" | "step" | "help" | "clear" | "tour" | "bug" | "chart" | "save"
+            | "hold" | "release" | "deliver" | "drop",
             _,
         ) => Err(format!("{verb}: wrong arguments; {}", usage(verb))),
         _ => Err(format!(
@@ -267,7 +272,11 @@ fn usage(verb: &str) -> String {
     };
     let lines: Vec<&str> = COMMANDS
         .iter()
-        .filter(|(syntax, _)| syntax.split_whitespace().any(|w| w == verb))
+        .filter(|(syntax, _)| {
+            syntax
+                .split(|c: char| c.is_whitespace() || c == '|')
+                .any(|w| w == verb)
+        })
         .map(|(syntax, _)| *syntax)
         .collect();
     if lines.is_empty() {
@@ -513,6 +522,32 @@ mod tests {
         assert_eq!(ok("promote 6"), Request::Promote(6));
         assert_eq!(ok("remove 2"), Request::Remove(2));
         assert_eq!(ok("speed 2x"), Request::Speed(2.0));
+        assert_eq!(ok("hold"), Request::Hold);
+        assert_eq!(ok("release"), Request::Release);
+        assert_eq!(ok("deliver 3"), Request::Deliver(HeldRef::One(3)));
+        assert_eq!(ok("deliver #3"), Request::Deliver(HeldRef::One(3)));
+        assert_eq!(ok("deliver all"), Request::Deliver(HeldRef::All));
+        assert_eq!(ok("drop 2"), Request::DropHeld(HeldRef::One(2)));
+        assert_eq!(ok("drop all"), Request::DropHeld(HeldRef::All));
+    }
+
+    /// A held message is named by its number or `all`; anything else is
+    /// explained.
+    #[test]
+    fn hold_commands_explain_their_mistakes() {
+        let err = |line: &str| parse(line, CX).err().unwrap_or_default();
+        assert!(
+            err("deliver").contains("write `deliver|drop N|all`"),
+            "{}",
+            err("deliver")
+        );
+        assert!(err("drop x").contains("its number"), "{}", err("drop x"));
+        assert!(err("deliver 0").contains("its number"));
+        assert!(
+            err("hold 3").contains("write `hold / release`"),
+            "{}",
+            err("hold 3")
+        );
     }
 
     #[test]

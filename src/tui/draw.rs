@@ -10,7 +10,7 @@ use crate::tui::app::App;
 use crate::tui::layout;
 use crate::tui::widgets::{
     checker, cluster, console, events, flow, help, log, messages, network, scrubber, status,
-    too_small, tour, tour_menu, why,
+    too_small, tour, tour_menu, why, wire,
 };
 
 /// Draws the dashboard into `frame`. Reads the app, changes nothing.
@@ -22,8 +22,11 @@ pub fn draw(app: &App, frame: &mut Frame) {
     };
     let buf = frame.buffer_mut();
     cluster::render(app, &areas, buf);
+    wire::render(app, &areas, buf);
     lower(app, &areas, buf);
-    network::render(app, areas.network, buf);
+    if areas.network.height > 0 {
+        network::render(app, areas.network, buf);
+    }
     events::render(app, areas.events, buf);
     if app.past.is_none() {
         status::render(app, areas.status, buf);

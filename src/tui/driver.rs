@@ -14,6 +14,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::kv::{ClientOutcome, Op, OpResult};
+use crate::net::HeldRef;
+pub use crate::net::{delivered_text, dropped_text, hold_text, released_text};
 use crate::raft::{Bugs, NodeId};
 use crate::runtime::{
     Client, Cluster, ClusterView, NodeState, RuntimeError, TICK_CLUSTER_US, op_text,
@@ -88,6 +90,15 @@ pub enum Request {
     Promote(NodeId),
     /// `remove N`: node N leaves the configuration.
     Remove(NodeId),
+    /// `hold`: new messages wait on their links until delivered or
+    /// dropped by hand.
+    Hold,
+    /// `release`: stop holding, and deliver every held message.
+    Release,
+    /// `deliver N|all`: held messages arrive now.
+    Deliver(HeldRef),
+    /// `drop N|all`: held messages are lost.
+    DropHeld(HeldRef),
     /// Simulated mode only: `save FILE.scen`, the run's seed, settings and
     /// inputs as a script that replays it (see `tui::sim::saved`).
     Save(std::path::PathBuf),
@@ -272,6 +283,12 @@ fn control(cluster: &Cluster, request: Request) -> Result<String, String> {
         Request::Remove(id) => cluster
             .remove(id)
             .map(|i| format!("n{id} is removed (configuration entry {i} committed)")),
+        Request::Hold => cluster
+            .set_hold(true)
+            .map(|was| hold_text(was, &cluster.held())),
+        Request::Release => cluster.release().map(|d| released_text(&d)),
+        Request::Deliver(which) => cluster.deliver_held(which).map(|d| delivered_text(&d)),
+        Request::DropHeld(which) => cluster.drop_held(which).map(|d| dropped_text(&d)),
         other => return Err(format!("not a control: {other:?}")),
     }
     .map_err(words)

@@ -13,6 +13,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
+use crate::runtime::observe::Flight;
 use crate::runtime::{ClusterView, LinkView, LogEntryView, NodeView, ViewEvent};
 
 /// Most views kept: 2,000 ticks, 20 s of cluster time (100 s of wall time
@@ -134,7 +135,9 @@ impl ViewHistory {
                     .map(|g| 24 + g.capacity() * 8)
                     .sum::<usize>()
                 + view.events.capacity() * size_of::<ViewEvent>()
-                + view.events.iter().map(|e| e.text.capacity()).sum::<usize>();
+                + view.events.iter().map(|e| e.text.capacity()).sum::<usize>()
+                + 16
+                + view.teaching.wire.flights.len() * size_of::<Flight>();
             for node in &view.nodes {
                 if nodes.insert(Arc::as_ptr(node)) {
                     bytes += size_of::<NodeView>() + 16;

@@ -396,7 +396,14 @@ pub fn fixed_viewport(width: u16, height: u16) -> TerminalOptions {
     }
 }
 
-/// Forwards each new view, at most one per frame.
+/// How long the view forwarder waits for a change while messages move
+/// on the wire before it takes a fresh view anyway (with the frame's
+/// pause after each view, about 20 views a second).
+const ANIMATE_WAIT: Duration = Duration::from_millis(17);
+
+/// Forwards each new view, at most one per frame; while messages move on
+/// the wire and the clock runs, a fresh view at least every ~50 ms, so
+/// they are seen travelling even when nothing else changes.
 fn spawn_views(
     cluster: &Cluster,
     tx: Sender<Msg>,
@@ -406,8 +413,15 @@ fn spawn_views(
     std::thread::Builder::new()
         .name("raftlab-tui-views".into())
         .spawn(move || {
+            let mut moving = false;
             while !stop.load(Ordering::Acquire) {
-                if let Some(view) = watch.wait(Duration::from_millis(200)) {
+                let view = if moving {
+                    watch.wait(ANIMATE_WAIT).or_else(|| Some(watch.current()))
+                } else {
+                    watch.wait(Duration::from_millis(200))
+                };
+                if let Some(view) = view {
+                    moving = !view.clock_paused && view.teaching.wire.moving();
                     if tx.send(Msg::View(view)).is_err() {
                         return;
                     }

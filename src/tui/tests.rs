@@ -392,6 +392,7 @@ fn snapshot_no_color_keeps_roles_readable() {
             color: false,
             ascii: false,
         },
+        preset: Default::default(),
         mouse: true,
     };
     let (mut app, _) = app_with(elected(), options);
@@ -415,6 +416,7 @@ fn snapshot_ascii_has_no_unicode() {
             color: true,
             ascii: true,
         },
+        preset: Default::default(),
         mouse: true,
     };
     let (mut app, _) = app_with(elected(), options);
@@ -902,3 +904,4 @@ mod membership;
 #[path = "tests_teach.rs"]
 mod teach;
 mod tour_menu;
+mod wire;

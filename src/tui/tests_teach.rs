@@ -321,6 +321,7 @@ fn ascii_theme_draws_the_teaching_panes_in_ascii() {
             color: false,
             ascii: true,
         },
+        preset: Default::default(),
         mouse: true,
     };
     for k in ['m', 'f'] {

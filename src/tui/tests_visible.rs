@@ -70,7 +70,8 @@ fn the_network_pane_takes_the_base_latency_as_no_delay() {
         (l.delay_min_us, l.delay_max_us) = (10_000, 20_000);
     }
     let (mut a, _) = app(view.clone());
-    let s = screen(&mut a, 120, 40);
+    // At 200×50 the network pane has its link matrix (and its legend).
+    let s = screen(&mut a, 200, 50);
     assert!(s.contains("latency 10..20ms, no loss"), "{s}");
     // Only the legend has the slow-link mark: no link is marked slow.
     assert_eq!(s.matches('≈').count(), 1, "{s}");

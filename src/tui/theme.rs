@@ -302,6 +302,11 @@ impl Theme {
         if self.ascii { "->" } else { "→" }
     }
 
+    /// Separates the parts of a line (`·`; `|` in ASCII).
+    pub fn dot(&self) -> &'static str {
+        if self.ascii { "|" } else { "·" }
+    }
+
     /// Points at the selected node.
     pub fn pointer(&self) -> &'static str {
         if self.ascii { ">" } else { "▶" }

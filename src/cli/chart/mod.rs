@@ -159,7 +159,7 @@ pub fn collect(opts: &SimOptions, filter: &ChartFilter) -> Result<Chart, String>
                 from: msg.from,
                 to: msg.to,
                 class: record.class,
-                answer: record.kind.ends_with("Resp"),
+                answer: record.is_answer(),
                 dropped: arrived_us.is_none().then(|| drop_cause(fate.dropped)),
                 label,
             });

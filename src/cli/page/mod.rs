@@ -225,7 +225,7 @@ pub(super) fn watch(sim: &mut Sim, shared: &Shared) {
                 from: msg.from,
                 to: msg.to,
                 class: r.class.word(),
-                answer: r.kind.ends_with("Resp"),
+                answer: r.is_answer(),
                 text: text.clone(),
             });
         }

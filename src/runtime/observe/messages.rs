@@ -143,6 +143,11 @@ pub enum Fate {
     },
     /// Never delivered.
     Dropped(DropCause),
+    /// Held on its link by hand (`hold`), until delivered or dropped.
+    Held {
+        /// Its number in the hold list.
+        number: u64,
+    },
 }
 
 /// The most a fresh link takes to deliver (its usual latency, which the
@@ -180,6 +185,7 @@ impl fmt::Display for Fate {
             Fate::Dropped(DropCause::LinkDown) => f.write_str("dropped: link down"),
             Fate::Dropped(DropCause::Lost) => f.write_str("dropped: lost"),
             Fate::Dropped(DropCause::NodeDown) => f.write_str("dropped: node down"),
+            Fate::Held { number } => write!(f, "held #{number}"),
         }
     }
 }
@@ -280,6 +286,11 @@ impl MessageRecord {
             result,
             fate,
         }
+    }
+
+    /// Whether it answers a request (every answer's type ends in `Resp`).
+    pub fn is_answer(&self) -> bool {
+        self.kind.ends_with("Resp")
     }
 
     /// The answer in words: `granted`, `refused, retry at 4`; empty for a

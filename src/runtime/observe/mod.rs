@@ -17,6 +17,7 @@
 //! [`ClusterConfig::observe`]: super::ClusterConfig::observe
 
 pub mod checker;
+pub mod flights;
 pub(crate) mod history;
 pub mod messages;
 
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub use checker::{CheckReport, EntryFact, Finding, Invariant, LinStatus, LiveChecker, NodeFact};
+pub use flights::{DROP_LINGER_US, Flight, FlightLog, Path, Wire};
 pub use messages::{
     DropCause, Fate, MESSAGE_CAPACITY, MessageLog, MessageRecord, MessageWindow, MsgClass,
     MsgFilter, MsgResult,
@@ -35,6 +37,8 @@ use super::shared::lock;
 pub(crate) struct Observer {
     on: AtomicBool,
     pub(crate) messages: Arc<MessageLog>,
+    /// The messages on the wire, for the main view.
+    pub(crate) flights: Mutex<FlightLog>,
     pub(crate) checker: Mutex<LiveChecker>,
 }
 
@@ -43,6 +47,7 @@ impl Observer {
         Observer {
             on: AtomicBool::new(on),
             messages: Arc::new(MessageLog::new(capacity)),
+            flights: Mutex::new(FlightLog::default()),
             checker: Mutex::new(LiveChecker::new()),
         }
     }

@@ -23,6 +23,12 @@ const TICKS_PER_ROUND: usize = 64;
 /// How long the thread sleeps while the clock is paused (it wakes on any
 /// request).
 pub(super) const PAUSED_WAIT: Duration = Duration::from_millis(250);
+/// While messages are on the wire and a tick lasts longer than this on
+/// the wall (speeds below 1), a frame between ticks moves them on: about
+/// 20 a second.
+const FRAME_GAP: Duration = Duration::from_millis(50);
+/// The least cluster time a frame between ticks moves on, µs.
+const FRAME_MIN_US: u64 = 500;
 
 /// Sends requests to the simulator thread; dropping it ends the thread.
 pub struct SimDriver {
@@ -108,6 +114,10 @@ pub(super) struct Stage {
     /// The run is (or was) a guided tour: `R` cannot replay it, since the
     /// tour's statements are not recorded inputs.
     pub(super) touring: bool,
+    /// Whether the last view had messages moving on the wire.
+    moving: bool,
+    /// When the last view was posted.
+    shown: Instant,
 }
 
 /// Why a stage stopped advancing.
@@ -136,6 +146,8 @@ impl Stage {
             out,
             requests,
             touring: false,
+            moving: false,
+            shown: Instant::now(),
         }
     }
 
@@ -154,9 +166,15 @@ impl Stage {
             let wait = if !caught_up {
                 Duration::ZERO
             } else {
-                self.clock
+                let tick = self
+                    .clock
                     .wall_until(next, Instant::now())
-                    .unwrap_or(PAUSED_WAIT)
+                    .unwrap_or(PAUSED_WAIT);
+                if self.animating() {
+                    tick.min(FRAME_GAP.saturating_sub(self.shown.elapsed()))
+                } else {
+                    tick
+                }
             };
             match self.requests.recv_timeout(wait) {
                 Ok((id, request)) => {
@@ -184,8 +202,9 @@ impl Stage {
         true
     }
 
-    /// Runs the ticks the clock says are due (at most a round's worth);
-    /// whether it caught up, `None` when the dashboard is gone.
+    /// Runs the ticks the clock says are due (at most a round's worth),
+    /// or a frame between ticks while messages move on the wire; whether
+    /// it caught up, `None` when the dashboard is gone.
     pub(super) fn advance(&mut self) -> Option<bool> {
         for _ in 0..TICKS_PER_ROUND {
             if !self.session.can_run() {
@@ -195,22 +214,46 @@ impl Stage {
                 }
                 return Some(true);
             }
-            if self.clock.now() < next_tick(self.session.now_us()) {
+            let now = self.clock.now();
+            if now < next_tick(self.session.now_us()) {
+                let due = self.shown.elapsed() >= FRAME_GAP
+                    && now >= self.session.now_us() + FRAME_MIN_US;
+                if self.animating() && due {
+                    // Stops short of the next tick boundary: where it
+                    // stops changes nothing in the run, only what is shown.
+                    let report = self.session.advance_to(now, None);
+                    self.report(report)?;
+                    self.publish_view(true).then_some(())?;
+                }
                 return Some(true);
             }
             let report = self.session.tick();
-            for (id, result) in report.answers {
-                if let Some(id) = id {
-                    self.send(Msg::Done(Outcome { id, result }))?;
-                }
-            }
-            if report.violation.is_some() || report.ended {
-                // Stop at that moment, for the class to look at.
-                self.clock.set_paused(true);
-            }
+            self.report(report)?;
             self.publish().then_some(())?;
         }
         Some(false)
+    }
+
+    /// Whether frames between ticks are due: the clock runs, a tick lasts
+    /// longer than a frame, and something moves on the wire.
+    fn animating(&self) -> bool {
+        self.moving && !self.clock.paused() && TICK_WALL.div_f64(self.clock.speed()) > FRAME_GAP
+    }
+
+    /// Posts the answers a stretch of the run produced, and stops the
+    /// clock at a violation or the run's end; `None` when the dashboard
+    /// is gone.
+    fn report(&mut self, report: super::TickReport) -> Option<()> {
+        for (id, result) in report.answers {
+            if let Some(id) = id {
+                self.send(Msg::Done(Outcome { id, result }))?;
+            }
+        }
+        if report.violation.is_some() || report.ended {
+            // Stop at that moment, for the class to look at.
+            self.clock.set_paused(true);
+        }
+        Some(())
     }
 
     /// Carries out one request; false when the dashboard is gone.
@@ -292,13 +335,25 @@ impl Stage {
 
     /// Posts the run's status and view; false when the dashboard is gone.
     pub(super) fn publish(&mut self) -> bool {
+        self.publish_view(false)
+    }
+
+    /// Posts the run's status and view (`frame`: a frame between ticks,
+    /// not kept for time travel); false when the dashboard is gone.
+    fn publish_view(&mut self, frame: bool) -> bool {
         let clock = ClockState {
             paused: self.clock.paused(),
             speed: self.clock.speed(),
             tick_wall: self.clock.tick(),
         };
         let status = Arc::new(self.session.status());
-        let view = self.session.view(clock);
+        let view = if frame {
+            self.session.frame(clock)
+        } else {
+            self.session.view(clock)
+        };
+        self.moving = view.teaching.wire.moving();
+        self.shown = Instant::now();
         self.send(Msg::Sim(status)).is_some() && self.send(Msg::View(view)).is_some()
     }
 

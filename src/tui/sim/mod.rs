@@ -33,6 +33,8 @@ mod view;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_hold;
+#[cfg(test)]
 mod tests_membership;
 
 use std::sync::Arc;

@@ -437,6 +437,12 @@ mod tests {
             Request::AddLearner(6),
             Request::Promote(6),
             Request::Remove(6),
+            Request::Hold,
+            Request::Deliver(crate::net::HeldRef::One(3)),
+            Request::Deliver(crate::net::HeldRef::All),
+            Request::DropHeld(crate::net::HeldRef::One(2)),
+            Request::DropHeld(crate::net::HeldRef::All),
+            Request::Release,
         ];
         let cx = Context {
             nodes: 9,

@@ -21,15 +21,16 @@ use super::changes::{Changes, conf_change};
 use super::status::{HistoryCheck, SimStatus};
 use super::view::{ClockState, ViewBuilder};
 use crate::kv::Op;
-use crate::net::FabricError;
-use crate::raft::Bugs;
+use crate::net::{FabricError, HeldRef};
+use crate::raft::{Bugs, Message};
 use crate::runtime::observe::{CheckReport, Finding, Invariant, LinStatus};
 use crate::runtime::{ClusterView, RuntimeError, TICK_CLUSTER_US, bugs_with};
 use crate::sim::{Sim, SimError, SimOptions, Violation};
 use crate::tui::app::request_text;
 use crate::tui::driver::{
-    CLIENT_TIMEOUT, ON_NODE_TIMEOUT_US, Request, bugs_text, delay_text, groups_text,
-    link_delay_text, on_node_text, outcome_text, stale_text,
+    CLIENT_TIMEOUT, ON_NODE_TIMEOUT_US, Request, bugs_text, delay_text, delivered_text,
+    dropped_text, groups_text, hold_text, link_delay_text, on_node_text, outcome_text,
+    released_text, stale_text,
 };
 
 /// A user input to a simulated run, at the virtual time it was applied.
@@ -204,7 +205,15 @@ impl SimSession {
     pub fn view(&mut self, clock: ClockState) -> Arc<ClusterView> {
         let checks = self.checks();
         self.builder.set_checks(checks);
-        self.builder.build(&mut self.sim, clock)
+        self.builder.build(&mut self.sim, clock, false)
+    }
+
+    /// A view between two ticks, made only to move the messages on the
+    /// wire: shown, not kept for time travel.
+    pub fn frame(&mut self, clock: ClockState) -> Arc<ClusterView> {
+        let checks = self.checks();
+        self.builder.set_checks(checks);
+        self.builder.build(&mut self.sim, clock, true)
     }
 
     /// The checker panel's report: every row OK but the one the
@@ -535,6 +544,12 @@ impl SimSession {
             },
             None => self.control(&request),
         };
+        // A message delivered by hand may break an invariant (with a bug on).
+        if self.violation.is_none()
+            && let Some(v) = self.sim.violation().cloned()
+        {
+            self.violated(v);
+        }
         // The simulator notes a kill as "crash n3", like a fault; the
         // input's own line below says who did it. Raft's events stay, and
         // a change's notes (which leader took it, a node started).
@@ -640,6 +655,28 @@ impl SimSession {
                 let bugs = bugs_with(sim.bugs(), which, *on);
                 sim.set_bugs(bugs);
                 Ok(bugs_text(bugs))
+            }
+            Request::Hold => {
+                let was = sim.set_hold(true);
+                Ok(hold_text(was, &sim.held()))
+            }
+            Request::Release => sim.release().map(|d| released_text(&d)).map_err(words),
+            Request::Deliver(which) => sim
+                .deliver_held(*which)
+                .map(|d| delivered_text(&d))
+                .map_err(words),
+            Request::DropHeld(which) => {
+                let now = sim.now_us();
+                let going: Vec<Message> = sim
+                    .held_messages()
+                    .filter(|(n, _, _)| *which == HeldRef::All || *which == HeldRef::One(*n))
+                    .map(|(_, msg, _)| msg.clone())
+                    .collect();
+                let dropped = sim.drop_held(*which).map_err(words)?;
+                for msg in &going {
+                    self.builder.dropped_by_hand(msg, now);
+                }
+                Ok(dropped_text(&dropped))
             }
             Request::GetStale(node, key) => match sim.submit_stale_read(*node, key) {
                 Some(value) => Ok(stale_text(*node, value)),

@@ -3,7 +3,7 @@
 //! simulator's leader at virtual time, answered when committed, refused in
 //! the live dashboard's words, and repeated exactly by a replay (R).
 
-use super::tests::pump;
+use super::tests::{assert_replay_repeats, pump};
 use super::*;
 use crate::runtime::{ClusterView, MemberRole};
 use crate::sim::SimOptions;
@@ -268,23 +268,7 @@ fn replay_repeats_membership_inputs_with_the_same_trace_hash() {
             .any(|i| matches!(i.request, Request::Remove(_))),
         "{recorded:?}"
     );
-    s.replay().unwrap();
-    let mut again = Vec::new();
-    for _ in 0..600 {
-        s.tick();
-        again.push(print(&s.view(CLOCK)));
-    }
-    for (tick, (a, b)) in again.iter().zip(&first).enumerate() {
-        assert_eq!(a, b, "tick {tick} differs");
-    }
-    assert_eq!(s.sim().trace_hash(), hash);
-    assert_eq!(s.inputs(), recorded.as_slice());
-    let events: Vec<String> = s
-        .view(CLOCK)
-        .events
-        .iter()
-        .map(|e| e.text.clone())
-        .collect();
+    let events = assert_replay_repeats(&mut s, &first, hash, print);
     assert!(
         events
             .iter()

@@ -8,12 +8,13 @@
 //! rebuilt only when the log's tail moved.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::raft::{Index, NodeId, Term};
+use crate::raft::{Index, Message, NodeId, Term};
 use crate::runtime::observe::{
-    CheckReport, DropCause, Fate, MESSAGE_CAPACITY, MessageLog, MessageRecord, MessageWindow,
+    CheckReport, DropCause, Fate, Flight, FlightLog, MESSAGE_CAPACITY, MessageLog, MessageRecord,
+    MessageWindow, Path, Wire,
 };
 use crate::runtime::{
     ClusterView, LinkCounts, LinkView, LogEntryView, NodeView, TICK_CLUSTER_US, Teaching,
@@ -47,6 +48,8 @@ pub struct ViewBuilder {
     version: u64,
     /// Every message the run sent, with its fate (see [`ViewBuilder::watch`]).
     messages: Arc<MessageLog>,
+    /// The messages on the wire, as they were sent.
+    flights: Arc<Mutex<FlightLog>>,
     /// The checks' verdict, shared by views until it changes.
     checks: Arc<CheckReport>,
 }
@@ -68,6 +71,7 @@ impl ViewBuilder {
             events: VecDeque::new(),
             version: 0,
             messages: Arc::new(MessageLog::new(MESSAGE_CAPACITY)),
+            flights: Arc::default(),
             checks: Arc::new(CheckReport {
                 active: true,
                 simulated: true,
@@ -79,16 +83,34 @@ impl ViewBuilder {
     /// Starts watching `sim`: its events, and every message it sends with
     /// its fate in the fabric, into this builder's message log. A new run
     /// (R) gets a new builder, so a fresh log.
+    /// Messages held by hand are numbered in the order they are held,
+    /// as the simulator numbers them.
     pub fn watch(&self, sim: &mut Sim) {
         sim.observe();
         let log = self.messages.clone();
+        let flights = self.flights.clone();
+        let (a, b) = sim.fabric().latency();
+        let latency = a.midpoint(b);
+        let mut held = 0;
         sim.on_send(Box::new(move |msg, now_us, fate| {
-            log.push(MessageRecord::of(
-                msg,
-                now_us / TICK_CLUSTER_US,
-                fate_of(fate),
-            ));
+            let tick = now_us / TICK_CLUSTER_US;
+            if fate.delays.is_empty() && fate.dropped.is_none() {
+                held += 1;
+                let fate = Fate::Held { number: held };
+                log.push(MessageRecord::of(msg, tick, fate));
+                return;
+            }
+            log.push(MessageRecord::of(msg, tick, fate_of(fate)));
+            let cause = drop_cause(fate.dropped);
+            let mut flights = flights.lock().unwrap_or_else(|p| p.into_inner());
+            flights.sent(msg, now_us, fate.delays, cause, latency);
         }));
+    }
+
+    /// Shows that a held message was dropped by hand at `now_us`.
+    pub fn dropped_by_hand(&self, msg: &Message, now_us: u64) {
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        flights.dropped_by_hand(msg, now_us);
     }
 
     /// Sets the checks' verdict the next views carry.
@@ -123,7 +145,14 @@ impl ViewBuilder {
     }
 
     /// The view of `sim` now; takes the events it recorded since the last.
-    pub fn build(&mut self, sim: &mut Sim, clock: ClockState) -> Arc<ClusterView> {
+    /// `between_ticks`: a frame only to move the messages on (not kept for
+    /// time travel).
+    pub fn build(
+        &mut self,
+        sim: &mut Sim,
+        clock: ClockState,
+        between_ticks: bool,
+    ) -> Arc<ClusterView> {
         self.absorb(sim);
         // Membership changes add nodes as the run goes (up to 9).
         for id in sim.node_ids() {
@@ -157,8 +186,29 @@ impl ViewBuilder {
                 checks: self.checks.clone(),
                 extensions: sim.options().extensions,
                 latency_us: sim.fabric().latency(),
+                wire: self.wire(sim, between_ticks),
             },
         })
+    }
+
+    /// The messages on the wire now: in the air, and held by hand.
+    fn wire(&self, sim: &Sim, between_ticks: bool) -> Wire {
+        let now_us = sim.now_us();
+        let mut flights = self
+            .flights
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .at(now_us);
+        flights.extend(
+            sim.held_messages()
+                .map(|(number, msg, since)| Flight::of(msg, since, since, Path::Held { number })),
+        );
+        Wire {
+            now_us,
+            flights: flights.into(),
+            holding: sim.holding(),
+            between_ticks,
+        }
     }
 
     /// Node `i`'s view now, sharing its log window when the tail is the same.
@@ -207,16 +257,21 @@ impl ViewBuilder {
 /// ordinary latency (every simulated message has some) is `delivered`;
 /// only a link whose delay was set shows `delayed`.
 fn fate_of(fate: SendFate<'_>) -> Fate {
-    let cause = match fate.dropped {
-        Some(SendDrop::Lost) => DropCause::Lost,
-        Some(SendDrop::NodeDown) => DropCause::NodeDown,
-        Some(SendDrop::LinkDown) | None => DropCause::LinkDown,
-    };
+    let cause = drop_cause(fate.dropped);
     if fate.slowed {
         Fate::from_delays(fate.delays, cause)
     } else {
         let copies = [0; 2];
         Fate::from_delays(&copies[..fate.delays.len().min(2)], cause)
+    }
+}
+
+/// Why the simulator dropped a message, in the message list's words.
+fn drop_cause(dropped: Option<SendDrop>) -> DropCause {
+    match dropped {
+        Some(SendDrop::Lost) => DropCause::Lost,
+        Some(SendDrop::NodeDown) => DropCause::NodeDown,
+        Some(SendDrop::LinkDown) | None => DropCause::LinkDown,
     }
 }
 

@@ -89,6 +89,7 @@ fn the_tally_is_ascii_with_ascii() {
                 color: true,
                 ascii: true,
             },
+            preset: Default::default(),
             mouse: true,
         },
     );

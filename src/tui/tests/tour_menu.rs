@@ -143,6 +143,7 @@ fn snapshot_tour_menu_ascii() {
             color: false,
             ascii: true,
         },
+        preset: Default::default(),
         mouse: true,
     };
     let (mut app, _) = app_with(elected(), options);

@@ -48,6 +48,7 @@ fn label(r: &MessageRecord) -> String {
     match r.fate {
         Fate::Delayed { us } => parts.push(format!("{}ms", us.div_ceil(1000))),
         Fate::Duplicated { copies, .. } => parts.push(format!("x{copies}")),
+        Fate::Held { number } => parts.push(format!("held #{number}")),
         _ => {}
     }
     parts.join(" ")

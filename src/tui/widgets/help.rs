@@ -31,6 +31,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("log pane", "hl cursor, H heals"),
     ("w", "why? the entry or node"),
     ("m  f  c", "messages / focus / checks"),
+    ("o [ ] d D", "hold; choose/deliver/drop"),
     ("mouse", "click card; wheel: log"),
 ];
 

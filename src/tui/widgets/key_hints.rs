@@ -23,6 +23,19 @@ pub const GAP: &str = "  ";
 
 const HELP: &[Hint] = &[hint("Esc/?/q close help", 0)];
 
+/// While messages are held, or new ones would be: the keys that hold,
+/// choose, deliver and drop them.
+const HOLDING: &[Hint] = &[
+    hint("? help", 0),
+    hint("[ ] choose", 3),
+    hint("d deliver", 1),
+    hint("D drop", 2),
+    hint("o release", 4),
+    hint(": console", 6),
+    hint("space time", 5),
+    hint("q quit", 7),
+];
+
 const MESSAGES: &[Hint] = &[
     hint("arrows scroll", 1),
     hint("End newest", 3),
@@ -62,6 +75,7 @@ const CLUSTER: &[Hint] = &[
     hint("h heal", 7),
     hint("space time", 5),
     hint("w why?", 12),
+    hint("o hold", 13),
     hint("q quit", 1),
 ];
 
@@ -80,6 +94,7 @@ const CLUSTER_SIM: &[Hint] = &[
     hint("space time", 5),
     hint("R replay", 9),
     hint("w why?", 12),
+    hint("o hold", 13),
     hint("q quit", 1),
 ];
 
@@ -91,8 +106,11 @@ pub fn hints_now(app: &App) -> &'static [Hint] {
     if app.focus == Focus::Log && app.lower == Lower::Messages {
         return MESSAGES;
     }
+    let wire = &app.view.teaching.wire;
+    let holding = wire.holding || !wire.held_numbers().is_empty();
     match app.focus {
         Focus::Console => CONSOLE,
+        Focus::Cluster | Focus::Events if holding => HOLDING,
         Focus::Log => LOG,
         Focus::Cluster | Focus::Events if app.sim.is_some() => CLUSTER_SIM,
         Focus::Cluster | Focus::Events => CLUSTER,
@@ -128,7 +146,7 @@ mod tests {
 
     #[test]
     fn ranks_are_distinct_in_every_list() {
-        for list in [HELP, MESSAGES, CONSOLE, LOG, CLUSTER, CLUSTER_SIM] {
+        for list in [HELP, HOLDING, MESSAGES, CONSOLE, LOG, CLUSTER, CLUSTER_SIM] {
             let mut ranks: Vec<u8> = list.iter().map(|h| h.rank).collect();
             ranks.sort_unstable();
             ranks.dedup();

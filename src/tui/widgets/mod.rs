@@ -20,6 +20,7 @@ pub mod too_small;
 pub mod tour;
 pub mod tour_menu;
 pub mod why;
+pub mod wire;
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;

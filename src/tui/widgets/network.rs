@@ -45,6 +45,39 @@ pub fn faults_text(view: &ClusterView) -> String {
     }
 }
 
+/// The network in one line, for a layout without the network pane:
+/// `all connected · latency 10..20ms, no loss`, `partitioned 1 2 | 3 4 5`,
+/// the nodes that are down.
+pub fn summary(theme: &Theme, view: &ClusterView) -> String {
+    let dot = theme.dot();
+    let cut = view.links.iter().filter(|l| !l.up).count();
+    let mut text = if view.groups.len() > 1 {
+        format!("partitioned {}", groups_text(&view.groups))
+    } else if cut > 0 {
+        format!("{cut} one-way cuts")
+    } else {
+        "all connected".to_string()
+    };
+    text.push_str(&format!(" {dot} "));
+    text.push_str(&faults_text(view));
+    let down = down_nodes(view);
+    if !down.is_empty() {
+        text.push_str(&format!(" {dot} down {down}"));
+    }
+    text
+}
+
+/// The nodes that are down, `n2 n4`; empty when none is.
+fn down_nodes(view: &ClusterView) -> String {
+    let down: Vec<String> = view
+        .nodes
+        .iter()
+        .filter(|n| n.state == NodeState::Down)
+        .map(|n| format!("n{}", n.id))
+        .collect();
+    down.join(" ")
+}
+
 /// Whether a link loses, duplicates or delays more than the base link
 /// (whose latency is `base_max_us` at most).
 fn lossy(l: &crate::runtime::LinkView, base_max_us: u64) -> bool {
@@ -104,15 +137,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         },
     );
     let mut line = vec![faults];
-    let down: Vec<String> = view
-        .nodes
-        .iter()
-        .filter(|n| n.state == NodeState::Down)
-        .map(|n| format!("n{}", n.id))
-        .collect();
+    let down = down_nodes(view);
     if !down.is_empty() {
         line.push(styled(
-            format!("  down {}", down.join(" ")),
+            format!("  down {down}"),
             theme.state(NodeState::Down),
         ));
     }

@@ -5,7 +5,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::runtime::observe::{DropCause, Fate};
+use crate::runtime::observe::{DropCause, Fate, MsgClass};
 use crate::tui::theme::Theme;
 
 fn fg(theme: &Theme, c: Color) -> Style {
@@ -23,6 +23,7 @@ pub fn fate(theme: &Theme, fate: Fate) -> Style {
         Fate::Dropped(_) => fg(theme, Color::LightRed).add_modifier(Modifier::BOLD),
         Fate::Delayed { .. } => fg(theme, Color::Yellow),
         Fate::Duplicated { .. } => fg(theme, Color::Magenta),
+        Fate::Held { .. } => fg(theme, Color::LightCyan).add_modifier(Modifier::BOLD),
     }
 }
 
@@ -34,6 +35,7 @@ pub fn fate_mark(theme: &Theme, fate: Fate) -> &'static str {
         (Fate::Dropped(_), true) => "x",
         (Fate::Delayed { .. }, _) => "~",
         (Fate::Duplicated { .. }, _) => "2",
+        (Fate::Held { .. }, _) => "#",
     }
 }
 
@@ -113,4 +115,74 @@ pub fn lifeline(theme: &Theme) -> &'static str {
 /// Where a dropped message ends in the flow chart.
 pub fn drop_mark(theme: &Theme) -> &'static str {
     if theme.ascii { "x" } else { "✕" }
+}
+
+/// The colour of a message's exchange on the wire (as `raftlab chart`
+/// colours them: votes orange-yellow, appends blue, heartbeats grey,
+/// snapshots purple): a request bold, an answer plain. The letter on its
+/// marker tells the exchange without colour.
+pub fn exchange(theme: &Theme, class: MsgClass, answer: bool) -> Style {
+    let c = match class {
+        MsgClass::Vote => Color::LightYellow,
+        MsgClass::Append => Color::LightCyan,
+        MsgClass::Heartbeat => Color::Gray,
+        MsgClass::Snapshot => Color::LightMagenta,
+        MsgClass::Timeout => Color::LightGreen,
+    };
+    let style = fg(theme, c);
+    if answer {
+        style
+    } else {
+        style.add_modifier(Modifier::BOLD)
+    }
+}
+
+/// The letter on a message's marker: `P` pre-vote, `V` vote, `A`
+/// append, `H` heartbeat, `S` snapshot, `T` TimeoutNow; capital for a
+/// request, small for its answer.
+pub fn letter(kind: &str, class: MsgClass, answer: bool) -> char {
+    let c = match class {
+        MsgClass::Vote if kind.starts_with("Pre") => 'P',
+        MsgClass::Vote => 'V',
+        MsgClass::Append => 'A',
+        MsgClass::Heartbeat => 'H',
+        MsgClass::Snapshot => 'S',
+        MsgClass::Timeout => 'T',
+    };
+    if answer { c.to_ascii_lowercase() } else { c }
+}
+
+/// Arrow heads on the wire, (to the right, to the left): a request's
+/// filled, an answer's hollow (both `>` `<` in ASCII, where the letter's
+/// case tells them apart).
+pub fn wire_heads(theme: &Theme, answer: bool) -> (&'static str, &'static str) {
+    match (theme.ascii, answer) {
+        (true, _) => (">", "<"),
+        (false, false) => ("▶", "◀"),
+        (false, true) => ("▷", "◁"),
+    }
+}
+
+/// The track a message travels along, drawn faint.
+pub fn wire_track(theme: &Theme) -> &'static str {
+    if theme.ascii { "." } else { "┈" }
+}
+
+/// The ends of a message's track, (left, right), under the cards' middles.
+pub fn wire_ends(theme: &Theme) -> (&'static str, &'static str) {
+    if theme.ascii {
+        ("|", "|")
+    } else {
+        ("├", "┤")
+    }
+}
+
+/// A message held by hand: bright, so it is found at a glance.
+pub fn held(theme: &Theme, selected: bool) -> Style {
+    let style = fg(theme, Color::LightCyan).add_modifier(Modifier::BOLD);
+    if selected {
+        style.add_modifier(Modifier::REVERSED)
+    } else {
+        style
+    }
 }
