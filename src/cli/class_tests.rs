@@ -17,6 +17,7 @@ use crate::kv::Op;
 use crate::raft::{NodeId, Role};
 use crate::runtime::TICK_CLUSTER_US;
 use crate::sim::{Sim, SimOptions};
+use crate::tui::layout::Preset;
 use crate::tui::sim::TICK_WALL;
 
 /// `raftlab class --seed SEED`'s simulator options and clock speed.
@@ -26,7 +27,7 @@ fn class_preset(seed: u64) -> (SimOptions, f64) {
     let Some(Command::Class(args)) = cli.command else {
         panic!("`raftlab class` did not parse as the class command");
     };
-    let flags = sim_flags(args, "raftlab class", CLASS_SPEED, true);
+    let flags = sim_flags(args, "raftlab class", CLASS_SPEED, true, Preset::Class);
     assert!(flags.paused, "the class starts paused");
     (super::replay::sim_options(&flags).unwrap(), flags.speed)
 }

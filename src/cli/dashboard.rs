@@ -174,7 +174,10 @@ pub fn run(args: DashboardArgs) -> ExitCode {
     let name = "raftlab --script";
     match saved_session(&args, name) {
         Some(Ok(recording)) => {
-            return super::session::play(recording, sim_flags(args, name, 1.0, true));
+            return super::session::play(
+                recording,
+                sim_flags(args, name, 1.0, true, Preset::Dashboard),
+            );
         }
         Some(Err(code)) => return code,
         None => {}
@@ -226,9 +229,8 @@ fn play_at(
         return ExitCode::from(2);
     }
     let auto = args.auto.then(|| Duration::from_micros(args.delay));
-    let mut flags = sim_flags(args, name, speed, true);
+    let mut flags = sim_flags(args, name, speed, true, preset);
     flags.auto = auto;
-    flags.preset = preset;
     super::replay::run_tour_sim(flags, tour)
 }
 
@@ -239,10 +241,7 @@ pub fn run_class(args: DashboardArgs) -> ExitCode {
     let name = "raftlab class";
     match saved_session(&args, name) {
         Some(Ok(recording)) => {
-            let flags = super::replay::SimFlags {
-                preset: Preset::Class,
-                ..sim_flags(args, name, CLASS_SPEED, true)
-            };
+            let flags = sim_flags(args, name, CLASS_SPEED, true, Preset::Class);
             return super::session::play(recording, flags);
         }
         Some(Err(code)) => return code,
@@ -272,20 +271,17 @@ fn run_sim(args: DashboardArgs, name: &str, speed: f64, paused: bool, preset: Pr
         );
         return ExitCode::from(2);
     }
-    let flags = super::replay::SimFlags {
-        preset,
-        ..sim_flags(args, name, speed, paused)
-    };
-    super::replay::run_dashboard_sim(flags)
+    super::replay::run_dashboard_sim(sim_flags(args, name, speed, paused, preset))
 }
 
-/// What the dashboard's flags ask of a simulated run; `speed` and
-/// `paused` are the command's own defaults.
+/// What the dashboard's flags ask of a simulated run; `speed`, `paused`
+/// and the layout `preset` are the command's own.
 pub(super) fn sim_flags(
     args: DashboardArgs,
     name: &str,
     speed: f64,
     paused: bool,
+    preset: Preset,
 ) -> super::replay::SimFlags {
     super::replay::SimFlags {
         name: name.to_string(),
@@ -301,7 +297,7 @@ pub(super) fn sim_flags(
         ascii: args.ascii,
         mouse: !args.no_mouse,
         bugs: args.bugs,
-        preset: Preset::Dashboard,
+        preset,
         record: args.record,
         auto: None,
     }
