@@ -244,11 +244,7 @@ impl Stage {
     /// clock at a violation or the run's end; `None` when the dashboard
     /// is gone.
     fn report(&mut self, report: super::TickReport) -> Option<()> {
-        for (id, result) in report.answers {
-            if let Some(id) = id {
-                self.send(Msg::Done(Outcome { id, result }))?;
-            }
-        }
+        self.post_answers(report.answers)?;
         if report.violation.is_some() || report.ended {
             // Stop at that moment, for the class to look at.
             self.clock.set_paused(true);
@@ -316,13 +312,8 @@ impl Stage {
     /// Starts the run again from time 0 (R).
     fn replay(&mut self) -> Result<String, String> {
         let answers = self.session.replay().map_err(|e| e.to_string())?;
-        for (id, result) in answers {
-            if let Some(id) = id
-                && self.send(Msg::Done(Outcome { id, result })).is_none()
-            {
-                return Err("the dashboard is gone".to_string());
-            }
-        }
+        self.post_answers(answers)
+            .ok_or_else(|| "the dashboard is gone".to_string())?;
         let mut clock = Clock::new(TICK_WALL, self.clock.speed(), self.clock.paused());
         std::mem::swap(&mut self.clock, &mut clock);
         let n = self.session.status().to_replay;
@@ -355,6 +346,17 @@ impl Stage {
         self.moving = view.teaching.wire.moving();
         self.shown = Instant::now();
         self.send(Msg::Sim(status)).is_some() && self.send(Msg::View(view)).is_some()
+    }
+
+    /// Posts the outcomes of the operations that ended (those the
+    /// dashboard asked for); `None` when the dashboard is gone.
+    pub(super) fn post_answers(&self, answers: Vec<super::session::Answer>) -> Option<()> {
+        for (id, result) in answers {
+            if let Some(id) = id {
+                self.send(Msg::Done(Outcome { id, result }))?;
+            }
+        }
+        Some(())
     }
 
     pub(super) fn send(&self, msg: Msg) -> Option<()> {

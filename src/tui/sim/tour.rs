@@ -29,7 +29,7 @@ use crate::scenario::{
     ClientOutcome, Cluster, ClusterError, ClusterSpec, ClusterStats, change_when_ready,
 };
 use crate::sim::Sim;
-use crate::tui::driver::{CLIENT_TIMEOUT, Outcome};
+use crate::tui::driver::CLIENT_TIMEOUT;
 use crate::tui::run::{Msg, TourSetup};
 use crate::tui::tour::{Go, Pacer, Stand, Tour};
 
@@ -219,12 +219,7 @@ impl Stage {
             let slice = next_tick(now).min(target);
             self.await_clock(slice)?;
             let report = self.session.advance_to(slice, until);
-            for (id, result) in report.answers {
-                if let Some(id) = id {
-                    self.send(Msg::Done(Outcome { id, result }))
-                        .ok_or(Halt::Gone)?;
-                }
-            }
+            self.post_answers(report.answers).ok_or(Halt::Gone)?;
             if let Some(v) = report.violation {
                 // Stop at that moment, for the class to look at.
                 self.clock.set_paused(true);
