@@ -3,7 +3,7 @@
 //! A [`TcpTransport`] listens on one address (127.0.0.1 unless told
 //! otherwise) and speaks [frames](super::frame) of one serde type `T`:
 //!
-//! - *Outgoing* (`tcp_out.rs`): one non-blocking connection per peer and
+//! - *Outgoing* (`tcp/out.rs`): one non-blocking connection per peer and
 //!   a writer thread with a bounded queue; [`TcpTransport::send`] never
 //!   blocks. A sender that finds the connection open and idle encodes,
 //!   tags and writes its frame itself — one syscall, no thread to wake;
@@ -603,11 +603,9 @@ fn notice_loop<T>(inner: &Inner, lines: &Receiver<String>, events: &Sender<TcpEv
     }
 }
 
-#[path = "tcp_out.rs"]
 mod out;
 use out::{Direct, Item, Outgoing, writer_loop};
 
-#[path = "tcp_accept.rs"]
 mod accept;
 use accept::accept_loop;
 

@@ -24,7 +24,7 @@
 //! other node's transport is then told its address. A cluster of
 //! `raftlab node` processes changes through `raftlab client add|promote|
 //! remove` instead: its node threads handle those requests themselves
-//! (`node_change.rs`), and nodes learn each other's addresses from their hellos
+//! (`node/change.rs`), and nodes learn each other's addresses from their hellos
 //! (`peers.rs`).
 
 use std::time::{Duration, Instant};

@@ -7,9 +7,9 @@
 //! the client's connection; a frame that did not decode becomes an event.
 //! In a multi-process cluster the thread also takes a peer's hello (see
 //! `peers.rs`) and a client's membership change, which it proposes as the
-//! leader and answers when it commits (`node_change.rs`). A client's
+//! leader and answers when it commits (`node/change.rs`). A client's
 //! operation that reaches a follower, in-process or over TCP, is passed to
-//! the leader and its answer relayed (`forward.rs`). After each input —
+//! the leader and its answer relayed (`node/forward.rs`). After each input —
 //! or a batch of inbox items already waiting — its [`Replica`] carries out
 //! the node's output, as the simulator's does: the order of the steps and
 //! the rules for waiting clients are the host's (`host/replica.rs`); this
@@ -42,11 +42,8 @@ use crate::raft::{
 use crate::storage::Report;
 use disk::NodeDisk;
 
-#[path = "node_change.rs"]
 mod change;
-#[path = "disk.rs"]
 mod disk;
-#[path = "forward.rs"]
 mod forward;
 
 /// Largest command one write may carry (4 MiB): its entry, sent alone when
@@ -79,7 +76,7 @@ pub(crate) enum NodeInput {
     /// it to the leader (`put … on N`).
     Pinned(Box<NodeInput>),
     /// A client's request that follower `from` forwarded here, as its
-    /// forward `id` (see `forward.rs`).
+    /// forward `id` (see `node/forward.rs`).
     Forwarded {
         from: NodeId,
         id: u64,
@@ -123,7 +120,7 @@ impl ReplyTo {
         }
     }
 
-    /// Takes [`accept`](Self::accept) back (see `forward.rs`).
+    /// Takes [`accept`](Self::accept) back (see `node/forward.rs`).
     fn retract(&self) {
         if let ReplyTo::Local(slot) = self {
             slot.retract();
@@ -387,7 +384,7 @@ impl NodeThread {
     }
 
     /// Takes one inbox item. A client's request goes to the leader when
-    /// this node is not it (see `forward.rs`), unless `may_forward` is off
+    /// this node is not it (see `node/forward.rs`), unless `may_forward` is off
     /// (a request pinned to this node).
     fn take_input(&mut self, input: NodeInput, may_forward: bool) {
         match input {
