@@ -43,14 +43,21 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), String> {
         }
     }
     let base = args.data_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let sync = if setups.iter().any(|s| s.storage == StorageKind::File) {
+    // The node counts of the file rows: each node syncs its own log on
+    // this disk, all at the same moments.
+    let syncers: Vec<usize> = setups
+        .iter()
+        .filter(|s| s.storage == StorageKind::File)
+        .map(|s| s.nodes)
+        .collect();
+    let sync = if syncers.is_empty() {
+        None
+    } else {
         eprintln!(
-            "raftlab bench: measuring the disk's sync in {}",
+            "raftlab bench: measuring the disk's sync in {}, alone and with one syncer per node at once",
             base.display()
         );
-        Some(super::disk::measure(&base)?)
-    } else {
-        None
+        Some(super::disk::measure(&base, &syncers)?)
     };
     let mut printer = Printer::new(args.json, duration, sync);
     printer.header();
