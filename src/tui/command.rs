@@ -7,11 +7,12 @@
 
 use crate::kv::Op;
 use crate::net::{HeldRef, parse_delay_range};
-use crate::raft::NodeId;
+use crate::raft::{Index, NodeId};
 use crate::runtime::observe::{MsgClass, MsgFilter};
 use crate::scenario::ast::{NodeRef, OpKind};
 use crate::scenario::tours;
 use crate::tui::driver::Request;
+use crate::tui::why::Subject;
 
 /// What a console line asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,7 +32,7 @@ pub enum Command {
     /// `bug NAME on|off` named no variant: say so and list them.
     UnknownBug(String),
     /// `why …`: explain what it names (`None`: what is selected).
-    Why(Option<crate::tui::why::Subject>),
+    Why(Option<Subject>),
     /// `chart FILE`: the message list as a sequence diagram, `.svg` or
     /// `.mmd` (see [`crate::tui::chart`]).
     Chart(std::path::PathBuf),
@@ -149,7 +150,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
         ("bug" | "bugs", []) => Ok(Command::Bugs),
-        ("why", _) => Ok(Command::Why(crate::tui::why::parse(args, cx)?)),
+        ("why", _) => Ok(Command::Why(parse_why(args, cx)?)),
         ("bug", [name, state]) => {
             let on = match state.to_ascii_lowercase().as_str() {
                 "on" => true,
@@ -291,6 +292,44 @@ pub(crate) fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
     match digits.parse::<NodeId>() {
         Ok(id) if (1..=nodes as NodeId).contains(&id) => Ok(id),
         _ => Err(format!("'{s}' is not a node: the nodes are 1 to {nodes}")),
+    }
+}
+
+/// `why`, `why N`, `why leader`, `why entry I [on N]`: what the console's
+/// `why` asks about (`None`: what is selected).
+fn parse_why(args: &[&str], cx: Context) -> Result<Option<Subject>, String> {
+    let node = |s: &str| -> Result<NodeId, String> {
+        if s.eq_ignore_ascii_case("leader") {
+            return cx
+                .leader
+                .ok_or_else(|| "there is no leader to ask about right now".to_string());
+        }
+        parse_node(s, cx.nodes)
+    };
+    let index = |s: &str| -> Result<Index, String> {
+        match s.parse::<Index>() {
+            Ok(i) if i > 0 => Ok(i),
+            _ => Err(format!(
+                "'{s}' is not a log index: write e.g. `why entry 7`"
+            )),
+        }
+    };
+    let entry = |word: &str| word.eq_ignore_ascii_case("entry") || word.eq_ignore_ascii_case("e");
+    match args {
+        [] => Ok(None),
+        [n] => Ok(Some(Subject::Node(node(n)?))),
+        [e, i] if entry(e) => Ok(Some(Subject::Entry {
+            node: cx.selected,
+            index: index(i)?,
+        })),
+        [e, i, on, n] if entry(e) && on.eq_ignore_ascii_case("on") => Ok(Some(Subject::Entry {
+            node: node(n)?,
+            index: index(i)?,
+        })),
+        _ => Err(
+            "why: write `why` (what is selected), `why N`, `why leader` or `why entry I [on N]`"
+                .to_string(),
+        ),
     }
 }
 
