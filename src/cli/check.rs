@@ -258,16 +258,7 @@ impl Plan {
     /// Checks the settings; the message is ready to print.
     pub fn new(args: &RunArgs) -> Result<Plan, String> {
         let faults = FaultSchedule::parse(&args.faults).map_err(|e| e.to_string())?;
-        let mut bugs = Bugs::default();
-        for name in &args.bugs {
-            if !bugs.enable(name) {
-                let known: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
-                return Err(format!(
-                    "unknown bug '{name}'; known bugs: {}",
-                    known.join(", ")
-                ));
-            }
-        }
+        let bugs = Bugs::from_names(&args.bugs).map_err(|e| e.to_string())?;
         if args.duration == 0 {
             return Err("the duration must be above zero".into());
         }

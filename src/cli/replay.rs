@@ -168,16 +168,7 @@ pub struct SimFlags {
 impl SimFlags {
     /// How the dashboard makes a tour's run from these flags.
     pub(super) fn tours(&self) -> Result<SimTours, String> {
-        let mut bugs = Bugs::default();
-        for name in &self.bugs {
-            if !bugs.enable(name) {
-                let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
-                return Err(format!(
-                    "unknown bug '{name}'; the bugs are: {}",
-                    names.join(", ")
-                ));
-            }
-        }
+        let bugs = Bugs::from_names(&self.bugs).map_err(|e| e.to_string())?;
         Ok(SimTours {
             latency_us: self.latency_us,
             extensions: self.extensions,
