@@ -333,23 +333,10 @@ pub(super) fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::check::tests::check_defaults;
     use crate::runtime::observe::LinStatus;
     use crate::sim::Sim;
     use crate::tui::sim_status::HistoryCheck;
-
-    /// `raftlab check`'s defaults, with `bugs`.
-    fn check_defaults(bugs: &[&str]) -> RunArgs {
-        RunArgs {
-            nodes: 5,
-            faults: "all".into(),
-            ops: 1000,
-            duration: 10_000_000,
-            clients: 5,
-            keys: 5,
-            bugs: bugs.iter().map(|b| b.to_string()).collect(),
-            extensions: Default::default(),
-        }
-    }
 
     /// Runs a replay session tick by tick to its end (or violation).
     fn watch(plan: &Plan, seed: u64) -> SimSession {
