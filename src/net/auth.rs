@@ -524,5 +524,4 @@ pub fn accept(
 }
 
 #[cfg(test)]
-#[path = "auth_tests.rs"]
 mod tests;

@@ -232,5 +232,4 @@ fn apply(
 }
 
 #[cfg(test)]
-#[path = "writer_tests.rs"]
 mod tests;
