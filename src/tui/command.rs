@@ -9,7 +9,7 @@ use crate::kv::Op;
 use crate::net::{HeldRef, parse_delay_range};
 use crate::raft::{Index, NodeId};
 use crate::runtime::observe::{MsgClass, MsgFilter};
-use crate::scenario::ast::{NodeRef, OpKind};
+use crate::scenario::ast::NodeRef;
 use crate::scenario::tours;
 use crate::tui::driver::Request;
 use crate::tui::why::Subject;
@@ -192,16 +192,13 @@ fn client_request(line: &str, cx: Context) -> Result<Command, String> {
             return Err("the console sends to a node by its number or to `leader`".to_string());
         }
     };
-    let request = match (op.kind, on) {
-        (OpKind::Get { key, stale: true }, on) => Request::GetStale(on.unwrap_or(cx.selected), key),
-        (OpKind::Put { key, value }, None) => Request::Put(key, value),
-        (OpKind::Get { key, .. }, None) => Request::Get(key),
-        (OpKind::Delete { key }, None) => Request::Delete(key),
-        (OpKind::Cas { key, old, new }, None) => Request::Cas(key, old, new),
-        (OpKind::Put { key, value }, Some(n)) => Request::ClientOn(n, Op::Put { key, value }),
-        (OpKind::Get { key, .. }, Some(n)) => Request::ClientOn(n, Op::Get { key }),
-        (OpKind::Delete { key }, Some(n)) => Request::ClientOn(n, Op::Delete { key }),
-        (OpKind::Cas { key, old, new }, Some(n)) => Request::ClientOn(n, Op::Cas { key, old, new }),
+    let request = match (op.op, op.stale, on) {
+        (Op::Get { key }, true, on) => Request::GetStale(on.unwrap_or(cx.selected), key),
+        (op, _, Some(n)) => Request::ClientOn(n, op),
+        (Op::Put { key, value }, _, None) => Request::Put(key, value),
+        (Op::Get { key }, _, None) => Request::Get(key),
+        (Op::Delete { key }, _, None) => Request::Delete(key),
+        (Op::Cas { key, old, new }, _, None) => Request::Cas(key, old, new),
     };
     Ok(Command::Request(request))
 }
@@ -405,13 +402,17 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     Ok(p)
 }
 
-/// "2", "2x", "0.5×" into a speed factor.
-fn parse_speed(s: &str) -> Result<f64, String> {
-    let num = s.trim_end_matches(['x', '×', 'X']);
+/// "2", "2x", "0.5×" into a speed factor from 0.1 to 10: the console's
+/// `speed` and the `--speed` flag, so both take the same words and refuse
+/// them in the same words.
+pub fn parse_speed(s: &str) -> Result<f64, String> {
+    let num = s.trim().trim_end_matches(['x', '×', 'X']);
     match num.parse::<f64>() {
         Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
         Ok(_) => Err(format!("speed must be 0.1 to 10, not {s}")),
-        Err(_) => Err(format!("'{s}' is not a speed: write e.g. `speed 2`")),
+        Err(_) => Err(format!(
+            "'{s}' is not a speed: write a number from 0.1 to 10, e.g. 2 or 0.5x"
+        )),
     }
 }
 
@@ -424,6 +425,25 @@ mod tests {
         leader: Some(3),
         selected: 2,
     };
+
+    /// The one speed parser answers the console and the flag alike: a
+    /// factor with or without its `x`, and bad words refused in words.
+    #[test]
+    fn speed_takes_a_factor_and_refuses_the_rest_in_words() {
+        assert_eq!(parse_speed("2"), Ok(2.0));
+        assert_eq!(parse_speed("0.5x"), Ok(0.5));
+        assert_eq!(parse_speed("0.2×"), Ok(0.2));
+        assert_eq!(parse_speed("10X"), Ok(10.0));
+        assert_eq!(
+            parse_speed("20"),
+            Err("speed must be 0.1 to 10, not 20".to_string())
+        );
+        assert_eq!(
+            parse_speed("fast"),
+            Err("'fast' is not a speed: write a number from 0.1 to 10, e.g. 2 or 0.5x".to_string())
+        );
+        assert_eq!(ok("speed 0.5x"), Request::Speed(0.5));
+    }
 
     fn ok(line: &str) -> Request {
         match parse(line, CX) {

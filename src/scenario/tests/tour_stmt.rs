@@ -2,6 +2,7 @@
 //! `uncommitted`: parsed, run on the toy cluster, and run on the
 //! simulator, where they stop on the states a tour teaches.
 
+use crate::kv::Op;
 use crate::scenario::ast::*;
 use crate::scenario::fake::Fake;
 use crate::scenario::{Cluster, ClusterSpec, Mark, Report, parse, run_script, sim_factory};
@@ -78,10 +79,11 @@ fn start_and_reply_parse_and_reply_knows_the_operation() {
     assert_eq!(
         last("start put x 1 on 2 timeout 300ms"),
         StmtKind::Start(ClientOp {
-            kind: OpKind::Put {
+            op: Op::Put {
                 key: "x".into(),
                 value: "1".into()
             },
+            stale: false,
             on: Some(NodeRef::Id(2)),
             timeout_us: Some(300_000),
             expect: None,
