@@ -161,7 +161,9 @@ fn the_narrated_demo_is_still_reachable() {
 
 #[test]
 fn bad_dashboard_flags_are_refused() {
-    assert_bad_input(&["--speed", "50"], "0.1 to 10");
+    assert_bad_input(&["--speed", "50"], "speed must be 0.1 to 10, not 50");
+    // The same words as the console's `speed fast`.
+    assert_bad_input(&["--speed", "fast"], "'fast' is not a speed");
 }
 
 #[test]

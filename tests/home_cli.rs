@@ -130,6 +130,19 @@ fn script_runs_a_saved_session_to_its_trace_hash() {
     assert_eq!(hash.len(), 16, "{verdict}");
     // The same again: the same run.
     assert_eq!(text(&raftlab(&["script", path]).stdout), s);
+    // `--latency` cannot change a saved session's run: the same run, and a
+    // line that says the flag was ignored rather than silence.
+    let other = raftlab(&["script", "--latency", "1..2ms", path]);
+    assert_eq!(text(&other.stdout), s);
+    let err = text(&other.stderr);
+    assert!(
+        err.contains("lesson.scen is a saved session") && err.contains("--latency is ignored"),
+        "{err}"
+    );
+    assert!(
+        text(&raftlab(&["script", path]).stderr).is_empty(),
+        "no note without the flag"
+    );
     // With the hash on its end line, the file promises that run.
     std::fs::write(&file, format!("{lesson} trace {hash}\n")).unwrap();
     let same = text(&raftlab(&["script", "--quiet", path]).stdout);

@@ -141,13 +141,9 @@ pub fn parse_duration_us(s: &str) -> Result<u64, String> {
     n.checked_mul(scale).ok_or_else(bad)
 }
 
-/// `--speed`: "2", "2x" or "0.5×" into a playback factor from 0.1 to 10.
-pub fn parse_speed(s: &str) -> Result<f64, String> {
-    match s.trim_end_matches(['x', '×']).parse::<f64>() {
-        Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
-        _ => Err(format!("speed must be a number from 0.1 to 10, not '{s}'")),
-    }
-}
+/// `--speed`: "2", "2x" or "0.5×" into a playback factor from 0.1 to 10,
+/// by the console's own `speed` parser.
+pub use crate::tui::command::parse_speed;
 
 /// The nodes of a multi-process cluster and their addresses, by id.
 pub type Peers = BTreeMap<NodeId, SocketAddr>;

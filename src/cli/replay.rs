@@ -313,7 +313,7 @@ mod tests {
     use super::*;
     use crate::runtime::observe::LinStatus;
     use crate::sim::Sim;
-    use crate::tui::sim::HistoryCheck;
+    use crate::tui::sim_status::HistoryCheck;
 
     /// `raftlab check`'s defaults, with `bugs`.
     fn check_defaults(bugs: &[&str]) -> RunArgs {

@@ -1,6 +1,8 @@
 //! `raftlab script FILE…`: runs scenario scripts in the simulator and
 //! prints each transcript. With the dashboards' `--latency` it rehearses a
-//! tour: the transcript is the run the simulated dashboard plays.
+//! tour: the transcript is the run the simulated dashboard plays. A saved
+//! dashboard session keeps the latency it was saved with; `--latency` is
+//! then ignored, and a line on stderr says so.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,8 +46,15 @@ pub fn run(args: ScriptArgs) -> ExitCode {
             }
         };
         // A saved dashboard session plays on the dashboard's own engine, with
-        // the settings it was saved with.
-        match super::session::headless(&text, &name, args.seed, args.quiet) {
+        // the settings it was saved with: `--latency` cannot change its run,
+        // and saying so beats ignoring the flag in silence.
+        let session = super::session::headless(&text, &name, args.seed, args.quiet);
+        if session.is_some() && args.latency.is_some() {
+            eprintln!(
+                "raftlab script: {name} is a saved session; it plays at the latency it was saved with, so --latency is ignored"
+            );
+        }
+        match session {
             Some(super::session::Headless::Same) => continue,
             Some(super::session::Headless::Differs) => {
                 failed = true;

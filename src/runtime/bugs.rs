@@ -7,7 +7,7 @@
 
 use super::RuntimeError;
 use super::cluster::Cluster;
-use super::node::Control;
+use super::inbox::Control;
 use super::shared::lock;
 use crate::raft::Bugs;
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::RuntimeError;
-use super::node::NodeInput;
+use super::inbox::NodeInput;
 use super::reply::reply_slot;
 use super::session::{Attempt, SessionCore};
 use super::shared::{NodeShared, Shared};

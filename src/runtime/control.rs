@@ -11,7 +11,7 @@ use crossbeam_channel::bounded;
 use super::RuntimeError;
 use super::cluster::{Cluster, KILL_WAIT, Slot};
 use super::config::SPEED_RANGE;
-use super::node::Control;
+use super::inbox::Control;
 use super::shared::lock;
 use super::timer::TimerInput;
 use super::view::NodeState;

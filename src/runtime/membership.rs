@@ -34,7 +34,7 @@ use crossbeam_channel::{Receiver, bounded};
 use super::RuntimeError;
 use super::cluster::{Cluster, Slot, tcp_config, tcp_port};
 use super::config::Transport;
-use super::node::Control;
+use super::inbox::Control;
 use super::shared::lock;
 use crate::net::{TcpEvent, TcpTransport, Wire, loopback};
 use crate::raft::{ConfChange, Index, Membership, NodeId, RaftError};

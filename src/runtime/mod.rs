@@ -31,7 +31,9 @@
 //! the pool's few driver threads (the bench's clients are pool sessions).
 //!
 //! Files: `cluster.rs` (start, shutdown, views), `control.rs` (the
-//! controls), `node.rs` (the node thread), `timer.rs` (ticks and delayed
+//! controls), `node.rs` (the node thread; `node/` its membership changes,
+//! its disk and its forwarded requests), `inbox.rs` (what a node thread is
+//! sent: its inputs and controls), `timer.rs` (ticks and delayed
 //! delivery), `clock.rs` (cluster time), `client.rs`, `view.rs`,
 //! `pool.rs` (sessions on driver threads), `session.rs` (the retry rules
 //! both kinds of client share), `reply.rs` (a client request's answer), `storage.rs`, `config.rs` (with
@@ -49,6 +51,7 @@ mod cluster;
 mod config;
 mod control;
 mod hold;
+mod inbox;
 mod membership;
 mod node;
 pub use node::MAX_COMMAND_BYTES;

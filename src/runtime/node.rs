@@ -20,10 +20,11 @@
 
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender, select};
+use crossbeam_channel::{Receiver, select};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::inbox::{Control, NodeChannels, NodeInput};
 use super::observe::{EntryFact, NodeFact};
 use super::reply::{ReplySlot, Wakes};
 use super::shared::Shared;
@@ -32,12 +33,11 @@ use super::view::{NodeView, log_tail};
 use crate::host::{HostConfig, HostError, Io, Persist, Replica, Reply, Synced, Write};
 use crate::kv::{ClientId, KvStore, Op, OpResult};
 use crate::net::{
-    ClientReply, ClientRequest, ClientResponse, ForwardRequest, Identity, NodeStatus, NoticeKind,
-    Replier, TcpEvent, Wire,
+    ClientRequest, ClientResponse, ForwardRequest, Identity, NodeStatus, NoticeKind, Replier,
+    TcpEvent, Wire,
 };
 use crate::raft::{
-    Entry, Event, Index, LogWrite, Message, Node, NodeId, Payload, RaftError, Role, Snapshot,
-    Tally, Term,
+    Entry, Event, Index, LogWrite, Message, Node, NodeId, Payload, Role, Snapshot, Tally, Term,
 };
 use crate::storage::Report;
 use disk::NodeDisk;
@@ -52,43 +52,6 @@ mod forward;
 pub const MAX_COMMAND_BYTES: usize = 4 << 20;
 /// Most inbox items taken before carrying out the `Ready` they produced.
 const MAX_BATCH: usize = 64;
-
-/// What arrives in a node's inbox.
-pub(crate) enum NodeInput {
-    /// A message from a peer.
-    Message(crate::raft::Message),
-    /// A client's write: its session, its seq and the encoded [`Command`]
-    /// (encoded once by the client, not by the node on every attempt).
-    Propose {
-        client: ClientId,
-        seq: u64,
-        data: Payload,
-        reply: ReplySlot,
-    },
-    /// A client's linearizable read.
-    Read { key: String, reply: ReplySlot },
-    /// A client's stale read of the local store.
-    StaleRead { key: String, reply: ReplySlot },
-    /// Several of the above, sent together (by a client pool's driver,
-    /// one per node per turn): taken in order, as if sent one by one.
-    Batch(Vec<NodeInput>),
-    /// A client request this node must answer itself, never forwarding
-    /// it to the leader (`put … on N`).
-    Pinned(Box<NodeInput>),
-    /// A client's request that follower `from` forwarded here, as its
-    /// forward `id` (see `node/forward.rs`).
-    Forwarded {
-        from: NodeId,
-        id: u64,
-        request: ForwardRequest,
-    },
-    /// The leader `from`'s answer to this node's forward `id`.
-    ForwardAnswer {
-        from: NodeId,
-        id: u64,
-        reply: ClientReply,
-    },
-}
 
 /// Where a node sends the answer to a client request.
 pub(crate) enum ReplyTo {
@@ -154,24 +117,6 @@ impl ReplyTo {
     }
 }
 
-/// Controls for a node thread.
-pub(crate) enum Control {
-    Kill,
-    Pause,
-    Resume,
-    Transfer {
-        to: NodeId,
-        reply: Sender<Result<(), RaftError>>,
-    },
-    /// Switch unsafe protocol variants (the dashboard's `bug` command).
-    SetBugs(crate::raft::Bugs),
-    /// Propose a membership change (on the leader).
-    ConfChange {
-        change: crate::raft::ConfChange,
-        reply: Sender<Result<crate::raft::Index, RaftError>>,
-    },
-}
-
 /// Why a node thread ended.
 #[derive(Debug)]
 pub(crate) enum ExitReason {
@@ -185,26 +130,6 @@ pub(crate) enum ExitReason {
 pub(crate) struct NodeExit {
     pub(crate) storage: NodeStorage,
     pub(crate) reason: ExitReason,
-}
-
-/// The receiving ends a node thread listens on; they outlive its thread.
-#[derive(Clone)]
-pub(crate) struct NodeChannels {
-    pub(crate) inbox: Receiver<NodeInput>,
-    pub(crate) ticker: Receiver<()>,
-    pub(crate) control: Receiver<Control>,
-    /// Frames from the node's TCP listener (`never()` on channels).
-    pub(crate) net: Receiver<TcpEvent<Wire>>,
-}
-
-impl NodeChannels {
-    /// Drops whatever a previous life left unread.
-    pub(crate) fn drain(&self) {
-        while self.inbox.try_recv().is_ok() {}
-        while self.ticker.try_recv().is_ok() {}
-        while self.control.try_recv().is_ok() {}
-        while self.net.try_recv().is_ok() {}
-    }
 }
 
 /// One live node.

@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::RuntimeError;
-use super::node::NodeInput;
+use super::inbox::NodeInput;
 use super::reply::{Mailbox, NoReply, PoolItem, PoolTicket, pooled_slot};
 use super::session::{Attempt, SessionCore};
 use super::shared::{NodeShared, Shared};

@@ -13,7 +13,7 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::node::NodeInput;
+use super::inbox::NodeInput;
 use super::reply::{NoReply, ReplySlot};
 use super::shared::{NodeShared, Shared, lock};
 use super::view::NodeState;

@@ -11,7 +11,7 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use super::clock::Clock;
-use super::node::{Control, NodeInput};
+use super::inbox::{Control, NodeInput};
 use super::observe::history::History;
 use super::observe::{DropCause, Fate, MessageRecord, NodeFact, Observer};
 use super::peers::AddressBook;

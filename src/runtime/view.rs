@@ -205,6 +205,15 @@ impl NodeView {
             refusals: Vec::new(),
         }
     }
+
+    /// The term of this node's entry at `index`, if its log window holds it.
+    pub fn term_at(&self, index: Index) -> Option<Term> {
+        let first = self.log.first()?.index;
+        if index < first {
+            return None;
+        }
+        self.log.get((index - first) as usize).map(|e| e.term)
+    }
 }
 
 /// The last `n` entries of `entries` as the dashboard shows them.
@@ -473,6 +482,11 @@ impl ClusterView {
     /// The link from `from` to `to`.
     pub fn link(&self, from: NodeId, to: NodeId) -> Option<&LinkView> {
         self.links.iter().find(|l| l.from == from && l.to == to)
+    }
+
+    /// The highest index any node's log reaches (0: every log is empty).
+    pub fn newest_index(&self) -> Index {
+        self.nodes.iter().map(|n| n.last_index).max().unwrap_or(0)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::raft::NodeId;
 use crate::runtime::ClusterView;
 use crate::tui::console::Edit;
 use crate::tui::driver::Outcome;
-use crate::tui::sim::SimStatus;
+use crate::tui::sim_status::SimStatus;
 use crate::tui::tour::TourEvent;
 
 /// Which pane has the keyboard.

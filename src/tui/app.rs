@@ -14,10 +14,11 @@ use crate::scenario::tours::{self, TOURS};
 use crate::tui::action::{Action, Focus, Lower, Move};
 use crate::tui::command::{self, Command, Context};
 use crate::tui::console::{Console, LineKind};
-use crate::tui::driver::{Driver, Outcome, Request, groups_text};
+use crate::tui::driver::{Driver, Outcome, Request};
 use crate::tui::history::{Recorded, ViewHistory};
 use crate::tui::layout;
-use crate::tui::sim::SimStatus;
+use crate::tui::sim_status::SimStatus;
+use crate::tui::text::{cluster_time, request_text, unavailability_hint, wrap_words};
 use crate::tui::theme::Theme;
 use crate::tui::tour::Tour;
 
@@ -560,14 +561,12 @@ impl App {
         if let Some(v) = &status.violation
             && !known
         {
-            let at = crate::tui::widgets::events::cluster_time(
-                v.time_us / crate::runtime::TICK_CLUSTER_US,
-            );
+            let at = cluster_time(v.time_us / crate::runtime::TICK_CLUSTER_US);
             self.console.push(
                 LineKind::Error,
                 format!("invariant violated at {at}: {}", v.invariant),
             );
-            for line in wrap(&v.details, 60) {
+            for line in wrap_words(&v.details, 60) {
                 self.console.push(LineKind::Error, line);
             }
             self.console.push(
@@ -600,7 +599,7 @@ impl App {
         let tick = self.history.get(at).map_or(0, |v| v.tick);
         Some(format!(
             "viewing the past (t={}): nothing changes the cluster from here; Esc or b returns to the present",
-            crate::tui::widgets::events::cluster_time(tick)
+            cluster_time(tick)
         ))
     }
 
@@ -652,7 +651,7 @@ impl App {
 
     /// Scrolls the log back (positive) or forward, within what exists.
     fn scroll_log(&mut self, by: i64) {
-        let last = crate::tui::widgets::log::newest_index(&self.view);
+        let last = self.view.newest_index();
         let scrolled = (self.log_scroll as i64).saturating_add(by).max(0) as u64;
         self.log_scroll = scrolled.min(last.saturating_sub(1));
     }
@@ -856,129 +855,8 @@ impl App {
     }
 }
 
-/// `text` cut at spaces into lines of at most about `width` characters.
-pub(crate) fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split_whitespace() {
-        let last = lines.last_mut().map_or(0, |l| l.chars().count());
-        if last > 0 && last + 1 + word.chars().count() > width {
-            lines.push(String::new());
-        }
-        if let Some(line) = lines.last_mut() {
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-    }
-    lines
-}
-
 fn cycle(focus: Focus, by: usize) -> Focus {
     let order = Focus::ORDER;
     let at = order.iter().position(|&f| f == focus).unwrap_or(0);
     order[(at + by) % order.len()]
-}
-
-/// Why the cluster may not answer, in words, from what the view shows.
-pub fn unavailability_hint(view: &ClusterView) -> Option<String> {
-    let n = view.nodes.len();
-    let majority = n / 2 + 1;
-    let up = |id: &NodeId| view.node(*id).is_some_and(|v| v.state == NodeState::Up);
-    let running: usize = view
-        .nodes
-        .iter()
-        .filter(|v| v.state == NodeState::Up)
-        .count();
-    if running < majority {
-        return Some(format!(
-            "only {running} of {n} nodes run; a majority ({majority}) is needed"
-        ));
-    }
-    if view.groups.len() > 1 {
-        let best = view
-            .groups
-            .iter()
-            .map(|g| g.iter().filter(|id| up(id)).count())
-            .max()
-            .unwrap_or(0);
-        if best < majority {
-            return Some(format!(
-                "no side of the partition {} has a majority ({majority} of {n}) of running nodes",
-                groups_text(&view.groups)
-            ));
-        }
-        if let Some(leader) = view.leader()
-            && let Some(g) = view.groups.iter().find(|g| g.contains(&leader))
-            && g.len() < majority
-        {
-            return Some(format!(
-                "node {leader} still thinks it leads but is in a minority partition ({})",
-                groups_text(&view.groups)
-            ));
-        }
-    }
-    if view.leader().is_none() {
-        return Some("no leader yet: an election takes about a second at speed 1".into());
-    }
-    None
-}
-
-/// An operation as the console writes it (`put k v`, quoting a word with
-/// spaces so the line parses back).
-pub(crate) fn op_request_text(op: &crate::kv::Op) -> String {
-    use crate::kv::Op;
-    let q = |s: &str| {
-        if s.is_empty() || s.contains(char::is_whitespace) || s.contains('"') {
-            format!("{s:?}")
-        } else {
-            s.to_string()
-        }
-    };
-    match op {
-        Op::Put { key, value } => format!("put {} {}", q(key), q(value)),
-        Op::Get { key } => format!("get {}", q(key)),
-        Op::Delete { key } => format!("delete {}", q(key)),
-        Op::Cas { key, old, new } => format!("cas {} {} {}", q(key), q(old), q(new)),
-    }
-}
-
-/// The console command that does what `request` does.
-pub fn request_text(request: &Request) -> String {
-    match request {
-        Request::Kill(id) => format!("kill {id}"),
-        Request::Restart(id) => format!("restart {id}"),
-        Request::RestartAll => "restart all".into(),
-        Request::Pause(id) => format!("pause {id}"),
-        Request::Resume(id) => format!("resume {id}"),
-        Request::Isolate(id) => format!("isolate {id}"),
-        Request::Partition(groups) => format!("partition {}", groups_text(groups)),
-        Request::Heal => "heal".into(),
-        Request::Loss(p) => format!("loss {:.0}%", p * 100.0),
-        Request::Delay(a, b) => format!("delay {}", crate::tui::driver::delay_text(*a, *b)),
-        Request::LinkDelay(x, y, a, b) => {
-            format!("delay {x} {y} {}", crate::tui::driver::delay_text(*a, *b))
-        }
-        Request::Transfer(id) => format!("transfer {id}"),
-        Request::Speed(x) => format!("speed {x}"),
-        Request::PauseClock => "pause".into(),
-        Request::ResumeClock => "resume".into(),
-        Request::Step => "step".into(),
-        Request::Put(k, v) => format!("put {k} {v}"),
-        Request::Get(k) => format!("get {k}"),
-        Request::GetStale(n, k) => format!("get {k} stale {n}"),
-        Request::Delete(k) => format!("delete {k}"),
-        Request::Cas(k, a, b) => format!("cas {k} {a} {b}"),
-        Request::ClientOn(n, op) => format!("{} on {n}", op_request_text(op)),
-        Request::Replay => "replay".into(),
-        Request::Bug(name, on) => format!("bug {name} {}", if *on { "on" } else { "off" }),
-        Request::AddLearner(id) => format!("add {id}"),
-        Request::Promote(id) => format!("promote {id}"),
-        Request::Remove(id) => format!("remove {id}"),
-        Request::Hold => "hold".into(),
-        Request::Release => "release".into(),
-        Request::Deliver(which) => format!("deliver {which}"),
-        Request::DropHeld(which) => format!("drop {which}"),
-        Request::Save(path) => format!("save {}", path.display()),
-    }
 }

@@ -605,7 +605,7 @@ mod tests {
             vec![format!("step 2/{total}: wait leader within 2s")]
         );
         // A violation in simulated mode, once; again after a replay.
-        let mut status = crate::tui::sim::SimStatus::clone(&session.status());
+        let mut status = crate::tui::sim_status::SimStatus::clone(&session.status());
         status.violation = Some(crate::sim::Violation {
             seed: 1,
             time_us: 5,

@@ -7,11 +7,12 @@
 
 use crate::kv::Op;
 use crate::net::{HeldRef, parse_delay_range};
-use crate::raft::NodeId;
+use crate::raft::{Index, NodeId};
 use crate::runtime::observe::{MsgClass, MsgFilter};
 use crate::scenario::ast::{NodeRef, OpKind};
 use crate::scenario::tours;
 use crate::tui::driver::Request;
+use crate::tui::why::Subject;
 
 /// What a console line asks for.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,7 +32,7 @@ pub enum Command {
     /// `bug NAME on|off` named no variant: say so and list them.
     UnknownBug(String),
     /// `why …`: explain what it names (`None`: what is selected).
-    Why(Option<crate::tui::why::Subject>),
+    Why(Option<Subject>),
     /// `chart FILE`: the message list as a sequence diagram, `.svg` or
     /// `.mmd` (see [`crate::tui::chart`]).
     Chart(std::path::PathBuf),
@@ -149,7 +150,7 @@ pub fn parse(line: &str, cx: Context) -> Result<Command, String> {
         ("msgs" | "messages", []) => Ok(Command::Msgs(None)),
         ("msgs" | "messages", _) => Ok(Command::Msgs(Some(parse_msg_filter(args, cx.nodes)?))),
         ("bug" | "bugs", []) => Ok(Command::Bugs),
-        ("why", _) => Ok(Command::Why(crate::tui::why::parse(args, cx)?)),
+        ("why", _) => Ok(Command::Why(parse_why(args, cx)?)),
         ("bug", [name, state]) => {
             let on = match state.to_ascii_lowercase().as_str() {
                 "on" => true,
@@ -294,6 +295,44 @@ pub(crate) fn parse_node(s: &str, nodes: usize) -> Result<NodeId, String> {
     }
 }
 
+/// `why`, `why N`, `why leader`, `why entry I [on N]`: what the console's
+/// `why` asks about (`None`: what is selected).
+fn parse_why(args: &[&str], cx: Context) -> Result<Option<Subject>, String> {
+    let node = |s: &str| -> Result<NodeId, String> {
+        if s.eq_ignore_ascii_case("leader") {
+            return cx
+                .leader
+                .ok_or_else(|| "there is no leader to ask about right now".to_string());
+        }
+        parse_node(s, cx.nodes)
+    };
+    let index = |s: &str| -> Result<Index, String> {
+        match s.parse::<Index>() {
+            Ok(i) if i > 0 => Ok(i),
+            _ => Err(format!(
+                "'{s}' is not a log index: write e.g. `why entry 7`"
+            )),
+        }
+    };
+    let entry = |word: &str| word.eq_ignore_ascii_case("entry") || word.eq_ignore_ascii_case("e");
+    match args {
+        [] => Ok(None),
+        [n] => Ok(Some(Subject::Node(node(n)?))),
+        [e, i] if entry(e) => Ok(Some(Subject::Entry {
+            node: cx.selected,
+            index: index(i)?,
+        })),
+        [e, i, on, n] if entry(e) && on.eq_ignore_ascii_case("on") => Ok(Some(Subject::Entry {
+            node: node(n)?,
+            index: index(i)?,
+        })),
+        _ => Err(
+            "why: write `why` (what is selected), `why N`, `why leader` or `why entry I [on N]`"
+                .to_string(),
+        ),
+    }
+}
+
 /// A node id a membership change may name: 1 to 9, existing or not (the
 /// cluster says whether the change makes sense).
 fn parse_member_id(s: &str) -> Result<NodeId, String> {
@@ -366,13 +405,17 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     Ok(p)
 }
 
-/// "2", "2x", "0.5×" into a speed factor.
-fn parse_speed(s: &str) -> Result<f64, String> {
-    let num = s.trim_end_matches(['x', '×', 'X']);
+/// "2", "2x", "0.5×" into a speed factor from 0.1 to 10: the console's
+/// `speed` and the `--speed` flag, so both take the same words and refuse
+/// them in the same words.
+pub fn parse_speed(s: &str) -> Result<f64, String> {
+    let num = s.trim().trim_end_matches(['x', '×', 'X']);
     match num.parse::<f64>() {
         Ok(x) if (0.1..=10.0).contains(&x) => Ok(x),
         Ok(_) => Err(format!("speed must be 0.1 to 10, not {s}")),
-        Err(_) => Err(format!("'{s}' is not a speed: write e.g. `speed 2`")),
+        Err(_) => Err(format!(
+            "'{s}' is not a speed: write a number from 0.1 to 10, e.g. 2 or 0.5x"
+        )),
     }
 }
 
@@ -385,6 +428,25 @@ mod tests {
         leader: Some(3),
         selected: 2,
     };
+
+    /// The one speed parser answers the console and the flag alike: a
+    /// factor with or without its `x`, and bad words refused in words.
+    #[test]
+    fn speed_takes_a_factor_and_refuses_the_rest_in_words() {
+        assert_eq!(parse_speed("2"), Ok(2.0));
+        assert_eq!(parse_speed("0.5x"), Ok(0.5));
+        assert_eq!(parse_speed("0.2×"), Ok(0.2));
+        assert_eq!(parse_speed("10X"), Ok(10.0));
+        assert_eq!(
+            parse_speed("20"),
+            Err("speed must be 0.1 to 10, not 20".to_string())
+        );
+        assert_eq!(
+            parse_speed("fast"),
+            Err("'fast' is not a speed: write a number from 0.1 to 10, e.g. 2 or 0.5x".to_string())
+        );
+        assert_eq!(ok("speed 0.5x"), Request::Speed(0.5));
+    }
 
     fn ok(line: &str) -> Request {
         match parse(line, CX) {

@@ -14,12 +14,20 @@
 //! (`--record FILE.cast`: what the terminal was sent, as an asciicast), `console.rs` (line
 //! editing, history, transcript), `driver.rs` (the cluster seam),
 //! `layout.rs`, `draw.rs`, `theme.rs` (every colour and symbol),
+//! `text.rs` (the words more than one part says: cluster time, a request
+//! as its command, why the cluster may not answer, wrapping),
+//! `sim_status.rs` (how a simulated run stands, for the status bar),
 //! `widgets/` (one pane per file), `tour.rs` (guided tours: a script
 //! played step by step, on the simulator or the live cluster), `run.rs` (the main loop),
 //! `terminal.rs` (raw mode and restoring it), `history.rs` (the views
 //! recorded for time travel), `sim/` (the simulated mode: the dashboard
 //! driven by the deterministic simulator, and replays), `why/` ("why?":
 //! answers about an entry or a node, computed from the view shown).
+//!
+//! Imports run one way: `widgets/` and `why/ask.rs` read the [`App`];
+//! `App` takes its words from `text.rs` and its run status from
+//! `sim_status.rs`, never from a pane; `sim/` builds on the dashboard, and
+//! nothing else in `tui/` imports `sim/` but tests.
 
 pub mod action;
 pub mod app;
@@ -34,7 +42,9 @@ pub mod keys;
 pub mod layout;
 pub mod run;
 pub mod sim;
+pub mod sim_status;
 pub mod terminal;
+pub mod text;
 pub mod theme;
 pub mod tour;
 pub mod why;

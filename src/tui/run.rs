@@ -29,7 +29,7 @@ use crate::tui::console::LineKind;
 use crate::tui::draw::draw;
 use crate::tui::driver::{LiveDriver, Outcome};
 use crate::tui::keys;
-use crate::tui::sim::SimStatus;
+use crate::tui::sim_status::SimStatus;
 use crate::tui::terminal;
 use crate::tui::tour::{self, Tour, TourEvent};
 

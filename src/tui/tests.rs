@@ -204,14 +204,14 @@ pub(super) fn app_with(view: ClusterView, options: Options) -> (App, Recorder) {
 
 /// The status of a quiet simulated run of seed 7 at time 0: set as
 /// `app.sim`, the app is in simulated mode.
-pub(super) fn sim_seed_7() -> Arc<crate::tui::sim::SimStatus> {
-    Arc::new(crate::tui::sim::SimStatus {
+pub(super) fn sim_seed_7() -> Arc<crate::tui::sim_status::SimStatus> {
+    Arc::new(crate::tui::sim_status::SimStatus {
         seed: 7,
         label: "sim seed 7".into(),
         now_us: 0,
         trace_hash: 0,
         violation: None,
-        history: crate::tui::sim::HistoryCheck::NotYet,
+        history: crate::tui::sim_status::HistoryCheck::NotYet,
         operations: 0,
         inputs: 0,
         to_replay: 0,

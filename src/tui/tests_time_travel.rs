@@ -12,7 +12,7 @@ use crate::sim::Violation;
 use crate::tui::action::{Action, NewView};
 use crate::tui::app::App;
 use crate::tui::driver::Request;
-use crate::tui::sim::{HistoryCheck, SimStatus};
+use crate::tui::sim_status::{HistoryCheck, SimStatus};
 
 /// The elected cluster at `tick`: n2's commit counts the ticks, n3 is
 /// down from tick 420.

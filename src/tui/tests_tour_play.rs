@@ -284,7 +284,7 @@ fn the_figure8_tour_stops_on_an_old_term_entry_on_a_majority_not_committed() {
 /// and every question fits the pane with its choices.
 #[test]
 fn every_caption_fits_three_lines_at_120_columns() {
-    use crate::tui::widgets::tour::wrap;
+    use crate::tui::text::wrap;
     for tour in TOURS {
         let script = crate::scenario::parse(tour.text, tour.file).expect("parses");
         let nodes = script

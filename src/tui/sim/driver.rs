@@ -10,13 +10,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use super::session::SimSession;
-use super::view::ClockState;
+use super::view::{ClockState, TICK_WALL};
 use crate::runtime::{Clock, TICK_CLUSTER_US};
 use crate::tui::driver::{Driver, Outcome, Request};
 use crate::tui::run::Msg;
 
-/// Wall length of a tick at speed 1.0, as in the live dashboard.
-pub const TICK_WALL: Duration = Duration::from_millis(50);
 /// Most ticks run before requests are looked at again, so a key is never
 /// kept waiting by a clock far ahead of the simulator.
 const TICKS_PER_ROUND: usize = 64;

@@ -5,7 +5,8 @@
 //! tick, paced by the same cluster clock as the live runtime, so speed,
 //! pause and single step behave the same. After every tick the session's
 //! state becomes a [`ClusterView`](crate::runtime::ClusterView)
-//! ([`ViewBuilder`]), so every pane works unchanged, and a [`SimStatus`]
+//! ([`ViewBuilder`]), so every pane works unchanged, and a
+//! [`SimStatus`](crate::tui::sim_status::SimStatus)
 //! (seed, trace hash, violation, history verdict) for the status bar and
 //! any panel that wants it. Inputs are applied at a virtual time and
 //! recorded, so the same seed and inputs make the same run, and `R`
@@ -19,14 +20,13 @@
 //! Files: `session.rs` (the run, inputs and replay; no threads),
 //! `saved.rs` (`save FILE.scen`, and playing a saved session back),
 //! `changes.rs` (membership changes asked from the dashboard),
-//! `view.rs` (simulator state → `ClusterView`), `status.rs`, `driver.rs`
-//! (the thread and its clock), `tour.rs` (a tour's script driving it).
+//! `view.rs` (simulator state → `ClusterView`), `driver.rs` (the thread
+//! and its clock), `tour.rs` (a tour's script driving it).
 
 mod changes;
 mod driver;
 pub mod saved;
 mod session;
-mod status;
 mod tour;
 mod view;
 
@@ -43,11 +43,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-pub use driver::{SimDriver, TICK_WALL};
+pub use driver::SimDriver;
 pub use session::{Answer, Input, SimSession, TickReport};
-pub use status::{HistoryCheck, SimStatus};
 pub use tour::start_tour;
-pub use view::{ClockState, EVENT_CAPACITY, ViewBuilder};
+pub use view::{ClockState, EVENT_CAPACITY, TICK_WALL, ViewBuilder};
 
 use crate::raft::Bugs;
 use crate::runtime::ClusterView;
@@ -57,6 +56,7 @@ use crate::tui::app::{App, Options};
 use crate::tui::cast::Recording;
 use crate::tui::console::LineKind;
 use crate::tui::run::{Msg, TourSetup, event_loop_recorded, spawn_input};
+use crate::tui::sim_status::SimStatus;
 use crate::tui::terminal;
 use crate::tui::tour::Tour;
 

@@ -21,9 +21,9 @@ use crate::kv::Op;
 use crate::scenario::ast::{Script, StmtKind};
 use crate::scenario::session::{SessionSpec, exact_time};
 use crate::sim::SimOptions;
-use crate::tui::app::{op_request_text, request_text};
 use crate::tui::command::{self, Command, Context};
 use crate::tui::driver::Request;
+use crate::tui::text::{op_request_text, request_text};
 
 /// A saved session read back.
 #[derive(Clone, Debug, PartialEq)]

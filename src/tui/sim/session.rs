@@ -18,20 +18,20 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::changes::{Changes, conf_change};
-use super::status::{HistoryCheck, SimStatus};
-use super::view::{ClockState, ViewBuilder};
+use super::view::{ClockState, TICK_WALL, ViewBuilder};
 use crate::kv::Op;
 use crate::net::{FabricError, HeldRef};
 use crate::raft::{Bugs, Message};
 use crate::runtime::observe::{CheckReport, Finding, Invariant, LinStatus};
 use crate::runtime::{ClusterView, RuntimeError, TICK_CLUSTER_US, bugs_with};
 use crate::sim::{Sim, SimError, SimOptions, Violation};
-use crate::tui::app::request_text;
 use crate::tui::driver::{
     CLIENT_TIMEOUT, ON_NODE_TIMEOUT_US, Request, bugs_text, delay_text, delivered_text,
     dropped_text, groups_text, hold_text, link_delay_text, on_node_text, outcome_text,
     released_text, stale_text,
 };
+use crate::tui::sim_status::{HistoryCheck, SimStatus};
+use crate::tui::text::request_text;
 
 /// A user input to a simulated run, at the virtual time it was applied.
 #[derive(Clone, Debug, PartialEq)]
@@ -457,7 +457,7 @@ impl SimSession {
                     let view = self.view(ClockState {
                         paused: false,
                         speed: 1.0,
-                        tick_wall: super::TICK_WALL,
+                        tick_wall: TICK_WALL,
                     });
                     on_node_text(&view, node, &op, outcome)
                 }

@@ -25,6 +25,9 @@ use crate::sim::{SendDrop, SendFate, Sim};
 /// Events a view carries, like the live cluster's default ring.
 pub const EVENT_CAPACITY: usize = 256;
 
+/// Wall length of a tick at speed 1.0, as in the live dashboard.
+pub const TICK_WALL: Duration = Duration::from_millis(50);
+
 /// What the clock says, for the view's status fields.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClockState {

@@ -1,6 +1,8 @@
 //! Asking "why?" from the dashboard: the log pane's cursor that picks an
-//! entry, the `w` key and the `why` console command. These are methods of
-//! [`App`], kept here so `app.rs` holds only the hooks.
+//! entry, the `w` key and what the `why` console command does (its words
+//! are parsed with the rest of the console's, in
+//! [`command`](crate::tui::command)). These are methods of [`App`], kept
+//! here so `app.rs` holds only the hooks.
 //!
 //! While the answer is open it follows the selection: move the log cursor
 //! or pick another node and it answers about that one, on the frame shown
@@ -9,10 +11,9 @@
 use ratatui::layout::Rect;
 
 use super::{Subject, explain};
-use crate::raft::{Index, NodeId};
+use crate::raft::Index;
 use crate::tui::action::{Focus, Lower};
 use crate::tui::app::App;
-use crate::tui::command::Context;
 use crate::tui::console::LineKind;
 use crate::tui::widgets::log;
 
@@ -79,7 +80,7 @@ impl App {
     /// Moves the log cursor `by` entries (negative: back), within the
     /// entries that exist, scrolling the log to keep it in sight.
     pub(crate) fn move_log_cursor(&mut self, by: i64) {
-        let last = log::newest_index(&self.view);
+        let last = self.view.newest_index();
         if last == 0 {
             return;
         }
@@ -113,43 +114,5 @@ impl App {
         let screen = Rect::new(0, 0, self.size.0, self.size.1);
         let slot = self.layout(screen)?.log;
         crate::tui::draw::lower_split(self, slot).0
-    }
-}
-
-/// `why`, `why N`, `why leader`, `why entry I [on N]`: what the console's
-/// `why` asks about (`None`: what is selected).
-pub fn parse(args: &[&str], cx: Context) -> Result<Option<Subject>, String> {
-    let node = |s: &str| -> Result<NodeId, String> {
-        if s.eq_ignore_ascii_case("leader") {
-            return cx
-                .leader
-                .ok_or_else(|| "there is no leader to ask about right now".to_string());
-        }
-        crate::tui::command::parse_node(s, cx.nodes)
-    };
-    let index = |s: &str| -> Result<Index, String> {
-        match s.parse::<Index>() {
-            Ok(i) if i > 0 => Ok(i),
-            _ => Err(format!(
-                "'{s}' is not a log index: write e.g. `why entry 7`"
-            )),
-        }
-    };
-    let entry = |word: &str| word.eq_ignore_ascii_case("entry") || word.eq_ignore_ascii_case("e");
-    match args {
-        [] => Ok(None),
-        [n] => Ok(Some(Subject::Node(node(n)?))),
-        [e, i] if entry(e) => Ok(Some(Subject::Entry {
-            node: cx.selected,
-            index: index(i)?,
-        })),
-        [e, i, on, n] if entry(e) && on.eq_ignore_ascii_case("on") => Ok(Some(Subject::Entry {
-            node: node(n)?,
-            index: index(i)?,
-        })),
-        _ => Err(
-            "why: write `why` (what is selected), `why N`, `why leader` or `why entry I [on N]`"
-                .to_string(),
-        ),
     }
 }

@@ -3,7 +3,7 @@
 //! older term — Figure 8's rule that a leader commits it only together
 //! with an entry of its own term.
 
-use super::{Answer, Tone, majority, names, reach, runs, sides, talks, term_at, voters};
+use super::{Answer, Tone, majority, names, reach, runs, sides, talks, voters};
 use crate::raft::{Index, NodeId, Term};
 use crate::runtime::{ClusterView, NodeState, NodeView};
 
@@ -28,7 +28,7 @@ fn has(n: &NodeView, index: Index, term: Term) -> Has {
     } else if index <= n.snapshot_index {
         Has::Compacted
     } else {
-        match term_at(n, index) {
+        match n.term_at(index) {
             Some(t) if t == term => Has::Same,
             Some(t) => Has::Differs(t),
             None => Has::Unknown,
@@ -72,7 +72,7 @@ pub(super) fn explain(view: &ClusterView, n: &NodeView, index: Index) -> Answer 
             ],
         };
     }
-    let Some(term) = term_at(n, index) else {
+    let Some(term) = n.term_at(index) else {
         return Answer {
             title: format!("entry {index} on n{id}"),
             verdict: "Too old for the view".to_string(),
@@ -486,7 +486,9 @@ fn absent(view: &ClusterView, n: &NodeView, index: Index) -> Answer {
         && l.id != id
         && index <= l.last_index
     {
-        let t = term_at(l, index).map_or(String::new(), |t| format!(" (term {t})"));
+        let t = l
+            .term_at(index)
+            .map_or(String::new(), |t| format!(" (term {t})"));
         reasons.push(if !runs(view, id) {
             format!(
                 "The leader n{} holds {index}{t}; n{id} is not running to receive it.",

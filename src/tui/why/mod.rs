@@ -16,10 +16,8 @@ mod ask;
 mod entry;
 mod node;
 
-pub use ask::parse;
-
-use crate::raft::{Index, NodeId, Term};
-use crate::runtime::{ClusterView, NodeState, NodeView};
+use crate::raft::{Index, NodeId};
+use crate::runtime::{ClusterView, NodeState};
 
 /// What a person asked about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,12 +144,7 @@ fn sides(view: &ClusterView) -> Option<String> {
 
 /// `ticks` of cluster time in words: `0.15s`.
 fn secs(ticks: u64) -> String {
-    crate::tui::widgets::events::cluster_time(ticks)
-}
-
-/// The term of `node`'s entry at `index`, when its view holds it.
-fn term_at(node: &NodeView, index: Index) -> Option<Term> {
-    crate::tui::widgets::log::term_at(node, index)
+    crate::tui::text::cluster_time(ticks)
 }
 
 #[cfg(test)]

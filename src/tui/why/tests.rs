@@ -305,7 +305,7 @@ fn an_older_term_entry_on_a_majority_waits_for_the_leaders_own_figure_8() {
                 .iter()
                 .filter(|n| index_of(&view, n.id, "put x=1") == Some(index))
                 .count();
-            let term = view.node(a).and_then(|n| super::term_at(n, index)).unwrap();
+            let term = view.node(a).and_then(|n| n.term_at(index)).unwrap();
             if l.id == a && l.commit < index && holders >= 3 && term < l.term {
                 found = Some((view.clone(), a, index, term, l.term));
                 break 'seeds;

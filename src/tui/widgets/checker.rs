@@ -13,10 +13,10 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::events::cluster_time;
 use super::{pane, put_line, styled, teach_style};
 use crate::runtime::observe::LinStatus;
 use crate::tui::app::App;
+use crate::tui::text::cluster_time;
 
 /// Draws the panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {

@@ -10,16 +10,11 @@ use ratatui::widgets::Widget;
 
 use super::node_card::cut;
 use super::{focused, pane, put_line, styled};
-use crate::runtime::{TICK_CLUSTER_US, ViewEvent};
+use crate::runtime::ViewEvent;
 use crate::tui::action::Focus;
 use crate::tui::app::App;
+use crate::tui::text::cluster_time;
 use crate::tui::theme::Theme;
-
-/// Cluster time of a tick count, as "12.34s".
-pub fn cluster_time(tick: u64) -> String {
-    let ms = tick * TICK_CLUSTER_US / 1000;
-    format!("{}.{:02}s", ms / 1000, (ms % 1000) / 10)
-}
 
 fn event_style(theme: &Theme, event: &ViewEvent) -> ratatui::style::Style {
     let t = event.text.as_str();

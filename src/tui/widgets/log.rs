@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use super::{focused, pane, put_line, styled};
-use crate::raft::{Index, Term};
+use crate::raft::Index;
 use crate::runtime::{ClusterView, NodeView};
 use crate::tui::action::Focus;
 use crate::tui::app::App;
@@ -24,23 +24,9 @@ const STRIP: u16 = 11;
 /// Columns of the row labels ("▶n1 ").
 const LABEL: u16 = 4;
 
-/// Term of `node`'s entry at `index`, if its view holds it.
-pub fn term_at(node: &NodeView, index: Index) -> Option<Term> {
-    let first = node.log.first()?.index;
-    if index < first {
-        return None;
-    }
-    node.log.get((index - first) as usize).map(|e| e.term)
-}
-
-/// The highest index any node's log reaches (0: every log is empty).
-pub fn newest_index(view: &ClusterView) -> Index {
-    view.nodes.iter().map(|n| n.last_index).max().unwrap_or(0)
-}
-
 /// The visible index range: `cols` columns ending `scroll` before the tail.
 pub fn visible_range(view: &ClusterView, cols: u64, scroll: u64) -> (Index, Index) {
-    let last = newest_index(view);
+    let last = view.newest_index();
     let end = last.saturating_sub(scroll).max(1);
     let start = end.saturating_sub(cols.saturating_sub(1)).max(1);
     (start, end)
@@ -105,7 +91,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let (cw, strip, cols) = grid(view, inner);
     let leader = view.leader().and_then(|l| view.node(l));
     let (start, end) = visible_range(view, cols, app.log_scroll);
-    let last = newest_index(view);
+    let last = view.newest_index();
     header(app, inner, start, end, cw, buf);
 
     // Rows that fit; keep the selected node in sight.
@@ -219,13 +205,13 @@ fn cell(
         for i in 0..w as u16 {
             put(buf, x + i, y, theme.compacted(), theme.dim());
         }
-    } else if let Some(term) = term_at(node, index) {
+    } else if let Some(term) = node.term_at(index) {
         let mut style = theme.term(term);
         if index > node.commit {
             style = style.patch(theme.uncommitted());
         }
         let differs = leader
-            .is_some_and(|l| index > l.last_index || term_at(l, index).is_some_and(|t| t != term));
+            .is_some_and(|l| index > l.last_index || l.term_at(index).is_some_and(|t| t != term));
         if differs {
             style = theme.conflict();
             sep = (theme.conflict_mark(), theme.conflict());

@@ -7,9 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use super::events::cluster_time;
 use super::{put_line, styled};
 use crate::tui::app::App;
+use crate::tui::text::cluster_time;
 
 /// The banner's words, and a shorter version for narrow screens.
 pub const BANNER: &str = "viewing the past - Esc or b returns to the present   , back  . forward  < > 10 ticks   controls are off";

@@ -7,7 +7,7 @@ use ratatui::text::Span;
 
 use super::styled;
 use crate::tui::app::App;
-use crate::tui::sim::HistoryCheck;
+use crate::tui::sim_status::HistoryCheck;
 
 /// The spans to add to the status bar, in its style `base`; none in live
 /// mode. `short`: a violation the checker's badge already marks is left

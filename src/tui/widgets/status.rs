@@ -7,9 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use super::events::cluster_time;
 use super::{key_hints, put_line, styled, teach_style};
 use crate::tui::app::App;
+use crate::tui::text::cluster_time;
 
 /// How much the bar's own fields are shortened to leave room for keys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

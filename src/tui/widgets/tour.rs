@@ -11,6 +11,7 @@ use ratatui::widgets::{Clear, Widget};
 use super::{pane, put_line, put_line_cut, styled};
 use crate::scenario::Mark;
 use crate::tui::app::App;
+use crate::tui::text::wrap;
 use crate::tui::tour::{Phase, Question, Tour};
 
 /// Where the tour pane goes: the console's place, so the network and the
@@ -247,42 +248,4 @@ fn question_lines(app: &App, tour: &Tour, q: &Question, width: usize) -> Vec<Lin
             .map(|l| Line::from(styled(l, style))),
     );
     lines
-}
-
-/// Splits `text` into lines at most `width` characters wide, at spaces
-/// where it can.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while line.chars().count() > width {
-            let head: String = line.chars().take(width).collect();
-            line = line.chars().skip(width).collect();
-            lines.push(head);
-        }
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wrap;
-
-    #[test]
-    fn wraps_at_spaces_and_splits_long_words() {
-        assert_eq!(wrap("a bb ccc dddd", 6), vec!["a bb", "ccc", "dddd"]);
-        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
-        assert!(wrap("", 5).is_empty());
-    }
 }

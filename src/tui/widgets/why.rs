@@ -14,8 +14,9 @@ use ratatui::widgets::{Clear, Widget};
 
 use super::{pane, put_line, styled};
 use crate::scenario::Mark;
-use crate::tui::app::{App, wrap};
+use crate::tui::app::App;
 use crate::tui::layout::Areas;
+use crate::tui::text::{cluster_time, wrap_words};
 use crate::tui::why::{Answer, Tone, explain};
 
 /// Widest the box grows, for lines a person can read; a screen not much
@@ -53,7 +54,7 @@ pub fn lines(app: &App, answer: &Answer, width: u16) -> Vec<Line<'static>> {
     let (mark, style) = tone(app, answer.tone);
     let text_w = (width as usize).saturating_sub(2).max(10);
     let mut out = Vec::new();
-    for (i, part) in wrap(&answer.verdict, text_w).into_iter().enumerate() {
+    for (i, part) in wrap_words(&answer.verdict, text_w).into_iter().enumerate() {
         let lead = if i == 0 {
             format!("{mark} ")
         } else {
@@ -66,7 +67,7 @@ pub fn lines(app: &App, answer: &Answer, width: u16) -> Vec<Line<'static>> {
     }
     let bullet = app.theme.bullet();
     for reason in &answer.reasons {
-        for (i, part) in wrap(reason, text_w).into_iter().enumerate() {
+        for (i, part) in wrap_words(reason, text_w).into_iter().enumerate() {
             let lead = if i == 0 { bullet } else { " " };
             out.push(Line::from(vec![
                 styled(format!("{lead} "), app.theme.dim()),
@@ -83,7 +84,7 @@ pub fn render(app: &App, areas: &Areas, screen: Rect, buf: &mut Buffer) {
     let room = area(areas, screen);
     let mut title = format!("Why? {}", answer.title);
     if app.past.is_some() {
-        let at = crate::tui::widgets::events::cluster_time(app.view.tick);
+        let at = cluster_time(app.view.tick);
         title.push_str(&format!(" (at {at}, in the past)"));
     }
     let inner_w = room.width.saturating_sub(4);

@@ -1,6 +1,11 @@
 //! [`SimStatus`]: how a simulated run stands — its seed, where it is, its
 //! trace hash, and what the checks found — for the status bar and for a
 //! checker panel to read.
+//!
+//! The simulated mode (`tui/sim/`) makes it; the dashboard (`App`, the
+//! status bar, the main loop) reads it. It lives beside both, so the
+//! dashboard need not import `tui/sim/`, which itself builds on the
+//! dashboard.
 
 use crate::sim::Violation;
 
