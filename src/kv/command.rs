@@ -51,6 +51,24 @@ impl Op {
     pub fn is_write(&self) -> bool {
         !matches!(self, Op::Get { .. })
     }
+
+    /// The same operation with its key and values passed through `f` (how
+    /// a script's `$i` is replaced).
+    pub fn map_text(&self, f: impl Fn(&str) -> String) -> Op {
+        match self {
+            Op::Put { key, value } => Op::Put {
+                key: f(key),
+                value: f(value),
+            },
+            Op::Get { key } => Op::Get { key: f(key) },
+            Op::Delete { key } => Op::Delete { key: f(key) },
+            Op::Cas { key, old, new } => Op::Cas {
+                key: f(key),
+                old: f(old),
+                new: f(new),
+            },
+        }
+    }
 }
 
 /// The result of applying an operation.

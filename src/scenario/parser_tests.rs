@@ -2,6 +2,7 @@
 
 use super::ast::*;
 use super::parse;
+use crate::kv::Op;
 use crate::raft::Bugs;
 
 /// Parses `text` after a `cluster 5` line and returns the kind of the
@@ -93,10 +94,11 @@ fn client_statements() {
     assert_eq!(
         last("put x 1"),
         StmtKind::Client(ClientOp {
-            kind: OpKind::Put {
+            op: Op::Put {
                 key: "x".into(),
                 value: "1".into()
             },
+            stale: false,
             on: None,
             timeout_us: None,
             expect: None
@@ -105,27 +107,25 @@ fn client_statements() {
     assert_eq!(
         last(r#"put "my key" "a b" on leader timeout 1s -> ok"#),
         StmtKind::Client(ClientOp {
-            kind: OpKind::Put {
+            op: Op::Put {
                 key: "my key".into(),
                 value: "a b".into()
             },
+            stale: false,
             on: Some(NodeRef::Leader),
             timeout_us: Some(1_000_000),
             expect: Some(Expected::Ok)
         })
     );
     let get = |text: &str| match last(text) {
-        StmtKind::Client(op) => (op.kind, op.on, op.expect),
+        StmtKind::Client(op) => ((op.op, op.stale), op.on, op.expect),
         other => panic!("{other:?}"),
     };
     let key = || "x".to_string();
     assert_eq!(
         get(r#"get x -> "1""#),
         (
-            OpKind::Get {
-                key: key(),
-                stale: false
-            },
+            (Op::Get { key: key() }, false),
             None,
             Some(Expected::Value(Some("1".into())))
         )
@@ -147,23 +147,23 @@ fn client_statements() {
     assert_eq!(
         get("get x stale on n4 -> \"old\""),
         (
-            OpKind::Get {
-                key: key(),
-                stale: true
-            },
+            (Op::Get { key: key() }, true),
             Some(id(4)),
             Some(Expected::Value(Some("old".into())))
         )
     );
-    assert_eq!(get("delete x -> ok").0, OpKind::Delete { key: key() });
+    assert_eq!(get("delete x -> ok").0, (Op::Delete { key: key() }, false));
     assert_eq!(
         get("cas x 1 2 -> true"),
         (
-            OpKind::Cas {
-                key: key(),
-                old: "1".into(),
-                new: "2".into()
-            },
+            (
+                Op::Cas {
+                    key: key(),
+                    old: "1".into(),
+                    new: "2".into()
+                },
+                false
+            ),
             None,
             Some(Expected::Swapped(true))
         )
@@ -678,9 +678,12 @@ fn membership_errors_are_located() {
 /// grammar: every request line parses to the same operation both ways.
 #[test]
 fn console_requests_and_script_statements_share_one_grammar() {
-    let put = |key: &str, value: &str| OpKind::Put {
-        key: key.into(),
-        value: value.into(),
+    let put = |key: &str, value: &str| {
+        let op = Op::Put {
+            key: key.into(),
+            value: value.into(),
+        };
+        (op, false)
     };
     let cases = [
         ("put y 2 on 1", put("y", "2"), Some(id(1))),
@@ -693,38 +696,36 @@ fn console_requests_and_script_statements_share_one_grammar() {
         ("put x 1 on leader", put("x", "1"), Some(NodeRef::Leader)),
         (
             "get x on 2",
-            OpKind::Get {
-                key: "x".into(),
-                stale: false,
-            },
+            (Op::Get { key: "x".into() }, false),
             Some(id(2)),
         ),
         (
             "get x stale on 4",
-            OpKind::Get {
-                key: "x".into(),
-                stale: true,
-            },
+            (Op::Get { key: "x".into() }, true),
             Some(id(4)),
         ),
         (
             "delete x on 5",
-            OpKind::Delete { key: "x".into() },
+            (Op::Delete { key: "x".into() }, false),
             Some(id(5)),
         ),
         (
             "cas x 1 2",
-            OpKind::Cas {
-                key: "x".into(),
-                old: "1".into(),
-                new: "2".into(),
-            },
+            (
+                Op::Cas {
+                    key: "x".into(),
+                    old: "1".into(),
+                    new: "2".into(),
+                },
+                false,
+            ),
             None,
         ),
     ];
-    for (line, kind, on) in cases {
+    for (line, (op, stale), on) in cases {
         let want = ClientOp {
-            kind,
+            op,
+            stale,
             on,
             timeout_us: None,
             expect: None,

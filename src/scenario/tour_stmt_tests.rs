@@ -5,6 +5,7 @@
 use super::ast::*;
 use super::fake::Fake;
 use super::{Cluster, ClusterSpec, Mark, Report, parse, run_script, sim_factory};
+use crate::kv::Op;
 
 /// Parses `text` after a `cluster 5` line: the last statement's kind.
 fn last(text: &str) -> StmtKind {
@@ -78,10 +79,11 @@ fn start_and_reply_parse_and_reply_knows_the_operation() {
     assert_eq!(
         last("start put x 1 on 2 timeout 300ms"),
         StmtKind::Start(ClientOp {
-            kind: OpKind::Put {
+            op: Op::Put {
                 key: "x".into(),
                 value: "1".into()
             },
+            stale: false,
             on: Some(NodeRef::Id(2)),
             timeout_us: Some(300_000),
             expect: None,
