@@ -17,6 +17,8 @@ const WAIT: Duration = Duration::from_secs(10);
 struct Gated {
     inner: MemStorage,
     syncs: Arc<AtomicUsize>,
+    /// Snapshots saved.
+    snapshots: Arc<AtomicUsize>,
     gate: Option<Receiver<()>>,
     /// Told when a sync starts waiting for its permit.
     waiting: Option<Sender<()>>,
@@ -56,6 +58,7 @@ impl StateStorage for Gated {
         self.inner.save_hard_state(hard_state)
     }
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
+        self.snapshots.fetch_add(1, Ordering::SeqCst);
         self.inner.save_snapshot(snapshot)
     }
     fn load(&self) -> Result<DurableState> {
@@ -134,6 +137,7 @@ fn writes_that_arrive_during_a_sync_share_the_next_one() {
     let storage = Gated {
         inner: MemStorage::new(),
         syncs: syncs.clone(),
+        snapshots: Arc::default(),
         gate: Some(gate),
         waiting: Some(waiting_tx),
     };
@@ -161,6 +165,7 @@ fn a_snapshot_is_saved_before_the_log_is_compacted_and_needs_no_sync() {
     let storage = Gated {
         inner: MemStorage::new(),
         syncs: syncs.clone(),
+        snapshots: Arc::default(),
         gate: None,
         waiting: None,
     };
@@ -198,4 +203,127 @@ fn a_failed_sync_is_reported_and_stops_the_writer() {
     let (storage, rest) = writer.finish();
     assert!(rest.is_empty(), "{rest:?}");
     assert_eq!(storage.last_index(), 2, "written, though its sync failed");
+}
+
+/// A writer over a [`Gated`] memory storage whose syncs wait for permits:
+/// the permits, the "a sync waits" signal and the count of snapshots saved.
+fn gated() -> (LogWriter, Sender<()>, Receiver<()>, Arc<AtomicUsize>) {
+    let snapshots = Arc::new(AtomicUsize::new(0));
+    let (permit, gate) = bounded(16);
+    let (waiting_tx, waiting) = bounded(16);
+    let storage = Gated {
+        inner: MemStorage::new(),
+        syncs: Arc::default(),
+        snapshots: snapshots.clone(),
+        gate: Some(gate),
+        waiting: Some(waiting_tx),
+    };
+    (start(Box::new(storage)), permit, waiting, snapshots)
+}
+
+fn compaction(index: Index) -> WriteOp {
+    WriteOp::Compact(Snapshot {
+        meta: SnapshotMeta::at(index, 1),
+        data: b"state".to_vec(),
+    })
+}
+
+#[test]
+fn a_compaction_waits_while_writes_keep_coming_and_is_written_once_they_pause() {
+    let (mut writer, permit, waiting, snapshots) = gated();
+    writer.submit(vec![write(1, 4, 1)]).unwrap();
+    waiting.recv_timeout(WAIT).unwrap();
+    // During the first sync: a compaction and a write, taken together.
+    writer.submit(vec![compaction(3)]).unwrap();
+    writer.submit(vec![write(5, 5, 1)]).unwrap();
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(1)));
+    waiting.recv_timeout(WAIT).unwrap();
+    // During the second sync another write comes, so when it is done
+    // a batch waits: the compaction stays back.
+    writer.submit(vec![write(6, 6, 1)]).unwrap();
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(3)));
+    waiting.recv_timeout(WAIT).unwrap();
+    assert_eq!(snapshots.load(Ordering::SeqCst), 0, "written too early");
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(4)));
+    // No write comes now: the compaction is written, and synced.
+    waiting.recv_timeout(WAIT).unwrap();
+    assert_eq!(snapshots.load(Ordering::SeqCst), 1);
+    permit.send(()).unwrap();
+    let (storage, rest) = writer.finish();
+    assert!(rest.is_empty(), "{rest:?}");
+    assert_eq!(storage.first_index(), 4);
+    assert_eq!(storage.last_index(), 6);
+    let durable = storage.load().unwrap();
+    assert_eq!(durable.snapshot.map(|s| s.meta.index), Some(3));
+}
+
+#[test]
+fn a_compaction_far_past_the_last_one_written_is_written_at_once() {
+    let (mut writer, permit, waiting, snapshots) = gated();
+    let far = LAZY_COMPACTION + 10;
+    writer.submit(vec![write(1, far, 1)]).unwrap();
+    waiting.recv_timeout(WAIT).unwrap();
+    writer.submit(vec![compaction(LAZY_COMPACTION)]).unwrap();
+    writer.submit(vec![write(far + 1, far + 1, 1)]).unwrap();
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(1)));
+    // Taken with the write after it, before that one's sync.
+    waiting.recv_timeout(WAIT).unwrap();
+    assert_eq!(snapshots.load(Ordering::SeqCst), 1);
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(3)));
+    drop(permit);
+    let (storage, _) = writer.finish();
+    assert_eq!(storage.first_index(), LAZY_COMPACTION + 1);
+}
+
+#[test]
+fn a_compaction_kept_back_is_written_before_the_storage_goes_back() {
+    let (mut writer, permit, waiting, snapshots) = gated();
+    writer.submit(vec![write(1, 4, 1)]).unwrap();
+    waiting.recv_timeout(WAIT).unwrap();
+    writer.submit(vec![compaction(2)]).unwrap();
+    writer.submit(vec![write(5, 5, 1)]).unwrap();
+    // Permits for every sync left: the node lets go at once.
+    for _ in 0..4 {
+        permit.send(()).unwrap();
+    }
+    let (storage, _) = writer.finish();
+    assert_eq!(snapshots.load(Ordering::SeqCst), 1);
+    assert_eq!(storage.first_index(), 3);
+    assert_eq!(storage.last_index(), 5);
+}
+
+#[test]
+fn a_received_snapshot_is_written_at_once_after_the_compaction_kept_back() {
+    let (mut writer, permit, waiting, snapshots) = gated();
+    writer.submit(vec![write(1, 4, 1)]).unwrap();
+    waiting.recv_timeout(WAIT).unwrap();
+    writer.submit(vec![compaction(2)]).unwrap();
+    writer.submit(vec![write(5, 5, 1)]).unwrap();
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(1)));
+    waiting.recv_timeout(WAIT).unwrap();
+    let received = Snapshot {
+        meta: SnapshotMeta::at(9, 2),
+        data: b"leader's".to_vec(),
+    };
+    writer
+        .submit(vec![WriteOp::Snapshot(received.clone())])
+        .unwrap();
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(3)));
+    assert!(matches!(next_report(&writer), Report::Synced(4)));
+    // The received snapshot needs no sync of the log: both are written by
+    // the time its batch is reported, the kept one first.
+    assert_eq!(snapshots.load(Ordering::SeqCst), 2);
+    drop(permit);
+    drop(waiting);
+    let (storage, _) = writer.finish();
+    let durable = storage.load().unwrap();
+    assert_eq!(durable.snapshot, Some(received));
+    assert_eq!(storage.first_index(), 10);
 }
