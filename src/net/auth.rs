@@ -532,5 +532,4 @@ pub fn accept(
 }
 
 #[cfg(test)]
-#[path = "auth_tests.rs"]
 mod tests;
