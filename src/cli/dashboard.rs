@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use super::args::{ExtensionFlags, parse_duration_us, parse_nodes, parse_speed};
 use super::damage::{DamageWatch, dashboard_advice};
+use super::replay::TourText;
 use crate::net::parse_delay_range;
 use crate::raft::Bugs;
 use crate::runtime::{Cluster, ClusterConfig, NodeStorage, Transport};
@@ -123,36 +124,6 @@ impl DashboardArgs {
     /// The tour script file given with `--script`, if any.
     pub fn script_file(&self) -> Option<&PathBuf> {
         self.script.as_ref()
-    }
-}
-
-/// A tour's script, not yet parsed: its name (a path or a tour's file) and text.
-pub struct TourText {
-    /// The name errors are reported under.
-    pub name: String,
-    /// The caption pane's title.
-    pub title: String,
-    /// The script.
-    pub text: String,
-}
-
-impl TourText {
-    /// The script at `path`, titled by its file's stem; exit 2, after
-    /// saying so under `command`'s name, when it cannot be read.
-    fn read(path: &std::path::Path, command: &str) -> Result<TourText, ExitCode> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Ok(TourText {
-                name: path.display().to_string(),
-                title: path
-                    .file_stem()
-                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
-                text,
-            }),
-            Err(e) => {
-                eprintln!("{command}: cannot read {}: {e}", path.display());
-                Err(ExitCode::from(2))
-            }
-        }
     }
 }
 
@@ -319,17 +290,13 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut bugs = Bugs::default();
-    for name in &args.bugs {
-        if !bugs.enable(name) {
-            let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
-            eprintln!(
-                "raftlab: unknown bug '{name}'; the bugs are: {}",
-                names.join(", ")
-            );
+    let bugs = match Bugs::from_names(&args.bugs) {
+        Ok(bugs) => bugs,
+        Err(e) => {
+            eprintln!("raftlab: {e}");
             return ExitCode::from(2);
         }
-    }
+    };
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\

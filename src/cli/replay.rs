@@ -7,6 +7,8 @@
 //! command a failing check prints can be watched. `raftlab --sim` opens it
 //! on a quiet simulated cluster (no faults, no background clients unless
 //! asked), a run that is the same every time for the same seed and inputs.
+//! A tour's script as read ([`TourText`]) is defined here, below the
+//! dashboard (`dashboard.rs`) and `raftlab tour` that hand it on.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -14,11 +16,40 @@ use std::process::ExitCode;
 #[cfg(test)]
 use super::args::SeedRange;
 use super::check::{OneRun, Plan, RunArgs};
-use super::dashboard::TourText;
 use crate::raft::Bugs;
 use crate::tui::layout::Preset;
 use crate::tui::sim::{SimSession, SimTours, run_sim};
 use crate::tui::{Options, Theme, TourSetup};
+
+/// A tour's script, not yet parsed: its name (a path or a tour's file) and text.
+pub struct TourText {
+    /// The name errors are reported under.
+    pub name: String,
+    /// The caption pane's title.
+    pub title: String,
+    /// The script.
+    pub text: String,
+}
+
+impl TourText {
+    /// The script at `path`, titled by its file's stem; exit 2, after
+    /// saying so under `command`'s name, when it cannot be read.
+    pub(super) fn read(path: &std::path::Path, command: &str) -> Result<TourText, ExitCode> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(TourText {
+                name: path.display().to_string(),
+                title: path
+                    .file_stem()
+                    .map_or_else(|| "script".into(), |s| s.to_string_lossy().into_owned()),
+                text,
+            }),
+            Err(e) => {
+                eprintln!("{command}: cannot read {}: {e}", path.display());
+                Err(ExitCode::from(2))
+            }
+        }
+    }
+}
 
 /// Log entries per node the dashboard keeps in view (as in live mode).
 const LOG_WINDOW: usize = 256;
@@ -137,16 +168,7 @@ pub struct SimFlags {
 impl SimFlags {
     /// How the dashboard makes a tour's run from these flags.
     pub(super) fn tours(&self) -> Result<SimTours, String> {
-        let mut bugs = Bugs::default();
-        for name in &self.bugs {
-            if !bugs.enable(name) {
-                let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
-                return Err(format!(
-                    "unknown bug '{name}'; the bugs are: {}",
-                    names.join(", ")
-                ));
-            }
-        }
+        let bugs = Bugs::from_names(&self.bugs).map_err(|e| e.to_string())?;
         Ok(SimTours {
             latency_us: self.latency_us,
             extensions: self.extensions,
@@ -311,23 +333,10 @@ pub(super) fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::check::tests::check_defaults;
     use crate::runtime::observe::LinStatus;
     use crate::sim::Sim;
     use crate::tui::sim_status::HistoryCheck;
-
-    /// `raftlab check`'s defaults, with `bugs`.
-    fn check_defaults(bugs: &[&str]) -> RunArgs {
-        RunArgs {
-            nodes: 5,
-            faults: "all".into(),
-            ops: 1000,
-            duration: 10_000_000,
-            clients: 5,
-            keys: 5,
-            bugs: bugs.iter().map(|b| b.to_string()).collect(),
-            extensions: Default::default(),
-        }
-    }
 
     /// Runs a replay session tick by tick to its end (or violation).
     fn watch(plan: &Plan, seed: u64) -> SimSession {

@@ -6,7 +6,8 @@
 
 use std::process::ExitCode;
 
-use super::dashboard::{self, DashboardArgs, TourText};
+use super::dashboard::{self, DashboardArgs};
+use super::replay::TourText;
 use crate::scenario::tours::{self, TOURS};
 
 /// The flags of `raftlab tour`.

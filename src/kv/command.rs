@@ -51,6 +51,24 @@ impl Op {
     pub fn is_write(&self) -> bool {
         !matches!(self, Op::Get { .. })
     }
+
+    /// The same operation with its key and values passed through `f` (how
+    /// a script's `$i` is replaced).
+    pub fn map_text(&self, f: impl Fn(&str) -> String) -> Op {
+        match self {
+            Op::Put { key, value } => Op::Put {
+                key: f(key),
+                value: f(value),
+            },
+            Op::Get { key } => Op::Get { key: f(key) },
+            Op::Delete { key } => Op::Delete { key: f(key) },
+            Op::Cas { key, old, new } => Op::Cas {
+                key: f(key),
+                old: f(old),
+                new: f(new),
+            },
+        }
+    }
 }
 
 /// The result of applying an operation.
@@ -227,5 +245,33 @@ mod tests {
         };
         let big = Command::encode_payload(1, 2, &op);
         assert_eq!(*big, *Command::encode_parts(1, 2, &op));
+    }
+}
+
+/// Operations built in one call, for tests.
+#[cfg(test)]
+pub(crate) mod test_ops {
+    use super::Op;
+
+    /// `put k v`.
+    pub(crate) fn put(k: &str, v: &str) -> Op {
+        Op::Put {
+            key: k.into(),
+            value: v.into(),
+        }
+    }
+
+    /// `get k`.
+    pub(crate) fn get(k: &str) -> Op {
+        Op::Get { key: k.into() }
+    }
+
+    /// `cas k old new`.
+    pub(crate) fn cas(k: &str, old: &str, new: &str) -> Op {
+        Op::Cas {
+            key: k.into(),
+            old: old.into(),
+            new: new.into(),
+        }
     }
 }

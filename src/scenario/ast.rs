@@ -2,6 +2,7 @@
 //! line and source text so the transcript can echo it. Names given by `let`
 //! are checked by the parser, so the runner only meets names that exist.
 
+use crate::kv::Op;
 use crate::net::HeldRef;
 use crate::raft::{NodeId, Role};
 
@@ -357,11 +358,15 @@ impl Cond {
     }
 }
 
-/// A client operation.
+/// A client operation: `put KEY VALUE`, `get KEY [stale]`, `delete KEY`
+/// or `cas KEY OLD NEW`, with its options.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientOp {
-    /// The operation.
-    pub kind: OpKind,
+    /// The operation, as written (its text may contain `$i`).
+    pub op: Op,
+    /// `get KEY stale`: read the node's store directly instead of through
+    /// Raft (only ever set on a `get`).
+    pub stale: bool,
     /// The node to send it to; by default the client picks.
     pub on: Option<NodeRef>,
     /// How long to wait, in µs; by default [`DEFAULT_OP_TIMEOUT_US`].
@@ -374,39 +379,6 @@ pub struct ClientOp {
 pub const DEFAULT_OP_TIMEOUT_US: u64 = 2_000_000;
 /// Default `wait … within`: 5 s.
 pub const DEFAULT_WAIT_US: u64 = 5_000_000;
-
-/// Which operation, with its arguments (which may contain `$i`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OpKind {
-    /// `put KEY VALUE`.
-    Put {
-        /// The key.
-        key: String,
-        /// The value.
-        value: String,
-    },
-    /// `get KEY [stale]`.
-    Get {
-        /// The key.
-        key: String,
-        /// Read the node's store directly instead of through Raft.
-        stale: bool,
-    },
-    /// `delete KEY`.
-    Delete {
-        /// The key.
-        key: String,
-    },
-    /// `cas KEY OLD NEW`.
-    Cas {
-        /// The key.
-        key: String,
-        /// The value it must hold.
-        old: String,
-        /// The value to set.
-        new: String,
-    },
-}
 
 /// The outcome a client operation should have (`-> …`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -40,7 +40,7 @@ impl Parser {
                 "`start` sends the operation and goes on; check its answer with `reply -> RESULT`",
             ));
         }
-        if matches!(op.kind, super::ast::OpKind::Get { stale: true, .. }) {
+        if op.stale {
             return Err(Fail::at(
                 col,
                 "a stale read answers at once: write `get KEY stale on NODE`, not `start`",

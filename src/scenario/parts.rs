@@ -1,9 +1,10 @@
 //! Parsers for the pieces statements are built from: nodes and sets of
 //! nodes, numbers (literal or remembered), conditions and client operations.
 
-use super::ast::{ClientOp, Cmp, Cond, Expected, NodeRef, NodeSet, Num, OpKind};
+use super::ast::{ClientOp, Cmp, Cond, Expected, NodeRef, NodeSet, Num};
 use super::cursor::{Cursor, Fail};
 use super::parser::{NameKind, Parser, is_name, parse_node_id};
+use crate::kv::Op;
 use crate::raft::Role;
 
 impl Parser {
@@ -330,26 +331,29 @@ impl Parser {
     /// `put`, `get`, `delete` or `cas` (already read as `verb`), with its
     /// arguments, options and expectation.
     pub(super) fn client_op(&mut self, verb: &str, c: &mut Cursor) -> Result<ClientOp, Fail> {
-        let kind = match verb {
-            "put" => OpKind::Put {
+        let mut stale = false;
+        let store_op = match verb {
+            "put" => Op::Put {
                 key: self.text(c, "a key")?,
                 value: self.text(c, "a value")?,
             },
-            "get" => OpKind::Get {
+            "get" => {
+                let key = self.text(c, "a key")?;
+                stale = c.eat("stale");
+                Op::Get { key }
+            }
+            "delete" => Op::Delete {
                 key: self.text(c, "a key")?,
-                stale: c.eat("stale"),
             },
-            "delete" => OpKind::Delete {
-                key: self.text(c, "a key")?,
-            },
-            _ => OpKind::Cas {
+            _ => Op::Cas {
                 key: self.text(c, "a key")?,
                 old: self.text(c, "the old value")?,
                 new: self.text(c, "the new value")?,
             },
         };
         let mut op = ClientOp {
-            kind,
+            op: store_op,
+            stale,
             on: None,
             timeout_us: None,
             expect: None,
@@ -363,7 +367,7 @@ impl Parser {
                 break;
             }
         }
-        if !self.console && matches!(op.kind, OpKind::Get { stale: true, .. }) && op.on.is_none() {
+        if !self.console && op.stale && op.on.is_none() {
             return Err(Fail::at(
                 c.col(),
                 "a stale read needs `on NODE`: the node whose store is read",

@@ -31,7 +31,7 @@ pub(super) fn start(
         None => None,
     };
     let timeout = op.timeout_us.unwrap_or(super::ast::DEFAULT_OP_TIMEOUT_US);
-    cluster.start(build_op(ctx, &op.kind), target, timeout)?;
+    cluster.start(build_op(ctx, op), target, timeout)?;
     ctx.started = Some((cluster.now_us(), timeout));
     info(match target {
         Some(id) => format!("sent to n{id}; `reply` waits for the answer"),

@@ -9,8 +9,7 @@ use crate::net::{HeldRef, delivered_text, dropped_text, hold_text, released_text
 use crate::raft::{ConfChange, NodeId};
 
 use super::ast::{
-    ClientOp, DEFAULT_OP_TIMEOUT_US, Expected, LetValue, MemberOp, NodeRef, OpKind, Script, Stmt,
-    StmtKind,
+    ClientOp, DEFAULT_OP_TIMEOUT_US, Expected, LetValue, MemberOp, NodeRef, Script, Stmt, StmtKind,
 };
 use super::eval::{All, Ctx, max_commit, max_term, names, show_value};
 use super::transcript::{Failure, Mark, Report, TranscriptLine, format_us};
@@ -418,24 +417,8 @@ fn cond_text(source: &str) -> &str {
 }
 
 /// The store operation a client op asks for, with `$i` replaced.
-pub(super) fn build_op(ctx: &Ctx, kind: &OpKind) -> Op {
-    match kind {
-        OpKind::Put { key, value } => Op::Put {
-            key: ctx.subst(key),
-            value: ctx.subst(value),
-        },
-        OpKind::Get { key, .. } => Op::Get {
-            key: ctx.subst(key),
-        },
-        OpKind::Delete { key } => Op::Delete {
-            key: ctx.subst(key),
-        },
-        OpKind::Cas { key, old, new } => Op::Cas {
-            key: ctx.subst(key),
-            old: ctx.subst(old),
-            new: ctx.subst(new),
-        },
-    }
+pub(super) fn build_op(ctx: &Ctx, op: &ClientOp) -> Op {
+    op.op.map_text(|text| ctx.subst(text))
 }
 
 fn show_outcome(outcome: &ClientOutcome) -> String {
@@ -481,15 +464,13 @@ fn client(ctx: &mut Ctx, cluster: &mut dyn Cluster, op: &ClientOp) -> Result<Out
         Some(node) => Some(ctx.resolve(cluster, node)?),
         None => None,
     };
-    let store_op = build_op(ctx, &op.kind);
+    let store_op = build_op(ctx, op);
     let start = cluster.now_us();
-    let outcome = match (&op.kind, target) {
-        (OpKind::Get { stale: true, .. }, Some(id)) => {
-            match cluster.local_get(id, store_op.key()) {
-                Some(v) => ClientOutcome::Ok(OpResult::Value(v)),
-                None => ClientOutcome::Unavailable(format!("n{id} is down")),
-            }
-        }
+    let outcome = match (op.stale, target) {
+        (true, Some(id)) => match cluster.local_get(id, store_op.key()) {
+            Some(v) => ClientOutcome::Ok(OpResult::Value(v)),
+            None => ClientOutcome::Unavailable(format!("n{id} is down")),
+        },
         _ => cluster.submit(
             store_op,
             target,
@@ -537,7 +518,7 @@ fn concurrent_outcomes(
             Some(node) => Some(ctx.resolve(cluster, node)?),
             None => None,
         };
-        ops.push((build_op(ctx, &op.kind), target));
+        ops.push((build_op(ctx, op), target));
     }
     let start = cluster.now_us();
     let timeout = op.timeout_us.unwrap_or(DEFAULT_OP_TIMEOUT_US);

@@ -15,6 +15,17 @@
 //! writes (a follower's acknowledgement, a vote) until their batch is
 //! reported.
 //!
+//! The node's own compactions ([`WriteOp::Compact`]) are lazy: a
+//! compaction only frees disk space (the log already holds every entry the
+//! snapshot covers, and recovery replays them), yet writing one costs a
+//! snapshot file, its fsync, a rename, a directory fsync and perhaps
+//! segment deletions — several syncs that every write waiting behind them
+//! would pay. So the writer keeps the newest compaction it was given and
+//! writes it once no batch came for a moment ([`QUIET`]), or once [`LAZY_COMPACTION`] entries
+//! have passed since the last it wrote, and always before it stops. A
+//! snapshot received from the leader ([`WriteOp::Snapshot`]) replaces the
+//! log and is written at once, after any compaction kept back.
+//!
 //! The first storage error stops the writer: it reports
 //! [`Report::Failed`] and applies nothing more, since the files can no
 //! longer be trusted. [`LogWriter::finish`] makes what was submitted
@@ -25,14 +36,26 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, unbounded};
 
 use super::{Storage, StorageError};
-use crate::raft::{HardState, LogWrite, Snapshot};
+use crate::raft::{HardState, Index, LogWrite, Snapshot};
 
 /// Most batches applied before one sync: bounds how long a report waits
 /// while batches keep coming.
 const MAX_GROUP: usize = 1024;
+
+/// Most entries a kept-back compaction may lag the newest one given before
+/// the writer writes it even while batches keep coming (the log on disk then
+/// holds at most this many entries more than the node's, for recovery to
+/// replay).
+pub const LAZY_COMPACTION: Index = 4096;
+/// How long no batch must come before the writer writes a compaction kept
+/// back: a pause between writes, not the moment between two batches of a
+/// steady stream (a compaction's syncs would delay the next one).
+const QUIET: Duration = Duration::from_millis(20);
 
 /// The storage a writer owns: any that can move to its thread and back.
 pub type OwnedStorage = Box<dyn Storage + Send>;
@@ -42,8 +65,13 @@ pub type OwnedStorage = Box<dyn Storage + Send>;
 pub enum WriteOp {
     /// Save term and vote.
     HardState(HardState),
-    /// Save a snapshot, then compact the log up to it.
+    /// Save a snapshot received from the leader, then compact the log up to
+    /// it: at once.
     Snapshot(Snapshot),
+    /// Save the node's own compaction snapshot, then compact the log up to
+    /// it: when the writer comes to it (see the module's notes). The batch
+    /// is reported as soon as it is taken.
+    Compact(Snapshot),
     /// Rewrite the log's tail (see [`super::LogStorage::append`]).
     Log(LogWrite),
 }
@@ -174,13 +202,35 @@ fn unreachable_storage(why: impl std::fmt::Display) -> ! {
 }
 
 /// The writer's loop: take every batch waiting, apply, sync once, report;
-/// until the node lets go of its end or a storage error.
+/// write a compaction kept back once no batch came for [`QUIET`]; until the node lets go
+/// of its end or a storage error.
 fn run(
     slot: &Mutex<Option<OwnedStorage>>,
     jobs: &Receiver<(u64, Vec<WriteOp>)>,
     reports: &Sender<Report>,
 ) {
-    while let Ok(first) = jobs.recv() {
+    let mut lazy = Lazy::default();
+    // The number of the last batch taken.
+    let mut last = 0;
+    loop {
+        // An idle writer with nothing kept back sleeps until a batch comes.
+        let next = if lazy.kept.is_some() {
+            match jobs.recv_timeout(QUIET) {
+                Ok(first) => Some(first),
+                Err(RecvTimeoutError::Timeout) => {
+                    if !write_kept(slot, &mut lazy, reports, last) {
+                        return;
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => None,
+            }
+        } else {
+            jobs.recv().ok()
+        };
+        let Some(first) = next else {
+            break;
+        };
         let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(storage) = guard.as_mut() else {
             return;
@@ -188,7 +238,7 @@ fn run(
         let mut done = None;
         let mut logged = false;
         for (seq, ops) in std::iter::once(first).chain(jobs.try_iter().take(MAX_GROUP - 1)) {
-            match apply(storage.as_mut(), ops, &mut logged) {
+            match apply(storage.as_mut(), ops, &mut logged, &mut lazy) {
                 Ok(()) => done = Some(seq),
                 Err(e) => {
                     let _ = reports.send(Report::Failed(seq, e));
@@ -199,6 +249,7 @@ fn run(
         let Some(seq) = done else {
             continue;
         };
+        last = seq;
         if logged && let Err(e) = storage.sync() {
             let _ = reports.send(Report::Failed(seq, e));
             return;
@@ -206,21 +257,81 @@ fn run(
         drop(guard);
         let _ = reports.send(Report::Synced(seq));
     }
+    // The node let go: what was kept back is written before the storage
+    // goes back.
+    write_kept(slot, &mut lazy, reports, last);
+}
+
+/// The node's newest compaction the writer has not written yet.
+#[derive(Default)]
+struct Lazy {
+    kept: Option<Snapshot>,
+    /// The index of the last compaction written (0: none yet).
+    written: Index,
+}
+
+/// Writes the compaction kept back, if any, and syncs; `false` (after
+/// reporting the failure against batch `seq`) if the storage failed.
+fn write_kept(
+    slot: &Mutex<Option<OwnedStorage>>,
+    lazy: &mut Lazy,
+    reports: &Sender<Report>,
+    seq: u64,
+) -> bool {
+    let Some(snapshot) = lazy.kept.take() else {
+        return true;
+    };
+    let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(storage) = guard.as_mut() else {
+        return false;
+    };
+    lazy.written = snapshot.meta.index;
+    let written = compact(storage.as_mut(), &snapshot).and_then(|()| storage.sync());
+    match written {
+        Ok(()) => true,
+        Err(e) => {
+            let _ = reports.send(Report::Failed(seq, e));
+            false
+        }
+    }
+}
+
+/// Saves `snapshot`, then compacts the log up to it.
+fn compact(storage: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), StorageError> {
+    storage.save_snapshot(snapshot)?;
+    storage.compact(snapshot.meta)
 }
 
 /// Applies one batch; `logged` is set when it appended to the log (which
 /// then needs the sync; hard states and snapshots are durable at once).
+/// A compaction is kept back in `lazy` unless it is [`LAZY_COMPACTION`]
+/// entries past the last one written.
 fn apply(
     storage: &mut dyn Storage,
     ops: Vec<WriteOp>,
     logged: &mut bool,
+    lazy: &mut Lazy,
 ) -> Result<(), StorageError> {
     for op in ops {
         match op {
             WriteOp::HardState(hs) => storage.save_hard_state(hs)?,
             WriteOp::Snapshot(snapshot) => {
-                storage.save_snapshot(&snapshot)?;
-                storage.compact(snapshot.meta)?;
+                // In order: what was kept back first.
+                if let Some(kept) = lazy.kept.take() {
+                    lazy.written = kept.meta.index;
+                    compact(storage, &kept)?;
+                }
+                compact(storage, &snapshot)?;
+                lazy.written = lazy.written.max(snapshot.meta.index);
+            }
+            WriteOp::Compact(snapshot) => {
+                if snapshot.meta.index >= lazy.written + LAZY_COMPACTION {
+                    lazy.kept = None;
+                    lazy.written = snapshot.meta.index;
+                    compact(storage, &snapshot)?;
+                } else {
+                    lazy.kept = Some(snapshot);
+                }
             }
             WriteOp::Log(write) => {
                 storage.append(&write)?;
@@ -232,5 +343,4 @@ fn apply(
 }
 
 #[cfg(test)]
-#[path = "writer_tests.rs"]
 mod tests;

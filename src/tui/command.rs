@@ -9,7 +9,7 @@ use crate::kv::Op;
 use crate::net::{HeldRef, parse_delay_range};
 use crate::raft::{Index, NodeId};
 use crate::runtime::observe::{MsgClass, MsgFilter};
-use crate::scenario::ast::{NodeRef, OpKind};
+use crate::scenario::ast::NodeRef;
 use crate::scenario::tours;
 use crate::tui::driver::Request;
 use crate::tui::why::Subject;
@@ -192,16 +192,13 @@ fn client_request(line: &str, cx: Context) -> Result<Command, String> {
             return Err("the console sends to a node by its number or to `leader`".to_string());
         }
     };
-    let request = match (op.kind, on) {
-        (OpKind::Get { key, stale: true }, on) => Request::GetStale(on.unwrap_or(cx.selected), key),
-        (OpKind::Put { key, value }, None) => Request::Put(key, value),
-        (OpKind::Get { key, .. }, None) => Request::Get(key),
-        (OpKind::Delete { key }, None) => Request::Delete(key),
-        (OpKind::Cas { key, old, new }, None) => Request::Cas(key, old, new),
-        (OpKind::Put { key, value }, Some(n)) => Request::ClientOn(n, Op::Put { key, value }),
-        (OpKind::Get { key, .. }, Some(n)) => Request::ClientOn(n, Op::Get { key }),
-        (OpKind::Delete { key }, Some(n)) => Request::ClientOn(n, Op::Delete { key }),
-        (OpKind::Cas { key, old, new }, Some(n)) => Request::ClientOn(n, Op::Cas { key, old, new }),
+    let request = match (op.op, op.stale, on) {
+        (Op::Get { key }, true, on) => Request::GetStale(on.unwrap_or(cx.selected), key),
+        (op, _, Some(n)) => Request::ClientOn(n, op),
+        (Op::Put { key, value }, _, None) => Request::Put(key, value),
+        (Op::Get { key }, _, None) => Request::Get(key),
+        (Op::Delete { key }, _, None) => Request::Delete(key),
+        (Op::Cas { key, old, new }, _, None) => Request::Cas(key, old, new),
     };
     Ok(Command::Request(request))
 }

@@ -11,8 +11,9 @@
 //! batch synced — while the leader's appends are already on their way,
 //! and every write that arrives during one sync shares the next one. A
 //! compaction goes to the writer too, in order with the writes, and the
-//! next waits until it is done, so under load they cost the disk less
-//! often.
+//! next waits until it is taken; the writer writes it once writes pause
+//! (or once it lags far behind), so under load compactions cost the
+//! disk far less often than every `snapshot_threshold` entries.
 
 use std::collections::VecDeque;
 
@@ -41,7 +42,8 @@ pub(crate) struct Background {
     writer: LogWriter,
     /// The persists handed to it, oldest first: (batch number, token).
     tokens: VecDeque<(u64, SyncToken)>,
-    /// The batch number of the compaction being written, if any.
+    /// The batch number of the compaction handed to the writer and not yet
+    /// taken, if any.
     compacting: Option<u64>,
     /// A clone of the writer's report channel, to select on.
     reports: Receiver<Report>,
@@ -150,7 +152,8 @@ impl NodeDisk {
     }
 
     /// Makes `snapshot` durable and compacts the stored log under it (to
-    /// the writer: in order with the writes around it).
+    /// the writer: in order with the writes around it, and written when the
+    /// writer has time, see [`WriteOp::Compact`]).
     pub(crate) fn compact(&mut self, snapshot: &Snapshot) -> Result<(), StorageError> {
         match self {
             NodeDisk::Inline { storage, .. } => {
@@ -159,7 +162,7 @@ impl NodeDisk {
                 storage.sync()
             }
             NodeDisk::Writer(bg) => {
-                let ops = vec![WriteOp::Snapshot(snapshot.clone())];
+                let ops = vec![WriteOp::Compact(snapshot.clone())];
                 let seq = bg.writer.submit(ops).map_err(stopped)?;
                 bg.compacting = Some(seq);
                 Ok(())
