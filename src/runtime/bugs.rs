@@ -8,7 +8,7 @@
 use super::RuntimeError;
 use super::cluster::Cluster;
 use super::inbox::Control;
-use super::shared::lock;
+use super::lock::lock;
 use crate::raft::Bugs;
 
 impl Cluster {

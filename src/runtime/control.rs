@@ -12,7 +12,7 @@ use super::RuntimeError;
 use super::cluster::{Cluster, KILL_WAIT, Slot};
 use super::config::SPEED_RANGE;
 use super::inbox::Control;
-use super::shared::lock;
+use super::lock::lock;
 use super::timer::TimerInput;
 use super::view::NodeState;
 use crate::net::{Fabric, FabricError, Link};

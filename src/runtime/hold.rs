@@ -13,8 +13,9 @@ use std::sync::atomic::Ordering;
 
 use super::RuntimeError;
 use super::cluster::Cluster;
+use super::lock::lock;
 use super::observe::Fate;
-use super::shared::{LinkCounters, Shared, lock};
+use super::shared::{LinkCounters, Shared};
 use crate::net::{HeldInfo, HeldRef};
 use crate::raft::Message;
 

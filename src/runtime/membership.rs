@@ -35,7 +35,7 @@ use super::RuntimeError;
 use super::cluster::{Cluster, Slot, tcp_config, tcp_port};
 use super::config::Transport;
 use super::inbox::Control;
-use super::shared::lock;
+use super::lock::lock;
 use crate::net::{TcpEvent, TcpTransport, Wire, loopback};
 use crate::raft::{ConfChange, Index, Membership, NodeId, RaftError};
 

@@ -52,6 +52,7 @@ mod config;
 mod control;
 mod hold;
 mod inbox;
+mod lock;
 mod membership;
 mod node;
 pub use node::MAX_COMMAND_BYTES;

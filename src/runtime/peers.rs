@@ -36,8 +36,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::RuntimeError;
+use super::lock::lock;
 use super::membership::MAX_NODES;
-use super::shared::{Shared, lock};
+use super::shared::Shared;
 use super::view::NodeState;
 use crate::raft::NodeId;
 

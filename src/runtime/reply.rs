@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 use std::time::Instant;
 
-use super::shared::lock;
+use super::lock::lock;
 use crate::host::Reply;
 
 /// What the node side and a parked client share.

@@ -14,8 +14,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::inbox::NodeInput;
+use super::lock::lock;
 use super::reply::{NoReply, ReplySlot};
-use super::shared::{NodeShared, Shared, lock};
+use super::shared::{NodeShared, Shared};
 use super::view::NodeState;
 use crate::host::Reply;
 use crate::host::session::{self, Next, Pause, Session};

@@ -1,17 +1,16 @@
 //! State shared by the cluster handle, its threads and its clients: the
 //! node mailboxes and states, the fabric, the clock, the view hub and the
-//! client history. Locks here never stay poisoned: a panicked holder
-//! leaves data that is still consistent enough to show and use, so
-//! [`lock`] takes it over rather than spreading the panic.
+//! client history. Locks here never stay poisoned (see [`super::lock`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
 use super::clock::Clock;
 use super::inbox::{Control, NodeInput};
+use super::lock::lock;
 use super::observe::history::History;
 use super::observe::{DropCause, Fate, MessageRecord, NodeFact, Observer};
 use super::peers::AddressBook;
@@ -19,11 +18,6 @@ use super::timer::TimerInput;
 use super::view::{NodeState, ViewEvent, ViewHub};
 use crate::net::{Fabric, HoldQueue, TcpTransport, Wire};
 use crate::raft::{Bugs, Message, NodeId};
-
-/// Locks `m`, taking over the data if a holder panicked.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// What the rest of the cluster knows of one node.
 pub(crate) struct NodeShared {

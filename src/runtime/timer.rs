@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::TICK_CLUSTER_US;
-use super::shared::{LinkCounters, Shared, lock};
+use super::lock::lock;
+use super::shared::{LinkCounters, Shared};
 use crate::raft::Message;
 
 /// Longest sleep, so a clock change is never missed for long even if its

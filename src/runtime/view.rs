@@ -16,8 +16,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use super::lock::lock;
 use super::observe::{CheckReport, Flight, MessageWindow, Path, Wire};
-use super::shared::{LinkCounters, Shared, lock};
+use super::shared::{LinkCounters, Shared};
 use crate::kv::{Command, Op};
 use crate::raft::{
     Bugs, DurableState, Entry, EntryData, Index, Membership, NodeId, Progress, Role, Status, Tally,

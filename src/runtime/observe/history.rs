@@ -17,7 +17,8 @@ use std::time::Duration;
 use super::LinStatus;
 use crate::kv::history::{HistoryEvent, operations};
 use crate::kv::linearizability::{Verdict, check_operations};
-use crate::runtime::shared::{Shared, lock};
+use crate::runtime::lock::lock;
+use crate::runtime::shared::Shared;
 
 /// Client history events a cluster keeps (the first ones): 20,000, about
 /// 10,000 operations.

@@ -31,7 +31,7 @@ pub use messages::{
     MsgFilter, MsgResult,
 };
 
-use super::shared::lock;
+use super::lock::lock;
 
 /// What a cluster records while it is observed.
 pub(crate) struct Observer {
