@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use super::RuntimeError;
 use super::inbox::NodeInput;
-use super::reply::{Mailbox, NoReply, PoolItem, PoolTicket, pooled_slot};
+use super::reply::{Mailbox, NoReply, PoolItem, PoolTicket, Request, pooled_slot};
 use super::session::{Attempt, SessionCore};
 use super::shared::{NodeShared, Shared};
 use crate::kv::{ClientId, ClientOutcome, Op};
@@ -79,19 +79,6 @@ impl Completion {
 /// What a pool calls with each completion, on a driver thread; it may
 /// return the session's next operation and its timeout.
 pub type CompletionHandler = dyn Fn(Completion) -> Option<(Op, Duration)> + Send + Sync;
-
-/// What the pool's owner asks a driver.
-pub(crate) enum Request {
-    /// Open a session (its slot is the driver's next).
-    Open { index: usize, reach: Vec<NodeId> },
-    /// Run an operation for a session.
-    Submit {
-        slot: usize,
-        op: Op,
-        timeout: Duration,
-        at: Instant,
-    },
-}
 
 /// Many client sessions on a few driver threads. Dropping the pool stops
 /// its drivers; operations still open then are abandoned unanswered.

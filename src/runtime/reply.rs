@@ -21,10 +21,12 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::lock::lock;
 use crate::host::Reply;
+use crate::kv::Op;
+use crate::raft::NodeId;
 
 /// What the node side and a parked client share.
 struct Slot {
@@ -87,7 +89,21 @@ pub(crate) enum PoolItem {
         answer: Result<Reply, NoReply>,
     },
     /// Something the pool's owner asked for; see `pool.rs`.
-    Request(super::pool::Request),
+    Request(Request),
+}
+
+/// What the pool's owner asks a driver (see `pool.rs`); it travels in the
+/// same mailbox as the answers.
+pub(crate) enum Request {
+    /// Open a session (its slot is the driver's next).
+    Open { index: usize, reach: Vec<NodeId> },
+    /// Run an operation for a session.
+    Submit {
+        slot: usize,
+        op: Op,
+        timeout: Duration,
+        at: Instant,
+    },
 }
 
 /// Where a pooled request's answer goes.
