@@ -8,8 +8,6 @@ mod args;
 mod bench;
 mod chart;
 mod check;
-#[cfg(test)]
-mod class_tests;
 mod client;
 mod damage;
 mod dashboard;
@@ -21,6 +19,8 @@ mod replay;
 mod script;
 mod session;
 mod shown;
+#[cfg(test)]
+mod tests;
 mod tour;
 
 use std::process::ExitCode;

@@ -610,5 +610,4 @@ mod accept;
 use accept::accept_loop;
 
 #[cfg(test)]
-#[path = "tcp_tests.rs"]
 mod tests;

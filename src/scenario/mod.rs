@@ -44,15 +44,7 @@ mod transcript;
 #[cfg(test)]
 mod fake;
 #[cfg(test)]
-mod files_tests;
-#[cfg(test)]
-mod hold_tests;
-#[cfg(test)]
-mod parser_tests;
-#[cfg(test)]
-mod runner_tests;
-#[cfg(test)]
-mod tour_stmt_tests;
+mod tests;
 
 pub use ast::Script;
 pub use cluster::{ClientOutcome, Cluster, ClusterSpec, ClusterStats};

@@ -360,5 +360,4 @@ proptest! {
     }
 }
 
-#[path = "tests_file.rs"]
 mod file_recovery;

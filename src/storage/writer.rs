@@ -343,5 +343,4 @@ fn apply(
 }
 
 #[cfg(test)]
-#[path = "writer_tests.rs"]
 mod tests;

@@ -52,14 +52,6 @@ pub mod widgets;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_sim_teach;
-#[cfg(test)]
-mod tests_time_travel;
-#[cfg(test)]
-mod tests_tour_play;
-#[cfg(test)]
-mod tests_visible;
 
 /// The dashboards' link latency unless `--latency` says otherwise, in
 /// cluster µs: 10–20 ms, 5–10% of the 150–300 ms election timeout, as in

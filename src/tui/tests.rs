@@ -898,10 +898,15 @@ fn esc_closes_a_finished_tour_only() {
     assert!(app.tour.is_none());
 }
 
-// The tour menu and the shipped tours on the dashboard: in their own file.
+// One topic a file under tests/, each using the helpers above: the cards,
+// membership, teaching panes (made-up views and simulated runs), time
+// travel, the tour menu, tours played, time a person can watch, the wire.
 mod cards;
 mod membership;
-#[path = "tests_teach.rs"]
+mod sim_teach;
 mod teach;
+mod time_travel;
 mod tour_menu;
+mod tour_play;
+mod visible;
 mod wire;

@@ -32,10 +32,6 @@ mod view;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_hold;
-#[cfg(test)]
-mod tests_membership;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

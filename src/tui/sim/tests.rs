@@ -377,3 +377,6 @@ fn nodes_added_by_membership_changes_appear_in_the_view() {
     let shown: Vec<_> = view.nodes.iter().map(|n| n.id).collect();
     assert_eq!(shown, ids, "every node the simulator runs has a card");
 }
+
+mod hold;
+mod membership;

@@ -149,5 +149,3 @@ fn secs(ticks: u64) -> String {
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_app;

@@ -672,3 +672,5 @@ fn old_terms_and_a_followed_leader_are_reasons_too() {
         ]
     );
 }
+
+mod app;
