@@ -258,16 +258,7 @@ impl Plan {
     /// Checks the settings; the message is ready to print.
     pub fn new(args: &RunArgs) -> Result<Plan, String> {
         let faults = FaultSchedule::parse(&args.faults).map_err(|e| e.to_string())?;
-        let mut bugs = Bugs::default();
-        for name in &args.bugs {
-            if !bugs.enable(name) {
-                let known: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
-                return Err(format!(
-                    "unknown bug '{name}'; known bugs: {}",
-                    known.join(", ")
-                ));
-            }
-        }
+        let bugs = Bugs::from_names(&args.bugs).map_err(|e| e.to_string())?;
         if args.duration == 0 {
             return Err("the duration must be above zero".into());
         }
@@ -478,12 +469,13 @@ impl Progress {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// `raftlab check`'s defaults (faults all, 1000 ops over 10 s, 5
-    /// clients on 5 keys).
-    fn defaults() -> RunArgs {
+    /// clients on 5 keys), with the unsafe variants `bugs` on; the
+    /// replay's tests run the same.
+    pub(in crate::cli) fn check_defaults(bugs: &[&str]) -> RunArgs {
         RunArgs {
             nodes: 5,
             faults: "all".into(),
@@ -491,7 +483,7 @@ mod tests {
             duration: 10_000_000,
             clients: 5,
             keys: 5,
-            bugs: Vec::new(),
+            bugs: bugs.iter().map(|b| b.to_string()).collect(),
             extensions: Default::default(),
         }
     }
@@ -507,7 +499,7 @@ mod tests {
             (7, 0x5478_9372_cdfe_07d4),
             (42, 0x0aaf_be9d_e529_0633),
         ];
-        let plan = Plan::new(&defaults()).unwrap();
+        let plan = Plan::new(&check_defaults(&[])).unwrap();
         for (seed, hash) in recorded {
             let mut sim = Sim::new(plan.options(seed)).unwrap();
             sim.run_for(plan.duration_us()).unwrap();

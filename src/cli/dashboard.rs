@@ -290,17 +290,13 @@ pub fn run_with(args: DashboardArgs, tour: Option<TourText>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut bugs = Bugs::default();
-    for name in &args.bugs {
-        if !bugs.enable(name) {
-            let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
-            eprintln!(
-                "raftlab: unknown bug '{name}'; the bugs are: {}",
-                names.join(", ")
-            );
+    let bugs = match Bugs::from_names(&args.bugs) {
+        Ok(bugs) => bugs,
+        Err(e) => {
+            eprintln!("raftlab: {e}");
             return ExitCode::from(2);
         }
-    }
+    };
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "raftlab: the dashboard needs a terminal, and stdout or stdin is not one.\n\

@@ -168,16 +168,7 @@ pub struct SimFlags {
 impl SimFlags {
     /// How the dashboard makes a tour's run from these flags.
     pub(super) fn tours(&self) -> Result<SimTours, String> {
-        let mut bugs = Bugs::default();
-        for name in &self.bugs {
-            if !bugs.enable(name) {
-                let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
-                return Err(format!(
-                    "unknown bug '{name}'; the bugs are: {}",
-                    names.join(", ")
-                ));
-            }
-        }
+        let bugs = Bugs::from_names(&self.bugs).map_err(|e| e.to_string())?;
         Ok(SimTours {
             latency_us: self.latency_us,
             extensions: self.extensions,
@@ -342,23 +333,10 @@ pub(super) fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::check::tests::check_defaults;
     use crate::runtime::observe::LinStatus;
     use crate::sim::Sim;
     use crate::tui::sim_status::HistoryCheck;
-
-    /// `raftlab check`'s defaults, with `bugs`.
-    fn check_defaults(bugs: &[&str]) -> RunArgs {
-        RunArgs {
-            nodes: 5,
-            faults: "all".into(),
-            ops: 1000,
-            duration: 10_000_000,
-            clients: 5,
-            keys: 5,
-            bugs: bugs.iter().map(|b| b.to_string()).collect(),
-            extensions: Default::default(),
-        }
-    }
 
     /// Runs a replay session tick by tick to its end (or violation).
     fn watch(plan: &Plan, seed: u64) -> SimSession {

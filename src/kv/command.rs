@@ -247,3 +247,31 @@ mod tests {
         assert_eq!(*big, *Command::encode_parts(1, 2, &op));
     }
 }
+
+/// Operations built in one call, for tests.
+#[cfg(test)]
+pub(crate) mod test_ops {
+    use super::Op;
+
+    /// `put k v`.
+    pub(crate) fn put(k: &str, v: &str) -> Op {
+        Op::Put {
+            key: k.into(),
+            value: v.into(),
+        }
+    }
+
+    /// `get k`.
+    pub(crate) fn get(k: &str) -> Op {
+        Op::Get { key: k.into() }
+    }
+
+    /// `cas k old new`.
+    pub(crate) fn cas(k: &str, old: &str, new: &str) -> Op {
+        Op::Cas {
+            key: k.into(),
+            old: old.into(),
+            new: new.into(),
+        }
+    }
+}

@@ -672,26 +672,8 @@ fn result(event: &HistoryEvent) -> OpResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kv::test_ops::{cas, get, put};
     use proptest::prelude::*;
-
-    fn put(k: &str, v: &str) -> Op {
-        Op::Put {
-            key: k.into(),
-            value: v.into(),
-        }
-    }
-
-    fn get(k: &str) -> Op {
-        Op::Get { key: k.into() }
-    }
-
-    fn cas(k: &str, old: &str, new: &str) -> Op {
-        Op::Cas {
-            key: k.into(),
-            old: old.into(),
-            new: new.into(),
-        }
-    }
 
     fn to_text(events: &[HistoryEvent]) -> String {
         let mut out = Vec::new();

@@ -15,6 +15,8 @@ pub mod history;
 pub mod linearizability;
 mod store;
 
+#[cfg(test)]
+pub(crate) use command::test_ops;
 pub use command::{ClientId, ClientOutcome, Command, Op, OpResult};
 pub use store::{Applied, KvStore};
 

@@ -457,16 +457,32 @@ pub fn connect(
             .map_err(|_| AuthError::BadListenerProof)?,
         Verdict::Refused => return Err(AuthError::Refused),
     }
-    Ok((
-        Sealer {
-            mac: key.direction(b"connector to listener", &t),
-            seq: 0,
-        },
-        Opener {
-            mac: key.direction(b"listener to connector", &t),
-            seq: 0,
-        },
+    Ok(sealer_and_opener(
+        key,
+        &t,
+        b"connector to listener",
+        b"listener to connector",
     ))
+}
+
+/// One side's sealer and opener for the connection `t` describes: it
+/// seals under the key of direction `sends` and opens under that of
+/// `receives` (each side's `sends` is the other's `receives`).
+fn sealer_and_opener(
+    key: &ClusterKey,
+    t: &Transcript,
+    sends: &[u8],
+    receives: &[u8],
+) -> (Sealer, Opener) {
+    let sealer = Sealer {
+        mac: key.direction(sends, t),
+        seq: 0,
+    };
+    let opener = Opener {
+        mac: key.direction(receives, t),
+        seq: 0,
+    };
+    (sealer, opener)
 }
 
 /// The acceptor's half of the handshake, all of it by `deadline`.
@@ -510,17 +526,9 @@ pub fn accept(
     }
     let proof = key.proof(b"listener", &t).finalize().into_bytes().into();
     frame::write_frame(&mut io, &Verdict::Accepted { proof }, HANDSHAKE_MAX)?;
-    Ok((
-        answer.claim,
-        Sealer {
-            mac: key.direction(b"listener to connector", &t),
-            seq: 0,
-        },
-        Opener {
-            mac: key.direction(b"connector to listener", &t),
-            seq: 0,
-        },
-    ))
+    let (sealer, opener) =
+        sealer_and_opener(key, &t, b"listener to connector", b"connector to listener");
+    Ok((answer.claim, sealer, opener))
 }
 
 #[cfg(test)]

@@ -81,6 +81,11 @@ pub struct Bugs {
     pub two_changes_in_flight: bool,
 }
 
+/// A name no unsafe protocol variant has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown bug '{0}'; the bugs are: {names}", names = Bugs::name_list())]
+pub struct UnknownBug(pub String);
+
 impl Bugs {
     /// Names accepted by `--bug`, with a one-line explanation each.
     pub const NAMES: &'static [(&'static str, &'static str)] = &[
@@ -119,6 +124,25 @@ impl Bugs {
             _ => return false,
         }
         true
+    }
+
+    /// The variants called `names` (as `--bug` takes them), turned on
+    /// together; the first name no variant has is the error.
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Bugs, UnknownBug> {
+        let mut bugs = Bugs::default();
+        for name in names {
+            let name = name.as_ref();
+            if !bugs.enable(name) {
+                return Err(UnknownBug(name.to_string()));
+            }
+        }
+        Ok(bugs)
+    }
+
+    /// Every variant's name, as `--bug` takes them, joined by commas.
+    pub fn name_list() -> String {
+        let names: Vec<&str> = Bugs::NAMES.iter().map(|(n, _)| *n).collect();
+        names.join(", ")
     }
 
     /// The names (as `--bug` takes them) of the variants turned on.

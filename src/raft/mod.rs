@@ -55,7 +55,7 @@ mod message;
 mod node;
 mod output;
 
-pub use config::{Bugs, Config, DEFAULT_MAX_APPEND_BYTES};
+pub use config::{Bugs, Config, DEFAULT_MAX_APPEND_BYTES, UnknownBug};
 pub use log::RaftLog;
 pub use membership::{ConfChange, Membership, NodeSet};
 pub use message::{Body, Entry, EntryData, Message, Payload};

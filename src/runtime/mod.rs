@@ -128,7 +128,7 @@ pub enum RuntimeError {
     #[error("cannot start a thread: {0}")]
     Spawn(String),
     /// No unsafe protocol variant has that name.
-    #[error("unknown bug '{0}'; the bugs are: {names}", names = crate::raft::Bugs::NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "))]
+    #[error("{}", crate::raft::UnknownBug(.0.clone()))]
     UnknownBug(String),
     /// The cluster has been shut down.
     #[error("the cluster is shut down")]

@@ -2,7 +2,7 @@
 //! faulty runs that must keep every invariant.
 
 use super::*;
-use crate::kv::Op;
+use crate::kv::test_ops::{get, put};
 use crate::raft::NodeId;
 
 mod hold;
@@ -71,17 +71,6 @@ fn crash_and_restart_errors() {
     sim.run_for(100_000).unwrap();
     sim.restart(2).unwrap();
     assert!(sim.is_up(2));
-}
-
-fn put(key: &str, value: &str) -> Op {
-    Op::Put {
-        key: key.into(),
-        value: value.into(),
-    }
-}
-
-fn get(key: &str) -> Op {
-    Op::Get { key: key.into() }
 }
 
 fn elect(sim: &mut Sim) -> NodeId {

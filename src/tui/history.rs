@@ -237,27 +237,9 @@ mod tests {
     #[test]
     fn shared_node_views_are_counted_once() {
         let node = Arc::new(NodeView {
-            id: 1,
-            state: crate::runtime::NodeState::Up,
-            role: crate::raft::Role::Follower,
             term: 1,
-            vote: None,
-            leader: None,
-            commit: 0,
-            applied: 0,
-            last_index: 0,
-            last_term: 0,
-            snapshot_index: 0,
-            election_elapsed: 0,
             election_timeout: 20,
-            log: Arc::from(Vec::new()),
-            sent: 0,
-            membership: Default::default(),
-            membership_pending: false,
-            received: 0,
-            votes: None,
-            progress: Vec::new(),
-            refusals: Vec::new(),
+            ..NodeView::initial(1)
         });
         let with = |tick| {
             let mut v = (*view(tick, tick)).clone();

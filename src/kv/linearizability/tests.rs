@@ -2,6 +2,7 @@
 
 use super::generate::{corrupt_read, random_history};
 use super::*;
+use crate::kv::test_ops::{cas, put};
 use std::collections::BTreeMap;
 
 /// Builds a history one operation at a time; each operation's invoke and
@@ -66,21 +67,6 @@ impl H {
             Verdict::NotLinearizable { .. } => false,
             Verdict::Unknown => panic!("no verdict"),
         }
-    }
-}
-
-fn put(k: &str, v: &str) -> Op {
-    Op::Put {
-        key: k.into(),
-        value: v.into(),
-    }
-}
-
-fn cas(k: &str, old: &str, new: &str) -> Op {
-    Op::Cas {
-        key: k.into(),
-        old: old.into(),
-        new: new.into(),
     }
 }
 

@@ -133,14 +133,8 @@ fn post(shared: &Shared, status: LinStatus) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kv::test_ops::put;
     use crate::kv::{Op, OpResult};
-
-    fn put(k: &str, v: &str) -> Op {
-        Op::Put {
-            key: k.into(),
-            value: v.into(),
-        }
-    }
 
     #[test]
     fn the_history_keeps_its_first_events_and_counts_the_rest() {
