@@ -61,17 +61,7 @@ impl DurableState {
 
 #[cfg(test)]
 mod tests {
-    use crate::raft::{
-        DurableState, Entry, EntryData, Index, LogWrite, Snapshot, SnapshotMeta, Term,
-    };
-
-    fn entry(index: Index, term: Term) -> Entry {
-        Entry {
-            index,
-            term,
-            data: EntryData::Noop,
-        }
-    }
+    use crate::raft::{DurableState, Entry, LogWrite, Snapshot, SnapshotMeta};
 
     #[test]
     fn indexes_stay_absolute_across_snapshots() {
@@ -79,7 +69,7 @@ mod tests {
         assert_eq!((d.first_index(), d.last_index()), (1, 0));
         d.apply_write(LogWrite {
             from: 1,
-            entries: (1..=5).map(|i| entry(i, 1)).collect(),
+            entries: (1..=5).map(|i| Entry::noop(i, 1)).collect(),
         });
         let snapshot = Snapshot {
             meta: SnapshotMeta::at(3, 1),
@@ -92,7 +82,7 @@ mod tests {
         assert_eq!(d.term_at(3), Some(1));
         let write = LogWrite {
             from: 5,
-            entries: vec![entry(5, 2)],
+            entries: vec![Entry::noop(5, 2)],
         };
         assert!(d.fits(&write));
         d.apply_write(write);

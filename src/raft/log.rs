@@ -276,39 +276,30 @@ impl RaftLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::raft::EntryData;
-
-    fn entry(index: Index, term: Term) -> Entry {
-        Entry {
-            index,
-            term,
-            data: EntryData::Noop,
-        }
-    }
 
     #[test]
     fn from_entries_rejects_gaps_and_falling_terms() {
-        assert!(RaftLog::from_entries(vec![entry(1, 1), entry(3, 1)]).is_err());
-        assert!(RaftLog::from_entries(vec![entry(1, 2), entry(2, 1)]).is_err());
-        assert!(RaftLog::from_entries(vec![entry(1, 1), entry(2, 2)]).is_ok());
+        assert!(RaftLog::from_entries(vec![Entry::noop(1, 1), Entry::noop(3, 1)]).is_err());
+        assert!(RaftLog::from_entries(vec![Entry::noop(1, 2), Entry::noop(2, 1)]).is_err());
+        assert!(RaftLog::from_entries(vec![Entry::noop(1, 1), Entry::noop(2, 2)]).is_ok());
         let meta = SnapshotMeta::at(5, 3);
-        assert!(RaftLog::from_parts(meta, vec![entry(6, 3)]).is_ok());
-        assert!(RaftLog::from_parts(meta, vec![entry(7, 3)]).is_err());
-        assert!(RaftLog::from_parts(meta, vec![entry(6, 2)]).is_err());
+        assert!(RaftLog::from_parts(meta, vec![Entry::noop(6, 3)]).is_ok());
+        assert!(RaftLog::from_parts(meta, vec![Entry::noop(7, 3)]).is_err());
+        assert!(RaftLog::from_parts(meta, vec![Entry::noop(6, 2)]).is_err());
     }
 
     #[test]
     fn write_covers_lowest_change() {
         let mut log = RaftLog::default();
         for i in 1..=5 {
-            log.push(entry(i, 1));
+            log.push(Entry::noop(i, 1));
         }
         assert_eq!(log.take_write().unwrap().from, 1);
         log.truncate_from(3);
-        log.push(entry(3, 2));
+        log.push(Entry::noop(3, 2));
         let w = log.take_write().unwrap();
         assert_eq!(w.from, 3);
-        assert_eq!(w.entries, vec![entry(3, 2)]);
+        assert_eq!(w.entries, vec![Entry::noop(3, 2)]);
         assert!(log.take_write().is_none());
         log.truncate_from(2);
         let w = log.take_write().unwrap();
@@ -317,10 +308,10 @@ mod tests {
 
     #[test]
     fn synced_moves_only_on_a_matching_report_and_falls_with_a_rewrite() {
-        let mut log = RaftLog::from_entries(vec![entry(1, 1), entry(2, 1)]).unwrap();
+        let mut log = RaftLog::from_entries(vec![Entry::noop(1, 1), Entry::noop(2, 1)]).unwrap();
         assert_eq!(log.synced_index(), 2, "what was loaded is durable");
         for i in 3..=5 {
-            log.push(entry(i, 1));
+            log.push(Entry::noop(i, 1));
         }
         assert!(!log.mark_synced(5, 1), "not taken by the driver yet");
         let w = log.take_write().unwrap();
@@ -334,8 +325,8 @@ mod tests {
         // entries arrives: the old report must not count the new ones.
         log.truncate_from(4);
         assert_eq!(log.synced_index(), 3);
-        log.push(entry(4, 2));
-        log.push(entry(5, 2));
+        log.push(Entry::noop(4, 2));
+        log.push(Entry::noop(5, 2));
         let w = log.take_write().unwrap();
         assert!(
             !log.mark_synced(5, 1),
@@ -356,8 +347,13 @@ mod tests {
 
     #[test]
     fn first_index_of_term() {
-        let log = RaftLog::from_entries(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)])
-            .unwrap();
+        let log = RaftLog::from_entries(vec![
+            Entry::noop(1, 1),
+            Entry::noop(2, 2),
+            Entry::noop(3, 2),
+            Entry::noop(4, 2),
+        ])
+        .unwrap();
         assert_eq!(log.first_index_of_term_at(4), 2);
         assert_eq!(log.first_index_of_term_at(1), 1);
         assert_eq!(log.first_index_of_term_at(9), 5);
@@ -367,7 +363,7 @@ mod tests {
     fn compaction_keeps_indexes_and_terms() {
         let mut log = RaftLog::default();
         for i in 1..=6 {
-            log.push(entry(i, if i <= 3 { 1 } else { 2 }));
+            log.push(Entry::noop(i, if i <= 3 { 1 } else { 2 }));
         }
         log.take_write();
         log.compact(SnapshotMeta::at(4, 2));
@@ -387,7 +383,7 @@ mod tests {
 
     #[test]
     fn installing_a_snapshot_keeps_a_matching_suffix_only() {
-        let mut log = RaftLog::from_entries((1..=5).map(|i| entry(i, 1)).collect()).unwrap();
+        let mut log = RaftLog::from_entries((1..=5).map(|i| Entry::noop(i, 1)).collect()).unwrap();
         log.install_snapshot(SnapshotMeta::at(3, 1));
         assert_eq!((log.first_index(), log.last_index()), (4, 5));
         assert!(!log.has_write());

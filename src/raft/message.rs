@@ -22,6 +22,18 @@ pub struct Entry {
     pub data: EntryData,
 }
 
+#[cfg(test)]
+impl Entry {
+    /// A no-op entry at `index` of `term`: the tests' log filler.
+    pub(crate) fn noop(index: Index, term: Term) -> Entry {
+        Entry {
+            index,
+            term,
+            data: EntryData::Noop,
+        }
+    }
+}
+
 /// The payload of a log entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EntryData {

@@ -445,14 +445,6 @@ mod tests {
     use super::*;
     use crate::kv::Op;
 
-    fn entry(index: Index, term: Term) -> Entry {
-        Entry {
-            index,
-            term,
-            data: EntryData::Noop,
-        }
-    }
-
     fn put(index: Index, term: Term, key: &str, value: &str) -> Entry {
         let cmd = Command {
             client: 1,
@@ -514,20 +506,24 @@ mod tests {
 
     #[test]
     fn leader_overwriting_or_truncating_fails() {
-        let log = durable(vec![entry(1, 1), entry(2, 2), entry(3, 2)]);
+        let log = durable(vec![
+            Entry::noop(1, 1),
+            Entry::noop(2, 2),
+            Entry::noop(3, 2),
+        ]);
         let append = LogWrite {
             from: 4,
-            entries: vec![entry(4, 2)],
+            entries: vec![Entry::noop(4, 2)],
         };
         assert!(leader_append_only(1, &log, &append).is_ok());
         let same = LogWrite {
             from: 3,
-            entries: vec![entry(3, 2), entry(4, 2)],
+            entries: vec![Entry::noop(3, 2), Entry::noop(4, 2)],
         };
         assert!(leader_append_only(1, &log, &same).is_ok());
         let overwrite = LogWrite {
             from: 3,
-            entries: vec![entry(3, 3)],
+            entries: vec![Entry::noop(3, 3)],
         };
         assert!(leader_append_only(1, &log, &overwrite).is_err());
         let truncate = LogWrite {
@@ -550,19 +546,24 @@ mod tests {
 
     #[test]
     fn checks_use_absolute_indexes_after_compaction() {
-        let mut log = durable(vec![entry(1, 1), entry(2, 2), entry(3, 2), entry(4, 2)]);
+        let mut log = durable(vec![
+            Entry::noop(1, 1),
+            Entry::noop(2, 2),
+            Entry::noop(3, 2),
+            Entry::noop(4, 2),
+        ]);
         log.install_snapshot(crate::raft::Snapshot {
             meta: crate::raft::SnapshotMeta::at(2, 2),
             data: vec![],
         });
         let overwrite = LogWrite {
             from: 4,
-            entries: vec![entry(4, 3)],
+            entries: vec![Entry::noop(4, 3)],
         };
         assert!(leader_append_only(1, &log, &overwrite).is_err());
         let append = LogWrite {
             from: 5,
-            entries: vec![entry(5, 2)],
+            entries: vec![Entry::noop(5, 2)],
         };
         assert!(leader_append_only(1, &log, &append).is_ok());
         let shrink = LogWrite {
@@ -586,12 +587,16 @@ mod tests {
 
     #[test]
     fn truncating_a_committed_entry_fails() {
-        let log = durable(vec![entry(1, 1), put(2, 1, "x", "1"), entry(3, 1)]);
+        let log = durable(vec![
+            Entry::noop(1, 1),
+            put(2, 1, "x", "1"),
+            Entry::noop(3, 1),
+        ]);
         let committed = committed_of(&log.entries[..2]);
         // Dropping the uncommitted tail is fine.
         let ok = LogWrite {
             from: 3,
-            entries: vec![entry(3, 2)],
+            entries: vec![Entry::noop(3, 2)],
         };
         assert!(committed_not_lost(&committed, 2, &log, &ok).is_ok());
         // Rewriting a committed index with itself is fine.
@@ -602,7 +607,7 @@ mod tests {
         assert!(committed_not_lost(&committed, 2, &log, &same).is_ok());
         let bad = LogWrite {
             from: 2,
-            entries: vec![entry(2, 2)],
+            entries: vec![Entry::noop(2, 2)],
         };
         assert_eq!(
             committed_not_lost(&committed, 2, &log, &bad).unwrap_err().0,

@@ -221,6 +221,14 @@ pub(super) fn sim_seed_7() -> Arc<crate::tui::sim_status::SimStatus> {
     })
 }
 
+/// The default options with the ASCII theme, in colour or without.
+pub(super) fn ascii_options(color: bool) -> Options {
+    Options {
+        theme: Theme { color, ascii: true },
+        ..Options::default()
+    }
+}
+
 pub(super) fn app(view: ClusterView) -> (App, Recorder) {
     app_with(view, Options::default())
 }
@@ -411,14 +419,7 @@ fn snapshot_no_color_keeps_roles_readable() {
 
 #[test]
 fn snapshot_ascii_has_no_unicode() {
-    let options = Options {
-        theme: Theme {
-            color: true,
-            ascii: true,
-        },
-        preset: Default::default(),
-        mouse: true,
-    };
+    let options = ascii_options(true);
     let (mut app, _) = app_with(elected(), options);
     let s = screen(&mut app, 80, 24);
     let odd: Vec<char> = s.chars().filter(|c| !c.is_ascii()).collect();

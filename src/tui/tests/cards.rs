@@ -82,17 +82,7 @@ fn a_candidate_card_shows_its_tally_at_every_size() {
 
 #[test]
 fn the_tally_is_ascii_with_ascii() {
-    let (mut app, _) = app_with(
-        campaigning(),
-        Options {
-            theme: Theme {
-                color: true,
-                ascii: true,
-            },
-            preset: Default::default(),
-            mouse: true,
-        },
-    );
+    let (mut app, _) = app_with(campaigning(), ascii_options(true));
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("votes 2/3 +n1 n3 -n4"), "{s}");
     assert!(s.contains("in flight out 4 in 0"), "{s}");

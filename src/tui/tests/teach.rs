@@ -316,14 +316,7 @@ fn a_correct_run_shows_every_check_ok() {
 fn ascii_theme_draws_the_teaching_panes_in_ascii() {
     let mut v = with_traffic(elected());
     v.teaching.bugs.enable("skip-prev-check");
-    let options = Options {
-        theme: Theme {
-            color: false,
-            ascii: true,
-        },
-        preset: Default::default(),
-        mouse: true,
-    };
+    let options = ascii_options(false);
     for k in ['m', 'f'] {
         let (mut app, _) = app_with(v.clone(), options);
         press(&mut app, &[key(k)]);

@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use ratatui::crossterm::event::KeyCode;
 
-use super::{Recorder, app, code, elected, event, key, press, screen, typed};
+use super::{Recorder, app, code, elected, event, key, press, screen, sim_seed_7, typed};
 use crate::runtime::{ClusterView, NodeState};
 use crate::sim::Violation;
 use crate::tui::action::{Action, NewView};
 use crate::tui::app::App;
 use crate::tui::driver::Request;
-use crate::tui::sim_status::{HistoryCheck, SimStatus};
+use crate::tui::sim_status::SimStatus;
 
 /// The elected cluster at `tick`: n2's commit counts the ticks, n3 is
 /// down from tick 420.
@@ -172,18 +172,10 @@ fn replay_key_outside_the_simulator_explains() {
 
 fn status(violation: Option<Violation>) -> SimStatus {
     SimStatus {
-        seed: 7,
-        label: "sim seed 7".into(),
         now_us: 4_400_000,
         trace_hash: 0x1234,
         violation,
-        history: HistoryCheck::NotYet,
-        operations: 0,
-        inputs: 0,
-        to_replay: 0,
-        end_us: None,
-        ended: false,
-        runs: 1,
+        ..SimStatus::clone(&sim_seed_7())
     }
 }
 

@@ -138,14 +138,7 @@ fn snapshot_tour_menu() {
 
 #[test]
 fn snapshot_tour_menu_ascii() {
-    let options = Options {
-        theme: Theme {
-            color: false,
-            ascii: true,
-        },
-        preset: Default::default(),
-        mouse: true,
-    };
+    let options = ascii_options(false);
     let (mut app, _) = app_with(elected(), options);
     press(&mut app, &[key('T')]);
     let s = screen(&mut app, 80, 24);

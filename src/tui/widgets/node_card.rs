@@ -202,26 +202,31 @@ fn commit_line(theme: &Theme, view: &ClusterView, node: &NodeView, width: u16) -
     ])
 }
 
+/// The card's line for a node that is down, or else leads: the same on
+/// the info and the timer line, as neither has a tally or a timer to show.
+fn down_or_leading(theme: &Theme, node: &NodeView, width: u16) -> Line<'static> {
+    if node.state == NodeState::Down {
+        let text = if width >= 27 {
+            "down: only its disk remains"
+        } else {
+            "down"
+        };
+        Line::from(styled(text, theme.dim()))
+    } else {
+        let text = if width >= 25 {
+            "leading: sends heartbeats"
+        } else {
+            "leading"
+        };
+        Line::from(styled(text, theme.role(Role::Leader)))
+    }
+}
+
 /// What the node does now, by role: a (pre-)candidate's tally, the
 /// leader it follows, that it leads, or that it is down.
 fn info_line(theme: &Theme, node: &NodeView, width: u16) -> Line<'static> {
     match (node.state, node.role) {
-        (NodeState::Down, _) => {
-            let text = if width >= 27 {
-                "down: only its disk remains"
-            } else {
-                "down"
-            };
-            Line::from(styled(text, theme.dim()))
-        }
-        (_, Role::Leader) => {
-            let text = if width >= 25 {
-                "leading: sends heartbeats"
-            } else {
-                "leading"
-            };
-            Line::from(styled(text, theme.role(Role::Leader)))
-        }
+        (NodeState::Down, _) | (_, Role::Leader) => down_or_leading(theme, node, width),
         (_, Role::PreCandidate | Role::Candidate) => match &node.votes {
             Some(tally) => tally_line(theme, node.role, tally, width),
             None => Line::default(),
@@ -386,22 +391,7 @@ pub fn timer_line(theme: &Theme, view: &ClusterView, node: &NodeView, width: u16
         return Line::from(styled(why, theme.dim()));
     }
     match (node.state, node.role) {
-        (NodeState::Down, _) => {
-            let text = if width >= 27 {
-                "down: only its disk remains"
-            } else {
-                "down"
-            };
-            Line::from(styled(text, theme.dim()))
-        }
-        (_, Role::Leader) => {
-            let text = if width >= 25 {
-                "leading: sends heartbeats"
-            } else {
-                "leading"
-            };
-            Line::from(styled(text, theme.role(Role::Leader)))
-        }
+        (NodeState::Down, _) | (_, Role::Leader) => down_or_leading(theme, node, width),
         _ => {
             let timeout = node.election_timeout.max(1);
             let elapsed = node.election_elapsed.min(timeout);

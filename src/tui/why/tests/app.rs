@@ -11,11 +11,10 @@ use super::{elect, minority_write, session, tick_until};
 use crate::raft::{NodeId, Role};
 use crate::runtime::ClusterView;
 use crate::tui::action::{Action, Focus, NewView};
-use crate::tui::app::{App, Options};
+use crate::tui::app::App;
 use crate::tui::driver::Request;
 use crate::tui::sim::{ClockState, SimSession, TICK_WALL};
-use crate::tui::tests::{app, app_with, code, key, press, screen, typed};
-use crate::tui::theme::Theme;
+use crate::tui::tests::{app, app_with, ascii_options, code, key, press, screen, typed};
 
 const CLOCK: ClockState = ClockState {
     paused: true,
@@ -209,13 +208,7 @@ fn snapshot_why_an_entry_is_not_committed_at_100x30_and_200x50() {
 #[test]
 fn the_answer_works_with_no_color_and_ascii() {
     let (_, leader, _, index, view) = minority_app(3);
-    let options = Options {
-        theme: Theme {
-            color: false,
-            ascii: true,
-        },
-        ..Options::default()
-    };
+    let options = ascii_options(false);
     let (mut a, _) = app_with((*view).clone(), options);
     a.update(Action::Select(leader));
     press(&mut a, &[code(KeyCode::Tab), key('w')]);
