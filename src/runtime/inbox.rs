@@ -1,17 +1,18 @@
 //! A node thread's mailbox: what its inbox and its control channel carry,
-//! and the receiving ends it listens on ([`NodeChannels`]).
+//! and the receiving ends it listens on ([`NodeChannels`]); and what the
+//! timer thread is told ([`TimerInput`]).
 //!
-//! Apart from the node thread (`node.rs`) so that what sends to a node —
-//! the cluster's shared state (`shared.rs`), the clients (`client.rs`,
-//! `session.rs`, `pool.rs`) and the controls — need not import the thread,
-//! which imports them.
+//! Apart from the node thread (`node.rs`) and the timer thread (`timer.rs`)
+//! so that what sends to them — the cluster's shared state (`shared.rs`),
+//! the clients (`client.rs`, `session.rs`, `pool.rs`) and the controls —
+//! need not import the threads, which import them.
 
 use crossbeam_channel::{Receiver, Sender};
 
 use super::reply::ReplySlot;
 use crate::kv::ClientId;
 use crate::net::{ClientReply, ForwardRequest, TcpEvent, Wire};
-use crate::raft::{NodeId, Payload, RaftError};
+use crate::raft::{Message, NodeId, Payload, RaftError};
 
 /// What arrives in a node's inbox.
 pub(crate) enum NodeInput {
@@ -86,4 +87,14 @@ impl NodeChannels {
         while self.control.try_recv().is_ok() {}
         while self.net.try_recv().is_ok() {}
     }
+}
+
+/// What the timer thread is told.
+pub(crate) enum TimerInput {
+    /// Deliver copies of `msg` after each of `delays` (cluster µs).
+    Deliver { msg: Message, delays: Vec<u64> },
+    /// The clock changed: recompute the next wake-up.
+    Wake,
+    /// Stop the thread.
+    Shutdown,
 }

@@ -9,12 +9,11 @@ use std::time::Instant;
 use crossbeam_channel::Sender;
 
 use super::clock::Clock;
-use super::inbox::{Control, NodeInput};
+use super::inbox::{Control, NodeInput, TimerInput};
 use super::lock::lock;
 use super::observe::history::History;
 use super::observe::{DropCause, Fate, MessageRecord, NodeFact, Observer};
 use super::peers::AddressBook;
-use super::timer::TimerInput;
 use super::view::{NodeState, ViewEvent, ViewHub};
 use crate::net::{Fabric, HoldQueue, TcpTransport, Wire};
 use crate::raft::{Bugs, Message, NodeId};

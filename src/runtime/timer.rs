@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::TICK_CLUSTER_US;
+use super::inbox::TimerInput;
 use super::lock::lock;
 use super::shared::{LinkCounters, Shared};
 use crate::raft::Message;
@@ -31,16 +32,6 @@ const MAX_SLEEP: Duration = Duration::from_millis(200);
 /// At most this many ticks are given at once after a stall (a node takes
 /// one tick per wake-up anyway; its ticker holds at most one).
 const MAX_TICK_BURST: u64 = 3;
-
-/// What the timer thread is told.
-pub(crate) enum TimerInput {
-    /// Deliver copies of `msg` after each of `delays` (cluster µs).
-    Deliver { msg: Message, delays: Vec<u64> },
-    /// The clock changed: recompute the next wake-up.
-    Wake,
-    /// Stop the thread.
-    Shutdown,
-}
 
 /// A message waiting to be delivered.
 struct InFlight {
