@@ -24,10 +24,11 @@ use super::lock::lock;
 use super::node::{ExitReason, NodeExit, NodeThread};
 use super::peers::AddressBook;
 use super::pool::{ClientPool, Completion};
+use super::publish::{self, ViewWatch};
 use super::shared::{NodeShared, Shared, Teach};
 use super::storage::NodeStorage;
 use super::timer::Timer;
-use super::view::{self, ClusterView, NodeState, NodeView, ViewHub, ViewWatch};
+use super::view::{ClusterView, NodeState, NodeView, ViewHub};
 use crate::kv::history::HistoryEvent;
 use crate::kv::{KvStore, Op};
 use crate::net::{ClusterKey, Fabric, TcpAuth, TcpConfig, TcpEvent, TcpTransport, Wire, loopback};
@@ -623,7 +624,7 @@ impl Cluster {
 
     /// A snapshot of everything the dashboard shows.
     pub fn view(&self) -> Arc<ClusterView> {
-        view::build(&self.shared)
+        publish::build(&self.shared)
     }
 
     /// A watcher that waits for view changes.

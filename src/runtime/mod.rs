@@ -59,6 +59,7 @@ pub use node::MAX_COMMAND_BYTES;
 pub mod observe;
 mod peers;
 mod pool;
+mod publish;
 mod reply;
 mod session;
 mod shared;
@@ -74,10 +75,11 @@ pub use membership::{CHANGE_WAIT, MAX_NODES, change_refusal};
 pub use observe::history::HISTORY_CAPACITY;
 pub use peers::{AddressBook, BOOK_FILE};
 pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
+pub use publish::ViewWatch;
 pub use storage::{MemStorage, NodeStorage, Storage, StorageError};
 pub use view::{
     ClusterView, LinkCounts, LinkView, LogEntryView, MemberRole, NodeState, NodeView, Teaching,
-    ViewEvent, ViewWatch, op_text,
+    ViewEvent, op_text,
 };
 
 // The dashboard's simulated mode paces the simulator with the same clock

@@ -8,17 +8,16 @@
 //! so a busy node does not format text nobody looks at, and a tick costs
 //! no log copy. Controls and Raft
 //! events add [`ViewEvent`]s to a bounded ring. Every change bumps a
-//! version and wakes [`ViewWatch`]ers; a `ClusterView` is assembled only
-//! when someone asks for one.
+//! version and wakes [`ViewWatch`](super::ViewWatch)ers; a `ClusterView`
+//! is assembled only when someone asks for one (`publish.rs`, which reads
+//! the cluster's shared state, as this file does not).
 
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use super::lock::lock;
-use super::observe::{CheckReport, Flight, MessageWindow, Path, Wire};
-use super::shared::{LinkCounters, Shared};
+use super::observe::{CheckReport, MessageWindow, Wire};
 use crate::kv::{Command, Op};
 use crate::raft::{
     Bugs, DurableState, Entry, EntryData, Index, Membership, NodeId, Progress, Role, Status, Tally,
@@ -493,17 +492,17 @@ impl ClusterView {
 
 /// The latest node views and events, versioned.
 pub(crate) struct ViewHub {
-    inner: Mutex<HubInner>,
+    pub(crate) inner: Mutex<HubInner>,
     changed: Condvar,
 }
 
-struct HubInner {
-    version: u64,
-    nodes: Vec<Arc<NodeView>>,
+pub(crate) struct HubInner {
+    pub(crate) version: u64,
+    pub(crate) nodes: Vec<Arc<NodeView>>,
     /// Per node (as `nodes`), the log tail published since its window was
     /// last rendered; rendered into `nodes` by the next reader.
     tails: Vec<Option<Arc<[Entry]>>>,
-    events: VecDeque<ViewEvent>,
+    pub(crate) events: VecDeque<ViewEvent>,
     capacity: usize,
 }
 
@@ -597,7 +596,7 @@ impl ViewHub {
     }
 
     /// Waits up to `timeout` for a version above `seen`; returns the latest.
-    fn wait_newer(&self, seen: u64, timeout: Duration) -> u64 {
+    pub(crate) fn wait_newer(&self, seen: u64, timeout: Duration) -> u64 {
         let deadline = Instant::now() + timeout;
         let mut inner = lock(&self.inner);
         while inner.version <= seen {
@@ -617,7 +616,7 @@ impl ViewHub {
 impl HubInner {
     /// Renders the log tails published since the last reader into the
     /// nodes' log windows.
-    fn render(&mut self) {
+    pub(crate) fn render(&mut self) {
         for (node, tail) in self.nodes.iter_mut().zip(self.tails.iter_mut()) {
             if let Some(tail) = tail.take() {
                 *node = Arc::new(NodeView {
@@ -633,100 +632,6 @@ impl HubInner {
 /// [`ViewHub::publish_running`].
 pub(crate) fn log_tail(entries: &[Entry], n: usize) -> Arc<[Entry]> {
     entries[entries.len().saturating_sub(n)..].into()
-}
-
-/// Assembles the current view.
-pub(crate) fn build(shared: &Shared) -> Arc<ClusterView> {
-    let (version, nodes, events) = {
-        let mut inner = lock(&shared.view.inner);
-        inner.render();
-        let events = inner.events.iter().cloned().collect();
-        (inner.version, inner.nodes.clone(), events)
-    };
-    let (clock_paused, speed, tick_wall, now_us) = {
-        let clock = lock(&shared.clock);
-        (clock.paused(), clock.speed(), clock.tick(), clock.now())
-    };
-    let wire = wire(shared, now_us);
-    let (links, groups, latency_us) = {
-        let fabric = lock(&shared.fabric);
-        let c = &shared.links;
-        let links = LinkView::all(&fabric, |from, to| {
-            let slot = c.slot(from, to).unwrap_or(usize::MAX);
-            LinkCounts {
-                in_flight: LinkCounters::get(&c.in_flight, slot),
-                delivered: LinkCounters::get(&c.delivered, slot),
-                dropped: LinkCounters::get(&c.dropped, slot),
-            }
-        });
-        (links, fabric.groups(), fabric.latency())
-    };
-    Arc::new(ClusterView {
-        version,
-        at_us: shared.now_us(),
-        tick: shared.ticks.load(Ordering::Relaxed),
-        clock_paused,
-        speed,
-        tick_wall,
-        nodes,
-        links,
-        groups,
-        events,
-        teaching: Teaching {
-            messages: MessageWindow::of(shared.observer.messages.clone(), shared.observer.on()),
-            bugs: *lock(&shared.bugs),
-            checks: shared.observer.report(),
-            extensions: shared.extensions,
-            latency_us,
-            wire,
-        },
-    })
-}
-
-/// The messages on the wire at cluster time `now_us`: those in the air
-/// (recorded while observed) and those held by hand.
-fn wire(shared: &Shared, now_us: u64) -> Wire {
-    let mut flights = if shared.observer.on() {
-        lock(&shared.observer.flights).at(now_us)
-    } else {
-        Vec::new()
-    };
-    let holding = {
-        let hold = lock(&shared.hold);
-        flights.extend(hold.iter().map(|h| {
-            let path = Path::Held { number: h.number };
-            Flight::of(&h.msg, h.since_us, h.since_us, path)
-        }));
-        hold.is_on()
-    };
-    Wire {
-        now_us,
-        flights: flights.into(),
-        holding,
-        between_ticks: false,
-    }
-}
-
-/// Follows a cluster's views: [`ViewWatch::wait`] returns the next change.
-pub struct ViewWatch {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) seen: u64,
-}
-
-impl ViewWatch {
-    /// The current view (and remembers having seen it).
-    pub fn current(&mut self) -> Arc<ClusterView> {
-        let view = build(&self.shared);
-        self.seen = view.version;
-        view
-    }
-
-    /// Waits up to `timeout` for a view newer than the last one returned;
-    /// `None` when nothing changed in that time.
-    pub fn wait(&mut self, timeout: Duration) -> Option<Arc<ClusterView>> {
-        let version = self.shared.view.wait_newer(self.seen, timeout);
-        (version > self.seen).then(|| self.current())
-    }
 }
 
 #[cfg(test)]
