@@ -31,19 +31,16 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, bounded};
 
-use super::RuntimeError;
 use super::cluster::{Cluster, Slot, tcp_config, tcp_port};
 use super::config::Transport;
 use super::inbox::Control;
 use super::lock::lock;
+use super::{MAX_NODES, RuntimeError};
 use crate::net::{TcpEvent, TcpTransport, Wire, loopback};
 use crate::raft::{ConfChange, Index, Membership, NodeId, RaftError};
 
 /// A new node's TCP endpoint, bound before its change is proposed.
 type Endpoint = (TcpTransport<Wire>, Receiver<TcpEvent<Wire>>);
-
-/// Most nodes a live cluster grows to: ids 1 to 9, as on the command line.
-pub const MAX_NODES: usize = 9;
 
 /// How long a change waits for its configuration entry to commit.
 pub const CHANGE_WAIT: Duration = Duration::from_secs(10);

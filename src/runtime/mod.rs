@@ -71,7 +71,7 @@ pub(crate) use bugs::with as bugs_with;
 pub use client::Client;
 pub use cluster::{Cluster, MemberOptions};
 pub use config::{ClusterConfig, StorageFactory, Transport};
-pub use membership::{CHANGE_WAIT, MAX_NODES, change_refusal};
+pub use membership::{CHANGE_WAIT, change_refusal};
 pub use observe::history::HISTORY_CAPACITY;
 pub use peers::{AddressBook, BOOK_FILE};
 pub use pool::{ClientPool, Completion, CompletionHandler, SessionId};
@@ -93,6 +93,9 @@ use crate::raft::{NodeId, RaftError};
 /// Cluster time of one Raft tick, in µs: the 10 ms the Raft defaults
 /// assume. Link delays are counted in the same cluster microseconds.
 pub const TICK_CLUSTER_US: u64 = 10_000;
+
+/// Most nodes a live cluster grows to: ids 1 to 9, as on the command line.
+pub const MAX_NODES: usize = 9;
 
 /// Errors of the live cluster's controls and setup.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

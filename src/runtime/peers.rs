@@ -10,7 +10,8 @@
 //! and writes the address down in its data directory (`DIR/node-ID/peers`,
 //! written to a temporary name, synced and renamed). A node restarted
 //! with its original `--peers` reads that file and still reaches the
-//! nodes that joined after it started.
+//! nodes that joined after it started. (Learning a peer from its hello is
+//! `Shared::learn_peer`, in `shared.rs`, beside the state it changes.)
 //!
 //! The operator's word wins: an id named in `--peers` keeps the address
 //! given there, whatever a hello says (a proxy, a NAT or a port mapping
@@ -35,11 +36,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::RuntimeError;
-use super::lock::lock;
-use super::membership::MAX_NODES;
-use super::shared::Shared;
-use super::view::NodeState;
+use super::{MAX_NODES, RuntimeError};
 use crate::raft::NodeId;
 
 /// Name of the address book's file in a node's directory.
@@ -155,77 +152,8 @@ impl AddressBook {
 }
 
 /// Whether `id` is a node id raftlab accepts (1 to 9).
-fn valid(id: NodeId) -> bool {
+pub(crate) fn valid(id: NodeId) -> bool {
     (1..=MAX_NODES as NodeId).contains(&id)
-}
-
-impl Shared {
-    /// Node `local` heard `Hello { id, addr }` on a connection from
-    /// `from`: a new or moved peer is linked and written down. Returns
-    /// what to log, if anything.
-    pub(crate) fn learn_peer(
-        &self,
-        local: NodeId,
-        id: NodeId,
-        addr: SocketAddr,
-        from: SocketAddr,
-    ) -> Option<String> {
-        if !valid(id) {
-            return Some(format!(
-                "ignored a hello from {from}: node id {id} is out of range (ids are 1 to {MAX_NODES})"
-            ));
-        }
-        let transport = self.transport(local)?;
-        if id == local {
-            return (addr != transport.local_addr()).then(|| {
-                format!("ignored a hello from {from} that claims to be this node (n{id} at {addr})")
-            });
-        }
-        let mut book = lock(&self.book);
-        let book = book.as_mut()?;
-        if book.pinned.contains(&id) {
-            // The operator gave this address: it stays, even if the peer
-            // says it listens elsewhere (a proxy or a NAT in between).
-            return None;
-        }
-        let before = transport.peer_addr(id);
-        if before == Some(addr) && book.addrs.get(&id) == Some(&addr) {
-            return None;
-        }
-        if let Err(e) = transport.set_peer(id, addr) {
-            return Some(format!("cannot link to n{id} at {addr}: {e}"));
-        }
-        {
-            let mut fabric = lock(&self.fabric);
-            if !fabric.ids().contains(&id) && fabric.add_node(id).is_ok() {
-                self.refresh_direct(&fabric);
-            }
-        }
-        if let Some(node) = self.node(id) {
-            node.set_state(NodeState::Up);
-        }
-        book.addrs.insert(id, addr);
-        let saved = match book.save() {
-            Ok(()) => String::new(),
-            Err(e) => format!(" (not saved: {e})"),
-        };
-        Some(match before {
-            None => format!("learned n{id}'s address {addr}{saved}"),
-            Some(old) if old != addr => format!("n{id} moved from {old} to {addr}{saved}"),
-            Some(_) => format!("wrote down n{id}'s address {addr}{saved}"),
-        })
-    }
-
-    /// Every known peer of node `local` (from its transport), with its
-    /// own address: for the `Members` answer.
-    pub(crate) fn known_addresses(&self, local: NodeId) -> BTreeMap<NodeId, SocketAddr> {
-        let Some(transport) = self.transport(local) else {
-            return BTreeMap::new();
-        };
-        let mut addrs = transport.peers();
-        addrs.insert(local, transport.local_addr());
-        addrs
-    }
 }
 
 #[cfg(test)]

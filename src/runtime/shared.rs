@@ -1,19 +1,24 @@
 //! State shared by the cluster handle, its threads and its clients: the
 //! node mailboxes and states, the fabric, the clock, the view hub and the
-//! client history. Locks here never stay poisoned (see [`super::lock`]).
+//! client history, and a multi-process node's address book, which
+//! [`Shared::learn_peer`] keeps (the book itself is `peers.rs`). Locks here
+//! never stay poisoned (see [`super::lock`]).
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use crossbeam_channel::Sender;
 
+use super::MAX_NODES;
 use super::clock::Clock;
 use super::inbox::{Control, NodeInput, TimerInput};
 use super::lock::lock;
 use super::observe::history::History;
 use super::observe::{DropCause, Fate, MessageRecord, NodeFact, Observer};
-use super::peers::AddressBook;
+use super::peers::{AddressBook, valid};
 use super::view::{NodeState, ViewEvent, ViewHub};
 use crate::net::{Fabric, HoldQueue, TcpTransport, Wire};
 use crate::raft::{Bugs, Message, NodeId};
@@ -521,5 +526,74 @@ impl Shared {
             &self.links.dropped
         };
         LinkCounters::add(counter, slot, 1);
+    }
+}
+
+impl Shared {
+    /// Node `local` heard `Hello { id, addr }` on a connection from
+    /// `from`: a new or moved peer is linked and written down. Returns
+    /// what to log, if anything.
+    pub(crate) fn learn_peer(
+        &self,
+        local: NodeId,
+        id: NodeId,
+        addr: SocketAddr,
+        from: SocketAddr,
+    ) -> Option<String> {
+        if !valid(id) {
+            return Some(format!(
+                "ignored a hello from {from}: node id {id} is out of range (ids are 1 to {MAX_NODES})"
+            ));
+        }
+        let transport = self.transport(local)?;
+        if id == local {
+            return (addr != transport.local_addr()).then(|| {
+                format!("ignored a hello from {from} that claims to be this node (n{id} at {addr})")
+            });
+        }
+        let mut book = lock(&self.book);
+        let book = book.as_mut()?;
+        if book.pinned.contains(&id) {
+            // The operator gave this address: it stays, even if the peer
+            // says it listens elsewhere (a proxy or a NAT in between).
+            return None;
+        }
+        let before = transport.peer_addr(id);
+        if before == Some(addr) && book.addrs.get(&id) == Some(&addr) {
+            return None;
+        }
+        if let Err(e) = transport.set_peer(id, addr) {
+            return Some(format!("cannot link to n{id} at {addr}: {e}"));
+        }
+        {
+            let mut fabric = lock(&self.fabric);
+            if !fabric.ids().contains(&id) && fabric.add_node(id).is_ok() {
+                self.refresh_direct(&fabric);
+            }
+        }
+        if let Some(node) = self.node(id) {
+            node.set_state(NodeState::Up);
+        }
+        book.addrs.insert(id, addr);
+        let saved = match book.save() {
+            Ok(()) => String::new(),
+            Err(e) => format!(" (not saved: {e})"),
+        };
+        Some(match before {
+            None => format!("learned n{id}'s address {addr}{saved}"),
+            Some(old) if old != addr => format!("n{id} moved from {old} to {addr}{saved}"),
+            Some(_) => format!("wrote down n{id}'s address {addr}{saved}"),
+        })
+    }
+
+    /// Every known peer of node `local` (from its transport), with its
+    /// own address: for the `Members` answer.
+    pub(crate) fn known_addresses(&self, local: NodeId) -> BTreeMap<NodeId, SocketAddr> {
+        let Some(transport) = self.transport(local) else {
+            return BTreeMap::new();
+        };
+        let mut addrs = transport.peers();
+        addrs.insert(local, transport.local_addr());
+        addrs
     }
 }

@@ -18,8 +18,9 @@
 use super::{NodeThread, Replier};
 use crate::net::{ChangeReply, ClientResponse, MembersStatus, Wire};
 use crate::raft::{ConfChange, Index, Node, NodeId, RaftError, Role, Term};
+use crate::runtime::MAX_NODES;
 use crate::runtime::RuntimeError;
-use crate::runtime::membership::{MAX_NODES, typed};
+use crate::runtime::membership::typed;
 
 /// Answers the clients whose changes committed at node `id` (`node`);
 /// with `lost`, the others too (the node is no longer the leader that
