@@ -426,7 +426,7 @@ impl Cluster {
         let checker_shared = shared.clone();
         let checker = std::thread::Builder::new()
             .name("raftlab-lincheck".into())
-            .spawn(move || super::observe::history::run_checker(checker_shared))
+            .spawn(move || super::lin_checker::run_checker(checker_shared))
             .map_err(|e| RuntimeError::Spawn(e.to_string()))?;
         let cluster = Cluster {
             config,

@@ -52,6 +52,7 @@ mod config;
 mod control;
 mod hold;
 mod inbox;
+mod lin_checker;
 mod lock;
 mod membership;
 mod node;

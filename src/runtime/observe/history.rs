@@ -1,5 +1,6 @@
-//! The client history a live cluster records, capped, and the thread that
-//! checks it for linearizability while the cluster is observed.
+//! The client history a live cluster records, capped, and its
+//! linearizability [`verdict`] (the thread that checks it while the cluster
+//! is observed is `runtime/lin_checker.rs`).
 //!
 //! The history keeps its first [`HISTORY_CAPACITY`] events (about 2 MB)
 //! and only counts the ones after. Keeping a *prefix* keeps the check
@@ -11,23 +12,15 @@
 //! holds for the whole run. (Keeping the newest events instead would cut
 //! operations in half and is not soundly checkable.)
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::LinStatus;
 use crate::kv::history::{HistoryEvent, operations};
 use crate::kv::linearizability::{Verdict, check_operations};
-use crate::runtime::lock::lock;
-use crate::runtime::shared::Shared;
 
 /// Client history events a cluster keeps (the first ones): 20,000, about
 /// 10,000 operations.
 pub const HISTORY_CAPACITY: usize = 20_000;
-
-/// How often the checker thread looks for new operations.
-const CHECK_EVERY: Duration = Duration::from_millis(500);
-/// How long one linearizability search may take before answering unknown.
-const CHECK_BUDGET: Duration = Duration::from_secs(10);
 
 /// The recorded client history: a capped prefix and a count of the rest.
 #[derive(Default)]
@@ -79,55 +72,6 @@ pub(crate) fn verdict(events: &[HistoryEvent], unrecorded: u64, budget: Duration
             explanation,
         },
         Verdict::Unknown => LinStatus::Unknown { ops: n },
-    }
-}
-
-/// Runs until the cluster stops: while observed, re-checks the history
-/// whenever it changed, posting "checking…" and then the verdict.
-pub(crate) fn run_checker(shared: Arc<Shared>) {
-    // How many events the last check covered: a full history only
-    // grows its count of unrecorded events, which needs no new search.
-    let mut checked: Option<usize> = None;
-    while !shared.is_stopped() {
-        std::thread::sleep(CHECK_EVERY);
-        if !shared.observer.on() || !shared.record_history {
-            continue;
-        }
-        let (events, unrecorded) = {
-            let h = lock(&shared.history);
-            if checked == Some(h.events.len()) {
-                let recount = |status: &LinStatus| match status {
-                    LinStatus::Linearizable { ops, .. } => Some(LinStatus::Linearizable {
-                        ops: *ops,
-                        unrecorded: h.unrecorded.div_ceil(2),
-                    }),
-                    _ => None,
-                };
-                let now = recount(&lock(&shared.observer.checker).report().linearizability);
-                drop(h);
-                if let Some(status) = now {
-                    post(&shared, status);
-                }
-                continue;
-            }
-            checked = Some(h.events.len());
-            (h.events.clone(), h.unrecorded)
-        };
-        let ops = events
-            .iter()
-            .filter(|e| e.kind == crate::kv::history::EventType::Invoke)
-            .count();
-        if ops > 0 {
-            post(&shared, LinStatus::Checking { ops });
-        }
-        post(&shared, verdict(&events, unrecorded, CHECK_BUDGET));
-    }
-}
-
-fn post(shared: &Shared, status: LinStatus) {
-    let changed = lock(&shared.observer.checker).set_linearizability(status);
-    if changed {
-        shared.view.touch();
     }
 }
 
