@@ -33,13 +33,17 @@
 //! Files: `cluster.rs` (start, shutdown, views), `control.rs` (the
 //! controls), `node.rs` (the node thread; `node/` its membership changes,
 //! its disk and its forwarded requests), `inbox.rs` (what a node thread is
-//! sent: its inputs and controls), `timer.rs` (ticks and delayed
-//! delivery), `clock.rs` (cluster time), `client.rs`, `view.rs`,
+//! sent: its inputs and controls; and what the timer thread is told),
+//! `timer.rs` (ticks and delayed delivery), `clock.rs` (cluster time),
+//! `shared.rs` (the state the handle, its threads and clients share),
+//! `client.rs`, `view.rs` (the view types and the hub nodes publish into),
+//! `publish.rs` (assembling a view from the shared state; its watcher),
 //! `pool.rs` (sessions on driver threads), `session.rs` (the retry rules
 //! both kinds of client share), `reply.rs` (a client request's answer), `storage.rs`, `config.rs` (with
 //! [`Transport`]: channels or loopback TCP), `observe/` (teaching: the
 //! message record, the live invariant checker, the capped client history
-//! and its linearizability checks), `hold.rs` (messages held on their
+//! and its linearizability verdict), `lin_checker.rs` (the thread that
+//! re-checks that history while observed), `hold.rs` (messages held on their
 //! links by hand), `bugs.rs` (unsafe variants switched
 //! on and off live), `membership.rs` (nodes join, are promoted and
 //! removed), `peers.rs` (a multi-process node's address book).
