@@ -148,11 +148,17 @@ fn forget_vote_switched_on_is_caught_by_the_live_checker() {
     );
     assert_eq!(cluster.kill(voter), Ok(()));
     assert_eq!(cluster.restart(voter), Ok(()));
-    let view = wait_for(&cluster, "the forgotten vote caught", |v| {
+    // The checker records the finding, then posts its event: a view
+    // published between the two has the one without the other, so wait
+    // for both (each is asserted below).
+    let view = wait_for(&cluster, "the forgotten vote caught and told", |v| {
         v.teaching
             .checks
             .finding(Invariant::OneVotePerTerm)
             .is_some()
+            && v.events
+                .iter()
+                .any(|e| e.text.starts_with("INVARIANT VIOLATED: one vote per term"))
     });
     let finding = view.teaching.checks.finding(Invariant::OneVotePerTerm);
     let details = finding.map_or(String::new(), |f| f.details.clone());
