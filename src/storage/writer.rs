@@ -270,6 +270,18 @@ struct Lazy {
     written: Index,
 }
 
+impl Lazy {
+    /// Writes the compaction kept back, if any (unsynced), and notes it as
+    /// the last written.
+    fn flush(&mut self, storage: &mut dyn Storage) -> Result<(), StorageError> {
+        if let Some(kept) = self.kept.take() {
+            self.written = kept.meta.index;
+            compact(storage, &kept)?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes the compaction kept back, if any, and syncs; `false` (after
 /// reporting the failure against batch `seq`) if the storage failed.
 fn write_kept(
@@ -278,15 +290,14 @@ fn write_kept(
     reports: &Sender<Report>,
     seq: u64,
 ) -> bool {
-    let Some(snapshot) = lazy.kept.take() else {
+    if lazy.kept.is_none() {
         return true;
-    };
+    }
     let mut guard = slot.lock().unwrap_or_else(PoisonError::into_inner);
     let Some(storage) = guard.as_mut() else {
         return false;
     };
-    lazy.written = snapshot.meta.index;
-    let written = compact(storage.as_mut(), &snapshot).and_then(|()| storage.sync());
+    let written = lazy.flush(storage.as_mut()).and_then(|()| storage.sync());
     match written {
         Ok(()) => true,
         Err(e) => {
@@ -317,10 +328,7 @@ fn apply(
             WriteOp::HardState(hs) => storage.save_hard_state(hs)?,
             WriteOp::Snapshot(snapshot) => {
                 // In order: what was kept back first.
-                if let Some(kept) = lazy.kept.take() {
-                    lazy.written = kept.meta.index;
-                    compact(storage, &kept)?;
-                }
+                lazy.flush(storage)?;
                 compact(storage, &snapshot)?;
                 lazy.written = lazy.written.max(snapshot.meta.index);
             }
