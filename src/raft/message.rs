@@ -101,14 +101,46 @@ impl std::fmt::Debug for Payload {
 
 impl Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // A `Vec<u8>` serializes as a sequence of bytes; so does a payload.
-        serializer.collect_seq(self.0.iter())
+        // As bytes, in one piece rather than one call per byte. In
+        // postcard a byte string is its length then its bytes, exactly
+        // what the `Vec<u8>` a payload replaced wrote as a sequence of
+        // `u8`s, so files and frames are unchanged (a test pins it).
+        serializer.serialize_bytes(&self.0)
     }
 }
 
 impl<'de> Deserialize<'de> for Payload {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
-        Vec::<u8>::deserialize(deserializer).map(Payload::from)
+        deserializer.deserialize_bytes(PayloadVisitor)
+    }
+}
+
+/// Builds a [`Payload`] straight from the bytes a format lends it (one
+/// allocation, one copy), or from a sequence of `u8`s where the format
+/// writes bytes that way (JSON's array of numbers).
+struct PayloadVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PayloadVisitor {
+    type Value = Payload;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a command's bytes")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, bytes: &[u8]) -> Result<Payload, E> {
+        Ok(Payload::from(bytes))
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, bytes: Vec<u8>) -> Result<Payload, E> {
+        Ok(Payload::from(bytes))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Payload, A::Error> {
+        let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(byte) = seq.next_element::<u8>()? {
+            bytes.push(byte);
+        }
+        Ok(Payload::from(bytes))
     }
 }
 
@@ -342,12 +374,21 @@ mod tests {
     /// Files and frames written before `Payload` still read, and vice versa.
     #[test]
     fn a_payload_encodes_as_the_vec_it_replaced() {
+        // Empty, short, and long enough for a two-byte length prefix.
+        let long: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+        for bytes in [Vec::new(), vec![0u8, 1, 200, 255], long] {
+            let old = postcard::to_allocvec(&bytes).unwrap_or_default();
+            let new = postcard::to_allocvec(&Payload::from(bytes.clone())).unwrap_or_default();
+            assert_eq!(old, new);
+            let back: Result<Payload, _> = postcard::from_bytes(&old);
+            assert_eq!(back.ok().as_deref(), Some(&bytes[..]));
+            // JSON writes bytes as an array of numbers, as it wrote the Vec.
+            let json = serde_json::to_string(&Payload::from(bytes.clone())).unwrap_or_default();
+            assert_eq!(json, serde_json::to_string(&bytes).unwrap_or_default());
+            let back: Result<Payload, _> = serde_json::from_str(&json);
+            assert_eq!(back.ok().as_deref(), Some(&bytes[..]));
+        }
         let bytes = vec![0u8, 1, 200, 255];
-        let old = postcard::to_allocvec(&bytes).unwrap_or_default();
-        let new = postcard::to_allocvec(&Payload::from(bytes.clone())).unwrap_or_default();
-        assert_eq!(old, new);
-        let back: Result<Payload, _> = postcard::from_bytes(&old);
-        assert_eq!(back.ok().as_deref(), Some(&bytes[..]));
         assert_eq!(
             format!("{:?}", Payload::from(bytes.clone())),
             format!("{bytes:?}")
