@@ -341,6 +341,14 @@ impl Opener {
     /// The payload of `frame` (what [`frame::read_payload`] returned)
     /// without its tag, if the tag is right for the next sequence number.
     pub fn open(&mut self, mut frame: Vec<u8>) -> Result<Vec<u8>, AuthError> {
+        let at = self.open_slice(&frame)?.len();
+        frame.truncate(at);
+        Ok(frame)
+    }
+
+    /// [`open`](Self::open) on a borrowed frame: its payload, without
+    /// the tag, if the tag is right for the next sequence number.
+    pub fn open_slice<'a>(&mut self, frame: &'a [u8]) -> Result<&'a [u8], AuthError> {
         let Some(at) = frame.len().checked_sub(TAG_LEN) else {
             return Err(AuthError::BadTag);
         };
@@ -350,8 +358,7 @@ impl Opener {
         m.verify_slice(&frame[at..])
             .map_err(|_| AuthError::BadTag)?;
         self.seq += 1;
-        frame.truncate(at);
-        Ok(frame)
+        Ok(&frame[..at])
     }
 }
 

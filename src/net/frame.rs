@@ -149,6 +149,18 @@ pub fn write_frame<W: Write, T: Serialize>(
 /// the buffer is allocated. [`FrameError::Closed`] when the stream ends
 /// exactly between frames.
 pub fn read_payload<R: Read>(r: &mut R, max: usize) -> Result<Vec<u8>, FrameError> {
+    let mut payload = Vec::new();
+    read_payload_into(r, max, &mut payload)?;
+    Ok(payload)
+}
+
+/// [`read_payload`] into `payload` (its old contents replaced), so a
+/// reader of many frames reuses one buffer instead of allocating each.
+pub fn read_payload_into<R: Read>(
+    r: &mut R,
+    max: usize,
+    payload: &mut Vec<u8>,
+) -> Result<(), FrameError> {
     let mut header = [0u8; HEADER_LEN];
     let mut got = 0;
     while got < HEADER_LEN {
@@ -164,9 +176,10 @@ pub fn read_payload<R: Read>(r: &mut R, max: usize) -> Result<Vec<u8>, FrameErro
     if len > max as u64 {
         return Err(FrameError::TooLarge { len, max });
     }
-    let mut payload = vec![0u8; len as usize];
-    r.read_exact(&mut payload)?;
-    Ok(payload)
+    payload.clear();
+    payload.resize(len as usize, 0);
+    r.read_exact(payload)?;
+    Ok(())
 }
 
 /// Decodes a payload read by [`read_payload`]. Trailing bytes after the

@@ -19,6 +19,8 @@ use crate::raft::NodeId;
 
 /// Bytes a connection's reader takes from its socket at once.
 const READ_BUFFER: usize = 64 << 10;
+/// Largest frame buffer a reader keeps for the next frame.
+const KEEP_FRAME_BUFFER: usize = 1 << 20;
 
 pub(super) fn accept_loop<T: DeserializeOwned + Send + 'static>(
     listener: TcpListener,
@@ -205,6 +207,8 @@ fn serve<T: DeserializeOwned>(
     // Large enough that one read takes in a whole batch of frames.
     let mut reader = BufReader::with_capacity(READ_BUFFER, stream);
     let mut first = true;
+    // One buffer serves every frame of the connection.
+    let mut wire = Vec::new();
     loop {
         if first {
             // The first frame is due by the deadline too.
@@ -216,8 +220,12 @@ fn serve<T: DeserializeOwned>(
                 return;
             }
         }
-        let payload = match frame::read_payload(&mut reader, inner.wire_max()) {
-            Ok(payload) => payload,
+        if wire.capacity() > KEEP_FRAME_BUFFER {
+            // A rare huge frame (a snapshot) should not pin its buffer.
+            wire = Vec::new();
+        }
+        match frame::read_payload_into(&mut reader, inner.wire_max(), &mut wire) {
+            Ok(()) => {}
             Err(error @ FrameError::TooLarge { .. }) => {
                 inner.notice(NoticeKind::Oversized, peer, || {
                     format!("closed the connection from {peer} ({identity}): {error}")
@@ -239,7 +247,7 @@ fn serve<T: DeserializeOwned>(
             Err(_) => return,
         };
         let payload = match opener.as_mut() {
-            Some(opener) => match opener.open(payload) {
+            Some(opener) => match opener.open_slice(&wire) {
                 Ok(payload) => payload,
                 Err(e) => {
                     inner.notice(NoticeKind::BadTag, peer, || {
@@ -248,7 +256,7 @@ fn serve<T: DeserializeOwned>(
                     return;
                 }
             },
-            None => payload,
+            None => &wire[..],
         };
         if first {
             first = false;
@@ -256,7 +264,7 @@ fn serve<T: DeserializeOwned>(
                 return;
             }
         }
-        let event = match frame::decode::<T>(&payload) {
+        let event = match frame::decode::<T>(payload) {
             Ok(frame) => TcpEvent::Frame {
                 frame,
                 reply: replier.clone(),
