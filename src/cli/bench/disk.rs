@@ -19,8 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use super::load::percentile;
-
 /// Syncs each syncer makes at most…
 const PROBES: usize = 200;
 /// …and the longest it spends making them.
@@ -151,6 +149,15 @@ fn probe(path: &Path, start: &Barrier) -> Result<Vec<Duration>, String> {
     Ok(samples)
 }
 
+/// The `p`th percentile (nearest rank) of sorted `values`.
+pub(super) fn percentile(values: &[Duration], p: usize) -> Duration {
+    if values.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (values.len() * p).div_ceil(100).max(1);
+    values[rank.min(values.len()) - 1]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +196,15 @@ mod tests {
         let dir = Path::new("/nonexistent/raftlab");
         let err = measure_together(dir, 3).unwrap_err();
         assert!(err.contains("cannot measure the disk's sync"), "{err}");
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let ms = |n| Duration::from_millis(n);
+        let values: Vec<Duration> = (1..=100).map(ms).collect();
+        assert_eq!(percentile(&values, 50), ms(50));
+        assert_eq!(percentile(&values, 99), ms(99));
+        assert_eq!(percentile(&[ms(7)], 99), ms(7));
+        assert_eq!(percentile(&[], 50), Duration::ZERO);
     }
 }

@@ -1,6 +1,7 @@
 //! The load mode of `raftlab bench`: one fresh cluster per row, client
 //! sessions doing sequential puts, committed writes per second and the
-//! latency of each put's round trip (submit to completion, per session).
+//! latency of each put's round trip (submit to completion, per session),
+//! counted into a [`Histogram`] so a long run's memory is the cluster's.
 //! The sessions are those of a `ClientPool`, multiplexed on a few driver
 //! threads — N clients are N sessions, as openraft's benchmark runs N
 //! async client tasks — so the figure measures the cluster, not the cost
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::histogram::Histogram;
 use super::report::{Measured, Outcome, Printer, Setup};
 use super::{BenchArgs, StorageKind, bench_config, start_cluster};
 use crate::kv::{ClientOutcome, Op};
@@ -143,7 +145,7 @@ fn load(
                 Mutex::new(SessionLoad {
                     key: format!("c{i}"),
                     n: 0,
-                    latencies: Vec::with_capacity(1 << 12),
+                    latencies: Histogram::default(),
                 })
             })
             .collect(),
@@ -156,7 +158,7 @@ fn load(
             }
             let mut session = sessions.get(done.session.index())?.lock().ok()?;
             match done.outcome {
-                ClientOutcome::Ok(_) => session.latencies.push(done.latency()),
+                ClientOutcome::Ok(_) => session.latencies.record(done.latency()),
                 _ => {
                     errors.fetch_add(1, Ordering::Relaxed);
                 }
@@ -182,28 +184,27 @@ fn load(
     let elapsed = start.elapsed();
     drop(pool);
     cluster.shutdown();
-    let mut latencies = Vec::new();
+    let mut latencies = Histogram::default();
     for session in &*sessions {
-        if let Ok(mut s) = session.lock() {
-            latencies.append(&mut s.latencies);
+        if let Ok(s) = session.lock() {
+            latencies.merge(&s.latencies);
         }
     }
-    latencies.sort_unstable();
     Ok(Measured {
-        ops: latencies.len() as u64,
+        ops: latencies.len(),
         errors: errors.load(Ordering::Relaxed),
         elapsed,
-        p50: percentile(&latencies, 50),
-        p99: percentile(&latencies, 99),
+        p50: latencies.percentile(50),
+        p99: latencies.percentile(99),
     })
 }
 
 /// One bench client: a pool session doing sequential puts to its own key,
-/// and the round trip of every put that succeeded before the stop.
+/// and the round trips of the puts that succeeded before the stop.
 struct SessionLoad {
     key: String,
     n: u64,
-    latencies: Vec<Duration>,
+    latencies: Histogram,
 }
 
 impl SessionLoad {
@@ -234,15 +235,6 @@ pub(super) fn wait_for_writes(cluster: &Cluster) -> Result<(), String> {
     }
 }
 
-/// The `p`th percentile (nearest rank) of sorted `values`.
-pub(super) fn percentile(values: &[Duration], p: usize) -> Duration {
-    if values.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (values.len() * p).div_ceil(100).max(1);
-    values[rank.min(values.len()) - 1]
-}
-
 /// A directory removed when dropped.
 struct TempDir {
     path: PathBuf,
@@ -262,20 +254,5 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let ms = |n| Duration::from_millis(n);
-        let values: Vec<Duration> = (1..=100).map(ms).collect();
-        assert_eq!(percentile(&values, 50), ms(50));
-        assert_eq!(percentile(&values, 99), ms(99));
-        assert_eq!(percentile(&[ms(7)], 99), ms(7));
-        assert_eq!(percentile(&[], 50), Duration::ZERO);
     }
 }

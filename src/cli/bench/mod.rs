@@ -25,6 +25,7 @@
 
 mod disk;
 mod figures;
+mod histogram;
 mod load;
 mod report;
 
