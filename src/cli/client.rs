@@ -67,6 +67,8 @@ use crate::runtime::MAX_NODES;
 const ATTEMPT: Duration = Duration::from_secs(1);
 /// Pause before trying again when no node knows a leader.
 const BACKOFF: Duration = Duration::from_millis(100);
+/// What a command that timed out says when it has nothing better.
+const NOTHING_TRIED: &str = "no node was tried";
 
 /// Arguments of `raftlab client`.
 #[derive(Debug, Args)]
@@ -242,7 +244,7 @@ fn submit(
     });
     let mut dialer = Dialer::new(peers, key.clone(), deadline);
     let mut hint: Option<NodeId> = None;
-    let mut last = "no node was tried".to_string();
+    let mut last = NOTHING_TRIED.to_string();
     loop {
         if Instant::now() >= deadline {
             return Err(last);
@@ -309,15 +311,27 @@ fn submit(
             Err(e) => {
                 // Broken, or silent for a whole attempt: a new connection
                 // is dialed while the others are tried.
-                let addr = peers
-                    .get(&target)
-                    .map_or(String::new(), |a| format!(" ({a})"));
-                last = format!("node {target}{addr}: {e}");
+                failed(&mut last, deadline, || {
+                    let addr = peers
+                        .get(&target)
+                        .map_or(String::new(), |a| format!(" ({a})"));
+                    format!("node {target}{addr}: {e}")
+                });
                 dialer.dial(target);
                 Duration::ZERO
             }
         };
         pause(wait, deadline);
+    }
+}
+
+/// Notes why an exchange failed as the command's `last` reason, unless it
+/// failed only because the deadline came: a wait cut short by the
+/// command's own timeout says less than what came before it (a node that
+/// named a leader outside --peers, say), so that earlier reason stays.
+fn failed(last: &mut String, deadline: Instant, reason: impl FnOnce() -> String) {
+    if Instant::now() < deadline || last == NOTHING_TRIED {
+        *last = reason();
     }
 }
 
@@ -381,7 +395,7 @@ fn ask_change(
     let ids: Vec<NodeId> = peers.keys().copied().collect();
     let mut next = 0;
     let mut hint: Option<NodeId> = None;
-    let mut last = "no node was tried".to_string();
+    let mut last = NOTHING_TRIED.to_string();
     // A leader lost its leadership with the change in flight: it may have
     // taken effect, so look before asking again.
     let mut uncertain = false;
@@ -442,7 +456,9 @@ fn ask_change(
                 BACKOFF
             }
             Err(e) => {
-                last = format!("node {target} ({addr}): {e}");
+                failed(&mut last, deadline, || {
+                    format!("node {target} ({addr}): {e}")
+                });
                 if next.is_multiple_of(ids.len()) {
                     BACKOFF
                 } else {
@@ -618,3 +634,6 @@ fn humantime(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     }
 }
+
+#[cfg(test)]
+mod tests;
