@@ -21,8 +21,9 @@
 //! snapshot file, its fsync, a rename, a directory fsync and perhaps
 //! segment deletions — several syncs that every write waiting behind them
 //! would pay. So the writer keeps the newest compaction it was given and
-//! writes it once no batch came for a moment ([`QUIET`]), or once [`LAZY_COMPACTION`] entries
-//! have passed since the last it wrote, and always before it stops. A
+//! writes it once no batch came for a moment ([`QUIET`]), once [`LAZY_COMPACTION`] entries
+//! or [`LAZY_COMPACTION_BYTES`] bytes of commands have passed since the last
+//! it wrote, and always before it stops. A
 //! snapshot received from the leader ([`WriteOp::Snapshot`]) replaces the
 //! log and is written at once, after any compaction kept back.
 //!
@@ -54,6 +55,12 @@ const MAX_GROUP: usize = 1024;
 /// never pause, so this sets how often a compaction's syncs stall the
 /// batches behind it: at 4,096 that was every ~30 ms at 256 clients.
 pub const LAZY_COMPACTION: Index = 65_536;
+/// Most bytes of commands appended since the last compaction written
+/// before the writer writes one kept back even while batches keep coming:
+/// [`LAZY_COMPACTION`] counts entries, and commands may be large (up to
+/// 4 MiB), so this bounds what the log on disk (and the storage's copy in
+/// memory) holds beyond the node's whatever the commands' size.
+pub const LAZY_COMPACTION_BYTES: usize = 64 << 20;
 /// How long no batch must come before the writer writes a compaction kept
 /// back: a pause between writes, not the moment between two batches of a
 /// steady stream (a compaction's syncs would delay the next one).
@@ -270,6 +277,8 @@ struct Lazy {
     kept: Option<Snapshot>,
     /// The index of the last compaction written (0: none yet).
     written: Index,
+    /// Bytes of commands appended since the last compaction written.
+    appended: usize,
 }
 
 impl Lazy {
@@ -277,10 +286,21 @@ impl Lazy {
     /// the last written.
     fn flush(&mut self, storage: &mut dyn Storage) -> Result<(), StorageError> {
         if let Some(kept) = self.kept.take() {
-            self.written = kept.meta.index;
+            self.wrote(kept.meta.index);
             compact(storage, &kept)?;
         }
         Ok(())
+    }
+
+    /// Notes a compaction up to `index` as written.
+    fn wrote(&mut self, index: Index) {
+        self.written = self.written.max(index);
+        self.appended = 0;
+    }
+
+    /// Whether a compaction up to `index` is due now rather than kept back.
+    fn due(&self, index: Index) -> bool {
+        index >= self.written + LAZY_COMPACTION || self.appended >= LAZY_COMPACTION_BYTES
     }
 }
 
@@ -318,7 +338,8 @@ fn compact(storage: &mut dyn Storage, snapshot: &Snapshot) -> Result<(), Storage
 /// Applies one batch; `logged` is set when it appended to the log (which
 /// then needs the sync; hard states and snapshots are durable at once).
 /// A compaction is kept back in `lazy` unless it is [`LAZY_COMPACTION`]
-/// entries past the last one written.
+/// entries past the last one written, or [`LAZY_COMPACTION_BYTES`] of
+/// commands were appended since.
 fn apply(
     storage: &mut dyn Storage,
     ops: Vec<WriteOp>,
@@ -332,12 +353,12 @@ fn apply(
                 // In order: what was kept back first.
                 lazy.flush(storage)?;
                 compact(storage, &snapshot)?;
-                lazy.written = lazy.written.max(snapshot.meta.index);
+                lazy.wrote(snapshot.meta.index);
             }
             WriteOp::Compact(snapshot) => {
-                if snapshot.meta.index >= lazy.written + LAZY_COMPACTION {
+                if lazy.due(snapshot.meta.index) {
                     lazy.kept = None;
-                    lazy.written = snapshot.meta.index;
+                    lazy.wrote(snapshot.meta.index);
                     compact(storage, &snapshot)?;
                 } else {
                     lazy.kept = Some(snapshot);
@@ -345,6 +366,8 @@ fn apply(
             }
             WriteOp::Log(write) => {
                 storage.append(&write)?;
+                let bytes: usize = write.entries.iter().map(|e| e.data.payload_len()).sum();
+                lazy.appended = lazy.appended.saturating_add(bytes);
                 *logged = true;
             }
         }

@@ -281,6 +281,38 @@ fn a_compaction_far_past_the_last_one_written_is_written_at_once() {
 }
 
 #[test]
+fn a_compaction_after_many_bytes_of_commands_is_written_at_once() {
+    // Few entries, but large ones: the byte bound decides, not the count.
+    let (mut writer, permit, waiting, snapshots) = gated();
+    let big = vec![7u8; 1 << 20];
+    let n = (LAZY_COMPACTION_BYTES >> 20) as Index;
+    let entries = (1..=n)
+        .map(|index| Entry {
+            index,
+            term: 1,
+            data: EntryData::Command(big.clone().into()),
+        })
+        .collect();
+    writer
+        .submit(vec![WriteOp::Log(LogWrite { from: 1, entries })])
+        .unwrap();
+    waiting.recv_timeout(WAIT).unwrap();
+    writer.submit(vec![compaction(2)]).unwrap();
+    writer.submit(vec![write(n + 1, n + 1, 1)]).unwrap();
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(1)));
+    // Taken with the write after it, before that one's sync: 2 is far
+    // below LAZY_COMPACTION entries, so only the bytes made it due.
+    waiting.recv_timeout(WAIT).unwrap();
+    assert_eq!(snapshots.load(Ordering::SeqCst), 1);
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(3)));
+    drop(permit);
+    let (storage, _) = writer.finish();
+    assert_eq!(storage.first_index(), 3);
+}
+
+#[test]
 fn a_compaction_kept_back_is_written_before_the_storage_goes_back() {
     let (mut writer, permit, waiting, snapshots) = gated();
     writer.submit(vec![write(1, 4, 1)]).unwrap();
