@@ -111,7 +111,14 @@ impl Serialize for Payload {
 
 impl<'de> Deserialize<'de> for Payload {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
-        deserializer.deserialize_bytes(PayloadVisitor)
+        // A text format reads bytes the way a `Vec<u8>` is read there (JSON:
+        // an array of numbers), so it takes no more than it did: asked for
+        // bytes, serde_json would also take a string.
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_seq(PayloadVisitor)
+        } else {
+            deserializer.deserialize_bytes(PayloadVisitor)
+        }
     }
 }
 
@@ -388,6 +395,13 @@ mod tests {
             let back: Result<Payload, _> = serde_json::from_str(&json);
             assert_eq!(back.ok().as_deref(), Some(&bytes[..]));
         }
+        // What the Vec refused, a payload refuses: a JSON string, a number
+        // out of a byte's range, a truncated postcard length.
+        for text in ["\"abc\"", "[1, 256]", "{}"] {
+            assert!(serde_json::from_str::<Vec<u8>>(text).is_err(), "{text}");
+            assert!(serde_json::from_str::<Payload>(text).is_err(), "{text}");
+        }
+        assert!(postcard::from_bytes::<Payload>(&[5, 1, 2]).is_err());
         let bytes = vec![0u8, 1, 200, 255];
         assert_eq!(
             format!("{:?}", Payload::from(bytes.clone())),
