@@ -57,7 +57,7 @@ use crate::kv::{ClientId, Op, OpResult};
 pub(crate) use crate::net::exchange;
 use crate::net::{
     ChangeReply, ClientReply, ClientRequest, ClientResponse, ClusterKey, Dialer, MembersStatus,
-    NodeStatus, Wire, secret,
+    NO_ANSWER, NodeStatus, Wire, secret,
 };
 use crate::raft::{ConfChange, Index, Membership, NodeId};
 use crate::runtime::MAX_NODES;
@@ -254,7 +254,7 @@ fn submit(
             // and dial them all again.
             let failures = dialer.failures();
             if !failures.is_empty() {
-                last = failures;
+                failed(&mut last, Instant::now() >= deadline, || failures);
             }
             pause(BACKOFF, deadline);
             if Instant::now() < deadline {
@@ -310,8 +310,10 @@ fn submit(
             }
             Err(e) => {
                 // Broken, or silent for a whole attempt: a new connection
-                // is dialed while the others are tried.
-                failed(&mut last, deadline, || {
+                // is dialed while the others are tried. Cut short by the
+                // command's own timeout, the wait says nothing new.
+                let cut = attempt >= deadline && e == NO_ANSWER;
+                failed(&mut last, cut, || {
                     let addr = peers
                         .get(&target)
                         .map_or(String::new(), |a| format!(" ({a})"));
@@ -325,12 +327,12 @@ fn submit(
     }
 }
 
-/// Notes why an exchange failed as the command's `last` reason, unless it
-/// failed only because the deadline came: a wait cut short by the
-/// command's own timeout says less than what came before it (a node that
-/// named a leader outside --peers, say), so that earlier reason stays.
-fn failed(last: &mut String, deadline: Instant, reason: impl FnOnce() -> String) {
-    if Instant::now() < deadline || last == NOTHING_TRIED {
+/// Notes why an exchange failed as the command's `last` reason, unless
+/// it only ran into the command's own timeout (`cut`): such a wait says
+/// less than what came before it (a node that named a leader outside
+/// --peers, say), so that earlier reason stays.
+fn failed(last: &mut String, cut: bool, reason: impl FnOnce() -> String) {
+    if !cut || last == NOTHING_TRIED {
         *last = reason();
     }
 }
@@ -456,7 +458,9 @@ fn ask_change(
                 BACKOFF
             }
             Err(e) => {
-                failed(&mut last, deadline, || {
+                // Given all the time left, a wait that ran out ran into the
+                // command's own timeout.
+                failed(&mut last, e == NO_ANSWER, || {
                     format!("node {target} ({addr}): {e}")
                 });
                 if next.is_multiple_of(ids.len()) {

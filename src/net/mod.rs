@@ -37,7 +37,7 @@ pub use hold::{
     hold_text, released_text,
 };
 pub use notice::NoticeKind;
-pub use request::{Connection, Dialer, exchange};
+pub use request::{Connection, Dialer, NO_ANSWER, exchange};
 pub use tcp::{Identity, Replier, TcpAuth, TcpConfig, TcpError, TcpEvent, TcpTransport, loopback};
 pub use wire::{
     ChangeReply, ClientReply, ClientRequest, ClientResponse, ForwardRequest, MembersStatus,

@@ -23,6 +23,9 @@ use super::frame::{self, DEFAULT_MAX_FRAME, FrameError};
 use super::{Claim, ClientResponse, ClusterKey, Wire};
 use crate::raft::NodeId;
 
+/// What a request whose wait ran out says.
+pub const NO_ANSWER: &str = "no answer in time";
+
 /// Longest wait for a connection.
 const CONNECT: Duration = Duration::from_millis(500);
 
@@ -36,7 +39,7 @@ fn auth_words(addr: SocketAddr, e: AuthError) -> String {
         AuthError::WrongCluster { theirs, ours } => format!(
             "the node at {addr} belongs to cluster {theirs}, not {ours} (pass --cluster-id {theirs})"
         ),
-        AuthError::Frame(FrameError::Io(e)) if is_timeout(&e) => "no answer in time".into(),
+        AuthError::Frame(FrameError::Io(e)) if is_timeout(&e) => NO_ANSWER.into(),
         other => format!("the node at {addr}: {other}"),
     }
 }
@@ -66,7 +69,7 @@ impl Connection {
     ) -> Result<Connection, String> {
         let wait = deadline.saturating_duration_since(Instant::now());
         if wait.is_zero() {
-            return Err("no answer in time".into());
+            return Err(NO_ANSWER.into());
         }
         let stream = TcpStream::connect_timeout(&addr, CONNECT.min(wait))
             .map_err(|e| format!("cannot connect: {e}"))?;
@@ -93,7 +96,7 @@ impl Connection {
             .map_err(|e| e.to_string())?;
         let mut io = auth::until(&self.stream, deadline);
         let timed_out = |e: FrameError| match e {
-            FrameError::Io(e) if is_timeout(&e) => "no answer in time".to_string(),
+            FrameError::Io(e) if is_timeout(&e) => NO_ANSWER.to_string(),
             e => e.to_string(),
         };
         io.write_all(&bytes)
@@ -261,7 +264,7 @@ impl Dialer {
             .filter_map(|(id, addr)| {
                 let why = match self.failed.get(id) {
                     Some(why) => why.as_str(),
-                    None if self.dialing.contains(id) => "no answer in time",
+                    None if self.dialing.contains(id) => NO_ANSWER,
                     None => return None,
                 };
                 Some(format!("node {id} ({addr}): {why}"))
