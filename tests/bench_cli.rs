@@ -123,7 +123,13 @@ fn quick_bench_prints_json_lines() {
             assert!(row[field].is_number(), "{field} in {row}");
         }
         if row["storage"] == "file" {
-            for field in ["of_mem", "p50_per_sync", "sync_p50_us", "sync_alone_p50_us"] {
+            for field in [
+                "of_mem",
+                "p50_per_sync",
+                "sync_p50_us",
+                "sync_mean_us",
+                "sync_alone_p50_us",
+            ] {
                 assert!(row[field].is_number(), "{field} in {row}");
             }
             assert_eq!(row["syncers"], 3, "{row}");

@@ -101,7 +101,7 @@ fn hold_and_deliver_by_hand(tmux: &Tmux) {
     // The console answers at once; the wire pane follows with the next
     // view the cluster publishes, so the list's going is waited for too.
     tmux.wait("the held list gone after the release", LONG, |s| {
-        held_row(s).is_none().then_some(())
+        (s.contains("In flight") && !s.contains("HOLDING") && held_row(s).is_none()).then_some(())
     });
 }
 
