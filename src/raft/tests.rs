@@ -798,40 +798,30 @@ fn forget_vote_bug_drops_the_vote_on_restart() {
 
 #[test]
 fn invalid_durable_state_is_rejected() {
-    let entries = vec![Entry {
-        index: 2,
-        term: 1,
-        data: EntryData::Noop,
-    }];
-    let durable = DurableState {
+    // A log at term 1 holding one no-op entry at `index` of `term`.
+    let durable = |index, term| DurableState {
         hard_state: HardState {
             term: 1,
             vote: None,
         },
         snapshot: None,
-        entries,
+        entries: vec![Entry {
+            index,
+            term,
+            data: EntryData::Noop,
+        }],
     };
-    assert!(matches!(
-        Node::new(config(1, 3), durable, 0),
-        Err(RaftError::InvalidState(_))
-    ));
-    let entries = vec![Entry {
-        index: 1,
-        term: 5,
-        data: EntryData::Noop,
-    }];
-    let durable = DurableState {
-        hard_state: HardState {
-            term: 1,
-            vote: None,
-        },
-        snapshot: None,
-        entries,
-    };
-    assert!(matches!(
-        Node::new(config(1, 3), durable, 0),
-        Err(RaftError::InvalidState(_))
-    ));
+    // A log that does not start at 1, and an entry from a term the node
+    // never reached.
+    for (index, term) in [(2, 1), (1, 5)] {
+        assert!(
+            matches!(
+                Node::new(config(1, 3), durable(index, term), 0),
+                Err(RaftError::InvalidState(_))
+            ),
+            "entry {index} of term {term}"
+        );
+    }
     assert!(matches!(
         Node::new(Config::new(1, vec![]), DurableState::default(), 0),
         Err(RaftError::InvalidConfig(_))
