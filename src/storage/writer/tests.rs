@@ -228,14 +228,40 @@ fn compaction(index: Index) -> WriteOp {
     })
 }
 
+/// A gated writer given `first` (a log write up to `last`) and, while its
+/// sync waits, the node's compaction up to `at` and a write of `last + 1`.
+fn compaction_behind_a_sync(
+    first: WriteOp,
+    last: Index,
+    at: Index,
+) -> (LogWriter, Sender<()>, Receiver<()>, Arc<AtomicUsize>) {
+    let (mut writer, permit, waiting, snapshots) = gated();
+    writer.submit(vec![first]).unwrap();
+    waiting.recv_timeout(WAIT).unwrap();
+    writer.submit(vec![compaction(at)]).unwrap();
+    writer.submit(vec![write(last + 1, last + 1, 1)]).unwrap();
+    (writer, permit, waiting, snapshots)
+}
+
+/// [`compaction_behind_a_sync`], where the compaction is due: it is written
+/// with the write after it, before that one's sync, not kept back.
+fn assert_written_at_once(first: WriteOp, last: Index, at: Index) {
+    let (writer, permit, waiting, snapshots) = compaction_behind_a_sync(first, last, at);
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(1)));
+    waiting.recv_timeout(WAIT).unwrap();
+    assert_eq!(snapshots.load(Ordering::SeqCst), 1);
+    permit.send(()).unwrap();
+    assert!(matches!(next_report(&writer), Report::Synced(3)));
+    drop(permit);
+    let (storage, _) = writer.finish();
+    assert_eq!(storage.first_index(), at + 1);
+}
+
 #[test]
 fn a_compaction_waits_while_writes_keep_coming_and_is_written_once_they_pause() {
-    let (mut writer, permit, waiting, snapshots) = gated();
-    writer.submit(vec![write(1, 4, 1)]).unwrap();
-    waiting.recv_timeout(WAIT).unwrap();
     // During the first sync: a compaction and a write, taken together.
-    writer.submit(vec![compaction(3)]).unwrap();
-    writer.submit(vec![write(5, 5, 1)]).unwrap();
+    let (mut writer, permit, waiting, snapshots) = compaction_behind_a_sync(write(1, 4, 1), 4, 3);
     permit.send(()).unwrap();
     assert!(matches!(next_report(&writer), Report::Synced(1)));
     waiting.recv_timeout(WAIT).unwrap();
@@ -262,28 +288,14 @@ fn a_compaction_waits_while_writes_keep_coming_and_is_written_once_they_pause() 
 
 #[test]
 fn a_compaction_far_past_the_last_one_written_is_written_at_once() {
-    let (mut writer, permit, waiting, snapshots) = gated();
     let far = LAZY_COMPACTION + 10;
-    writer.submit(vec![write(1, far, 1)]).unwrap();
-    waiting.recv_timeout(WAIT).unwrap();
-    writer.submit(vec![compaction(LAZY_COMPACTION)]).unwrap();
-    writer.submit(vec![write(far + 1, far + 1, 1)]).unwrap();
-    permit.send(()).unwrap();
-    assert!(matches!(next_report(&writer), Report::Synced(1)));
-    // Taken with the write after it, before that one's sync.
-    waiting.recv_timeout(WAIT).unwrap();
-    assert_eq!(snapshots.load(Ordering::SeqCst), 1);
-    permit.send(()).unwrap();
-    assert!(matches!(next_report(&writer), Report::Synced(3)));
-    drop(permit);
-    let (storage, _) = writer.finish();
-    assert_eq!(storage.first_index(), LAZY_COMPACTION + 1);
+    assert_written_at_once(write(1, far, 1), far, LAZY_COMPACTION);
 }
 
 #[test]
 fn a_compaction_after_many_bytes_of_commands_is_written_at_once() {
-    // Few entries, but large ones: the byte bound decides, not the count.
-    let (mut writer, permit, waiting, snapshots) = gated();
+    // Few entries, but large ones: the byte bound decides, not the count
+    // (a compaction at 2 is far below LAZY_COMPACTION entries).
     let big = vec![7u8; 1 << 20];
     let n = (LAZY_COMPACTION_BYTES >> 20) as Index;
     let entries = (1..=n)
@@ -293,32 +305,12 @@ fn a_compaction_after_many_bytes_of_commands_is_written_at_once() {
             data: EntryData::Command(big.clone().into()),
         })
         .collect();
-    writer
-        .submit(vec![WriteOp::Log(LogWrite { from: 1, entries })])
-        .unwrap();
-    waiting.recv_timeout(WAIT).unwrap();
-    writer.submit(vec![compaction(2)]).unwrap();
-    writer.submit(vec![write(n + 1, n + 1, 1)]).unwrap();
-    permit.send(()).unwrap();
-    assert!(matches!(next_report(&writer), Report::Synced(1)));
-    // Taken with the write after it, before that one's sync: 2 is far
-    // below LAZY_COMPACTION entries, so only the bytes made it due.
-    waiting.recv_timeout(WAIT).unwrap();
-    assert_eq!(snapshots.load(Ordering::SeqCst), 1);
-    permit.send(()).unwrap();
-    assert!(matches!(next_report(&writer), Report::Synced(3)));
-    drop(permit);
-    let (storage, _) = writer.finish();
-    assert_eq!(storage.first_index(), 3);
+    assert_written_at_once(WriteOp::Log(LogWrite { from: 1, entries }), n, 2);
 }
 
 #[test]
 fn a_compaction_kept_back_is_written_before_the_storage_goes_back() {
-    let (mut writer, permit, waiting, snapshots) = gated();
-    writer.submit(vec![write(1, 4, 1)]).unwrap();
-    waiting.recv_timeout(WAIT).unwrap();
-    writer.submit(vec![compaction(2)]).unwrap();
-    writer.submit(vec![write(5, 5, 1)]).unwrap();
+    let (writer, permit, _waiting, snapshots) = compaction_behind_a_sync(write(1, 4, 1), 4, 2);
     // Permits for every sync left: the node lets go at once.
     for _ in 0..4 {
         permit.send(()).unwrap();
@@ -331,11 +323,7 @@ fn a_compaction_kept_back_is_written_before_the_storage_goes_back() {
 
 #[test]
 fn a_received_snapshot_is_written_at_once_after_the_compaction_kept_back() {
-    let (mut writer, permit, waiting, snapshots) = gated();
-    writer.submit(vec![write(1, 4, 1)]).unwrap();
-    waiting.recv_timeout(WAIT).unwrap();
-    writer.submit(vec![compaction(2)]).unwrap();
-    writer.submit(vec![write(5, 5, 1)]).unwrap();
+    let (mut writer, permit, waiting, snapshots) = compaction_behind_a_sync(write(1, 4, 1), 4, 2);
     permit.send(()).unwrap();
     assert!(matches!(next_report(&writer), Report::Synced(1)));
     waiting.recv_timeout(WAIT).unwrap();
